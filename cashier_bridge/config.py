@@ -1,0 +1,74 @@
+"""One place for every setting of bridge, kiosk and simulator.
+
+Precedence, highest first: command-line flags (applied by each CLI), environment variables
+(``SELFREG_*``), the TOML file, then defaults that work on a fresh machine.  The TOML file is
+``$SELFREG_CONFIG`` if set, else ``selfreg.toml`` in the user's config directory.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+import platformdirs
+from pydantic import Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+APP_NAME = "selfreg"
+Language = Literal["sv", "en", "nl"]
+
+
+def data_dir() -> Path:
+    return Path(os.environ.get("SELFREG_DATA_DIR") or platformdirs.user_data_dir(APP_NAME))
+
+
+def config_file() -> Path:
+    explicit = os.environ.get("SELFREG_CONFIG")
+    if explicit:
+        return Path(explicit)
+    return Path(platformdirs.user_config_dir(APP_NAME)) / "selfreg.toml"
+
+
+def default_db_url() -> str:
+    return f"sqlite:///{data_dir() / 'selfreg.db'}"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SELFREG_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8765, ge=1, le=65535)
+    bridge_url: str = "ws://127.0.0.1:8765"
+    db_url: str = Field(default_factory=default_db_url)
+    lane: str = "lane-1"
+    language: Language = "sv"
+    phone_region: str = "SE"
+    # Seconds a screen may stay untouched before the kiosk returns to a safe state.
+    screen_timeout_s: float = Field(default=45.0, gt=0)
+    # Seconds the welcome screen is shown before personal data leaves the screen.
+    welcome_s: float = Field(default=8.0, gt=0)
+    log_level: str = "INFO"
+    log_json: bool = False
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=config_file())
+        return (init_settings, env_settings, toml)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from file and environment, with CLI flags (non-None values) on top."""
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})

@@ -1,0 +1,111 @@
+"""Swedish personnummer and samordningsnummer (coordination number).
+
+Accepts 10 or 12 digits with or without ``-``/``+`` (``+`` marks someone aged 100 or more);
+normalises to 12 digits ``YYYYMMDDNNNC``.  Samordningsnummer carry day + 60.  The Luhn check is
+python-stdnum's.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+from stdnum import luhn
+from stdnum.exceptions import ValidationError
+
+from .errors import IdentityError, InvalidChecksum, InvalidDate, InvalidFormat, InvalidLength
+
+_SHAPE = re.compile(r"^(\d{2})?(\d{6})([-+]?)(\d{4})$")
+
+
+@dataclass(frozen=True, slots=True)
+class PersonalId:
+    number: str  # 12 digits
+    birth_date: dt.date
+    coordination: bool  # samordningsnummer
+
+    @property
+    def kind(self) -> str:
+        return "samordningsnummer" if self.coordination else "personnummer"
+
+    @property
+    def masked(self) -> str:
+        return mask(self.number)
+
+
+def compact(number: str, *, today: dt.date | None = None) -> str:
+    """The number as 12 digits, century resolved; raises IdentityError if it cannot be."""
+    return parse(number, today=today).number
+
+
+def validate(number: str, *, today: dt.date | None = None) -> str:
+    return compact(number, today=today)
+
+
+def is_valid(number: str) -> bool:
+    try:
+        parse(number)
+    except IdentityError:
+        return False
+    return True
+
+
+def format(number: str) -> str:
+    """``YYYYMMDD-NNNN``."""
+    twelve = compact(number)
+    return f"{twelve[:8]}-{twelve[8:]}"
+
+
+def mask(number: str) -> str:
+    """``YYYYMMDD-****``: what the customer screen may show."""
+    twelve = number if len(number) == 12 and number.isdigit() else compact(number)
+    return f"{twelve[:8]}-****"
+
+
+def parse(raw: str, *, today: dt.date | None = None) -> PersonalId:
+    text = "".join(raw.split())
+    digits = re.sub(r"\D", "", text)
+    if len(digits) not in (10, 12):
+        raise InvalidLength(
+            f"a personnummer has 10 or 12 digits, this has {len(digits)}", kind="personnummer"
+        )
+    match = _SHAPE.match(text)
+    if not match:
+        raise InvalidFormat("a personnummer is digits with an optional - or +", kind="personnummer")
+    century, yymmdd, sep, tail = match.groups()
+    try:
+        luhn.validate(yymmdd + tail)
+    except ValidationError:
+        raise InvalidChecksum(
+            "the last digit does not match (Luhn check failed)", kind="personnummer"
+        ) from None
+    month, day = int(yymmdd[2:4]), int(yymmdd[4:6])
+    coordination = day > 60
+    if coordination:
+        day -= 60
+    today = today or dt.date.today()
+    yy = int(yymmdd[:2])
+    if century is not None:
+        year = int(century) * 100 + yy
+    else:
+        year = _resolve_century(yy, month, day, plus=sep == "+", today=today)
+    try:
+        birth = dt.date(year, month, day)
+    except ValueError:
+        raise InvalidDate(
+            f"{year:04d}-{month:02d}-{day:02d} is not a calendar date", kind="personnummer"
+        ) from None
+    if birth > today:
+        raise InvalidDate(f"birth date {birth.isoformat()} is in the future", kind="personnummer")
+    return PersonalId(number=f"{year:04d}{yymmdd[2:]}{tail}", birth_date=birth,
+                      coordination=coordination)
+
+
+def _resolve_century(yy: int, month: int, day: int, *, plus: bool, today: dt.date) -> int:
+    year = (today.year // 100) * 100 + yy
+    if year > today.year:
+        year -= 100
+    if plus:
+        year -= 100
+    return year

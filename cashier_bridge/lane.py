@@ -1,0 +1,302 @@
+"""The lane state machine: the only place where a lane's state changes.
+
+Pure functions, no I/O, like the protocol core of the *websockets* library: each transition takes
+the current :class:`Lane` and an input and returns the next lane plus a list of *effects* for the
+I/O layer to carry out (look a customer up, create one, tell the register).  Results of effects
+come back as further transitions (``lookup_done``, ``customer_created``).  The I/O layer persists
+the lane after every step, so a restarted bridge resumes exactly where it stopped; effects that
+were in flight are re-issued from the persisted lane by :func:`pending_effects`.
+
+    idle → choosing → identifying → connected
+                      identifying → not_found | ask_member → await_cashier → connected | choosing
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pydantic import BaseModel, ConfigDict
+
+from .protocol import (
+    CustomerCard,
+    CustomerConnected,
+    KioskState,
+    KioskView,
+    MemberDetails,
+    MemberPrompt,
+    MemberPromptEvent,
+    Method,
+    Phase,
+    PromptWithdrawn,
+    RegisterState,
+    RegisterView,
+)
+
+
+class NotAllowed(Exception):
+    """An intent that makes no sense in the lane's current phase."""
+
+
+class StalePrompt(NotAllowed):
+    """The cashier answered a prompt that is no longer open."""
+
+
+class Candidate(BaseModel):
+    """What the shopper presented, in the form the lane may keep (no raw personal ID)."""
+
+    model_config = ConfigDict(frozen=True)
+    source: Method
+    kind: str
+    personal_id_fingerprint: str | None = None
+    personal_id_masked: str | None = None
+    birth_date: str | None = None
+    phone: str | None = None
+    phone_masked: str | None = None
+    customer_code: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    email: str | None = None
+    can_become_member: bool = False
+
+    @property
+    def masked(self) -> str | None:
+        return self.personal_id_masked or self.phone_masked
+
+
+class MatchKey(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    kind: str  # personal_id_fingerprint | phone | customer_code | email
+    value: str
+    reading: str  # the identifier kind it came from (personnummer, phone, customer_code…)
+
+
+class Lane(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    name: str
+    phase: Phase = Phase.idle
+    seq: int = 0
+    sale_id: str | None = None
+    method: Method | None = None
+    candidate: Candidate | None = None
+    lookup_id: str | None = None
+    lookup_keys: tuple[MatchKey, ...] = ()
+    prompt_id: str | None = None
+    creating: MemberDetails | None = None
+    customer: CustomerCard | None = None
+    notice: str | None = None
+
+
+# --- effects ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Lookup:
+    lookup_id: str
+    keys: tuple[MatchKey, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CreateCustomer:
+    prompt_id: str
+    candidate: Candidate
+    details: MemberDetails
+
+
+@dataclass(frozen=True, slots=True)
+class ToRegister:
+    message: CustomerConnected | MemberPromptEvent | PromptWithdrawn
+
+
+Effect = Lookup | CreateCustomer | ToRegister
+Step = tuple[Lane, list[Effect]]
+
+
+def _next(lane: Lane, **changes: object) -> Lane:
+    return lane.model_copy(update={**changes, "seq": lane.seq + 1})
+
+
+def _back_to_choices(lane: Lane, *, reason: str) -> Step:
+    effects: list[Effect] = []
+    if lane.phase is Phase.await_cashier and lane.prompt_id:
+        nxt = _choosing(lane)
+        effects.append(ToRegister(PromptWithdrawn(lane=lane.name, seq=nxt.seq,
+                                                  prompt_id=lane.prompt_id, reason=reason)))
+        return nxt, effects
+    return _choosing(lane), effects
+
+
+def _choosing(lane: Lane) -> Lane:
+    return _next(lane, phase=Phase.choosing, method=None, candidate=None, lookup_id=None,
+                 lookup_keys=(), prompt_id=None, creating=None, customer=None, notice=None)
+
+
+def _require(lane: Lane, *phases: Phase) -> None:
+    if lane.phase not in phases:
+        allowed = ", ".join(p.value for p in phases)
+        raise NotAllowed(f"not possible while the lane is {lane.phase.value} (needs {allowed})")
+
+
+# --- register intents -------------------------------------------------------------------------
+
+
+def start_sale(lane: Lane, sale_id: str) -> Step:
+    if lane.sale_id == sale_id and lane.phase is not Phase.idle:
+        return lane, []  # a register retrying after a reconnect
+    if lane.phase is Phase.idle:
+        return _next(lane, phase=Phase.choosing, sale_id=sale_id), []
+    nxt, effects = _back_to_choices(lane, reason="new_sale")
+    return nxt.model_copy(update={"sale_id": sale_id}), effects
+
+
+def end_sale(lane: Lane, sale_id: str | None = None) -> Step:
+    if lane.phase is Phase.idle:
+        return lane, []
+    if sale_id is not None and lane.sale_id is not None and sale_id != lane.sale_id:
+        raise NotAllowed(f"sale {sale_id} is not the open sale")
+    effects: list[Effect] = []
+    nxt = Lane(name=lane.name, seq=lane.seq + 1)
+    if lane.phase is Phase.await_cashier and lane.prompt_id:
+        effects.append(ToRegister(PromptWithdrawn(lane=lane.name, seq=nxt.seq,
+                                                  prompt_id=lane.prompt_id, reason="sale_ended")))
+    return nxt, effects
+
+
+def confirm_member(lane: Lane, prompt_id: str, details: MemberDetails) -> Step:
+    if lane.phase is Phase.connected and lane.prompt_id == prompt_id:
+        return lane, []  # the confirm was already carried out; a retry changes nothing
+    _require(lane, Phase.await_cashier)
+    if prompt_id != lane.prompt_id:
+        raise StalePrompt(f"prompt {prompt_id} is not the open prompt")
+    assert lane.candidate is not None
+    if lane.creating is not None:
+        return lane, []  # already being created
+    nxt = _next(lane, creating=details, notice=None)
+    return nxt, [CreateCustomer(prompt_id, lane.candidate, details)]
+
+
+def abort_member(lane: Lane, prompt_id: str) -> Step:
+    _require(lane, Phase.await_cashier)
+    if prompt_id != lane.prompt_id:
+        raise StalePrompt(f"prompt {prompt_id} is not the open prompt")
+    if lane.creating is not None:
+        raise NotAllowed("the customer is already being created")
+    nxt = _choosing(lane)
+    return nxt.model_copy(update={"notice": "member_aborted"}), []
+
+
+# --- kiosk intents ----------------------------------------------------------------------------
+
+
+def choose(lane: Lane, method: Method) -> Step:
+    _require(lane, Phase.choosing, Phase.identifying, Phase.not_found)
+    return _next(lane, phase=Phase.identifying, method=method, candidate=None, lookup_id=None,
+                 lookup_keys=(), notice=None), []
+
+
+def present(lane: Lane, candidate: Candidate, keys: tuple[MatchKey, ...], lookup_id: str) -> Step:
+    """The shopper presented something that parsed; look it up."""
+    _require(lane, Phase.identifying)
+    if lane.lookup_id is not None:
+        raise NotAllowed("a lookup is already running")
+    nxt = _next(lane, candidate=candidate, lookup_id=lookup_id, lookup_keys=keys, notice=None)
+    return nxt, [Lookup(lookup_id, keys)]
+
+
+def present_rejected(lane: Lane, notice: str) -> Step:
+    """The shopper presented something that is no valid identifier; tell them why."""
+    _require(lane, Phase.identifying)
+    return _next(lane, notice=notice), []
+
+
+def lookup_done(lane: Lane, lookup_id: str, customer: CustomerCard | None) -> Step:
+    if lane.lookup_id != lookup_id:
+        return lane, []  # the shopper or cashier moved on meanwhile
+    assert lane.candidate is not None
+    if customer is not None:
+        nxt = _next(lane, phase=Phase.connected, customer=customer, lookup_id=None)
+        return nxt, [ToRegister(CustomerConnected(lane=lane.name, seq=nxt.seq,
+                                                  sale_id=lane.sale_id, customer=customer))]
+    if lane.candidate.can_become_member:
+        return _next(lane, phase=Phase.ask_member, lookup_id=None), []
+    return _next(lane, phase=Phase.not_found, lookup_id=None, notice="not_found"), []
+
+
+def member_answer(lane: Lane, accept: bool, prompt_id: str) -> Step:
+    _require(lane, Phase.ask_member)
+    if not accept:
+        return _choosing(lane).model_copy(update={"notice": "member_declined"}), []
+    assert lane.candidate is not None
+    nxt = _next(lane, phase=Phase.await_cashier, prompt_id=prompt_id)
+    return nxt, [ToRegister(MemberPromptEvent(lane=lane.name, seq=nxt.seq, sale_id=lane.sale_id,
+                                              prompt=member_prompt(nxt)))]
+
+
+def cancel(lane: Lane) -> Step:
+    _require(lane, Phase.identifying, Phase.not_found, Phase.ask_member, Phase.await_cashier)
+    if lane.creating is not None:
+        raise NotAllowed("the cashier is already creating the customer")
+    return _back_to_choices(lane, reason="shopper_cancelled")
+
+
+def screen_timeout(lane: Lane, seen_seq: int) -> Step:
+    """The kiosk saw no touch on the screen of ``seen_seq`` for its timeout."""
+    if seen_seq != lane.seq:
+        return lane, []  # the screen changed since; the timer was stale
+    if lane.phase in (Phase.identifying, Phase.not_found, Phase.ask_member):
+        return _back_to_choices(lane, reason="timeout")
+    return lane, []
+
+
+# --- results of effects -----------------------------------------------------------------------
+
+
+def customer_created(lane: Lane, prompt_id: str, customer: CustomerCard) -> Step:
+    if lane.prompt_id != prompt_id or lane.phase is not Phase.await_cashier:
+        return lane, []
+    nxt = _next(lane, phase=Phase.connected, customer=customer, creating=None)
+    return nxt, [ToRegister(CustomerConnected(lane=lane.name, seq=nxt.seq, sale_id=lane.sale_id,
+                                              customer=customer))]
+
+
+def create_failed(lane: Lane, prompt_id: str, notice: str) -> Step:
+    if lane.prompt_id != prompt_id or lane.phase is not Phase.await_cashier:
+        return lane, []
+    return _next(lane, creating=None, notice=notice), []
+
+
+def pending_effects(lane: Lane) -> list[Effect]:
+    """Effects that were in flight when the lane was last saved (the bridge stopped)."""
+    if lane.lookup_id is not None:
+        return [Lookup(lane.lookup_id, lane.lookup_keys)]
+    if lane.phase is Phase.await_cashier and lane.creating is not None and lane.prompt_id:
+        assert lane.candidate is not None
+        return [CreateCustomer(lane.prompt_id, lane.candidate, lane.creating)]
+    return []
+
+
+# --- views ------------------------------------------------------------------------------------
+
+
+def member_prompt(lane: Lane) -> MemberPrompt:
+    c = lane.candidate
+    assert c is not None and lane.prompt_id is not None
+    return MemberPrompt(prompt_id=lane.prompt_id, personal_id_masked=c.personal_id_masked,
+                        birth_date=c.birth_date, phone=c.phone, first_name=c.first_name,
+                        last_name=c.last_name, email=c.email, source=c.source.value)
+
+
+def kiosk_state(lane: Lane) -> KioskState:
+    connected = lane.phase is Phase.connected and lane.customer is not None
+    first_name = lane.customer.first_name if connected and lane.customer else None
+    masked = lane.candidate.masked if lane.candidate else None
+    busy = lane.lookup_id is not None or lane.creating is not None
+    view = KioskView(method=lane.method, first_name=first_name, masked_id=masked,
+                     notice=lane.notice, busy=busy)
+    return KioskState(lane=lane.name, phase=lane.phase, seq=lane.seq, view=view)
+
+
+def register_state(lane: Lane) -> RegisterState:
+    prompt = member_prompt(lane) if lane.phase is Phase.await_cashier else None
+    view = RegisterView(sale_id=lane.sale_id, method=lane.method, customer=lane.customer,
+                        prompt=prompt)
+    return RegisterState(lane=lane.name, phase=lane.phase, seq=lane.seq, view=view)

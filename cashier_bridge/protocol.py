@@ -1,0 +1,318 @@
+"""The websocket protocol between the bridge and its devices (kiosk, register).
+
+JSON text frames, one pydantic model per message type, discriminated by ``type`` and versioned by
+``v``.  Devices send *intents*; the bridge answers with the lane's *state* (a view tailored to the
+role: the kiosk never receives more personal data than it may show) and, for the register, with
+*events*.  A message that does not validate gets an ``error`` reply and the connection stays up.
+"""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+VERSION = 1
+
+
+class Phase(StrEnum):
+    idle = "idle"
+    choosing = "choosing"
+    identifying = "identifying"
+    not_found = "not_found"
+    ask_member = "ask_member"
+    await_cashier = "await_cashier"
+    connected = "connected"
+
+
+class Method(StrEnum):
+    mobile = "mobile"
+    scan = "scan"
+    numpad = "numpad"
+
+
+class Role(StrEnum):
+    kiosk = "kiosk"
+    register = "register"
+
+
+class ErrorCode(StrEnum):
+    invalid_json = "invalid_json"
+    invalid_message = "invalid_message"
+    unsupported_version = "unsupported_version"
+    unknown_type = "unknown_type"
+    hello_required = "hello_required"
+    wrong_role = "wrong_role"
+    not_allowed = "not_allowed"
+    stale_prompt = "stale_prompt"
+    internal = "internal"
+
+
+class _Msg(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    v: Literal[1] = VERSION
+
+
+# --- device -> bridge -------------------------------------------------------------------------
+
+LaneName = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")]
+
+
+class Hello(_Msg):
+    type: Literal["hello"] = "hello"
+    role: Role
+    lane: LaneName
+    token: str | None = None
+
+
+class StartSale(_Msg):
+    type: Literal["start_sale"] = "start_sale"
+    sale_id: Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class EndSale(_Msg):
+    type: Literal["end_sale"] = "end_sale"
+    sale_id: str | None = None
+
+
+class MemberDetails(BaseModel):
+    """What the cashier completes before creating the member."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    first_name: Annotated[str, Field(min_length=1, max_length=100)]
+    last_name: Annotated[str, Field(min_length=1, max_length=100)]
+    email: Annotated[str, Field(max_length=254)] | None = None
+    phone: Annotated[str, Field(max_length=32)] | None = None
+    marketing_consent: bool = False
+
+
+class ConfirmMember(_Msg):
+    type: Literal["confirm_member"] = "confirm_member"
+    prompt_id: str
+    details: MemberDetails
+
+
+class AbortMember(_Msg):
+    type: Literal["abort_member"] = "abort_member"
+    prompt_id: str
+
+
+class Choose(_Msg):
+    type: Literal["choose"] = "choose"
+    method: Method
+
+
+class SubmitId(_Msg):
+    type: Literal["submit_id"] = "submit_id"
+    digits: Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[0-9+\- ]+$")]
+
+
+class MemberAnswer(_Msg):
+    type: Literal["member_answer"] = "member_answer"
+    accept: bool
+
+
+class Cancel(_Msg):
+    """The shopper pressed back/cancel: return to the choices."""
+
+    type: Literal["cancel"] = "cancel"
+
+
+class ScreenTimeout(_Msg):
+    """Nobody touched the screen for a while: return to a safe state."""
+
+    type: Literal["screen_timeout"] = "screen_timeout"
+    seq: int
+
+
+class Ping(_Msg):
+    type: Literal["ping"] = "ping"
+
+
+Intent = Annotated[
+    Hello | StartSale | EndSale | ConfirmMember | AbortMember | Choose | SubmitId | MemberAnswer
+    | Cancel | ScreenTimeout | Ping,
+    Field(discriminator="type"),
+]
+
+KIOSK_INTENTS = frozenset({"choose", "submit_id", "member_answer", "cancel", "screen_timeout"})
+REGISTER_INTENTS = frozenset({"start_sale", "end_sale", "confirm_member", "abort_member"})
+
+
+# --- bridge -> device -------------------------------------------------------------------------
+
+
+class CustomerCard(BaseModel):
+    """A customer as the register sees it."""
+
+    model_config = ConfigDict(frozen=True)
+    id: int
+    customer_code: str
+    first_name: str
+    last_name: str
+    phone: str | None = None
+    email: str | None = None
+    personal_id_masked: str | None = None
+    created_via: str
+    is_new: bool = False
+    matched_on: str | None = None
+
+
+class MemberPrompt(BaseModel):
+    """What the register is told when a shopper wants to become a member."""
+
+    model_config = ConfigDict(frozen=True)
+    prompt_id: str
+    personal_id_masked: str | None = None
+    birth_date: str | None = None
+    phone: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    email: str | None = None
+    source: str
+
+
+class Welcome(_Msg):
+    type: Literal["welcome"] = "welcome"
+    role: Role
+    lane: str
+    server_version: str
+
+
+class KioskView(BaseModel):
+    """Everything the customer screen may show; no full personal data ever."""
+
+    model_config = ConfigDict(frozen=True)
+    method: Method | None = None
+    first_name: str | None = None  # on the welcome screen only
+    masked_id: str | None = None
+    notice: str | None = None  # a code the kiosk translates (e.g. invalid_checksum)
+    busy: bool = False
+
+
+class RegisterView(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    sale_id: str | None = None
+    method: Method | None = None
+    customer: CustomerCard | None = None
+    prompt: MemberPrompt | None = None
+
+
+class KioskState(_Msg):
+    type: Literal["state"] = "state"
+    lane: str
+    phase: Phase
+    seq: int
+    view: KioskView
+
+
+class RegisterState(_Msg):
+    type: Literal["state"] = "state"
+    lane: str
+    phase: Phase
+    seq: int
+    view: RegisterView
+
+
+class CustomerConnected(_Msg):
+    type: Literal["customer_connected"] = "customer_connected"
+    lane: str
+    seq: int
+    sale_id: str | None
+    customer: CustomerCard
+
+
+class MemberPromptEvent(_Msg):
+    type: Literal["member_prompt"] = "member_prompt"
+    lane: str
+    seq: int
+    sale_id: str | None
+    prompt: MemberPrompt
+
+
+class PromptWithdrawn(_Msg):
+    type: Literal["prompt_withdrawn"] = "prompt_withdrawn"
+    lane: str
+    seq: int
+    prompt_id: str
+    reason: str
+
+
+class Error(_Msg):
+    type: Literal["error"] = "error"
+    code: ErrorCode
+    message: str
+    ref: str | None = None  # the type of the message that caused it, when known
+
+
+class Pong(_Msg):
+    type: Literal["pong"] = "pong"
+
+
+KioskMessage = Annotated[Welcome | KioskState | Error | Pong, Field(discriminator="type")]
+RegisterMessage = Annotated[
+    Welcome | RegisterState | CustomerConnected | MemberPromptEvent | PromptWithdrawn | Error
+    | Pong,
+    Field(discriminator="type"),
+]
+
+_intent_adapter: TypeAdapter[Intent] = TypeAdapter(Intent)
+_kiosk_adapter: TypeAdapter[KioskMessage] = TypeAdapter(KioskMessage)
+_register_adapter: TypeAdapter[RegisterMessage] = TypeAdapter(RegisterMessage)
+
+
+class ProtocolError(Exception):
+    def __init__(self, code: ErrorCode, message: str, ref: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.ref = ref
+
+    def reply(self) -> Error:
+        return Error(code=self.code, message=str(self), ref=self.ref)
+
+
+def parse_intent(text: str | bytes) -> Intent:
+    """Validate one frame from a device; raises ProtocolError with a specific code."""
+    try:
+        data = json.loads(text)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ProtocolError(ErrorCode.invalid_json, f"not JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise ProtocolError(ErrorCode.invalid_message, "a message is a JSON object")
+    kind = data.get("type")
+    ref = kind if isinstance(kind, str) else None
+    if data.get("v", VERSION) != VERSION:
+        raise ProtocolError(
+            ErrorCode.unsupported_version, f"protocol version {data.get('v')!r}; this bridge "
+            f"speaks {VERSION}", ref)
+    if kind not in _INTENT_TYPES:
+        raise ProtocolError(ErrorCode.unknown_type, f"unknown message type {kind!r}", ref)
+    try:
+        return _intent_adapter.validate_python(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'][1:]) or '(message)'}: {e['msg']}"
+            for e in exc.errors()
+        )
+        raise ProtocolError(ErrorCode.invalid_message, problems, ref) from None
+
+
+def parse_kiosk_message(text: str | bytes) -> KioskMessage:
+    return _kiosk_adapter.validate_json(text)
+
+
+def parse_register_message(text: str | bytes) -> RegisterMessage:
+    return _register_adapter.validate_json(text)
+
+
+def dump(message: BaseModel) -> str:
+    return message.model_dump_json()
+
+
+_INTENT_TYPES = frozenset(
+    m.model_fields["type"].default
+    for m in (Hello, StartSale, EndSale, ConfirmMember, AbortMember, Choose, SubmitId,
+              MemberAnswer, Cancel, ScreenTimeout, Ping)
+)
