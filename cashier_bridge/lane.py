@@ -57,6 +57,7 @@ class Candidate(BaseModel):
     last_name: str | None = None
     email: str | None = None
     can_become_member: bool = False
+    rejection: str | None = None  # why another reading of the same input was rejected
 
     @property
     def masked(self) -> str | None:
@@ -218,7 +219,8 @@ def lookup_done(lane: Lane, lookup_id: str, customer: CustomerCard | None) -> St
                                                   sale_id=lane.sale_id, customer=customer))]
     if lane.candidate.can_become_member:
         return _next(lane, phase=Phase.ask_member, lookup_id=None), []
-    return _next(lane, phase=Phase.not_found, lookup_id=None, notice="not_found"), []
+    notice = lane.candidate.rejection or "not_found"
+    return _next(lane, phase=Phase.not_found, lookup_id=None, notice=notice), []
 
 
 def member_answer(lane: Lane, accept: bool, prompt_id: str) -> Step:
@@ -298,5 +300,5 @@ def kiosk_state(lane: Lane) -> KioskState:
 def register_state(lane: Lane) -> RegisterState:
     prompt = member_prompt(lane) if lane.phase is Phase.await_cashier else None
     view = RegisterView(sale_id=lane.sale_id, method=lane.method, customer=lane.customer,
-                        prompt=prompt)
+                        prompt=prompt, notice=lane.notice if prompt else None)
     return RegisterState(lane=lane.name, phase=lane.phase, seq=lane.seq, view=view)

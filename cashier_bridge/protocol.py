@@ -198,6 +198,7 @@ class RegisterView(BaseModel):
     method: Method | None = None
     customer: CustomerCard | None = None
     prompt: MemberPrompt | None = None
+    notice: str | None = None  # why the last cashier action did not go through, e.g. duplicate_phone
 
 
 class KioskState(_Msg):

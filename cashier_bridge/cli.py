@@ -1,0 +1,111 @@
+"""``selfreg-bridge``: run the cashier bridge and look after its registry."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from importlib import resources
+from pathlib import Path
+
+from .config import load_settings
+
+DEMO_CSV = "demo_customers.csv"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="selfreg-bridge", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the bridge (websockets for kiosks and registers)")
+    serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on (default 8765)")
+    _db_flag(serve)
+    serve.add_argument("--log-json", action="store_true", default=None,
+                       help="one JSON object per log line")
+
+    imp = sub.add_parser("import-csv", help="load customers from a CSV file (Lightspeed columns)")
+    imp.add_argument("file", help="CSV file, or 'demo' for the shipped demo customers")
+    _db_flag(imp)
+
+    exp = sub.add_parser("export-csv", help="write every customer as CSV")
+    exp.add_argument("file", help="output file, or - for standard output")
+    _db_flag(exp)
+
+    parse = sub.add_parser("parse", help="show what the bridge makes of scanned or typed codes")
+    parse.add_argument("files", nargs="+", help="files holding one payload each; - for stdin")
+
+    args = parser.parse_args(argv)
+    settings = load_settings(host=getattr(args, "host", None), port=getattr(args, "port", None),
+                             db_url=getattr(args, "db", None),
+                             log_json=getattr(args, "log_json", None))
+    from .logs import configure
+
+    configure(settings.log_level, json=settings.log_json)
+
+    if args.command == "serve":
+        return _serve(settings)
+    if args.command == "import-csv":
+        return _import(settings.db_url, args.file, settings.phone_region)
+    if args.command == "export-csv":
+        return _export(settings.db_url, args.file)
+    if args.command == "parse":
+        from .parse_cli import run
+
+        return run(args.files, region=settings.phone_region)
+    parser.error(f"unknown command {args.command}")
+    return 2
+
+
+def _db_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--db", help="database URL (default: SQLite file in the user's data dir)")
+
+
+def _serve(settings) -> int:  # type: ignore[no-untyped-def]
+    import uvicorn
+
+    from .server import create_app
+
+    app = create_app(settings)
+    uvicorn.run(app, host=settings.host, port=settings.port, ws="websockets-sansio",
+                log_config=None, lifespan="on")
+    return 0
+
+
+def _import(db_url: str, file: str, region: str) -> int:
+    from .registry import Registry
+
+    registry = Registry.open(db_url)
+    try:
+        if file == "demo":
+            with resources.as_file(resources.files("cashier_bridge") / "data" / DEMO_CSV) as path:
+                report = registry.import_csv(path, region=region)
+        else:
+            report = registry.import_csv(Path(file), region=region)
+    finally:
+        registry.close()
+    for line, reason in report.errors:
+        print(f"line {line}: {reason}" if not reason.startswith("line ") else reason,
+              file=sys.stderr)
+    print(f"created {report.created}, updated {report.updated}, skipped {report.skipped}, "
+          f"errors {len(report.errors)}")
+    return 1 if report.errors else 0
+
+
+def _export(db_url: str, file: str) -> int:
+    from .registry import Registry
+
+    registry = Registry.open(db_url)
+    try:
+        if file == "-":
+            count = registry.export_csv(sys.stdout)
+        else:
+            with open(file, "w", encoding="utf-8", newline="") as out:
+                count = registry.export_csv(out)
+    finally:
+        registry.close()
+    print(f"exported {count} customers", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

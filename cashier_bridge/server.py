@@ -1,0 +1,150 @@
+"""The bridge's network face: an ASGI app (FastAPI on uvicorn) with websocket endpoints for
+kiosks and registers and a health endpoint.
+
+FastAPI rather than the bare websockets library because the same process also serves the REST
+API (OpenAPI), the phone page and the cashier console; the lane logic does not depend on it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import structlog
+from fastapi import FastAPI, WebSocket, WebSocketDisconnect
+from fastapi.responses import JSONResponse
+from sqlalchemy.engine import make_url
+
+from .config import Settings
+from .lane_hub import SERVER_VERSION, LaneHub
+from .protocol import (
+    KIOSK_INTENTS,
+    REGISTER_INTENTS,
+    ErrorCode,
+    Hello,
+    Ping,
+    Pong,
+    ProtocolError,
+    Role,
+    dump,
+    parse_intent,
+)
+from .registry import Registry
+
+log = structlog.get_logger("selfreg.server")
+
+# A device that says nothing at all for this long is assumed gone (phones, pulled cables).
+HELLO_TIMEOUT_S = 30.0
+
+
+class WebSocketPeer:
+    def __init__(self, ws: WebSocket, role: Role) -> None:
+        self.ws = ws
+        self.role = role
+        self.lane = ""
+        self._send_lock = asyncio.Lock()
+
+    async def send(self, text: str) -> None:
+        async with self._send_lock:
+            try:
+                await self.ws.send_text(text)
+            except (WebSocketDisconnect, RuntimeError, OSError):
+                pass  # the receive loop notices the disconnect and detaches the peer
+
+
+def create_app(settings: Settings, registry: Registry | None = None) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        reg = registry or await asyncio.to_thread(Registry.open, settings.db_url)
+        app.state.registry = reg
+        app.state.hub = LaneHub(reg, region=settings.phone_region)
+        log.info("bridge_started", db=_safe_url(settings.db_url), version=SERVER_VERSION)
+        try:
+            yield
+        finally:
+            await app.state.hub.drain()
+            if registry is None:
+                reg.close()
+            log.info("bridge_stopped")
+
+    app = FastAPI(title="selfreg cashier bridge", version=SERVER_VERSION, lifespan=lifespan)
+
+    @app.get("/health")
+    async def health() -> JSONResponse:
+        hub: LaneHub = app.state.hub
+        try:
+            customers = await asyncio.to_thread(app.state.registry.count_customers)
+        except Exception as exc:  # the database is what health is about
+            return JSONResponse({"status": "error", "db": str(exc)}, status_code=503)
+        return JSONResponse({"status": "ok", "version": SERVER_VERSION,
+                             "lanes": hub.lane_count, "customers": customers})
+
+    @app.websocket("/ws/kiosk")
+    async def kiosk_socket(ws: WebSocket) -> None:
+        await _serve_device(ws, app.state.hub, Role.kiosk)
+
+    @app.websocket("/ws/register")
+    async def register_socket(ws: WebSocket) -> None:
+        await _serve_device(ws, app.state.hub, Role.register)
+
+    return app
+
+
+async def _serve_device(ws: WebSocket, hub: LaneHub, role: Role) -> None:
+    await ws.accept()
+    peer = WebSocketPeer(ws, role)
+    allowed = KIOSK_INTENTS if role is Role.kiosk else REGISTER_INTENTS
+    attached = False
+    try:
+        while True:
+            timeout = None if attached else HELLO_TIMEOUT_S
+            try:
+                text = await asyncio.wait_for(ws.receive_text(), timeout)
+            except TimeoutError:
+                await peer.send(dump(ProtocolError(ErrorCode.hello_required,
+                                                   "no hello received; closing").reply()))
+                await ws.close(code=1008)
+                return
+            try:
+                intent = parse_intent(text)
+                if isinstance(intent, Ping):
+                    await peer.send(dump(Pong()))
+                elif isinstance(intent, Hello):
+                    if intent.role is not role:
+                        raise ProtocolError(ErrorCode.wrong_role,
+                                            f"this endpoint is for {role.value} devices", "hello")
+                    if attached:
+                        hub.detach(peer)
+                    await hub.attach(peer, intent)
+                    attached = True
+                elif not attached:
+                    raise ProtocolError(ErrorCode.hello_required,
+                                        "send hello with your role and lane first", intent.type)
+                elif intent.type not in allowed:
+                    raise ProtocolError(ErrorCode.wrong_role,
+                                        f"{intent.type} is not a {role.value} intent", intent.type)
+                else:
+                    await hub.handle(peer, intent)
+            except ProtocolError as err:
+                log.info("protocol_error", role=role.value, lane=peer.lane, code=err.code.value,
+                         ref=err.ref, detail=str(err))
+                await peer.send(dump(err.reply()))
+            except Exception:
+                # A bug or a database failure must not cost the device its connection.
+                log.exception("intent_failed", role=role.value, lane=peer.lane)
+                await peer.send(dump(ProtocolError(ErrorCode.internal,
+                                                   "the bridge could not carry this out; "
+                                                   "try again").reply()))
+    except WebSocketDisconnect:
+        pass
+    finally:
+        hub.detach(peer)
+
+
+def _safe_url(url: str) -> str:
+    """The database URL without its password, for logs."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "<unparseable database URL>"

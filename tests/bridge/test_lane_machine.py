@@ -1,0 +1,213 @@
+"""The lane state machine, tested as pure functions: no sockets, no database."""
+
+from __future__ import annotations
+
+import pytest
+
+from cashier_bridge import lane as m
+from cashier_bridge.lane import Candidate, CreateCustomer, Lane, Lookup, MatchKey, ToRegister
+from cashier_bridge.protocol import (
+    CustomerCard,
+    CustomerConnected,
+    MemberDetails,
+    MemberPromptEvent,
+    Method,
+    Phase,
+    PromptWithdrawn,
+)
+
+ANNA = CustomerCard(id=7, customer_code="1001", first_name="Anna", last_name="Andersson",
+                    phone="+46701234567", personal_id_masked="19850312-****", created_via="import")
+NEW_PERSON = Candidate(source=Method.numpad, kind="personnummer",
+                       personal_id_fingerprint="f" * 64, personal_id_masked="19900101-****",
+                       birth_date="1990-01-01", can_become_member=True)
+CARD_ONLY = Candidate(source=Method.numpad, kind="customer_code", customer_code="4711",
+                      can_become_member=False)
+KEYS = (MatchKey(kind="personal_id_fingerprint", value="f" * 64, reading="personnummer"),)
+DETAILS = MemberDetails(first_name="Berit", last_name="Berg", marketing_consent=True)
+
+
+def at_numpad() -> Lane:
+    lane, _ = m.start_sale(Lane(name="lane-1"), "sale-1")
+    lane, _ = m.choose(lane, Method.numpad)
+    return lane
+
+
+def presented(candidate: Candidate = NEW_PERSON) -> Lane:
+    lane, effects = m.present(at_numpad(), candidate, KEYS, "lookup-1")
+    assert effects == [Lookup("lookup-1", KEYS)]
+    return lane
+
+
+def awaiting_cashier() -> Lane:
+    lane, _ = m.lookup_done(presented(), "lookup-1", None)
+    lane, _ = m.member_answer(lane, True, "prompt-1")
+    return lane
+
+
+def only(effects: list[m.Effect], kind: type) -> object:
+    assert len(effects) == 1 and isinstance(effects[0], kind), effects
+    return effects[0]
+
+
+def test_a_new_lane_is_idle_and_a_sale_offers_the_choices() -> None:
+    lane = Lane(name="lane-1")
+    assert lane.phase is Phase.idle
+    lane, effects = m.start_sale(lane, "sale-1")
+    assert (lane.phase, lane.sale_id, effects) == (Phase.choosing, "sale-1", [])
+
+
+def test_every_change_advances_seq_and_a_repeated_start_sale_changes_nothing() -> None:
+    lane, _ = m.start_sale(Lane(name="l"), "s1")
+    again, effects = m.start_sale(lane, "s1")
+    assert again is lane and effects == []
+    chosen, _ = m.choose(lane, Method.numpad)
+    assert chosen.seq == lane.seq + 1
+
+
+def test_known_customer_is_connected_and_the_register_is_told() -> None:
+    lane, effects = m.lookup_done(presented(), "lookup-1", ANNA)
+    assert lane.phase is Phase.connected
+    event = only(effects, ToRegister).message  # type: ignore[attr-defined]
+    assert isinstance(event, CustomerConnected)
+    assert (event.customer, event.sale_id, event.seq) == (ANNA, "sale-1", lane.seq)
+
+
+def test_kiosk_view_of_a_connected_customer_has_first_name_only() -> None:
+    lane, _ = m.lookup_done(presented(), "lookup-1", ANNA)
+    view = m.kiosk_state(lane).view
+    assert view.first_name == "Anna"
+    dumped = m.kiosk_state(lane).model_dump_json()
+    assert "Andersson" not in dumped and "+46701234567" not in dumped and "1001" not in dumped
+
+
+def test_unknown_person_is_asked_to_become_member() -> None:
+    lane, effects = m.lookup_done(presented(), "lookup-1", None)
+    assert (lane.phase, effects) == (Phase.ask_member, [])
+    assert m.kiosk_state(lane).view.masked_id == "19900101-****"
+
+
+def test_unknown_card_number_is_not_found_not_a_member_offer() -> None:
+    lane, _ = m.lookup_done(presented(CARD_ONLY), "lookup-1", None)
+    assert lane.phase is Phase.not_found
+    assert lane.notice == "not_found"
+
+
+def test_not_found_says_why_when_another_reading_was_rejected() -> None:
+    typo = CARD_ONLY.model_copy(update={"rejection": "invalid_checksum"})
+    lane, _ = m.lookup_done(presented(typo), "lookup-1", None)
+    assert (lane.phase, lane.notice) == (Phase.not_found, "invalid_checksum")
+
+
+def test_a_late_lookup_result_for_an_abandoned_lookup_is_ignored() -> None:
+    lane = presented()
+    lane, _ = m.cancel(lane)
+    after, effects = m.lookup_done(lane, "lookup-1", ANNA)
+    assert after is lane and effects == []
+
+
+def test_yes_sends_the_register_a_member_prompt_with_what_is_known() -> None:
+    lane, _ = m.lookup_done(presented(), "lookup-1", None)
+    lane, effects = m.member_answer(lane, True, "prompt-1")
+    assert lane.phase is Phase.await_cashier
+    event = only(effects, ToRegister).message  # type: ignore[attr-defined]
+    assert isinstance(event, MemberPromptEvent)
+    assert event.prompt.prompt_id == "prompt-1"
+    assert event.prompt.personal_id_masked == "19900101-****"
+    assert event.prompt.birth_date == "1990-01-01"
+    assert m.register_state(lane).view.prompt == event.prompt
+
+
+def test_no_returns_to_the_choices() -> None:
+    lane, _ = m.lookup_done(presented(), "lookup-1", None)
+    lane, _ = m.member_answer(lane, False, "prompt-1")
+    assert (lane.phase, lane.candidate, lane.notice) == (Phase.choosing, None, "member_declined")
+
+
+def test_cashier_confirm_creates_once_then_connects() -> None:
+    lane = awaiting_cashier()
+    lane, effects = m.confirm_member(lane, "prompt-1", DETAILS)
+    create = only(effects, CreateCustomer)
+    assert create == CreateCustomer("prompt-1", NEW_PERSON, DETAILS)
+    again, effects = m.confirm_member(lane, "prompt-1", DETAILS)
+    assert again is lane and effects == []  # a double click creates nothing more
+    berit = ANNA.model_copy(update={"id": 8, "first_name": "Berit", "is_new": True})
+    lane, effects = m.customer_created(lane, "prompt-1", berit)
+    assert lane.phase is Phase.connected
+    assert only(effects, ToRegister).message.customer == berit  # type: ignore[attr-defined]
+    retry, effects = m.confirm_member(lane, "prompt-1", DETAILS)
+    assert retry is lane and effects == []
+
+
+def test_cashier_abort_returns_the_kiosk_to_the_choices() -> None:
+    lane, effects = m.abort_member(awaiting_cashier(), "prompt-1")
+    assert (lane.phase, effects, lane.notice) == (Phase.choosing, [], "member_aborted")
+    assert lane.sale_id == "sale-1"
+
+
+def test_answering_an_old_prompt_is_refused_as_stale() -> None:
+    with pytest.raises(m.StalePrompt):
+        m.confirm_member(awaiting_cashier(), "prompt-0", DETAILS)
+    with pytest.raises(m.StalePrompt):
+        m.abort_member(awaiting_cashier(), "prompt-0")
+
+
+def test_shopper_cancel_while_waiting_withdraws_the_prompt() -> None:
+    lane, effects = m.cancel(awaiting_cashier())
+    assert lane.phase is Phase.choosing
+    event = only(effects, ToRegister).message  # type: ignore[attr-defined]
+    assert isinstance(event, PromptWithdrawn)
+    assert (event.prompt_id, event.reason) == ("prompt-1", "shopper_cancelled")
+
+
+def test_intents_out_of_place_are_refused() -> None:
+    idle = Lane(name="l")
+    with pytest.raises(m.NotAllowed):
+        m.choose(idle, Method.numpad)
+    with pytest.raises(m.NotAllowed):
+        m.member_answer(at_numpad(), True, "p")
+    with pytest.raises(m.NotAllowed):
+        m.present(presented(), NEW_PERSON, KEYS, "lookup-2")  # one lookup at a time
+
+
+def test_end_sale_forgets_everything_personal() -> None:
+    lane, _ = m.lookup_done(presented(), "lookup-1", ANNA)
+    lane, effects = m.end_sale(lane, "sale-1")
+    assert lane == Lane(name="lane-1", seq=lane.seq)
+    assert effects == []
+    assert m.kiosk_state(lane).view.first_name is None
+
+
+def test_end_sale_while_the_cashier_is_prompted_withdraws_the_prompt() -> None:
+    lane, effects = m.end_sale(awaiting_cashier())
+    assert lane.phase is Phase.idle
+    assert only(effects, ToRegister).message.reason == "sale_ended"  # type: ignore[attr-defined]
+
+
+def test_screen_timeout_returns_to_choices_only_if_the_screen_did_not_change() -> None:
+    lane, _ = m.lookup_done(presented(), "lookup-1", None)
+    stale, effects = m.screen_timeout(lane, lane.seq - 1)
+    assert stale is lane and effects == []
+    lane, _ = m.screen_timeout(lane, lane.seq)
+    assert (lane.phase, lane.candidate) == (Phase.choosing, None)
+
+
+def test_screen_timeout_does_not_interrupt_the_cashier() -> None:
+    lane = awaiting_cashier()
+    after, _ = m.screen_timeout(lane, lane.seq)
+    assert after is lane
+
+
+def test_pending_effects_are_reissued_after_a_restart() -> None:
+    lane = Lane.model_validate_json(presented().model_dump_json())
+    assert m.pending_effects(lane) == [Lookup("lookup-1", KEYS)]
+    creating, _ = m.confirm_member(awaiting_cashier(), "prompt-1", DETAILS)
+    restored = Lane.model_validate_json(creating.model_dump_json())
+    assert m.pending_effects(restored) == [CreateCustomer("prompt-1", NEW_PERSON, DETAILS)]
+    assert m.pending_effects(Lane(name="x")) == []
+
+
+def test_a_new_sale_in_the_middle_resets_the_lane() -> None:
+    lane, effects = m.start_sale(awaiting_cashier(), "sale-2")
+    assert (lane.phase, lane.sale_id, lane.candidate) == (Phase.choosing, "sale-2", None)
+    assert only(effects, ToRegister).message.reason == "new_sale"  # type: ignore[attr-defined]
