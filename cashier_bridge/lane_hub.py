@@ -23,6 +23,7 @@ from .identity import phone as phone_id
 from .identity.customer_code import ANY, CardFormat
 from .lane import Candidate, CreateCustomer, Effect, Lane, Lookup, MatchKey, ToRegister
 from .protocol import (
+    AbortMember,
     Cancel,
     Choose,
     ConfirmMember,
@@ -40,9 +41,6 @@ from .protocol import (
     SubmitId,
     Welcome,
     dump,
-)
-from .protocol import (
-    AbortMember as AbortMemberIntent,
 )
 from .registry import DuplicateCustomer, NewCustomer, Registry
 
@@ -116,7 +114,7 @@ class LaneHub:
             case ConfirmMember(prompt_id=pid, details=details):
                 await self.apply(name, lambda ln: machine.confirm_member(ln, pid, details),
                                  cause=intent)
-            case AbortMemberIntent(prompt_id=pid):
+            case AbortMember(prompt_id=pid):
                 await self.apply(name, lambda ln: machine.abort_member(ln, pid), cause=intent)
             case Choose(method=method):
                 await self.apply(name, lambda ln: machine.choose(ln, method), cause=intent)
@@ -132,7 +130,8 @@ class LaneHub:
             case ScreenTimeout(seq=seq):
                 await self.apply(name, lambda ln: machine.screen_timeout(ln, seq), cause=intent)
             case _:
-                raise ProtocolError(ErrorCode.unknown_type, f"cannot handle {type(intent).__name__}")
+                raise ProtocolError(ErrorCode.unknown_type,
+                                    f"cannot handle {type(intent).__name__}")
 
     # --- transitions --------------------------------------------------------------------------
 
@@ -206,8 +205,9 @@ class LaneHub:
                 await self.apply(name, lambda ln: machine.customer_created(
                     ln, effect.prompt_id, card), cause=effect)
                 return
+            notice = f"duplicate_{dup.field}"
             await self.apply(name, lambda ln: machine.create_failed(
-                ln, effect.prompt_id, f"duplicate_{dup.field}"), cause=effect)
+                ln, effect.prompt_id, notice), cause=effect)
             return
         except ValueError as exc:
             log.warning("create_rejected", lane=name, reason=str(exc))

@@ -198,7 +198,8 @@ class RegisterView(BaseModel):
     method: Method | None = None
     customer: CustomerCard | None = None
     prompt: MemberPrompt | None = None
-    notice: str | None = None  # why the last cashier action did not go through, e.g. duplicate_phone
+    # Why the cashier's last action did not go through, e.g. duplicate_phone.
+    notice: str | None = None
 
 
 class KioskState(_Msg):

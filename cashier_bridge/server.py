@@ -8,6 +8,7 @@ API (OpenAPI), the phone page and the cashier console; the lane logic does not d
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -47,10 +48,9 @@ class WebSocketPeer:
 
     async def send(self, text: str) -> None:
         async with self._send_lock:
-            try:
+            # A gone device is noticed by the receive loop, which detaches the peer.
+            with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
                 await self.ws.send_text(text)
-            except (WebSocketDisconnect, RuntimeError, OSError):
-                pass  # the receive loop notices the disconnect and detaches the peer
 
 
 def create_app(settings: Settings, registry: Registry | None = None) -> FastAPI:
