@@ -1,0 +1,227 @@
+"""The real programs a scenario runs: the bridge, a virtual screen (Xvfb) and the kiosk.
+
+Each is a separate OS process, started the way an installer would start it, so that a scenario
+proves the product and not a test double.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+
+class ProcessFailed(RuntimeError):
+    pass
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _tail(path: Path, lines: int = 30) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+class BridgeProcess:
+    """``selfreg-bridge serve`` on a free loopback port with its own database."""
+
+    def __init__(self, workdir: Path, db_url: str | None = None) -> None:
+        self.workdir = workdir
+        self.db_url = db_url or f"sqlite:///{workdir / 'bridge.db'}"
+        self.port = free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log_path = workdir / "bridge.log"
+        self.starts = 0
+
+    @property
+    def url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}"
+
+    @property
+    def http_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "cashier_bridge.cli", *args, "--db", self.db_url],
+            capture_output=True, text=True, env=_env(self.workdir), timeout=120, check=False)
+
+    def start(self, timeout: float = 20.0) -> None:
+        log = self.log_path.open("ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "cashier_bridge.cli", "serve", "--host", "127.0.0.1",
+             "--port", str(self.port), "--db", self.db_url],
+            stdout=log, stderr=subprocess.STDOUT, env=_env(self.workdir))
+        self.starts += 1
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise ProcessFailed(f"bridge exited with {self.proc.returncode}:\n"
+                                    f"{_tail(self.log_path)}")
+            if self.health() is not None:
+                return
+            time.sleep(0.05)
+        raise ProcessFailed(f"bridge not healthy after {timeout}s:\n{_tail(self.log_path)}")
+
+    def health(self) -> dict[str, Any] | None:
+        try:
+            with urllib.request.urlopen(self.http_url + "/health", timeout=1) as r:
+                return json.loads(r.read())
+        except (urllib.error.URLError, OSError, ValueError):
+            return None
+
+    def kill(self) -> None:
+        """Pull the plug: SIGKILL, no clean shutdown."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+class VirtualScreen:
+    """An Xvfb server on a free display number (the PAX customer screen stand-in)."""
+
+    def __init__(self, width: int, height: int) -> None:
+        self.size = (width, height)
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.display = ""
+
+    def start(self) -> str:
+        if not shutil.which("Xvfb"):
+            raise ProcessFailed("Xvfb is not installed (Debian package xvfb)")
+        read_fd, write_fd = os.pipe()
+        w, h = self.size
+        self.proc = subprocess.Popen(
+            ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", f"{w}x{h}x24", "-nolisten",
+             "tcp", "-noreset"],
+            pass_fds=(write_fd,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        os.close(write_fd)
+        with os.fdopen(read_fd) as pipe:
+            number = pipe.readline().strip()
+        if not number:
+            raise ProcessFailed("Xvfb did not start")
+        self.display = f":{number}"
+        return self.display
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+
+
+class KioskProcess:
+    """The real Kivy kiosk on a virtual screen, driven by real pointer input (xdotool)."""
+
+    def __init__(self, workdir: Path, bridge_url: str, lane: str, display: str,
+                 size: tuple[int, int] = (1280, 800)) -> None:
+        self.workdir = workdir
+        self.bridge_url = bridge_url
+        self.lane = lane
+        self.display = display
+        self.size = size
+        self.probe_path = workdir / "kiosk-probe.json"
+        self.log_path = workdir / "kiosk.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 30.0) -> None:
+        env = _env(self.workdir)
+        env.update(DISPLAY=self.display, SELFREG_KIOSK_PROBE=str(self.probe_path))
+        w, h = self.size
+        log = self.log_path.open("ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "kiosk.cli", "--bridge", self.bridge_url, "--lane", self.lane,
+             "--size", f"{w}x{h}"],
+            stdout=log, stderr=subprocess.STDOUT, env=env)
+        self.wait_for(lambda p: True, timeout, what="the kiosk's first screen")
+
+    def probe(self) -> dict[str, Any] | None:
+        try:
+            return json.loads(self.probe_path.read_text())
+        except (OSError, ValueError):
+            return None
+
+    def wait_for(self, predicate: Any, timeout: float = 10.0, what: str = "") -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        last: dict[str, Any] | None = None
+        while time.monotonic() < deadline:
+            if self.proc and self.proc.poll() is not None:
+                raise ProcessFailed(f"kiosk exited with {self.proc.returncode}:\n"
+                                    f"{_tail(self.log_path)}")
+            last = self.probe()
+            if last is not None and predicate(last):
+                return last
+            time.sleep(0.03)
+        shown = {k: last.get(k) for k in ("screen", "phase", "texts")} if last else None
+        raise ProcessFailed(f"timed out waiting for {what}; kiosk shows {shown}")
+
+    def wait_screen(self, screen: str, timeout: float = 10.0) -> dict[str, Any]:
+        return self.wait_for(lambda p: p.get("screen") == screen, timeout,
+                             what=f"screen {screen!r}")
+
+    def tap(self, button: str, timeout: float = 10.0) -> None:
+        """Touch a button by its id, as a shopper's finger would (X pointer events)."""
+        shown = self.wait_for(lambda p: button in p.get("buttons", {}), timeout,
+                              what=f"button {button!r}")
+        x, y = shown["buttons"][button]
+        subprocess.run(["xdotool", "mousemove", str(int(x)), str(int(y)), "click", "1"],
+                       env={**os.environ, "DISPLAY": self.display}, check=True, timeout=10)
+
+    def type_digits(self, digits: str) -> None:
+        for d in digits:
+            if d.isdigit():
+                before = self.probe() or {}
+                self.tap(f"key_{d}")
+                # wait for the display to take the digit before the next tap
+                self.wait_for(lambda p, b=before: p.get("texts") != b.get("texts"), 5,
+                              what=f"digit {d} to appear")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+def _env(workdir: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    kivy_home = workdir / "kivy"
+    kivy_home.mkdir(parents=True, exist_ok=True)
+    env.update(KIVY_HOME=str(kivy_home), KIVY_NO_ARGS="1", KIVY_LOG_MODE="PYTHON",
+               SELFREG_DATA_DIR=str(workdir / "data"), SELFREG_CONFIG=str(workdir / "none.toml"))
+    return env
+
+
+@contextlib.contextmanager
+def workdir(keep: bool = False):  # type: ignore[no-untyped-def]
+    path = Path(tempfile.mkdtemp(prefix="selfreg-sim-"))
+    try:
+        yield path
+    finally:
+        if not keep:
+            shutil.rmtree(path, ignore_errors=True)

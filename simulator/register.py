@@ -1,0 +1,157 @@
+"""A scripted cashier register: the POS side of a lane, over the real websocket protocol.
+
+It keeps every message it received, reconnects (with backoff) when the bridge goes away and
+resumes from the state the bridge sends, the way a real POS integration is expected to.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+from collections.abc import Callable
+from typing import Any
+
+import websockets
+from websockets.asyncio.client import ClientConnection, connect
+
+from cashier_bridge.protocol import (
+    AbortMember,
+    ConfirmMember,
+    CustomerConnected,
+    EndSale,
+    Error,
+    Hello,
+    MemberDetails,
+    MemberPromptEvent,
+    RegisterMessage,
+    RegisterState,
+    Role,
+    StartSale,
+    dump,
+    parse_register_message,
+)
+
+Predicate = Callable[[RegisterMessage], bool]
+
+
+class ScriptedRegister:
+    def __init__(self, bridge_url: str, lane: str) -> None:
+        self.url = bridge_url.rstrip("/") + "/ws/register"
+        self.lane = lane
+        self.received: list[RegisterMessage] = []
+        self.connects = 0
+        self._ws: ClientConnection | None = None
+        self._connected = asyncio.Event()
+        self._changed = asyncio.Condition()
+        self._task: asyncio.Task[None] | None = None
+        self._sale_ids = itertools.count(1)
+
+    # --- connection ---------------------------------------------------------------------------
+
+    async def start(self, timeout: float = 10.0) -> None:
+        self._task = asyncio.create_task(self._run())
+        await asyncio.wait_for(self._connected.wait(), timeout)
+        await self.wait_for(lambda m: isinstance(m, RegisterState), timeout, since=0)
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self) -> None:
+        delay = 0.1
+        while True:
+            try:
+                async with connect(self.url, open_timeout=3) as ws:
+                    self._ws = ws
+                    await ws.send(dump(Hello(role=Role.register, lane=self.lane)))
+                    self.connects += 1
+                    self._connected.set()
+                    delay = 0.1
+                    async for frame in ws:
+                        await self._record(parse_register_message(frame))
+            except (OSError, websockets.ConnectionClosed, TimeoutError):
+                pass
+            self._ws = None
+            self._connected.clear()
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 2.0)
+
+    async def _record(self, message: RegisterMessage) -> None:
+        async with self._changed:
+            self.received.append(message)
+            self._changed.notify_all()
+
+    async def _send(self, message: Any, timeout: float = 10.0) -> None:
+        await asyncio.wait_for(self._connected.wait(), timeout)
+        assert self._ws is not None
+        await self._ws.send(dump(message))
+
+    # --- what a cashier does ------------------------------------------------------------------
+
+    async def start_sale(self, sale_id: str | None = None) -> str:
+        sale_id = sale_id or f"sale-{next(self._sale_ids)}"
+        await self._send(StartSale(sale_id=sale_id))
+        return sale_id
+
+    async def end_sale(self, sale_id: str | None = None) -> None:
+        await self._send(EndSale(sale_id=sale_id))
+
+    async def confirm(self, prompt_id: str, details: MemberDetails) -> None:
+        await self._send(ConfirmMember(prompt_id=prompt_id, details=details))
+
+    async def abort(self, prompt_id: str) -> None:
+        await self._send(AbortMember(prompt_id=prompt_id))
+
+    # --- what a test or QA looks at -----------------------------------------------------------
+
+    @property
+    def state(self) -> RegisterState | None:
+        return next((m for m in reversed(self.received) if isinstance(m, RegisterState)), None)
+
+    def events(self, kind: type) -> list[Any]:
+        return [m for m in self.received if isinstance(m, kind)]
+
+    @property
+    def errors(self) -> list[Error]:
+        return self.events(Error)
+
+    async def wait_for(self, predicate: Predicate, timeout: float = 10.0,
+                       since: int | None = None) -> RegisterMessage:
+        """The first message (from index ``since``, default: from now on) that matches."""
+        start = len(self.received) if since is None else since
+
+        async def scan() -> RegisterMessage:
+            index = start
+            async with self._changed:
+                while True:
+                    for message in self.received[index:]:
+                        if predicate(message):
+                            return message
+                    index = len(self.received)
+                    await self._changed.wait()
+
+        return await asyncio.wait_for(scan(), timeout)
+
+    async def wait_phase(self, phase: str, timeout: float = 10.0) -> RegisterState:
+        current = self.state
+        if current is not None and current.phase == phase:
+            return current
+        message = await self.wait_for(
+            lambda m: isinstance(m, RegisterState) and m.phase == phase, timeout)
+        assert isinstance(message, RegisterState)
+        return message
+
+    async def wait_prompt(self, timeout: float = 10.0, since: int = 0) -> MemberPromptEvent:
+        message = await self.wait_for(lambda m: isinstance(m, MemberPromptEvent), timeout,
+                                      since=since)
+        assert isinstance(message, MemberPromptEvent)
+        return message
+
+    async def wait_connected(self, timeout: float = 10.0, since: int = 0) -> CustomerConnected:
+        message = await self.wait_for(lambda m: isinstance(m, CustomerConnected), timeout,
+                                      since=since)
+        assert isinstance(message, CustomerConnected)
+        return message

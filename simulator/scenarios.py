@@ -1,0 +1,302 @@
+"""Named end-to-end scenarios: bridge + kiosk (on a virtual screen) + scripted register.
+
+Each scenario records *checks* — what a shopper would see on the customer screen, what the
+cashier's POS would receive, what the registry holds — and passes only if every check held.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import datetime as dt
+import re
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from stdnum import luhn
+
+from cashier_bridge.protocol import CustomerConnected, MemberDetails, PromptWithdrawn
+
+from .processes import BridgeProcess, KioskProcess, VirtualScreen
+from .register import ScriptedRegister
+
+LANE = "lane-1"
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail: str = ""
+
+
+@dataclass
+class Run:
+    scenario: str
+    checks: list[Check] = field(default_factory=list)
+    error: str | None = None
+    facts: dict[str, Any] = field(default_factory=dict)
+
+    def check(self, name: str, ok: bool, detail: object = "") -> bool:
+        self.checks.append(Check(name, bool(ok), "" if ok else str(detail)))
+        return bool(ok)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and bool(self.checks) and all(c.ok for c in self.checks)
+
+    def summary(self, duration_s: float) -> dict[str, Any]:
+        return {
+            "scenario": self.scenario,
+            "ok": self.ok,
+            "checks": len(self.checks),
+            "failed": [f"{c.name}: {c.detail}" for c in self.checks if not c.ok],
+            "error": self.error,
+            "duration_s": round(duration_s, 2),
+            **self.facts,
+        }
+
+
+@dataclass
+class Rig:
+    workdir: Path
+    bridge: BridgeProcess
+    screen: VirtualScreen
+    kiosk: KioskProcess
+    register: ScriptedRegister
+
+    async def kiosk_screen(self, screen: str, timeout: float = 15.0) -> dict[str, Any]:
+        return await asyncio.to_thread(self.kiosk.wait_screen, screen, timeout)
+
+    async def tap(self, button: str) -> None:
+        await asyncio.to_thread(self.kiosk.tap, button)
+
+    async def type_digits(self, digits: str) -> None:
+        await asyncio.to_thread(self.kiosk.type_digits, digits)
+
+    def customers(self) -> int:
+        health = self.bridge.health()
+        return int(health["customers"]) if health else -1
+
+
+# --- the shop's data ------------------------------------------------------------------------
+
+
+def demo_csv() -> Path:
+    return Path(str(resources.files("cashier_bridge") / "data" / "demo_customers.csv"))
+
+
+def demo_rows() -> list[dict[str, str]]:
+    text = demo_csv().read_text(encoding="utf-8-sig")
+    dialect = csv.Sniffer().sniff(text.splitlines()[0], delimiters=",;")
+    return list(csv.DictReader(text.splitlines(), dialect=dialect))
+
+
+def known_customer() -> dict[str, str]:
+    """The demo shop's customer 1001 (Anna), who identifies with her personnummer."""
+    return next(r for r in demo_rows() if r["customer_code"].strip() == "1001")
+
+
+def unknown_personnummer() -> str:
+    """A valid personnummer that belongs to nobody in the demo data."""
+    taken = {re.sub(r"\D", "", r.get("personal_id", "")) for r in demo_rows()}
+    day = dt.date(1991, 4, 17)
+    for serial in range(100, 1000):
+        body = f"{day:%y%m%d}{serial:03d}"
+        number = f"{day:%Y%m%d}{serial:03d}{luhn.calc_check_digit(body)}"
+        if number not in taken:
+            return number
+    raise RuntimeError("no free personnummer")
+
+
+def screen_text(probe: dict[str, Any]) -> str:
+    return " | ".join(probe.get("texts", []))
+
+
+def shows_no_personal_data(probe: dict[str, Any], *secrets: str) -> bool:
+    text = screen_text(probe)
+    return not any(s and s in text for s in secrets)
+
+
+# --- the scenarios --------------------------------------------------------------------------
+
+
+async def _to_numpad(rig: Rig, run: Run) -> None:
+    await rig.register.start_sale()
+    shown = await rig.kiosk_screen("choose")
+    run.check("sale start shows the three choices",
+              {"choose_mobile", "choose_scan", "choose_numpad"} <= set(shown["buttons"]),
+              shown.get("buttons"))
+    await rig.tap("choose_numpad")
+    await rig.kiosk_screen("numpad")
+
+
+async def _register_new_member_until_cashier(rig: Rig, run: Run, pnr: str) -> str:
+    await _to_numpad(rig, run)
+    await rig.type_digits(pnr)
+    await rig.tap("key_ok")
+    asked = await rig.kiosk_screen("ask_member")
+    masked = f"{pnr[:8]}-****"
+    run.check("ask-member screen shows the masked personnummer", masked in screen_text(asked),
+              screen_text(asked))
+    run.check("ask-member screen never shows the whole number",
+              shows_no_personal_data(asked, pnr, pnr[2:]), screen_text(asked))
+    await rig.tap("yes")
+    await rig.kiosk_screen("waiting")
+    prompt = (await rig.register.wait_prompt(15)).prompt
+    run.check("register prompt carries masked id and birth date",
+              prompt.personal_id_masked == masked
+              and prompt.birth_date == f"{pnr[:4]}-{pnr[4:6]}-{pnr[6:8]}",
+              prompt)
+    return prompt.prompt_id
+
+
+async def ange_id_known(rig: Rig, run: Run) -> None:
+    anna = known_customer()
+    pnr = re.sub(r"\D", "", anna["personal_id"])
+    await _to_numpad(rig, run)
+    await rig.type_digits(pnr)
+    await rig.tap("key_ok")
+    welcome = await rig.kiosk_screen("welcome")
+    run.check("kiosk greets the shopper by first name",
+              f"Välkommen, {anna['first_name']}!" in welcome["texts"], screen_text(welcome))
+    run.check("kiosk shows no last name, phone or personnummer",
+              shows_no_personal_data(welcome, anna["last_name"], pnr, pnr[-4:]),
+              screen_text(welcome))
+    event = await rig.register.wait_connected(15)
+    run.check("register receives customer connected with customer 1001",
+              event.customer.customer_code == "1001"
+              and event.customer.first_name == anna["first_name"]
+              and event.customer.last_name == anna["last_name"], event.customer)
+    run.check("register learns it matched on the personnummer",
+              event.customer.matched_on == "personnummer", event.customer.matched_on)
+    await rig.register.end_sale()
+    idle = await rig.kiosk_screen("idle")
+    run.check("after the sale nothing personal stays on the screen",
+              shows_no_personal_data(idle, anna["first_name"], anna["last_name"]),
+              screen_text(idle))
+
+
+async def ange_id_new_member(rig: Rig, run: Run) -> None:
+    pnr = unknown_personnummer()
+    before = rig.customers()
+    prompt_id = await _register_new_member_until_cashier(rig, run, pnr)
+    await rig.register.confirm(prompt_id, MemberDetails(first_name="Berit", last_name="Berg",
+                                                        email="berit.berg@example.se",
+                                                        marketing_consent=True))
+    event = await rig.register.wait_connected(15)
+    run.check("register receives the new member as connected",
+              event.customer.is_new and event.customer.first_name == "Berit"
+              and event.customer.personal_id_masked == f"{pnr[:8]}-****", event.customer)
+    welcome = await rig.kiosk_screen("welcome")
+    run.check("kiosk welcomes the new member", "Välkommen, Berit!" in welcome["texts"],
+              screen_text(welcome))
+    run.check("exactly one customer was created", rig.customers() == before + 1,
+              f"{before} -> {rig.customers()}")
+    await rig.register.end_sale()
+    await rig.kiosk_screen("idle")
+    run.facts["customer_code"] = event.customer.customer_code
+
+
+async def ange_id_abort(rig: Rig, run: Run) -> None:
+    before = rig.customers()
+    prompt_id = await _register_new_member_until_cashier(rig, run, unknown_personnummer())
+    await rig.register.abort(prompt_id)
+    back = await rig.kiosk_screen("choose")
+    run.check("after the cashier aborts, the kiosk offers the choices again",
+              "choose_numpad" in back["buttons"], back.get("buttons"))
+    run.check("no customer was created", rig.customers() == before,
+              f"{before} -> {rig.customers()}")
+    run.check("the register was never told a customer connected",
+              not rig.register.events(CustomerConnected), rig.register.events(CustomerConnected))
+    run.check("no protocol errors", not rig.register.errors, rig.register.errors)
+    await rig.register.end_sale()
+    await rig.kiosk_screen("idle")
+
+
+async def bridge_restart(rig: Rig, run: Run) -> None:
+    before = rig.customers()
+    pnr = unknown_personnummer()
+    prompt_id = await _register_new_member_until_cashier(rig, run, pnr)
+    rig.bridge.kill()
+    offline = await rig.kiosk_screen("offline", 15)
+    run.check("kiosk shows it is reconnecting, without personal data",
+              shows_no_personal_data(offline, pnr, f"{pnr[:8]}-****"), screen_text(offline))
+    await asyncio.to_thread(rig.bridge.start)
+    await rig.kiosk_screen("waiting", 30)
+    run.check("kiosk resumes waiting for the cashier", True)
+    state = await rig.register.wait_phase("await_cashier", 30)
+    run.check("register resumes with the same open prompt",
+              state.view.prompt is not None and state.view.prompt.prompt_id == prompt_id,
+              state.view.prompt)
+    run.check("register reconnected", rig.register.connects >= 2, rig.register.connects)
+    details = MemberDetails(first_name="Cecilia", last_name="Ek")
+    mark = len(rig.register.received)
+    await rig.register.confirm(prompt_id, details)
+    event = await rig.register.wait_connected(15, since=mark)
+    await rig.register.confirm(prompt_id, details)  # a POS retrying after the outage
+    welcome = await rig.kiosk_screen("welcome")
+    run.check("kiosk welcomes the new member after the restart",
+              "Välkommen, Cecilia!" in welcome["texts"], screen_text(welcome))
+    await asyncio.sleep(0.5)
+    connected = [m for m in rig.register.received[mark:] if isinstance(m, CustomerConnected)]
+    run.check("the register was told exactly once", len(connected) == 1, len(connected))
+    run.check("exactly one customer was created", rig.customers() == before + 1,
+              f"{before} -> {rig.customers()}")
+    run.check("the prompt was not withdrawn", not rig.register.events(PromptWithdrawn),
+              rig.register.events(PromptWithdrawn))
+    run.check("the new member is the one the cashier confirmed",
+              event.customer.first_name == "Cecilia" and event.customer.is_new, event.customer)
+    await rig.register.end_sale()
+    await rig.kiosk_screen("idle")
+    run.facts["bridge_starts"] = rig.bridge.starts
+
+
+SCENARIOS: dict[str, Callable[[Rig, Run], Awaitable[None]]] = {
+    "ange-id-known": ange_id_known,
+    "ange-id-new-member": ange_id_new_member,
+    "ange-id-abort": ange_id_abort,
+    "bridge-restart": bridge_restart,
+}
+
+
+async def run_scenario(name: str, workdir: Path, *, size: tuple[int, int] = (1280, 800),
+                       timeout: float = 180.0) -> dict[str, Any]:
+    scenario = SCENARIOS[name]
+    run = Run(name)
+    started = time.monotonic()
+    bridge = BridgeProcess(workdir)
+    screen = VirtualScreen(*size)
+    kiosk: KioskProcess | None = None
+    register: ScriptedRegister | None = None
+    try:
+        seeded = await asyncio.to_thread(bridge.cli, "import-csv", str(demo_csv()))
+        if seeded.returncode != 0:
+            raise RuntimeError(f"demo data import failed: {seeded.stdout}{seeded.stderr}")
+        await asyncio.to_thread(bridge.start)
+        display = await asyncio.to_thread(screen.start)
+        kiosk = KioskProcess(workdir, bridge.url, LANE, display, size)
+        await asyncio.to_thread(kiosk.start)
+        register = ScriptedRegister(bridge.url, LANE)
+        await register.start()
+        await rig_idle(kiosk)
+        rig = Rig(workdir, bridge, screen, kiosk, register)
+        await asyncio.wait_for(scenario(rig, run), timeout)
+    except Exception as exc:  # a scenario that cannot finish is a failed scenario
+        run.error = f"{type(exc).__name__}: {exc}"
+    finally:
+        if register is not None:
+            await register.stop()
+        if kiosk is not None:
+            kiosk.stop()
+        screen.stop()
+        bridge.stop()
+    return run.summary(time.monotonic() - started)
+
+
+async def rig_idle(kiosk: KioskProcess) -> None:
+    await asyncio.to_thread(kiosk.wait_screen, "idle", 30)
