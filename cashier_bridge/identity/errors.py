@@ -33,3 +33,32 @@ class InvalidChecksum(IdentityError):
 
 class InvalidDate(IdentityError):
     code = "invalid_date"
+
+
+class InterimNumber(IdentityError):
+    """A well-formed Swedish interim number (reservnummer, a letter in place of a digit).
+
+    Hospitals and universities issue these locally; they are not unique across issuers, so the
+    registry must not match a person on one.  Kept apart from ``invalid_format`` so the kiosk can
+    say "use your phone number instead" rather than "typo".
+    """
+
+    code = "interim_number"
+
+
+class Incomplete(IdentityError):
+    """A payload that starts like a known kind but was cut off (e.g. no END:VCARD)."""
+
+    code = "incomplete"
+
+
+class NoIdentity(IdentityError):
+    """A well-formed document that carries nothing to identify a person by."""
+
+    code = "no_identity"
+
+
+class Unrecognised(IdentityError):
+    """Input that is none of the kinds the bridge knows."""
+
+    code = "unrecognised"

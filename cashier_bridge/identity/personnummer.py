@@ -14,9 +14,19 @@ from dataclasses import dataclass
 from stdnum import luhn
 from stdnum.exceptions import ValidationError
 
-from .errors import IdentityError, InvalidChecksum, InvalidDate, InvalidFormat, InvalidLength
+from .errors import (
+    IdentityError,
+    InterimNumber,
+    InvalidChecksum,
+    InvalidDate,
+    InvalidFormat,
+    InvalidLength,
+)
 
-_SHAPE = re.compile(r"^(\d{2})?(\d{6})([-+]?)(\d{4})$")
+_SHAPE = re.compile(r"^(\d{2})?(\d{6})([-+]?)(\d{4})$", re.ASCII)
+# Interim numbers (reservnummer) put one of these letters where the first serial digit goes;
+# for the Luhn check the letter counts as 1.
+_INTERIM = re.compile(r"^(\d{2})?(\d{6})-?([TRSUWXJKLMN])(\d{3})$", re.ASCII)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,17 +53,17 @@ def validate(number: str, *, today: dt.date | None = None) -> str:
     return compact(number, today=today)
 
 
-def is_valid(number: str) -> bool:
+def is_valid(number: str, *, today: dt.date | None = None) -> bool:
     try:
-        parse(number)
+        parse(number, today=today)
     except IdentityError:
         return False
     return True
 
 
-def format(number: str) -> str:
+def format(number: str, *, today: dt.date | None = None) -> str:
     """``YYYYMMDD-NNNN``."""
-    twelve = compact(number)
+    twelve = compact(number, today=today)
     return f"{twelve[:8]}-{twelve[8:]}"
 
 
@@ -64,15 +74,30 @@ def mask(number: str) -> str:
 
 
 def parse(raw: str, *, today: dt.date | None = None) -> PersonalId:
-    text = "".join(raw.split())
-    digits = re.sub(r"\D", "", text)
+    # Only the ends are trimmed: "090527 1474" is a typo or two numbers, not one personnummer.
+    text = raw.strip().upper()
+    interim = _INTERIM.match(text)
+    if interim:
+        yymmdd, letter, serial = interim.group(2), interim.group(3), interim.group(4)
+        if not luhn.is_valid(yymmdd + "1" + serial):
+            raise InvalidChecksum(
+                "the last digit of this interim number does not match", kind="personnummer"
+            )
+        raise InterimNumber(
+            f"an interim number ({letter} in the serial) is not a personal identity number",
+            kind="personnummer",
+        )
+    digits = re.sub(r"\D", "", text, flags=re.ASCII)
     if len(digits) not in (10, 12):
         raise InvalidLength(
             f"a personnummer has 10 or 12 digits, this has {len(digits)}", kind="personnummer"
         )
     match = _SHAPE.match(text)
     if not match:
-        raise InvalidFormat("a personnummer is digits with an optional - or +", kind="personnummer")
+        raise InvalidFormat(
+            "a personnummer is 10 or 12 digits with an optional - or + before the last four",
+            kind="personnummer",
+        )
     century, yymmdd, sep, tail = match.groups()
     try:
         luhn.validate(yymmdd + tail)
@@ -103,8 +128,9 @@ def parse(raw: str, *, today: dt.date | None = None) -> PersonalId:
 
 
 def _resolve_century(yy: int, month: int, day: int, *, plus: bool, today: dt.date) -> int:
+    """The most recent year ending in ``yy`` whose birthday is not after today (``+``: 100 more)."""
     year = (today.year // 100) * 100 + yy
-    if year > today.year:
+    if (year, month, day) > (today.year, today.month, today.day):
         year -= 100
     if plus:
         year -= 100
