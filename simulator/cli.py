@@ -21,6 +21,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--keep", action="store_true", help="keep the work dir (logs, database)")
 
     sub.add_parser("list", help="list the scenarios")
+    sub.add_parser("demo", help="bridge + kiosk window + a register you drive from the terminal")
 
     shots = sub.add_parser("screenshots", help="write a PNG of every kiosk screen")
     shots.add_argument("dir", type=Path)
@@ -32,6 +33,10 @@ def main(argv: list[str] | None = None) -> int:
         for name in SCENARIOS:
             print(name)
         return 0
+    if args.command == "demo":
+        from .demo import run as demo
+
+        return demo()
     if args.command == "run":
         return _run(args.scenario, args.size, args.keep)
     if args.command == "screenshots":

@@ -1,0 +1,143 @@
+"""``selfreg-sim demo``: the whole product on one machine.
+
+Starts the bridge on its default SQLite database (seeded with the demo customers the first time),
+opens the kiosk window, and lets you play the cashier from this terminal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import subprocess
+import sys
+
+from cashier_bridge.config import Settings, data_dir, load_settings
+from cashier_bridge.protocol import (
+    CustomerConnected,
+    Error,
+    MemberDetails,
+    MemberPromptEvent,
+    PromptWithdrawn,
+    RegisterState,
+)
+
+from .processes import BridgeProcess, ProcessFailed, VirtualScreen
+from .register import ScriptedRegister
+from .scenarios import demo_csv
+
+HELP = """Register commands:
+  s  start a sale (the customer screen offers Via mobil / Skanna ID / Ange ID)
+  c  confirm the new member the shopper asked for (you type first and last name)
+  a  abort the new-member prompt
+  e  end the sale
+  q  quit
+Try Ange ID with Anna's personnummer or phone from the demo data (customer 1001)."""
+
+
+def _describe(message: object) -> str | None:
+    if isinstance(message, CustomerConnected):
+        c = message.customer
+        new = " (NEW MEMBER)" if c.is_new else ""
+        return (f"** customer connected{new}: {c.customer_code} {c.first_name} {c.last_name}"
+                f" phone {c.phone or '-'} id {c.personal_id_masked or '-'}"
+                f" matched on {c.matched_on or '-'}")
+    if isinstance(message, MemberPromptEvent):
+        p = message.prompt
+        return (f"** shopper wants to become a member: id {p.personal_id_masked or '-'}, born "
+                f"{p.birth_date or '-'}, phone {p.phone or '-'} — press c to confirm, a to abort")
+    if isinstance(message, PromptWithdrawn):
+        return f"** member prompt withdrawn ({message.reason})"
+    if isinstance(message, RegisterState):
+        return f"   lane is {message.phase.value}"
+    if isinstance(message, Error):
+        return f"!! {message.code.value}: {message.message}"
+    return None
+
+
+async def _echo(register: ScriptedRegister) -> None:
+    seen = 0
+    while True:
+        await register.wait_for(lambda m: True, timeout=3600, since=seen)
+        for message in register.received[seen:]:
+            line = _describe(message)
+            if line:
+                print(line, flush=True)
+        seen = len(register.received)
+
+
+async def _console(register: ScriptedRegister) -> None:
+    print(HELP, flush=True)
+    while True:
+        command = (await asyncio.to_thread(input, "register> ")).strip().lower()
+        if command in ("q", "quit", "exit"):
+            return
+        if command == "s":
+            print(f"   sale {await register.start_sale()} started")
+        elif command == "e":
+            await register.end_sale()
+        elif command in ("c", "a"):
+            state = register.state
+            prompt = state.view.prompt if state else None
+            if prompt is None:
+                print("   no member prompt is open")
+                continue
+            if command == "a":
+                await register.abort(prompt.prompt_id)
+                continue
+            first = (await asyncio.to_thread(input, "first name: ")).strip()
+            last = (await asyncio.to_thread(input, "last name: ")).strip()
+            if not first or not last:
+                print("   first and last name are needed")
+                continue
+            await register.confirm(prompt.prompt_id, MemberDetails(first_name=first,
+                                                                   last_name=last))
+        elif command:
+            print(HELP)
+
+
+async def _demo(settings: Settings) -> int:
+    work = data_dir()
+    work.mkdir(parents=True, exist_ok=True)
+    bridge = BridgeProcess(work, settings.db_url)
+    bridge.port = settings.port
+    seeded = await asyncio.to_thread(bridge.cli, "import-csv", str(demo_csv()))
+    print(seeded.stdout.strip() or seeded.stderr.strip())
+    try:
+        await asyncio.to_thread(bridge.start)
+    except ProcessFailed as exc:
+        print(f"the bridge did not start (is port {settings.port} in use?): {exc}")
+        return 1
+    print(f"bridge running on {bridge.url} (database {settings.db_url}); log {bridge.log_path}")
+    screen: VirtualScreen | None = None
+    display = os.environ.get("DISPLAY")
+    if not display:
+        screen = VirtualScreen(1280, 800)
+        display = await asyncio.to_thread(screen.start)
+        print(f"no screen here: the kiosk runs on virtual screen {display}")
+    kiosk = subprocess.Popen(
+        [sys.executable, "-m", "kiosk.cli", "--bridge", bridge.url, "--lane", settings.lane],
+        env={**os.environ, "DISPLAY": display},
+        stdout=(work / "kiosk.log").open("ab"), stderr=subprocess.STDOUT)
+    register = ScriptedRegister(bridge.url, settings.lane)
+    try:
+        await register.start()
+        echo = asyncio.create_task(_echo(register))
+        await _console(register)
+        echo.cancel()
+    except (EOFError, KeyboardInterrupt):
+        pass
+    finally:
+        await register.stop()
+        kiosk.terminate()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            kiosk.wait(10)
+        bridge.stop()
+        if screen:
+            screen.stop()
+    return 0
+
+
+def run() -> int:
+    settings = load_settings()
+    return asyncio.run(_demo(settings))
