@@ -1,0 +1,113 @@
+"""Plain values the registry hands out and takes in; no database types leak out of it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..protocol import CustomerCard
+
+
+@dataclass(frozen=True)
+class CustomerRecord:
+    id: int
+    customer_code: str
+    first_name: str
+    last_name: str
+    phone: str | None  # E.164
+    email: str | None  # lower-cased
+    personal_id_masked: str | None
+    birth_date: dt.date | None
+    created_via: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    street: str | None = None
+    postal_code: str | None = None
+    city: str | None = None
+    country: str | None = None
+    customer_group: str | None = None
+
+    def to_card(self, *, matched_on: str | None = None, is_new: bool = False) -> CustomerCard:
+        return CustomerCard(
+            id=self.id,
+            customer_code=self.customer_code,
+            first_name=self.first_name,
+            last_name=self.last_name,
+            phone=self.phone,
+            email=self.email,
+            personal_id_masked=self.personal_id_masked,
+            created_via=self.created_via,
+            is_new=is_new,
+            matched_on=matched_on,
+        )
+
+
+@dataclass(frozen=True)
+class NewCustomer:
+    first_name: str
+    last_name: str
+    phone: str | None = None  # E.164 (identity.phone.compact)
+    email: str | None = None
+    personal_id_fingerprint: str | None = None  # Registry.fingerprint(number), never the number
+    personal_id_masked: str | None = None
+    birth_date: dt.date | None = None
+    created_via: str = "numpad"
+    marketing_consent: bool = False
+    consent_source: str | None = None
+    customer_code: str | None = None  # None: the registry assigns one
+    street: str | None = None
+    postal_code: str | None = None
+    city: str | None = None
+    country: str | None = None
+    customer_group: str | None = None  # group name; created if new
+    consent_text_version: str | None = None
+
+
+class DuplicateCustomer(Exception):
+    """The identifier given for a new customer already belongs to another customer."""
+
+    def __init__(self, existing: CustomerRecord, field: str) -> None:
+        super().__init__(
+            f"{field} already belongs to customer {existing.customer_code} (id {existing.id})"
+        )
+        self.existing = existing
+        self.field = field
+
+
+@dataclass
+class ImportReport:
+    created: int = 0
+    updated: int = 0
+    skipped: int = 0  # blank lines and rows identical to what is stored
+    errors: list[tuple[int, str]] = field(default_factory=list)  # (line number, reason)
+    ignored_columns: list[str] = field(default_factory=list)  # header columns we do not know
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def messages(self) -> list[str]:
+        return [f"line {line}: {reason}" for line, reason in self.errors]
+
+
+def record_from_row(row: Any) -> CustomerRecord:
+    """A customers row (with the group name as ``customer_group``) as a record."""
+    return CustomerRecord(
+        id=row.id,
+        customer_code=row.customer_code,
+        first_name=row.first_name,
+        last_name=row.last_name,
+        phone=row.phone,
+        email=row.email,
+        personal_id_masked=row.personal_id_masked,
+        birth_date=row.birth_date,
+        created_via=row.created_via,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        street=row.street,
+        postal_code=row.postal_code,
+        city=row.city,
+        country=row.country,
+        customer_group=row.customer_group,
+    )

@@ -1,0 +1,123 @@
+"""The registry's tables (SQLAlchemy Core).  Alembic migrations create them; this module is
+what the code queries against, so the two must agree (a test compares them).
+
+Names are searched case-insensitively by prefix through ``*_name_key`` columns holding the
+casefolded name: SQLite's ``lower()`` only folds ASCII, so "Åsa" would not find "åsa".  On
+PostgreSQL those columns use the "C" collation so that a plain b-tree index serves prefix ranges.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from .timestamps import UtcDateTime
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING)
+
+# SQLite only auto-assigns ids to a column declared exactly INTEGER PRIMARY KEY.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+SearchKey = String(100).with_variant(String(100, collation="C"), "postgresql")
+
+customer_groups = Table(
+    "customer_groups",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+)
+
+customers = Table(
+    "customers",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("customer_code", String(64), nullable=False, unique=True),
+    Column("first_name", String(100), nullable=False),
+    Column("last_name", String(100), nullable=False),
+    Column("first_name_key", SearchKey, nullable=False, index=True),
+    Column("last_name_key", SearchKey, nullable=False, index=True),
+    Column("email", String(254), unique=True),
+    Column("phone", String(20), unique=True),
+    Column("personal_id_fingerprint", String(64), unique=True),
+    Column("personal_id_masked", String(16)),
+    Column("birth_date", Date()),
+    Column("street", String(200)),
+    Column("postal_code", String(16)),
+    Column("city", String(100)),
+    Column("country", String(56)),
+    Column("group_id", Id, ForeignKey("customer_groups.id", ondelete="SET NULL")),
+    Column("created_via", String(32), nullable=False),
+    Column("request_key", String(128), unique=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Column("erased_at", UtcDateTime()),
+)
+
+consents = Table(
+    "consents",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("customer_id", Id, ForeignKey("customers.id"), nullable=False),
+    Column("purpose", String(32), nullable=False),
+    Column("granted", Boolean(), nullable=False),
+    Column("source", String(32), nullable=False),
+    Column("text_version", String(32)),
+    Column("recorded_at", UtcDateTime(), nullable=False),
+    Index(None, "customer_id", "purpose", "id"),
+)
+
+sales = Table(
+    "sales",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("lane", String(64), nullable=False),
+    Column("sale_id", String(64), nullable=False),
+    Column("customer_id", Id, ForeignKey("customers.id"), nullable=False, index=True),
+    Column("connected_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("lane", "sale_id"),
+)
+
+lanes = Table(
+    "lanes",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("state_json", Text(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("at", UtcDateTime(), nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("customer_id", Id, ForeignKey("customers.id"), index=True),
+    Column("detail", Text()),
+)
+
+installation = Table(
+    "installation",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text(), nullable=False),
+)

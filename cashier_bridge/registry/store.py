@@ -1,0 +1,594 @@
+"""The customer registry: who the shop's customers are, and what each lane was doing.
+
+Every public method is a short unit of work on its own connection, so the bridge can call them
+from ``asyncio.to_thread`` workers concurrently.  Uniqueness (one customer per personal ID,
+phone, email, code, request key) is guaranteed by unique indexes; the checks in Python before an
+insert only exist to give a precise :class:`DuplicateCustomer` instead of a bare database error.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Connection,
+    Engine,
+    Select,
+    String,
+    and_,
+    cast,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+
+from ..identity import personnummer
+from ..lane import MatchKey
+from . import csv_io, fields, migrate
+from .engine import make_engine, writer
+from .records import CustomerRecord, DuplicateCustomer, ImportReport, NewCustomer, record_from_row
+from .schema import audit_log, consents, customer_groups, customers, installation, lanes, sales
+from .timestamps import utcnow
+
+SECRET_KEY = "secret"
+NEXT_CODE_KEY = "next_customer_code"
+# Codes the registry assigns: six digits and up, never a leading 0 or +, so the numpad
+# classifier cannot mistake one for a phone number or a personnummer.
+FIRST_ASSIGNED_CODE = 500_001
+MARKETING = "marketing"
+
+_MATCH_COLUMNS = {
+    "personal_id_fingerprint": customers.c.personal_id_fingerprint,
+    "phone": customers.c.phone,
+    "customer_code": customers.c.customer_code,
+    "email": customers.c.email,
+}
+# Checked in this order when a new customer is about to be created or imported.
+_UNIQUE_IDENTIFIERS = ("personal_id_fingerprint", "phone", "email")
+_HIGHEST_CHAR = "\U0010ffff"
+_BULK_CHUNK = 10_000
+_IMPORT_BATCH = 500
+_CREATE_ATTEMPTS = 5
+
+_RECORD_SELECT: Select[Any] = select(
+    *customers.c, customer_groups.c.name.label("customer_group")
+).select_from(customers.outerjoin(customer_groups, customers.c.group_id == customer_groups.c.id))
+
+
+class Registry:
+    def __init__(self, engine: Engine, secret: bytes) -> None:
+        self._engine = engine
+        self._writer = writer(engine)
+        self._secret = secret
+
+    @classmethod
+    def open(cls, url: str) -> Registry:
+        engine = make_engine(url)
+        try:
+            migrate.upgrade(engine)
+            secret = _installation_secret(writer(engine))
+        except BaseException:
+            engine.dispose()
+            raise
+        return cls(engine, secret)
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    @property
+    def engine(self) -> Engine:
+        return self._engine
+
+    # --- identifiers ---------------------------------------------------------------------------
+
+    def fingerprint(self, personal_id: str) -> str:
+        """HMAC-SHA256 of the 12-digit number: matchable, but useless without the secret."""
+        if len(personal_id) == 12 and personal_id.isdigit():
+            number = personal_id
+        else:
+            number = personnummer.parse(personal_id).number
+        return hmac.new(self._secret, number.encode("ascii"), hashlib.sha256).hexdigest()
+
+    # --- reading -------------------------------------------------------------------------------
+
+    def find(self, keys: Sequence[MatchKey]) -> tuple[CustomerRecord, MatchKey] | None:
+        with self._engine.connect() as conn:
+            for key in keys:
+                row = _find_one(conn, key.kind, key.value)
+                if row is not None:
+                    return record_from_row(row), key
+        return None
+
+    def get(self, customer_id: int) -> CustomerRecord | None:
+        with self._engine.connect() as conn:
+            row = _by(conn, customers.c.id == customer_id)
+        return record_from_row(row) if row is not None else None
+
+    def get_by_code(self, customer_code: str) -> CustomerRecord | None:
+        with self._engine.connect() as conn:
+            row = _find_one(conn, "customer_code", customer_code)
+        return record_from_row(row) if row is not None else None
+
+    def count_customers(self) -> int:
+        with self._engine.connect() as conn:
+            return conn.execute(
+                select(func.count()).select_from(customers).where(customers.c.erased_at.is_(None))
+            ).scalar_one()
+
+    def search(self, text: str, *, limit: int = 20) -> list[CustomerRecord]:
+        """Customers whose names start with the words typed ("ann", "anna and", "andersson a"),
+        or whose code is exactly ``text``; ordered by last name, first name."""
+        words = fields.search_key(text).split(" ")
+        if not words or not words[0]:
+            return []
+        first, last = customers.c.first_name_key, customers.c.last_name_key
+        if len(words) == 1:
+            condition = or_(_prefix(first, words[0]), _prefix(last, words[0]),
+                            customers.c.customer_code == text.strip().upper())
+        else:
+            head, tail = words[0], " ".join(words[1:])
+            condition = or_(and_(_prefix(first, head), _prefix(last, tail)),
+                            and_(_prefix(last, head), _prefix(first, tail)))
+        query = (_RECORD_SELECT.where(condition, customers.c.erased_at.is_(None))
+                 .order_by(last, first, customers.c.id).limit(limit))
+        with self._engine.connect() as conn:
+            return [record_from_row(row) for row in conn.execute(query)]
+
+    def marketing_consent(self, customer_id: int) -> bool | None:
+        """The latest recorded marketing consent, or None if the customer was never asked."""
+        with self._engine.connect() as conn:
+            return _latest_consent(conn, customer_id, MARKETING)
+
+    # --- writing -------------------------------------------------------------------------------
+
+    def create_customer(
+        self, request_key: str, new: NewCustomer, *, actor: str = "bridge"
+    ) -> tuple[CustomerRecord, bool]:
+        if not request_key or len(request_key) > 128:
+            raise ValueError("a request key has 1 to 128 characters")
+        values = _customer_values(new)
+        for _attempt in range(_CREATE_ATTEMPTS):
+            try:
+                with self._writer.begin() as conn:
+                    existing = _by(conn, customers.c.request_key == request_key)
+                    if existing is not None:
+                        return record_from_row(existing), False
+                    _raise_if_taken(conn, values, new.customer_code is not None)
+                    row = _insert_customer(conn, values, new, request_key=request_key,
+                                           actor=actor)
+                return record_from_row(row), True
+            except IntegrityError:
+                # Another request won a race for one of the unique indexes; find out which.
+                with self._engine.connect() as conn:
+                    existing = _by(conn, customers.c.request_key == request_key)
+                    if existing is not None:
+                        return record_from_row(existing), False
+                    _raise_if_taken(conn, values, new.customer_code is not None)
+                # Nothing of ours is taken: an assigned code or a new group raced; try again.
+        raise RuntimeError(f"could not create the customer after {_CREATE_ATTEMPTS} attempts")
+
+    def erase(self, customer_id: int, *, actor: str = "bridge") -> bool:
+        """GDPR erasure: personal data is removed, the row stays so sales and the consent log
+        keep their references.  Returns False if there was no such (unerased) customer."""
+        now = utcnow()
+        with self._writer.begin() as conn:
+            result = conn.execute(
+                update(customers)
+                .where(customers.c.id == customer_id, customers.c.erased_at.is_(None))
+                .values(first_name="", last_name="", first_name_key="", last_name_key="",
+                        email=None, phone=None, personal_id_fingerprint=None,
+                        personal_id_masked=None, birth_date=None, street=None,
+                        postal_code=None, city=None, country=None, request_key=None,
+                        updated_at=now, erased_at=now)
+            )
+            if result.rowcount == 0:
+                return False
+            _audit(conn, actor, "erase", customer_id, None)
+        return True
+
+    def link_sale(self, lane: str, sale_id: str, customer_id: int) -> None:
+        """Remember which customer a sale belongs to (the latest connection wins)."""
+        values = {"lane": lane, "sale_id": sale_id, "customer_id": customer_id,
+                  "connected_at": utcnow()}
+        with self._writer.begin() as conn:
+            stmt = _upsert(conn).values(**values)
+            conn.execute(stmt.on_conflict_do_update(
+                index_elements=["lane", "sale_id"],
+                set_={"customer_id": stmt.excluded.customer_id,
+                      "connected_at": stmt.excluded.connected_at}))
+
+    def load_lane(self, name: str) -> str | None:
+        with self._engine.connect() as conn:
+            return conn.execute(
+                select(lanes.c.state_json).where(lanes.c.name == name)
+            ).scalar_one_or_none()
+
+    def save_lane(self, name: str, state_json: str) -> None:
+        with self._writer.begin() as conn:
+            stmt = _upsert(conn, lanes).values(name=name, state_json=state_json,
+                                               updated_at=utcnow())
+            conn.execute(stmt.on_conflict_do_update(
+                index_elements=["name"],
+                set_={"state_json": stmt.excluded.state_json,
+                      "updated_at": stmt.excluded.updated_at}))
+
+    # --- files ---------------------------------------------------------------------------------
+
+    def import_csv(
+        self, source: Path | TextIO, *, region: str = "SE", actor: str = "import"
+    ) -> ImportReport:
+        """Upsert customers from a Lightspeed-style CSV, matched by customer_code (or, for rows
+        without one, by personal ID, phone or email).  A blank cell never erases stored data.
+        Each row succeeds or fails alone; failures are reported with line and reason."""
+        report = ImportReport()
+        table = csv_io.read_table(source)
+        report.ignored_columns = table.ignored_columns
+        if table.header_error:
+            report.errors.append((1, table.header_error))
+            return report
+        rows = iter(table.rows)
+        while True:
+            batch = [row for _, row in zip(range(_IMPORT_BATCH), rows, strict=False)]
+            if not batch:
+                break
+            with self._writer.begin() as conn:
+                for line, cells in batch:
+                    if not any(cell.strip() for cell in cells.values()):
+                        report.skipped += 1
+                        continue
+                    try:
+                        parsed = csv_io.parse_row(cells, region=region,
+                                                  fingerprint=self.fingerprint)
+                        with conn.begin_nested():
+                            outcome = _apply_import_row(conn, parsed, actor)
+                    except csv_io.RowError as err:
+                        report.errors.append((line, str(err)))
+                        continue
+                    except IntegrityError as err:
+                        report.errors.append(
+                            (line, f"conflicts with a change made at the same time ({err.orig})"))
+                        continue
+                    setattr(report, outcome, getattr(report, outcome) + 1)
+        return report
+
+    def export_csv(self, out: TextIO) -> int:
+        """Write every (unerased) customer in the import format.  The personal_id column stays
+        empty: only a fingerprint is stored, and importing the file back keeps it."""
+        latest = (select(consents.c.customer_id, func.max(consents.c.id).label("id"))
+                  .where(consents.c.purpose == MARKETING).group_by(consents.c.customer_id)
+                  .subquery())
+        query = (
+            _RECORD_SELECT.add_columns(consents.c.granted.label("marketing_consent"))
+            .outerjoin(latest, latest.c.customer_id == customers.c.id)
+            .outerjoin(consents, consents.c.id == latest.c.id)
+            .where(customers.c.erased_at.is_(None))
+            .order_by(customers.c.id)
+        )
+        writer_ = csv_io.CsvWriter(out)
+        count = 0
+        with self._engine.connect() as conn:
+            for row in conn.execution_options(yield_per=2000).execute(query):
+                writer_.write(record_from_row(row), row.marketing_consent)
+                count += 1
+        return count
+
+    def bulk_load(self, rows: Iterable[NewCustomer], *, actor: str = "bulk_load") -> int:
+        """Insert many new customers fast (benchmarks, migrations from another system).
+
+        Rows are inserted in chunks, each in its own transaction; a row that breaks a unique
+        index fails its whole chunk with IntegrityError (earlier chunks stay).  Use
+        :meth:`import_csv` for data that may overlap what is stored.
+        """
+        total = 0
+        chunk: list[NewCustomer] = []
+        for new in rows:
+            chunk.append(new)
+            if len(chunk) >= _BULK_CHUNK:
+                total += self._bulk_chunk(chunk, actor)
+                chunk = []
+        if chunk:
+            total += self._bulk_chunk(chunk, actor)
+        return total
+
+    def _bulk_chunk(self, chunk: list[NewCustomer], actor: str) -> int:
+        now = utcnow()
+        with self._writer.begin() as conn:
+            groups: dict[str, int] = {}
+            missing_codes = sum(1 for new in chunk if new.customer_code is None)
+            next_code = _reserve_codes(conn, missing_codes) if missing_codes else 0
+            values: list[dict[str, Any]] = []
+            for new in chunk:
+                row = _customer_values(new)
+                if row["customer_code"] is None:
+                    row["customer_code"] = str(next_code)
+                    next_code += 1
+                group = new.customer_group
+                if group and group not in groups:
+                    groups[group] = _group_id(conn, group)
+                row.update(group_id=groups.get(group) if group else None,
+                           created_via=new.created_via, request_key=None,
+                           created_at=now, updated_at=now, erased_at=None)
+                values.append(row)
+            conn.execute(insert(customers), values)
+            consenting = {v["customer_code"]: new for v, new in zip(values, chunk, strict=True)
+                          if new.marketing_consent}
+            if consenting:
+                ids = conn.execute(select(customers.c.customer_code, customers.c.id)
+                                   .where(customers.c.customer_code.in_(list(consenting))))
+                conn.execute(insert(consents), [
+                    _consent_values(customer_id, consenting[code], now)
+                    for code, customer_id in ids])
+            _audit(conn, actor, "bulk_load", None, {"rows": len(values)})
+        return len(values)
+
+
+# --- helpers on a connection --------------------------------------------------------------------
+
+
+def _installation_secret(engine: Engine) -> bytes:
+    """The HMAC secret, created by whichever process opens a new database first."""
+    with engine.begin() as conn:
+        stored = dict(conn.execute(select(installation.c.key, installation.c.value)).all())
+        missing = {}
+        if SECRET_KEY not in stored:
+            missing[SECRET_KEY] = secrets.token_hex(32)
+        if NEXT_CODE_KEY not in stored:
+            missing[NEXT_CODE_KEY] = str(FIRST_ASSIGNED_CODE)
+        for key, value in missing.items():
+            stmt = _upsert(conn, installation).values(key=key, value=value)
+            conn.execute(stmt.on_conflict_do_nothing(index_elements=["key"]))
+        secret = conn.execute(
+            select(installation.c.value).where(installation.c.key == SECRET_KEY)
+        ).scalar_one()
+    return bytes.fromhex(secret)
+
+
+def _upsert(conn: Connection, table: Any = sales) -> Any:
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table)
+
+
+def _normalise_match_value(kind: str, value: str) -> str:
+    if kind == "email":
+        return value.strip().lower()
+    if kind == "customer_code":
+        return "".join(value.split()).upper()
+    return value.strip()
+
+
+def _find_one(conn: Connection, kind: str, value: str) -> Any:
+    column = _MATCH_COLUMNS.get(kind)
+    if column is None:
+        raise ValueError(f"unknown match key kind {kind!r}; expected one of "
+                         f"{', '.join(_MATCH_COLUMNS)}")
+    value = _normalise_match_value(kind, value)
+    if not value:
+        return None
+    return _by(conn, column == value)
+
+
+def _by(conn: Connection, condition: ColumnElement[bool]) -> Any:
+    return conn.execute(
+        _RECORD_SELECT.where(condition, customers.c.erased_at.is_(None)).limit(1)
+    ).first()
+
+
+def _prefix(column: Any, text: str) -> ColumnElement[bool]:
+    # A range rather than LIKE: it uses the plain index on both SQLite and PostgreSQL ("C").
+    return and_(column >= text, column < text + _HIGHEST_CHAR)
+
+
+def _customer_values(new: NewCustomer) -> dict[str, Any]:
+    """The normalised column values of a new customer; raises InvalidCustomer."""
+    first = fields.name(new.first_name, "first_name")
+    last = fields.name(new.last_name, "last_name")
+    return {
+        "customer_code": fields.customer_code(new.customer_code)
+        if new.customer_code is not None else None,
+        "first_name": first,
+        "last_name": last,
+        "first_name_key": fields.search_key(first),
+        "last_name_key": fields.search_key(last),
+        "email": fields.email(new.email) if new.email else None,
+        "phone": new.phone or None,
+        "personal_id_fingerprint": new.personal_id_fingerprint or None,
+        "personal_id_masked": new.personal_id_masked or None,
+        "birth_date": new.birth_date,
+        "street": fields.optional_text(new.street, "street", 200),
+        "postal_code": fields.optional_text(new.postal_code, "postal_code", 16),
+        "city": fields.optional_text(new.city, "city", 100),
+        "country": fields.optional_text(new.country, "country", 56),
+    }
+
+
+def _raise_if_taken(conn: Connection, values: dict[str, Any], check_code: bool,
+                    *, other_than: int | None = None) -> None:
+    names = (*_UNIQUE_IDENTIFIERS, "customer_code") if check_code else _UNIQUE_IDENTIFIERS
+    for name in names:
+        value = values.get(name)
+        if value is None:
+            continue
+        condition = customers.c[name] == value
+        if other_than is not None:
+            condition = and_(condition, customers.c.id != other_than)
+        # Erased customers keep their code, so a code clash is checked against them too.
+        row = conn.execute(_RECORD_SELECT.where(condition).limit(1)).first()
+        if row is not None:
+            raise DuplicateCustomer(record_from_row(row), name)
+
+
+def _insert_customer(conn: Connection, values: dict[str, Any], new: NewCustomer, *,
+                     request_key: str | None, actor: str) -> Any:
+    now = utcnow()
+    code = values["customer_code"] or _assign_code(conn)
+    group_id = _group_id(conn, new.customer_group) if new.customer_group else None
+    customer_id = conn.execute(
+        insert(customers).values(
+            **{**values, "customer_code": code}, group_id=group_id,
+            created_via=new.created_via, request_key=request_key, created_at=now,
+            updated_at=now,
+        ).returning(customers.c.id)
+    ).scalar_one()
+    if new.marketing_consent:
+        conn.execute(insert(consents).values(_consent_values(customer_id, new, now)))
+    _audit(conn, actor, "create", customer_id,
+           {"created_via": new.created_via, "customer_code": code})
+    return _by(conn, customers.c.id == customer_id)
+
+
+def _consent_values(customer_id: int, new: NewCustomer, now: Any) -> dict[str, Any]:
+    return {"customer_id": customer_id, "purpose": MARKETING, "granted": new.marketing_consent,
+            "source": new.consent_source or new.created_via,
+            "text_version": new.consent_text_version, "recorded_at": now}
+
+
+def _reserve_codes(conn: Connection, count: int) -> int:
+    """Reserve ``count`` consecutive assigned codes; returns the first."""
+    value = installation.c.value
+    last = conn.execute(
+        update(installation).where(installation.c.key == NEXT_CODE_KEY)
+        .values(value=cast(cast(value, BigInteger) + count, String))
+        .returning(value)
+    ).scalar_one()
+    return int(last) - count
+
+
+def _assign_code(conn: Connection) -> str:
+    # Imported codes may sit in the assigned range; skip past them.
+    while True:
+        code = str(_reserve_codes(conn, 1))
+        taken = conn.execute(
+            select(customers.c.id).where(customers.c.customer_code == code)
+        ).first()
+        if taken is None:
+            return code
+
+
+def _group_id(conn: Connection, name: str) -> int:
+    found = conn.execute(
+        select(customer_groups.c.id).where(customer_groups.c.name == name)
+    ).scalar_one_or_none()
+    if found is not None:
+        return found
+    return conn.execute(
+        insert(customer_groups).values(name=name, created_at=utcnow())
+        .returning(customer_groups.c.id)
+    ).scalar_one()
+
+
+def _latest_consent(conn: Connection, customer_id: int, purpose: str) -> bool | None:
+    return conn.execute(
+        select(consents.c.granted)
+        .where(consents.c.customer_id == customer_id, consents.c.purpose == purpose)
+        .order_by(consents.c.id.desc()).limit(1)
+    ).scalar_one_or_none()
+
+
+def _audit(conn: Connection, actor: str, action: str, customer_id: int | None,
+           detail: dict[str, Any] | None) -> None:
+    conn.execute(insert(audit_log).values(
+        at=utcnow(), actor=actor, action=action, customer_id=customer_id,
+        detail=json.dumps(detail, ensure_ascii=False) if detail is not None else None))
+
+
+def _apply_import_row(conn: Connection, row: csv_io.ParsedRow, actor: str) -> str:
+    """Create or update one customer from a parsed CSV row: "created", "updated" or "skipped"."""
+    target = _import_target(conn, row)
+    identifiers = {"personal_id_fingerprint": row.personal_id_fingerprint,
+                   "phone": row.phone, "email": row.email}
+    if target is None:
+        if not row.first_name or not row.last_name:
+            missing = "first_name" if not row.first_name else "last_name"
+            raise csv_io.RowError(f"{missing} is empty; a new customer needs both names")
+        _raise_row_conflict(conn, identifiers, None)
+        new = NewCustomer(
+            first_name=row.first_name, last_name=row.last_name, phone=row.phone,
+            email=row.email, personal_id_fingerprint=row.personal_id_fingerprint,
+            personal_id_masked=row.personal_id_masked, birth_date=row.birth_date,
+            created_via="import", marketing_consent=bool(row.marketing_consent),
+            customer_code=row.customer_code, street=row.street, postal_code=row.postal_code,
+            city=row.city, country=row.country, customer_group=row.customer_group,
+        )
+        inserted = _insert_customer(conn, _customer_values(new), new, request_key=None,
+                                    actor=actor)
+        if row.marketing_consent is False:
+            # A "no" is worth recording too: it says the customer was asked.
+            conn.execute(insert(consents).values(_consent_values(inserted.id, new, utcnow())))
+        return "created"
+
+    changes: dict[str, Any] = {}
+    for name in ("first_name", "last_name", "email", "phone", "personal_id_fingerprint",
+                 "personal_id_masked", "birth_date", "street", "postal_code", "city",
+                 "country"):
+        value = getattr(row, name)
+        if value is not None and value != getattr(target, name):
+            changes[name] = value
+    _raise_row_conflict(conn, {k: v for k, v in identifiers.items() if k in changes}, target.id)
+    if row.customer_group is not None and row.customer_group != target.customer_group:
+        changes["group_id"] = _group_id(conn, row.customer_group)
+    consent_changed = (row.marketing_consent is not None
+                       and row.marketing_consent != _latest_consent(conn, target.id, MARKETING))
+    if not changes and not consent_changed:
+        return "skipped"
+    now = utcnow()
+    if changes:
+        audit_fields = sorted(changes)
+        if "first_name" in changes:
+            changes["first_name_key"] = fields.search_key(changes["first_name"])
+        if "last_name" in changes:
+            changes["last_name_key"] = fields.search_key(changes["last_name"])
+        conn.execute(update(customers).where(customers.c.id == target.id)
+                     .values(**changes, updated_at=now))
+    else:
+        audit_fields = []
+    if consent_changed:
+        conn.execute(insert(consents).values(
+            customer_id=target.id, purpose=MARKETING, granted=row.marketing_consent,
+            source="import", text_version=None, recorded_at=now))
+        audit_fields.append("marketing_consent")
+    _audit(conn, actor, "import_update", target.id, {"fields": audit_fields})
+    return "updated"
+
+
+def _import_target(conn: Connection, row: csv_io.ParsedRow) -> Any:
+    if row.customer_code is not None:
+        found = conn.execute(
+            _RECORD_SELECT.where(customers.c.customer_code == row.customer_code)
+        ).first()
+        if found is not None and found.erased_at is not None:
+            raise csv_io.RowError(
+                f"customer_code {row.customer_code} belongs to a customer erased on "
+                f"{found.erased_at.date().isoformat()}; give the row a new code")
+        return found
+    for name in _UNIQUE_IDENTIFIERS:
+        value = getattr(row, name)
+        if value is not None:
+            found = _by(conn, customers.c[name] == value)
+            if found is not None:
+                return found
+    return None
+
+
+def _raise_row_conflict(conn: Connection, identifiers: dict[str, Any],
+                        target_id: int | None) -> None:
+    try:
+        _raise_if_taken(conn, identifiers, False, other_than=target_id)
+    except DuplicateCustomer as dup:
+        label = {"personal_id_fingerprint": "personal_id"}.get(dup.field, dup.field)
+        shown = dup.existing.personal_id_masked if dup.field == "personal_id_fingerprint" \
+            else identifiers[dup.field]
+        raise csv_io.RowError(
+            f"{label} {shown} already belongs to customer {dup.existing.customer_code} "
+            f"({dup.existing.first_name} {dup.existing.last_name})") from None
