@@ -1,0 +1,272 @@
+"""The customer-screen app: renders the lane state the bridge sends and sends the shopper's intents.
+
+It decides nothing about customers.  Its own duties are presentation: the language, the digits
+typed so far, the moment the welcome name leaves the screen, the screen timeout, and showing the
+offline screen while the bridge is unreachable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+from kivy.app import App
+from kivy.clock import Clock, ClockEvent
+from kivy.factory import Factory
+from kivy.lang import Builder
+from kivy.properties import NumericProperty, StringProperty
+from kivy.uix.widget import Widget
+from pydantic import BaseModel
+
+from cashier_bridge.config import Settings
+from cashier_bridge.protocol import (
+    Cancel,
+    Choose,
+    Error,
+    KioskMessage,
+    KioskState,
+    KioskView,
+    MemberAnswer,
+    Method,
+    Phase,
+    ScreenTimeout,
+    SubmitId,
+    Welcome,
+)
+
+from . import probe, screens, theme
+from .i18n import ENDONYMS, gettext, next_language
+from .link import BridgeLink
+from .screen_choice import TIMED_PHASES, screen_for
+
+log = logging.getLogger("selfreg.kiosk")
+
+KV_FILE = Path(__file__).with_name("kiosk.kv")
+OFFLINE_GRACE_S = 1.0  # a blip shorter than this never shows the offline screen
+MAX_DIGITS = 16
+
+
+class KioskApp(App):
+    u = NumericProperty(1.0)
+    language = StringProperty("sv")
+
+    def __init__(self, settings: Settings, *, connect: bool = True,
+                 probe_file: Path | None = None) -> None:
+        super().__init__()
+        self.title = "selfreg"
+        self.settings = settings
+        self.language = settings.language
+        self.state: KioskState | None = None
+        self.screen = "idle"
+        self.digits = ""
+        self.offline_shown = False
+        self.sent: list[BaseModel] = []
+        self.probe_file = probe_file if probe_file is not None else probe.probe_path()
+        self.link = BridgeLink(settings.bridge_url, settings.lane, on_message=self.on_message,
+                               on_online=self.on_online) if connect else None
+        self._welcome_seq: int | None = None
+        self._welcome_over_seq: int | None = None
+        self._timeout: ClockEvent | None = None
+        self._welcome: ClockEvent | None = None
+        self._grace: ClockEvent | None = None
+        self._render_generation = 0
+
+    # --- Kivy life cycle ----------------------------------------------------------------------
+
+    def build(self) -> Widget:
+        from kivy.core.window import Window
+
+        Window.clearcolor = theme.BACKGROUND
+        self.u = theme.unit_for(*Window.size)
+        Builder.load_file(str(KV_FILE))
+        root = Factory.KioskRoot()
+        root.ids.lang.bind(on_release=lambda *_: self.toggle_language())
+        Window.bind(on_touch_down=self._touched, size=self._resized)
+        self.root = root
+        self.render()
+        if self.link is not None and not self.link.online:
+            self._grace = Clock.schedule_once(self._show_offline, OFFLINE_GRACE_S)
+        return root
+
+    async def run_with_bridge(self) -> None:
+        """Run the window and the bridge link side by side until the window closes."""
+        assert self.link is not None
+        link_task = asyncio.create_task(self.link.run())
+        try:
+            await self.async_run(async_lib="asyncio")
+        finally:
+            await self.link.stop()
+            link_task.cancel()
+
+    def _resized(self, _window: object, size: tuple[int, int]) -> None:
+        self.u = theme.unit_for(*size)
+        self.render()
+
+    # --- from the bridge ----------------------------------------------------------------------
+
+    def on_message(self, message: KioskMessage) -> None:
+        if isinstance(message, KioskState):
+            self.apply_state(message)
+        elif isinstance(message, Error):
+            # The shopper never sees protocol trouble; the bridge's answer is logged for support.
+            log.warning("bridge refused an intent: %s %s (%s)", message.code.value,
+                        message.message, message.ref)
+        elif isinstance(message, Welcome):
+            log.info("connected to bridge %s as kiosk of lane %s", message.server_version,
+                     message.lane)
+
+    def on_online(self, online: bool) -> None:
+        if online:
+            self._cancel("_grace")
+            return
+        self._cancel("_grace")
+        self._grace = Clock.schedule_once(self._show_offline, OFFLINE_GRACE_S)
+
+    def _show_offline(self, _dt: float) -> None:
+        self._grace = None
+        if self.link is not None and self.link.online:
+            return
+        self.offline_shown = True
+        self.digits = ""
+        self._cancel("_timeout")
+        self.render()
+
+    def apply_state(self, state: KioskState) -> None:
+        previous = self.state
+        self.state = state
+        self.offline_shown = False
+        if state.phase is Phase.idle and (previous is None or previous.phase is not Phase.idle):
+            self.language = self.settings.language  # the next shopper starts in the default
+        if state.phase is Phase.connected and state.seq != self._welcome_seq:
+            self._welcome_seq = state.seq
+            self._cancel("_welcome")
+            self._welcome = Clock.schedule_once(lambda _dt: self._end_welcome(state.seq),
+                                                self.settings.welcome_s)
+        self.render()
+        self._restart_timeout()
+
+    def _end_welcome(self, seq: int) -> None:
+        self._welcome = None
+        self._welcome_over_seq = seq
+        if self.state is not None and self.state.seq == seq:
+            self.render()
+
+    # --- screen timeout -----------------------------------------------------------------------
+
+    def _touched(self, _window: object, _touch: object) -> None:
+        self._restart_timeout()
+
+    def _restart_timeout(self) -> None:
+        self._cancel("_timeout")
+        state = self.state
+        if (state is None or self.offline_shown or state.phase not in TIMED_PHASES
+                or state.view.busy):
+            return
+        self._timeout = Clock.schedule_once(lambda _dt: self._timed_out(state.seq),
+                                            self.settings.screen_timeout_s)
+
+    def _timed_out(self, seq: int) -> None:
+        self._timeout = None
+        self.send(ScreenTimeout(seq=seq))
+
+    def _cancel(self, name: str) -> None:
+        event: ClockEvent | None = getattr(self, name)
+        if event is not None:
+            event.cancel()
+            setattr(self, name, None)
+
+    # --- shopper actions (screens.Actions) ----------------------------------------------------
+
+    def choose(self, method: Method) -> None:
+        self.send(Choose(method=method))
+
+    def key(self, key: str) -> None:
+        if key == "clear":
+            self.digits = ""
+        elif key == "back":
+            self.digits = self.digits[:-1]
+        elif key.isdigit() and len(self.digits) < MAX_DIGITS:
+            self.digits += key
+        self.render()
+
+    def submit(self) -> None:
+        if self.digits:
+            self.send(SubmitId(digits=self.digits))
+
+    def cancel(self) -> None:
+        self.send(Cancel())
+
+    def answer(self, accept: bool) -> None:
+        self.send(MemberAnswer(accept=accept))
+
+    def toggle_language(self) -> None:
+        self.language = next_language(self.language)
+        self.render()
+
+    def send(self, intent: BaseModel) -> None:
+        self.sent.append(intent)
+        if self.link is not None:
+            asyncio.get_event_loop().create_task(self.link.send(intent))
+
+    def present(self, state: KioskState | None, *, language: str, digits: str = "",
+                offline: bool = False, welcome_over: bool = False) -> None:
+        """Show a given state with no bridge involved (screenshots, previews)."""
+        self.state = state
+        self.language = language
+        self.offline_shown = offline
+        self._welcome_over_seq = state.seq if state is not None and welcome_over else None
+        self.digits = digits
+        self.render()
+
+    # --- rendering ----------------------------------------------------------------------------
+
+    @property
+    def online(self) -> bool:
+        return self.link.online if self.link is not None else not self.offline_shown
+
+    def render(self) -> None:
+        root = self.root
+        if root is None:
+            return
+        state = self.state
+        self.screen = screen_for(state, offline=self.offline_shown,
+                                 welcome_over=state is not None
+                                 and state.seq == self._welcome_over_seq)
+        if self.screen != "numpad":
+            self.digits = ""  # typed digits never outlive the numpad screen
+        self.digits = self.digits[:MAX_DIGITS]
+        view = state.view if state is not None and not self.offline_shown else KioskView()
+        model = screens.ScreenModel(language=self.language, view=view, digits=self.digits)
+        root.ids.brand.text = gettext(self.language, "Customer club")
+        root.ids.lang.text = ENDONYMS[next_language(self.language)]
+        body = root.ids.body
+        body.clear_widgets()
+        body.add_widget(screens.build(self.screen, model, self))
+        self._render_generation += 1
+        if self.probe_file is not None:
+            self._after_layout(self._write_probe, self._render_generation)
+
+    def _after_layout(self, callback: object, generation: int, frames: int = 3) -> None:
+        # Layouts and text textures settle over the next frames; report only then.
+        def step(_dt: float, left: int = frames) -> None:
+            if generation != self._render_generation:
+                return
+            if left <= 1:
+                callback()  # type: ignore[operator]
+            else:
+                Clock.schedule_once(lambda dt: step(dt, left - 1), 0)
+        Clock.schedule_once(step, 0)
+
+    def snapshot(self) -> dict[str, object]:
+        from kivy.core.window import Window
+
+        state = self.state
+        return probe.snapshot(self.root, window_size=Window.size, screen=self.screen,
+                              phase=state.phase.value if state is not None else None,
+                              seq=state.seq if state is not None else None,
+                              language=self.language, online=self.online)
+
+    def _write_probe(self) -> None:
+        assert self.probe_file is not None
+        probe.write_atomically(self.probe_file, self.snapshot())

@@ -1,0 +1,258 @@
+"""One builder per screen: each returns the widget tree for the kiosk's body area.
+
+Builders read a :class:`ScreenModel` (what to show) and wire buttons to :class:`Actions` (which
+intent to send).  They are rebuilt on every change, which keeps them free of state of their own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from kivy.factory import Factory
+from kivy.uix.anchorlayout import AnchorLayout
+from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.gridlayout import GridLayout
+from kivy.uix.widget import Widget
+
+from cashier_bridge.protocol import KioskView, Method
+
+from . import theme
+from .i18n import gettext
+from .icons import Icon
+from .widgets import ChoiceCard, Display, KeyButton, MaskedId, Notice, PillButton
+
+NOTICES = {
+    "invalid_checksum": "The check digit does not match – please check the number",
+    "invalid_date": "That date does not exist – please check the number",
+    "invalid_length": "The number has too few or too many digits",
+    "invalid_format": "We could not read that number – please try again",
+    "not_found": "We could not find that number – please check it",
+    "member_aborted": "The membership was not created. You can try again.",
+    "member_declined": "No problem – you can become a member another time.",
+}
+GENERIC_NOTICE = "Something went wrong – please try again"
+FRIENDLY_NOTICES = frozenset({"member_declined"})
+
+
+class Actions(Protocol):
+    def choose(self, method: Method) -> None: ...
+    def key(self, key: str) -> None: ...
+    def submit(self) -> None: ...
+    def cancel(self) -> None: ...
+    def answer(self, accept: bool) -> None: ...
+
+
+@dataclass(frozen=True)
+class ScreenModel:
+    language: str
+    view: KioskView
+    digits: str = ""
+
+    def t(self, msgid: str, **fields: object) -> str:
+        return gettext(self.language, msgid, **fields)
+
+    def notice(self) -> str:
+        code = self.view.notice
+        if not code:
+            return ""
+        return self.t(NOTICES.get(code, GENERIC_NOTICE))
+
+
+def _u() -> float:
+    from kivy.app import App
+    return float(App.get_running_app().u)  # type: ignore[union-attr]
+
+
+def _column(*children: Widget, spacing: float = 24) -> AnchorLayout:
+    """Children stacked and centred on the screen, at most a comfortable reading width."""
+    u = _u()
+    box = BoxLayout(orientation="vertical", size_hint=(None, None), spacing=spacing * u,
+                    width=900 * u)
+    for child in children:
+        box.add_widget(child)
+    box.height = sum(c.height for c in children) + spacing * u * (len(children) - 1)
+    for child in children:
+        child.bind(height=lambda *_: setattr(box, "height", sum(c.height for c in box.children)
+                                             + spacing * u * (len(box.children) - 1)))
+    outer = AnchorLayout()
+    outer.add_widget(box)
+    return outer
+
+
+def _centred(widget: Widget, height: float | None = None) -> AnchorLayout:
+    box = AnchorLayout(size_hint_y=None, height=height or widget.height)
+    box.add_widget(widget)
+    return box
+
+
+def _icon(kind: str, size: float = 140, color: tuple = theme.PRIMARY) -> AnchorLayout:
+    u = _u()
+    return _centred(Icon(kind=kind, color=color, size_hint=(None, None), size=(size * u, size * u)))
+
+
+def _title(text: str, size: float = 52) -> Widget:
+    return Factory.Title(text=text, font_size=size * _u())
+
+
+def _body(text: str) -> Widget:
+    return Factory.Body(text=text)
+
+
+def _buttons(*buttons: PillButton) -> AnchorLayout:
+    u = _u()
+    row = BoxLayout(size_hint=(None, None), spacing=32 * u, height=buttons[0].height)
+    row.width = sum(b.width for b in buttons) + 32 * u * (len(buttons) - 1)
+    for b in buttons:
+        row.add_widget(b)
+    return _centred(row, row.height + 8 * u)
+
+
+def _pill(probe_id: str, text: str, on_press: Callable[[], None], *, primary: bool = True,
+          icon: str = "") -> PillButton:
+    button = PillButton(probe_id=probe_id, text=text, icon=icon)
+    if not primary:
+        button.outline = True
+        button.fg = theme.TEXT
+    button.bind(on_release=lambda *_: on_press())
+    return button
+
+
+def idle(m: ScreenModel, a: Actions) -> Widget:
+    return _column(_icon("logo", 170, theme.PRIMARY_SOFT), _title(m.t("Hi! Are you a member?"), 64),
+                   _body(m.t("Identify yourself here when the cashier starts your purchase – or "
+                             "become a member in a few seconds.")), spacing=32)
+
+
+def choose(m: ScreenModel, a: Actions) -> Widget:
+    u = _u()
+    root = BoxLayout(orientation="vertical", spacing=28 * u)
+    root.add_widget(_title(m.t("How would you like to identify yourself?"), 46))
+    if m.view.notice:
+        root.add_widget(_centred(Notice(text=m.notice(), size_hint_x=None, width=900 * u,
+                                        warn=m.view.notice not in FRIENDLY_NOTICES)))
+    cards = BoxLayout(spacing=32 * u)
+    for method, probe_id, icon, title, sub in (
+        (Method.mobile, "choose_mobile", "phone", "Via mobile", "Scan a QR code with your phone"),
+        (Method.scan, "choose_scan", "scan", "Scan ID", "Member card, driving licence or ID card"),
+        (Method.numpad, "choose_numpad", "keypad", "Enter ID",
+         "Personal identity number or phone number"),
+    ):
+        card = ChoiceCard(probe_id=probe_id, icon=icon, title=m.t(title), subtitle=m.t(sub))
+        card.bind(on_release=lambda *_, meth=method: a.choose(meth))
+        cards.add_widget(card)
+    root.add_widget(cards)
+    root.add_widget(Widget(size_hint_y=None, height=4 * u))
+    return root
+
+
+def numpad(m: ScreenModel, a: Actions) -> Widget:
+    u = _u()
+    root = BoxLayout(spacing=56 * u)
+    left = BoxLayout(orientation="vertical", spacing=22 * u)
+    left.add_widget(Factory.Title(text=m.t("Enter your personal identity number or phone number"),
+                                  font_size=38 * u, halign="left"))
+    left.add_widget(Display(text=m.digits, hint=m.t("YYYYMMDD-XXXX or 07X-XXX XX XX")))
+    left.add_widget(Notice(text=m.notice()))
+    left.add_widget(Widget())
+    back = _pill("cancel", m.t("Back"), a.cancel, primary=False, icon="back")
+    left.add_widget(back)
+    root.add_widget(left)
+
+    right = BoxLayout(orientation="vertical", spacing=16 * u, size_hint_x=None, width=480 * u)
+    grid = GridLayout(cols=3, spacing=14 * u)
+    for key in ("1", "2", "3", "4", "5", "6", "7", "8", "9"):
+        grid.add_widget(_key(f"key_{key}", key, a, key))
+    grid.add_widget(_key("key_clear", m.t("Clear"), a, "clear", small=True))
+    grid.add_widget(_key("key_0", "0", a, "0"))
+    grid.add_widget(_key("key_back", m.t("Delete"), a, "back", small=True, icon="backspace"))
+    right.add_widget(grid)
+    ok = PillButton(probe_id="key_ok", text=m.t("Continue"), size_hint_x=1, height=96 * u)
+    ok.bind(on_release=lambda *_: a.submit())
+    right.add_widget(ok)
+    root.add_widget(right)
+    return root
+
+
+def _key(probe_id: str, text: str, a: Actions, key: str, *, small: bool = False,
+         icon: str = "") -> KeyButton:
+    button = KeyButton(probe_id=probe_id, text=text, small=small, icon=icon)
+    if icon:
+        button.valign = "bottom"
+        button.padding = (0, 14 * _u())
+        button.text_size = (None, None)
+        button.bind(size=lambda b, s: setattr(b, "text_size", s))
+    button.bind(on_release=lambda *_: a.key(key))
+    return button
+
+
+def coming_soon(m: ScreenModel, a: Actions) -> Widget:
+    is_scan = m.view.method is Method.scan
+    name = m.t("Scan ID") if is_scan else m.t("Via mobile")
+    return _column(_icon("scan" if is_scan else "phone", 130), _title(name),
+                   Notice(text=m.t("Coming soon!"), warn=False),
+                   _body(m.t("Please choose another way for now.")),
+                   _buttons(_pill("cancel", m.t("Back"), a.cancel, primary=False, icon="back")))
+
+
+def searching(m: ScreenModel, a: Actions) -> Widget:
+    return _column(_icon("spinner", 130), _title(m.t("Searching…")), _body(m.t("One moment")))
+
+
+def not_found(m: ScreenModel, a: Actions) -> Widget:
+    parts: list[Widget] = [_icon("not_found", 130, theme.MUTED),
+                           _title(m.t("We could not find you"))]
+    if m.view.masked_id:
+        parts.append(_centred(MaskedId(text=m.view.masked_id)))
+    parts.append(_body(m.t("Check the number and try again, or ask the cashier for help.")))
+    parts.append(_buttons(_pill("cancel", m.t("Back"), a.cancel, primary=False, icon="back"),
+                          _pill("retry", m.t("Try again"), lambda: a.choose(Method.numpad))))
+    return _column(*parts)
+
+
+def ask_member(m: ScreenModel, a: Actions) -> Widget:
+    parts: list[Widget] = [_icon("member", 130), _title(m.t("Would you like to become a member?"))]
+    if m.view.masked_id:
+        parts.append(_centred(MaskedId(text=m.view.masked_id)))
+    parts.append(_body(m.t("We did not find you in the customer club. The cashier completes your "
+                           "membership with you.")))
+    parts.append(_buttons(_pill("no", m.t("No"), lambda: a.answer(False), primary=False),
+                          _pill("yes", m.t("Yes"), lambda: a.answer(True))))
+    return _column(*parts)
+
+
+def waiting(m: ScreenModel, a: Actions) -> Widget:
+    parts: list[Widget] = [_icon("spinner" if m.view.busy else "clock", 130),
+                           _title(m.t("Waiting for the cashier")),
+                           _body(m.t("The cashier is completing your membership. It only takes a "
+                                     "moment."))]
+    if not m.view.busy:  # once the cashier is creating the member, cancelling is not possible
+        parts.append(_buttons(_pill("cancel", m.t("Cancel"), a.cancel, primary=False)))
+    return _column(*parts)
+
+
+def welcome(m: ScreenModel, a: Actions) -> Widget:
+    return _column(_icon("check", 150), _title(m.t("Welcome, {name}!", name=m.view.first_name), 68),
+                   _body(m.t("You are now connected to your purchase.")), spacing=32)
+
+
+def thanks(m: ScreenModel, a: Actions) -> Widget:
+    return _column(_icon("check", 150), _title(m.t("Thank you!"), 68),
+                   _body(m.t("You are connected to this purchase.")), spacing=32)
+
+
+def offline(m: ScreenModel, a: Actions) -> Widget:
+    return _column(_icon("offline", 140, theme.MUTED), _title(m.t("The register is not connected")),
+                   _body(m.t("Reconnecting…")), _icon("spinner", 56), spacing=28)
+
+
+BUILDERS: dict[str, Callable[[ScreenModel, Actions], Widget]] = {
+    "idle": idle, "choose": choose, "numpad": numpad, "coming_soon": coming_soon,
+    "searching": searching, "not_found": not_found, "ask_member": ask_member,
+    "waiting": waiting, "welcome": welcome, "thanks": thanks, "offline": offline,
+}
+
+
+def build(name: str, model: ScreenModel, actions: Actions) -> Widget:
+    return BUILDERS[name](model, actions)
