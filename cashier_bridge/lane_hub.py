@@ -28,6 +28,7 @@ from .protocol import (
     Choose,
     ConfirmMember,
     CustomerCard,
+    CustomerConnected,
     EndSale,
     ErrorCode,
     Hello,
@@ -156,7 +157,11 @@ class LaneHub:
     async def _publish(self, slot: _LaneSlot, lane: Lane, effects: list[Effect]) -> None:
         for effect in effects:
             if isinstance(effect, ToRegister):
-                await self._broadcast(slot, Role.register, dump(effect.message))
+                message = effect.message
+                if isinstance(message, CustomerConnected) and message.sale_id:
+                    await asyncio.to_thread(self.registry.link_sale, lane.name, message.sale_id,
+                                            message.customer.id)
+                await self._broadcast(slot, Role.register, dump(message))
         kiosk_view, register_view = dump(machine.kiosk_state(lane)), dump(
             machine.register_state(lane))
         for peer in list(slot.peers):

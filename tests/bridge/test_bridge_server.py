@@ -1,0 +1,281 @@
+"""The bridge over real websockets on loopback, with a real SQLite registry."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import socket
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from websockets.asyncio.client import ClientConnection, connect
+
+from cashier_bridge.config import Settings
+from cashier_bridge.lane import MatchKey
+from cashier_bridge.registry import NewCustomer, Registry
+from cashier_bridge.server import create_app
+
+ANNA_PNR = "198503120183"  # valid (Luhn, date); see test_fixture_numbers_are_valid
+NEW_PNR = "199104170106"
+ANNA_PHONE = "+46701234567"
+
+
+def test_fixture_numbers_are_valid() -> None:
+    from cashier_bridge.identity import personnummer
+
+    assert personnummer.is_valid(ANNA_PNR) and personnummer.is_valid(NEW_PNR)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Bridge:
+    def __init__(self, db: Path) -> None:
+        self.db_url = f"sqlite:///{db}"
+        self.port = _free_port()
+        self.server: uvicorn.Server | None = None
+        self.task: asyncio.Task[None] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}"
+
+    async def start(self) -> None:
+        settings = Settings(db_url=self.db_url, port=self.port)
+        config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=self.port,
+                                ws="websockets-sansio", log_config=None, lifespan="on")
+        self.server = uvicorn.Server(config)
+        self.task = asyncio.create_task(self.server.serve())
+        while not self.server.started:
+            await asyncio.sleep(0.01)
+
+    async def stop(self) -> None:
+        assert self.server and self.task
+        self.server.should_exit = True
+        await self.task
+
+
+class Device:
+    def __init__(self, ws: ClientConnection) -> None:
+        self.ws = ws
+
+    async def send(self, **message: Any) -> None:
+        await self.ws.send(json.dumps({"v": 1, **message}))
+
+    async def next(self, type_: str, timeout: float = 5.0, **match: Any) -> dict[str, Any]:
+        async def scan() -> dict[str, Any]:
+            while True:
+                message = json.loads(await self.ws.recv())
+                if message["type"] == type_ and all(message.get(k) == v for k, v in match.items()):
+                    return message
+
+        return await asyncio.wait_for(scan(), timeout)
+
+
+@contextlib.asynccontextmanager
+async def device(bridge: Bridge, role: str, lane: str = "lane-1") -> AsyncIterator[Device]:
+    async with connect(f"{bridge.url}/ws/{role}") as ws:
+        d = Device(ws)
+        await d.send(type="hello", role=role, lane=lane)
+        await d.next("welcome")
+        yield d
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    path = tmp_path / "bridge.db"
+    registry = Registry.open(f"sqlite:///{path}")
+    registry.create_customer("seed-anna", NewCustomer(
+        first_name="Anna", last_name="Andersson", phone=ANNA_PHONE,
+        personal_id_fingerprint=registry.fingerprint(ANNA_PNR),
+        personal_id_masked="19850312-****", created_via="import", customer_code="1001"))
+    registry.close()
+    return path
+
+
+@pytest.fixture
+async def bridge(db: Path) -> AsyncIterator[Bridge]:
+    b = Bridge(db)
+    await b.start()
+    yield b
+    if b.server and not b.task.done():  # type: ignore[union-attr]
+        await b.stop()
+
+
+async def start_numpad(kiosk: Device, register: Device, sale: str = "s1") -> None:
+    await register.send(type="start_sale", sale_id=sale)
+    await kiosk.next("state", phase="choosing")
+    await kiosk.send(type="choose", method="numpad")
+    await kiosk.next("state", phase="identifying")
+
+
+async def test_known_customer_by_personnummer(bridge: Bridge) -> None:
+    async with device(bridge, "kiosk") as kiosk, device(bridge, "register") as register:
+        await start_numpad(kiosk, register)
+        await kiosk.send(type="submit_id", digits=ANNA_PNR)
+        event = await register.next("customer_connected")
+        assert event["customer"]["customer_code"] == "1001"
+        assert event["customer"]["matched_on"] == "personnummer"
+        assert event["sale_id"] == "s1"
+        state = await kiosk.next("state", phase="connected")
+        assert state["view"]["first_name"] == "Anna"
+        assert "Andersson" not in json.dumps(state) and ANNA_PHONE not in json.dumps(state)
+
+
+@pytest.mark.parametrize("typed", ["070-123 45 67", "0701234567", "+46701234567",
+                                   "0046 70 123 45 67"])
+async def test_known_customer_by_phone_however_typed(bridge: Bridge, typed: str) -> None:
+    async with device(bridge, "kiosk") as kiosk, device(bridge, "register") as register:
+        await start_numpad(kiosk, register)
+        await kiosk.send(type="submit_id", digits=typed)
+        event = await register.next("customer_connected")
+        assert (event["customer"]["first_name"], event["customer"]["matched_on"]) == (
+            "Anna", "phone")
+
+
+async def test_known_customer_by_customer_code(bridge: Bridge) -> None:
+    async with device(bridge, "kiosk") as kiosk, device(bridge, "register") as register:
+        await start_numpad(kiosk, register)
+        await kiosk.send(type="submit_id", digits="1001")
+        event = await register.next("customer_connected")
+        assert event["customer"]["matched_on"] == "customer_code"
+
+
+async def test_new_member_confirmed_once_even_when_the_register_repeats(bridge: Bridge,
+                                                                         db: Path) -> None:
+    async with device(bridge, "kiosk") as kiosk, device(bridge, "register") as register:
+        await start_numpad(kiosk, register)
+        await kiosk.send(type="submit_id", digits=NEW_PNR)
+        asked = await kiosk.next("state", phase="ask_member")
+        assert asked["view"]["masked_id"] == "19910417-****"
+        await kiosk.send(type="member_answer", accept=True)
+        prompt = (await register.next("member_prompt"))["prompt"]
+        assert (prompt["personal_id_masked"], prompt["birth_date"]) == ("19910417-****",
+                                                                        "1991-04-17")
+        details = {"first_name": "Berit", "last_name": "Berg", "marketing_consent": True}
+        await register.send(type="confirm_member", prompt_id=prompt["prompt_id"], details=details)
+        event = await register.next("customer_connected")
+        await register.send(type="confirm_member", prompt_id=prompt["prompt_id"], details=details)
+        assert event["customer"]["is_new"] is True
+        welcome = await kiosk.next("state", phase="connected")
+        assert welcome["view"]["first_name"] == "Berit"
+        await register.send(type="ping")
+        await register.next("pong")
+    registry = Registry.open(f"sqlite:///{db}")
+    try:
+        assert registry.count_customers() == 2
+        key = MatchKey(kind="personal_id_fingerprint", value=registry.fingerprint(NEW_PNR),
+                       reading="personnummer")
+        found = registry.find([key])
+        assert found is not None and found[0].first_name == "Berit"
+        assert found[0].personal_id_masked == "19910417-****"
+    finally:
+        registry.close()
+
+
+async def test_cashier_abort_sends_the_kiosk_back_to_the_choices(bridge: Bridge) -> None:
+    async with device(bridge, "kiosk") as kiosk, device(bridge, "register") as register:
+        await start_numpad(kiosk, register)
+        await kiosk.send(type="submit_id", digits=NEW_PNR)
+        await kiosk.next("state", phase="ask_member")
+        await kiosk.send(type="member_answer", accept=True)
+        prompt = (await register.next("member_prompt"))["prompt"]
+        await register.send(type="abort_member", prompt_id=prompt["prompt_id"])
+        back = await kiosk.next("state", phase="choosing")
+        assert back["view"]["notice"] == "member_aborted"
+
+
+async def test_mistyped_personnummer_is_explained_to_the_shopper(bridge: Bridge) -> None:
+    async with device(bridge, "kiosk") as kiosk, device(bridge, "register") as register:
+        await start_numpad(kiosk, register)
+        await kiosk.send(type="submit_id", digits=ANNA_PNR[:-1] + "8")
+        shown = await kiosk.next("state", phase="not_found")
+        assert shown["view"]["notice"] == "invalid_checksum"
+
+
+async def test_bad_messages_get_specific_errors_and_the_connection_stays(bridge: Bridge) -> None:
+    async with connect(f"{bridge.url}/ws/kiosk") as ws:
+        kiosk = Device(ws)
+        await kiosk.send(type="choose", method="numpad")
+        assert (await kiosk.next("error"))["code"] == "hello_required"
+        await ws.send("{oops")
+        assert (await kiosk.next("error"))["code"] == "invalid_json"
+        await kiosk.send(type="hello", role="register", lane="lane-1")
+        assert (await kiosk.next("error"))["code"] == "wrong_role"
+        await kiosk.send(type="hello", role="kiosk", lane="lane-1")
+        await kiosk.next("welcome")
+        await kiosk.next("state", phase="idle")
+        await kiosk.send(type="start_sale", sale_id="x")
+        assert (await kiosk.next("error"))["code"] == "wrong_role"
+        await kiosk.send(type="choose", method="numpad")
+        error = await kiosk.next("error")
+        assert error["code"] == "not_allowed" and "idle" in error["message"]
+        await kiosk.send(type="submit_id", digits="abc")
+        assert (await kiosk.next("error"))["code"] == "invalid_message"
+        await kiosk.send(type="ping")
+        await kiosk.next("pong")
+
+
+async def test_a_reconnecting_kiosk_is_sent_the_current_state(bridge: Bridge) -> None:
+    async with device(bridge, "register") as register:
+        async with device(bridge, "kiosk") as kiosk:
+            await start_numpad(kiosk, register)
+        async with connect(f"{bridge.url}/ws/kiosk") as ws:
+            again = Device(ws)
+            await again.send(type="hello", role="kiosk", lane="lane-1")
+            await again.next("welcome")
+            state = await again.next("state")
+            assert (state["phase"], state["view"]["method"]) == ("identifying", "numpad")
+
+
+async def test_lanes_are_independent(bridge: Bridge) -> None:
+    async with device(bridge, "register", "lane-1") as r1, device(bridge, "kiosk", "lane-2") as k2:
+        await r1.send(type="start_sale", sale_id="s1")
+        await r1.next("state", phase="choosing")
+        with pytest.raises(TimeoutError):
+            await k2.next("state", timeout=0.3, phase="choosing")
+
+
+async def test_restarted_bridge_resumes_the_lane_and_creates_no_twin(bridge: Bridge,
+                                                                     db: Path) -> None:
+    async with device(bridge, "kiosk") as kiosk, device(bridge, "register") as register:
+        await start_numpad(kiosk, register)
+        await kiosk.send(type="submit_id", digits=NEW_PNR)
+        await kiosk.next("state", phase="ask_member")
+        await kiosk.send(type="member_answer", accept=True)
+        prompt = (await register.next("member_prompt"))["prompt"]
+    await bridge.stop()
+    restarted = Bridge(db)
+    restarted.port = bridge.port
+    await restarted.start()
+    try:
+        async with device(restarted, "kiosk") as kiosk, device(restarted, "register") as register:
+            assert (await kiosk.next("state"))["phase"] == "await_cashier"
+            state = await register.next("state")
+            assert state["view"]["prompt"]["prompt_id"] == prompt["prompt_id"]
+            await register.send(type="confirm_member", prompt_id=prompt["prompt_id"],
+                                details={"first_name": "Cecilia", "last_name": "Ek"})
+            event = await register.next("customer_connected")
+            assert event["customer"]["first_name"] == "Cecilia"
+    finally:
+        await restarted.stop()
+    registry = Registry.open(f"sqlite:///{db}")
+    try:
+        assert registry.count_customers() == 2
+    finally:
+        registry.close()
+
+
+async def test_health(bridge: Bridge) -> None:
+    async with httpx.AsyncClient() as client:
+        response = await client.get(f"http://127.0.0.1:{bridge.port}/health")
+    assert response.status_code == 200
+    assert response.json()["status"] == "ok" and response.json()["customers"] == 1
