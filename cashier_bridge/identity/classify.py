@@ -4,26 +4,35 @@ An input can be several kinds at once (ten digits are a personnummer, a card num
 phone number).  ``classify`` never guesses: it returns every reading that parses, in the order the
 registry should try them, plus the reasons the other readings were rejected, so that a shopper
 who mistyped their personnummer is told so instead of "not found".
+
+The stated order: personal identity number (personnummer, then samordningsnummer -- one input
+is never both), phone number, e-mail (documents only), the shop's customer code.  A scanned
+document (vCard, MECARD, BIZCARD, AAMVA licence, passport/ID MRZ) is parsed whole into
+``Classification.document``; its personal id, phones and e-mail become readings in that order.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from . import customer_code, personnummer, phone
-from .errors import IdentityError
+from . import aamva, customer_code, mecard, mrz, personnummer, phone, vcard
+from .document import ParsedDocument
+from .errors import IdentityError, InvalidLength
 
-Kind = Literal["personnummer", "samordningsnummer", "phone", "customer_code"]
+Kind = Literal["personnummer", "samordningsnummer", "phone", "email", "customer_code"]
 Source = Literal["numpad", "scan", "mobile"]
+
+MAX_INPUT_CHARS = 100_000
 
 
 @dataclass(frozen=True, slots=True)
 class Reading:
     kind: Kind
-    value: str  # normalised: 12-digit personal id, E.164 phone, or card code
+    value: str  # normalised: 12-digit personal id, E.164 phone, lower-case e-mail, or card code
     masked: str  # safe for the customer screen
     birth_date: dt.date | None = None
 
@@ -33,6 +42,7 @@ class Classification:
     raw_length: int
     readings: tuple[Reading, ...] = ()
     rejected: tuple[IdentityError, ...] = field(default=())
+    document: ParsedDocument | None = None
 
     @property
     def personal_id(self) -> Reading | None:
@@ -44,8 +54,14 @@ class Classification:
         return next((r for r in self.readings if r.kind == "phone"), None)
 
     @property
+    def email(self) -> Reading | None:
+        return next((r for r in self.readings if r.kind == "email"), None)
+
+    @property
     def can_become_member(self) -> bool:
         """A new member needs something that identifies a person, not just a card number."""
+        if self.document is not None:
+            return self.document.has_name and self.document.identifies
         return self.personal_id is not None or self.phone is not None
 
     def best_rejection(self) -> IdentityError | None:
@@ -53,7 +69,31 @@ class Classification:
         return self.rejected[0] if self.rejected else None
 
 
-_PNR_SHAPED = re.compile(r"^(\d{6}|\d{8})[-+]?\d{4}$")
+_PNR_SHAPED = re.compile(r"^(\d{6}|\d{8})[-+]?[\dA-Z]\d{3}$", re.ASCII)
+_DIGITS = re.compile(r"\D", re.ASCII)
+
+
+def detect_document(raw: str) -> Callable[..., ParsedDocument] | None:
+    """The parser for a scanned document payload, or None if it is none of them."""
+    if vcard.looks_like(raw):
+        return vcard.parse
+    if mecard.looks_like(raw):
+        return mecard.parse
+    if aamva.looks_like(raw):
+        return aamva.parse
+    if mrz.looks_like(raw):
+        return mrz.parse
+    return None
+
+
+def parse_document(raw: str, *, region: str = "SE", today: dt.date | None = None
+                   ) -> ParsedDocument | None:
+    parser = detect_document(raw)
+    if parser is None:
+        return None
+    if parser in (vcard.parse, mecard.parse):
+        return parser(raw, region=region)
+    return parser(raw, today=today)
 
 
 def classify(
@@ -64,11 +104,24 @@ def classify(
     card_format: customer_code.CardFormat = customer_code.ANY,
     today: dt.date | None = None,
 ) -> Classification:
-    text = "".join(raw.split())
+    if len(raw) > MAX_INPUT_CHARS:
+        err = InvalidLength("the input is far too long to be an identifier")
+        return Classification(len(raw), rejected=(err,))
+    if source != "numpad":
+        try:
+            document = parse_document(raw, region=region, today=today)
+        except IdentityError as err:
+            return Classification(len(raw), rejected=(err,))
+        if document is not None:
+            return Classification(len(raw), _document_readings(document, today),
+                                  document=document)
+
+    text = raw.strip()
+    compact = "".join(text.split())
     readings: list[Reading] = []
     rejected: list[IdentityError] = []
 
-    if _PNR_SHAPED.match(text):
+    if _PNR_SHAPED.match(compact.upper()):
         try:
             pid = personnummer.parse(text, today=today)
         except IdentityError as err:
@@ -76,7 +129,7 @@ def classify(
         else:
             readings.append(Reading(pid.kind, pid.number, pid.masked, pid.birth_date))
 
-    if text.startswith(("+", "0")) and len(re.sub(r"\D", "", text)) >= 7:
+    if compact.startswith(("+", "0")) and len(_DIGITS.sub("", compact)) >= 7:
         try:
             e164 = phone.compact(text, region)
         except IdentityError as err:
@@ -94,6 +147,22 @@ def classify(
         readings.append(Reading("customer_code", code, _mask_code(code)))
 
     return Classification(len(text), tuple(readings), tuple(rejected))
+
+
+def _document_readings(doc: ParsedDocument, today: dt.date | None) -> tuple[Reading, ...]:
+    readings: list[Reading] = []
+    if doc.personal_id:
+        pid = personnummer.parse(doc.personal_id, today=today)
+        readings.append(Reading(pid.kind, pid.number, pid.masked, pid.birth_date))
+    readings.extend(Reading("phone", p, phone.mask(p)) for p in doc.phones)
+    readings.extend(Reading("email", e.lower(), mask_email(e)) for e in doc.emails)
+    return tuple(readings)
+
+
+def mask_email(email: str) -> str:
+    """``a***@example.org``."""
+    local, _, domain = email.partition("@")
+    return f"{local[:1]}***@{domain}"
 
 
 def _mask_code(code: str) -> str:
