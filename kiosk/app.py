@@ -74,6 +74,10 @@ class KioskApp(App):
 
     # --- Kivy life cycle ----------------------------------------------------------------------
 
+    def load_kv(self, filename: str | None = None) -> bool:
+        # App would load kiosk.kv by its class name; build() loads it once, explicitly.
+        return False
+
     def build(self) -> Widget:
         from kivy.core.window import Window
 
