@@ -1,0 +1,43 @@
+"""`selfreg-bridge` as a user runs it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+GOOD_AND_BAD = """customer_code;first_name;last_name;email;phone;personal_id
+5001;Örjan;Åberg;orjan@example.se;070-111 22 33;19850312-0183
+5002;Britt;Lund;britt@example.se;0702223344;19850312-0184
+"""
+
+
+def bridge(*args: str, tmp: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "cashier_bridge.cli", *args, "--db", f"sqlite:///{tmp / 'b.db'}"],
+        capture_output=True, text=True, timeout=120, check=False,
+        env={"PATH": "/usr/bin:/bin", "SELFREG_CONFIG": str(tmp / "none.toml"),
+             "SELFREG_DATA_DIR": str(tmp)})
+
+
+def test_import_csv_reports_the_bad_line_and_keeps_the_good_one(tmp_path: Path) -> None:
+    source = tmp_path / "kunder.csv"
+    source.write_text(GOOD_AND_BAD, encoding="utf-8")
+    result = bridge("import-csv", str(source), tmp=tmp_path)
+    assert result.returncode == 1
+    assert "created 1" in result.stdout
+    assert "3" in result.stderr and "19850312-0184" in result.stderr
+    assert "Luhn" in result.stderr or "check" in result.stderr
+    out = bridge("export-csv", "-", tmp=tmp_path)
+    assert out.returncode == 0
+    assert "Örjan" in out.stdout and "+46701112233" in out.stdout
+    assert "19850312-0183" not in out.stdout  # the full personnummer is never stored
+
+
+def test_import_the_shipped_demo_customers(tmp_path: Path) -> None:
+    result = bridge("import-csv", "demo", tmp=tmp_path)
+    assert result.returncode == 0, result.stderr
+    created = int(result.stdout.split("created ")[1].split(",")[0])
+    assert created >= 250
+    again = bridge("import-csv", "demo", tmp=tmp_path)
+    assert "created 0" in again.stdout  # a second import updates, it does not duplicate
