@@ -1,0 +1,39 @@
+"""Every registry test runs against SQLite and against a real PostgreSQL server."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:  # plain `pytest` (not `python -m pytest`) leaves the root out
+    sys.path.insert(0, str(ROOT))
+
+from cashier_bridge.registry import Registry  # noqa: E402
+from tests.pg_server import PostgresServer, postgres_server  # noqa: E402
+
+__all__ = ["postgres_server"]
+
+DEMO_CSV = ROOT / "cashier_bridge" / "data" / "demo_customers.csv"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        # A directory that does not exist yet: open() must create it.
+        yield f"sqlite:///{tmp_path / 'state' / 'selfreg.db'}"
+        return
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    url = server.create_database("registry")
+    yield url
+    server.drop_database(url)
+
+
+@pytest.fixture
+def registry(db_url: str) -> Iterator[Registry]:
+    reg = Registry.open(db_url)
+    yield reg
+    reg.close()

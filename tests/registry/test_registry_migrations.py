@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect, text
+
+from cashier_bridge.registry import Registry, migrate
+from cashier_bridge.registry.engine import make_engine
+from cashier_bridge.registry.schema import metadata
+
+TABLES = {"customers", "customer_groups", "consents", "sales", "lanes", "audit_log",
+          "installation", "alembic_version"}
+
+
+def test_open_migrates_an_empty_database_to_head(db_url: str) -> None:
+    engine = make_engine(db_url)
+    assert inspect(engine).get_table_names() == []
+    engine.dispose()
+
+    reg = Registry.open(db_url)
+    try:
+        tables = set(inspect(reg.engine).get_table_names())
+        assert tables == TABLES
+        assert migrate.current_revision(reg.engine) == migrate.head_revision() == "0001"
+        assert reg.count_customers() == 0
+    finally:
+        reg.close()
+
+
+def test_migrated_schema_matches_the_code(registry: Registry) -> None:
+    with registry.engine.connect() as conn:
+        differences = compare_metadata(MigrationContext.configure(conn), metadata)
+    assert differences == []
+
+
+def test_name_and_code_columns_are_indexed(registry: Registry) -> None:
+    inspector = inspect(registry.engine)
+    indexed = {tuple(ix["column_names"]) for ix in inspector.get_indexes("customers")}
+    unique = {tuple(uc["column_names"]) for uc in inspector.get_unique_constraints("customers")}
+    assert {("first_name_key",), ("last_name_key",)} <= indexed
+    assert {("customer_code",), ("email",), ("phone",), ("personal_id_fingerprint",),
+            ("request_key",)} <= unique | indexed
+
+
+def test_reopening_keeps_data_and_does_not_migrate_again(db_url: str) -> None:
+    from cashier_bridge.registry import NewCustomer
+
+    reg = Registry.open(db_url)
+    reg.create_customer("r1", NewCustomer("Åsa", "Öberg"))
+    reg.close()
+    reg = Registry.open(db_url)
+    try:
+        assert reg.count_customers() == 1
+    finally:
+        reg.close()
+
+
+def test_downgrade_to_empty_and_upgrade_again(registry: Registry) -> None:
+    migrate.downgrade(registry.engine, "base")
+    assert set(inspect(registry.engine).get_table_names()) <= {"alembic_version"}
+    migrate.upgrade(registry.engine)
+    assert set(inspect(registry.engine).get_table_names()) == TABLES
+
+
+def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path: Path) -> None:
+    reg = Registry.open(f"sqlite:///{tmp_path / 'a' / 'b' / 'r.db'}")
+    try:
+        assert (tmp_path / "a" / "b" / "r.db").exists()
+        with reg.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+            assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 1000
+            with pytest.raises(Exception, match="FOREIGN KEY"):
+                conn.execute(text("INSERT INTO sales (lane, sale_id, customer_id, connected_at)"
+                                  " VALUES ('l', 's', 999, '2024-01-01 00:00:00')"))
+    finally:
+        reg.close()
+
+
+@pytest.mark.parametrize("url", ["sqlite://", "sqlite:///:memory:"])
+def test_in_memory_sqlite_is_refused_with_a_reason(url: str) -> None:
+    with pytest.raises(ValueError, match="in-memory SQLite"):
+        Registry.open(url)
+
+
+def test_unknown_database_is_refused_with_a_reason() -> None:
+    with pytest.raises(ValueError, match="unsupported registry database 'mysql'"):
+        Registry.open("mysql://localhost/x")
