@@ -32,7 +32,8 @@ _INTERIM = re.compile(r"^(\d{2})?(\d{6})-?([TRSUWXJKLMN])(\d{3})$", re.ASCII)
 @dataclass(frozen=True, slots=True)
 class PersonalId:
     number: str  # 12 digits
-    birth_date: dt.date
+    # None only for a samordningsnummer issued with an unknown birth month or day (00).
+    birth_date: dt.date | None
     coordination: bool  # samordningsnummer
 
     @property
@@ -87,6 +88,8 @@ def parse(raw: str, *, today: dt.date | None = None) -> PersonalId:
             f"an interim number ({letter} in the serial) is not a personal identity number",
             kind="personnummer",
         )
+    if re.search(r"[^\d\s+-]", text, flags=re.ASCII):
+        raise InvalidFormat("a personnummer has only digits and - or +", kind="personnummer")
     digits = re.sub(r"\D", "", text, flags=re.ASCII)
     if len(digits) not in (10, 12):
         raise InvalidLength(
@@ -105,8 +108,10 @@ def parse(raw: str, *, today: dt.date | None = None) -> PersonalId:
         raise InvalidChecksum(
             "the last digit does not match (Luhn check failed)", kind="personnummer"
         ) from None
+    if tail[:3] == "000":
+        raise InvalidFormat("the birth number 000 is never issued", kind="personnummer")
     month, day = int(yymmdd[2:4]), int(yymmdd[4:6])
-    coordination = day > 60
+    coordination = day >= 60
     if coordination:
         day -= 60
     today = today or dt.date.today()
@@ -115,6 +120,11 @@ def parse(raw: str, *, today: dt.date | None = None) -> PersonalId:
         year = int(century) * 100 + yy
     else:
         year = _resolve_century(yy, month, day, plus=sep == "+", today=today)
+    if coordination and month <= 12 and day <= 31 and not _is_date(year, month, day):
+        # Skatteverket issues samordningsnummer with 00 for a birth month or day it does not
+        # know, and its own test numbers include days such as 31 April: valid, no birth date.
+        return PersonalId(number=f"{year:04d}{yymmdd[2:]}{tail}", birth_date=None,
+                          coordination=True)
     try:
         birth = dt.date(year, month, day)
     except ValueError:
@@ -128,6 +138,7 @@ def parse(raw: str, *, today: dt.date | None = None) -> PersonalId:
 
 
 def _resolve_century(yy: int, month: int, day: int, *, plus: bool, today: dt.date) -> int:
+    month, day = max(month, 1), max(day, 1)
     """The most recent year ending in ``yy`` whose birthday is not after today (``+``: 100 more)."""
     year = (today.year // 100) * 100 + yy
     if (year, month, day) > (today.year, today.month, today.day):
@@ -135,3 +146,11 @@ def _resolve_century(yy: int, month: int, day: int, *, plus: bool, today: dt.dat
     if plus:
         year -= 100
     return year
+
+
+def _is_date(year: int, month: int, day: int) -> bool:
+    try:
+        dt.date(year, month, day)
+    except ValueError:
+        return False
+    return True
