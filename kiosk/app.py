@@ -71,6 +71,7 @@ class KioskApp(App):
         self._welcome: ClockEvent | None = None
         self._grace: ClockEvent | None = None
         self._render_generation = 0
+        self._screen_widget: Widget | None = None
 
     # --- Kivy life cycle ----------------------------------------------------------------------
 
@@ -192,7 +193,15 @@ class KioskApp(App):
             self.digits = self.digits[:-1]
         elif key.isdigit() and len(self.digits) < MAX_DIGITS:
             self.digits += key
-        self.render()
+        # Only the display changes: rebuilding the keys would move them under a fast finger.
+        display = getattr(self._screen_widget, "display", None)
+        if display is None:
+            self.render()
+            return
+        display.text = self.digits
+        self._render_generation += 1
+        if self.probe_file is not None:
+            self._after_layout(self._write_probe, self._render_generation)
 
     def submit(self) -> None:
         if self.digits:
@@ -246,7 +255,8 @@ class KioskApp(App):
         root.ids.lang.text = ENDONYMS[next_language(self.language)]
         body = root.ids.body
         body.clear_widgets()
-        body.add_widget(screens.build(self.screen, model, self))
+        self._screen_widget = screens.build(self.screen, model, self)
+        body.add_widget(self._screen_widget)
         self._render_generation += 1
         if self.probe_file is not None:
             self._after_layout(self._write_probe, self._render_generation)

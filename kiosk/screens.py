@@ -153,7 +153,9 @@ def numpad(m: ScreenModel, a: Actions) -> Widget:
     left = BoxLayout(orientation="vertical", spacing=22 * u)
     left.add_widget(Factory.Title(text=m.t("Enter your personal identity number or phone number"),
                                   font_size=38 * u, halign="left"))
-    left.add_widget(Display(text=m.digits, hint=m.t("YYYYMMDD-XXXX or 07X-XXX XX XX")))
+    display = Display(text=m.digits, hint=m.t("YYYYMMDD-XXXX or 07X-XXX XX XX"))
+    left.add_widget(display)
+    root.display = display  # type: ignore[attr-defined]  # typing updates only the digits
     left.add_widget(Notice(text=m.notice()))
     left.add_widget(Widget())
     back = _pill("cancel", m.t("Back"), a.cancel, primary=False, icon="back")
