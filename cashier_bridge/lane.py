@@ -56,6 +56,10 @@ class Candidate(BaseModel):
     first_name: str | None = None
     last_name: str | None = None
     email: str | None = None
+    address: str | None = None
+    document: str | None = None
+    document_number: str | None = None
+    document_expired: bool | None = None
     can_become_member: bool = False
     rejection: str | None = None  # why another reading of the same input was rejected
 
@@ -196,17 +200,29 @@ def choose(lane: Lane, method: Method) -> Step:
 
 def present(lane: Lane, candidate: Candidate, keys: tuple[MatchKey, ...], lookup_id: str) -> Step:
     """The shopper presented something that parsed; look it up."""
-    _require(lane, Phase.identifying)
+    _require_presentable(lane, candidate.source)
     if lane.lookup_id is not None:
         raise NotAllowed("a lookup is already running")
-    nxt = _next(lane, candidate=candidate, lookup_id=lookup_id, lookup_keys=keys, notice=None)
+    nxt = _next(lane, phase=Phase.identifying, method=candidate.source, candidate=candidate,
+                lookup_id=lookup_id, lookup_keys=keys, notice=None)
     return nxt, [Lookup(lookup_id, keys)]
 
 
-def present_rejected(lane: Lane, notice: str) -> Step:
+def present_rejected(lane: Lane, source: Method, notice: str) -> Step:
     """The shopper presented something that is no valid identifier; tell them why."""
-    _require(lane, Phase.identifying)
-    return _next(lane, notice=notice), []
+    _require_presentable(lane, source)
+    if lane.lookup_id is not None:
+        raise NotAllowed("a lookup is already running")
+    return _next(lane, phase=Phase.identifying, method=source, candidate=None, notice=notice), []
+
+
+def _require_presentable(lane: Lane, source: Method) -> None:
+    # A card held up to the camera is read whenever the shopper may act: they need not first
+    # press "Skanna ID" (the camera is always on during a sale).
+    if source is Method.scan:
+        _require(lane, Phase.choosing, Phase.identifying, Phase.not_found)
+    else:
+        _require(lane, Phase.identifying)
 
 
 def lookup_done(lane: Lane, lookup_id: str, customer: CustomerCard | None) -> Step:
@@ -284,7 +300,9 @@ def member_prompt(lane: Lane) -> MemberPrompt:
     assert c is not None and lane.prompt_id is not None
     return MemberPrompt(prompt_id=lane.prompt_id, personal_id_masked=c.personal_id_masked,
                         birth_date=c.birth_date, phone=c.phone, first_name=c.first_name,
-                        last_name=c.last_name, email=c.email, source=c.source.value)
+                        last_name=c.last_name, email=c.email, address=c.address,
+                        document=c.document, document_number=c.document_number,
+                        document_expired=c.document_expired, source=c.source.value)
 
 
 def kiosk_state(lane: Lane) -> KioskState:

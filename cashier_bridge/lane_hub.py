@@ -37,6 +37,7 @@ from .protocol import (
     Method,
     ProtocolError,
     Role,
+    Scan,
     ScreenTimeout,
     StartSale,
     SubmitId,
@@ -121,6 +122,9 @@ class LaneHub:
                 await self.apply(name, lambda ln: machine.choose(ln, method), cause=intent)
             case SubmitId(digits=digits):
                 await self.apply(name, lambda ln: self._present(ln, digits, Method.numpad),
+                                 cause=intent)
+            case Scan(text=text):
+                await self.apply(name, lambda ln: self._present(ln, text, Method.scan),
                                  cause=intent)
             case MemberAnswer(accept=accept):
                 prompt_id = uuid.uuid4().hex
@@ -229,9 +233,11 @@ class LaneHub:
     def _present(self, lane: Lane, raw: str, source: Method) -> machine.Step:
         result = classify(raw, source.value, region=self.region, card_format=self.card_format)
         candidate, keys = self._candidate(result, source)
-        if not keys:
+        # A licence that carries no phone or e-mail is still a member proposal: look up nothing.
+        if not keys and not (result.document and result.can_become_member):
             rejection = result.best_rejection()
-            return machine.present_rejected(lane, rejection.code if rejection else "unreadable")
+            notice = rejection.code if rejection else "unreadable"
+            return machine.present_rejected(lane, source, notice)
         return machine.present(lane, candidate, keys, uuid.uuid4().hex)
 
     def _candidate(self, result: Classification, source: Method
@@ -251,10 +257,21 @@ class LaneHub:
                 keys.append(MatchKey(kind="phone", value=reading.value, reading="phone"))
                 fields.setdefault("phone", reading.value)
                 fields.setdefault("phone_masked", reading.masked)
+            elif reading.kind == "email":
+                keys.append(MatchKey(kind="email", value=reading.value, reading="email"))
+                fields.setdefault("email", reading.value)
             elif reading.kind == "customer_code":
                 keys.append(MatchKey(kind="customer_code", value=reading.value,
                                      reading="customer_code"))
                 fields.setdefault("customer_code", reading.value)
+        document = result.document
+        if document is not None:
+            fields.update(first_name=document.first_name, last_name=document.last_name,
+                          address=document.address, document=document.kind,
+                          document_number=document.document_number,
+                          document_expired=document.expired)
+            if document.birth_date and "birth_date" not in fields:
+                fields["birth_date"] = document.birth_date.isoformat()
         first = result.readings[0].kind if result.readings else "unknown"
         rejection = result.best_rejection()
         candidate = Candidate(source=source, kind=first, can_become_member=result.can_become_member,

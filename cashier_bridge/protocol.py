@@ -109,6 +109,14 @@ class SubmitId(_Msg):
     digits: Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[0-9+\- ]+$")]
 
 
+class Scan(_Msg):
+    """A code the customer-facing camera decoded: its text and symbology (as zxing-cpp names it)."""
+
+    type: Literal["scan"] = "scan"
+    text: Annotated[str, Field(min_length=1, max_length=8192)]
+    symbology: Annotated[str, Field(max_length=32)] | None = None
+
+
 class MemberAnswer(_Msg):
     type: Literal["member_answer"] = "member_answer"
     accept: bool
@@ -132,12 +140,13 @@ class Ping(_Msg):
 
 
 Intent = Annotated[
-    Hello | StartSale | EndSale | ConfirmMember | AbortMember | Choose | SubmitId | MemberAnswer
-    | Cancel | ScreenTimeout | Ping,
+    Hello | StartSale | EndSale | ConfirmMember | AbortMember | Choose | SubmitId | Scan
+    | MemberAnswer | Cancel | ScreenTimeout | Ping,
     Field(discriminator="type"),
 ]
 
-KIOSK_INTENTS = frozenset({"choose", "submit_id", "member_answer", "cancel", "screen_timeout"})
+KIOSK_INTENTS = frozenset(
+    {"choose", "submit_id", "scan", "member_answer", "cancel", "screen_timeout"})
 REGISTER_INTENTS = frozenset({"start_sale", "end_sale", "confirm_member", "abort_member"})
 
 
@@ -171,6 +180,10 @@ class MemberPrompt(BaseModel):
     first_name: str | None = None
     last_name: str | None = None
     email: str | None = None
+    address: str | None = None
+    document: str | None = None  # vcard, mecard, aamva, mrz… when the shopper showed one
+    document_number: str | None = None
+    document_expired: bool | None = None
     source: str
 
 
@@ -315,6 +328,6 @@ def dump(message: BaseModel) -> str:
 
 _INTENT_TYPES = frozenset(
     m.model_fields["type"].default
-    for m in (Hello, StartSale, EndSale, ConfirmMember, AbortMember, Choose, SubmitId,
+    for m in (Hello, StartSale, EndSale, ConfirmMember, AbortMember, Choose, SubmitId, Scan,
               MemberAnswer, Cancel, ScreenTimeout, Ping)
 )

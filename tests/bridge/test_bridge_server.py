@@ -279,3 +279,45 @@ async def test_health(bridge: Bridge) -> None:
         response = await client.get(f"http://127.0.0.1:{bridge.port}/health")
     assert response.status_code == 200
     assert response.json()["status"] == "ok" and response.json()["customers"] == 1
+
+
+VCARD = ("BEGIN:VCARD\r\nVERSION:3.0\r\nN:Lindqvist;Greta;;;\r\nFN:Greta Lindqvist\r\n"
+         "TEL;TYPE=CELL:+46 73 555 12 34\r\nEMAIL:Greta.Lindqvist@Example.se\r\n"
+         "BDAY:1979-06-02\r\nEND:VCARD\r\n")
+
+
+async def test_scanned_vcard_of_nobody_becomes_a_member_proposal_with_its_fields(
+        bridge: Bridge) -> None:
+    async with device(bridge, "kiosk") as kiosk, device(bridge, "register") as register:
+        await register.send(type="start_sale", sale_id="s1")
+        await kiosk.next("state", phase="choosing")
+        await kiosk.send(type="scan", text=VCARD, symbology="QRCode")  # no need to choose first
+        asked = await kiosk.next("state", phase="ask_member")
+        assert asked["view"]["method"] == "scan"
+        assert "Lindqvist" not in json.dumps(asked)
+        await kiosk.send(type="member_answer", accept=True)
+        prompt = (await register.next("member_prompt"))["prompt"]
+        assert (prompt["first_name"], prompt["last_name"]) == ("Greta", "Lindqvist")
+        assert (prompt["phone"], prompt["email"]) == ("+46735551234",
+                                                      "greta.lindqvist@example.se")
+        assert (prompt["birth_date"], prompt["document"], prompt["source"]) == (
+            "1979-06-02", "vcard", "scan")
+
+
+async def test_scanned_mecard_with_a_known_phone_connects_that_customer(bridge: Bridge) -> None:
+    async with device(bridge, "kiosk") as kiosk, device(bridge, "register") as register:
+        await register.send(type="start_sale", sale_id="s1")
+        await kiosk.next("state", phase="choosing")
+        await kiosk.send(type="scan", text="MECARD:N:Andersson,Anna;TEL:0701234567;;")
+        event = await register.next("customer_connected")
+        assert (event["customer"]["customer_code"], event["customer"]["matched_on"]) == (
+            "1001", "phone")
+
+
+async def test_an_unreadable_scan_is_explained(bridge: Bridge) -> None:
+    async with device(bridge, "kiosk") as kiosk, device(bridge, "register") as register:
+        await register.send(type="start_sale", sale_id="s1")
+        await kiosk.next("state", phase="choosing")
+        await kiosk.send(type="scan", text="BEGIN:VCARD\r\nVERSION:3.0\r\nN:;;;;\r\nEND:VCARD")
+        shown = await kiosk.next("state", phase="identifying")
+        assert shown["view"]["notice"] and shown["view"]["method"] == "scan"
