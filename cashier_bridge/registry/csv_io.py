@@ -82,8 +82,10 @@ def read_table(source: Path | TextIO) -> Table:
         return Table(iter(()), ignored, f"header: column {', '.join(duplicated)} appears twice")
 
     def rows() -> Iterator[tuple[int, dict[str, str]]]:
+        ended = reader.line_num
         for cells in reader:
-            line = reader.line_num
+            # Report where the row starts: a quoted cell may span several lines.
+            line, ended = ended + 1, reader.line_num
             if len(cells) > len(names) and any(c.strip() for c in cells[len(names):]):
                 yield line, {"__error__": f"has {len(cells)} cells but the header has "
                                           f"{len(names)} columns"}

@@ -253,7 +253,7 @@ class Registry:
                                                   fingerprint=self.fingerprint)
                         with conn.begin_nested():
                             outcome = _apply_import_row(conn, parsed, actor)
-                    except csv_io.RowError as err:
+                    except (csv_io.RowError, fields.InvalidCustomer) as err:
                         report.errors.append((line, str(err)))
                         continue
                     except IntegrityError as err:

@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from cashier_bridge.lane import MatchKey
+from cashier_bridge.registry import NewCustomer, Registry
+from cashier_bridge.registry.schema import consents
+
+COUNT = 12_345  # more than one chunk
+
+
+def people(count: int, start: int = 0) -> Iterator[NewCustomer]:
+    for i in range(start, start + count):
+        yield NewCustomer(
+            first_name=f"Förnamn{i}", last_name=f"Efternamn{i % 97}",
+            phone=f"+4670{i:07d}", email=f"kund{i}@example.com",
+            personal_id_fingerprint=f"{i:064x}", personal_id_masked="19800101-****",
+            customer_code=None if i % 2 else f"B{i}",
+            marketing_consent=i % 3 == 0, customer_group="Stamkund" if i % 5 == 0 else None,
+            created_via="bulk",
+        )
+
+
+def test_bulk_load_inserts_everything_findably(registry: Registry) -> None:
+    assert registry.bulk_load(people(COUNT)) == COUNT
+    assert registry.count_customers() == COUNT
+
+    record, _ = registry.find([MatchKey(kind="phone", value="+46700006789", reading="phone")])
+    assert (record.first_name, record.email) == ("Förnamn6789", "kund6789@example.com")
+    assert registry.get_by_code("B1000").first_name == "Förnamn1000"
+    grouped = registry.find([MatchKey(kind="email", value="KUND10@example.com", reading="email")])
+    assert grouped[0].customer_group == "Stamkund"
+    with registry.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(consents)).scalar_one() == len(
+            range(0, COUNT, 3))
+    # Codes it assigned are unique and do not block later creates.
+    new, created = registry.create_customer("after", NewCustomer("Ny", "Kund"))
+    assert created and registry.count_customers() == COUNT + 1
+    assert registry.get_by_code(new.customer_code) == new
+
+
+def test_bulk_load_of_a_duplicate_fails_loudly(registry: Registry) -> None:
+    registry.bulk_load(people(10))
+    with pytest.raises(IntegrityError):
+        registry.bulk_load(people(1, start=5))
+    assert registry.count_customers() == 10

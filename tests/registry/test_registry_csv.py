@@ -1,0 +1,219 @@
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from cashier_bridge.data import make_demo_customers
+from cashier_bridge.lane import MatchKey
+from cashier_bridge.registry import NewCustomer, Registry
+from cashier_bridge.registry.schema import consents
+
+DEMO_CSV = make_demo_customers.OUT
+
+HEADER = ("customer_code,first_name,last_name,email,phone,personal_id,birth_date,street,"
+          "postal_code,city,country,customer_group,marketing_consent\n")
+
+
+def key(kind: str, value: str) -> MatchKey:
+    return MatchKey(kind=kind, value=value, reading=kind)
+
+
+def test_demo_file_imports_completely_with_the_fixed_customers(registry: Registry) -> None:
+    report = registry.import_csv(DEMO_CSV)
+    assert (report.created, report.updated, report.skipped, report.errors) == (300, 0, 0, [])
+    assert registry.count_customers() == 300
+
+    anna, matched_on = registry.find([key("personal_id_fingerprint",
+                                       registry.fingerprint("198503121249"))])
+    assert (anna.customer_code, anna.first_name, anna.last_name) == ("1001", "Anna", "Andersson")
+    assert matched_on.kind == "personal_id_fingerprint"
+    assert anna.phone == "+46701234567"
+    assert anna.personal_id_masked == "19850312-****"
+    assert anna.customer_group == "Stamkund"
+    assert anna.created_via == "import"
+    assert registry.marketing_consent(anna.id) is True
+    assert registry.find([key("phone", "+46701234567")])[0] == anna
+
+    erik = registry.get_by_code("1002")
+    assert erik is not None and erik.phone == "+46723456789" and erik.email is None
+    assert registry.marketing_consent(erik.id) is False
+    lars = registry.find([key("phone", "+46765551234")])[0]
+    assert (lars.customer_code, lars.personal_id_masked) == ("1003", None)
+
+    # The new-member scenario relies on these two being unknown.
+    assert registry.find([key("personal_id_fingerprint",
+                              registry.fingerprint(make_demo_customers.NEW_MEMBER_PERSONNUMMER)),
+                          key("phone", "+46739876543")]) is None
+
+
+def test_demo_file_is_what_the_generator_makes(tmp_path: Path) -> None:
+    fresh = tmp_path / "demo.csv"
+    make_demo_customers.write(fresh)
+    assert fresh.read_bytes() == DEMO_CSV.read_bytes()
+    text = DEMO_CSV.read_text(encoding="utf-8")
+    assert "19900101-2351" not in text and "073-987 65 43" not in text
+    assert any(ch in text for ch in "åäöÅÄÖ")
+
+
+def test_bad_rows_are_reported_by_line_and_reason_and_good_rows_still_land(
+    registry: Registry,
+) -> None:
+    csv_text = HEADER + (
+        "2001,Maja,Lindqvist,maja@example.com,070-111 22 33,19900101-2351,,,,,SE,,yes\n"
+        "2002,Olle,Berg,,070-222 33 44,19850312-1238,,,,,SE,,\n"
+        "2003,Saga,Holm,,070-12,,,,,,SE,,\n"
+        "2004,Hugo,Åberg,hugo(at)example.com,,,,,,,SE,,\n"
+        "2005,,Nyström,,,,,,,,SE,,\n"
+        "2006,Ebba,Ström,,,,1990-02-30,,,,SE,,\n"
+        "2007,Nils,Öberg,,,19781120-4572,1978-11-21,,,,SE,,\n"
+        "2008,Agnes,Wallin,,,,,,,,SE,,kanske\n"
+        "2009,Elsa,Sjöberg,,070-111 22 33,,,,,,SE,,\n"
+        "\n"
+        "2010,Axel,Holmberg,,,,,\"Storgatan 1\nLägenhet 1102\",,,SE,,\n"
+        "2011,Björn,Eklund,,,19900101-2351,,,,,SE,,\n"
+        "2012,Wilma,Lund,,,,,,,,SE,,,extra\n"
+    )
+    report = registry.import_csv(io.StringIO(csv_text))
+    assert report.errors == [
+        (3, "personal_id 19850312-1238: the last digit does not match (Luhn check failed)"),
+        (4, "phone 070-12: not a valid phone number for its country"),
+        (5, "email: 'hugo(at)example.com' is not an email address"),
+        (6, "first_name is empty; a new customer needs both names"),
+        (7, "birth_date 1990-02-30: not a date of the form YYYY-MM-DD"),
+        (8, "birth_date 1978-11-21 does not match personal_id 19781120-**** "
+            "(born 1978-11-20)"),
+        (9, "marketing_consent kanske: expected yes/no (or ja/nej, 1/0)"),
+        (10, "phone +46701112233 already belongs to customer 2001 (Maja Lindqvist)"),
+        (14, "personal_id 19900101-**** already belongs to customer 2001 (Maja Lindqvist)"),
+        (15, "has 14 cells but the header has 13 columns"),
+    ]
+    assert report.messages()[0] == ("line 3: personal_id 19850312-1238: the last digit does not "
+                                    "match (Luhn check failed)")
+    assert (report.created, report.updated, report.skipped) == (2, 0, 1)
+    assert registry.get_by_code("2001").personal_id_masked == "19900101-****"
+    assert registry.get_by_code("2010").street == "Storgatan 1 Lägenhet 1102"
+    assert registry.count_customers() == 2
+
+
+def test_reimport_updates_instead_of_duplicating(registry: Registry) -> None:
+    registry.import_csv(DEMO_CSV)
+    again = registry.import_csv(DEMO_CSV)
+    assert (again.created, again.updated, again.skipped, again.errors) == (0, 0, 300, [])
+
+    changed = HEADER + (
+        "1002,Erik,Johansson,erik.j@example.com,073-000 11 22,,,,,,,Personal,yes\n"
+        "1003,Lars,Nilsson,,,,,,,,,,\n"
+    )
+    report = registry.import_csv(io.StringIO(changed))
+    assert (report.created, report.updated, report.skipped, report.errors) == (0, 1, 1, [])
+    erik = registry.get_by_code("1002")
+    assert (erik.email, erik.phone, erik.customer_group) == (
+        "erik.j@example.com", "+46730001122", "Personal")
+    # Blank cells never erase: the personal ID and address from the first import stay.
+    assert erik.personal_id_masked == "19781120-****"
+    assert erik.city == "Göteborg"
+    assert registry.marketing_consent(erik.id) is True
+    assert registry.find([key("phone", "+46723456789")]) is None
+    assert registry.count_customers() == 300
+    with registry.engine.connect() as conn:
+        log = conn.execute(select(consents.c.granted).where(consents.c.customer_id == erik.id)
+                           .order_by(consents.c.id)).scalars().all()
+    assert log == [False, True]  # the consent log is appended to, never rewritten
+
+
+def test_rows_without_code_match_by_identifier(registry: Registry) -> None:
+    registry.import_csv(DEMO_CSV)
+    report = registry.import_csv(io.StringIO(
+        HEADER + ",Anna,Andersson-Berg,,070-123 45 67,,,,,,,,\n"
+                 ",Oskar,Lindqvist,,073-987 65 43,19900101-2351,,,,,,,\n"))
+    assert (report.created, report.updated, report.errors) == (1, 1, [])
+    assert registry.get_by_code("1001").last_name == "Andersson-Berg"
+    oskar = registry.find([key("phone", "+46739876543")])[0]
+    assert oskar.customer_code not in {str(c) for c in range(1001, 1301)}
+    assert registry.count_customers() == 301
+
+
+def test_export_then_import_round_trips(registry: Registry, tmp_path: Path) -> None:
+    registry.import_csv(DEMO_CSV)
+    out = io.StringIO()
+    assert registry.export_csv(out) == 300
+    exported = out.getvalue()
+    assert "8503121249" not in exported  # only a fingerprint is stored; nothing to leak
+
+    same = registry.import_csv(io.StringIO(exported))
+    assert (same.created, same.updated, same.skipped, same.errors) == (0, 0, 300, [])
+
+    other = Registry.open(f"sqlite:///{tmp_path / 'other.db'}")
+    try:
+        report = other.import_csv(io.StringIO(exported))
+        assert (report.created, report.errors) == (300, [])
+        for code in ("1001", "1002", "1003", "1150", "1300"):
+            a, b = registry.get_by_code(code), other.get_by_code(code)
+            assert (a.first_name, a.last_name, a.email, a.phone, a.birth_date, a.street,
+                    a.postal_code, a.city, a.country, a.customer_group) == (
+                b.first_name, b.last_name, b.email, b.phone, b.birth_date, b.street,
+                b.postal_code, b.city, b.country, b.customer_group)
+            assert registry.marketing_consent(a.id) == other.marketing_consent(b.id)
+        again = io.StringIO()
+        other.export_csv(again)
+        assert again.getvalue() == exported
+    finally:
+        other.close()
+
+
+def test_excel_style_file_with_bom_semicolons_and_crlf(registry: Registry, tmp_path: Path) -> None:
+    path = tmp_path / "kunder.csv"
+    path.write_bytes(
+        "\ufeffKundnummer;First Name;LAST_NAME;Phone;Personal_ID;Marketing_Consent\r\n"
+        "3001;Åsa;Öberg;070-765 43 21;198503121249;ja\r\n"
+        "3002;Örjan;Ström;0046 70 765 43 22;;nej\r\n".encode())
+    report = registry.import_csv(path)
+    assert (report.created, report.errors) == (2, [])
+    assert report.ignored_columns == ["Kundnummer"]
+    asa = registry.find([key("phone", "+46707654321")])[0]
+    assert (asa.first_name, asa.last_name, asa.personal_id_masked) == (
+        "Åsa", "Öberg", "19850312-****")
+    assert registry.marketing_consent(asa.id) is True
+    assert registry.find([key("phone", "+46707654322")])[0].first_name == "Örjan"
+
+
+def test_text_stream_with_bom_is_read(registry: Registry) -> None:
+    stream = io.StringIO("\ufeff" + HEADER + "4001,Ylva,Björk,,,,,,,,,,\n")
+    assert registry.import_csv(stream).created == 1
+    assert registry.get_by_code("4001").last_name == "Björk"
+
+
+@pytest.mark.parametrize(("content", "error"), [
+    ("", "the file is empty; expected a header line"),
+    ("customer_code,name,phone\n1,Anna,0701234567\n",
+     "header: missing column first_name, last_name (found: customer_code, name, phone)"),
+    ("first_name,last_name,phone,Phone\n", "header: column phone appears twice"),
+])
+def test_unusable_header_imports_nothing_and_says_why(
+    registry: Registry, content: str, error: str
+) -> None:
+    report = registry.import_csv(io.StringIO(content))
+    assert report.errors == [(1, error)]
+    assert registry.count_customers() == 0
+
+
+def test_import_respects_the_region_for_national_numbers(registry: Registry) -> None:
+    report = registry.import_csv(io.StringIO(
+        "customer_code,first_name,last_name,phone\n5001,Jan,de Vries,06 12345678\n"),
+        region="NL")
+    assert report.errors == []
+    assert registry.get_by_code("5001").phone == "+31612345678"
+
+
+def test_import_does_not_resurrect_an_erased_code(registry: Registry) -> None:
+    record, _ = registry.create_customer("r", NewCustomer("Bo", "Ek", customer_code="6001"))
+    registry.erase(record.id)
+    report = registry.import_csv(io.StringIO(
+        "customer_code,first_name,last_name\n6001,Bo,Ek\n"))
+    assert len(report.errors) == 1
+    line, reason = report.errors[0]
+    assert line == 2 and reason.startswith("customer_code 6001 belongs to a customer erased on")
+    assert registry.count_customers() == 0
