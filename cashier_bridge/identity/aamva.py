@@ -110,7 +110,8 @@ def elements(raw: str) -> tuple[int, dict[str, str]]:
         if jammed:
             chunk = _JURISDICTION_SUBFILE.split(chunk, maxsplit=1)[0]
             starts = _jammed_starts(chunk)
-            pieces = [chunk[a:b] for a, b in zip(starts, [*starts[1:], len(chunk)], strict=True)]
+            ends = [*starts[1:], len(chunk)] if starts else []
+            pieces = [chunk[a:b] for a, b in zip(starts, ends, strict=True)]
         else:
             pieces = [chunk]
         for piece in pieces:

@@ -216,7 +216,8 @@ def test_quoted_printable_soft_breaks_and_utf16() -> None:
     doc = vcard.parse_all((FIXTURES / "vcard/zxing-parser-tests/"
                            "AddressBookParsedResultTestCase_vcard_06.vcf").read_bytes())[0]
     assert doc.address == "88 Lynbrook CO 69999"
-    text = "BEGIN:VCARD\r\nVERSION:3.0\r\nN:Åberg;Märta\r\nTEL;TYPE=cell:070-123 45 67\r\nEND:VCARD\r\n"
+    text = ("BEGIN:VCARD\r\nVERSION:3.0\r\nN:Åberg;Märta\r\n"
+            "TEL;TYPE=cell:070-123 45 67\r\nEND:VCARD\r\n")
     for data in (text.encode("utf-16"), text.encode("utf-8"), text.encode("cp1252")):
         doc = vcard.parse(data)
         assert (doc.first_name, doc.last_name, doc.phone) == ("Märta", "Åberg", "+46701234567")
