@@ -1,0 +1,84 @@
+"""Which screen each lane state means, and catalogs that cover every text the kiosk shows."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+from babel.messages.pofile import read_po
+
+from cashier_bridge.protocol import KioskState, KioskView, Method, Phase
+from kiosk import screens
+from kiosk.i18n import LANGUAGES, catalog_path, gettext, next_language
+from kiosk.screen_choice import screen_for
+
+KIOSK_DIR = Path(screens.__file__).parent
+
+
+def state(phase: Phase, **view: object) -> KioskState:
+    return KioskState(lane="l", phase=phase, seq=1, view=KioskView(**view))
+
+
+@pytest.mark.parametrize(("kiosk_state", "screen"), [
+    (None, "idle"),
+    (state(Phase.idle), "idle"),
+    (state(Phase.choosing), "choose"),
+    (state(Phase.identifying, method=Method.numpad), "numpad"),
+    (state(Phase.identifying, method=Method.mobile), "coming_soon"),
+    (state(Phase.identifying, method=Method.scan), "coming_soon"),
+    (state(Phase.identifying, method=Method.numpad, busy=True), "searching"),
+    (state(Phase.not_found), "not_found"),
+    (state(Phase.ask_member), "ask_member"),
+    (state(Phase.await_cashier), "waiting"),
+    (state(Phase.connected, first_name="Anna"), "welcome"),
+    (state(Phase.connected), "thanks"),
+])
+def test_each_lane_state_has_its_screen(kiosk_state: KioskState | None, screen: str) -> None:
+    assert screen_for(kiosk_state) == screen
+
+
+def test_offline_wins_over_any_state_and_the_welcome_ends() -> None:
+    anna = state(Phase.connected, first_name="Anna")
+    assert screen_for(anna, offline=True) == "offline"
+    assert screen_for(anna, welcome_over=True) == "thanks"
+
+
+def _msgids_in_source() -> set[str]:
+    """Every string literal passed to m.t(...) or gettext(...) and every notice text."""
+    found: set[str] = set(screens.NOTICES.values()) | {screens.GENERIC_NOTICE}
+    for path in KIOSK_DIR.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Call):
+                continue
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            args = [a for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value,
+                                                                                     str)]
+            if name == "t" and args:
+                found.add(args[0].value)
+            if name == "gettext" and len(node.args) > 1 and isinstance(node.args[1], ast.Constant):
+                found.add(node.args[1].value)
+    # The choice cards pass their texts through a loop variable.
+    found |= {"Via mobile", "Scan a QR code with your phone", "Scan ID",
+              "Member card, driving licence or ID card", "Enter ID",
+              "Personal identity number or phone number"}
+    return found
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_text_on_screen_is_translated(language: str) -> None:
+    with catalog_path(language).open("rb") as fh:
+        catalog = read_po(fh)
+    translated = {m.id for m in catalog if m.id and m.string and not m.fuzzy}
+    missing = _msgids_in_source() - translated
+    assert not missing, f"{language} lacks {sorted(missing)}"
+
+
+def test_swedish_characters_survive_the_catalog() -> None:
+    assert gettext("sv", "Welcome, {name}!", name="Åsa") == "Välkommen, Åsa!"
+    assert gettext("sv", "YYYYMMDD-XXXX or 07X-XXX XX XX").startswith("ÅÅÅÅMMDD")
+
+
+def test_the_toggle_cycles_through_every_language() -> None:
+    assert [next_language(x) for x in ("sv", "en", "nl")] == ["en", "nl", "sv"]
