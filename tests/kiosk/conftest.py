@@ -1,11 +1,18 @@
 from __future__ import annotations
 
+import os
 import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from kiosk_harness import FakeBridge, Kiosk, xvfb
+
+# Some tests import Kivy in-process; keep it from writing to the user's home or parsing argv.
+os.environ.setdefault("KIVY_HOME", tempfile.mkdtemp(prefix="selfreg-kivy-test-"))
+os.environ["KIVY_NO_ARGS"] = "1"
+os.environ["KIVY_LOG_MODE"] = "PYTHON"
 
 
 @pytest.fixture(scope="session")
