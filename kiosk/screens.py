@@ -21,7 +21,7 @@ from cashier_bridge.protocol import KioskView, Method
 from . import theme
 from .i18n import gettext
 from .icons import Icon
-from .widgets import ChoiceCard, Display, KeyButton, MaskedId, Notice, PillButton
+from .widgets import Badge, ChoiceCard, Display, KeyButton, MaskedId, Notice, PillButton
 
 NOTICES = {
     "invalid_checksum": "The check digit does not match – please check the number",
@@ -109,6 +109,13 @@ def _buttons(*buttons: PillButton) -> AnchorLayout:
     return _centred(row, row.height + 8 * u)
 
 
+def _badge(text: str) -> AnchorLayout:
+    badge = Badge(text=text)
+    box = _centred(badge, badge.height)
+    badge.bind(height=lambda _b, h: setattr(box, "height", h))
+    return box
+
+
 def _pill(probe_id: str, text: str, on_press: Callable[[], None], *, primary: bool = True,
           icon: str = "") -> PillButton:
     button = PillButton(probe_id=probe_id, text=text, icon=icon)
@@ -170,7 +177,9 @@ def numpad(m: ScreenModel, a: Actions) -> Widget:
     grid.add_widget(_key("key_0", "0", a, "0"))
     grid.add_widget(_key("key_back", m.t("Delete"), a, "back", small=True, icon="backspace"))
     right.add_widget(grid)
-    ok = PillButton(probe_id="key_ok", text=m.t("Continue"), size_hint_x=1, height=96 * u)
+    ok = PillButton(probe_id="key_ok", text=m.t("Continue"))
+    ok.size_hint = (1, None)
+    ok.height = 96 * u
     ok.bind(on_release=lambda *_: a.submit())
     right.add_widget(ok)
     root.add_widget(right)
@@ -182,6 +191,7 @@ def _key(probe_id: str, text: str, a: Actions, key: str, *, small: bool = False,
     button = KeyButton(probe_id=probe_id, text=text, small=small, icon=icon)
     if icon:
         button.valign = "bottom"
+        button.halign = "center"
         button.padding = (0, 14 * _u())
         button.text_size = (None, None)
         button.bind(size=lambda b, s: setattr(b, "text_size", s))
@@ -193,7 +203,7 @@ def coming_soon(m: ScreenModel, a: Actions) -> Widget:
     is_scan = m.view.method is Method.scan
     name = m.t("Scan ID") if is_scan else m.t("Via mobile")
     return _column(_icon("scan" if is_scan else "phone", 130), _title(name),
-                   Notice(text=m.t("Coming soon!"), warn=False),
+                   _badge(m.t("Coming soon!")),
                    _body(m.t("Please choose another way for now.")),
                    _buttons(_pill("cancel", m.t("Back"), a.cancel, primary=False, icon="back")))
 
