@@ -162,20 +162,18 @@ class Registry:
         for _attempt in range(_CREATE_ATTEMPTS):
             try:
                 with self._writer.begin() as conn:
-                    existing = _by(conn, customers.c.request_key == request_key)
+                    existing = _created_for(conn, request_key, values, new)
                     if existing is not None:
-                        return record_from_row(existing), False
-                    _raise_if_taken(conn, values, new.customer_code is not None)
+                        return existing, False
                     row = _insert_customer(conn, values, new, request_key=request_key,
                                            actor=actor)
                 return record_from_row(row), True
             except IntegrityError:
                 # Another request won a race for one of the unique indexes; find out which.
                 with self._engine.connect() as conn:
-                    existing = _by(conn, customers.c.request_key == request_key)
+                    existing = _created_for(conn, request_key, values, new)
                     if existing is not None:
-                        return record_from_row(existing), False
-                    _raise_if_taken(conn, values, new.customer_code is not None)
+                        return existing, False
                 # Nothing of ours is taken: an assigned code or a new group raced; try again.
         raise RuntimeError(f"could not create the customer after {_CREATE_ATTEMPTS} attempts")
 
@@ -413,8 +411,26 @@ def _customer_values(new: NewCustomer) -> dict[str, Any]:
     }
 
 
-def _raise_if_taken(conn: Connection, values: dict[str, Any], check_code: bool,
-                    *, other_than: int | None = None) -> None:
+def _created_for(conn: Connection, request_key: str, values: dict[str, Any],
+                 new: NewCustomer) -> CustomerRecord | None:
+    """The customer this request already created, if any; raises DuplicateCustomer if the
+    identifiers belong to a customer created by another request."""
+    existing = _by(conn, customers.c.request_key == request_key)
+    if existing is None:
+        # Under READ COMMITTED (PostgreSQL) the twin request may commit between the statement
+        # above and the one below; its row then shows up as a "duplicate" with our key.
+        taken = _taken(conn, values, new.customer_code is not None)
+        if taken is None:
+            return None
+        existing, field = taken
+        if existing.request_key != request_key:
+            raise DuplicateCustomer(record_from_row(existing), field)
+    return record_from_row(existing)
+
+
+def _taken(conn: Connection, values: dict[str, Any], check_code: bool,
+           *, other_than: int | None = None) -> tuple[Any, str] | None:
+    """The first customer (row, field) already holding one of the unique values."""
     names = (*_UNIQUE_IDENTIFIERS, "customer_code") if check_code else _UNIQUE_IDENTIFIERS
     for name in names:
         value = values.get(name)
@@ -426,7 +442,8 @@ def _raise_if_taken(conn: Connection, values: dict[str, Any], check_code: bool,
         # Erased customers keep their code, so a code clash is checked against them too.
         row = conn.execute(_RECORD_SELECT.where(condition).limit(1)).first()
         if row is not None:
-            raise DuplicateCustomer(record_from_row(row), name)
+            return row, name
+    return None
 
 
 def _insert_customer(conn: Connection, values: dict[str, Any], new: NewCustomer, *,
@@ -583,12 +600,11 @@ def _import_target(conn: Connection, row: csv_io.ParsedRow) -> Any:
 
 def _raise_row_conflict(conn: Connection, identifiers: dict[str, Any],
                         target_id: int | None) -> None:
-    try:
-        _raise_if_taken(conn, identifiers, False, other_than=target_id)
-    except DuplicateCustomer as dup:
-        label = {"personal_id_fingerprint": "personal_id"}.get(dup.field, dup.field)
-        shown = dup.existing.personal_id_masked if dup.field == "personal_id_fingerprint" \
-            else identifiers[dup.field]
-        raise csv_io.RowError(
-            f"{label} {shown} already belongs to customer {dup.existing.customer_code} "
-            f"({dup.existing.first_name} {dup.existing.last_name})") from None
+    taken = _taken(conn, identifiers, False, other_than=target_id)
+    if taken is None:
+        return
+    other, field = taken
+    label = {"personal_id_fingerprint": "personal_id"}.get(field, field)
+    shown = other.personal_id_masked if field == "personal_id_fingerprint" else identifiers[field]
+    raise csv_io.RowError(f"{label} {shown} already belongs to customer {other.customer_code} "
+                          f"({other.first_name} {other.last_name})")
