@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from pathlib import Path
 
 from kivy.app import App
@@ -61,7 +62,8 @@ class KioskApp(App):
         self.screen = "idle"
         self.digits = ""
         self.offline_shown = False
-        self.sent: list[BaseModel] = []
+        self.sent: deque[BaseModel] = deque(maxlen=32)  # recent intents, for support and tests
+        self._sending: set[asyncio.Task[bool]] = set()
         self.probe_file = probe_file if probe_file is not None else probe.probe_path()
         self.link = BridgeLink(settings.bridge_url, settings.lane, on_message=self.on_message,
                                on_online=self.on_online) if connect else None
@@ -220,7 +222,9 @@ class KioskApp(App):
     def send(self, intent: BaseModel) -> None:
         self.sent.append(intent)
         if self.link is not None:
-            asyncio.get_event_loop().create_task(self.link.send(intent))
+            task = asyncio.get_running_loop().create_task(self.link.send(intent))
+            self._sending.add(task)  # keep a reference until sent, or it may be collected
+            task.add_done_callback(self._sending.discard)
 
     def present(self, state: KioskState | None, *, language: str, digits: str = "",
                 offline: bool = False, welcome_over: bool = False) -> None:
