@@ -29,6 +29,10 @@ NOTICES = {
     "invalid_length": "The number has too few or too many digits",
     "invalid_format": "We could not read that number – please try again",
     "not_found": "We could not find that number – please check it",
+    "interim_number": "Interim numbers cannot be used – please use your personnummer",
+    "no_identity": "The card has no name or contact details we can use",
+    "incomplete": "Only part of the code was read – please hold it still and try again",
+    "unreadable": "We could not read that – please try again",
     "member_aborted": "The membership was not created. You can try again.",
     "member_declined": "No problem – you can become a member another time.",
 }
@@ -144,7 +148,7 @@ def choose(m: ScreenModel, a: Actions) -> Widget:
         (Method.mobile, "choose_mobile", "phone", "Via mobile", "Scan a QR code with your phone"),
         (Method.scan, "choose_scan", "scan", "Scan ID", "Member card, driving licence or ID card"),
         (Method.numpad, "choose_numpad", "keypad", "Enter ID",
-         "Personal identity number or phone number"),
+         "Personal ID, phone or customer number"),
     ):
         card = ChoiceCard(probe_id=probe_id, icon=icon, title=m.t(title), subtitle=m.t(sub))
         card.bind(on_release=lambda *_, meth=method: a.choose(meth))
@@ -158,7 +162,7 @@ def numpad(m: ScreenModel, a: Actions) -> Widget:
     u = _u()
     root = BoxLayout(spacing=56 * u)
     left = BoxLayout(orientation="vertical", spacing=22 * u)
-    left.add_widget(Factory.Title(text=m.t("Enter your personal identity number or phone number"),
+    left.add_widget(Factory.Title(text=m.t("Enter your personal ID, phone or customer number"),
                                   font_size=38 * u, halign="left"))
     display = Display(text=m.digits, hint=m.t("YYYYMMDD-XXXX or 07X-XXX XX XX"))
     left.add_widget(display)

@@ -62,7 +62,7 @@ def _msgids_in_source() -> set[str]:
     # The choice cards pass their texts through a loop variable.
     found |= {"Via mobile", "Scan a QR code with your phone", "Scan ID",
               "Member card, driving licence or ID card", "Enter ID",
-              "Personal identity number or phone number"}
+              "Personal ID, phone or customer number"}
     return found
 
 
