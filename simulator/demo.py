@@ -21,6 +21,7 @@ from cashier_bridge.protocol import (
     PromptWithdrawn,
     RegisterState,
 )
+from cashier_bridge.registry import Registry
 
 from .processes import BridgeProcess, ProcessFailed, VirtualScreen
 from .register import ScriptedRegister
@@ -101,8 +102,9 @@ async def _demo(settings: Settings) -> int:
     work.mkdir(parents=True, exist_ok=True)
     bridge = BridgeProcess(work, settings.db_url)
     bridge.port = settings.port
-    seeded = await asyncio.to_thread(bridge.cli, "import-csv", str(demo_csv()))
-    print(seeded.stdout.strip() or seeded.stderr.strip())
+    if await asyncio.to_thread(_customers, settings.db_url) == 0:
+        seeded = await asyncio.to_thread(bridge.cli, "import-csv", str(demo_csv()))
+        print("demo customers:", seeded.stdout.strip() or seeded.stderr.strip())
     try:
         await asyncio.to_thread(bridge.start)
     except ProcessFailed as exc:
@@ -136,6 +138,14 @@ async def _demo(settings: Settings) -> int:
         if screen:
             screen.stop()
     return 0
+
+
+def _customers(db_url: str) -> int:
+    registry = Registry.open(db_url)
+    try:
+        return registry.count_customers()
+    finally:
+        registry.close()
 
 
 def run() -> int:
