@@ -88,6 +88,7 @@ class Lane(BaseModel):
     prompt_id: str | None = None
     creating: MemberDetails | None = None
     customer: CustomerCard | None = None
+    duplicates: tuple[CustomerCard, ...] = ()
     notice: str | None = None
 
 
@@ -132,7 +133,8 @@ def _back_to_choices(lane: Lane, *, reason: str) -> Step:
 
 def _choosing(lane: Lane) -> Lane:
     return _next(lane, phase=Phase.choosing, method=None, candidate=None, lookup_id=None,
-                 lookup_keys=(), prompt_id=None, creating=None, customer=None, notice=None)
+                 lookup_keys=(), prompt_id=None, creating=None, customer=None, duplicates=(),
+                 notice=None)
 
 
 def _require(lane: Lane, *phases: Phase) -> None:
@@ -177,6 +179,25 @@ def confirm_member(lane: Lane, prompt_id: str, details: MemberDetails) -> Step:
         return lane, []  # already being created
     nxt = _next(lane, creating=details, notice=None)
     return nxt, [CreateCustomer(prompt_id, lane.candidate, details)]
+
+
+def connect_existing(lane: Lane, prompt_id: str, customer_id: int) -> Step:
+    """The cashier says the shopper is one of the possible duplicates: connect, create nothing."""
+    if lane.phase is Phase.connected and lane.prompt_id == prompt_id and lane.customer and \
+            lane.customer.id == customer_id:
+        return lane, []
+    _require(lane, Phase.await_cashier)
+    if prompt_id != lane.prompt_id:
+        raise StalePrompt(f"prompt {prompt_id} is not the open prompt")
+    if lane.creating is not None:
+        raise NotAllowed("the customer is already being created")
+    chosen = next((c for c in lane.duplicates if c.id == customer_id), None)
+    if chosen is None:
+        raise NotAllowed(f"customer {customer_id} is not among the prompt's possible duplicates")
+    card = chosen.model_copy(update={"matched_on": "cashier", "is_new": False})
+    nxt = _next(lane, phase=Phase.connected, customer=card, duplicates=())
+    return nxt, [ToRegister(CustomerConnected(lane=lane.name, seq=nxt.seq, sale_id=lane.sale_id,
+                                              customer=card))]
 
 
 def abort_member(lane: Lane, prompt_id: str) -> Step:
@@ -225,7 +246,9 @@ def _require_presentable(lane: Lane, source: Method) -> None:
         _require(lane, Phase.identifying)
 
 
-def lookup_done(lane: Lane, lookup_id: str, customer: CustomerCard | None) -> Step:
+def lookup_done(lane: Lane, lookup_id: str, customer: CustomerCard | None,
+                duplicates: tuple[CustomerCard, ...] = ()) -> Step:
+    """The registry answered; ``duplicates`` are near misses for the cashier's prompt."""
     if lane.lookup_id != lookup_id:
         return lane, []  # the shopper or cashier moved on meanwhile
     assert lane.candidate is not None
@@ -234,7 +257,7 @@ def lookup_done(lane: Lane, lookup_id: str, customer: CustomerCard | None) -> St
         return nxt, [ToRegister(CustomerConnected(lane=lane.name, seq=nxt.seq,
                                                   sale_id=lane.sale_id, customer=customer))]
     if lane.candidate.can_become_member:
-        return _next(lane, phase=Phase.ask_member, lookup_id=None), []
+        return _next(lane, phase=Phase.ask_member, lookup_id=None, duplicates=duplicates), []
     notice = lane.candidate.rejection or "not_found"
     return _next(lane, phase=Phase.not_found, lookup_id=None, notice=notice), []
 
@@ -271,7 +294,7 @@ def screen_timeout(lane: Lane, seen_seq: int) -> Step:
 def customer_created(lane: Lane, prompt_id: str, customer: CustomerCard) -> Step:
     if lane.prompt_id != prompt_id or lane.phase is not Phase.await_cashier:
         return lane, []
-    nxt = _next(lane, phase=Phase.connected, customer=customer, creating=None)
+    nxt = _next(lane, phase=Phase.connected, customer=customer, creating=None, duplicates=())
     return nxt, [ToRegister(CustomerConnected(lane=lane.name, seq=nxt.seq, sale_id=lane.sale_id,
                                               customer=customer))]
 
@@ -302,7 +325,8 @@ def member_prompt(lane: Lane) -> MemberPrompt:
                         birth_date=c.birth_date, phone=c.phone, first_name=c.first_name,
                         last_name=c.last_name, email=c.email, address=c.address,
                         document=c.document, document_number=c.document_number,
-                        document_expired=c.document_expired, source=c.source.value)
+                        document_expired=c.document_expired, source=c.source.value,
+                        possible_duplicates=lane.duplicates)
 
 
 def kiosk_state(lane: Lane) -> KioskState:

@@ -27,6 +27,7 @@ from .protocol import (
     Cancel,
     Choose,
     ConfirmMember,
+    ConnectExisting,
     CustomerCard,
     CustomerConnected,
     EndSale,
@@ -115,6 +116,9 @@ class LaneHub:
                 await self.apply(name, lambda ln: machine.end_sale(ln, sale_id), cause=intent)
             case ConfirmMember(prompt_id=pid, details=details):
                 await self.apply(name, lambda ln: machine.confirm_member(ln, pid, details),
+                                 cause=intent)
+            case ConnectExisting(prompt_id=pid, customer_id=cid):
+                await self.apply(name, lambda ln: machine.connect_existing(ln, pid, cid),
                                  cause=intent)
             case AbortMember(prompt_id=pid):
                 await self.apply(name, lambda ln: machine.abort_member(ln, pid), cause=intent)

@@ -94,6 +94,14 @@ class ConfirmMember(_Msg):
     details: MemberDetails
 
 
+class ConnectExisting(_Msg):
+    """The cashier recognised the shopper among the prompt's possible duplicates."""
+
+    type: Literal["connect_existing"] = "connect_existing"
+    prompt_id: str
+    customer_id: int
+
+
 class AbortMember(_Msg):
     type: Literal["abort_member"] = "abort_member"
     prompt_id: str
@@ -140,14 +148,15 @@ class Ping(_Msg):
 
 
 Intent = Annotated[
-    Hello | StartSale | EndSale | ConfirmMember | AbortMember | Choose | SubmitId | Scan
-    | MemberAnswer | Cancel | ScreenTimeout | Ping,
+    Hello | StartSale | EndSale | ConfirmMember | ConnectExisting | AbortMember | Choose
+    | SubmitId | Scan | MemberAnswer | Cancel | ScreenTimeout | Ping,
     Field(discriminator="type"),
 ]
 
 KIOSK_INTENTS = frozenset(
     {"choose", "submit_id", "scan", "member_answer", "cancel", "screen_timeout"})
-REGISTER_INTENTS = frozenset({"start_sale", "end_sale", "confirm_member", "abort_member"})
+REGISTER_INTENTS = frozenset(
+    {"start_sale", "end_sale", "confirm_member", "connect_existing", "abort_member"})
 
 
 # --- bridge -> device -------------------------------------------------------------------------
@@ -185,6 +194,9 @@ class MemberPrompt(BaseModel):
     document_number: str | None = None
     document_expired: bool | None = None
     source: str
+    # Existing customers who may be this shopper (matched_on says why); the cashier can connect
+    # one of them instead of creating a duplicate.
+    possible_duplicates: tuple[CustomerCard, ...] = ()
 
 
 class Welcome(_Msg):
@@ -328,6 +340,6 @@ def dump(message: BaseModel) -> str:
 
 _INTENT_TYPES = frozenset(
     m.model_fields["type"].default
-    for m in (Hello, StartSale, EndSale, ConfirmMember, AbortMember, Choose, SubmitId, Scan,
-              MemberAnswer, Cancel, ScreenTimeout, Ping)
+    for m in (Hello, StartSale, EndSale, ConfirmMember, ConnectExisting, AbortMember, Choose,
+              SubmitId, Scan, MemberAnswer, Cancel, ScreenTimeout, Ping)
 )

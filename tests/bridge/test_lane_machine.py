@@ -211,3 +211,21 @@ def test_a_new_sale_in_the_middle_resets_the_lane() -> None:
     lane, effects = m.start_sale(awaiting_cashier(), "sale-2")
     assert (lane.phase, lane.sale_id, lane.candidate) == (Phase.choosing, "sale-2", None)
     assert only(effects, ToRegister).message.reason == "new_sale"  # type: ignore[attr-defined]
+
+
+def test_possible_duplicates_reach_the_cashier_and_can_be_connected() -> None:
+    twin = ANNA.model_copy(update={"matched_on": "same_birth_date_similar_name"})
+    lane, _ = m.lookup_done(presented(), "lookup-1", None, (twin,))
+    assert "Andersson" not in m.kiosk_state(lane).model_dump_json()
+    lane, effects = m.member_answer(lane, True, "prompt-1")
+    prompt = only(effects, ToRegister).message.prompt  # type: ignore[attr-defined]
+    assert prompt.possible_duplicates == (twin,)
+    with pytest.raises(m.NotAllowed):
+        m.connect_existing(lane, "prompt-1", 999)  # not offered: never connect a stranger
+    lane, effects = m.connect_existing(lane, "prompt-1", ANNA.id)
+    assert lane.phase is Phase.connected and lane.customer is not None
+    event = only(effects, ToRegister).message  # type: ignore[attr-defined]
+    assert (event.customer.id, event.customer.matched_on, event.customer.is_new) == (
+        ANNA.id, "cashier", False)
+    again, effects = m.connect_existing(lane, "prompt-1", ANNA.id)
+    assert again is lane and effects == []
