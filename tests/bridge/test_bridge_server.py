@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import json
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -38,8 +38,8 @@ def _free_port() -> int:
 
 
 class Bridge:
-    def __init__(self, db: Path) -> None:
-        self.db_url = f"sqlite:///{db}"
+    def __init__(self, db_url: str) -> None:
+        self.db_url = db_url
         self.port = _free_port()
         self.server: uvicorn.Server | None = None
         self.task: asyncio.Task[None] | None = None
@@ -89,20 +89,26 @@ async def device(bridge: Bridge, role: str, lane: str = "lane-1") -> AsyncIterat
         yield d
 
 
-@pytest.fixture
-def db(tmp_path: Path) -> Path:
-    path = tmp_path / "bridge.db"
-    registry = Registry.open(f"sqlite:///{path}")
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'bridge.db'}"
+    else:
+        server = request.getfixturevalue("postgres_server")
+        url = server.create_database("bridge")
+    registry = Registry.open(url)
     registry.create_customer("seed-anna", NewCustomer(
         first_name="Anna", last_name="Andersson", phone=ANNA_PHONE,
         personal_id_fingerprint=registry.fingerprint(ANNA_PNR),
         personal_id_masked="19850312-****", created_via="import", customer_code="1001"))
     registry.close()
-    return path
+    yield url
+    if request.param == "postgresql":
+        request.getfixturevalue("postgres_server").drop_database(url)
 
 
 @pytest.fixture
-async def bridge(db: Path) -> AsyncIterator[Bridge]:
+async def bridge(db: str) -> AsyncIterator[Bridge]:
     b = Bridge(db)
     await b.start()
     yield b
@@ -150,7 +156,7 @@ async def test_known_customer_by_customer_code(bridge: Bridge) -> None:
 
 
 async def test_new_member_confirmed_once_even_when_the_register_repeats(bridge: Bridge,
-                                                                         db: Path) -> None:
+                                                                         db: str) -> None:
     async with device(bridge, "kiosk") as kiosk, device(bridge, "register") as register:
         await start_numpad(kiosk, register)
         await kiosk.send(type="submit_id", digits=NEW_PNR)
@@ -169,7 +175,7 @@ async def test_new_member_confirmed_once_even_when_the_register_repeats(bridge: 
         assert welcome["view"]["first_name"] == "Berit"
         await register.send(type="ping")
         await register.next("pong")
-    registry = Registry.open(f"sqlite:///{db}")
+    registry = Registry.open(db)
     try:
         assert registry.count_customers() == 2
         key = MatchKey(kind="personal_id_fingerprint", value=registry.fingerprint(NEW_PNR),
@@ -245,7 +251,7 @@ async def test_lanes_are_independent(bridge: Bridge) -> None:
 
 
 async def test_restarted_bridge_resumes_the_lane_and_creates_no_twin(bridge: Bridge,
-                                                                     db: Path) -> None:
+                                                                     db: str) -> None:
     async with device(bridge, "kiosk") as kiosk, device(bridge, "register") as register:
         await start_numpad(kiosk, register)
         await kiosk.send(type="submit_id", digits=NEW_PNR)
@@ -267,7 +273,7 @@ async def test_restarted_bridge_resumes_the_lane_and_creates_no_twin(bridge: Bri
             assert event["customer"]["first_name"] == "Cecilia"
     finally:
         await restarted.stop()
-    registry = Registry.open(f"sqlite:///{db}")
+    registry = Registry.open(db)
     try:
         assert registry.count_customers() == 2
     finally:
