@@ -10,21 +10,17 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import secrets
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
 from sqlalchemy import (
-    BigInteger,
     ColumnElement,
     Connection,
     Engine,
     Select,
-    String,
     and_,
-    cast,
     func,
     insert,
     or_,
@@ -36,18 +32,25 @@ from sqlalchemy.exc import IntegrityError
 
 from ..identity import personnummer
 from ..lane import MatchKey
-from . import csv_io, fields, migrate
+from . import bulk, csv_io, fields, migrate
 from .engine import make_engine, writer
 from .records import CustomerRecord, DuplicateCustomer, ImportReport, NewCustomer, record_from_row
-from .schema import audit_log, consents, customer_groups, customers, installation, lanes, sales
+from .schema import consents, customer_groups, customers, installation, lanes, sales
 from .timestamps import utcnow
+from .writes import (
+    MARKETING,
+    NEXT_CODE_KEY,
+    audit,
+    consent_values,
+    customer_values,
+    group_id,
+    reserve_codes,
+)
 
 SECRET_KEY = "secret"
-NEXT_CODE_KEY = "next_customer_code"
 # Codes the registry assigns: six digits and up, never a leading 0 or +, so the numpad
 # classifier cannot mistake one for a phone number or a personnummer.
 FIRST_ASSIGNED_CODE = 500_001
-MARKETING = "marketing"
 
 _MATCH_COLUMNS = {
     "personal_id_fingerprint": customers.c.personal_id_fingerprint,
@@ -58,7 +61,6 @@ _MATCH_COLUMNS = {
 # Checked in this order when a new customer is about to be created or imported.
 _UNIQUE_IDENTIFIERS = ("personal_id_fingerprint", "phone", "email")
 _HIGHEST_CHAR = "\U0010ffff"
-_BULK_CHUNK = 10_000
 _IMPORT_BATCH = 500
 _CREATE_ATTEMPTS = 5
 
@@ -158,7 +160,7 @@ class Registry:
     ) -> tuple[CustomerRecord, bool]:
         if not request_key or len(request_key) > 128:
             raise ValueError("a request key has 1 to 128 characters")
-        values = _customer_values(new)
+        values = customer_values(new)
         for _attempt in range(_CREATE_ATTEMPTS):
             try:
                 with self._writer.begin() as conn:
@@ -193,7 +195,7 @@ class Registry:
             )
             if result.rowcount == 0:
                 return False
-            _audit(conn, actor, "erase", customer_id, None)
+            audit(conn, actor, "erase", customer_id, None)
         return True
 
     def link_sale(self, lane: str, sale_id: str, customer_id: int) -> None:
@@ -289,47 +291,7 @@ class Registry:
         index fails its whole chunk with IntegrityError (earlier chunks stay).  Use
         :meth:`import_csv` for data that may overlap what is stored.
         """
-        total = 0
-        chunk: list[NewCustomer] = []
-        for new in rows:
-            chunk.append(new)
-            if len(chunk) >= _BULK_CHUNK:
-                total += self._bulk_chunk(chunk, actor)
-                chunk = []
-        if chunk:
-            total += self._bulk_chunk(chunk, actor)
-        return total
-
-    def _bulk_chunk(self, chunk: list[NewCustomer], actor: str) -> int:
-        now = utcnow()
-        with self._writer.begin() as conn:
-            groups: dict[str, int] = {}
-            missing_codes = sum(1 for new in chunk if new.customer_code is None)
-            next_code = _reserve_codes(conn, missing_codes) if missing_codes else 0
-            values: list[dict[str, Any]] = []
-            for new in chunk:
-                row = _customer_values(new)
-                if row["customer_code"] is None:
-                    row["customer_code"] = str(next_code)
-                    next_code += 1
-                group = new.customer_group
-                if group and group not in groups:
-                    groups[group] = _group_id(conn, group)
-                row.update(group_id=groups.get(group) if group else None,
-                           created_via=new.created_via, request_key=None,
-                           created_at=now, updated_at=now, erased_at=None)
-                values.append(row)
-            conn.execute(insert(customers), values)
-            consenting = {v["customer_code"]: new for v, new in zip(values, chunk, strict=True)
-                          if new.marketing_consent}
-            if consenting:
-                ids = conn.execute(select(customers.c.customer_code, customers.c.id)
-                                   .where(customers.c.customer_code.in_(list(consenting))))
-                conn.execute(insert(consents), [
-                    _consent_values(customer_id, consenting[code], now)
-                    for code, customer_id in ids])
-            _audit(conn, actor, "bulk_load", None, {"rows": len(values)})
-        return len(values)
+        return bulk.load(self._writer, rows, actor=actor)
 
 
 # --- helpers on a connection --------------------------------------------------------------------
@@ -388,29 +350,6 @@ def _prefix(column: Any, text: str) -> ColumnElement[bool]:
     return and_(column >= text, column < text + _HIGHEST_CHAR)
 
 
-def _customer_values(new: NewCustomer) -> dict[str, Any]:
-    """The normalised column values of a new customer; raises InvalidCustomer."""
-    first = fields.name(new.first_name, "first_name")
-    last = fields.name(new.last_name, "last_name")
-    return {
-        "customer_code": fields.customer_code(new.customer_code)
-        if new.customer_code is not None else None,
-        "first_name": first,
-        "last_name": last,
-        "first_name_key": fields.search_key(first),
-        "last_name_key": fields.search_key(last),
-        "email": fields.email(new.email) if new.email else None,
-        "phone": new.phone or None,
-        "personal_id_fingerprint": new.personal_id_fingerprint or None,
-        "personal_id_masked": new.personal_id_masked or None,
-        "birth_date": new.birth_date,
-        "street": fields.optional_text(new.street, "street", 200),
-        "postal_code": fields.optional_text(new.postal_code, "postal_code", 16),
-        "city": fields.optional_text(new.city, "city", 100),
-        "country": fields.optional_text(new.country, "country", 56),
-    }
-
-
 def _created_for(conn: Connection, request_key: str, values: dict[str, Any],
                  new: NewCustomer) -> CustomerRecord | None:
     """The customer this request already created, if any; raises DuplicateCustomer if the
@@ -450,59 +389,30 @@ def _insert_customer(conn: Connection, values: dict[str, Any], new: NewCustomer,
                      request_key: str | None, actor: str) -> Any:
     now = utcnow()
     code = values["customer_code"] or _assign_code(conn)
-    group_id = _group_id(conn, new.customer_group) if new.customer_group else None
+    group = group_id(conn, new.customer_group) if new.customer_group else None
     customer_id = conn.execute(
         insert(customers).values(
-            **{**values, "customer_code": code}, group_id=group_id,
+            **{**values, "customer_code": code}, group_id=group,
             created_via=new.created_via, request_key=request_key, created_at=now,
             updated_at=now,
         ).returning(customers.c.id)
     ).scalar_one()
     if new.marketing_consent:
-        conn.execute(insert(consents).values(_consent_values(customer_id, new, now)))
-    _audit(conn, actor, "create", customer_id,
+        conn.execute(insert(consents).values(consent_values(customer_id, new, now)))
+    audit(conn, actor, "create", customer_id,
            {"created_via": new.created_via, "customer_code": code})
     return _by(conn, customers.c.id == customer_id)
-
-
-def _consent_values(customer_id: int, new: NewCustomer, now: Any) -> dict[str, Any]:
-    return {"customer_id": customer_id, "purpose": MARKETING, "granted": new.marketing_consent,
-            "source": new.consent_source or new.created_via,
-            "text_version": new.consent_text_version, "recorded_at": now}
-
-
-def _reserve_codes(conn: Connection, count: int) -> int:
-    """Reserve ``count`` consecutive assigned codes; returns the first."""
-    value = installation.c.value
-    last = conn.execute(
-        update(installation).where(installation.c.key == NEXT_CODE_KEY)
-        .values(value=cast(cast(value, BigInteger) + count, String))
-        .returning(value)
-    ).scalar_one()
-    return int(last) - count
 
 
 def _assign_code(conn: Connection) -> str:
     # Imported codes may sit in the assigned range; skip past them.
     while True:
-        code = str(_reserve_codes(conn, 1))
+        code = str(reserve_codes(conn, 1))
         taken = conn.execute(
             select(customers.c.id).where(customers.c.customer_code == code)
         ).first()
         if taken is None:
             return code
-
-
-def _group_id(conn: Connection, name: str) -> int:
-    found = conn.execute(
-        select(customer_groups.c.id).where(customer_groups.c.name == name)
-    ).scalar_one_or_none()
-    if found is not None:
-        return found
-    return conn.execute(
-        insert(customer_groups).values(name=name, created_at=utcnow())
-        .returning(customer_groups.c.id)
-    ).scalar_one()
 
 
 def _latest_consent(conn: Connection, customer_id: int, purpose: str) -> bool | None:
@@ -511,13 +421,6 @@ def _latest_consent(conn: Connection, customer_id: int, purpose: str) -> bool | 
         .where(consents.c.customer_id == customer_id, consents.c.purpose == purpose)
         .order_by(consents.c.id.desc()).limit(1)
     ).scalar_one_or_none()
-
-
-def _audit(conn: Connection, actor: str, action: str, customer_id: int | None,
-           detail: dict[str, Any] | None) -> None:
-    conn.execute(insert(audit_log).values(
-        at=utcnow(), actor=actor, action=action, customer_id=customer_id,
-        detail=json.dumps(detail, ensure_ascii=False) if detail is not None else None))
 
 
 def _apply_import_row(conn: Connection, row: csv_io.ParsedRow, actor: str) -> str:
@@ -538,11 +441,11 @@ def _apply_import_row(conn: Connection, row: csv_io.ParsedRow, actor: str) -> st
             customer_code=row.customer_code, street=row.street, postal_code=row.postal_code,
             city=row.city, country=row.country, customer_group=row.customer_group,
         )
-        inserted = _insert_customer(conn, _customer_values(new), new, request_key=None,
+        inserted = _insert_customer(conn, customer_values(new), new, request_key=None,
                                     actor=actor)
         if row.marketing_consent is False:
             # A "no" is worth recording too: it says the customer was asked.
-            conn.execute(insert(consents).values(_consent_values(inserted.id, new, utcnow())))
+            conn.execute(insert(consents).values(consent_values(inserted.id, new, utcnow())))
         return "created"
 
     changes: dict[str, Any] = {}
@@ -554,7 +457,7 @@ def _apply_import_row(conn: Connection, row: csv_io.ParsedRow, actor: str) -> st
             changes[name] = value
     _raise_row_conflict(conn, {k: v for k, v in identifiers.items() if k in changes}, target.id)
     if row.customer_group is not None and row.customer_group != target.customer_group:
-        changes["group_id"] = _group_id(conn, row.customer_group)
+        changes["group_id"] = group_id(conn, row.customer_group)
     consent_changed = (row.marketing_consent is not None
                        and row.marketing_consent != _latest_consent(conn, target.id, MARKETING))
     if not changes and not consent_changed:
@@ -575,7 +478,7 @@ def _apply_import_row(conn: Connection, row: csv_io.ParsedRow, actor: str) -> st
             customer_id=target.id, purpose=MARKETING, granted=row.marketing_consent,
             source="import", text_version=None, recorded_at=now))
         audit_fields.append("marketing_consent")
-    _audit(conn, actor, "import_update", target.id, {"fields": audit_fields})
+    audit(conn, actor, "import_update", target.id, {"fields": audit_fields})
     return "updated"
 
 
