@@ -53,8 +53,8 @@ customers = Table(
     Column("customer_code", String(64), nullable=False, unique=True),
     Column("first_name", String(100), nullable=False),
     Column("last_name", String(100), nullable=False),
-    Column("first_name_key", SearchKey, nullable=False, index=True),
-    Column("last_name_key", SearchKey, nullable=False, index=True),
+    Column("first_name_key", SearchKey, nullable=False),
+    Column("last_name_key", SearchKey, nullable=False),
     Column("email", String(254), unique=True),
     Column("phone", String(20), unique=True),
     Column("personal_id_fingerprint", String(64), unique=True),
@@ -70,6 +70,9 @@ customers = Table(
     Column("created_at", UtcDateTime(), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
     Column("erased_at", UtcDateTime()),
+    # Both orders, so that a search is read in index order and stops at its LIMIT.
+    Index(None, "first_name_key", "last_name_key"),
+    Index(None, "last_name_key", "first_name_key"),
 )
 
 consents = Table(

@@ -23,7 +23,6 @@ from sqlalchemy import (
     and_,
     func,
     insert,
-    or_,
     select,
     update,
 )
@@ -130,23 +129,37 @@ class Registry:
             ).scalar_one()
 
     def search(self, text: str, *, limit: int = 20) -> list[CustomerRecord]:
-        """Customers whose names start with the words typed ("ann", "anna and", "andersson a"),
-        or whose code is exactly ``text``; ordered by last name, first name."""
+        """Customers whose names start with the words typed ("berg", "anna and", "andersson a"),
+        case- and accent-exact but casefolded.  Order: an exact customer code, then last-name
+        matches (by last, first name), then first-name matches (by first, last name).
+
+        Each part is read in the order of its (first, last) or (last, first) index, so a common
+        prefix costs ``limit`` rows, not every match.
+        """
         words = fields.search_key(text).split(" ")
-        if not words or not words[0]:
+        if not words[0]:
             return []
+        head, tail = words[0], " ".join(words[1:])
         first, last = customers.c.first_name_key, customers.c.last_name_key
+        live = customers.c.erased_at.is_(None)
+        queries = []
         if len(words) == 1:
-            condition = or_(_prefix(first, words[0]), _prefix(last, words[0]),
-                            customers.c.customer_code == text.strip().upper())
-        else:
-            head, tail = words[0], " ".join(words[1:])
-            condition = or_(and_(_prefix(first, head), _prefix(last, tail)),
-                            and_(_prefix(last, head), _prefix(first, tail)))
-        query = (_RECORD_SELECT.where(condition, customers.c.erased_at.is_(None))
-                 .order_by(last, first, customers.c.id).limit(limit))
+            code = text.strip().upper()
+            queries.append(_RECORD_SELECT.where(customers.c.customer_code == code, live))
+        for major, minor in ((last, first), (first, last)):
+            condition = _prefix(major, head)
+            if tail:
+                condition = and_(condition, _prefix(minor, tail))
+            queries.append(_RECORD_SELECT.where(condition, live)
+                           .order_by(major, minor, customers.c.id).limit(limit))
+        found: dict[int, CustomerRecord] = {}
         with self._engine.connect() as conn:
-            return [record_from_row(row) for row in conn.execute(query)]
+            for query in queries:
+                for row in conn.execute(query):
+                    found.setdefault(row.id, record_from_row(row))
+                if len(found) >= limit:
+                    break
+        return list(found.values())[:limit]
 
     def marketing_consent(self, customer_id: int) -> bool | None:
         """The latest recorded marketing consent, or None if the customer was never asked."""

@@ -347,3 +347,11 @@ def test_search_by_name_prefix_ignores_case_and_swedish_letters(registry: Regist
     assert registry.search("zz") == []
     assert registry.search(asa.customer_code) == [asa]
     assert registry.search("  ") == []
+
+
+def test_search_lists_last_name_matches_before_first_name_matches(registry: Registry) -> None:
+    berit, _ = registry.create_customer("1", member(registry, first_name="Berit", last_name="Holm"))
+    bengt, _ = registry.create_customer("2", member(registry, first_name="Bengt", last_name="Berg"))
+    ake, _ = registry.create_customer("3", member(registry, first_name="Åke", last_name="Bergman"))
+    assert registry.search("ber") == [bengt, ake, berit]
+    assert registry.search("ber", limit=2) == [bengt, ake]
