@@ -12,7 +12,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Dialect, Engine, select
+from sqlalchemy import Connection, Dialect, Engine, select
+from sqlalchemy.exc import IntegrityError
 
 from .records import NewCustomer
 from .schema import consents, customers
@@ -92,11 +93,13 @@ def _insert(engine: Engine, chunk: _Chunk, groups: dict[str, int], actor: str) -
                 if group not in groups:
                     groups[group] = group_id(conn, group)
                 row[_GROUP] = groups[group]
-        placeholder = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-        conn.exec_driver_sql(
-            f"INSERT INTO customers ({', '.join(COLUMNS)}) "
-            f"VALUES ({', '.join([placeholder] * len(COLUMNS))})",
-            [tuple(row) for row in chunk.rows])
+        if conn.dialect.name == "postgresql":
+            _copy(conn, chunk.rows)
+        else:
+            conn.exec_driver_sql(
+                f"INSERT INTO customers ({', '.join(COLUMNS)}) "
+                f"VALUES ({', '.join(['?'] * len(COLUMNS))})",
+                [tuple(row) for row in chunk.rows])
         consenting = {row[_CODE]: new for row, new in zip(chunk.rows, chunk.consenting,
                                                           strict=True) if new is not None}
         if consenting:
@@ -106,3 +109,16 @@ def _insert(engine: Engine, chunk: _Chunk, groups: dict[str, int], actor: str) -
                                          for code, customer_id in ids])
         audit(conn, actor, "bulk_load", None, {"rows": len(chunk.rows)})
     return len(chunk.rows)
+
+
+def _copy(conn: Connection, rows: list[list[Any]]) -> None:
+    """PostgreSQL's COPY: several times faster than INSERT executemany for the same rows."""
+    statement = f"COPY customers ({', '.join(COLUMNS)}) FROM STDIN"
+    cursor = conn.connection.driver_connection.cursor()
+    try:
+        with cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row(row)
+    except conn.dialect.loaded_dbapi.IntegrityError as err:
+        # The same exception the SQLite path (through SQLAlchemy) raises for a duplicate.
+        raise IntegrityError(statement, None, err) from err
