@@ -76,6 +76,9 @@ class Registry:
 
     @classmethod
     def open(cls, url: str) -> Registry:
+        """Open ``sqlite:///path`` (parent directories created) or ``postgresql+psycopg://…``,
+        upgrade its schema to the newest migration and load (or create) the installation
+        secret.  One Registry per process; its methods may run concurrently in threads."""
         engine = make_engine(url)
         try:
             migrate.upgrade(engine)
@@ -113,6 +116,7 @@ class Registry:
         return None
 
     def get(self, customer_id: int) -> CustomerRecord | None:
+        """The customer, or None if there is none or they were erased."""
         with self._engine.connect() as conn:
             row = _by(conn, customers.c.id == customer_id)
         return record_from_row(row) if row is not None else None
