@@ -62,7 +62,17 @@ class Table:
 
 
 def read_table(source: Path | TextIO) -> Table:
-    text = source.read_text(encoding="utf-8-sig") if isinstance(source, Path) else source.read()
+    if isinstance(source, Path):
+        data = source.read_bytes()
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as err:
+            line = data.count(b"\n", 0, err.start) + 1
+            return Table(iter(()), header_error=(
+                f"the file is not UTF-8 text (byte 0x{data[err.start]:02X} on line {line}); "
+                "in Excel choose \"CSV UTF-8\" when saving"))
+    else:
+        text = source.read()
     text = text.removeprefix("\ufeff")
     first_line = text.split("\n", 1)[0]
     delimiter = ";" if first_line.count(";") > first_line.count(",") else ","

@@ -217,3 +217,14 @@ def test_import_does_not_resurrect_an_erased_code(registry: Registry) -> None:
     line, reason = report.errors[0]
     assert line == 2 and reason.startswith("customer_code 6001 belongs to a customer erased on")
     assert registry.count_customers() == 0
+
+
+def test_a_file_that_is_not_utf8_is_refused_with_advice(
+    registry: Registry, tmp_path: Path
+) -> None:
+    path = tmp_path / "latin1.csv"
+    path.write_bytes("first_name;last_name\nÅsa;Öberg\n".encode("cp1252"))
+    report = registry.import_csv(path)
+    assert report.errors == [(1, 'the file is not UTF-8 text (byte 0xC5 on line 2); in Excel '
+                                 'choose "CSV UTF-8" when saving')]
+    assert registry.count_customers() == 0
