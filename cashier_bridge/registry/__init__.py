@@ -4,6 +4,7 @@ Personal ID numbers never reach the database: only an HMAC fingerprint (keyed wi
 in the ``installation`` table, shared by every bridge process of a chain) and a masked form.
 """
 
+from .duplicates import DuplicateProbe
 from .fields import InvalidCustomer
 from .records import CustomerRecord, DuplicateCustomer, ImportReport, NewCustomer
 from .store import Registry
@@ -11,6 +12,7 @@ from .store import Registry
 __all__ = [
     "CustomerRecord",
     "DuplicateCustomer",
+    "DuplicateProbe",
     "ImportReport",
     "InvalidCustomer",
     "NewCustomer",

@@ -24,7 +24,7 @@ from .writes import audit, consent_values, customer_values, group_id, insert_man
 CHUNK = 50_000
 COLUMNS = (
     "customer_code", "first_name", "last_name", "first_name_key", "last_name_key", "email",
-    "phone", "personal_id_fingerprint", "personal_id_masked", "birth_date", "street",
+    "email_key", "phone", "personal_id_fingerprint", "personal_id_masked", "birth_date", "street",
     "postal_code", "city", "country", "group_id", "created_via", "created_at", "updated_at",
 )
 _CODE = COLUMNS.index("customer_code")

@@ -56,6 +56,8 @@ customers = Table(
     Column("first_name_key", SearchKey, nullable=False),
     Column("last_name_key", SearchKey, nullable=False),
     Column("email", String(254), unique=True),
+    # The mailbox the e-mail reaches (case, gmail dots and +tags folded): the duplicate guard's.
+    Column("email_key", String(254)),
     Column("phone", String(20), unique=True),
     Column("personal_id_fingerprint", String(64), unique=True),
     Column("personal_id_masked", String(16)),
@@ -73,6 +75,8 @@ customers = Table(
     # Both orders, so that a search is read in index order and stops at its LIMIT.
     Index(None, "first_name_key", "last_name_key"),
     Index(None, "last_name_key", "first_name_key"),
+    Index(None, "email_key"),
+    Index(None, "birth_date"),
 )
 
 consents = Table(

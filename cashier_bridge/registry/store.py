@@ -32,6 +32,7 @@ from sqlalchemy.exc import IntegrityError
 from ..identity import personnummer
 from ..lane import MatchKey
 from . import bulk, csv_io, fields, migrate
+from .duplicates import DuplicateProbe, email_key, similar_names
 from .engine import make_engine, writer
 from .records import CustomerRecord, DuplicateCustomer, ImportReport, NewCustomer, record_from_row
 from .schema import consents, customer_groups, customers, installation, lanes, sales
@@ -165,6 +166,36 @@ class Registry:
                     break
         return list(found.values())[:limit]
 
+    def likely_duplicates(self, probe: DuplicateProbe, *, limit: int = 5
+                          ) -> list[tuple[CustomerRecord, str]]:
+        """Existing customers who may be the person about to become a member, with the reason:
+        ``same_phone``, ``same_email`` (the same mailbox written differently),
+        ``same_birth_date_similar_name``, or ``same_birth_date_no_personal_id`` (when no name is
+        known yet).  Someone with another personal ID on file is a different person, never a
+        duplicate."""
+        live = customers.c.erased_at.is_(None)
+        found: dict[int, tuple[CustomerRecord, str]] = {}
+        with self._engine.connect() as conn:
+            if probe.phone:
+                for row in conn.execute(_RECORD_SELECT.where(customers.c.phone == probe.phone,
+                                                             live)):
+                    found.setdefault(row.id, (record_from_row(row), "same_phone"))
+            if probe.email:
+                key = email_key(probe.email)
+                for row in conn.execute(_RECORD_SELECT.where(customers.c.email_key == key, live)
+                                        .limit(limit)):
+                    found.setdefault(row.id, (record_from_row(row), "same_email"))
+            if probe.birth_date is not None:
+                # Bounded: a common birth date in a big registry has a few dozen customers.
+                rows = conn.execute(_RECORD_SELECT.where(
+                    customers.c.birth_date == probe.birth_date, live)
+                    .order_by(customers.c.id).limit(500))
+                for row in rows:
+                    reason = _birth_date_reason(probe, row)
+                    if reason:
+                        found.setdefault(row.id, (record_from_row(row), reason))
+        return list(found.values())[:limit]
+
     def marketing_consent(self, customer_id: int) -> bool | None:
         """The latest recorded marketing consent, or None if the customer was never asked."""
         with self._engine.connect() as conn:
@@ -205,7 +236,7 @@ class Registry:
                 update(customers)
                 .where(customers.c.id == customer_id, customers.c.erased_at.is_(None))
                 .values(first_name="", last_name="", first_name_key="", last_name_key="",
-                        email=None, phone=None, personal_id_fingerprint=None,
+                        email=None, email_key=None, phone=None, personal_id_fingerprint=None,
                         personal_id_masked=None, birth_date=None, street=None,
                         postal_code=None, city=None, country=None, request_key=None,
                         updated_at=now, erased_at=now)
@@ -335,6 +366,17 @@ def _installation_secret(engine: Engine) -> bytes:
 def _upsert(conn: Connection, table: Any = sales) -> Any:
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     return dialect.insert(table)
+
+
+def _birth_date_reason(probe: DuplicateProbe, row: Any) -> str | None:
+    if probe.personal_id_fingerprint and row.personal_id_fingerprint and \
+            row.personal_id_fingerprint != probe.personal_id_fingerprint:
+        return None  # two personal ID numbers: two people
+    if probe.first_name or probe.last_name:
+        if similar_names(probe.first_name, probe.last_name, row.first_name, row.last_name):
+            return "same_birth_date_similar_name"
+        return None
+    return "same_birth_date_no_personal_id" if row.personal_id_fingerprint is None else None
 
 
 def _normalise_match_value(kind: str, value: str) -> str:
@@ -486,6 +528,8 @@ def _apply_import_row(conn: Connection, row: csv_io.ParsedRow, actor: str) -> st
             changes["first_name_key"] = fields.search_key(changes["first_name"])
         if "last_name" in changes:
             changes["last_name_key"] = fields.search_key(changes["last_name"])
+        if "email" in changes:
+            changes["email_key"] = email_key(changes["email"])
         conn.execute(update(customers).where(customers.c.id == target.id)
                      .values(**changes, updated_at=now))
     else:

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Connection, String, Table, cast, insert, select, update
 
 from . import fields
+from .duplicates import email_key
 from .records import NewCustomer
 from .schema import audit_log, customer_groups, installation
 from .timestamps import utcnow
@@ -20,6 +21,7 @@ def customer_values(new: NewCustomer) -> dict[str, Any]:
     """The normalised column values of a new customer; raises InvalidCustomer."""
     first = fields.name(new.first_name, "first_name")
     last = fields.name(new.last_name, "last_name")
+    email = fields.email(new.email) if new.email else None
     return {
         "customer_code": fields.customer_code(new.customer_code)
         if new.customer_code is not None else None,
@@ -27,7 +29,8 @@ def customer_values(new: NewCustomer) -> dict[str, Any]:
         "last_name": last,
         "first_name_key": first.casefold(),  # already whitespace-normalised by fields.name
         "last_name_key": last.casefold(),
-        "email": fields.email(new.email) if new.email else None,
+        "email": email,
+        "email_key": email_key(email) if email else None,
         "phone": new.phone or None,
         "personal_id_fingerprint": new.personal_id_fingerprint or None,
         "personal_id_masked": new.personal_id_masked or None,
