@@ -99,6 +99,7 @@ class Lane(BaseModel):
 class Lookup:
     lookup_id: str
     keys: tuple[MatchKey, ...]
+    candidate: Candidate | None = None  # for the duplicate guard when nobody matches
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,7 +227,7 @@ def present(lane: Lane, candidate: Candidate, keys: tuple[MatchKey, ...], lookup
         raise NotAllowed("a lookup is already running")
     nxt = _next(lane, phase=Phase.identifying, method=candidate.source, candidate=candidate,
                 lookup_id=lookup_id, lookup_keys=keys, notice=None)
-    return nxt, [Lookup(lookup_id, keys)]
+    return nxt, [Lookup(lookup_id, keys, candidate)]
 
 
 def present_rejected(lane: Lane, source: Method, notice: str) -> Step:
@@ -308,7 +309,7 @@ def create_failed(lane: Lane, prompt_id: str, notice: str) -> Step:
 def pending_effects(lane: Lane) -> list[Effect]:
     """Effects that were in flight when the lane was last saved (the bridge stopped)."""
     if lane.lookup_id is not None:
-        return [Lookup(lane.lookup_id, lane.lookup_keys)]
+        return [Lookup(lane.lookup_id, lane.lookup_keys, lane.candidate)]
     if lane.phase is Phase.await_cashier and lane.creating is not None and lane.prompt_id:
         assert lane.candidate is not None
         return [CreateCustomer(lane.prompt_id, lane.candidate, lane.creating)]

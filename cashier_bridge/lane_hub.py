@@ -45,7 +45,7 @@ from .protocol import (
     Welcome,
     dump,
 )
-from .registry import DuplicateCustomer, NewCustomer, Registry
+from .registry import DuplicateCustomer, DuplicateProbe, NewCustomer, Registry
 
 log = structlog.get_logger("selfreg.lane")
 
@@ -198,13 +198,24 @@ class LaneHub:
             log.exception("effect_failed", lane=name, effect=type(effect).__name__)
 
     async def _lookup(self, name: str, effect: Lookup) -> None:
-        found = await asyncio.to_thread(self.registry.find, effect.keys)
-        card: CustomerCard | None = None
+        card, duplicates = await asyncio.to_thread(self._match, effect)
+        await self.apply(name, lambda ln: machine.lookup_done(ln, effect.lookup_id, card,
+                                                              duplicates), cause=effect)
+
+    def _match(self, effect: Lookup) -> tuple[CustomerCard | None, tuple[CustomerCard, ...]]:
+        """The customer the keys name, else the near misses a new member might duplicate."""
+        found = self.registry.find(effect.keys)
         if found is not None:
             record, key = found
-            card = record.to_card(matched_on=key.reading)
-        await self.apply(name, lambda ln: machine.lookup_done(ln, effect.lookup_id, card),
-                         cause=effect)
+            return record.to_card(matched_on=key.reading), ()
+        c = effect.candidate
+        if c is None or not c.can_become_member:
+            return None, ()
+        probe = DuplicateProbe(birth_date=_date(c.birth_date), first_name=c.first_name,
+                               last_name=c.last_name, phone=c.phone, email=c.email,
+                               personal_id_fingerprint=c.personal_id_fingerprint)
+        near = self.registry.likely_duplicates(probe)
+        return None, tuple(record.to_card(matched_on=reason) for record, reason in near)
 
     async def _create(self, name: str, effect: CreateCustomer) -> None:
         new = _new_customer(effect.candidate, effect.details, self.region)

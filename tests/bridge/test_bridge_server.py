@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import json
 import socket
 from collections.abc import AsyncIterator, Iterator
@@ -327,3 +328,33 @@ async def test_an_unreadable_scan_is_explained(bridge: Bridge) -> None:
         await kiosk.send(type="scan", text="BEGIN:VCARD\r\nVERSION:3.0\r\nN:;;;;\r\nEND:VCARD")
         shown = await kiosk.next("state", phase="identifying")
         assert shown["view"]["notice"] and shown["view"]["method"] == "scan"
+
+
+async def test_cashier_connects_a_possible_duplicate_instead_of_creating_a_twin(
+        bridge: Bridge, db: str) -> None:
+    registry = Registry.open(db)
+    lars, _ = registry.create_customer("seed-lars", NewCustomer(
+        first_name="Lars", last_name="Nilsson", phone="+46765551234",
+        birth_date=dt.date(1991, 4, 17), created_via="import"))  # on file without personnummer
+    registry.close()
+    async with device(bridge, "kiosk") as kiosk, device(bridge, "register") as register:
+        await start_numpad(kiosk, register)
+        await kiosk.send(type="submit_id", digits=NEW_PNR)
+        asked = await kiosk.next("state", phase="ask_member")
+        assert "Nilsson" not in json.dumps(asked)
+        await kiosk.send(type="member_answer", accept=True)
+        prompt = (await register.next("member_prompt"))["prompt"]
+        offered = [(d["id"], d["first_name"], d["matched_on"])
+                   for d in prompt["possible_duplicates"]]
+        assert offered == [(lars.id, "Lars", "same_birth_date_no_personal_id")]
+        await register.send(type="connect_existing", prompt_id=prompt["prompt_id"],
+                            customer_id=lars.id)
+        event = await register.next("customer_connected")
+        assert (event["customer"]["id"], event["customer"]["matched_on"]) == (lars.id, "cashier")
+        welcome = await kiosk.next("state", phase="connected")
+        assert welcome["view"]["first_name"] == "Lars"
+    registry = Registry.open(db)
+    try:
+        assert registry.count_customers() == 2  # Anna and Lars; no twin
+    finally:
+        registry.close()

@@ -35,7 +35,7 @@ def at_numpad() -> Lane:
 
 def presented(candidate: Candidate = NEW_PERSON) -> Lane:
     lane, effects = m.present(at_numpad(), candidate, KEYS, "lookup-1")
-    assert effects == [Lookup("lookup-1", KEYS)]
+    assert effects == [Lookup("lookup-1", KEYS, candidate)]
     return lane
 
 
@@ -200,7 +200,7 @@ def test_screen_timeout_does_not_interrupt_the_cashier() -> None:
 
 def test_pending_effects_are_reissued_after_a_restart() -> None:
     lane = Lane.model_validate_json(presented().model_dump_json())
-    assert m.pending_effects(lane) == [Lookup("lookup-1", KEYS)]
+    assert m.pending_effects(lane) == [Lookup("lookup-1", KEYS, NEW_PERSON)]
     creating, _ = m.confirm_member(awaiting_cashier(), "prompt-1", DETAILS)
     restored = Lane.model_validate_json(creating.model_dump_json())
     assert m.pending_effects(restored) == [CreateCustomer("prompt-1", NEW_PERSON, DETAILS)]
