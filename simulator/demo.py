@@ -31,6 +31,7 @@ HELP = """Register commands:
   s  start a sale (the customer screen offers Via mobil / Skanna ID / Ange ID)
   c  confirm the new member the shopper asked for (you type first and last name)
   a  abort the new-member prompt
+  k ID  connect the existing customer ID the prompt suggests instead
   e  end the sale
   q  quit
 Try Ange ID with Anna's personnummer or phone from the demo data (customer 1001)."""
@@ -45,8 +46,13 @@ def _describe(message: object) -> str | None:
                 f" matched on {c.matched_on or '-'}")
     if isinstance(message, MemberPromptEvent):
         p = message.prompt
-        return (f"** shopper wants to become a member: id {p.personal_id_masked or '-'}, born "
-                f"{p.birth_date or '-'}, phone {p.phone or '-'} — press c to confirm, a to abort")
+        lines = [f"** shopper wants to become a member: id {p.personal_id_masked or '-'}, born "
+                 f"{p.birth_date or '-'}, phone {p.phone or '-'}, name "
+                 f"{p.first_name or '-'} {p.last_name or ''} — c to confirm, a to abort"]
+        lines += [f"   possibly already a customer ({d.matched_on}): {d.id} {d.customer_code} "
+                  f"{d.first_name} {d.last_name} — k {d.id} to connect instead"
+                  for d in p.possible_duplicates]
+        return "\n".join(lines)
     if isinstance(message, PromptWithdrawn):
         return f"** member prompt withdrawn ({message.reason})"
     if isinstance(message, RegisterState):
@@ -77,6 +83,13 @@ async def _console(register: ScriptedRegister) -> None:
             print(f"   sale {await register.start_sale()} started")
         elif command == "e":
             await register.end_sale()
+        elif command.startswith("k "):
+            state = register.state
+            prompt = state.view.prompt if state else None
+            if prompt is None or not command[2:].strip().isdigit():
+                print("   no member prompt is open, or no customer id given")
+                continue
+            await register.connect_existing(prompt.prompt_id, int(command[2:]))
         elif command in ("c", "a"):
             state = register.state
             prompt = state.view.prompt if state else None

@@ -18,6 +18,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from cashier_bridge.protocol import (
     AbortMember,
     ConfirmMember,
+    ConnectExisting,
     CustomerConnected,
     EndSale,
     Error,
@@ -101,6 +102,9 @@ class ScriptedRegister:
 
     async def confirm(self, prompt_id: str, details: MemberDetails) -> None:
         await self._send(ConfirmMember(prompt_id=prompt_id, details=details))
+
+    async def connect_existing(self, prompt_id: str, customer_id: int) -> None:
+        await self._send(ConnectExisting(prompt_id=prompt_id, customer_id=customer_id))
 
     async def abort(self, prompt_id: str) -> None:
         await self._send(AbortMember(prompt_id=prompt_id))
