@@ -94,12 +94,7 @@ class BridgeProcess:
             self.proc.wait(10)
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        _stop(self.proc)
 
 
 class VirtualScreen:
@@ -128,9 +123,7 @@ class VirtualScreen:
         return self.display
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(10)
+        _stop(self.proc)
 
 
 class KioskProcess:
@@ -200,12 +193,19 @@ class KioskProcess:
                               what=f"digit {d} to appear")
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
+        _stop(self.proc)
+
+
+def _stop(proc: subprocess.Popen[bytes] | None) -> None:
+    """Ask politely, then insist."""
+    if proc is None or proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(10)
 
 
 def _env(workdir: Path) -> dict[str, str]:

@@ -124,6 +124,15 @@ async def start_numpad(kiosk: Device, register: Device, sale: str = "s1") -> Non
     await kiosk.next("state", phase="identifying")
 
 
+async def ask_membership(kiosk: Device, register: Device, pnr: str) -> dict[str, Any]:
+    """An unknown shopper types their number and says yes; the register's prompt."""
+    await start_numpad(kiosk, register)
+    await kiosk.send(type="submit_id", digits=pnr)
+    await kiosk.next("state", phase="ask_member")
+    await kiosk.send(type="member_answer", accept=True)
+    return (await register.next("member_prompt"))["prompt"]
+
+
 async def test_known_customer_by_personnummer(bridge: Bridge) -> None:
     async with device(bridge, "kiosk") as kiosk, device(bridge, "register") as register:
         await start_numpad(kiosk, register)
@@ -190,11 +199,7 @@ async def test_new_member_confirmed_once_even_when_the_register_repeats(bridge: 
 
 async def test_cashier_abort_sends_the_kiosk_back_to_the_choices(bridge: Bridge) -> None:
     async with device(bridge, "kiosk") as kiosk, device(bridge, "register") as register:
-        await start_numpad(kiosk, register)
-        await kiosk.send(type="submit_id", digits=NEW_PNR)
-        await kiosk.next("state", phase="ask_member")
-        await kiosk.send(type="member_answer", accept=True)
-        prompt = (await register.next("member_prompt"))["prompt"]
+        prompt = await ask_membership(kiosk, register, NEW_PNR)
         await register.send(type="abort_member", prompt_id=prompt["prompt_id"])
         back = await kiosk.next("state", phase="choosing")
         assert back["view"]["notice"] == "member_aborted"
@@ -254,11 +259,7 @@ async def test_lanes_are_independent(bridge: Bridge) -> None:
 async def test_restarted_bridge_resumes_the_lane_and_creates_no_twin(bridge: Bridge,
                                                                      db: str) -> None:
     async with device(bridge, "kiosk") as kiosk, device(bridge, "register") as register:
-        await start_numpad(kiosk, register)
-        await kiosk.send(type="submit_id", digits=NEW_PNR)
-        await kiosk.next("state", phase="ask_member")
-        await kiosk.send(type="member_answer", accept=True)
-        prompt = (await register.next("member_prompt"))["prompt"]
+        prompt = await ask_membership(kiosk, register, NEW_PNR)
     await bridge.stop()
     restarted = Bridge(db)
     restarted.port = bridge.port
