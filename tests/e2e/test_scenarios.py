@@ -28,6 +28,16 @@ def test_scenario_passes_end_to_end(scenario: str) -> None:
     assert result.returncode == 0
 
 
+@pytest.mark.parametrize("size", ["800x480", "1920x1080"])
+def test_a_shopper_can_identify_on_every_screen_size(size: str) -> None:
+    result = subprocess.run([sys.executable, "-m", "simulator.cli", "run", "ange-id-known",
+                             "--size", size], capture_output=True, text=True, timeout=240,
+                            check=False)
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert summary["failed"] == [] and summary["error"] is None, summary
+    assert result.returncode == 0
+
+
 def test_unknown_scenario_is_refused_with_the_list() -> None:
     result = subprocess.run([sys.executable, "-m", "simulator.cli", "run", "nope"],
                             capture_output=True, text=True, timeout=60, check=False)
