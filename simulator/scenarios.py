@@ -122,6 +122,16 @@ def shows_no_personal_data(probe: dict[str, Any], *secrets: str) -> bool:
     return not any(s and s in text for s in secrets)
 
 
+def logs_hold_no_personal_data(rig: Rig, *secrets: str) -> tuple[bool, str]:
+    """Bridge and kiosk logs name lanes and customer ids, never the person."""
+    for log in (rig.bridge.log_path, rig.kiosk.log_path):
+        text = log.read_text(errors="replace") if log.exists() else ""
+        leaked = [s for s in secrets if s and s in text]
+        if leaked:
+            return False, f"{log.name} contains {leaked}"
+    return True, ""
+
+
 # --- the scenarios --------------------------------------------------------------------------
 
 
@@ -179,6 +189,9 @@ async def ange_id_known(rig: Rig, run: Run) -> None:
     run.check("after the sale nothing personal stays on the screen",
               shows_no_personal_data(idle, anna["first_name"], anna["last_name"]),
               screen_text(idle))
+    run.check("the logs hold no personal data",
+              *logs_hold_no_personal_data(rig, pnr, pnr[2:], anna["last_name"],
+                                          event.customer.phone or ""))
 
 
 async def ange_id_new_member(rig: Rig, run: Run) -> None:
@@ -199,6 +212,8 @@ async def ange_id_new_member(rig: Rig, run: Run) -> None:
               f"{before} -> {rig.customers()}")
     await rig.register.end_sale()
     await rig.kiosk_screen("idle")
+    run.check("the logs hold no personal data",
+              *logs_hold_no_personal_data(rig, pnr, pnr[2:], "Berg", "berit.berg@example.se"))
     run.facts["customer_code"] = event.customer.customer_code
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -41,3 +42,13 @@ def test_import_the_shipped_demo_customers(tmp_path: Path) -> None:
     assert created >= 250
     again = bridge("import-csv", "demo", tmp=tmp_path)
     assert "created 0" in again.stdout  # a second import updates, it does not duplicate
+
+
+def test_parse_tells_support_what_a_code_is(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "cashier_bridge.cli", "parse", "-"],
+        input="0046 70 123 45 67\n", capture_output=True, text=True, timeout=60, check=False,
+        env={"PATH": "/usr/bin:/bin", "SELFREG_CONFIG": str(tmp_path / "none.toml")})
+    assert result.returncode == 0, result.stderr
+    line = json.loads(result.stdout.strip().splitlines()[-1])
+    assert (line["kind"], line["fields"]["phone"]) == ("phone", "+46701234567")
