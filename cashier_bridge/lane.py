@@ -263,6 +263,13 @@ def lookup_done(lane: Lane, lookup_id: str, customer: CustomerCard | None,
     return _next(lane, phase=Phase.not_found, lookup_id=None, notice=notice), []
 
 
+def lookup_failed(lane: Lane, lookup_id: str) -> Step:
+    """The registry could not answer (database down): let the shopper try again."""
+    if lane.lookup_id != lookup_id:
+        return lane, []
+    return _next(lane, lookup_id=None, lookup_keys=(), notice="unavailable"), []
+
+
 def member_answer(lane: Lane, accept: bool, prompt_id: str) -> Step:
     _require(lane, Phase.ask_member)
     if not accept:

@@ -195,7 +195,12 @@ class LaneHub:
             else:
                 await self._create(name, effect)
         except Exception:
+            # Never leave the shopper looking at a spinner: the lane says it failed.
             log.exception("effect_failed", lane=name, effect=type(effect).__name__)
+            try:
+                await self.apply(name, _failure(effect), cause=effect)
+            except Exception:
+                log.exception("lane_failure_not_saved", lane=name)
 
     async def _lookup(self, name: str, effect: Lookup) -> None:
         card, duplicates = await asyncio.to_thread(self._match, effect)
@@ -316,6 +321,12 @@ class LaneHub:
         """Wait for effects in flight (used at shutdown and by tests)."""
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+
+def _failure(effect: Lookup | CreateCustomer) -> Transition:
+    if isinstance(effect, Lookup):
+        return lambda ln: machine.lookup_failed(ln, effect.lookup_id)
+    return lambda ln: machine.create_failed(ln, effect.prompt_id, "unavailable")
 
 
 def _type_of(cause: object) -> str | None:

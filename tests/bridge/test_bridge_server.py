@@ -51,7 +51,8 @@ class Bridge:
 
     async def start(self) -> None:
         settings = Settings(db_url=self.db_url, port=self.port)
-        config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=self.port,
+        self.app = create_app(settings)
+        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port,
                                 ws="websockets-sansio", log_config=None, lifespan="on")
         self.server = uvicorn.Server(config)
         self.task = asyncio.create_task(self.server.serve())
@@ -359,3 +360,24 @@ async def test_cashier_connects_a_possible_duplicate_instead_of_creating_a_twin(
         assert registry.count_customers() == 2  # Anna and Lars; no twin
     finally:
         registry.close()
+
+
+async def test_a_database_failure_mid_lookup_is_shown_not_hung(bridge: Bridge) -> None:
+    registry = bridge.app.state.registry
+
+    def broken(keys: object) -> None:
+        raise OSError("disk I/O error")
+
+    async with device(bridge, "kiosk") as kiosk, device(bridge, "register") as register:
+        await start_numpad(kiosk, register)
+        registry.find = broken
+        await kiosk.send(type="submit_id", digits=ANNA_PNR)
+        while True:
+            shown = await kiosk.next("state", phase="identifying")
+            if shown["view"]["notice"]:
+                break
+        assert (shown["view"]["notice"], shown["view"]["busy"]) == ("unavailable", False)
+        del registry.find  # the database is back
+        await kiosk.send(type="submit_id", digits=ANNA_PNR)
+        event = await register.next("customer_connected")
+        assert event["customer"]["customer_code"] == "1001"

@@ -229,3 +229,12 @@ def test_possible_duplicates_reach_the_cashier_and_can_be_connected() -> None:
         ANNA.id, "cashier", False)
     again, effects = m.connect_existing(lane, "prompt-1", ANNA.id)
     assert again is lane and effects == []
+
+
+def test_a_failed_lookup_lets_the_shopper_try_again() -> None:
+    lane, effects = m.lookup_failed(presented(), "lookup-1")
+    assert (lane.phase, lane.lookup_id, lane.notice, effects) == (
+        Phase.identifying, None, "unavailable", [])
+    assert m.kiosk_state(lane).view.busy is False
+    again, _ = m.present(lane, NEW_PERSON, KEYS, "lookup-2")  # a new try is accepted
+    assert again.lookup_id == "lookup-2"
