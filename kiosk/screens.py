@@ -33,6 +33,7 @@ NOTICES = {
     "no_identity": "The card has no name or contact details we can use",
     "incomplete": "Only part of the code was read – please hold it still and try again",
     "unreadable": "We could not read that – please try again",
+    "unavailable": "We cannot look you up right now – please try again in a moment",
     "member_aborted": "The membership was not created. You can try again.",
     "member_declined": "No problem – you can become a member another time.",
 }
