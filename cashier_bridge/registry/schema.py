@@ -128,3 +128,16 @@ installation = Table(
     Column("key", String(64), primary_key=True),
     Column("value", Text(), nullable=False),
 )
+
+devices = Table(
+    "devices",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("lane", String(64), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),  # SHA-256 of the token
+    Column("label", String(100)),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("revoked_at", UtcDateTime()),
+    Index(None, "lane", "role"),
+)

@@ -31,7 +31,8 @@ from sqlalchemy.exc import IntegrityError
 
 from ..identity import personnummer
 from ..lane import MatchKey
-from . import bulk, csv_io, fields, migrate
+from . import bulk, csv_io, devices, fields, migrate
+from .devices import PairedDevice
 from .duplicates import DuplicateProbe, email_key, similar_names
 from .engine import make_engine, writer
 from .records import CustomerRecord, DuplicateCustomer, ImportReport, NewCustomer, record_from_row
@@ -271,6 +272,17 @@ class Registry:
                 index_elements=["name"],
                 set_={"state_json": stmt.excluded.state_json,
                       "updated_at": stmt.excluded.updated_at}))
+
+    # --- devices -------------------------------------------------------------------------------
+
+    def pair_device(self, lane: str, role: str, label: str | None = None) -> PairedDevice:
+        return devices.pair(self._writer, lane, role, label)
+
+    def device_allowed(self, lane: str, role: str, token: str | None) -> bool:
+        return devices.allowed(self._engine, lane, role, token)
+
+    def revoke_devices(self, lane: str, role: str | None = None) -> int:
+        return devices.revoke(self._writer, lane, role)
 
     # --- files ---------------------------------------------------------------------------------
 
