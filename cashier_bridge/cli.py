@@ -31,6 +31,17 @@ def main(argv: list[str] | None = None) -> int:
     exp.add_argument("file", help="output file, or - for standard output")
     _db_flag(exp)
 
+    pair = sub.add_parser("pair", help="issue a token for a kiosk or register of a lane")
+    pair.add_argument("--lane", required=True)
+    pair.add_argument("--role", required=True, choices=("kiosk", "register"))
+    pair.add_argument("--label", help="a note for people, e.g. 'Kassa 2, entrance'")
+    _db_flag(pair)
+
+    unpair = sub.add_parser("unpair", help="revoke the tokens of a lane (or of one role on it)")
+    unpair.add_argument("--lane", required=True)
+    unpair.add_argument("--role", choices=("kiosk", "register"))
+    _db_flag(unpair)
+
     parse = sub.add_parser("parse", help="show what the bridge makes of scanned or typed codes")
     parse.add_argument("files", nargs="+", help="files holding one payload each; - for stdin")
 
@@ -48,6 +59,8 @@ def main(argv: list[str] | None = None) -> int:
         return _import(settings.db_url, args.file, settings.phone_region)
     if args.command == "export-csv":
         return _export(settings.db_url, args.file)
+    if args.command in ("pair", "unpair"):
+        return _pairing(settings.db_url, args)
     if args.command == "parse":
         from .parse_cli import run
 
@@ -89,6 +102,25 @@ def _import(db_url: str, file: str, region: str) -> int:
     print(f"created {report.created}, updated {report.updated}, skipped {report.skipped}, "
           f"errors {len(report.errors)}")
     return 1 if report.errors else 0
+
+
+def _pairing(db_url: str, args: argparse.Namespace) -> int:
+    from .registry import Registry
+
+    registry = Registry.open(db_url)
+    try:
+        if args.command == "pair":
+            device = registry.pair_device(args.lane, args.role, args.label)
+            print(f"paired {device.role} #{device.id} with lane {device.lane}; its token "
+                  "(shown once, give it to the device as --token or SELFREG_DEVICE_TOKEN):",
+                  file=sys.stderr)
+            print(device.token)
+        else:
+            count = registry.revoke_devices(args.lane, args.role)
+            print(f"revoked {count} token(s) of lane {args.lane}")
+    finally:
+        registry.close()
+    return 0
 
 
 def _export(db_url: str, file: str) -> int:

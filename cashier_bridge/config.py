@@ -53,6 +53,10 @@ class Settings(BaseSettings):
     screen_timeout_s: float = Field(default=45.0, gt=0)
     # Seconds the welcome screen is shown before personal data leaves the screen.
     welcome_s: float = Field(default=8.0, gt=0)
+    # Devices prove they belong to a lane with a token from `selfreg-bridge pair`. "auto": only
+    # when the bridge listens beyond this machine (a loopback-only bridge has no one to keep out).
+    auth: Literal["auto", "required", "off"] = "auto"
+    device_token: str | None = None  # this kiosk's (or simulated register's) pairing token
     log_level: str = "INFO"
     log_json: bool = False
 
@@ -67,6 +71,12 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         toml = TomlConfigSettingsSource(settings_cls, toml_file=config_file())
         return (init_settings, env_settings, toml)
+
+
+def tokens_required(settings: Settings) -> bool:
+    if settings.auth != "auto":
+        return settings.auth == "required"
+    return settings.host not in ("127.0.0.1", "::1", "localhost")
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -44,6 +44,7 @@ class ErrorCode(StrEnum):
     unsupported_version = "unsupported_version"
     unknown_type = "unknown_type"
     hello_required = "hello_required"
+    unauthorized = "unauthorized"
     wrong_role = "wrong_role"
     not_allowed = "not_allowed"
     stale_prompt = "stale_prompt"
@@ -64,7 +65,7 @@ class Hello(_Msg):
     type: Literal["hello"] = "hello"
     role: Role
     lane: LaneName
-    token: str | None = None
+    token: Annotated[str, Field(max_length=200)] | None = None
 
 
 class StartSale(_Msg):

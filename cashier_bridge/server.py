@@ -17,7 +17,7 @@ from fastapi import FastAPI, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse
 from sqlalchemy.engine import make_url
 
-from .config import Settings
+from .config import Settings, tokens_required
 from .lane_hub import SERVER_VERSION, LaneHub
 from .protocol import (
     KIOSK_INTENTS,
@@ -59,7 +59,9 @@ def create_app(settings: Settings, registry: Registry | None = None) -> FastAPI:
         reg = registry or await asyncio.to_thread(Registry.open, settings.db_url)
         app.state.registry = reg
         app.state.hub = LaneHub(reg, region=settings.phone_region)
-        log.info("bridge_started", db=_safe_url(settings.db_url), version=SERVER_VERSION)
+        app.state.tokens_required = tokens_required(settings)
+        log.info("bridge_started", db=_safe_url(settings.db_url), version=SERVER_VERSION,
+                 tokens_required=app.state.tokens_required)
         try:
             yield
         finally:
@@ -82,16 +84,17 @@ def create_app(settings: Settings, registry: Registry | None = None) -> FastAPI:
 
     @app.websocket("/ws/kiosk")
     async def kiosk_socket(ws: WebSocket) -> None:
-        await _serve_device(ws, app.state.hub, Role.kiosk)
+        await _serve_device(ws, app, Role.kiosk)
 
     @app.websocket("/ws/register")
     async def register_socket(ws: WebSocket) -> None:
-        await _serve_device(ws, app.state.hub, Role.register)
+        await _serve_device(ws, app, Role.register)
 
     return app
 
 
-async def _serve_device(ws: WebSocket, hub: LaneHub, role: Role) -> None:
+async def _serve_device(ws: WebSocket, app: FastAPI, role: Role) -> None:
+    hub: LaneHub = app.state.hub
     await ws.accept()
     peer = WebSocketPeer(ws, role)
     allowed = KIOSK_INTENTS if role is Role.kiosk else REGISTER_INTENTS
@@ -114,6 +117,16 @@ async def _serve_device(ws: WebSocket, hub: LaneHub, role: Role) -> None:
                     if intent.role is not role:
                         raise ProtocolError(ErrorCode.wrong_role,
                                             f"this endpoint is for {role.value} devices", "hello")
+                    if app.state.tokens_required and not await asyncio.to_thread(
+                            hub.registry.device_allowed, intent.lane, role.value, intent.token):
+                        log.warning("device_refused", role=role.value, lane=intent.lane)
+                        await peer.send(dump(ProtocolError(
+                            ErrorCode.unauthorized, f"this {role.value} is not paired with lane "
+                            f"{intent.lane}: run `selfreg-bridge pair --lane {intent.lane} "
+                            f"--role {role.value}` and give the device its token",
+                            "hello").reply()))
+                        await ws.close(code=1008)
+                        return
                     if attached:
                         hub.detach(peer)
                     await hub.attach(peer, intent)

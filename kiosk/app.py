@@ -66,7 +66,8 @@ class KioskApp(App):
         self._sending: set[asyncio.Task[bool]] = set()
         self.probe_file = probe_file if probe_file is not None else probe.probe_path()
         self.link = BridgeLink(settings.bridge_url, settings.lane, on_message=self.on_message,
-                               on_online=self.on_online) if connect else None
+                               on_online=self.on_online,
+                               token=settings.device_token) if connect else None
         self._welcome_seq: int | None = None
         self._welcome_over_seq: int | None = None
         self._timeout: ClockEvent | None = None

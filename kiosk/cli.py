@@ -15,6 +15,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--bridge", metavar="URL", help="bridge address, e.g. ws://127.0.0.1:8765")
     parser.add_argument("--lane", metavar="NAME", help="the lane (register) this screen belongs to")
     parser.add_argument("--language", choices=("sv", "en", "nl"), help="default language")
+    parser.add_argument("--token", help="pairing token from `selfreg-bridge pair --role kiosk`")
     parser.add_argument("--size", type=parse_size, default=(1280, 800), metavar="WxH",
                         help="window size (default 1280x800)")
     parser.add_argument("--fullscreen", action="store_true", help="fill the whole screen")
@@ -30,7 +31,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from .app import KioskApp
 
-    settings = load_settings(bridge_url=args.bridge, lane=args.lane, language=args.language)
+    settings = load_settings(bridge_url=args.bridge, lane=args.lane, language=args.language,
+                             device_token=args.token)
     logging.basicConfig(level=settings.log_level)
     app = KioskApp(settings)
     asyncio.run(app.run_with_bridge())

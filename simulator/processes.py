@@ -63,12 +63,19 @@ class BridgeProcess:
             [sys.executable, "-m", "cashier_bridge.cli", *args, "--db", self.db_url],
             capture_output=True, text=True, env=_env(self.workdir), timeout=120, check=False)
 
-    def start(self, timeout: float = 20.0) -> None:
+    def pair(self, lane: str, role: str) -> str:
+        """A pairing token for a device of ``lane``, as an installer gets it."""
+        result = self.cli("pair", "--lane", lane, "--role", role)
+        if result.returncode != 0:
+            raise ProcessFailed(f"pairing failed: {result.stderr}")
+        return result.stdout.strip()
+
+    def start(self, timeout: float = 20.0, *, auth: str = "auto") -> None:
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "cashier_bridge.cli", "serve", "--host", "127.0.0.1",
              "--port", str(self.port), "--db", self.db_url],
-            stdout=log, stderr=subprocess.STDOUT, env=_env(self.workdir))
+            stdout=log, stderr=subprocess.STDOUT, env={**_env(self.workdir), "SELFREG_AUTH": auth})
         self.starts += 1
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -130,7 +137,8 @@ class KioskProcess:
     """The real Kivy kiosk on a virtual screen, driven by real pointer input (xdotool)."""
 
     def __init__(self, workdir: Path, bridge_url: str, lane: str, display: str,
-                 size: tuple[int, int] = (1280, 800)) -> None:
+                 size: tuple[int, int] = (1280, 800), token: str | None = None) -> None:
+        self.token = token
         self.workdir = workdir
         self.bridge_url = bridge_url
         self.lane = lane
@@ -147,7 +155,7 @@ class KioskProcess:
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "kiosk.cli", "--bridge", self.bridge_url, "--lane", self.lane,
-             "--size", f"{w}x{h}"],
+             "--size", f"{w}x{h}", *([f"--token={self.token}"] if self.token else [])],
             stdout=log, stderr=subprocess.STDOUT, env=env)
         self.wait_for(lambda p: True, timeout, what="the kiosk's first screen")
 

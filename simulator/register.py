@@ -37,9 +37,10 @@ Predicate = Callable[[RegisterMessage], bool]
 
 
 class ScriptedRegister:
-    def __init__(self, bridge_url: str, lane: str) -> None:
+    def __init__(self, bridge_url: str, lane: str, token: str | None = None) -> None:
         self.url = bridge_url.rstrip("/") + "/ws/register"
         self.lane = lane
+        self.token = token
         self.received: list[RegisterMessage] = []
         self.connects = 0
         self._ws: ClientConnection | None = None
@@ -67,7 +68,8 @@ class ScriptedRegister:
             try:
                 async with connect(self.url, open_timeout=3) as ws:
                     self._ws = ws
-                    await ws.send(dump(Hello(role=Role.register, lane=self.lane)))
+                    await ws.send(dump(Hello(role=Role.register, lane=self.lane,
+                                             token=self.token)))
                     self.connects += 1
                     self._connected.set()
                     delay = 0.1

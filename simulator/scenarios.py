@@ -241,7 +241,7 @@ async def bridge_restart(rig: Rig, run: Run) -> None:
     offline = await rig.kiosk_screen("offline", 15)
     run.check("kiosk shows it is reconnecting, without personal data",
               shows_no_personal_data(offline, pnr, f"{pnr[:8]}-****"), screen_text(offline))
-    await asyncio.to_thread(rig.bridge.start)
+    await asyncio.to_thread(rig.bridge.start, auth="required")
     await rig.kiosk_screen("waiting", 30)
     run.check("kiosk resumes waiting for the cashier", True)
     state = await rig.register.wait_phase("await_cashier", 30)
@@ -292,11 +292,14 @@ async def run_scenario(name: str, workdir: Path, *, size: tuple[int, int] = (128
         seeded = await asyncio.to_thread(bridge.cli, "import-csv", str(demo_csv()))
         if seeded.returncode != 0:
             raise RuntimeError(f"demo data import failed: {seeded.stdout}{seeded.stderr}")
-        await asyncio.to_thread(bridge.start)
+        # Devices paired as an installer would: the bridge lets in nothing else.
+        kiosk_token = await asyncio.to_thread(bridge.pair, LANE, "kiosk")
+        register_token = await asyncio.to_thread(bridge.pair, LANE, "register")
+        await asyncio.to_thread(bridge.start, auth="required")
         display = await asyncio.to_thread(screen.start)
-        kiosk = KioskProcess(workdir, bridge.url, LANE, display, size)
+        kiosk = KioskProcess(workdir, bridge.url, LANE, display, size, token=kiosk_token)
         await asyncio.to_thread(kiosk.start)
-        register = ScriptedRegister(bridge.url, LANE)
+        register = ScriptedRegister(bridge.url, LANE, token=register_token)
         await register.start()
         await rig_idle(kiosk)
         rig = Rig(workdir, bridge, screen, kiosk, register)

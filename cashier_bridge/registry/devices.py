@@ -35,7 +35,7 @@ def _hash(token: str) -> str:
 def pair(engine: Engine, lane: str, role: str, label: str | None = None) -> PairedDevice:
     if role not in ROLES:
         raise ValueError(f"a device is a {' or a '.join(ROLES)}, not {role!r}")
-    token = secrets.token_urlsafe(32)
+    token = "sr_" + secrets.token_urlsafe(32)  # never starts with "-", which flags would eat
     with engine.begin() as conn:
         device_id = conn.execute(insert(devices).values(
             lane=lane, role=role, token_hash=_hash(token), label=label,

@@ -15,8 +15,9 @@ import httpx
 import pytest
 import uvicorn
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
 
-from cashier_bridge.config import Settings
+from cashier_bridge.config import Settings, tokens_required
 from cashier_bridge.lane import MatchKey
 from cashier_bridge.registry import NewCustomer, Registry
 from cashier_bridge.server import create_app
@@ -39,8 +40,9 @@ def _free_port() -> int:
 
 
 class Bridge:
-    def __init__(self, db_url: str) -> None:
+    def __init__(self, db_url: str, auth: str = "auto") -> None:
         self.db_url = db_url
+        self.auth = auth
         self.port = _free_port()
         self.server: uvicorn.Server | None = None
         self.task: asyncio.Task[None] | None = None
@@ -50,7 +52,7 @@ class Bridge:
         return f"ws://127.0.0.1:{self.port}"
 
     async def start(self) -> None:
-        settings = Settings(db_url=self.db_url, port=self.port)
+        settings = Settings(db_url=self.db_url, port=self.port, auth=self.auth)
         self.app = create_app(settings)
         config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port,
                                 ws="websockets-sansio", log_config=None, lifespan="on")
@@ -381,3 +383,37 @@ async def test_a_database_failure_mid_lookup_is_shown_not_hung(bridge: Bridge) -
         await kiosk.send(type="submit_id", digits=ANNA_PNR)
         event = await register.next("customer_connected")
         assert event["customer"]["customer_code"] == "1001"
+
+
+async def test_with_pairing_required_only_paired_devices_get_in(db: str) -> None:
+    registry = Registry.open(db)
+    register_token = registry.pair_device("lane-1", "register").token
+    kiosk_token = registry.pair_device("lane-1", "kiosk").token
+    registry.close()
+    bridge = Bridge(db, auth="required")
+    await bridge.start()
+    try:
+        for token in (None, "guess", kiosk_token):  # none, wrong, another role's
+            async with connect(f"{bridge.url}/ws/register") as ws:
+                stranger = Device(ws)
+                await stranger.send(type="hello", role="register", lane="lane-1", token=token)
+                error = await stranger.next("error")
+                assert error["code"] == "unauthorized" and "selfreg-bridge pair" in error["message"]
+                with pytest.raises(ConnectionClosed):
+                    await stranger.next("state", timeout=2)
+        async with connect(f"{bridge.url}/ws/register") as ws:
+            register = Device(ws)
+            await register.send(type="hello", role="register", lane="lane-1",
+                                token=register_token)
+            await register.next("welcome")
+            state = await register.next("state")
+            assert state["phase"] == "idle"
+    finally:
+        await bridge.stop()
+
+
+def test_pairing_is_needed_once_the_bridge_listens_beyond_this_machine() -> None:
+    assert not tokens_required(Settings(host="127.0.0.1"))
+    assert tokens_required(Settings(host="0.0.0.0"))
+    assert tokens_required(Settings(host="127.0.0.1", auth="required"))
+    assert not tokens_required(Settings(host="0.0.0.0", auth="off"))

@@ -52,3 +52,21 @@ def test_parse_tells_support_what_a_code_is(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     line = json.loads(result.stdout.strip().splitlines()[-1])
     assert (line["kind"], line["fields"]["phone"]) == ("phone", "+46701234567")
+
+
+def test_pair_prints_a_token_once_and_unpair_revokes_it(tmp_path: Path) -> None:
+    paired = bridge("pair", "--lane", "kassa-2", "--role", "kiosk", tmp=tmp_path)
+    assert paired.returncode == 0, paired.stderr
+    token = paired.stdout.strip()
+    assert token.startswith("sr_") and len(token) > 40
+    assert "shown once" in paired.stderr
+    from cashier_bridge.registry import Registry
+
+    registry = Registry.open(f"sqlite:///{tmp_path / 'b.db'}")
+    try:
+        assert registry.device_allowed("kassa-2", "kiosk", token)
+        revoked = bridge("unpair", "--lane", "kassa-2", tmp=tmp_path)
+        assert "revoked 1" in revoked.stdout
+        assert not registry.device_allowed("kassa-2", "kiosk", token)
+    finally:
+        registry.close()
