@@ -9,7 +9,7 @@ import datetime as dt
 
 from . import phone as phone_parser
 from .document import ParsedDocument, join_nonempty
-from .errors import IdentityError, InvalidFormat, NoIdentity
+from .errors import InvalidFormat, NoIdentity
 
 _MECARD = "MECARD:"
 _BIZCARD = "BIZCARD:"
@@ -82,18 +82,6 @@ def _split_name_mecard(value: str) -> tuple[str | None, str | None]:
     return " ".join(words[:-1]), words[-1]
 
 
-def _phones(values: list[str], region: str) -> tuple[str, ...]:
-    found: list[str] = []
-    for value in values:
-        try:
-            e164 = phone_parser.compact(value, region)
-        except IdentityError:
-            continue
-        if e164 not in found:
-            found.append(e164)
-    return tuple(found)
-
-
 def _birthday(value: str | None) -> dt.date | None:
     digits = (value or "").replace("-", "")
     if len(digits) == 8 and digits.isdigit():
@@ -129,14 +117,14 @@ def parse(raw: str, *, region: str = "SE") -> ParsedDocument:
 
     if kind == "mecard":
         first_name, last_name = _split_name_mecard(values.get("N", [""])[0])
-        phones = _phones(every("TEL"), region)
+        phones = phone_parser.compact_all(every("TEL"), region)
         emails = tuple(every("EMAIL"))
         address = first("ADR")
         birth = _birthday(first("BDAY"))
     else:
         first_name, last_name = first("N"), first("X")
         # BIZCARD: B = business phone, M = mobile; a mobile is the better key for a person.
-        phones = _phones(every("M") + every("B"), region)
+        phones = phone_parser.compact_all(every("M") + every("B"), region)
         emails = tuple(every("E"))
         address = first("A")
         birth = None

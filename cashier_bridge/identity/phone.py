@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import phonenumbers
 
 from .errors import IdentityError, InvalidFormat, InvalidLength
@@ -35,6 +37,19 @@ def is_valid(raw: str, region: str = "SE") -> bool:
     except IdentityError:
         return False
     return True
+
+
+def compact_all(values: Iterable[str], region: str = "SE") -> tuple[str, ...]:
+    """Every valid number among ``values`` as E.164, first occurrence first, no repeats."""
+    found: list[str] = []
+    for value in values:
+        try:
+            e164 = compact(value, region)
+        except IdentityError:
+            continue
+        if e164 not in found:
+            found.append(e164)
+    return tuple(found)
 
 
 def format(raw: str, region: str = "SE") -> str:

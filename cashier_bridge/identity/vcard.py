@@ -178,18 +178,14 @@ def _is_preferred(line: vobject.base.ContentLine) -> bool:
 
 def _phones(component: vobject.base.Component, region: str) -> tuple[str, ...]:
     lines = sorted(_values(component, "tel"), key=lambda ln: not _is_preferred(ln))
-    found: list[str] = []
-    for line in lines:
-        value = _text(line.value)
-        if value.lower().startswith("tel:"):
-            value = value[4:].split(";", 1)[0]
-        try:
-            e164 = phone_parser.compact(value, region)
-        except ValueError:
-            continue
-        if e164 not in found:
-            found.append(e164)
-    return tuple(found)
+    return phone_parser.compact_all((_tel_text(line) for line in lines), region)
+
+
+def _tel_text(line: vobject.base.ContentLine) -> str:
+    value = _text(line.value)
+    if value.lower().startswith("tel:"):  # vCard 4.0 writes numbers as tel: URIs
+        value = value[4:].split(";", 1)[0]
+    return value
 
 
 def _birthday(component: vobject.base.Component) -> dt.date | None:
