@@ -116,7 +116,7 @@ def parse_row(cells: dict[str, str], *, region: str,
         raise RowError(cells["__error__"])
 
     def cell(name: str) -> str | None:
-        value = (cells.get(name) or "").strip()
+        value = _unguard((cells.get(name) or "").strip())
         return value or None
 
     try:
@@ -185,9 +185,28 @@ class CsvWriter:
 
     def write(self, record: CustomerRecord, marketing_consent: bool | None) -> None:
         consent = "" if marketing_consent is None else ("yes" if marketing_consent else "no")
+        text = _guard
         self._writer.writerow([
-            record.customer_code, record.first_name, record.last_name, record.email or "",
-            record.phone or "", "", record.birth_date.isoformat() if record.birth_date else "",
-            record.street or "", record.postal_code or "", record.city or "",
-            record.country or "", record.customer_group or "", consent,
+            text(record.customer_code), text(record.first_name), text(record.last_name),
+            text(record.email or ""), record.phone or "", "",
+            record.birth_date.isoformat() if record.birth_date else "",
+            text(record.street or ""), text(record.postal_code or ""), text(record.city or ""),
+            text(record.country or ""), text(record.customer_group or ""), consent,
         ])
+
+
+# A spreadsheet runs a cell that starts with one of these as a formula ("CSV injection").
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _guard(value: str) -> str:
+    """Free text as Excel will show it, never run it: a leading apostrophe (OWASP advice).
+    Phone numbers (E.164, "+46…") are written as they are: they are validated digits."""
+    return "'" + value if value.startswith(_FORMULA_START) else value
+
+
+def _unguard(value: str) -> str:
+    """Undo _guard, so that an exported file imports back unchanged."""
+    if value.startswith("'") and value[1:].startswith(_FORMULA_START):
+        return value[1:]
+    return value

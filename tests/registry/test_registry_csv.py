@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import csv
 import io
 from pathlib import Path
 
@@ -228,3 +229,20 @@ def test_a_file_that_is_not_utf8_is_refused_with_advice(
     assert report.errors == [(1, 'the file is not UTF-8 text (byte 0xC5 on line 2); in Excel '
                                  'choose "CSV UTF-8" when saving')]
     assert registry.count_customers() == 0
+
+
+def test_export_never_hands_a_spreadsheet_a_formula(registry: Registry) -> None:
+    registry.create_customer("k1", NewCustomer(first_name="=HYPERLINK(\"http://x\")",
+                                               last_name="@SUM(A1)", phone="+46701234567",
+                                               street="-2+3", created_via="import"))
+    out = io.StringIO()
+    registry.export_csv(out)
+    row = next(csv.DictReader(io.StringIO(out.getvalue())))
+    assert row["first_name"] == "'=HYPERLINK(\"http://x\")"
+    assert (row["last_name"], row["street"]) == ("'@SUM(A1)", "'-2+3")
+    assert row["phone"] == "+46701234567"  # a validated number stays as it is
+    registry.import_csv(io.StringIO(out.getvalue()))
+    record = registry.get_by_code(row["customer_code"])
+    assert record is not None
+    assert (record.first_name, record.last_name) == ("=HYPERLINK(\"http://x\")", "@SUM(A1)")
+    assert registry.count_customers() == 1
