@@ -85,12 +85,13 @@ class LaneHub:
     async def attach(self, peer: Peer, hello: Hello) -> None:
         peer.role, peer.lane = hello.role, hello.lane
         slot = await self._slot(hello.lane)
-        slot.peers.add(peer)
-        log.info("device_attached", lane=hello.lane, role=hello.role.value,
-                 phase=slot.lane.phase.value, seq=slot.lane.seq)
-        await peer.send(dump(Welcome(role=hello.role, lane=hello.lane,
-                                     server_version=SERVER_VERSION)))
-        await peer.send(self._view_for(peer.role, slot.lane))
+        async with slot.lock:  # no transition may slip between joining and the first view
+            slot.peers.add(peer)
+            log.info("device_attached", lane=hello.lane, role=hello.role.value,
+                     phase=slot.lane.phase.value, seq=slot.lane.seq)
+            await peer.send(dump(Welcome(role=hello.role, lane=hello.lane,
+                                         server_version=SERVER_VERSION)))
+            await peer.send(self._view_for(peer.role, slot.lane))
 
     def detach(self, peer: Peer) -> None:
         slot = self._slots.get(getattr(peer, "lane", ""))
@@ -159,7 +160,9 @@ class LaneHub:
                 slot.lane = after
                 log.info("lane_transition", lane=name, cause=_type_of(cause),
                          phase_from=before.phase.value, phase=after.phase.value, seq=after.seq)
-        await self._publish(slot, after, effects)
+            # Still under the lock: devices see the lane's states in order, never an older one
+            # after a newer one.
+            await self._publish(slot, after, effects)
         return after
 
     async def _publish(self, slot: _LaneSlot, lane: Lane, effects: list[Effect]) -> None:

@@ -37,6 +37,7 @@ log = structlog.get_logger("selfreg.server")
 
 # A device that says nothing at all for this long is assumed gone (phones, pulled cables).
 HELLO_TIMEOUT_S = 30.0
+SEND_TIMEOUT_S = 5.0
 
 
 class WebSocketPeer:
@@ -48,9 +49,10 @@ class WebSocketPeer:
 
     async def send(self, text: str) -> None:
         async with self._send_lock:
-            # A gone device is noticed by the receive loop, which detaches the peer.
-            with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
-                await self.ws.send_text(text)
+            # A gone device is noticed by the receive loop, which detaches the peer; a stalled
+            # one must not hold up its lane (states are sent under the lane's lock).
+            with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError, TimeoutError):
+                await asyncio.wait_for(self.ws.send_text(text), SEND_TIMEOUT_S)
 
 
 def create_app(settings: Settings, registry: Registry | None = None) -> FastAPI:
