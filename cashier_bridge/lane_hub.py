@@ -99,10 +99,6 @@ class LaneHub:
             slot.peers.discard(peer)
             log.info("device_detached", lane=peer.lane, role=peer.role.value)
 
-    def state_of(self, name: str) -> Lane | None:
-        slot = self._slots.get(name)
-        return slot.lane if slot else None
-
     @property
     def lane_count(self) -> int:
         return len(self._slots)

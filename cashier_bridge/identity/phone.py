@@ -61,16 +61,8 @@ def format(raw: str, region: str = "SE") -> str:
 
 
 def mask(e164: str) -> str:
-    """All but the last two digits hidden: ``+46 ** *** ** 67``."""
+    """Country code and last two digits only: ``+46 ******* 67``."""
     digits = [c for c in e164 if c.isdigit()]
     if len(digits) <= 4:
         return "*" * len(digits)
     return "+" + "".join(digits[:2]) + " " + "*" * (len(digits) - 4) + " " + "".join(digits[-2:])
-
-
-def is_mobile(e164: str) -> bool:
-    number = phonenumbers.parse(e164)
-    return phonenumbers.number_type(number) in (
-        phonenumbers.PhoneNumberType.MOBILE,
-        phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
-    )
