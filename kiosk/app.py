@@ -74,6 +74,7 @@ class KioskApp(App):
         self._welcome: ClockEvent | None = None
         self._grace: ClockEvent | None = None
         self._render_generation = 0
+        self._probes_written = 0
         self._screen_widget: Widget | None = None
 
     # --- Kivy life cycle ----------------------------------------------------------------------
@@ -288,4 +289,5 @@ class KioskApp(App):
 
     def _write_probe(self) -> None:
         assert self.probe_file is not None
-        probe.write_atomically(self.probe_file, self.snapshot())
+        self._probes_written += 1
+        probe.record(self.probe_file, self.snapshot(), self._probes_written)

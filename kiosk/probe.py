@@ -4,6 +4,10 @@ With ``SELFREG_KIOSK_PROBE=/path.json`` set, the kiosk rewrites that file after 
 screen name, lane phase and seq, language, whether the bridge is reachable, window size, every
 visible text in reading order, and the centre of every button in window pixels with the origin
 at the top left (what ``xdotool mousemove`` expects for a borderless window at 0,0).
+
+Every snapshot is also appended, numbered, to ``/path.jsonl``: a test waits for *a screen shown
+after its action* by reading that history from a mark, never for whatever the screen shows now
+(which may still be the screen from before the action).
 """
 
 from __future__ import annotations
@@ -58,10 +62,21 @@ def snapshot(root: Widget, *, window_size: tuple[int, int], screen: str, phase: 
     }
 
 
-def write_atomically(path: Path, data: dict[str, Any]) -> None:
+def history_path(path: Path) -> Path:
+    return path.with_suffix(".jsonl")
+
+
+def record(path: Path, data: dict[str, Any], number: int) -> None:
+    """The latest snapshot to ``path`` (atomically) and snapshot ``number`` to the history."""
+    data = {**data, "n": number}
+    line = json.dumps(data, ensure_ascii=False)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    tmp.write_text(line, encoding="utf-8")
     os.replace(tmp, path)
+    # One write of one whole line: a reader sees complete lines, or a last line still missing
+    # its newline, which it leaves for the next read.
+    with history_path(path).open("a", encoding="utf-8") as history:
+        history.write(line + "\n")
 
 
 def probe_path() -> Path | None:

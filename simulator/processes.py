@@ -145,6 +145,7 @@ class KioskProcess:
         self.display = display
         self.size = size
         self.probe_path = workdir / "kiosk-probe.json"
+        self.history_path = self.probe_path.with_suffix(".jsonl")
         self.log_path = workdir / "kiosk.log"
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -157,31 +158,60 @@ class KioskProcess:
             [sys.executable, "-m", "kiosk.cli", "--bridge", self.bridge_url, "--lane", self.lane,
              "--size", f"{w}x{h}", *([f"--token={self.token}"] if self.token else [])],
             stdout=log, stderr=subprocess.STDOUT, env=env)
-        self.wait_for(lambda p: True, timeout, what="the kiosk's first screen")
+        self.wait_for(lambda p: True, timeout, what="the kiosk's first screen", since=0)
 
     def probe(self) -> dict[str, Any] | None:
+        """What the screen shows now."""
         try:
             return json.loads(self.probe_path.read_text())
         except (OSError, ValueError):
             return None
 
-    def wait_for(self, predicate: Any, timeout: float = 10.0, what: str = "") -> dict[str, Any]:
+    def history(self, since: int = 0) -> list[dict[str, Any]]:
+        """Every settled screen the kiosk showed after snapshot number ``since``, in order."""
+        try:
+            text = self.history_path.read_text(encoding="utf-8")
+        except OSError:
+            return []
+        shown = []
+        for line in text.split("\n")[:-1]:  # the last piece is unfinished or empty
+            with contextlib.suppress(ValueError):
+                snapshot = json.loads(line)
+                if snapshot.get("n", 0) > since:
+                    shown.append(snapshot)
+        return shown
+
+    def mark(self) -> int:
+        """The number of the latest snapshot: wait ``since`` it for what an action causes."""
+        shown = self.history()
+        return int(shown[-1]["n"]) if shown else 0
+
+    def wait_for(self, predicate: Any, timeout: float = 10.0, what: str = "",
+                 since: int | None = None) -> dict[str, Any]:
+        """The first screen after snapshot ``since`` that satisfies ``predicate``; with no
+        ``since``, the screen showing now (for finding what to tap, not for results)."""
         deadline = time.monotonic() + timeout
         last: dict[str, Any] | None = None
         while time.monotonic() < deadline:
             if self.proc and self.proc.poll() is not None:
                 raise ProcessFailed(f"kiosk exited with {self.proc.returncode}:\n"
                                     f"{_tail(self.log_path)}")
-            last = self.probe()
-            if last is not None and predicate(last):
-                return last
+            if since is None:
+                candidates = [p for p in [self.probe()] if p is not None]
+            else:
+                candidates = self.history(since)
+            for snapshot in candidates:
+                last = snapshot
+                if predicate(snapshot):
+                    return snapshot
             time.sleep(0.03)
         shown = {k: last.get(k) for k in ("screen", "phase", "texts")} if last else None
         raise ProcessFailed(f"timed out waiting for {what}; kiosk shows {shown}")
 
-    def wait_screen(self, screen: str, timeout: float = 10.0) -> dict[str, Any]:
+    def wait_screen(self, screen: str, timeout: float = 10.0, *, since: int) -> dict[str, Any]:
+        """The first time ``screen`` was shown after snapshot ``since``."""
         return self.wait_for(lambda p: p.get("screen") == screen, timeout,
-                             what=f"screen {screen!r}")
+                             what=f"screen {screen!r} after snapshot {since}", since=since)
 
     def tap(self, button: str, timeout: float = 10.0) -> None:
         """Touch a button by its id, as a shopper's finger would (X pointer events)."""
@@ -194,11 +224,12 @@ class KioskProcess:
     def type_digits(self, digits: str) -> None:
         for d in digits:
             if d.isdigit():
+                mark = self.mark()
                 before = self.probe() or {}
                 self.tap(f"key_{d}")
-                # wait for the display to take the digit before the next tap
+                # the display must take the digit before the next tap
                 self.wait_for(lambda p, b=before: p.get("texts") != b.get("texts"), 5,
-                              what=f"digit {d} to appear")
+                              what=f"digit {d} to appear", since=mark)
 
     def stop(self) -> None:
         _stop(self.proc)

@@ -2,6 +2,10 @@
 
 It keeps every message it received, reconnects (with backoff) when the bridge goes away and
 resumes from the state the bridge sends, the way a real POS integration is expected to.
+
+Waiting is by event, never by "the latest state": a caller takes a :meth:`mark` before its action
+and waits for the first matching message received after that mark, so a state left over from
+before the action (or from before a reconnect) can never satisfy the wait.
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ from cashier_bridge.protocol import (
     Hello,
     MemberDetails,
     MemberPromptEvent,
+    Ping,
+    Pong,
     RegisterMessage,
     RegisterState,
     Role,
@@ -43,6 +49,8 @@ class ScriptedRegister:
         self.token = token
         self.received: list[RegisterMessage] = []
         self.connects = 0
+        # Where in ``received`` each connection's messages begin (index 0: the first connection).
+        self.connection_starts: list[int] = []
         self._ws: ClientConnection | None = None
         self._connected = asyncio.Event()
         self._changed = asyncio.Condition()
@@ -70,7 +78,10 @@ class ScriptedRegister:
                     self._ws = ws
                     await ws.send(dump(Hello(role=Role.register, lane=self.lane,
                                              token=self.token)))
-                    self.connects += 1
+                    async with self._changed:
+                        self.connects += 1
+                        self.connection_starts.append(len(self.received))
+                        self._changed.notify_all()
                     self._connected.set()
                     delay = 0.1
                     async for frame in ws:
@@ -111,6 +122,13 @@ class ScriptedRegister:
     async def abort(self, prompt_id: str) -> None:
         await self._send(AbortMember(prompt_id=prompt_id))
 
+    async def barrier(self, timeout: float = 10.0) -> None:
+        """Return once the bridge has answered everything sent before: it handles one device's
+        frames in order, so its pong comes after every reply to what preceded the ping."""
+        mark = self.mark()
+        await self._send(Ping())
+        await self.wait_for(lambda m: isinstance(m, Pong), timeout, since=mark)
+
     # --- what a test or QA looks at -----------------------------------------------------------
 
     @property
@@ -124,13 +142,16 @@ class ScriptedRegister:
     def errors(self) -> list[Error]:
         return self.events(Error)
 
-    async def wait_for(self, predicate: Predicate, timeout: float = 10.0,
-                       since: int | None = None) -> RegisterMessage:
-        """The first message (from index ``since``, default: from now on) that matches."""
-        start = len(self.received) if since is None else since
+    def mark(self) -> int:
+        """A point in the message history; wait ``since`` it for what a later action causes."""
+        return len(self.received)
+
+    async def wait_for(self, predicate: Predicate, timeout: float = 10.0, *,
+                       since: int) -> RegisterMessage:
+        """The first message received at or after index ``since`` that matches."""
 
         async def scan() -> RegisterMessage:
-            index = start
+            index = since
             async with self._changed:
                 while True:
                     for message in self.received[index:]:
@@ -141,22 +162,31 @@ class ScriptedRegister:
 
         return await asyncio.wait_for(scan(), timeout)
 
-    async def wait_phase(self, phase: str, timeout: float = 10.0) -> RegisterState:
-        current = self.state
-        if current is not None and current.phase == phase:
-            return current
+    async def wait_connection(self, number: int, timeout: float = 10.0) -> int:
+        """Wait until connection ``number`` (1 = the first) is up; where its messages begin."""
+
+        async def opened() -> int:
+            async with self._changed:
+                await self._changed.wait_for(lambda: self.connects >= number)
+                return self.connection_starts[number - 1]
+
+        return await asyncio.wait_for(opened(), timeout)
+
+    async def wait_phase(self, phase: str, timeout: float = 10.0, *,
+                         since: int) -> RegisterState:
         message = await self.wait_for(
-            lambda m: isinstance(m, RegisterState) and m.phase == phase, timeout)
+            lambda m: isinstance(m, RegisterState) and m.phase == phase, timeout, since=since)
         assert isinstance(message, RegisterState)
         return message
 
-    async def wait_prompt(self, timeout: float = 10.0, since: int = 0) -> MemberPromptEvent:
+    async def wait_prompt(self, timeout: float = 10.0, *, since: int) -> MemberPromptEvent:
         message = await self.wait_for(lambda m: isinstance(m, MemberPromptEvent), timeout,
                                       since=since)
         assert isinstance(message, MemberPromptEvent)
         return message
 
-    async def wait_connected(self, timeout: float = 10.0, since: int = 0) -> CustomerConnected:
+    async def wait_connected(self, timeout: float = 10.0, *,
+                             since: int) -> CustomerConnected:
         message = await self.wait_for(lambda m: isinstance(m, CustomerConnected), timeout,
                                       since=since)
         assert isinstance(message, CustomerConnected)

@@ -61,6 +61,14 @@ class Run:
         }
 
 
+@dataclass(frozen=True)
+class Mark:
+    """A moment in the scenario: what kiosk and register had shown and received by then."""
+
+    kiosk: int
+    register: int
+
+
 @dataclass
 class Rig:
     workdir: Path
@@ -69,8 +77,15 @@ class Rig:
     kiosk: KioskProcess
     register: ScriptedRegister
 
-    async def kiosk_screen(self, screen: str, timeout: float = 15.0) -> dict[str, Any]:
-        return await asyncio.to_thread(self.kiosk.wait_screen, screen, timeout)
+    def mark(self) -> Mark:
+        """Take one before an action; then wait ``since`` it for what the action causes."""
+        return Mark(kiosk=self.kiosk.mark(), register=self.register.mark())
+
+    async def kiosk_screen(self, screen: str, *, since: Mark,
+                           timeout: float = 15.0) -> dict[str, Any]:
+        """The first time the kiosk showed ``screen`` after ``since``."""
+        return await asyncio.to_thread(self.kiosk.wait_screen, screen, timeout,
+                                       since=since.kiosk)
 
     async def tap(self, button: str) -> None:
         await asyncio.to_thread(self.kiosk.tap, button)
@@ -136,28 +151,32 @@ def logs_hold_no_personal_data(rig: Rig, *secrets: str) -> tuple[bool, str]:
 
 
 async def _to_numpad(rig: Rig, run: Run) -> None:
+    mark = rig.mark()
     await rig.register.start_sale()
-    shown = await rig.kiosk_screen("choose")
+    shown = await rig.kiosk_screen("choose", since=mark)
     run.check("sale start shows the three choices",
               {"choose_mobile", "choose_scan", "choose_numpad"} <= set(shown["buttons"]),
               shown.get("buttons"))
+    mark = rig.mark()
     await rig.tap("choose_numpad")
-    await rig.kiosk_screen("numpad")
+    await rig.kiosk_screen("numpad", since=mark)
 
 
 async def _register_new_member_until_cashier(rig: Rig, run: Run, pnr: str) -> str:
     await _to_numpad(rig, run)
     await rig.type_digits(pnr)
+    mark = rig.mark()
     await rig.tap("key_ok")
-    asked = await rig.kiosk_screen("ask_member")
+    asked = await rig.kiosk_screen("ask_member", since=mark)
     masked = f"{pnr[:8]}-****"
     run.check("ask-member screen shows the masked personnummer", masked in screen_text(asked),
               screen_text(asked))
     run.check("ask-member screen never shows the whole number",
               shows_no_personal_data(asked, pnr, pnr[2:]), screen_text(asked))
+    mark = rig.mark()
     await rig.tap("yes")
-    await rig.kiosk_screen("waiting")
-    prompt = (await rig.register.wait_prompt(15)).prompt
+    await rig.kiosk_screen("waiting", since=mark)
+    prompt = (await rig.register.wait_prompt(15, since=mark.register)).prompt
     run.check("register prompt carries masked id and birth date",
               prompt.personal_id_masked == masked
               and prompt.birth_date == f"{pnr[:4]}-{pnr[4:6]}-{pnr[6:8]}",
@@ -165,27 +184,33 @@ async def _register_new_member_until_cashier(rig: Rig, run: Run, pnr: str) -> st
     return prompt.prompt_id
 
 
+async def _end_sale(rig: Rig) -> dict[str, Any]:
+    mark = rig.mark()
+    await rig.register.end_sale()
+    return await rig.kiosk_screen("idle", since=mark)
+
+
 async def ange_id_known(rig: Rig, run: Run) -> None:
     anna = known_customer()
     pnr = re.sub(r"\D", "", anna["personal_id"])
     await _to_numpad(rig, run)
     await rig.type_digits(pnr)
+    mark = rig.mark()
     await rig.tap("key_ok")
-    welcome = await rig.kiosk_screen("welcome")
+    welcome = await rig.kiosk_screen("welcome", since=mark)
     run.check("kiosk greets the shopper by first name",
               f"Välkommen, {anna['first_name']}!" in welcome["texts"], screen_text(welcome))
     run.check("kiosk shows no last name, phone or personnummer",
               shows_no_personal_data(welcome, anna["last_name"], pnr, pnr[-4:]),
               screen_text(welcome))
-    event = await rig.register.wait_connected(15)
+    event = await rig.register.wait_connected(15, since=mark.register)
     run.check("register receives customer connected with customer 1001",
               event.customer.customer_code == "1001"
               and event.customer.first_name == anna["first_name"]
               and event.customer.last_name == anna["last_name"], event.customer)
     run.check("register learns it matched on the personnummer",
               event.customer.matched_on == "personnummer", event.customer.matched_on)
-    await rig.register.end_sale()
-    idle = await rig.kiosk_screen("idle")
+    idle = await _end_sale(rig)
     run.check("after the sale nothing personal stays on the screen",
               shows_no_personal_data(idle, anna["first_name"], anna["last_name"]),
               screen_text(idle))
@@ -198,20 +223,20 @@ async def ange_id_new_member(rig: Rig, run: Run) -> None:
     pnr = unknown_personnummer()
     before = rig.customers()
     prompt_id = await _register_new_member_until_cashier(rig, run, pnr)
+    mark = rig.mark()
     await rig.register.confirm(prompt_id, MemberDetails(first_name="Berit", last_name="Berg",
                                                         email="berit.berg@example.se",
                                                         marketing_consent=True))
-    event = await rig.register.wait_connected(15)
+    event = await rig.register.wait_connected(15, since=mark.register)
     run.check("register receives the new member as connected",
               event.customer.is_new and event.customer.first_name == "Berit"
               and event.customer.personal_id_masked == f"{pnr[:8]}-****", event.customer)
-    welcome = await rig.kiosk_screen("welcome")
+    welcome = await rig.kiosk_screen("welcome", since=mark)
     run.check("kiosk welcomes the new member", "Välkommen, Berit!" in welcome["texts"],
               screen_text(welcome))
     run.check("exactly one customer was created", rig.customers() == before + 1,
               f"{before} -> {rig.customers()}")
-    await rig.register.end_sale()
-    await rig.kiosk_screen("idle")
+    await _end_sale(rig)
     run.check("the logs hold no personal data",
               *logs_hold_no_personal_data(rig, pnr, pnr[2:], "Berg", "berit.berg@example.se"))
     run.facts["customer_code"] = event.customer.customer_code
@@ -220,8 +245,9 @@ async def ange_id_new_member(rig: Rig, run: Run) -> None:
 async def ange_id_abort(rig: Rig, run: Run) -> None:
     before = rig.customers()
     prompt_id = await _register_new_member_until_cashier(rig, run, unknown_personnummer())
+    mark = rig.mark()
     await rig.register.abort(prompt_id)
-    back = await rig.kiosk_screen("choose")
+    back = await rig.kiosk_screen("choose", since=mark)
     run.check("after the cashier aborts, the kiosk offers the choices again",
               "choose_numpad" in back["buttons"], back.get("buttons"))
     run.check("no customer was created", rig.customers() == before,
@@ -229,36 +255,44 @@ async def ange_id_abort(rig: Rig, run: Run) -> None:
     run.check("the register was never told a customer connected",
               not rig.register.events(CustomerConnected), rig.register.events(CustomerConnected))
     run.check("no protocol errors", not rig.register.errors, rig.register.errors)
-    await rig.register.end_sale()
-    await rig.kiosk_screen("idle")
+    await _end_sale(rig)
 
 
 async def bridge_restart(rig: Rig, run: Run) -> None:
     before = rig.customers()
     pnr = unknown_personnummer()
     prompt_id = await _register_new_member_until_cashier(rig, run, pnr)
+    connections = rig.register.connects
+    mark = rig.mark()
     rig.bridge.kill()
-    offline = await rig.kiosk_screen("offline", 15)
+    offline = await rig.kiosk_screen("offline", since=mark, timeout=15)
     run.check("kiosk shows it is reconnecting, without personal data",
               shows_no_personal_data(offline, pnr, f"{pnr[:8]}-****"), screen_text(offline))
+    mark = rig.mark()
     await asyncio.to_thread(rig.bridge.start, auth="required")
-    await rig.kiosk_screen("waiting", 30)
-    run.check("kiosk resumes waiting for the cashier", True)
-    state = await rig.register.wait_phase("await_cashier", 30)
+    resumed = await rig.kiosk_screen("waiting", since=mark, timeout=30)
+    run.check("kiosk resumes waiting for the cashier, online again", resumed.get("online"),
+              resumed)
+    try:
+        start = await rig.register.wait_connection(connections + 1, 30)
+    except TimeoutError:
+        run.check("register reconnected", False, f"still {rig.register.connects} connection(s)")
+        return
+    state = await rig.register.wait_phase("await_cashier", 30, since=start)
     run.check("register resumes with the same open prompt",
               state.view.prompt is not None and state.view.prompt.prompt_id == prompt_id,
               state.view.prompt)
-    run.check("register reconnected", rig.register.connects >= 2, rig.register.connects)
     details = MemberDetails(first_name="Cecilia", last_name="Ek")
-    mark = len(rig.register.received)
+    mark = rig.mark()
     await rig.register.confirm(prompt_id, details)
-    event = await rig.register.wait_connected(15, since=mark)
+    event = await rig.register.wait_connected(15, since=mark.register)
     await rig.register.confirm(prompt_id, details)  # a POS retrying after the outage
-    welcome = await rig.kiosk_screen("welcome")
+    welcome = await rig.kiosk_screen("welcome", since=mark)
     run.check("kiosk welcomes the new member after the restart",
               "Välkommen, Cecilia!" in welcome["texts"], screen_text(welcome))
-    await asyncio.sleep(0.5)
-    connected = [m for m in rig.register.received[mark:] if isinstance(m, CustomerConnected)]
+    await rig.register.barrier()  # every answer to the retry has arrived
+    connected = [m for m in rig.register.received[mark.register:]
+                 if isinstance(m, CustomerConnected)]
     run.check("the register was told exactly once", len(connected) == 1, len(connected))
     run.check("exactly one customer was created", rig.customers() == before + 1,
               f"{before} -> {rig.customers()}")
@@ -266,8 +300,7 @@ async def bridge_restart(rig: Rig, run: Run) -> None:
               rig.register.events(PromptWithdrawn))
     run.check("the new member is the one the cashier confirmed",
               event.customer.first_name == "Cecilia" and event.customer.is_new, event.customer)
-    await rig.register.end_sale()
-    await rig.kiosk_screen("idle")
+    await _end_sale(rig)
     run.facts["bridge_starts"] = rig.bridge.starts
 
 
@@ -317,4 +350,4 @@ async def run_scenario(name: str, workdir: Path, *, size: tuple[int, int] = (128
 
 
 async def rig_idle(kiosk: KioskProcess) -> None:
-    await asyncio.to_thread(kiosk.wait_screen, "idle", 30)
+    await asyncio.to_thread(kiosk.wait_screen, "idle", 30, since=0)

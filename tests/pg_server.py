@@ -95,7 +95,7 @@ class _Cluster:
     def _run(self, *args: str) -> subprocess.CompletedProcess[str]:
         command = [str(self.bindir / args[0]), *args[1:]]
         if self.user:
-            command = ["runuser", "-u", self.user, "--", *command]
+            command = [find_runuser(), "-u", self.user, "--", *command]
         return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
 
     def start(self) -> URL:
@@ -129,6 +129,17 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def find_runuser() -> str:
+    """util-linux's runuser, which Debian installs in /usr/sbin: not on every PATH (CI's, a
+    non-login shell's), so look where it lives too."""
+    found = shutil.which("runuser") or next(
+        (p for p in ("/usr/sbin/runuser", "/sbin/runuser") if os.access(p, os.X_OK)), None)
+    if found is None:
+        raise RuntimeError("runuser not found (Debian package util-linux); needed to run "
+                           "PostgreSQL as the postgres user when the tests run as root")
+    return found
 
 
 def find_bindir() -> Path | None:
