@@ -59,6 +59,15 @@ class Settings(BaseSettings):
     device_token: str | None = None  # this kiosk's (or simulated register's) pairing token
     log_level: str = "INFO"
     log_json: bool = False
+    # Skanna ID's camera: a device index ("0" is /dev/video0), a device path or a video file,
+    # "virtual" (the simulator's camera; "virtual:<options>", see simulator/virtual_camera.py) or
+    # "none" (Skanna ID then says there is no camera; the other methods work as always).
+    camera: str = "0"
+    camera_size: str = Field(default="1280x720", pattern=r"^[1-9][0-9]{1,4}x[1-9][0-9]{1,4}$")
+    camera_fps: int = Field(default=30, ge=1, le=120)
+    # The camera hands over mirror images (some USB webcams do): flip them back so codes read.
+    # The preview on screen is always shown mirrored, like a mirror, whatever this says.
+    camera_mirror: bool = False
 
     @classmethod
     def settings_customise_sources(
