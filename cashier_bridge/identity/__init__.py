@@ -2,19 +2,43 @@
 
 Each kind has its own module with the same small API as python-stdnum: ``compact``,
 ``validate``, ``is_valid``, ``format`` (and ``parse`` returning a typed result).  Every parser
-raises only :class:`IdentityError` (or a subclass) on bad input.
+raises only :class:`IdentityError` (or a subclass) on bad input, and reads its input through
+:func:`clean.payload` first, so padding and control characters a reader adds never reach a
+field.
+
+>>> from cashier_bridge.identity import classify
+>>> classify("\\ufeff070-123 45 67\\x00").phone.value
+'+46701234567'
 """
 
 from .classify import Classification, Reading, classify
-from .errors import IdentityError, InvalidChecksum, InvalidDate, InvalidFormat, InvalidLength
+from .document import ParsedDocument
+from .errors import (
+    IdentityError,
+    Incomplete,
+    InterimNumber,
+    InvalidChecksum,
+    InvalidDate,
+    InvalidFormat,
+    InvalidLength,
+    NoIdentity,
+    Unreadable,
+    Unrecognised,
+)
 
 __all__ = [
     "Classification",
     "IdentityError",
+    "Incomplete",
+    "InterimNumber",
     "InvalidChecksum",
     "InvalidDate",
     "InvalidFormat",
     "InvalidLength",
+    "NoIdentity",
+    "ParsedDocument",
     "Reading",
+    "Unreadable",
+    "Unrecognised",
     "classify",
 ]

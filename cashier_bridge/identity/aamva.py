@@ -9,8 +9,11 @@ subfile offsets in the header, which are often wrong.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
+from collections import Counter
 
+from .clean import lead, payload
 from .document import ParsedDocument, join_nonempty
 from .errors import InvalidDate, InvalidFormat, NoIdentity
 
@@ -79,18 +82,62 @@ _JAMMED_IDS = frozenset(
 _JAMMED_ID_AT = re.compile("(?=(" + "|".join(sorted(_JAMMED_IDS)) + "))")
 # A jurisdiction subfile ("ZV", "ZT"...) starts with its type then its first element ID.
 _JURISDICTION_SUBFILE = re.compile(r"Z[A-Z]Z[A-Z]")
-_SEPARATORS = re.compile(r"[\r\n\x1e\x1d\x1c]+")
+# The header is "@", the data element separator (LF), the record separator (RS, 0x1E), the
+# segment terminator (CR), then "ANSI ".  Readers replace these (CR for LF, pipes, group
+# separators) or drop them, so every control character that can stand for one is kept through
+# clean.payload and splits elements; a printable separator counts when the header declares it.
+_CONTROL_SEPARATORS = "\n\r\t\v\f\x1c\x1d\x1e\x1f"
+# Punctuation that occurs inside values ("SMITH,JOHN", "K-134-123", "APT 3/B"): a garbled
+# header showing one of these must not cut every name in two.
+_VALUE_PUNCTUATION = frozenset(",.-'/#&()\"")
 _PLAUSIBLE_YEARS = range(1880, 2200)
 
 
+@functools.lru_cache(maxsize=32)
+def _splitter(extra: str) -> re.Pattern[str]:
+    return re.compile(f"[{re.escape(_CONTROL_SEPARATORS + extra)}]+")
+
+
+def _is_printable_separator(char: str) -> bool:
+    return (char.isprintable() and not char.isalnum() and not char.isspace()
+            and char not in _VALUE_PUNCTUATION)
+
+
+def _declared_separators(text: str) -> str:
+    """Printable characters in the header's three separator places (``@|||ANSI``)."""
+    return "".join(c for c in text[1:4] if _is_printable_separator(c))
+
+
+def _inferred_separator(body: str) -> str | None:
+    """The character most element IDs follow, when the header did not say (``DCSSMITH|DAC``)."""
+    before = Counter(body[m.start() - 1] for m in _JAMMED_ID_AT.finditer(body) if m.start())
+    for char, count in before.most_common(3):
+        if count >= 3 and _is_printable_separator(char):
+            return char
+    return None
+
+
 def looks_like(raw: str) -> bool:
-    head = raw.lstrip("\ufeff \t\r\n")[:40]
+    r"""Whether ``raw`` starts like an AAMVA licence payload (junk before the ``@`` is allowed).
+
+    >>> looks_like("\x00@\n\x1e\rANSI 636000100002DL00410278ZV03190008DLDAQT64235789")
+    True
+    >>> looks_like("ANSI 636000100002")
+    False
+    """
+    head = lead(raw, 40)
     return head.startswith("@") and _HEADER.search(head) is not None
 
 
 def elements(raw: str) -> tuple[int, dict[str, str]]:
-    """The AAMVA version and the data elements of the DL/ID subfile, values stripped."""
-    text = raw.lstrip("\ufeff \t\r\n")
+    r"""The AAMVA version and the data elements of the DL/ID subfile, values stripped.
+
+    The header's separator places say what the reader put between elements, here pipes:
+
+    >>> elements("@|\x1e|ANSI 636000100002DL00410278ZV03190008DLDAQT64235789|DCSSAMPLE|")
+    (10, {'DAQ': 'T64235789', 'DCS': 'SAMPLE'})
+    """
+    text = payload(raw, "aamva", keep=_CONTROL_SEPARATORS)
     if not text.startswith("@"):
         raise InvalidFormat("an AAMVA payload starts with @", kind="aamva")
     header = _HEADER.search(text, 0, 40)
@@ -103,9 +150,14 @@ def elements(raw: str) -> tuple[int, dict[str, str]]:
     body = text[pos:]
     if body[:2] in ("DL", "ID") and body[2:5] in _ELEMENT_IDS:
         body = body[2:]
-    found: dict[str, str] = {}
-    chunks = _SEPARATORS.split(body)
+    chunks = _splitter(_declared_separators(text)).split(body)
     jammed = len(chunks) <= 2 and len(body) > 40
+    if jammed:
+        separator = _inferred_separator(body)
+        if separator is not None:
+            chunks = _splitter(separator).split(body)
+            jammed = len(chunks) <= 2
+    found: dict[str, str] = {}
     for chunk in chunks:
         if jammed:
             chunk = _JURISDICTION_SUBFILE.split(chunk, maxsplit=1)[0]
@@ -198,6 +250,23 @@ def _postal_code(value: str | None) -> str | None:
 
 
 def parse(raw: str, *, today: dt.date | None = None) -> ParsedDocument:
+    r"""What a licence's PDF417 code says about its holder.
+
+    >>> doc = parse("@\n\x1e\rANSI 636000100002DL00410278ZV03190008DLDAQT64235789\n"
+    ...             "DCSSAMPLE\nDACMICHAEL\nDBB06061986\nDBA12102030\nDAJVA\r\x00\x00",
+    ...             today=dt.date(2025, 6, 1))
+    >>> (doc.first_name, doc.last_name, doc.document_number, doc.birth_date.isoformat())
+    ('MICHAEL', 'SAMPLE', 'T64235789', '1986-06-06')
+    >>> doc.expired
+    False
+
+    A licence with neither a name nor a number identifies nobody:
+
+    >>> parse("@\n\x1e\rANSI 636000100002DL00410278ZV03190008DLDCSNONE\nDBB06061986\n")
+    ... # doctest: +IGNORE_EXCEPTION_DETAIL
+    Traceback (most recent call last):
+    NoIdentity: this licence carries neither a name nor a licence number
+    """
     today = today or dt.date.today()
     version, el = elements(raw)
     last = _clean((el.get("DCS") or el.get("DAB") or "").rstrip(", "))
@@ -217,8 +286,6 @@ def parse(raw: str, *, today: dt.date | None = None) -> ParsedDocument:
         expiry = None
         extra["expiry_date_unreadable"] = el.get("DBA", "")
     number = _clean(el.get("DAQ"))
-    if not (first or last) and not number:
-        raise NoIdentity("this licence carries neither a name nor a licence number", kind="aamva")
     street = join_nonempty([_clean(el.get("DAG")), _clean(el.get("DAH"))], ", ")
     city_line = join_nonempty([_clean(el.get("DAJ")), _postal_code(el.get("DAK"))])
     address = join_nonempty([street, _clean(el.get("DAI")), city_line], ", ")
@@ -234,7 +301,7 @@ def parse(raw: str, *, today: dt.date | None = None) -> ParsedDocument:
         extra["name_suffix"] = suffix
     if issued:
         extra["issue_date"] = issued.isoformat()
-    return ParsedDocument(
+    doc = ParsedDocument(
         kind="aamva",
         first_name=first,
         middle_name=middle,
@@ -247,3 +314,7 @@ def parse(raw: str, *, today: dt.date | None = None) -> ParsedDocument:
         nationality=_clean(el.get("DCG")),
         extra=extra,
     )
+    # Checked on the finished document: a name of padding or punctuation is no name.
+    if not doc.has_name and not doc.document_number:
+        raise NoIdentity("this licence carries neither a name nor a licence number", kind="aamva")
+    return doc

@@ -20,8 +20,9 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from . import aamva, customer_code, mecard, mrz, personnummer, phone, vcard
+from .clean import payload
 from .document import ParsedDocument
-from .errors import IdentityError, InvalidLength
+from .errors import IdentityError, InvalidLength, NoIdentity
 
 Kind = Literal["personnummer", "samordningsnummer", "phone", "email", "customer_code"]
 Source = Literal["numpad", "scan", "mobile"]
@@ -74,7 +75,13 @@ _DIGITS = re.compile(r"\D", re.ASCII)
 
 
 def detect_document(raw: str) -> Callable[..., ParsedDocument] | None:
-    """The parser for a scanned document payload, or None if it is none of them."""
+    r"""The parser for a scanned document payload, or None if it is none of them.
+
+    >>> detect_document("\x00MECARD:N:Owen,Sean;;") is mecard.parse
+    True
+    >>> detect_document("198503121249") is None
+    True
+    """
     if vcard.looks_like(raw):
         return vcard.parse
     if mecard.looks_like(raw):
@@ -88,6 +95,11 @@ def detect_document(raw: str) -> Callable[..., ParsedDocument] | None:
 
 def parse_document(raw: str, *, region: str = "SE", today: dt.date | None = None
                    ) -> ParsedDocument | None:
+    """The scanned document ``raw`` holds, or None if it is not a document at all.
+
+    >>> parse_document("BIZCARD:N:Sean;X:Owen;M:+12125551212;;").kind
+    'bizcard'
+    """
     parser = detect_document(raw)
     if parser is None:
         return None
@@ -104,6 +116,22 @@ def classify(
     card_format: customer_code.CardFormat = customer_code.ANY,
     today: dt.date | None = None,
 ) -> Classification:
+    r"""Every reading of ``raw`` in the order the registry tries them, and why others failed.
+
+    >>> result = classify(" 850312-1249\r\n", today=dt.date(2025, 6, 1))
+    >>> [(r.kind, r.value) for r in result.readings]
+    [('personnummer', '198503121249'), ('customer_code', '850312-1249')]
+    >>> result.can_become_member
+    True
+
+    A scanned card without a name cannot make a member; the shopper is told why:
+
+    >>> result = classify("MECARD:TEL:070-123 45 67;;", "scan")
+    >>> [r.kind for r in result.readings], result.can_become_member
+    (['phone'], False)
+    >>> result.best_rejection().code
+    'no_identity'
+    """
     if len(raw) > MAX_INPUT_CHARS:
         err = InvalidLength("the input is far too long to be an identifier")
         return Classification(len(raw), rejected=(err,))
@@ -113,10 +141,21 @@ def classify(
         except IdentityError as err:
             return Classification(len(raw), rejected=(err,))
         if document is not None:
-            return Classification(len(raw), _document_readings(document, today),
-                                  document=document)
+            result = Classification(len(raw), _document_readings(document, today),
+                                    document=document)
+            if result.can_become_member:
+                return result
+            # Its phone or e-mail may still find a customer; if not, the shopper hears why no
+            # member can be made from it rather than a bare "not found".
+            what = ("nothing to register by besides the name" if document.has_name
+                    else "no name")
+            missing = NoIdentity(f"this {document.kind} carries {what}", kind=document.kind)
+            return Classification(len(raw), result.readings, (missing,), document)
 
-    text = raw.strip()
+    try:
+        text = payload(raw)
+    except IdentityError as err:
+        return Classification(len(raw), rejected=(err,))
     compact = "".join(text.split())
     readings: list[Reading] = []
     rejected: list[IdentityError] = []
@@ -160,7 +199,11 @@ def _document_readings(doc: ParsedDocument, today: dt.date | None) -> tuple[Read
 
 
 def mask_email(email: str) -> str:
-    """``a***@example.org``."""
+    """What the customer screen may show of an e-mail address.
+
+    >>> mask_email("anna.andersson@example.org")
+    'a***@example.org'
+    """
     local, _, domain = email.partition("@")
     return f"{local[:1]}***@{domain}"
 

@@ -12,6 +12,7 @@ from typing import Literal
 from stdnum import ean, luhn
 from stdnum.exceptions import ValidationError
 
+from .clean import payload
 from .errors import InvalidChecksum, InvalidFormat, InvalidLength
 
 CheckDigit = Literal["none", "ean13", "luhn"]
@@ -29,7 +30,19 @@ ANY = CardFormat()
 
 
 def compact(raw: str, fmt: CardFormat = ANY) -> str:
-    code = "".join(raw.split()).upper()
+    r"""The code as the registry keeps it: no whitespace or padding, upper case.
+
+    >>> compact(" ab 1001\x00\r\n")
+    'AB1001'
+    >>> compact("4006381333931", CardFormat(length=13, check_digit="ean13"))
+    '4006381333931'
+    >>> compact("4006381333932", CardFormat(length=13, check_digit="ean13"))
+    ... # doctest: +IGNORE_EXCEPTION_DETAIL
+    Traceback (most recent call last):
+    InvalidChecksum: the check digit does not match
+    """
+    # Whitespace anywhere is spacing, as printed on the card ("1234 5678"), not part of it.
+    code = "".join(payload(raw, "customer_code").split()).upper()
     if not code:
         raise InvalidLength("a customer code cannot be empty", kind="customer_code")
     if len(code) > 64:
@@ -57,10 +70,22 @@ def compact(raw: str, fmt: CardFormat = ANY) -> str:
 
 
 def validate(raw: str, fmt: CardFormat = ANY) -> str:
+    """``compact``, python-stdnum style: the code or an IdentityError.
+
+    >>> validate("", CardFormat(digits_only=True))  # doctest: +IGNORE_EXCEPTION_DETAIL
+    Traceback (most recent call last):
+    InvalidLength: a customer code cannot be empty
+    """
     return compact(raw, fmt)
 
 
 def is_valid(raw: str, fmt: CardFormat = ANY) -> bool:
+    """Whether ``raw`` is a customer code in this shop's format.
+
+    >>> digits = CardFormat(digits_only=True, prefix="10")
+    >>> is_valid("1001", digits), is_valid("2001", digits), is_valid("10A1", digits)
+    (True, False, False)
+    """
     try:
         compact(raw, fmt)
     except ValueError:
@@ -69,4 +94,9 @@ def is_valid(raw: str, fmt: CardFormat = ANY) -> bool:
 
 
 def format(raw: str, fmt: CardFormat = ANY) -> str:
+    """The code as shown to the cashier: the compact form.
+
+    >>> format("ab 1001")
+    'AB1001'
+    """
     return compact(raw, fmt)

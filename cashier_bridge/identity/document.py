@@ -10,6 +10,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from .clean import field as _field
+
 DocumentKind = Literal["vcard", "mecard", "bizcard", "aamva", "mrz"]
 
 
@@ -33,9 +35,26 @@ class ParsedDocument:
     nationality: str | None = None
     extra: dict[str, str] = field(default_factory=dict)  # kind-specific facts worth showing
 
+    def __post_init__(self) -> None:
+        # The one place every parser's text passes through: whatever a reader left inside a
+        # value (line breaks, tabs, runs of padding spaces) never reaches the register.
+        for name in _TEXT_FIELDS:
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, _field(value))
+        object.__setattr__(self, "emails", tuple(e for e in map(_field, self.emails) if e))
+        object.__setattr__(self, "extra", {k: _field(v) or "" for k, v in self.extra.items()})
+
     @property
     def has_name(self) -> bool:
-        return bool(self.first_name or self.last_name)
+        """A first or last name with at least one letter in it (not ``-`` or ``0``).
+
+        >>> ParsedDocument("mecard", first_name="Anna").has_name
+        True
+        >>> ParsedDocument("aamva", last_name=" - ", document_number="T16700185").has_name
+        False
+        """
+        return any(c.isalpha() for c in (self.first_name or "") + (self.last_name or ""))
 
     @property
     def identifies(self) -> bool:
@@ -43,7 +62,12 @@ class ParsedDocument:
         return bool(self.phone or self.email or self.personal_id or self.document_number)
 
     def fields(self) -> dict[str, Any]:
-        """The JSON-ready fields of ``selfreg-bridge parse``; unknown ones are left out."""
+        """The JSON-ready fields of ``selfreg-bridge parse``; unknown ones are left out.
+
+        >>> ParsedDocument("mecard", first_name="Anna", last_name="Andersson",
+        ...                birth_date=dt.date(1985, 3, 12)).fields()
+        {'first_name': 'Anna', 'last_name': 'Andersson', 'birth_date': '1985-03-12'}
+        """
         out: dict[str, Any] = {}
         for key in ("first_name", "middle_name", "last_name"):
             value = getattr(self, key)
@@ -77,6 +101,15 @@ class ParsedDocument:
         return out
 
 
+_TEXT_FIELDS = ("first_name", "last_name", "middle_name", "phone", "email", "personal_id",
+                "personal_number", "document_number", "address", "nationality")
+
+
 def join_nonempty(parts: list[str | None] | tuple[str | None, ...], sep: str = " ") -> str | None:
+    """The non-blank parts, stripped, joined by ``sep``; None when there are none.
+
+    >>> join_nonempty(["17 FIRST STREET", None, " ", "STAUNTON "], ", ")
+    '17 FIRST STREET, STAUNTON'
+    """
     text = sep.join(p.strip() for p in parts if p and p.strip())
     return text or None

@@ -8,6 +8,12 @@ class IdentityError(ValueError):
 
     ``code`` is stable and machine-readable (the kiosk translates it); ``str(err)`` is for logs
     and support staff.
+
+    >>> err = InvalidChecksum("the last digit does not match", kind="personnummer")
+    >>> err.code, err.kind, str(err)
+    ('invalid_checksum', 'personnummer', 'the last digit does not match')
+    >>> isinstance(err, ValueError)
+    True
     """
 
     code = "invalid"
@@ -62,3 +68,9 @@ class Unrecognised(IdentityError):
     """Input that is none of the kinds the bridge knows."""
 
     code = "unrecognised"
+
+
+class Unreadable(IdentityError):
+    """Input that held nothing but padding and control characters (a misfired scan)."""
+
+    code = "unreadable"

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 
 from . import phone as phone_parser
+from .clean import lead, payload
 from .document import ParsedDocument, join_nonempty
 from .errors import InvalidFormat, NoIdentity
 
@@ -16,7 +17,12 @@ _BIZCARD = "BIZCARD:"
 
 
 def looks_like(raw: str) -> bool:
-    head = raw.lstrip()[:8].upper()
+    r"""Whether ``raw`` starts like a MECARD or BIZCARD (after any BOM, NULs or blank lines).
+
+    >>> looks_like("\ufeffMECARD:N:Owen,Sean;;"), looks_like("BEGIN:VCARD")
+    (True, False)
+    """
+    head = lead(raw, 8).upper()
     return head.startswith((_MECARD, _BIZCARD))
 
 
@@ -61,7 +67,11 @@ def escape(value: str) -> str:
 
 def format(first_name: str, last_name: str, *, phone: str | None = None,
            email: str | None = None) -> str:
-    """A MECARD for a person; ``parse`` reads it back."""
+    r"""A MECARD for a person, special characters escaped; ``parse`` reads it back.
+
+    >>> print(format("Seán", "O,Brien", phone="+46701234567"))
+    MECARD:N:O\,Brien,Seán;TEL:+46701234567;;
+    """
     parts = [f"N:{escape(last_name)},{escape(first_name)}"]
     if phone:
         parts.append(f"TEL:{escape(phone)}")
@@ -93,7 +103,21 @@ def _birthday(value: str | None) -> dt.date | None:
 
 
 def parse(raw: str, *, region: str = "SE") -> ParsedDocument:
-    text = raw.strip()
+    r"""The person a MECARD or BIZCARD describes; line breaks between fields are allowed.
+
+    >>> doc = parse("\ufeffMECARD:N:Owen,Sean;\r\nTEL:070-123 45 67;\r\n"
+    ...             "EMAIL:sean@example.org;;\r\n\x00\x00")
+    >>> (doc.first_name, doc.last_name, doc.phone, doc.email)
+    ('Sean', 'Owen', '+46701234567', 'sean@example.org')
+
+    A code with nothing to identify a person by is refused:
+
+    >>> parse("MECARD:URL:example.org;;")  # doctest: +IGNORE_EXCEPTION_DETAIL
+    Traceback (most recent call last):
+    NoIdentity: this MECARD carries no name, phone or e-mail
+    """
+    # No control character is structure in a MECARD: line breaks read as spaces.
+    text = payload(raw, "mecard")
     upper = text[:8].upper()
     if upper.startswith(_MECARD):
         kind, body = "mecard", text[len(_MECARD):]

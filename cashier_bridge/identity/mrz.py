@@ -10,15 +10,24 @@ import datetime as dt
 import re
 
 from . import personnummer
+from .clean import payload
 from .document import ParsedDocument, join_nonempty
 from .errors import IdentityError, InvalidChecksum, InvalidDate, InvalidFormat, InvalidLength
 
 _CHARS = re.compile(r"^[A-Z0-9<]+$", re.ASCII)
 _SHAPES = {(3, 30): "TD1", (2, 36): "TD2", (2, 44): "TD3"}
 _WEIGHTS = (7, 3, 1)
+# Line breaks as readers deliver them (str.splitlines splits on each); a pipe is never an MRZ
+# character, so a reader that writes one between lines is understood too.
+_KEEP = "\n\r\v\f\x1c\x1d\x1e"
 
 
 def check_digit(field: str) -> str:
+    """The ICAO 9303 check digit (weights 7, 3, 1; ``<`` counts 0, letters 10-35).
+
+    >>> check_digit("L898902C3"), check_digit("740812")
+    ('6', '2')
+    """
     total = 0
     for i, char in enumerate(field):
         if char.isdigit():
@@ -32,6 +41,12 @@ def check_digit(field: str) -> str:
 
 
 def looks_like(raw: str) -> bool:
+    r"""Whether ``raw`` has the shape of an MRZ (TD1, TD2 or TD3), whatever the line ends.
+
+    >>> looks_like("P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\r\n"
+    ...            "L898902C36UTO7408122F1204159ZE184226B<<<<<10\r\n")
+    True
+    """
     try:
         _lines(raw)
     except IdentityError:
@@ -40,7 +55,8 @@ def looks_like(raw: str) -> bool:
 
 
 def _lines(raw: str) -> list[str]:
-    lines = [ln.strip().replace(" ", "") for ln in raw.strip().upper().splitlines() if ln.strip()]
+    text = payload(raw, "mrz", keep=_KEEP).upper().replace("|", "\n")
+    lines = [ln.strip().replace(" ", "") for ln in text.splitlines() if ln.strip()]
     if len(lines) == 1 and len(lines[0]) in (90, 72, 88):
         # Some scanners drop the line breaks; the total length tells the format.
         width = {90: 30, 72: 36, 88: 44}[len(lines[0])]
@@ -92,6 +108,20 @@ def _text(field: str) -> str | None:
 
 
 def parse(raw: str, *, today: dt.date | None = None) -> ParsedDocument:
+    r"""The holder of a passport or ID card, from its machine-readable zone.
+
+    >>> doc = parse("P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\x1e"
+    ...             "L898902C36UTO7408122F1204159ZE184226B<<<<<10\x00", today=dt.date(2025, 6, 1))
+    >>> (doc.first_name, doc.last_name, doc.document_number, doc.expired)
+    ('ANNA MARIA', 'ERIKSSON', 'L898902C3', True)
+
+    A misread character fails its check digit rather than naming the wrong person:
+
+    >>> parse("P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\n"
+    ...       "L898902C36UTO7408122F1204159ZE184226B<<<<<11")  # doctest: +IGNORE_EXCEPTION_DETAIL
+    Traceback (most recent call last):
+    InvalidChecksum: the check digit of the whole zone (composite) does not match
+    """
     today = today or dt.date.today()
     lines = _lines(raw)
     fmt = _SHAPES[(len(lines), len(lines[0]))]

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from stdnum import luhn
 from stdnum.exceptions import ValidationError
 
+from .clean import payload
 from .errors import (
     IdentityError,
     InterimNumber,
@@ -46,15 +47,30 @@ class PersonalId:
 
 
 def compact(number: str, *, today: dt.date | None = None) -> str:
-    """The number as 12 digits, century resolved; raises IdentityError if it cannot be."""
+    """The number as 12 digits, century resolved; raises IdentityError if it cannot be.
+
+    >>> compact("850312-1249", today=dt.date(2025, 6, 1))
+    '198503121249'
+    """
     return parse(number, today=today).number
 
 
 def validate(number: str, *, today: dt.date | None = None) -> str:
+    """``compact``, python-stdnum style: the 12 digits or an IdentityError.
+
+    >>> validate("19850312-1248")  # doctest: +IGNORE_EXCEPTION_DETAIL
+    Traceback (most recent call last):
+    InvalidChecksum: the last digit does not match (Luhn check failed)
+    """
     return compact(number, today=today)
 
 
 def is_valid(number: str, *, today: dt.date | None = None) -> bool:
+    """Whether ``number`` is a valid personnummer or samordningsnummer.
+
+    >>> is_valid("198503121249"), is_valid("198503121248")
+    (True, False)
+    """
     try:
         parse(number, today=today)
     except IdentityError:
@@ -63,20 +79,36 @@ def is_valid(number: str, *, today: dt.date | None = None) -> bool:
 
 
 def format(number: str, *, today: dt.date | None = None) -> str:
-    """``YYYYMMDD-NNNN``."""
+    """``YYYYMMDD-NNNN``.
+
+    >>> format("8503121249", today=dt.date(2025, 6, 1))
+    '19850312-1249'
+    """
     twelve = compact(number, today=today)
     return f"{twelve[:8]}-{twelve[8:]}"
 
 
 def mask(number: str) -> str:
-    """``YYYYMMDD-****``: what the customer screen may show."""
+    """``YYYYMMDD-****``: what the customer screen may show.
+
+    >>> mask("198503121249")
+    '19850312-****'
+    """
     twelve = number if len(number) == 12 and number.isdigit() else compact(number)
     return f"{twelve[:8]}-****"
 
 
 def parse(raw: str, *, today: dt.date | None = None) -> PersonalId:
-    # Only the ends are trimmed: "090527 1474" is a typo or two numbers, not one personnummer.
-    text = raw.strip().upper()
+    r"""The number, its birth date and whether it is a samordningsnummer.
+
+    >>> parse("\ufeff19850312-1249\r\n", today=dt.date(2025, 6, 1))
+    PersonalId(number='198503121249', birth_date=datetime.date(1985, 3, 12), coordination=False)
+    >>> parse("701063-2391", today=dt.date(2025, 6, 1)).kind
+    'samordningsnummer'
+    """
+    # Only the ends are trimmed: "090527 1474" is a typo or two numbers, not one personnummer
+    # (a tab or line break inside reads as a space); NULs and other padding are dropped.
+    text = payload(raw, "personnummer").upper()
     interim = _INTERIM.match(text)
     if interim:
         yymmdd, letter, serial = interim.group(2), interim.group(3), interim.group(4)

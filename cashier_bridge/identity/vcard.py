@@ -17,6 +17,7 @@ import vobject
 from vobject.base import VObjectError
 
 from . import phone as phone_parser
+from .clean import lead, payload
 from .document import ParsedDocument, join_nonempty
 from .errors import Incomplete, InvalidFormat, NoIdentity
 
@@ -30,17 +31,37 @@ _KEPT = frozenset({"BEGIN", "END", "VERSION", "N", "FN", "TEL", "EMAIL", "ADR", 
 MAX_BYTES = 2_000_000
 
 
+# The line ends a vCard is allowed to have (the standard's CRLF) and what readers also deliver.
+_KEEP = "\r\n\t"
+
+
 def looks_like(raw: str) -> bool:
-    return raw.lstrip("\ufeff \t\r\n")[:11].upper() == "BEGIN:VCARD"
+    r"""Whether ``raw`` starts like a vCard (after any BOM, NULs or blank lines).
+
+    >>> looks_like("\ufeff\x00begin:vcard\r\n")
+    True
+    """
+    return lead(raw, 11).upper() == "BEGIN:VCARD"
 
 
 def decode(data: bytes) -> str:
-    """Text of a .vcf file: UTF-16 by BOM (or NULs), else UTF-8, else Windows-1252."""
+    r"""Text of a .vcf file: UTF-16 by BOM (or NULs), else UTF-8, else Windows-1252.
+
+    >>> decode("BEGIN:VCARD\r\nN:Åberg;Märta\r\n".encode("utf-16"))[:20]
+    'BEGIN:VCARD\r\nN:Åberg'
+    >>> decode(b"\xef\xbb\xbfBEGIN:VCARD\x00\x00")
+    'BEGIN:VCARD\x00\x00'
+    """
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16")
-    if len(data) > 1 and data[1:2] == b"\x00":
+        # A reader's NUL padding can leave an odd byte at the end: replaced, not fatal.
+        return data.decode("utf-16", errors="replace")
+    # UTF-16 without a BOM has a NUL in every other byte of ASCII text, all on the same side;
+    # NUL padding before or after a UTF-8 payload is not on one side only.
+    head = data[:200]
+    even, odd = head[0::2].count(0), head[1::2].count(0)
+    if odd > len(head) // 5 and even * 4 < odd:
         return data.decode("utf-16-le", errors="replace")
-    if len(data) > 1 and data[0:1] == b"\x00":
+    if even > len(head) // 5 and odd * 4 < even:
         return data.decode("utf-16-be", errors="replace")
     try:
         return data.decode("utf-8-sig")
@@ -62,8 +83,7 @@ def _decode_qp(value: str, params: list[str]) -> str:
     return text.replace("\r\n", "\\n").replace("\n", "\\n")
 
 
-def _normalise(text: str) -> str:
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+def _normalise(lines: list[str]) -> str:
     logical: list[str] = []
     skipping = False  # inside 2.1 base64 data
     dropping = False  # inside a folded property that is not read
@@ -109,19 +129,30 @@ def _normalise(text: str) -> str:
     return "\r\n".join(logical) + "\r\n"
 
 
+def _is_end(line: str) -> bool:
+    return line[:9].upper() == "END:VCARD" and not line[9:].strip()
+
+
 def parse_all(raw: str | bytes, *, region: str = "SE") -> list[ParsedDocument]:
-    """Every card in the payload, in order; raises if there is none or the text is not vCard."""
+    r"""Every card in the payload, in order; raises if there is none or the text is not vCard.
+
+    >>> [c.first_name for c in parse_all("BEGIN:VCARD\nFN:Anna Andersson\nEND:VCARD\n"
+    ...                                  "BEGIN:VCARD\nN:Berg;Lars\nEND:VCARD\n")]
+    ['Anna', 'Lars']
+    """
     if isinstance(raw, bytes):
         if len(raw) > MAX_BYTES:
             raise InvalidFormat("a vCard file this large is not a contact card", kind="vcard")
         raw = decode(raw)
-    text = raw.lstrip("\ufeff \t\r\n")
+    text = payload(raw, "vcard", keep=_KEEP)
     if not looks_like(text):
         raise InvalidFormat("a vCard starts with BEGIN:VCARD", kind="vcard")
-    if not re.search(r"^END:VCARD\s*$", text, re.IGNORECASE | re.MULTILINE):
+    # CRLF as the standard says, LF, or CR alone as some readers deliver: lines all the same.
+    lines = text.splitlines()
+    if not any(_is_end(line) for line in reversed(lines)):  # it is nearly always the last
         raise Incomplete("the vCard is cut off: END:VCARD is missing", kind="vcard")
     try:
-        components = list(vobject.readComponents(_normalise(text), ignoreUnreadable=True))
+        components = list(vobject.readComponents(_normalise(lines), ignoreUnreadable=True))
     except (VObjectError, ValueError, TypeError, AttributeError, KeyError, IndexError) as exc:
         raise InvalidFormat(f"not a readable vCard: {exc}", kind="vcard") from None
     cards = [_card(c, region) for c in components if c.name.upper() == "VCARD"]
@@ -131,7 +162,13 @@ def parse_all(raw: str | bytes, *, region: str = "SE") -> list[ParsedDocument]:
 
 
 def parse(raw: str | bytes, *, region: str = "SE") -> ParsedDocument:
-    """The first card that names or identifies somebody (files may hold several)."""
+    r"""The first card that names or identifies somebody (files may hold several).
+
+    >>> doc = parse("\ufeffBEGIN:VCARD\r\nVERSION:3.0\r\nN:Åberg;Märta\r\n"
+    ...             "TEL;TYPE=cell:070-123 45 67\r\nEND:VCARD\r\n\x00\x00\x00")
+    >>> (doc.first_name, doc.last_name, doc.phone)
+    ('Märta', 'Åberg', '+46701234567')
+    """
     cards = parse_all(raw, region=region)
     for card in cards:
         if card.has_name or card.identifies:
