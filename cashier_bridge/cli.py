@@ -76,11 +76,12 @@ def _db_flag(p: argparse.ArgumentParser) -> None:
 def _serve(settings) -> int:  # type: ignore[no-untyped-def]
     import uvicorn
 
+    from .protocol import MAX_FRAME_BYTES
     from .server import create_app
 
     app = create_app(settings)
     uvicorn.run(app, host=settings.host, port=settings.port, ws="websockets-sansio",
-                log_config=None, lifespan="on")
+                ws_max_size=MAX_FRAME_BYTES, log_config=None, lifespan="on")
     return 0
 
 

@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     # when the bridge listens beyond this machine (a loopback-only bridge has no one to keep out).
     auth: Literal["auto", "required", "off"] = "auto"
     device_token: str | None = None  # this kiosk's (or simulated register's) pairing token
+    # Lanes the bridge holds at once (a device attached or a sale open); a hello naming one more
+    # is refused with `lane_limit`. Idle lanes with no device are let go (their state is saved).
+    max_lanes: int = Field(default=2000, ge=1)
     log_level: str = "INFO"
     log_json: bool = False
     # Skanna ID's camera: a device index ("0" is /dev/video0), a device path or a video file,

@@ -36,6 +36,7 @@ from .protocol import (
     MemberAnswer,
     MemberDetails,
     Method,
+    Phase,
     ProtocolError,
     Role,
     Scan,
@@ -73,8 +74,9 @@ class _LaneSlot:
 
 class LaneHub:
     def __init__(self, registry: Registry, *, region: str = "SE",
-                 card_format: CardFormat = ANY) -> None:
+                 card_format: CardFormat = ANY, max_lanes: int = 2000) -> None:
         self.registry = registry
+        self.max_lanes = max_lanes
         self.region = region
         self.card_format = card_format
         self._slots: dict[str, _LaneSlot] = {}
@@ -97,7 +99,11 @@ class LaneHub:
         slot = self._slots.get(getattr(peer, "lane", ""))
         if slot is not None and peer in slot.peers:
             slot.peers.discard(peer)
-            log.info("device_detached", lane=peer.lane, role=peer.role.value)
+            log.debug("device_detached", lane=peer.lane, role=peer.role.value)
+            # Every transition is saved, so an idle lane nobody looks at can be reloaded when
+            # needed: names that come and go must not pile up in memory.
+            if not slot.peers and slot.lane.phase is Phase.idle and not slot.lock.locked():
+                del self._slots[peer.lane]
 
     @property
     def lane_count(self) -> int:
@@ -304,6 +310,10 @@ class LaneHub:
         slot = self._slots.get(name)
         if slot is None:
             saved = await asyncio.to_thread(self.registry.load_lane, name)
+            if name not in self._slots and len(self._slots) >= self.max_lanes:
+                raise ProtocolError(ErrorCode.lane_limit,
+                                    f"this bridge already holds its maximum of {self.max_lanes} "
+                                    "lanes (setting max_lanes)", "hello")
             lane = Lane.model_validate_json(saved) if saved else Lane(name=name)
             slot = self._slots.setdefault(name, _LaneSlot(lane))
             if slot.lane is lane and saved:

@@ -15,6 +15,9 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 VERSION = 1
+# The largest frame a device may send. The largest valid message is a ``scan`` (8192 characters
+# of text, at most 6 bytes each when JSON-escaped: under 50 kB); anything bigger is not ours.
+MAX_FRAME_BYTES = 64 * 1024
 
 
 class Phase(StrEnum):
@@ -48,6 +51,9 @@ class ErrorCode(StrEnum):
     wrong_role = "wrong_role"
     not_allowed = "not_allowed"
     stale_prompt = "stale_prompt"
+    binary_frame = "binary_frame"
+    message_too_large = "message_too_large"
+    lane_limit = "lane_limit"
     internal = "internal"
 
 
@@ -303,28 +309,48 @@ class ProtocolError(Exception):
 
 def parse_intent(text: str | bytes) -> Intent:
     """Validate one frame from a device; raises ProtocolError with a specific code."""
+    if len(text) > MAX_FRAME_BYTES:  # never spend parsing work on what cannot be a message
+        raise ProtocolError(ErrorCode.message_too_large,
+                            f"a message is at most {MAX_FRAME_BYTES} bytes")
     try:
         data = json.loads(text)
+    except RecursionError:
+        raise ProtocolError(ErrorCode.invalid_json, "not JSON: nested too deeply") from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise ProtocolError(ErrorCode.invalid_json, f"not JSON: {exc}") from None
     if not isinstance(data, dict):
         raise ProtocolError(ErrorCode.invalid_message, "a message is a JSON object")
     kind = data.get("type")
-    ref = kind if isinstance(kind, str) else None
+    ref = kind[:_ECHO_CHARS] if isinstance(kind, str) else None
     if data.get("v", VERSION) != VERSION:
         raise ProtocolError(
-            ErrorCode.unsupported_version, f"protocol version {data.get('v')!r}; this bridge "
-            f"speaks {VERSION}", ref)
-    if kind not in _INTENT_TYPES:
-        raise ProtocolError(ErrorCode.unknown_type, f"unknown message type {kind!r}", ref)
+            ErrorCode.unsupported_version, f"protocol version {_brief(data.get('v'))}; this "
+            f"bridge speaks {VERSION}", ref)
+    if not isinstance(kind, str) or kind not in _INTENT_TYPES:  # a list is not even hashable
+        raise ProtocolError(ErrorCode.unknown_type, f"unknown message type {_brief(kind)}", ref)
     try:
         return _intent_adapter.validate_python(data)
     except ValidationError as exc:
+        errors = exc.errors(include_url=False, include_input=False)
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'][1:]) or '(message)'}: {e['msg']}"
-            for e in exc.errors()
-        )
+            f"{'.'.join(_brief(p, quote=False) for p in e['loc'][1:]) or '(message)'}: "
+            f"{e['msg']}" for e in errors[:_MAX_PROBLEMS])
+        if len(errors) > _MAX_PROBLEMS:
+            problems += f"; and {len(errors) - _MAX_PROBLEMS} more"
         raise ProtocolError(ErrorCode.invalid_message, problems, ref) from None
+
+
+# What a device sent is echoed in error replies and logs only this far: a reply must stay small
+# whatever the device sent.
+_ECHO_CHARS = 40
+_MAX_PROBLEMS = 5
+
+
+def _brief(value: object, *, quote: bool = True) -> str:
+    if isinstance(value, dict | list):  # never repr a structure: it may be nested too deeply
+        return f"<{type(value).__name__}>"
+    text = repr(value) if quote else str(value)
+    return text if len(text) <= _ECHO_CHARS else text[:_ECHO_CHARS] + "…"
 
 
 def parse_kiosk_message(text: str | bytes) -> KioskMessage:

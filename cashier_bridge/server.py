@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -16,6 +17,7 @@ import structlog
 from fastapi import FastAPI, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse
 from sqlalchemy.engine import make_url
+from websockets.frames import CloseCode
 
 from .config import Settings, tokens_required
 from .lane_hub import SERVER_VERSION, LaneHub
@@ -38,6 +40,18 @@ log = structlog.get_logger("selfreg.server")
 # A device that says nothing at all for this long is assumed gone (phones, pulled cables).
 HELLO_TIMEOUT_S = 30.0
 SEND_TIMEOUT_S = 5.0
+# HTTP request bodies beyond this get 413 (announced or streamed); the bridge's HTTP requests are
+# small forms and JSON. An endpoint that takes uploads sets its own limit.
+MAX_HTTP_BODY_BYTES = 1024 * 1024
+
+
+uvicorn_log = logging.getLogger("uvicorn.error")
+
+
+def _not_a_crash(record: logging.LogRecord) -> bool:
+    """Leave out uvicorn's traceback for a text frame that is not UTF-8: uvicorn closes that
+    connection (1007), and our device_disconnected line already says so."""
+    return record.msg != "Invalid UTF-8 sequence received from client."
 
 
 class WebSocketPeer:
@@ -60,8 +74,10 @@ def create_app(settings: Settings, registry: Registry | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         reg = registry or await asyncio.to_thread(Registry.open, settings.db_url)
         app.state.registry = reg
-        app.state.hub = LaneHub(reg, region=settings.phone_region)
+        app.state.hub = LaneHub(reg, region=settings.phone_region,
+                                max_lanes=settings.max_lanes)
         app.state.tokens_required = tokens_required(settings)
+        uvicorn_log.addFilter(_not_a_crash)
         log.info("bridge_started", db=_safe_url(settings.db_url), version=SERVER_VERSION,
                  tokens_required=app.state.tokens_required)
         try:
@@ -70,9 +86,11 @@ def create_app(settings: Settings, registry: Registry | None = None) -> FastAPI:
             await app.state.hub.drain()
             if registry is None:
                 reg.close()
+            uvicorn_log.removeFilter(_not_a_crash)
             log.info("bridge_stopped")
 
-    app = FastAPI(title="selfreg cashier bridge", version=SERVER_VERSION, lifespan=lifespan)
+    app = FastAPI(title="selfreg cashier bridge", version=SERVER_VERSION, lifespan=lifespan,
+                  max_body_size=MAX_HTTP_BODY_BYTES)
 
     @app.get("/health")
     async def health() -> JSONResponse:
@@ -99,62 +117,99 @@ async def _serve_device(ws: WebSocket, app: FastAPI, role: Role) -> None:
     hub: LaneHub = app.state.hub
     await ws.accept()
     peer = WebSocketPeer(ws, role)
-    allowed = KIOSK_INTENTS if role is Role.kiosk else REGISTER_INTENTS
-    attached = False
+    code: int | None = None
     try:
-        while True:
-            timeout = None if attached else HELLO_TIMEOUT_S
-            try:
-                text = await asyncio.wait_for(ws.receive_text(), timeout)
-            except TimeoutError:
-                await peer.send(dump(ProtocolError(ErrorCode.hello_required,
-                                                   "no hello received; closing").reply()))
-                await ws.close(code=1008)
-                return
-            try:
-                intent = parse_intent(text)
-                if isinstance(intent, Ping):
-                    await peer.send(dump(Pong()))
-                elif isinstance(intent, Hello):
-                    if intent.role is not role:
-                        raise ProtocolError(ErrorCode.wrong_role,
-                                            f"this endpoint is for {role.value} devices", "hello")
-                    if app.state.tokens_required and not await asyncio.to_thread(
-                            hub.registry.device_allowed, intent.lane, role.value, intent.token):
-                        log.warning("device_refused", role=role.value, lane=intent.lane)
-                        await peer.send(dump(ProtocolError(
-                            ErrorCode.unauthorized, f"this {role.value} is not paired with lane "
-                            f"{intent.lane}: run `selfreg-bridge pair --lane {intent.lane} "
-                            f"--role {role.value}` and give the device its token",
-                            "hello").reply()))
-                        await ws.close(code=1008)
-                        return
-                    if attached:
-                        hub.detach(peer)
-                    await hub.attach(peer, intent)
-                    attached = True
-                elif not attached:
-                    raise ProtocolError(ErrorCode.hello_required,
-                                        "send hello with your role and lane first", intent.type)
-                elif intent.type not in allowed:
-                    raise ProtocolError(ErrorCode.wrong_role,
-                                        f"{intent.type} is not a {role.value} intent", intent.type)
-                else:
-                    await hub.handle(peer, intent)
-            except ProtocolError as err:
-                log.info("protocol_error", role=role.value, lane=peer.lane, code=err.code.value,
-                         ref=err.ref, detail=str(err))
-                await peer.send(dump(err.reply()))
-            except Exception:
-                # A bug or a database failure must not cost the device its connection.
-                log.exception("intent_failed", role=role.value, lane=peer.lane)
-                await peer.send(dump(ProtocolError(ErrorCode.internal,
-                                                   "the bridge could not carry this out; "
-                                                   "try again").reply()))
-    except WebSocketDisconnect:
-        pass
+        code = await _converse(ws, peer, app)
     finally:
         hub.detach(peer)
+        # A device leaving is ordinary: one line, however it left.
+        log.info("device_disconnected", role=role.value, lane=peer.lane or None, code=code,
+                 close=_close_name(code))
+
+
+async def _converse(ws: WebSocket, peer: WebSocketPeer, app: FastAPI) -> int:
+    """Answer one device's frames until it leaves or is sent away; returns the close code."""
+    hub: LaneHub = app.state.hub
+    role = peer.role
+    allowed = KIOSK_INTENTS if role is Role.kiosk else REGISTER_INTENTS
+    attached = False
+    while True:
+        silent = False
+        try:
+            # Not receive_text(): it refuses to read once a send has failed, and a binary frame
+            # is the device's mistake to be told about, not a crash.
+            message = await asyncio.wait_for(ws.receive(),
+                                             None if attached else HELLO_TIMEOUT_S)
+        except TimeoutError:
+            silent = True
+        try:
+            if silent:
+                raise ProtocolError(ErrorCode.hello_required, "no hello received; closing")
+            if message["type"] == "websocket.disconnect":
+                return int(message.get("code", CloseCode.NO_STATUS_RCVD))
+            text = message.get("text")
+            if text is None:
+                raise ProtocolError(ErrorCode.binary_frame,
+                                    "messages are JSON in text frames; this frame was binary")
+            intent = parse_intent(text)
+            if isinstance(intent, Ping):
+                await peer.send(dump(Pong()))
+            elif isinstance(intent, Hello):
+                if intent.role is not role:
+                    raise ProtocolError(ErrorCode.wrong_role,
+                                        f"this endpoint is for {role.value} devices", "hello")
+                if app.state.tokens_required and not await asyncio.to_thread(
+                        hub.registry.device_allowed, intent.lane, role.value, intent.token):
+                    raise ProtocolError(
+                        ErrorCode.unauthorized, f"this {role.value} is not paired with lane "
+                        f"{intent.lane}: run `selfreg-bridge pair --lane {intent.lane} "
+                        f"--role {role.value}` and give the device its token", "hello")
+                if attached:
+                    hub.detach(peer)
+                attached = False
+                await hub.attach(peer, intent)
+                attached = True
+            elif not attached:
+                raise ProtocolError(ErrorCode.hello_required,
+                                    "send hello with your role and lane first", intent.type)
+            elif intent.type not in allowed:
+                raise ProtocolError(ErrorCode.wrong_role,
+                                    f"{intent.type} is not a {role.value} intent", intent.type)
+            else:
+                await hub.handle(peer, intent)
+        except ProtocolError as err:
+            sent_away = silent or err.code in _SENDS_AWAY
+            about = {"role": role.value, "lane": peer.lane or None, "code": err.code.value,
+                     "ref": err.ref, "detail": str(err)}
+            if sent_away:
+                log.warning("device_refused", **about)
+            else:
+                log.info("protocol_error", **about)
+            await peer.send(dump(err.reply()))
+            if sent_away:
+                with contextlib.suppress(WebSocketDisconnect, RuntimeError):
+                    await ws.close(code=CloseCode.POLICY_VIOLATION)
+                return int(CloseCode.POLICY_VIOLATION)
+        except Exception:
+            # A bug or a database failure must not cost the device its connection.
+            log.exception("intent_failed", role=role.value, lane=peer.lane or None)
+            await peer.send(dump(ProtocolError(ErrorCode.internal,
+                                               "the bridge could not carry this out; "
+                                               "try again").reply()))
+
+
+# Errors after which the device is disconnected: it cannot be served until someone acts.
+_SENDS_AWAY = frozenset({ErrorCode.unauthorized, ErrorCode.lane_limit})
+
+
+def _close_name(code: int | None) -> str | None:
+    """``message_too_big`` rather than 1009, for whoever reads the log."""
+    if code is None:
+        return None
+    try:
+        return CloseCode(code).name.lower()
+    except ValueError:
+        return "other"
 
 
 def _safe_url(url: str) -> str:

@@ -1,0 +1,336 @@
+"""What a device integrator and an operator see when devices misbehave or simply leave.
+
+The bridge runs as `selfreg-bridge serve` in its own process (the uvicorn settings of the real
+command), raw websocket clients poke it, and the tests read its log as an operator would.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from fastapi import Request
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+from cashier_bridge.config import Settings
+from cashier_bridge.protocol import (
+    MAX_FRAME_BYTES,
+    ErrorCode,
+    ProtocolError,
+    Scan,
+    parse_intent,
+)
+from cashier_bridge.server import MAX_HTTP_BODY_BYTES, create_app
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class BridgeProcess:
+    """`selfreg-bridge serve` as an operator runs it, its log collected line by line."""
+
+    def __init__(self, tmp_path: Path, **settings: str) -> None:
+        self.port = free_port()
+        self.url = f"ws://127.0.0.1:{self.port}"
+        self.http = f"http://127.0.0.1:{self.port}"
+        # Only what the test says: no operator's config file or SELFREG_* variables.
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("SELFREG_")}
+        self.env.update({"SELFREG_CONFIG": str(tmp_path / "absent.toml"),
+                         "SELFREG_DATA_DIR": str(tmp_path / "data"),
+                         "SELFREG_DB_URL": f"sqlite:///{tmp_path / 'bridge.db'}",
+                         "PYTHONPATH": str(ROOT)})
+        self.env.update({f"SELFREG_{k.upper()}": v for k, v in settings.items()})
+        self._lines: list[str] = []
+        self._changed = threading.Condition()
+        self._proc: subprocess.Popen[str] | None = None
+        self._reader: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "cashier_bridge.cli", "serve", "--port", str(self.port)],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=self.env, cwd=ROOT)
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        self.wait_for("Uvicorn running on")
+
+    def _read(self) -> None:
+        assert self._proc and self._proc.stdout
+        for line in self._proc.stdout:
+            with self._changed:
+                self._lines.append(line)
+                self._changed.notify_all()
+        with self._changed:
+            self._changed.notify_all()
+
+    @property
+    def log(self) -> str:
+        with self._changed:
+            return "".join(self._lines)
+
+    def lines(self, text: str) -> list[str]:
+        with self._changed:
+            return [line for line in self._lines if text in line]
+
+    def wait_for(self, text: str, count: int = 1, timeout: float = 20.0) -> list[str]:
+        """The log lines holding ``text``, once there are ``count`` of them."""
+        assert self._proc
+        with self._changed:
+            found = self._changed.wait_for(
+                lambda: len(self.lines(text)) >= count or self._proc.poll() is not None, timeout)
+            if not found or len(self.lines(text)) < count:
+                raise AssertionError(f"the bridge did not log {count} x {text!r}:\n{self.log}")
+            return self.lines(text)
+
+    async def until(self, text: str, count: int = 1) -> list[str]:
+        import asyncio
+
+        return await asyncio.to_thread(self.wait_for, text, count)
+
+    def stop(self) -> str:
+        """Stop the bridge as an operator would (Ctrl-C) and return everything it logged."""
+        if self._proc and self._proc.poll() is None:
+            self._proc.send_signal(signal.SIGINT)
+            self._proc.wait(timeout=30)
+        if self._reader:
+            self._reader.join(timeout=10)
+        return self.log
+
+
+@pytest.fixture
+def bridge(tmp_path: Path) -> Iterator[BridgeProcess]:
+    b = BridgeProcess(tmp_path)
+    b.start()
+    yield b
+    b.stop()
+
+
+def assert_no_traceback(log: str) -> None:
+    assert "Traceback" not in log, log
+    assert "[error" not in log, log
+
+
+async def send(ws: ClientConnection, **message: Any) -> None:
+    await ws.send(json.dumps({"v": 1, **message}))
+
+
+async def receive(ws: ClientConnection) -> dict[str, Any]:
+    return dict(json.loads(await ws.recv()))
+
+
+async def hello(ws: ClientConnection, lane: str, role: str = "kiosk") -> None:
+    await send(ws, type="hello", role=role, lane=lane)
+    assert (await receive(ws))["type"] == "welcome"
+    assert (await receive(ws))["type"] == "state"
+
+
+async def still_connected(ws: ClientConnection) -> None:
+    await send(ws, type="ping")
+    assert (await receive(ws))["type"] == "pong"
+
+
+async def test_devices_that_leave_are_one_info_line_each_and_never_a_traceback(
+        bridge: BridgeProcess) -> None:
+    # The way kiosks come and go: hello and gone before the welcome arrives (the bridge then
+    # writes to a closed socket), a cable pulled after the first screen, a probe that never
+    # says hello.
+    for i in range(10):
+        ws = await connect(f"{bridge.url}/ws/kiosk")
+        await send(ws, type="hello", role="kiosk", lane=f"hasty-{i}")
+        await ws.close()
+    for i in range(5):
+        ws = await connect(f"{bridge.url}/ws/kiosk")
+        await hello(ws, f"pulled-{i}")
+        ws.transport.abort()
+    for _ in range(5):
+        ws = await connect(f"{bridge.url}/ws/register")
+        await ws.close()
+    await bridge.until("device_disconnected", count=20)
+    log = bridge.stop()
+
+    assert_no_traceback(log)
+    left = [line for line in log.splitlines() if "device_disconnected" in line]
+    assert len(left) == 20 and all("[info" in line for line in left)
+    for i in range(10):
+        assert len([line for line in left if f"lane=hasty-{i} " in line]) == 1
+        assert "close=normal_closure" in next(ln for ln in left if f"lane=hasty-{i} " in ln)
+    assert len([line for line in left if "lane=None" in line and "role=register" in line]) == 5
+
+
+async def test_a_binary_frame_is_answered_and_the_device_stays_connected(
+        bridge: BridgeProcess) -> None:
+    async with connect(f"{bridge.url}/ws/kiosk") as ws:
+        await hello(ws, "lane-1")
+        await ws.send(b"\x00\x01binary")
+        error = await receive(ws)
+        assert (error["type"], error["code"]) == ("error", ErrorCode.binary_frame)
+        await still_connected(ws)
+    await bridge.until("device_disconnected")
+    assert_no_traceback(bridge.stop())
+    assert bridge.lines("code=binary_frame")
+
+
+async def test_a_frame_beyond_the_cap_closes_with_1009_and_the_largest_message_fits(
+        bridge: BridgeProcess) -> None:
+    async with connect(f"{bridge.url}/ws/kiosk") as ws:
+        await hello(ws, "lane-1")
+        # The largest valid message: a scan at its maximum length, every character escaped.
+        largest = Scan(text="\x01" * 8192).model_dump_json()
+        assert len(largest.encode()) <= MAX_FRAME_BYTES
+        await ws.send(largest)
+        reply = await receive(ws)
+        assert (reply["type"], reply["code"]) == ("error", ErrorCode.not_allowed)  # read, valid
+        await ws.send("x" * (MAX_FRAME_BYTES + 1))
+        with pytest.raises(ConnectionClosed) as closed:
+            await ws.recv()
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
+    [line] = await bridge.until("device_disconnected")
+    assert "close=message_too_big" in line
+    assert_no_traceback(bridge.stop())
+
+
+async def test_deeply_nested_json_is_invalid_json_and_the_device_stays(
+        bridge: BridgeProcess) -> None:
+    depth = MAX_FRAME_BYTES // 2 - 100
+    async with connect(f"{bridge.url}/ws/kiosk") as ws:
+        await hello(ws, "lane-1")
+        await ws.send("[" * depth + "]" * depth)
+        error = await receive(ws)
+        assert (error["type"], error["code"]) == ("error", ErrorCode.invalid_json)
+        await send(ws, type="scan", text=[[[[]]]])
+        assert (await receive(ws))["code"] == ErrorCode.invalid_message
+        await still_connected(ws)
+    await bridge.until("device_disconnected")
+    assert_no_traceback(bridge.stop())
+
+
+def test_an_over_long_frame_is_refused_before_it_is_parsed() -> None:
+    with pytest.raises(ProtocolError) as refused:
+        parse_intent(" " * MAX_FRAME_BYTES + "{}")
+    assert refused.value.code is ErrorCode.message_too_large
+
+
+async def test_invalid_utf8_in_a_text_frame_closes_with_1007_without_a_traceback(
+        bridge: BridgeProcess) -> None:
+    async with connect(f"{bridge.url}/ws/kiosk") as ws:
+        await hello(ws, "lane-1")
+        await ws.send(b'{"type": "ping", "x": "\xff\xfe"}', text=True)
+        with pytest.raises(ConnectionClosed) as closed:
+            await ws.recv()
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1007
+    [line] = await bridge.until("device_disconnected")
+    assert "close=invalid_data" in line
+    assert_no_traceback(bridge.stop())
+
+
+@pytest.fixture
+def small_bridge(tmp_path: Path) -> Iterator[BridgeProcess]:
+    b = BridgeProcess(tmp_path, max_lanes="2")
+    b.start()
+    yield b
+    b.stop()
+
+
+async def lanes_held(bridge: BridgeProcess) -> int:
+    async with httpx.AsyncClient() as client:
+        return int((await client.get(f"{bridge.http}/health")).json()["lanes"])
+
+
+async def test_lanes_beyond_max_lanes_are_refused_and_names_that_come_and_go_do_not_pile_up(
+        small_bridge: BridgeProcess) -> None:
+    bridge = small_bridge
+    async with connect(f"{bridge.url}/ws/kiosk") as a, connect(f"{bridge.url}/ws/kiosk") as b:
+        await hello(a, "kassa-a")
+        await hello(b, "kassa-b")
+        async with connect(f"{bridge.url}/ws/kiosk") as c:
+            await send(c, type="hello", role="kiosk", lane="kassa-c")
+            error = await receive(c)
+            assert (error["code"], error["ref"]) == (ErrorCode.lane_limit, "hello")
+            assert "max_lanes" in error["message"]
+            with pytest.raises(ConnectionClosed) as closed:
+                await c.recv()
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
+    await bridge.until("device_disconnected", count=3)
+    assert await lanes_held(bridge) == 0
+
+    for i in range(6):  # three times the limit, one after another
+        async with connect(f"{bridge.url}/ws/kiosk") as ws:
+            await hello(ws, f"passing-{i}")
+    await bridge.until("device_disconnected", count=3 + 6)
+    assert await lanes_held(bridge) == 0
+
+    # A lane with an open sale is kept while nobody is attached: its register comes back to it.
+    async with connect(f"{bridge.url}/ws/register") as register:
+        await hello(register, "kassa-a", role="register")
+        await send(register, type="start_sale", sale_id="s1")
+        assert (await receive(register))["phase"] == "choosing"
+    await bridge.until("device_disconnected", count=3 + 6 + 1)
+    assert await lanes_held(bridge) == 1
+    async with connect(f"{bridge.url}/ws/kiosk") as kiosk:
+        await send(kiosk, type="hello", role="kiosk", lane="kassa-a")
+        await receive(kiosk)
+        assert (await receive(kiosk))["phase"] == "choosing"
+    refused = bridge.lines("device_refused")
+    assert len(refused) == 1 and "code=lane_limit" in refused[0] and "[warning" in refused[0]
+    assert_no_traceback(bridge.stop())
+
+
+async def test_an_announced_http_body_beyond_the_cap_gets_413(bridge: BridgeProcess) -> None:
+    async with httpx.AsyncClient() as client:
+        response = await client.post(f"{bridge.http}/health",
+                                     content=b"x" * (MAX_HTTP_BODY_BYTES + 1))
+    assert response.status_code == 413
+    assert_no_traceback(bridge.stop())
+
+
+@pytest.fixture
+async def bridge_with_a_form(tmp_path: Path) -> AsyncIterator[str]:
+    """The bridge's own app with an endpoint that reads its body, as the REST API will."""
+    import asyncio
+
+    port = free_port()
+    app = create_app(Settings(db_url=f"sqlite:///{tmp_path / 'bridge.db'}", port=port))
+
+    @app.post("/form")
+    async def form(request: Request) -> dict[str, int]:
+        return {"received": len(await request.body())}
+
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None,
+                                           lifespan="on"))
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.01)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    await task
+
+
+async def test_a_streamed_http_body_is_counted_and_cut_at_the_cap(
+        bridge_with_a_form: str) -> None:
+    async def chunks(total: int) -> AsyncIterator[bytes]:
+        for _ in range(total // 8192):
+            yield b"x" * 8192
+
+    async with httpx.AsyncClient() as client:
+        small = await client.post(f"{bridge_with_a_form}/form", content=chunks(64 * 1024))
+        large = await client.post(f"{bridge_with_a_form}/form",
+                                  content=chunks(MAX_HTTP_BODY_BYTES + 8192))
+    assert "content-length" not in small.request.headers  # streamed, size not announced
+    assert (small.status_code, small.json()) == (200, {"received": 64 * 1024})
+    assert large.status_code == 413
