@@ -114,8 +114,26 @@ class ToRegister:
     message: CustomerConnected | MemberPromptEvent | PromptWithdrawn
 
 
-Effect = Lookup | CreateCustomer | ToRegister
+@dataclass(frozen=True, slots=True)
+class LinkSale:
+    """Record the open sale against the connected customer (stored with the transition)."""
+
+    sale_id: str
+    customer_id: int
+
+
+Effect = Lookup | CreateCustomer | ToRegister | LinkSale
 Step = tuple[Lane, list[Effect]]
+
+
+def _connect(lane: Lane, customer: CustomerCard, **changes: object) -> Step:
+    """The shopper is this customer: the register hears it and the sale is theirs."""
+    nxt = _next(lane, phase=Phase.connected, customer=customer, **changes)
+    effects: list[Effect] = [ToRegister(CustomerConnected(
+        lane=lane.name, seq=nxt.seq, sale_id=lane.sale_id, customer=customer))]
+    if lane.sale_id:
+        effects.append(LinkSale(lane.sale_id, customer.id))
+    return nxt, effects
 
 
 def _next(lane: Lane, **changes: object) -> Lane:
@@ -196,9 +214,7 @@ def connect_existing(lane: Lane, prompt_id: str, customer_id: int) -> Step:
     if chosen is None:
         raise NotAllowed(f"customer {customer_id} is not among the prompt's possible duplicates")
     card = chosen.model_copy(update={"matched_on": "cashier", "is_new": False})
-    nxt = _next(lane, phase=Phase.connected, customer=card, duplicates=())
-    return nxt, [ToRegister(CustomerConnected(lane=lane.name, seq=nxt.seq, sale_id=lane.sale_id,
-                                              customer=card))]
+    return _connect(lane, card, duplicates=())
 
 
 def abort_member(lane: Lane, prompt_id: str) -> Step:
@@ -254,9 +270,7 @@ def lookup_done(lane: Lane, lookup_id: str, customer: CustomerCard | None,
         return lane, []  # the shopper or cashier moved on meanwhile
     assert lane.candidate is not None
     if customer is not None:
-        nxt = _next(lane, phase=Phase.connected, customer=customer, lookup_id=None)
-        return nxt, [ToRegister(CustomerConnected(lane=lane.name, seq=nxt.seq,
-                                                  sale_id=lane.sale_id, customer=customer))]
+        return _connect(lane, customer, lookup_id=None)
     if lane.candidate.can_become_member:
         return _next(lane, phase=Phase.ask_member, lookup_id=None, duplicates=duplicates), []
     notice = lane.candidate.rejection or "not_found"
@@ -302,15 +316,18 @@ def screen_timeout(lane: Lane, seen_seq: int) -> Step:
 def customer_created(lane: Lane, prompt_id: str, customer: CustomerCard) -> Step:
     if lane.prompt_id != prompt_id or lane.phase is not Phase.await_cashier:
         return lane, []
-    nxt = _next(lane, phase=Phase.connected, customer=customer, creating=None, duplicates=())
-    return nxt, [ToRegister(CustomerConnected(lane=lane.name, seq=nxt.seq, sale_id=lane.sale_id,
-                                              customer=customer))]
+    return _connect(lane, customer, creating=None, duplicates=())
 
 
 def create_failed(lane: Lane, prompt_id: str, notice: str) -> Step:
     if lane.prompt_id != prompt_id or lane.phase is not Phase.await_cashier:
         return lane, []
     return _next(lane, creating=None, notice=notice), []
+
+
+def is_pending(lane: Lane) -> bool:
+    """An effect is in flight: someone must carry it out (and take over if its driver dies)."""
+    return bool(pending_effects(lane))
 
 
 def pending_effects(lane: Lane) -> list[Effect]:

@@ -1,27 +1,33 @@
 """The thin asyncio layer around the pure lane state machine.
 
-It keeps each lane's current state, the devices attached to it, and turns intents into
-transitions: persist the new state (before anyone sees it, so a restart loses nothing), send every
-device its view, then carry out the effects and feed their results back as transitions.
-Registry calls run in a worker thread; one lock per lane serialises its transitions.
+It keeps the devices attached to each lane and turns intents into transitions.  A transition is
+one database transaction on the *stored* lane (:class:`LaneStore`), so several bridge processes
+of a chain can drive one lane: the kiosk may be on one process and its register on another.
+Persisted before anyone sees it, a step is then told to the devices — directly on a one-process
+SQLite registry, through PostgreSQL NOTIFY (:mod:`lane_bus`) to every process on a shared one —
+and its effects (lookups, creations) are carried out and fed back as transitions.  A lane whose
+effect nobody is carrying out (the database was away, or the process driving it died) is picked
+up by :meth:`LaneHub.sweep`.  Registry calls run in worker threads; a per-lane lock keeps each
+process's view of a lane in order.
 """
 
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
+import contextlib
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
 import structlog
+from pydantic import BaseModel
 
 from . import lane as machine
-from .identity import Classification, classify
-from .identity import phone as phone_id
+from . import presenting
 from .identity.customer_code import ANY, CardFormat
-from .lane import Candidate, CreateCustomer, Effect, Lane, Lookup, MatchKey, ToRegister
+from .lane import CreateCustomer, Effect, Lane, LinkSale, Lookup, ToRegister
+from .lane_bus import new_process_key
 from .protocol import (
     AbortMember,
     Cancel,
@@ -29,12 +35,10 @@ from .protocol import (
     ConfirmMember,
     ConnectExisting,
     CustomerCard,
-    CustomerConnected,
     EndSale,
     ErrorCode,
     Hello,
     MemberAnswer,
-    MemberDetails,
     Method,
     Phase,
     ProtocolError,
@@ -46,7 +50,8 @@ from .protocol import (
     Welcome,
     dump,
 )
-from .registry import DuplicateCustomer, DuplicateProbe, NewCustomer, Registry
+from .registry import DuplicateCustomer, Registry
+from .registry.lane_store import LaneStore, LaneWrite, SaleLink
 
 log = structlog.get_logger("selfreg.lane")
 
@@ -63,32 +68,87 @@ class Peer(Protocol):
 
 
 Transition = Callable[[Lane], machine.Step]
+SWEEP_S = 1.0
+PRUNE_EVERY = 60  # sweeps
+
+
+class Delivery(BaseModel):
+    """What every device of a lane is told after one transition, rendered once."""
+
+    seq: int
+    events: list[str]  # for registers, before the state
+    kiosk_state: str
+    register_state: str
 
 
 @dataclass
 class _LaneSlot:
     lane: Lane
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    peers: set[Peer] = field(default_factory=set)
+    # Each device with the seq of the newest state it was sent: nothing older follows it.
+    peers: dict[Peer, int] = field(default_factory=dict)
+    fetched: int = 0  # newest outbox entry read (other processes' transitions)
+    catching_up: asyncio.Task[None] | None = None
+    wanted: int = 0
+
+
+class Bus(Protocol):
+    key: int
+
+    async def start(self) -> None: ...
+    async def stop(self) -> None: ...
 
 
 class LaneHub:
     def __init__(self, registry: Registry, *, region: str = "SE",
                  card_format: CardFormat = ANY, max_lanes: int = 2000) -> None:
         self.registry = registry
+        self.lanes: LaneStore = registry.lanes
         self.max_lanes = max_lanes
         self.region = region
         self.card_format = card_format
+        self.me = new_process_key()  # replaced by the bus's key on a shared registry
+        self._bus: Bus | None = None
         self._slots: dict[str, _LaneSlot] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._inflight: set[str] = set()  # lanes whose effect this process is carrying out
+        self._sweeper: asyncio.Task[None] | None = None
+        self._sweep_failing = False
+
+    # --- life cycle ---------------------------------------------------------------------------
+
+    async def start(self, bus: Bus | None = None) -> None:
+        """Begin: listen to the other processes (shared registry), resume pending lanes."""
+        if bus is not None:
+            await bus.start()
+            self._bus = bus
+        await self.sweep()
+        self._sweeper = asyncio.create_task(self._sweep_forever())
+
+    async def close(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+        await self.drain()
+        if self._bus is not None:
+            await self._bus.stop()
+
+    @property
+    def process_key(self) -> int:
+        return self._bus.key if self._bus is not None else self.me
 
     # --- devices ------------------------------------------------------------------------------
 
     async def attach(self, peer: Peer, hello: Hello) -> None:
         peer.role, peer.lane = hello.role, hello.lane
-        slot = await self._slot(hello.lane)
+        slot = await self._slot(hello.lane, device=True)
         async with slot.lock:  # no transition may slip between joining and the first view
-            slot.peers.add(peer)
+            if self.lanes.shared:  # another process may have moved the lane since
+                slot.lane = await asyncio.to_thread(self._load, hello.lane)
+                if not slot.peers:
+                    slot.fetched = max(slot.fetched, slot.lane.seq)
+            slot.peers[peer] = slot.lane.seq
             log.info("device_attached", lane=hello.lane, role=hello.role.value,
                      phase=slot.lane.phase.value, seq=slot.lane.seq)
             await peer.send(dump(Welcome(role=hello.role, lane=hello.lane,
@@ -98,7 +158,7 @@ class LaneHub:
     def detach(self, peer: Peer) -> None:
         slot = self._slots.get(getattr(peer, "lane", ""))
         if slot is not None and peer in slot.peers:
-            slot.peers.discard(peer)
+            del slot.peers[peer]
             log.debug("device_detached", lane=peer.lane, role=peer.role.value)
             # Every transition is saved, so an idle lane nobody looks at can be reloaded when
             # needed: names that come and go must not pile up in memory.
@@ -128,11 +188,9 @@ class LaneHub:
             case Choose(method=method):
                 await self.apply(name, lambda ln: machine.choose(ln, method), cause=intent)
             case SubmitId(digits=digits):
-                await self.apply(name, lambda ln: self._present(ln, digits, Method.numpad),
-                                 cause=intent)
+                await self.apply(name, self._presenting(digits, Method.numpad), cause=intent)
             case Scan(text=text):
-                await self.apply(name, lambda ln: self._present(ln, text, Method.scan),
-                                 cause=intent)
+                await self.apply(name, self._presenting(text, Method.scan), cause=intent)
             case MemberAnswer(accept=accept):
                 prompt_id = uuid.uuid4().hex
                 await self.apply(name, lambda ln: machine.member_answer(ln, accept, prompt_id),
@@ -145,53 +203,117 @@ class LaneHub:
                 raise ProtocolError(ErrorCode.unknown_type,
                                     f"cannot handle {type(intent).__name__}")
 
+    def _presenting(self, raw: str, source: Method) -> Transition:
+        lookup_id = uuid.uuid4().hex
+        return lambda ln: presenting.present(
+            ln, raw, source, lookup_id=lookup_id, fingerprint=self.registry.fingerprint,
+            region=self.region, card_format=self.card_format)
+
     # --- transitions --------------------------------------------------------------------------
 
     async def apply(self, name: str, transition: Transition, *, cause: object = None) -> Lane:
+        """One transition as one database transaction on the stored lane; then the devices
+        hear of it and its effects are carried out."""
         slot = await self._slot(name)
         async with slot.lock:
-            before = slot.lane
+            result: list[tuple[Lane, Lane, list[Effect]]] = []
             try:
-                after, effects = transition(before)
+                write = await asyncio.to_thread(
+                    self.lanes.transact, name, self.process_key,
+                    lambda stored: self._step(name, stored, transition, result))
             except machine.StalePrompt as exc:
                 raise ProtocolError(ErrorCode.stale_prompt, str(exc), _type_of(cause)) from None
             except machine.NotAllowed as exc:
                 raise ProtocolError(ErrorCode.not_allowed, str(exc), _type_of(cause)) from None
-            if after is not before:
-                await asyncio.to_thread(self.registry.save_lane, name, after.model_dump_json())
-                slot.lane = after
-                log.info("lane_transition", lane=name, cause=_type_of(cause),
-                         phase_from=before.phase.value, phase=after.phase.value, seq=after.seq)
-            # Still under the lock: devices see the lane's states in order, never an older one
-            # after a newer one.
-            await self._publish(slot, after, effects)
+            before, after, effects = result[-1]
+            slot.lane = after
+            if write is None:
+                return after
+            log.info("lane_transition", lane=name, cause=_type_of(cause),
+                     phase_from=before.phase.value, phase=after.phase.value, seq=after.seq)
+            if not self.lanes.shared:
+                # One process: tell the devices now, still under the lock, so they see the
+                # lane's states in order.  (Shared: the bus tells every process, this one too.)
+                await self._deliver(slot, Delivery.model_validate_json(write.outbox))
+            for effect in effects:
+                if isinstance(effect, Lookup | CreateCustomer):
+                    self._spawn_effect(name, effect)
         return after
 
-    async def _publish(self, slot: _LaneSlot, lane: Lane, effects: list[Effect]) -> None:
-        for effect in effects:
-            if isinstance(effect, ToRegister):
-                message = effect.message
-                if isinstance(message, CustomerConnected) and message.sale_id:
-                    await asyncio.to_thread(self.registry.link_sale, lane.name, message.sale_id,
-                                            message.customer.id)
-                await self._broadcast(slot, Role.register, dump(message))
-        kiosk_view, register_view = dump(machine.kiosk_state(lane)), dump(
-            machine.register_state(lane))
-        for peer in list(slot.peers):
-            await peer.send(kiosk_view if peer.role is Role.kiosk else register_view)
-        for effect in effects:
-            if isinstance(effect, Lookup | CreateCustomer):
-                self._spawn(self._carry_out(lane.name, effect))
+    def _step(self, name: str, stored: str | None, transition: Transition,
+              result: list[tuple[Lane, Lane, list[Effect]]]) -> LaneWrite | None:
+        before = Lane.model_validate_json(stored) if stored else Lane(name=name)
+        after, effects = transition(before)
+        result.append((before, after, effects))
+        if after is before:
+            return None
+        link = next((SaleLink(e.sale_id, e.customer_id) for e in effects
+                     if isinstance(e, LinkSale)), None)
+        delivery = Delivery(
+            seq=after.seq,
+            events=[dump(e.message) for e in effects if isinstance(e, ToRegister)],
+            kiosk_state=dump(machine.kiosk_state(after)),
+            register_state=dump(machine.register_state(after)))
+        return LaneWrite(state_json=after.model_dump_json(), seq=after.seq,
+                         pending=machine.is_pending(after), outbox=delivery.model_dump_json(),
+                         sale_link=link)
 
-    async def _broadcast(self, slot: _LaneSlot, role: Role, text: str) -> None:
-        for peer in list(slot.peers):
-            if peer.role is role:
-                await peer.send(text)
+    async def _deliver(self, slot: _LaneSlot, delivery: Delivery) -> None:
+        for peer, seen in list(slot.peers.items()):
+            if delivery.seq <= seen:
+                continue  # it joined after this step and was sent a newer state already
+            slot.peers[peer] = delivery.seq
+            if peer.role is Role.register:
+                for event in delivery.events:
+                    await peer.send(event)
+            await peer.send(delivery.kiosk_state if peer.role is Role.kiosk
+                            else delivery.register_state)
 
-    def _spawn(self, coro: Awaitable[None]) -> None:
-        task = asyncio.ensure_future(coro)
+    # --- other processes' transitions (shared registry) ---------------------------------------
+
+    def notified(self, name: str, seq: int) -> None:
+        """The bus heard that ``name`` reached ``seq`` (in commit order)."""
+        slot = self._slots.get(name)
+        if slot is None or not slot.peers or seq <= slot.fetched:
+            return
+        slot.wanted = max(slot.wanted, seq)
+        if slot.catching_up is None or slot.catching_up.done():
+            slot.catching_up = asyncio.ensure_future(self._catch_up(name, slot))
+
+    async def caught_up_all(self) -> None:
+        """After the bus was away: read what every watched lane missed."""
+        for name, slot in list(self._slots.items()):
+            if slot.peers:
+                slot.wanted = max(slot.wanted, slot.fetched + 1)
+                if slot.catching_up is None or slot.catching_up.done():
+                    slot.catching_up = asyncio.ensure_future(self._catch_up(name, slot))
+
+    async def _catch_up(self, name: str, slot: _LaneSlot) -> None:
+        try:
+            while slot.fetched < slot.wanted:
+                async with slot.lock:
+                    entries = await asyncio.to_thread(self.lanes.outbox_since, name,
+                                                      slot.fetched)
+                    if not entries:
+                        break
+                    for seq, body in entries:
+                        slot.fetched = seq
+                        delivery = Delivery.model_validate_json(body)
+                        await self._deliver(slot, delivery)
+        except Exception:
+            log.exception("catch_up_failed", lane=name)
+
+    # --- effects ------------------------------------------------------------------------------
+
+    def _spawn_effect(self, name: str, effect: Lookup | CreateCustomer) -> None:
+        self._inflight.add(name)
+        task = asyncio.ensure_future(self._carry_out(name, effect))
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+
+        def done(t: asyncio.Task[None]) -> None:
+            self._tasks.discard(t)
+            self._inflight.discard(name)
+        task.add_done_callback(done)
 
     async def _carry_out(self, name: str, effect: Lookup | CreateCustomer) -> None:
         try:
@@ -200,12 +322,14 @@ class LaneHub:
             else:
                 await self._create(name, effect)
         except Exception:
-            # Never leave the shopper looking at a spinner: the lane says it failed.
+            # Never leave the shopper looking at a spinner: the lane says it failed.  If even
+            # that cannot be saved (the database is down), the lane stays pending and the
+            # sweep carries the effect out again once the database is back.
             log.exception("effect_failed", lane=name, effect=type(effect).__name__)
             try:
                 await self.apply(name, _failure(effect), cause=effect)
             except Exception:
-                log.exception("lane_failure_not_saved", lane=name)
+                log.warning("lane_failure_not_saved", lane=name)
 
     async def _lookup(self, name: str, effect: Lookup) -> None:
         card, duplicates = await asyncio.to_thread(self._match, effect)
@@ -221,15 +345,12 @@ class LaneHub:
         c = effect.candidate
         if c is None or not c.can_become_member:
             return None, ()
-        probe = DuplicateProbe(birth_date=_date(c.birth_date), first_name=c.first_name,
-                               last_name=c.last_name, phone=c.phone, email=c.email,
-                               personal_id_fingerprint=c.personal_id_fingerprint)
-        near = self.registry.likely_duplicates(probe)
+        near = self.registry.likely_duplicates(presenting.duplicate_probe(c))
         return None, tuple(record.to_card(matched_on=reason) for record, reason in near)
 
     async def _create(self, name: str, effect: CreateCustomer) -> None:
-        new = _new_customer(effect.candidate, effect.details, self.region)
         try:
+            new = presenting.new_customer(effect.candidate, effect.details, self.region)
             record, created = await asyncio.to_thread(
                 self.registry.create_customer, effect.prompt_id, new)
         except DuplicateCustomer as dup:
@@ -244,7 +365,7 @@ class LaneHub:
                 ln, effect.prompt_id, notice), cause=effect)
             return
         except ValueError as exc:
-            log.warning("create_rejected", lane=name, reason=str(exc))
+            log.warning("create_rejected", lane=name, reason=type(exc).__name__)
             await self.apply(name, lambda ln: machine.create_failed(
                 ln, effect.prompt_id, "invalid_details"), cause=effect)
             return
@@ -253,73 +374,60 @@ class LaneHub:
         await self.apply(name, lambda ln: machine.customer_created(ln, effect.prompt_id, card),
                          cause=effect)
 
-    # --- identification -----------------------------------------------------------------------
+    # --- lanes whose effects nobody is carrying out -------------------------------------------
 
-    def _present(self, lane: Lane, raw: str, source: Method) -> machine.Step:
-        result = classify(raw, source.value, region=self.region, card_format=self.card_format)
-        candidate, keys = self._candidate(result, source)
-        # A licence that carries no phone or e-mail is still a member proposal: look up nothing.
-        if not keys and not (result.document and result.can_become_member):
-            rejection = result.best_rejection()
-            notice = rejection.code if rejection else "unreadable"
-            return machine.present_rejected(lane, source, notice)
-        return machine.present(lane, candidate, keys, uuid.uuid4().hex)
+    async def sweep(self) -> int:
+        """Carry out the effects of pending lanes that no living process is carrying out: ours
+        that failed (the database was away), and those of a process that died.  How many."""
+        resumed = 0
+        me = self.process_key
+        for name, driver in await asyncio.to_thread(self.lanes.pending):
+            if name in self._inflight:
+                continue
+            state = await asyncio.to_thread(self.lanes.take_over, name, me)
+            if state is None:
+                continue  # its driver lives, or it finished meanwhile
+            lane = Lane.model_validate_json(state)
+            log.info("lane_resumed", lane=name, phase=lane.phase.value, seq=lane.seq,
+                     from_process=driver, process=me)
+            for effect in machine.pending_effects(lane):
+                if isinstance(effect, Lookup | CreateCustomer):
+                    self._spawn_effect(name, effect)
+                    resumed += 1
+        return resumed
 
-    def _candidate(self, result: Classification, source: Method
-                   ) -> tuple[Candidate, tuple[MatchKey, ...]]:
-        keys: list[MatchKey] = []
-        fields: dict[str, object] = {}
-        for reading in result.readings:
-            if reading.kind in ("personnummer", "samordningsnummer"):
-                fp = self.registry.fingerprint(reading.value)
-                keys.append(MatchKey(kind="personal_id_fingerprint", value=fp,
-                                     reading=reading.kind))
-                fields.setdefault("personal_id_fingerprint", fp)
-                fields.setdefault("personal_id_masked", reading.masked)
-                if reading.birth_date:
-                    fields.setdefault("birth_date", reading.birth_date.isoformat())
-            elif reading.kind == "phone":
-                keys.append(MatchKey(kind="phone", value=reading.value, reading="phone"))
-                fields.setdefault("phone", reading.value)
-                fields.setdefault("phone_masked", reading.masked)
-            elif reading.kind == "email":
-                keys.append(MatchKey(kind="email", value=reading.value, reading="email"))
-                fields.setdefault("email", reading.value)
-            elif reading.kind == "customer_code":
-                keys.append(MatchKey(kind="customer_code", value=reading.value,
-                                     reading="customer_code"))
-                fields.setdefault("customer_code", reading.value)
-        document = result.document
-        if document is not None:
-            fields.update(first_name=document.first_name, last_name=document.last_name,
-                          address=document.address, document=document.kind,
-                          document_number=document.document_number,
-                          document_expired=document.expired)
-            if document.birth_date and "birth_date" not in fields:
-                fields["birth_date"] = document.birth_date.isoformat()
-        first = result.readings[0].kind if result.readings else "unknown"
-        rejection = result.best_rejection()
-        candidate = Candidate(source=source, kind=first, can_become_member=result.can_become_member,
-                              rejection=rejection.code if rejection else None,
-                              **fields)  # type: ignore[arg-type]
-        return candidate, tuple(keys)
+    async def _sweep_forever(self) -> None:
+        rounds = 0
+        while True:
+            await asyncio.sleep(SWEEP_S)
+            rounds += 1
+            try:
+                await self.sweep()
+                if self.lanes.shared and rounds % PRUNE_EVERY == 0:
+                    await asyncio.to_thread(self.lanes.prune_outbox)
+                if self._sweep_failing:
+                    log.info("sweep_recovered")
+                self._sweep_failing = False
+            except Exception as exc:
+                if not self._sweep_failing:  # once per outage, not once a second
+                    log.warning("sweep_failed", error=type(exc).__name__)
+                self._sweep_failing = True
 
     # --- state --------------------------------------------------------------------------------
 
-    async def _slot(self, name: str) -> _LaneSlot:
+    def _load(self, name: str) -> Lane:
+        saved = self.lanes.load(name)
+        return Lane.model_validate_json(saved) if saved else Lane(name=name)
+
+    async def _slot(self, name: str, *, device: bool = False) -> _LaneSlot:
         slot = self._slots.get(name)
         if slot is None:
-            saved = await asyncio.to_thread(self.registry.load_lane, name)
-            if name not in self._slots and len(self._slots) >= self.max_lanes:
+            if device and len(self._slots) >= self.max_lanes:
                 raise ProtocolError(ErrorCode.lane_limit,
                                     f"this bridge already holds its maximum of {self.max_lanes} "
                                     "lanes (setting max_lanes)", "hello")
-            lane = Lane.model_validate_json(saved) if saved else Lane(name=name)
-            slot = self._slots.setdefault(name, _LaneSlot(lane))
-            if slot.lane is lane and saved:
-                log.info("lane_resumed", lane=name, phase=lane.phase.value, seq=lane.seq)
-                for effect in machine.pending_effects(lane):
-                    self._spawn(self._carry_out(name, effect))  # type: ignore[arg-type]
+            lane = await asyncio.to_thread(self._load, name)
+            slot = self._slots.setdefault(name, _LaneSlot(lane, fetched=lane.seq))
         return slot
 
     def _view_for(self, role: Role, lane: Lane) -> str:
@@ -340,26 +448,3 @@ def _failure(effect: Lookup | CreateCustomer) -> Transition:
 
 def _type_of(cause: object) -> str | None:
     return getattr(cause, "type", None) or (type(cause).__name__ if cause is not None else None)
-
-
-def _new_customer(candidate: Candidate, details: MemberDetails, region: str) -> NewCustomer:
-    phone = candidate.phone
-    if details.phone:
-        phone = phone_id.compact(details.phone, region)  # IdentityError is a ValueError
-    email = (details.email or candidate.email or None)
-    return NewCustomer(
-        first_name=details.first_name.strip(),
-        last_name=details.last_name.strip(),
-        phone=phone,
-        email=email.strip().lower() if email else None,
-        personal_id_fingerprint=candidate.personal_id_fingerprint,
-        personal_id_masked=candidate.personal_id_masked,
-        birth_date=_date(candidate.birth_date),
-        created_via=candidate.source.value,
-        marketing_consent=details.marketing_consent,
-        consent_source="register",
-    )
-
-
-def _date(text: str | None) -> dt.date | None:
-    return dt.date.fromisoformat(text) if text else None

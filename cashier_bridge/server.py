@@ -20,6 +20,7 @@ from sqlalchemy.engine import make_url
 from websockets.frames import CloseCode
 
 from .config import Settings, tokens_required
+from .lane_bus import PostgresBus
 from .lane_hub import SERVER_VERSION, LaneHub
 from .protocol import (
     KIOSK_INTENTS,
@@ -74,8 +75,12 @@ def create_app(settings: Settings, registry: Registry | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         reg = registry or await asyncio.to_thread(Registry.open, settings.db_url)
         app.state.registry = reg
-        app.state.hub = LaneHub(reg, region=settings.phone_region,
-                                max_lanes=settings.max_lanes)
+        hub = LaneHub(reg, region=settings.phone_region, max_lanes=settings.max_lanes)
+        app.state.hub = hub
+        # A shared (PostgreSQL) registry may have other bridge processes: hear their steps.
+        await hub.start(PostgresBus(reg.engine.url.render_as_string(hide_password=False),
+                                    hub.notified, hub.caught_up_all)
+                        if reg.lanes.shared else None)
         app.state.tokens_required = tokens_required(settings)
         uvicorn_log.addFilter(_not_a_crash)
         log.info("bridge_started", db=_safe_url(settings.db_url), version=SERVER_VERSION,
@@ -83,7 +88,7 @@ def create_app(settings: Settings, registry: Registry | None = None) -> FastAPI:
         try:
             yield
         finally:
-            await app.state.hub.drain()
+            await hub.close()
             if registry is None:
                 reg.close()
             uvicorn_log.removeFilter(_not_a_crash)

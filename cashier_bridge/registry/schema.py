@@ -21,6 +21,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 
 from .timestamps import UtcDateTime
@@ -109,6 +110,23 @@ lanes = Table(
     Column("name", String(64), primary_key=True),
     Column("state_json", Text(), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
+    Column("seq", Integer(), nullable=False, server_default="0"),
+    # A lookup or creation is in flight; ``driver`` is the bridge process carrying it out, and
+    # another process takes the lane over when that one is gone.
+    Column("pending", Boolean(), nullable=False, server_default=false()),
+    Column("driver", Integer()),
+    Index("ix_lanes_pending", "pending"),
+)
+
+# What every device of a lane must be told after each transition, for bridge processes other
+# than the one that made it (PostgreSQL NOTIFY carries only the lane and seq).  Short-lived.
+lane_outbox = Table(
+    "lane_outbox",
+    metadata,
+    Column("lane", String(64), primary_key=True),
+    Column("seq", Integer(), primary_key=True),
+    Column("body", Text(), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False, index=True),
 )
 
 audit_log = Table(

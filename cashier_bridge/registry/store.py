@@ -35,8 +35,9 @@ from . import bulk, csv_io, devices, fields, migrate
 from .devices import PairedDevice
 from .duplicates import DuplicateProbe, email_key, similar_names
 from .engine import make_engine, writer
+from .lane_store import LaneStore
 from .records import CustomerRecord, DuplicateCustomer, ImportReport, NewCustomer, record_from_row
-from .schema import consents, customer_groups, customers, installation, lanes, sales
+from .schema import consents, customer_groups, customers, installation, sales
 from .timestamps import utcnow
 from .writes import (
     MARKETING,
@@ -75,6 +76,7 @@ class Registry:
         self._engine = engine
         self._writer = writer(engine)
         self._secret = secret
+        self._lanes = LaneStore(engine)
 
     @classmethod
     def open(cls, url: str) -> Registry:
@@ -247,31 +249,10 @@ class Registry:
             audit(conn, actor, "erase", customer_id, None)
         return True
 
-    def link_sale(self, lane: str, sale_id: str, customer_id: int) -> None:
-        """Remember which customer a sale belongs to (the latest connection wins)."""
-        values = {"lane": lane, "sale_id": sale_id, "customer_id": customer_id,
-                  "connected_at": utcnow()}
-        with self._writer.begin() as conn:
-            stmt = _upsert(conn).values(**values)
-            conn.execute(stmt.on_conflict_do_update(
-                index_elements=["lane", "sale_id"],
-                set_={"customer_id": stmt.excluded.customer_id,
-                      "connected_at": stmt.excluded.connected_at}))
-
-    def load_lane(self, name: str) -> str | None:
-        with self._engine.connect() as conn:
-            return conn.execute(
-                select(lanes.c.state_json).where(lanes.c.name == name)
-            ).scalar_one_or_none()
-
-    def save_lane(self, name: str, state_json: str) -> None:
-        with self._writer.begin() as conn:
-            stmt = _upsert(conn, lanes).values(name=name, state_json=state_json,
-                                               updated_at=utcnow())
-            conn.execute(stmt.on_conflict_do_update(
-                index_elements=["name"],
-                set_={"state_json": stmt.excluded.state_json,
-                      "updated_at": stmt.excluded.updated_at}))
+    @property
+    def lanes(self) -> LaneStore:
+        """The lanes' saved states (a narrow store for the lane hub)."""
+        return self._lanes
 
     # --- devices -------------------------------------------------------------------------------
 

@@ -5,7 +5,15 @@ from __future__ import annotations
 import pytest
 
 from cashier_bridge import lane as m
-from cashier_bridge.lane import Candidate, CreateCustomer, Lane, Lookup, MatchKey, ToRegister
+from cashier_bridge.lane import (
+    Candidate,
+    CreateCustomer,
+    Lane,
+    LinkSale,
+    Lookup,
+    MatchKey,
+    ToRegister,
+)
 from cashier_bridge.protocol import (
     CustomerCard,
     CustomerConnected,
@@ -46,8 +54,11 @@ def awaiting_cashier() -> Lane:
 
 
 def only(effects: list[m.Effect], kind: type) -> object:
-    assert len(effects) == 1 and isinstance(effects[0], kind), effects
-    return effects[0]
+    """The one effect of ``kind``; besides it there may be only the sale's link."""
+    of_kind = [e for e in effects if isinstance(e, kind)]
+    assert len(of_kind) == 1, effects
+    assert all(isinstance(e, kind | LinkSale) for e in effects), effects
+    return of_kind[0]
 
 
 def test_a_new_lane_is_idle_and_a_sale_offers_the_choices() -> None:
@@ -71,6 +82,13 @@ def test_known_customer_is_connected_and_the_register_is_told() -> None:
     event = only(effects, ToRegister).message  # type: ignore[attr-defined]
     assert isinstance(event, CustomerConnected)
     assert (event.customer, event.sale_id, event.seq) == (ANNA, "sale-1", lane.seq)
+    assert LinkSale("sale-1", ANNA.id) in effects  # the sale is the customer's
+
+
+def test_connecting_with_no_open_sale_links_nothing() -> None:
+    lane = presented().model_copy(update={"sale_id": None})
+    _, effects = m.lookup_done(lane, "lookup-1", ANNA)
+    assert not [e for e in effects if isinstance(e, LinkSale)]
 
 
 def test_kiosk_view_of_a_connected_customer_has_first_name_only() -> None:

@@ -1,0 +1,108 @@
+"""What a presented input means for a lane: pure rules beside the lane state machine.
+
+Which readings of a typed or scanned input become match keys, what a candidate may keep (a
+fingerprint and masked forms, never the raw personal ID), which near misses the duplicate guard
+looks for, and what a confirmed member is created with.  No I/O: the personal-ID fingerprint
+(keyed with the installation's secret) is passed in.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+from . import lane as machine
+from .identity import Classification, classify
+from .identity import phone as phone_id
+from .identity.customer_code import ANY, CardFormat
+from .lane import Candidate, Lane, MatchKey
+from .protocol import MemberDetails, Method
+from .registry.duplicates import DuplicateProbe
+from .registry.records import NewCustomer
+
+Fingerprint = Callable[[str], str]
+
+
+def present(lane: Lane, raw: str, source: Method, *, lookup_id: str, fingerprint: Fingerprint,
+            region: str = "SE", card_format: CardFormat = ANY) -> machine.Step:
+    """The shopper presented ``raw``: look it up, or tell them why it is no identifier."""
+    result = classify(raw, source.value, region=region, card_format=card_format)
+    candidate, keys = candidate_of(result, source, fingerprint)
+    # A licence that carries no phone or e-mail is still a member proposal: look up nothing.
+    if not keys and not (result.document and result.can_become_member):
+        rejection = result.best_rejection()
+        notice = rejection.code if rejection else "unreadable"
+        return machine.present_rejected(lane, source, notice)
+    return machine.present(lane, candidate, keys, lookup_id)
+
+
+def candidate_of(result: Classification, source: Method, fingerprint: Fingerprint
+                 ) -> tuple[Candidate, tuple[MatchKey, ...]]:
+    """The match keys of every reading, in the stated order, and what the lane may keep."""
+    keys: list[MatchKey] = []
+    fields: dict[str, object] = {}
+    for reading in result.readings:
+        if reading.kind in ("personnummer", "samordningsnummer"):
+            fp = fingerprint(reading.value)
+            keys.append(MatchKey(kind="personal_id_fingerprint", value=fp, reading=reading.kind))
+            fields.setdefault("personal_id_fingerprint", fp)
+            fields.setdefault("personal_id_masked", reading.masked)
+            if reading.birth_date:
+                fields.setdefault("birth_date", reading.birth_date.isoformat())
+        elif reading.kind == "phone":
+            keys.append(MatchKey(kind="phone", value=reading.value, reading="phone"))
+            fields.setdefault("phone", reading.value)
+            fields.setdefault("phone_masked", reading.masked)
+        elif reading.kind == "email":
+            keys.append(MatchKey(kind="email", value=reading.value, reading="email"))
+            fields.setdefault("email", reading.value)
+        elif reading.kind == "customer_code":
+            keys.append(MatchKey(kind="customer_code", value=reading.value,
+                                 reading="customer_code"))
+            fields.setdefault("customer_code", reading.value)
+    document = result.document
+    if document is not None:
+        fields.update(first_name=document.first_name, last_name=document.last_name,
+                      address=document.address, document=document.kind,
+                      document_number=document.document_number,
+                      document_expired=document.expired)
+        if document.birth_date and "birth_date" not in fields:
+            fields["birth_date"] = document.birth_date.isoformat()
+    first = result.readings[0].kind if result.readings else "unknown"
+    rejection = result.best_rejection()
+    candidate = Candidate(source=source, kind=first, can_become_member=result.can_become_member,
+                          rejection=rejection.code if rejection else None,
+                          **fields)  # type: ignore[arg-type]
+    return candidate, tuple(keys)
+
+
+def duplicate_probe(candidate: Candidate) -> DuplicateProbe:
+    """What the duplicate guard compares a would-be member with."""
+    c = candidate
+    return DuplicateProbe(birth_date=_date(c.birth_date), first_name=c.first_name,
+                          last_name=c.last_name, phone=c.phone, email=c.email,
+                          personal_id_fingerprint=c.personal_id_fingerprint)
+
+
+def new_customer(candidate: Candidate, details: MemberDetails, region: str) -> NewCustomer:
+    """The member the cashier confirmed: their completed details over what was presented."""
+    phone = candidate.phone
+    if details.phone:
+        phone = phone_id.compact(details.phone, region)  # IdentityError is a ValueError
+    email = (details.email or candidate.email or None)
+    return NewCustomer(
+        first_name=details.first_name.strip(),
+        last_name=details.last_name.strip(),
+        phone=phone,
+        email=email.strip().lower() if email else None,
+        personal_id_fingerprint=candidate.personal_id_fingerprint,
+        personal_id_masked=candidate.personal_id_masked,
+        birth_date=_date(candidate.birth_date),
+        created_via=candidate.source.value,
+        marketing_consent=details.marketing_consent,
+        consent_source="register",
+    )
+
+
+def _date(text: str | None) -> dt.date | None:
+    return dt.date.fromisoformat(text) if text else None

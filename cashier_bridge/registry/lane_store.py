@@ -1,0 +1,155 @@
+"""Lane state in the database: one transition at a time per lane, across bridge processes.
+
+A transition is one database transaction: lock the lane (SQLite: the write lock; PostgreSQL: an
+advisory transaction lock on the lane's name), read its state, apply the pure step, write the new
+state — and, in the same transaction, the sale it links and (on PostgreSQL) an outbox row plus a
+``NOTIFY`` so that every other bridge process tells its devices.  Either all of it happens or
+none: a process killed half-way leaves the lane as it was before the step.
+
+A lane whose effect (a lookup, a creation) is in flight is ``pending`` and names its ``driver``:
+the process carrying the effect out.  Each process holds a session advisory lock on its own key
+for as long as it lives (see :mod:`cashier_bridge.lane_bus`), so "is the driver alive" is a
+question PostgreSQL answers at once, and a lane whose driver died is taken over by another.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import Engine, and_, delete, func, insert, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from .engine import writer
+from .schema import lane_outbox, lanes, sales
+from .timestamps import utcnow
+
+NOTIFY_CHANNEL = "selfreg_lanes"
+# Advisory lock namespaces (the first int4 of the two-key form) so ours never meet another
+# application's locks on a shared server.
+LANE_LOCK_CLASS = 0x5E1F
+PROCESS_LOCK_CLASS = 0x5E20
+OUTBOX_KEEP = dt.timedelta(minutes=10)
+
+_ALIVE = text(
+    "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted"
+    " AND classid = CAST(:cls AS oid) AND objid = CAST(:key AS oid) AND objsubid = 2)")
+
+
+@dataclass(frozen=True, slots=True)
+class SaleLink:
+    sale_id: str
+    customer_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class LaneWrite:
+    """A step's outcome to store.  ``outbox`` is what the devices must be told (JSON)."""
+
+    state_json: str
+    seq: int
+    pending: bool
+    outbox: str
+    sale_link: SaleLink | None = None
+
+
+Step = Callable[[str | None], LaneWrite | None]
+
+
+class LaneStore:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._writer = writer(engine)
+        # Several processes share the lanes only on PostgreSQL; SQLite serves one process.
+        self.shared = engine.dialect.name == "postgresql"
+
+    def load(self, name: str) -> str | None:
+        with self._engine.connect() as conn:
+            return conn.execute(
+                select(lanes.c.state_json).where(lanes.c.name == name)).scalar_one_or_none()
+
+    def transact(self, name: str, driver: int, step: Step) -> LaneWrite | None:
+        """Run ``step`` on the lane's stored state under the lane's lock and store what it
+        returns (None: nothing changed).  Exceptions from ``step`` roll everything back."""
+        with self._writer.begin() as conn:
+            self._lock(conn, name)
+            stored = conn.execute(
+                select(lanes.c.state_json).where(lanes.c.name == name)).scalar_one_or_none()
+            write = step(stored)
+            if write is None:
+                return None
+            values = {"state_json": write.state_json, "seq": write.seq, "pending": write.pending,
+                      "driver": driver if write.pending else None, "updated_at": utcnow()}
+            if stored is None:
+                conn.execute(insert(lanes).values(name=name, **values))
+            else:
+                conn.execute(update(lanes).where(lanes.c.name == name).values(**values))
+            if write.sale_link is not None:
+                _link_sale(conn, name, write.sale_link)
+            if self.shared:
+                conn.execute(insert(lane_outbox).values(lane=name, seq=write.seq,
+                                                        body=write.outbox,
+                                                        created_at=utcnow()))
+                conn.execute(select(func.pg_notify(NOTIFY_CHANNEL, f"{write.seq}:{name}")))
+            return write
+
+    def pending(self) -> list[tuple[str, int | None]]:
+        """Lanes with an effect in flight, and who drives each."""
+        with self._engine.connect() as conn:
+            return [(r.name, r.driver) for r in conn.execute(
+                select(lanes.c.name, lanes.c.driver).where(lanes.c.pending))]
+
+    def take_over(self, name: str, me: int) -> str | None:
+        """Become the driver of a pending lane whose driver is gone; its state, or None when
+        it needs no one (done meanwhile, or its driver is alive after all)."""
+        with self._writer.begin() as conn:
+            self._lock(conn, name)
+            row = conn.execute(select(lanes.c.state_json, lanes.c.pending, lanes.c.driver)
+                               .where(lanes.c.name == name)).first()
+            if row is None or not row.pending:
+                return None
+            if row.driver not in (None, me) and self._alive(conn, row.driver):
+                return None
+            conn.execute(update(lanes).where(lanes.c.name == name).values(driver=me))
+            return str(row.state_json)
+
+    def outbox_since(self, name: str, seq: int) -> list[tuple[int, str]]:
+        """What the devices of ``name`` were to be told after ``seq``, in order."""
+        with self._engine.connect() as conn:
+            rows = conn.execute(
+                select(lane_outbox.c.seq, lane_outbox.c.body)
+                .where(and_(lane_outbox.c.lane == name, lane_outbox.c.seq > seq))
+                .order_by(lane_outbox.c.seq))
+            return [(r.seq, r.body) for r in rows]
+
+    def prune_outbox(self, keep: dt.timedelta = OUTBOX_KEEP) -> int:
+        with self._writer.begin() as conn:
+            result = conn.execute(delete(lane_outbox)
+                                  .where(lane_outbox.c.created_at < utcnow() - keep))
+            return int(result.rowcount or 0)
+
+    def _lock(self, conn: Connection, name: str) -> None:
+        if self.shared:
+            # Locks the name, not a row: it also serialises a lane's very first transition.
+            conn.execute(select(func.pg_advisory_xact_lock(LANE_LOCK_CLASS,
+                                                           func.hashtext(name))))
+        # SQLite: the writer's BEGIN IMMEDIATE already holds the database's write lock.
+
+    def _alive(self, conn: Connection, driver: int) -> bool:
+        if not self.shared:
+            return False  # one process per SQLite registry: any other driver was a former life
+        return bool(conn.execute(_ALIVE, {"cls": PROCESS_LOCK_CLASS, "key": driver}).scalar())
+
+
+def _link_sale(conn: Connection, lane: str, link: SaleLink) -> None:
+    """Remember which customer a sale belongs to (the latest connection wins)."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    values = {"lane": lane, "sale_id": link.sale_id, "customer_id": link.customer_id,
+              "connected_at": utcnow()}
+    stmt = dialect.insert(sales).values(**values)
+    conn.execute(stmt.on_conflict_do_update(
+        index_elements=["lane", "sale_id"],
+        set_={"customer_id": stmt.excluded.customer_id,
+              "connected_at": stmt.excluded.connected_at}))
