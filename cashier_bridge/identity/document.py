@@ -42,19 +42,25 @@ class ParsedDocument:
             value = getattr(self, name)
             if value is not None:
                 object.__setattr__(self, name, _field(value))
+        for name in ("first_name", "middle_name", "last_name"):
+            value = getattr(self, name)
+            if value is not None and not any(c.isalpha() for c in value):
+                # "-", "." or a stray separator where a reader lost the name: no name at all.
+                object.__setattr__(self, name, None)
         object.__setattr__(self, "emails", tuple(e for e in map(_field, self.emails) if e))
         object.__setattr__(self, "extra", {k: _field(v) or "" for k, v in self.extra.items()})
 
     @property
     def has_name(self) -> bool:
-        """A first or last name with at least one letter in it (not ``-`` or ``0``).
+        """A first or last name; one without a letter in it (``-``, ``|``) is none.
 
         >>> ParsedDocument("mecard", first_name="Anna").has_name
         True
-        >>> ParsedDocument("aamva", last_name=" - ", document_number="T16700185").has_name
-        False
+        >>> doc = ParsedDocument("aamva", last_name=" - ", document_number="T16700185")
+        >>> doc.has_name, doc.last_name
+        (False, None)
         """
-        return any(c.isalpha() for c in (self.first_name or "") + (self.last_name or ""))
+        return bool(self.first_name or self.last_name)
 
     @property
     def identifies(self) -> bool:

@@ -31,8 +31,10 @@ _KEPT = frozenset({"BEGIN", "END", "VERSION", "N", "FN", "TEL", "EMAIL", "ADR", 
 MAX_BYTES = 2_000_000
 
 
-# The line ends a vCard is allowed to have (the standard's CRLF) and what readers also deliver.
-_KEEP = "\r\n\t"
+# Structure kept through clean.payload: CR and LF (the standard's CRLF, or either alone), the
+# file, group and record separators some readers put in their place (str.splitlines breaks
+# lines at all of these), and the tab that may start a folded line.
+_KEEP = "\r\n\x1c\x1d\x1e\t"
 
 
 def looks_like(raw: str) -> bool:
