@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from importlib import resources
 from pathlib import Path
@@ -20,6 +21,8 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to listen on (default 8765)")
     _db_flag(serve)
+    serve.add_argument("--workers", type=int, default=1,
+                       help="bridge processes sharing the port (PostgreSQL registry only)")
     serve.add_argument("--log-json", action="store_true", default=None,
                        help="one JSON object per log line")
 
@@ -54,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     configure(settings.log_level, json=settings.log_json)
 
     if args.command == "serve":
-        return _serve(settings)
+        return _serve(settings, args.workers)
     if args.command == "import-csv":
         return _import(settings.db_url, args.file, settings.phone_region)
     if args.command == "export-csv":
@@ -73,15 +76,29 @@ def _db_flag(p: argparse.ArgumentParser) -> None:
     p.add_argument("--db", help="database URL (default: SQLite file in the user's data dir)")
 
 
-def _serve(settings) -> int:  # type: ignore[no-untyped-def]
+def _serve(settings, workers: int = 1) -> int:  # type: ignore[no-untyped-def]
     import uvicorn
+    from sqlalchemy.engine import make_url
 
     from .protocol import MAX_FRAME_BYTES
-    from .server import create_app
 
-    app = create_app(settings)
-    uvicorn.run(app, host=settings.host, port=settings.port, ws="websockets-sansio",
-                ws_max_size=MAX_FRAME_BYTES, log_config=None, lifespan="on")
+    options = {"host": settings.host, "port": settings.port, "ws": "websockets-sansio",
+               "ws_max_size": MAX_FRAME_BYTES, "log_config": None, "lifespan": "on"}
+    if workers <= 1:
+        from .server import create_app
+
+        uvicorn.run(create_app(settings), **options)
+        return 0
+    if make_url(settings.db_url).get_backend_name() != "postgresql":
+        print("--workers needs a PostgreSQL registry (--db postgresql+psycopg://…): SQLite "
+              "serves one bridge process", file=sys.stderr)
+        return 2
+    # Each worker is its own process and reads its settings afresh: hand the flags over.
+    os.environ.update({f"SELFREG_{key.upper()}": str(value) for key, value in
+                       settings.model_dump(include={"host", "port", "db_url", "log_json"})
+                       .items()})
+    uvicorn.run("cashier_bridge.server:app_from_environment", factory=True, workers=workers,
+                **options)
     return 0
 
 

@@ -94,6 +94,7 @@ class _LaneSlot:
 
 class Bus(Protocol):
     key: int
+    listening: asyncio.Event
 
     async def start(self) -> None: ...
     async def stop(self) -> None: ...
@@ -133,6 +134,11 @@ class LaneHub:
         await self.drain()
         if self._bus is not None:
             await self._bus.stop()
+
+    @property
+    def listening(self) -> bool:
+        """Hears the other processes' steps (always true with no other processes)."""
+        return self._bus is None or self._bus.listening.is_set()
 
     @property
     def process_key(self) -> int:

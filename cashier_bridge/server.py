@@ -70,6 +70,16 @@ class WebSocketPeer:
                 await asyncio.wait_for(self.ws.send_text(text), SEND_TIMEOUT_S)
 
 
+def app_from_environment() -> FastAPI:
+    """The app as a worker process of ``selfreg-bridge serve --workers N`` builds it."""
+    from .config import load_settings
+    from .logs import configure
+
+    settings = load_settings()
+    configure(settings.log_level, json=settings.log_json)
+    return create_app(settings)
+
+
 def create_app(settings: Settings, registry: Registry | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -106,6 +116,22 @@ def create_app(settings: Settings, registry: Registry | None = None) -> FastAPI:
             return JSONResponse({"status": "error", "db": str(exc)}, status_code=503)
         return JSONResponse({"status": "ok", "version": SERVER_VERSION,
                              "lanes": hub.lane_count, "customers": customers})
+
+    @app.get("/ready")
+    async def ready() -> JSONResponse:
+        """For a load balancer: send devices here only when the database answers and, in a
+        chain, this process hears the other processes' lane steps."""
+        hub: LaneHub = app.state.hub
+        try:
+            await asyncio.to_thread(app.state.registry.ping)
+        except Exception as exc:
+            log.warning("not_ready", reason="database", error=type(exc).__name__)
+            return JSONResponse({"status": "unavailable", "reason": "database"},
+                                status_code=503)
+        if not hub.listening:
+            return JSONResponse({"status": "unavailable", "reason": "lane_bus"},
+                                status_code=503)
+        return JSONResponse({"status": "ready", "process": hub.process_key})
 
     @app.websocket("/ws/kiosk")
     async def kiosk_socket(ws: WebSocket) -> None:

@@ -70,11 +70,12 @@ class BridgeProcess:
             raise ProcessFailed(f"pairing failed: {result.stderr}")
         return result.stdout.strip()
 
-    def start(self, timeout: float = 20.0, *, auth: str = "auto") -> None:
+    def start(self, timeout: float = 20.0, *, auth: str = "auto",
+              args: tuple[str, ...] = ()) -> None:
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "cashier_bridge.cli", "serve", "--host", "127.0.0.1",
-             "--port", str(self.port), "--db", self.db_url],
+             "--port", str(self.port), "--db", self.db_url, *args],
             stdout=log, stderr=subprocess.STDOUT, env={**_env(self.workdir), "SELFREG_AUTH": auth})
         self.starts += 1
         deadline = time.monotonic() + timeout
@@ -82,14 +83,18 @@ class BridgeProcess:
             if self.proc.poll() is not None:
                 raise ProcessFailed(f"bridge exited with {self.proc.returncode}:\n"
                                     f"{_tail(self.log_path)}")
-            if self.health() is not None:
+            if self.get("/ready") is not None:
                 return
             time.sleep(0.05)
         raise ProcessFailed(f"bridge not healthy after {timeout}s:\n{_tail(self.log_path)}")
 
     def health(self) -> dict[str, Any] | None:
+        return self.get("/health")
+
+    def get(self, path: str) -> dict[str, Any] | None:
+        """The endpoint's JSON when it answers 200, else None."""
         try:
-            with urllib.request.urlopen(self.http_url + "/health", timeout=1) as r:
+            with urllib.request.urlopen(self.http_url + path, timeout=1) as r:
                 return json.loads(r.read())
         except (urllib.error.URLError, OSError, ValueError):
             return None

@@ -130,6 +130,11 @@ class Registry:
             row = _find_one(conn, "customer_code", customer_code)
         return record_from_row(row) if row is not None else None
 
+    def ping(self) -> None:
+        """Raise unless the database answers."""
+        with self._engine.connect() as conn:
+            conn.execute(select(1))
+
     def count_customers(self) -> int:
         with self._engine.connect() as conn:
             return conn.execute(

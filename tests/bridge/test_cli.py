@@ -70,3 +70,12 @@ def test_pair_prints_a_token_once_and_unpair_revokes_it(tmp_path: Path) -> None:
         assert not registry.device_allowed("kassa-2", "kiosk", token)
     finally:
         registry.close()
+
+
+def test_several_workers_need_postgresql(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "cashier_bridge.cli", "serve", "--workers", "2", "--port", "8799",
+         "--db", f"sqlite:///{tmp_path / 'x.db'}"], capture_output=True, text=True, timeout=60,
+        check=False)
+    assert result.returncode == 2
+    assert "--workers needs a PostgreSQL registry" in result.stderr

@@ -245,3 +245,23 @@ async def test_one_shopper_at_two_registers_on_two_processes_is_one_customer(
     ids = {e["customer"]["id"] for e in events}
     assert len(ids) == 1, events
     assert customers_with(chain_db, NEW_PNR) == ["Dana"]
+
+
+async def test_workers_share_one_port_and_serve_one_chain(chain_db: str, tmp_path: Path) -> None:
+    bridge = BridgeProcess(tmp_path, db_url=chain_db)
+    bridge.start(args=("--workers", "2"))
+    try:
+        ready = bridge.get("/ready")
+        assert ready is not None and ready["status"] == "ready"
+        async with device(bridge, "kiosk") as kiosk, device(bridge, "register") as register:
+            await to_numpad(kiosk, register)
+            await kiosk.send(type="submit_id", digits=ANNA_PNR)
+            event = await register.next("customer_connected")
+            assert event["customer"]["customer_code"] == "1001"
+            assert (await kiosk.next("state", phase="connected"))["view"]["first_name"] == \
+                "Anna"
+    finally:
+        bridge.stop()
+    log = bridge.log_path.read_text(errors="replace")
+    assert log.count("bus_listening") == 2, log[-3000:]  # two processes, each on the bus
+    assert "Traceback" not in log
