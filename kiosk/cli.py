@@ -1,11 +1,15 @@
-"""``selfreg-kiosk``: the customer screen."""
+"""``selfreg-kiosk``: the customer screen (and ``selfreg-kiosk decode IMAGE...``)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import os
+import sys
+import time
+from pathlib import Path
 
 from .window import configure_window, parse_size
 
@@ -22,7 +26,38 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def decode_images(argv: list[str]) -> int:
+    """``selfreg-kiosk decode IMAGE...``: the live scanner's pipeline on still images, one JSON
+    line per image; exit status 1 if any image could not be opened."""
+    parser = argparse.ArgumentParser(prog="selfreg-kiosk decode",
+                                     description="Read the codes in images the way Skanna ID "
+                                                 "reads camera frames.")
+    parser.add_argument("images", nargs="+", metavar="IMAGE")
+    args = parser.parse_args(argv)
+
+    from .scanner import ImageUnreadable, decode, load_image
+
+    failed = 0
+    for name in args.images:
+        record: dict[str, object] = {"file": name}
+        try:
+            image = load_image(Path(name))
+        except ImageUnreadable as exc:
+            record["error"] = str(exc)
+            failed += 1
+        else:
+            started = time.perf_counter()
+            codes = decode(image)
+            record["codes"] = [{"format": c.format, "text": c.text} for c in codes]
+            record["ms"] = round((time.perf_counter() - started) * 1000, 1)
+        print(json.dumps(record, ensure_ascii=False), flush=True)
+    return 1 if failed else 0
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["decode"]:
+        return decode_images(argv[1:])
     args = parse_args(argv)
     os.environ.setdefault("KIVY_NO_ARGS", "1")
     configure_window(args.size, fullscreen=args.fullscreen)

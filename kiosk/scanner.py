@@ -1,0 +1,530 @@
+"""Skanna ID's decoder: camera frames in, codes (text, symbology, corners) out.
+
+Two parts:
+
+* :func:`decode` and :class:`LivePlan` — the decode pipeline.  zxing-cpp reads first; what it
+  misses goes through a list of *fallback stages*, each chosen because it reads codes the others
+  miss on the corpus photos or the virtual camera's frames (``bench/decode.py`` measures each):
+  zbar as a second opinion (EAN-13 photos, some damaged QR), 1D codes held on their side, an
+  unsharp mask (blurred 1D codes), a deskew (zxing-cpp reads a PDF417 only within about 5° of
+  level), inverted codes, a global threshold on a smoothed image (noisy QR), and for small photos
+  an enlargement and a contrast stretch.  A still image gets every stage until one reads
+  something (``selfreg-kiosk decode``); a live frame gets zxing-cpp plus *one* fallback stage in
+  turn, so a frame stays within its 33 ms and a card held up for a fraction of a second still
+  meets every stage.
+* :class:`Scanner` — the worker thread.  It decodes off the UI thread, keeps only the newest
+  frame (a frame arriving while one is decoded replaces the waiting one: frames are dropped,
+  never queued), rests when nothing moves in front of the camera, and debounces: one card held
+  up is one identification; a different card is read at once, the same card again only after it
+  has been out of view for ``forget_s``.
+
+OpenCV, numpy and the decoders are imported with this module, which the kiosk imports only when
+Skanna ID first opens.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import math
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+import zxingcpp
+
+log = logging.getLogger("selfreg.kiosk.scanner")
+
+Gray = np.ndarray
+Point = tuple[float, float]
+
+_F = zxingcpp.BarcodeFormat
+# What Skanna ID reads: member cards (EAN-13, Code 128, QR), vCard/MECARD QR on phones, licences
+# (PDF417), and the 2D codes some apps show instead of QR.  Fewer formats is faster.
+FORMATS = (_F.QRCode, _F.PDF417, _F.Code128, _F.EAN13, _F.DataMatrix, _F.Aztec)
+LINEAR = (_F.Code128, _F.EAN13)
+SYMBOLOGIES = tuple(f.name for f in FORMATS)
+
+# zbar's names for the same symbologies, in zxing-cpp's spelling (the protocol's `symbology`).
+_ZBAR_NAMES = {"QRCODE": "QRCode", "EAN13": "EAN13", "CODE128": "Code128"}
+
+
+@dataclass(frozen=True)
+class Code:
+    """One code read in a frame: its text, its symbology (zxing-cpp's format name, e.g. QRCode,
+    EAN13) and its four corners in frame pixels (top-left, top-right, bottom-right, bottom-left
+    as the code is read)."""
+
+    text: str
+    format: str
+    corners: tuple[Point, Point, Point, Point]
+    stage: str = "zxing"  # which stage of the pipeline read it
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return self.format, self.text
+
+
+# --- stages -----------------------------------------------------------------------------------
+
+def _affine_inverse(matrix: np.ndarray) -> np.ndarray:
+    return cv2.invertAffineTransform(matrix)
+
+
+def _map(points: Sequence[Point], back: np.ndarray | None) -> tuple[Point, Point, Point, Point]:
+    pts = [(float(x), float(y)) for x, y in points]
+    if back is not None:
+        arr = np.asarray(pts, np.float32) @ back[:, :2].T + back[:, 2]
+        pts = [(float(x), float(y)) for x, y in arr]
+    return (pts[0], pts[1], pts[2], pts[3])
+
+
+def zxing_read(gray: Gray, *, formats: Sequence[zxingcpp.BarcodeFormat] = FORMATS,
+               rotate: bool = False, invert: bool = False,
+               binarizer: zxingcpp.Binarizer = zxingcpp.Binarizer.LocalAverage,
+               back: np.ndarray | None = None, stage: str = "zxing",
+               failed: set[str] | None = None) -> list[Code]:
+    """zxing-cpp on a grey image; ``back`` maps its pixels to the frame's.  The formats of codes
+    it found but could not read go into ``failed`` (they tell which fallback to try)."""
+    # Plain text: the raw characters (an AAMVA payload's separators), not zxing's <LF> markup.
+    found = zxingcpp.read_barcodes(gray, formats=tuple(formats), try_rotate=rotate,
+                                   try_invert=invert, try_downscale=True, binarizer=binarizer,
+                                   text_mode=zxingcpp.TextMode.Plain,
+                                   return_errors=failed is not None)
+    codes = []
+    for b in found:
+        if not b.valid or not b.text:
+            if failed is not None:
+                failed.add(b.format.name)
+            continue
+        p = b.position
+        corners = (p.top_left, p.top_right, p.bottom_right, p.bottom_left)
+        codes.append(Code(b.text, b.format.name, _map([(c.x, c.y) for c in corners], back),
+                          stage))
+    return codes
+
+
+_Y800 = 0x30303859  # zbar's fourcc for 8-bit grey ("Y800"; pyzbar calls it L800)
+
+
+class _Zbar:
+    """zbar through pyzbar's ctypes bindings, with the scan density pyzbar does not expose.
+
+    One image scanner per thread (zbar's scanner is not shared across threads)."""
+
+    def __init__(self) -> None:
+        from pyzbar import wrapper as zw
+
+        self.zw = zw
+        self._local = threading.local()
+
+    def _scanner(self, density: int) -> object:
+        cache: dict[int, object] = getattr(self._local, "scanners", None) or {}
+        self._local.scanners = cache
+        if density not in cache:
+            zw = self.zw
+            scanner = zw.zbar_image_scanner_create()
+            zw.zbar_image_scanner_set_config(scanner, 0, zw.ZBarConfig.CFG_ENABLE, 0)
+            for sym in (zw.ZBarSymbol.EAN13, zw.ZBarSymbol.CODE128, zw.ZBarSymbol.QRCODE):
+                zw.zbar_image_scanner_set_config(scanner, sym, zw.ZBarConfig.CFG_ENABLE, 1)
+            zw.zbar_image_scanner_set_config(scanner, 0, zw.ZBarConfig.CFG_X_DENSITY, density)
+            zw.zbar_image_scanner_set_config(scanner, 0, zw.ZBarConfig.CFG_Y_DENSITY, density)
+            cache[density] = scanner
+        return cache[density]
+
+    def read(self, gray: Gray, *, density: int = 1, back: np.ndarray | None = None,
+             stage: str = "zbar") -> list[Code]:
+        zw = self.zw
+        gray = np.ascontiguousarray(gray)
+        height, width = gray.shape
+        scanner = self._scanner(density)
+        image = zw.zbar_image_create()
+        try:
+            zw.zbar_image_set_format(image, _Y800)
+            zw.zbar_image_set_size(image, width, height)
+            data = gray.tobytes()
+            zw.zbar_image_set_data(image, ctypes.cast(data, ctypes.c_void_p), len(data), None)
+            codes: list[Code] = []
+            if zw.zbar_scan_image(scanner, image) > 0:
+                symbol = zw.zbar_image_first_symbol(image)
+                while symbol:
+                    codes.append(self._code(symbol, back, stage))
+                    symbol = zw.zbar_symbol_next(symbol)
+            return [c for c in codes if c.text]
+        finally:
+            zw.zbar_image_destroy(image)
+
+    def _code(self, symbol: object, back: np.ndarray | None, stage: str) -> Code:
+        zw = self.zw
+        kind = symbol.contents.type  # type: ignore[attr-defined]
+        name = _ZBAR_NAMES.get(zw.ZBarSymbol(kind).name, zw.ZBarSymbol(kind).name)
+        raw = ctypes.string_at(zw.zbar_symbol_get_data(symbol),
+                               zw.zbar_symbol_get_data_length(symbol))
+        n = zw.zbar_symbol_get_loc_size(symbol)
+        pts = np.array([(zw.zbar_symbol_get_loc_x(symbol, i), zw.zbar_symbol_get_loc_y(symbol, i))
+                        for i in range(n)], np.float32)
+        # zbar gives the scan lines' end points for 1D codes: their bounding box is the code.
+        x0, y0 = pts.min(0) if n else (0, 0)
+        x1, y1 = pts.max(0) if n else (0, 0)
+        corners = [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]
+        # zbar hands text over as UTF-8 (it converts Shift JIS and Latin-1 QR content itself).
+        return Code(raw.decode("utf-8", errors="replace"), name, _map(corners, back), stage)
+
+
+_zbar: _Zbar | None = None
+
+
+def zbar_read(gray: Gray, *, density: int = 1, back: np.ndarray | None = None,
+              stage: str = "zbar") -> list[Code]:
+    global _zbar
+    if _zbar is None:
+        _zbar = _Zbar()
+    return _zbar.read(gray, density=density, back=back, stage=stage)
+
+
+def _scaled(gray: Gray, factor: float) -> tuple[Gray, np.ndarray]:
+    interp = cv2.INTER_AREA if factor < 1 else cv2.INTER_CUBIC
+    out = cv2.resize(gray, None, fx=factor, fy=factor, interpolation=interp)
+    back = np.array([[1 / factor, 0, 0], [0, 1 / factor, 0]], np.float32)
+    return out, back
+
+
+def dominant_angle(gray: Gray) -> float:
+    """The tilt, in degrees within ±45, of the strongest straight edges (a code's bars and its
+    rows), from a magnitude-weighted histogram of gradient directions at a quarter size."""
+    small = cv2.resize(gray, None, fx=0.25, fy=0.25, interpolation=cv2.INTER_AREA)
+    small = small.astype(np.float32)
+    gx = cv2.Sobel(small, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(small, cv2.CV_32F, 0, 1, ksize=3)
+    mag = cv2.magnitude(gx, gy)
+    strong = mag > np.percentile(mag, 85)
+    if not strong.any():
+        return 0.0
+    angles = (np.degrees(np.arctan2(gy[strong], gx[strong])) + 45) % 90 - 45
+    hist, edges = np.histogram(angles, bins=90, range=(-45, 45), weights=mag[strong])
+    smooth = np.convolve(np.r_[hist[-2:], hist, hist[:2]], np.ones(5), "valid")
+    return float(edges[int(smooth.argmax())] + 0.5)
+
+
+def _rotated(gray: Gray, degrees: float) -> tuple[Gray, np.ndarray]:
+    h, w = gray.shape
+    matrix = cv2.getRotationMatrix2D((w / 2, h / 2), degrees, 1.0)
+    out = cv2.warpAffine(gray, matrix, (w, h), flags=cv2.INTER_LINEAR,
+                         borderMode=cv2.BORDER_REPLICATE)
+    return out, _affine_inverse(matrix)
+
+
+def stage_zbar(gray: Gray) -> list[Code]:
+    # Full density on photos; every second line on camera frames, which halves zbar's time and
+    # still crosses a card's bars dozens of times.
+    return zbar_read(gray, density=2 if gray.shape[1] >= 1000 else 1)
+
+
+def stage_sideways(gray: Gray) -> list[Code]:
+    """1D codes held on their side (zxing-cpp's own rotation pass, 1D formats only)."""
+    return zxing_read(gray, formats=LINEAR, rotate=True, stage="sideways")
+
+
+def stage_sharpen(gray: Gray) -> list[Code]:
+    """An unsharp mask: brings back the bars of a card slightly out of focus or moving."""
+    sharp = cv2.addWeighted(gray, 1.8, cv2.GaussianBlur(gray, (0, 0), 2.0), -0.8, 0)
+    return zxing_read(sharp, stage="sharpen")
+
+
+def stage_deskew(gray: Gray) -> list[Code]:
+    """Level the image by the code's own tilt (zxing-cpp reads PDF417 only near level)."""
+    angle = dominant_angle(gray)
+    if abs(angle) < 3:
+        return []
+    level, back = _rotated(gray, angle)
+    return zxing_read(level, formats=(_F.PDF417, *LINEAR), rotate=True, back=back,
+                      stage="deskew")
+
+
+def stage_invert(gray: Gray) -> list[Code]:
+    """Light codes on a dark background (dark-mode phone screens, some cards)."""
+    return zxing_read(cv2.bitwise_not(gray), stage="invert")
+
+
+def stage_smooth(gray: Gray) -> list[Code]:
+    """Noise that breaks the local binarizer: smooth, then one global threshold."""
+    return zxing_read(cv2.GaussianBlur(gray, (3, 3), 0),
+                      binarizer=zxingcpp.Binarizer.GlobalHistogram, stage="smooth")
+
+
+def stage_enlarge(gray: Gray) -> list[Code]:
+    """Small photos: codes whose modules are a pixel or two wide."""
+    if max(gray.shape) >= 800:
+        return []
+    big, back = _scaled(gray, 2.0 if max(gray.shape) < 400 else 1.5)
+    return zxing_read(big, back=back, rotate=True, stage="enlarge")
+
+
+def stage_contrast(gray: Gray) -> list[Code]:
+    """Washed-out or dim photos: local contrast equalisation."""
+    if max(gray.shape) >= 800:
+        return []
+    clahe = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(8, 8)).apply(gray)
+    return zxing_read(clahe, rotate=True, stage="contrast")
+
+
+def stage_primary(gray: Gray, failed: set[str] | None = None) -> list[Code]:
+    """zxing-cpp on the frame as it is: reads nearly everything, in a few milliseconds."""
+    return zxing_read(gray, failed=failed)
+
+
+Stage = Callable[[Gray], list[Code]]
+FALLBACKS: tuple[tuple[str, Stage], ...] = (
+    ("zbar", stage_zbar),
+    ("sideways", stage_sideways),
+    ("sharpen", stage_sharpen),
+    ("deskew", stage_deskew),
+    ("invert", stage_invert),
+    ("smooth", stage_smooth),
+    ("enlarge", stage_enlarge),
+    ("contrast", stage_contrast),
+)
+
+
+def _unique(codes: list[Code]) -> list[Code]:
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for c in codes:
+        if c.key not in seen:
+            seen.add(c.key)
+            out.append(c)
+    return out
+
+
+def to_gray(image: np.ndarray) -> Gray:
+    if image.ndim == 2:
+        return image
+    if image.shape[2] == 4:
+        return cv2.cvtColor(image, cv2.COLOR_BGRA2GRAY)
+    return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+
+
+def decode(image: np.ndarray) -> list[Code]:
+    """Every code in a still image: zxing-cpp, then each fallback until one reads something."""
+    gray = to_gray(image)
+    codes = stage_primary(gray)
+    for _name, stage in FALLBACKS:
+        if codes:
+            break
+        codes = stage(gray)
+    return _unique(codes)
+
+
+class ImageUnreadable(ValueError):
+    """An image file that cannot be opened as a picture."""
+
+
+def load_image(path: Path) -> np.ndarray:
+    if not path.is_file():
+        raise ImageUnreadable("no such file" if not path.exists() else "not a file")
+    data = np.fromfile(str(path), np.uint8)
+    image = cv2.imdecode(data, cv2.IMREAD_GRAYSCALE) if data.size else None
+    if image is None:
+        raise ImageUnreadable("not an image OpenCV can read (png, jpg, webp, bmp, tiff…)")
+    return image
+
+
+class LivePlan:
+    """What one live frame gets: zxing-cpp, and when it reads nothing, the next fallback stage in
+    turn.  A fallback that reads something goes first on the next frame (the code is probably
+    still there, and tracking it keeps the highlight on it)."""
+
+    def __init__(self, fallbacks: Sequence[tuple[str, Stage]] = FALLBACKS) -> None:
+        # Stages that only help small photos do nothing on camera frames: leave them out.
+        self.fallbacks = [f for f in fallbacks if f[0] not in ("enlarge", "contrast")]
+        self._next = 0
+        self._hot: Stage | None = None
+        self.saw_code = False  # the last frame had a code in it, read or not
+
+    def run(self, gray: Gray) -> list[Code]:
+        if self._hot is not None:
+            # The stage that read the last frame goes first: the card is most likely still
+            # there, as it was (a tilted licence need not wait for zxing-cpp to fail again).
+            codes = self._hot(gray)
+            if codes:
+                self.saw_code = True
+                return _unique(codes)
+            self._hot = None
+        failed: set[str] = set()
+        codes = stage_primary(gray, failed)
+        self.saw_code = bool(codes or failed)
+        if codes or not self.fallbacks:
+            return _unique(codes)
+        if "PDF417" in failed:
+            # zxing-cpp found a PDF417 it could not read: almost always a licence held at a
+            # slant.  Levelling it is the stage that helps, so it does not wait for its turn.
+            stage = stage_deskew
+        else:
+            stage = self.fallbacks[self._next % len(self.fallbacks)][1]
+            self._next += 1
+        codes = stage(gray)
+        if codes:
+            self._hot = stage
+            self.saw_code = True
+        return _unique(codes)
+
+
+# --- debounce ---------------------------------------------------------------------------------
+
+
+class Debouncer:
+    """One identification per code held up.  A code is new when it was not seen for
+    ``forget_s`` seconds: a different card is new at once, the same card again after it has
+    left the view for a while."""
+
+    def __init__(self, forget_s: float = 2.0) -> None:
+        self.forget_s = forget_s
+        self._last_seen: dict[tuple[str, str], float] = {}
+
+    def update(self, codes: Sequence[Code], now: float) -> list[Code]:
+        new = [c for c in codes
+               if now - self._last_seen.get(c.key, -math.inf) > self.forget_s]
+        for c in codes:
+            self._last_seen[c.key] = now
+        for key, seen in list(self._last_seen.items()):
+            if now - seen > 4 * self.forget_s:
+                del self._last_seen[key]
+        return new
+
+
+# --- the worker -------------------------------------------------------------------------------
+
+
+@dataclass
+class Sighting:
+    """The codes in the newest decoded frame, for the highlight."""
+
+    codes: list[Code]
+    frame_size: tuple[int, int]
+    at: float
+
+
+@dataclass
+class ScannerStats:
+    submitted: int = 0
+    decoded: int = 0
+    rested: int = 0  # frames skipped because nothing moved
+    dropped: int = 0  # frames replaced by a newer one before the worker got to them
+    busy_s: float = 0.0
+    last_ms: deque[float] = field(default_factory=lambda: deque(maxlen=300))
+
+
+class Scanner:
+    """Decodes frames in a worker thread; the UI thread calls :meth:`submit` and :meth:`poll`.
+
+    ``clock`` is injectable for tests of the resting logic.  When nothing in front of the camera
+    has moved for ``rest_after_s`` and no code was seen, it decodes ``rest_fps`` frames a second
+    instead of every frame, which keeps an unattended kiosk's processor cool.
+    """
+
+    def __init__(self, *, forget_s: float = 2.0, rest_after_s: float = 2.0,
+                 rest_fps: float = 4.0, motion_threshold: float = 3.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.debouncer = Debouncer(forget_s)
+        self.plan = LivePlan()
+        self.rest_after_s = rest_after_s
+        self.rest_period = 1.0 / rest_fps
+        self.motion_threshold = motion_threshold
+        self.stats = ScannerStats()
+        self._clock = clock
+        self._cond = threading.Condition()
+        self._slot: np.ndarray | None = None
+        self._running = False
+        self._thread: threading.Thread | None = None
+        self._identified: deque[Code] = deque(maxlen=16)
+        self._sighting: Sighting | None = None
+        self._thumb: np.ndarray | None = None
+        self._awake_until = clock() + rest_after_s  # a screen that just opened is watched
+        self._last_decode = -math.inf
+
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self._running = True
+        self._awake_until = self._clock() + self.rest_after_s
+        self._thread = threading.Thread(target=self._work, name="scanner", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        with self._cond:
+            self._running = False
+            self._cond.notify()
+        if self._thread is not None:
+            self._thread.join(5)
+            self._thread = None
+
+    def submit(self, frame: np.ndarray) -> None:
+        """Offer the newest frame; a frame still waiting is dropped for it."""
+        with self._cond:
+            if self._slot is not None:
+                self.stats.dropped += 1
+            self._slot = frame
+            self.stats.submitted += 1
+            self._cond.notify()
+
+    def poll(self) -> tuple[list[Code], Sighting | None]:
+        """New identifications since the last poll, and the newest sighting."""
+        with self._cond:
+            identified = list(self._identified)
+            self._identified.clear()
+            return identified, self._sighting
+
+    def _work(self) -> None:
+        while True:
+            with self._cond:
+                while self._running and self._slot is None:
+                    self._cond.wait()
+                if not self._running:
+                    return
+                frame, self._slot = self._slot, None
+            try:
+                self._process(frame)
+            except Exception:  # one bad frame must not end scanning for the shopper
+                log.exception("decoding a frame failed")
+
+    def process(self, frame: np.ndarray) -> list[Code]:
+        """Decode one frame now, in the caller's thread (benchmarks, tests): new identifications."""
+        return self._process(frame)
+
+    def _process(self, frame: np.ndarray) -> list[Code]:
+        started = time.perf_counter()
+        now = self._clock()
+        gray = to_gray(frame)
+        if not self._awake(gray, now):
+            self.stats.rested += 1
+            return []
+        codes = self.plan.run(gray)
+        self._last_decode = now
+        if self.plan.saw_code:
+            self._awake_until = now + self.rest_after_s
+        new = self.debouncer.update(codes, now)
+        elapsed = time.perf_counter() - started
+        with self._cond:
+            self.stats.decoded += 1
+            self.stats.busy_s += elapsed
+            self.stats.last_ms.append(elapsed * 1000)
+            self._sighting = Sighting(codes, (gray.shape[1], gray.shape[0]), now)
+            self._identified.extend(new)
+        for code in new:
+            log.info("read %s (%d characters) by %s", code.format, len(code.text), code.stage)
+        return new
+
+    def _awake(self, gray: Gray, now: float) -> bool:
+        thumb = cv2.resize(gray, (64, 36), interpolation=cv2.INTER_AREA).astype(np.int16)
+        if self._thumb is not None and \
+                float(np.abs(thumb - self._thumb).mean()) > self.motion_threshold:
+            self._awake_until = now + self.rest_after_s
+        self._thumb = thumb
+        if now < self._awake_until:
+            return True
+        return now - self._last_decode >= self.rest_period

@@ -1,0 +1,179 @@
+"""The decode pipeline and the scanner's worker: what gets read, what gets reported once, and
+that decoding stays off the caller's thread and never queues frames."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from kiosk import scanner as S
+from kiosk.scanner import Code, Debouncer, Scanner, decode, load_image
+from simulator.virtual_camera import DEFAULT_AAMVA, Scene, frames, parse_item
+
+BARCODES = Path(__file__).resolve().parents[1] / "fixtures" / "barcodes"
+
+
+def expected(image: Path) -> str:
+    return image.with_suffix(".txt").read_text(encoding="utf-8").strip()
+
+
+def texts(codes: list[Code]) -> list[str]:
+    return [c.text.strip() for c in codes]
+
+
+@pytest.mark.parametrize(("image", "fmt"), [
+    ("code128-2/01.webp", "Code128"),
+    ("pdf417-1/01.png", "PDF417"),
+    ("qrcode-1/1.webp", "QRCode"),
+    ("ean13-1/10.webp", "EAN13"),
+])
+def test_each_kind_of_code_is_read_from_a_photo(image: str, fmt: str) -> None:
+    path = BARCODES / image
+    codes = decode(load_image(path))
+    assert [(c.format, c.text.strip()) for c in codes] == [(fmt, expected(path))]
+
+
+@pytest.mark.parametrize(("image", "stage"), [
+    ("ean13-2/01.webp", "zbar"),  # an EAN-13 photo only zbar reads
+    ("qrcode-2/qr-inv-1.webp", "invert"),  # light modules on dark
+    ("ean13-1/34.webp", "enlarge"),  # a small photo
+])
+def test_photos_zxing_misses_are_read_by_a_fallback(image: str, stage: str) -> None:
+    path = BARCODES / image
+    gray = load_image(path)
+    assert expected(path) not in texts(S.stage_primary(gray))  # the fallback is what reads it
+    codes = decode(gray)
+    assert expected(path) in texts(codes)
+    assert codes[0].stage == stage
+
+
+def test_a_tilted_licence_is_levelled_and_read_with_its_separators() -> None:
+    licence = parse_item("licence")
+    misses = [f for f in frames(licence, 15, seed=3)
+              if not S.stage_primary(S.to_gray(f))]
+    assert misses, "seed 3 holds the licence at a slant zxing-cpp cannot read as it is"
+    codes = decode(misses[0])
+    assert [c.format for c in codes] == ["PDF417"]
+    assert codes[0].text == DEFAULT_AAMVA  # raw \n, \x1e, \r: not zxing's <LF> markup
+    assert codes[0].stage == "deskew"
+
+
+def test_corners_surround_the_card_in_frame_pixels() -> None:
+    item = parse_item("card-qr:1001")
+    scene = Scene(seed=4)
+    frame = scene.render(item, 10)
+    card = scene.pose(10, 30, scene.item_image(item).shape[:2])
+    (code,) = decode(frame)
+    assert (code.format, code.text) == ("QRCode", "1001")
+    xs, ys = zip(*code.corners, strict=True)
+    assert card[:, 0].min() < min(xs) < max(xs) < card[:, 0].max()
+    assert card[:, 1].min() < min(ys) < max(ys) < card[:, 1].max()
+
+
+def test_nothing_in_view_reads_nothing() -> None:
+    assert all(decode(f) == [] for f in frames("nothing", 5, seed=2))
+
+
+def test_one_card_held_up_is_one_identification_and_the_next_card_another() -> None:
+    debounce = Debouncer(forget_s=2.0)
+    card = Code("1001", "Code128", ((0, 0), (1, 0), (1, 1), (0, 1)))
+    other = Code("1002", "QRCode", ((0, 0), (1, 0), (1, 1), (0, 1)))
+    assert debounce.update([card], 0.0) == [card]
+    seen = [debounce.update([card], t / 30) for t in range(1, 90)]  # held for three seconds
+    assert seen == [[]] * 89
+    assert debounce.update([], 3.1) == []  # a frame with nothing read: it is not forgotten
+    assert debounce.update([card, other], 3.2) == [other]
+    assert debounce.update([], 6.0) == []
+    assert debounce.update([card], 6.0) == [card]  # gone for over 2 s: read again
+
+
+class GatedPlan:
+    """A plan that blocks until released and records which frames it decoded, on which thread."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.started = threading.Event()
+        self.seen: list[int] = []
+        self.threads: set[str] = set()
+        self.saw_code = False
+        self.done = threading.Semaphore(0)
+
+    def run(self, gray: np.ndarray) -> list[Code]:
+        self.started.set()
+        self.release.wait(10)
+        self.seen.append(int(gray[0, 0]))
+        self.threads.add(threading.current_thread().name)
+        self.done.release()
+        return []
+
+
+def test_the_scanner_decodes_in_its_own_thread_and_drops_frames_it_had_no_time_for() -> None:
+    scanner = Scanner()
+    plan = GatedPlan()
+    scanner.plan = plan  # type: ignore[assignment]
+    scanner.start()
+    try:
+        scanner.submit(np.full((36, 64), 1, np.uint8))
+        assert plan.started.wait(10)  # the worker is busy with frame 1
+        for value in range(2, 7):
+            scanner.submit(np.full((36, 64), value, np.uint8))
+        plan.release.set()
+        assert plan.done.acquire(timeout=10) and plan.done.acquire(timeout=10)
+    finally:
+        scanner.stop()
+    assert plan.seen == [1, 6]  # the newest frame, not a backlog
+    assert scanner.stats.dropped == 4
+    assert plan.threads == {"scanner"}
+
+
+def test_a_card_held_up_to_the_scanner_is_reported_once_with_its_symbology() -> None:
+    clock = iter(i / 30 for i in range(10_000))
+    scanner = Scanner(clock=lambda: next(clock))
+    new: list[Code] = []
+    for frame in frames("card-code128:1001", 20, seed=1):
+        new += scanner.process(frame)
+    for frame in frames("card-qr:1002", 10, seed=1):
+        new += scanner.process(frame)
+    assert [(c.text, c.format) for c in new] == [("1001", "Code128"), ("1002", "QRCode")]
+    identified, sighting = scanner.poll()
+    assert identified == new
+    assert sighting is not None and sighting.frame_size == (1280, 720)
+    assert [c.text for c in sighting.codes] == ["1002"]
+    assert scanner.poll()[0] == []  # handed over once
+
+
+def test_an_unattended_scanner_rests() -> None:
+    now = [0.0]
+    scanner = Scanner(rest_after_s=2.0, rest_fps=4.0, clock=lambda: now[0])
+    empty = list(frames("nothing", 2, seed=1))
+    for i in range(300):  # ten seconds of an empty, still scene at 30 fps
+        now[0] = i / 30
+        scanner.process(empty[i % 2])
+    # Awake for the first two seconds (60 frames), then four frames a second for eight.
+    assert 85 <= scanner.stats.decoded <= 95
+    # Something moves into view: it wakes at once.
+    now[0] = 10.0
+    card = next(frames("card-qr:1001", 1, seed=1))
+    assert [c.text for c in scanner.process(card)] == ["1001"]
+
+
+def test_decode_cli_prints_one_json_line_per_image_and_fails_for_an_unreadable_one(
+        tmp_path: Path) -> None:
+    bad = tmp_path / "notes.png"
+    bad.write_text("not a picture")
+    good = BARCODES / "qrcode-1" / "1.webp"
+    result = subprocess.run([sys.executable, "-m", "kiosk.cli", "decode", str(good), str(bad)],
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 1
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert lines[0]["file"] == str(good)
+    assert lines[0]["codes"] == [{"format": "QRCode", "text": expected(good)}]
+    assert lines[0]["ms"] >= 0
+    assert lines[1] == {"file": str(bad), "error": lines[1]["error"]}
+    assert "not an image" in lines[1]["error"]
