@@ -8,11 +8,11 @@ role: the kiosk never receives more personal data than it may show) and, for the
 
 from __future__ import annotations
 
-import json
 from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic_core import from_json
 
 VERSION = 1
 # The largest frame a device may send. The largest valid message is a ``scan`` (8192 characters
@@ -54,6 +54,7 @@ class ErrorCode(StrEnum):
     binary_frame = "binary_frame"
     message_too_large = "message_too_large"
     lane_limit = "lane_limit"
+    unavailable = "unavailable"  # the registry cannot be reached: nothing changed, retry
     internal = "internal"
 
 
@@ -313,10 +314,12 @@ def parse_intent(text: str | bytes) -> Intent:
         raise ProtocolError(ErrorCode.message_too_large,
                             f"a message is at most {MAX_FRAME_BYTES} bytes")
     try:
-        data = json.loads(text)
-    except RecursionError:
-        raise ProtocolError(ErrorCode.invalid_json, "not JSON: nested too deeply") from None
-    except (ValueError, UnicodeDecodeError) as exc:
+        # pydantic's parser rather than json.loads: its nesting limit (about 200) does not
+        # depend on how deep the Python stack happens to be, so a frame always gets the same
+        # answer; and it refuses escaped lone surrogates, which no reply or saved lane could
+        # encode again.
+        data = from_json(text)
+    except ValueError as exc:  # UnicodeDecodeError is one
         raise ProtocolError(ErrorCode.invalid_json, f"not JSON: {exc}") from None
     if not isinstance(data, dict):
         raise ProtocolError(ErrorCode.invalid_message, "a message is a JSON object")
@@ -347,7 +350,7 @@ _MAX_PROBLEMS = 5
 
 
 def _brief(value: object, *, quote: bool = True) -> str:
-    if isinstance(value, dict | list):  # never repr a structure: it may be nested too deeply
+    if isinstance(value, dict | list):  # a structure may be big: its kind says enough
         return f"<{type(value).__name__}>"
     text = repr(value) if quote else str(value)
     return text if len(text) <= _ECHO_CHARS else text[:_ECHO_CHARS] + "…"

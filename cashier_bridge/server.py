@@ -17,6 +17,7 @@ import structlog
 from fastapi import FastAPI, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from websockets.frames import CloseCode
 
 from .config import Settings, tokens_required
@@ -221,8 +222,16 @@ async def _converse(ws: WebSocket, peer: WebSocketPeer, app: FastAPI) -> int:
                 with contextlib.suppress(WebSocketDisconnect, RuntimeError):
                     await ws.close(code=CloseCode.POLICY_VIOLATION)
                 return int(CloseCode.POLICY_VIOLATION)
+        except DBAPIError as exc:
+            # The registry is away (server down, network, disk): expected weather, not a bug.
+            # The transaction rolled back, so nothing was half-done; the device may retry.
+            log.warning("registry_unavailable", role=role.value, lane=peer.lane or None,
+                        error=type(exc.orig or exc).__name__)
+            await peer.send(dump(ProtocolError(
+                ErrorCode.unavailable, "the customer registry cannot be reached right now; "
+                "nothing was changed — try again in a moment").reply()))
         except Exception:
-            # A bug or a database failure must not cost the device its connection.
+            # A bug must not cost the device its connection.
             log.exception("intent_failed", role=role.value, lane=peer.lane or None)
             await peer.send(dump(ProtocolError(ErrorCode.internal,
                                                "the bridge could not carry this out; "

@@ -91,6 +91,8 @@ class _Cluster:
         self.log = self.root / "server.log"
         self.port = _free_port()
         self.user = "postgres" if os.geteuid() == 0 else None
+        self._options = ""
+        self.admin_url: URL | None = None
 
     def _run(self, *args: str) -> subprocess.CompletedProcess[str]:
         command = [str(self.bindir / args[0]), *args[1:]]
@@ -111,13 +113,22 @@ class _Cluster:
         options = (f"-p {self.port} -k {self.sockets} -c listen_addresses=127.0.0.1 "
                    "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
                    "-c max_connections=200")
+        self._options = options
+        self.resume()
+        return URL.create("postgresql+psycopg", username="postgres", host="127.0.0.1",
+                          port=self.port, database="postgres")
+
+    def resume(self) -> None:
+        """Start the server (again, after :meth:`pause`), waiting until it accepts clients."""
         done = self._run("pg_ctl", "start", "-D", str(self.data), "-l", str(self.log), "-w",
-                         "-t", "60", "-o", options)
+                         "-t", "60", "-o", self._options)
         if done.returncode != 0:
             log = self.log.read_text() if self.log.exists() else ""
             raise RuntimeError(f"pg_ctl start failed: {done.stderr.strip()} {log[-2000:]}")
-        return URL.create("postgresql+psycopg", username="postgres", host="127.0.0.1",
-                          port=self.port, database="postgres")
+
+    def pause(self) -> None:
+        """Stop the server as an outage would (clients disconnected), keeping its data."""
+        self._run("pg_ctl", "stop", "-D", str(self.data), "-m", "fast", "-w")
 
     def stop(self) -> None:
         if self.data.exists():
@@ -152,11 +163,8 @@ def find_bindir() -> Path | None:
     return Path(on_path).parent if on_path and shutil.which("pg_ctl") else None
 
 
-def start_server() -> PostgresServer | None:
-    """The server to test against, or None if neither the URL nor the binaries exist."""
-    explicit = os.environ.get(ENV_URL)
-    if explicit:
-        return PostgresServer(make_url(explicit))
+def start_cluster() -> _Cluster | None:
+    """A cluster of our own (one a test may stop and start), or None without the binaries."""
     bindir = find_bindir()
     if bindir is None:
         return None
@@ -167,10 +175,20 @@ def start_server() -> PostgresServer | None:
             return None
     cluster = _Cluster(bindir)
     try:
-        return PostgresServer(cluster.start(), cluster)
+        cluster.admin_url = cluster.start()
     except BaseException:
         cluster.stop()
         raise
+    return cluster
+
+
+def start_server() -> PostgresServer | None:
+    """The server to test against, or None if neither the URL nor the binaries exist."""
+    explicit = os.environ.get(ENV_URL)
+    if explicit:
+        return PostgresServer(make_url(explicit))
+    cluster = start_cluster()
+    return PostgresServer(cluster.admin_url, cluster) if cluster is not None else None
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,161 @@
+"""Faults a shop lives through: the database going away, the power going out."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from stdnum import luhn
+
+from cashier_bridge.registry import NewCustomer, Registry
+from simulator.processes import BridgeProcess
+from tests.chain.test_chain import ANNA_PNR, customers_with, device, to_numpad
+from tests.pg_server import UNAVAILABLE, _Cluster, start_cluster
+
+
+@pytest.fixture
+def own_postgres() -> Iterator[_Cluster]:
+    """A PostgreSQL server of this test's own, which it may stop and start."""
+    cluster = start_cluster()
+    if cluster is None:
+        pytest.skip(UNAVAILABLE)
+    yield cluster
+    cluster.stop()
+
+
+def ready_status(bridge: BridgeProcess) -> tuple[int, dict[str, object]]:
+    try:
+        with urllib.request.urlopen(bridge.http_url + "/ready", timeout=5) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read())
+
+
+def seed_anna(url: str) -> None:
+    registry = Registry.open(url)
+    registry.create_customer("seed-anna", NewCustomer(
+        first_name="Anna", last_name="Andersson", phone="+46701234567",
+        personal_id_fingerprint=registry.fingerprint(ANNA_PNR),
+        personal_id_masked="19850312-****", created_via="import", customer_code="1001"))
+    registry.close()
+
+
+@pytest.mark.postgres
+async def test_database_outage_is_survived_without_restarting_the_bridge(
+        own_postgres: _Cluster, tmp_path: Path) -> None:
+    assert own_postgres.admin_url is not None
+    url = own_postgres.admin_url.set(drivername="postgresql+psycopg").render_as_string(
+        hide_password=False)
+    seed_anna(url)
+    bridge = BridgeProcess(tmp_path, db_url=url)
+    bridge.start()
+    try:
+        async with device(bridge, "kiosk") as kiosk, device(bridge, "register") as register:
+            await to_numpad(kiosk, register)
+            own_postgres.pause()
+            # The shopper presses OK while the registry is away: told to try again shortly.
+            await kiosk.send(type="submit_id", digits=ANNA_PNR)
+            error = await kiosk.next("error")
+            assert error["code"] == "unavailable" and "try again" in error["message"]
+            # The cashier's action gets the same clear answer, and changes nothing.
+            await register.send(type="end_sale", sale_id="s1")
+            assert (await register.next("error"))["code"] == "unavailable"
+            status, body = ready_status(bridge)
+            assert (status, body["reason"]) == (503, "database")
+
+            own_postgres.resume()
+            while ready_status(bridge)[0] != 200:  # the bridge notices by itself
+                await asyncio.sleep(0.1)
+            await kiosk.send(type="submit_id", digits=ANNA_PNR)
+            event = await register.next("customer_connected")
+            assert event["customer"]["customer_code"] == "1001" and event["sale_id"] == "s1"
+            assert (await kiosk.next("state", phase="connected"))["view"]["first_name"] == \
+                "Anna"
+    finally:
+        bridge.stop()
+    log = bridge.log_path.read_text(errors="replace")
+    assert "Traceback" not in log, log[-3000:]
+    assert "registry_unavailable" in log
+    assert '"reconnected": true' in log or "reconnected=True" in log
+
+
+def _personnummer(n: int) -> str:
+    body = f"770101{100 + n:03d}"
+    return f"19{body}{luhn.calc_check_digit(body)}"
+
+
+async def test_power_loss_during_a_burst_keeps_every_acknowledged_customer(
+        tmp_path: Path) -> None:
+    """kill -9 while several lanes create members: every creation the register was told of
+    is in the database when it opens again, and the lanes resume with no twin."""
+    url = f"sqlite:///{tmp_path / 'shop.db'}"
+    bridge = BridgeProcess(tmp_path, db_url=url)
+    bridge.start()
+    acknowledged: dict[str, int] = {}
+    enough = asyncio.Event()
+    counter = iter(range(1000))
+
+    async def lane_loop(lane: str) -> None:
+        async with device(bridge, "kiosk", lane) as kiosk, \
+                device(bridge, "register", lane) as register:
+            for sale in range(100):
+                pnr = _personnummer(next(counter))
+                await to_numpad(kiosk, register, sale=f"{lane}-{sale}")
+                await kiosk.send(type="submit_id", digits=pnr)
+                await kiosk.next("state", phase="ask_member")
+                await kiosk.send(type="member_answer", accept=True)
+                prompt = (await register.next("member_prompt"))["prompt"]
+                await register.send(type="confirm_member", prompt_id=prompt["prompt_id"],
+                                    details={"first_name": "Eva", "last_name": lane})
+                event = await register.next("customer_connected")
+                acknowledged[pnr] = event["customer"]["id"]
+                if len(acknowledged) >= 12:
+                    enough.set()
+                await register.send(type="end_sale", sale_id=f"{lane}-{sale}")
+                await kiosk.next("state", phase="idle")
+
+    tasks = [asyncio.create_task(lane_loop(f"lane-{i}")) for i in range(4)]
+    await asyncio.wait_for(enough.wait(), 120)
+    bridge.kill()  # the plug is pulled while the other lanes are mid-way
+    done = await asyncio.gather(*tasks, return_exceptions=True)
+    assert all(isinstance(r, Exception) for r in done)  # every lane lost its bridge
+    told = dict(acknowledged)
+
+    # The file opens cleanly and holds every customer whose creation was acknowledged.
+    with sqlite3.connect(tmp_path / "shop.db") as db:
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    for pnr in told:
+        assert customers_with(url, pnr) == ["Eva"], pnr
+
+    # Back on: every lane resumes; a register repeating its confirm makes no twin.
+    bridge.start()
+    try:
+        for i in range(4):
+            async with device(bridge, "register", f"lane-{i}") as register:
+                state = await register.next("state")
+                prompt = state["view"]["prompt"]
+                if state["phase"] == "await_cashier" and prompt:
+                    await register.send(type="confirm_member", prompt_id=prompt["prompt_id"],
+                                        details={"first_name": "Eva", "last_name": "again"})
+                    # The sweep may finish a creation that was in flight before this confirm
+                    # lands: either way the lane ends connected, once.
+                    await register.next("state", phase="connected")
+    finally:
+        bridge.stop()
+    registry = Registry.open(url)
+    try:
+        with registry.engine.connect() as conn:
+            twins = conn.execute(text(
+                "SELECT count(*) FROM (SELECT personal_id_fingerprint FROM customers "
+                "GROUP BY personal_id_fingerprint HAVING count(*) > 1)")).scalar()
+        assert twins == 0
+    finally:
+        registry.close()
+    assert "Traceback" not in bridge.log_path.read_text(errors="replace")
