@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
+import string
 from collections import Counter
 
 from .clean import lead, payload
@@ -87,9 +88,9 @@ _JURISDICTION_SUBFILE = re.compile(r"Z[A-Z]Z[A-Z]")
 # separators) or drop them, so every control character that can stand for one is kept through
 # clean.payload and splits elements; a printable separator counts when the header declares it.
 _CONTROL_SEPARATORS = "\n\r\t\v\f\x1c\x1d\x1e\x1f"
-# Punctuation that occurs inside values ("SMITH,JOHN", "K-134-123", "APT 3/B"): a garbled
-# header showing one of these must not cut every name in two.
-_VALUE_PUNCTUATION = frozenset(",.-'/#&()\"")
+# Punctuation that occurs inside values ("SMITH,JOHN", "K-134-123", "APT 3/B") never separates
+# elements, even where a garbled header shows it; any other ASCII punctuation may.
+_PRINTABLE_SEPARATORS = frozenset(string.punctuation) - frozenset(",.-'/#&()\"")
 _PLAUSIBLE_YEARS = range(1880, 2200)
 
 
@@ -98,21 +99,16 @@ def _splitter(extra: str) -> re.Pattern[str]:
     return re.compile(f"[{re.escape(_CONTROL_SEPARATORS + extra)}]+")
 
 
-def _is_printable_separator(char: str) -> bool:
-    return (char.isprintable() and not char.isalnum() and not char.isspace()
-            and char not in _VALUE_PUNCTUATION)
-
-
 def _declared_separators(text: str) -> str:
     """Printable characters in the header's three separator places (``@|||ANSI``)."""
-    return "".join(c for c in text[1:4] if _is_printable_separator(c))
+    return "".join(sorted(_PRINTABLE_SEPARATORS.intersection(text[1:4])))
 
 
 def _inferred_separator(body: str) -> str | None:
     """The character most element IDs follow, when the header did not say (``DCSSMITH|DAC``)."""
     before = Counter(body[m.start() - 1] for m in _JAMMED_ID_AT.finditer(body) if m.start())
     for char, count in before.most_common(3):
-        if count >= 3 and _is_printable_separator(char):
+        if count >= 3 and char in _PRINTABLE_SEPARATORS:
             return char
     return None
 

@@ -11,7 +11,6 @@ first characters.  :func:`field` is the last step for every text field of a pars
 from __future__ import annotations
 
 import functools
-import re
 
 from .errors import Unreadable
 
@@ -20,7 +19,6 @@ from .errors import Unreadable
 _ASCII_CONTROLS = bytes([*range(0x20), 0x7F])
 _SPACE_CONTROLS = b"\t\n\v\f\r\x1c\x1d\x1e\x1f"
 _ALL_ASCII = bytes(range(0x80))
-_NOT_ASCII = re.compile(r"[^\x00-\x7f]+")
 # Zero-width (non-)joiners spell words in Persian and Indic names; other format characters
 # (BOM, zero-width space, bidi marks, soft hyphen) are invisible and only get in the way.
 _FORMAT_KEPT = frozenset("\u200c\u200d")
@@ -70,10 +68,15 @@ def payload(raw: str, kind: str | None = None, *, keep: str = "") -> str:
         table, delete = _tables(keep)
         data = raw.encode("utf-8", "surrogatepass").translate(table, delete)
         text = data.decode("utf-8", "surrogatepass")
-        # Only the non-ASCII characters, side by side: almost always all printable (letters).
-        if not raw.isascii() and not data.translate(None, _ALL_ASCII).decode(
-                "utf-8", "surrogatepass").isprintable():
-            text = _NOT_ASCII.sub(lambda m: "".join(_unicode_char(c, keep) for c in m[0]), text)
+        if not raw.isascii():
+            # Only the non-ASCII characters, side by side: almost always letters, all printable;
+            # otherwise a handful of distinct ones to replace (a BOM, NBSP, a noncharacter).
+            others = data.translate(None, _ALL_ASCII).decode("utf-8", "surrogatepass")
+            if not others.isprintable():
+                for char in set(others):
+                    fixed = _unicode_char(char, keep)
+                    if fixed != char:
+                        text = text.replace(char, fixed)
     text = text.strip()
     if not text and raw.strip():
         raise Unreadable(f"nothing readable in this {kind or 'input'}", kind=kind)
@@ -106,4 +109,7 @@ def field(value: str | None) -> str | None:
     """
     if value is None:
         return None
+    if (value.isprintable() and not value.startswith(" ") and not value.endswith(" ")
+            and "  " not in value):
+        return value or None  # already tidy: most fields are
     return " ".join(value.split()) or None
