@@ -55,9 +55,11 @@ class Device:
 
 
 @contextlib.asynccontextmanager
-async def device(bridge: BridgeProcess, role: str, lane: str = "lane-1"
+async def device(bridge: BridgeProcess | str, role: str, lane: str = "lane-1"
                  ) -> AsyncIterator[Device]:
-    async with connect(f"{bridge.url}/ws/{role}") as ws:
+    """A device of ``lane`` connected to the bridge (or to any ``ws://`` URL leading to it)."""
+    url = bridge if isinstance(bridge, str) else bridge.url
+    async with connect(f"{url}/ws/{role}") as ws:
         d = Device(ws, role)
         await d.send(type="hello", role=role, lane=lane)
         await d.next("welcome")
