@@ -42,6 +42,7 @@ log = logging.getLogger("selfreg.kiosk.scanner")
 
 Gray = np.ndarray
 Point = tuple[float, float]
+Corners = tuple[Point, Point, Point, Point]
 
 _F = zxingcpp.BarcodeFormat
 # What Skanna ID reads: member cards (EAN-13, Code 128, QR), vCard/MECARD QR on phones, licences
@@ -62,7 +63,7 @@ class Code:
 
     text: str
     format: str
-    corners: tuple[Point, Point, Point, Point]
+    corners: Corners
     stage: str = "zxing"  # which stage of the pipeline read it
 
     @property
@@ -76,7 +77,7 @@ def _affine_inverse(matrix: np.ndarray) -> np.ndarray:
     return cv2.invertAffineTransform(matrix)
 
 
-def _map(points: Sequence[Point], back: np.ndarray | None) -> tuple[Point, Point, Point, Point]:
+def _map(points: Sequence[Point], back: np.ndarray | None) -> Corners:
     pts = [(float(x), float(y)) for x, y in points]
     if back is not None:
         arr = np.asarray(pts, np.float32) @ back[:, :2].T + back[:, 2]
@@ -88,9 +89,9 @@ def zxing_read(gray: Gray, *, formats: Sequence[zxingcpp.BarcodeFormat] = FORMAT
                rotate: bool = False, invert: bool = False,
                binarizer: zxingcpp.Binarizer = zxingcpp.Binarizer.LocalAverage,
                back: np.ndarray | None = None, stage: str = "zxing",
-               failed: set[str] | None = None) -> list[Code]:
-    """zxing-cpp on a grey image; ``back`` maps its pixels to the frame's.  The formats of codes
-    it found but could not read go into ``failed`` (they tell which fallback to try)."""
+               failed: dict[str, Corners] | None = None) -> list[Code]:
+    """zxing-cpp on a grey image; ``back`` maps its pixels to the frame's.  Codes it found but
+    could not read go into ``failed``, format to corners (which fallback to try, and where)."""
     # Plain text: the raw characters (an AAMVA payload's separators), not zxing's <LF> markup.
     found = zxingcpp.read_barcodes(gray, formats=tuple(formats), try_rotate=rotate,
                                    try_invert=invert, try_downscale=True, binarizer=binarizer,
@@ -98,14 +99,14 @@ def zxing_read(gray: Gray, *, formats: Sequence[zxingcpp.BarcodeFormat] = FORMAT
                                    return_errors=failed is not None)
     codes = []
     for b in found:
+        p = b.position
+        corners = _map([(c.x, c.y) for c in (p.top_left, p.top_right, p.bottom_right,
+                                            p.bottom_left)], back)
         if not b.valid or not b.text:
             if failed is not None:
-                failed.add(b.format.name)
+                failed[b.format.name] = corners
             continue
-        p = b.position
-        corners = (p.top_left, p.top_right, p.bottom_right, p.bottom_left)
-        codes.append(Code(b.text, b.format.name, _map([(c.x, c.y) for c in corners], back),
-                          stage))
+        codes.append(Code(b.text, b.format.name, corners, stage))
     return codes
 
 
@@ -236,14 +237,28 @@ def stage_sharpen(gray: Gray) -> list[Code]:
     return zxing_read(sharp, stage="sharpen")
 
 
-def stage_deskew(gray: Gray) -> list[Code]:
-    """Level the image by the code's own tilt (zxing-cpp reads PDF417 only near level)."""
+def stage_deskew(gray: Gray, near: Sequence[Point] | None = None) -> list[Code]:
+    """Level the image by the code's own tilt (zxing-cpp reads PDF417 only near level).
+
+    ``near``: corners where a code was found or last read; only that part of the frame, with a
+    margin, is levelled and read, which makes this stage several times faster."""
+    offset = np.zeros(2, np.float32)
+    if near is not None:
+        pts = np.asarray(near, np.float32)
+        low, high = pts.min(0), pts.max(0)
+        margin = (high - low) * 0.3 + 24
+        h, w = gray.shape
+        x0, y0 = np.maximum(low - margin, 0).astype(int)
+        x1, y1 = np.minimum(high + margin, (w, h)).astype(int)
+        if x1 - x0 >= 32 and y1 - y0 >= 32:
+            gray = gray[y0:y1, x0:x1]
+            offset = np.array([x0, y0], np.float32)
     angle = dominant_angle(gray)
     if abs(angle) < 3:
         return []
     level, back = _rotated(gray, angle)
-    return zxing_read(level, formats=(_F.PDF417, *LINEAR), rotate=True, back=back,
-                      stage="deskew")
+    back[:, 2] += offset
+    return zxing_read(level, formats=(_F.PDF417, *LINEAR), back=back, stage="deskew")
 
 
 def stage_invert(gray: Gray) -> list[Code]:
@@ -343,34 +358,49 @@ class LivePlan:
         # Stages that only help small photos do nothing on camera frames: leave them out.
         self.fallbacks = [f for f in fallbacks if f[0] not in ("enlarge", "contrast")]
         self._next = 0
-        self._hot: Stage | None = None
+        self._hot: tuple[str, Corners] | None = None
         self.saw_code = False  # the last frame had a code in it, read or not
 
     def run(self, gray: Gray) -> list[Code]:
+        tried: set[str] = set()
         if self._hot is not None:
-            # The stage that read the last frame goes first: the card is most likely still
-            # there, as it was (a tilted licence need not wait for zxing-cpp to fail again).
-            codes = self._hot(gray)
+            # The stage that read the last frame goes first, near where it read: the card is
+            # most likely still there, as it was (a tilted licence need not wait for zxing-cpp
+            # to fail on it again).
+            name, near = self._hot
+            codes = self._stage(name, gray, near)
+            tried.add(name)
             if codes:
-                self.saw_code = True
-                return _unique(codes)
+                return self._read(name, codes)
             self._hot = None
-        failed: set[str] = set()
-        codes = stage_primary(gray, failed)
-        self.saw_code = bool(codes or failed)
-        if codes or not self.fallbacks:
-            return _unique(codes)
-        if "PDF417" in failed:
+        failed: dict[str, Corners] = {}
+        if "primary" not in tried:
+            codes = stage_primary(gray, failed)
+            self.saw_code = bool(codes or failed)
+            if codes or not self.fallbacks:
+                return _unique(codes)
+        if "PDF417" in failed and "deskew" not in tried:
             # zxing-cpp found a PDF417 it could not read: almost always a licence held at a
             # slant.  Levelling it is the stage that helps, so it does not wait for its turn.
-            stage = stage_deskew
+            name, near = "deskew", failed["PDF417"]
         else:
-            stage = self.fallbacks[self._next % len(self.fallbacks)][1]
+            name, near = self.fallbacks[self._next % len(self.fallbacks)][0], None
             self._next += 1
-        codes = stage(gray)
-        if codes:
-            self._hot = stage
-            self.saw_code = True
+            if name in tried:
+                return []
+        codes = self._stage(name, gray, near)
+        return self._read(name, codes) if codes else []
+
+    def _stage(self, name: str, gray: Gray, near: Sequence[Point] | None) -> list[Code]:
+        if name == "deskew":
+            return stage_deskew(gray, near)
+        if name == "primary":
+            return stage_primary(gray)
+        return dict(self.fallbacks)[name](gray)
+
+    def _read(self, name: str, codes: list[Code]) -> list[Code]:
+        self.saw_code = True
+        self._hot = (name, codes[0].corners) if name != "primary" else None
         return _unique(codes)
 
 
