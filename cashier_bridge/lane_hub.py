@@ -51,6 +51,8 @@ from .protocol import (
     dump,
 )
 from .registry import DuplicateCustomer, Registry
+from .registry.faults import MESSAGES as FAULT_MESSAGES
+from .registry.faults import registry_fault
 from .registry.lane_store import LaneStore, LaneWrite, SaleLink
 
 log = structlog.get_logger("selfreg.lane")
@@ -327,15 +329,31 @@ class LaneHub:
                 await self._lookup(name, effect)
             else:
                 await self._create(name, effect)
-        except Exception:
+        except Exception as exc:
             # Never leave the shopper looking at a spinner: the lane says it failed.  If even
-            # that cannot be saved (the database is down), the lane stays pending and the
-            # sweep carries the effect out again once the database is back.
-            log.exception("effect_failed", lane=name, effect=type(effect).__name__)
+            # that cannot be saved (the database is away, its disk full), the devices are told
+            # directly, the lane stays pending, and the sweep carries the effect out again
+            # once the database works.
+            fault = registry_fault(exc)
+            if fault is None:
+                log.exception("effect_failed", lane=name, effect=type(effect).__name__)
+            else:
+                log.warning(f"registry_{fault.value}", lane=name,
+                            effect=type(effect).__name__)
             try:
-                await self.apply(name, _failure(effect), cause=effect)
+                await self.apply(name, _failure(effect, (fault or ErrorCode.unavailable).value),
+                                 cause=effect)
             except Exception:
                 log.warning("lane_failure_not_saved", lane=name)
+                await self._tell_devices(name, fault or ErrorCode.internal, effect)
+
+    async def _tell_devices(self, name: str, code: ErrorCode,
+                            effect: Lookup | CreateCustomer) -> None:
+        slot = self._slots.get(name)
+        message = FAULT_MESSAGES.get(code, "the bridge could not carry this out; try again")
+        error = dump(ProtocolError(code, message, _type_of(effect)).reply())
+        for peer in list(slot.peers) if slot else []:
+            await peer.send(error)
 
     async def _lookup(self, name: str, effect: Lookup) -> None:
         card, duplicates = await asyncio.to_thread(self._match, effect)
@@ -446,10 +464,10 @@ class LaneHub:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
 
-def _failure(effect: Lookup | CreateCustomer) -> Transition:
+def _failure(effect: Lookup | CreateCustomer, notice: str) -> Transition:
     if isinstance(effect, Lookup):
         return lambda ln: machine.lookup_failed(ln, effect.lookup_id)
-    return lambda ln: machine.create_failed(ln, effect.prompt_id, "unavailable")
+    return lambda ln: machine.create_failed(ln, effect.prompt_id, notice)
 
 
 def _type_of(cause: object) -> str | None:

@@ -55,6 +55,7 @@ class ErrorCode(StrEnum):
     message_too_large = "message_too_large"
     lane_limit = "lane_limit"
     unavailable = "unavailable"  # the registry cannot be reached: nothing changed, retry
+    storage_full = "storage_full"  # the registry's disk is full: nothing changed
     internal = "internal"
 
 

@@ -36,6 +36,8 @@ from .protocol import (
     parse_intent,
 )
 from .registry import Registry
+from .registry.faults import MESSAGES as FAULT_MESSAGES
+from .registry.faults import registry_fault
 
 log = structlog.get_logger("selfreg.server")
 
@@ -223,13 +225,12 @@ async def _converse(ws: WebSocket, peer: WebSocketPeer, app: FastAPI) -> int:
                     await ws.close(code=CloseCode.POLICY_VIOLATION)
                 return int(CloseCode.POLICY_VIOLATION)
         except DBAPIError as exc:
-            # The registry is away (server down, network, disk): expected weather, not a bug.
-            # The transaction rolled back, so nothing was half-done; the device may retry.
-            log.warning("registry_unavailable", role=role.value, lane=peer.lane or None,
+            # The registry is away or its disk is full: expected weather, not a bug.  The
+            # transaction rolled back, so nothing was half-done; the device may retry.
+            code = registry_fault(exc) or ErrorCode.unavailable
+            log.warning(f"registry_{code.value}", role=role.value, lane=peer.lane or None,
                         error=type(exc.orig or exc).__name__)
-            await peer.send(dump(ProtocolError(
-                ErrorCode.unavailable, "the customer registry cannot be reached right now; "
-                "nothing was changed — try again in a moment").reply()))
+            await peer.send(dump(ProtocolError(code, FAULT_MESSAGES[code]).reply()))
         except Exception:
             # A bug must not cost the device its connection.
             log.exception("intent_failed", role=role.value, lane=peer.lane or None)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import os
 import sqlite3
+import subprocess
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -16,7 +19,7 @@ from stdnum import luhn
 
 from cashier_bridge.registry import NewCustomer, Registry
 from simulator.processes import BridgeProcess
-from tests.chain.test_chain import ANNA_PNR, customers_with, device, to_numpad
+from tests.chain.test_chain import ANNA_PNR, NEW_PNR, customers_with, device, to_numpad
 from tests.pg_server import UNAVAILABLE, _Cluster, start_cluster
 
 
@@ -159,3 +162,61 @@ async def test_power_loss_during_a_burst_keeps_every_acknowledged_customer(
     finally:
         registry.close()
     assert "Traceback" not in bridge.log_path.read_text(errors="replace")
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 4 MB file system of the test's own, to fill up."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)],
+                          capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here (needs root): {done.stderr.strip()}")
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def fill(disk: Path) -> Path:
+    """Take every free byte of ``disk``; the file to delete to give them back."""
+    filler = disk / "filler"
+    with filler.open("wb") as out, contextlib.suppress(OSError):
+        while True:
+            out.write(b"\0" * 65536)
+            out.flush()
+    with contextlib.suppress(OSError):
+        os.sync()
+    return filler
+
+
+async def test_a_full_disk_is_a_clear_error_and_nothing_is_half_written(
+        small_disk: Path, tmp_path: Path) -> None:
+    url = f"sqlite:///{small_disk / 'shop.db'}"
+    bridge = BridgeProcess(tmp_path, db_url=url)
+    bridge.start()
+    try:
+        async with device(bridge, "kiosk") as kiosk, device(bridge, "register") as register:
+            await to_numpad(kiosk, register)
+            await kiosk.send(type="submit_id", digits=NEW_PNR)
+            await kiosk.next("state", phase="ask_member")
+            await kiosk.send(type="member_answer", accept=True)
+            prompt = (await register.next("member_prompt"))["prompt"]
+            filler = fill(small_disk)
+            details = {"first_name": "Hugo", "last_name": "Holm"}
+            await register.send(type="confirm_member", prompt_id=prompt["prompt_id"],
+                                details=details)
+            error = await register.next("error")
+            assert error["code"] == "storage_full" and "disk is full" in error["message"]
+            assert customers_with(url, NEW_PNR) == []  # nothing half-written
+            filler.unlink()  # IT frees space; the cashier presses Create again
+            await register.send(type="confirm_member", prompt_id=prompt["prompt_id"],
+                                details=details)
+            event = await register.next("customer_connected")
+            assert event["customer"]["first_name"] == "Hugo"
+    finally:
+        bridge.stop()
+    assert customers_with(url, NEW_PNR) == ["Hugo"]
+    with sqlite3.connect(small_disk / "shop.db") as db:
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    log = bridge.log_path.read_text(errors="replace")
+    assert "registry_storage_full" in log and "Traceback" not in log, log[-3000:]
