@@ -220,6 +220,19 @@ async def test_deeply_nested_json_is_invalid_json_and_the_device_stays(
     assert_no_traceback(bridge.stop())
 
 
+async def test_an_escaped_lone_surrogate_is_invalid_json_and_the_device_stays(
+        bridge: BridgeProcess) -> None:
+    async with connect(f"{bridge.url}/ws/register") as ws:
+        await hello(ws, "lane-1", role="register")
+        # Valid JSON escapes, but half a surrogate pair is no text: nothing could echo or save it.
+        await ws.send('{"v": 1, "type": "start_sale", "sale_id": "\\ud800"}')
+        error = await receive(ws)
+        assert (error["type"], error["code"]) == ("error", ErrorCode.invalid_json)
+        await still_connected(ws)
+    await bridge.until("device_disconnected")
+    assert_no_traceback(bridge.stop())
+
+
 def test_an_over_long_frame_is_refused_before_it_is_parsed() -> None:
     with pytest.raises(ProtocolError) as refused:
         parse_intent(" " * MAX_FRAME_BYTES + "{}")
