@@ -17,7 +17,13 @@ import pytest
 from sqlalchemy import text
 from stdnum import luhn
 
+from cashier_bridge import lane as machine
+from cashier_bridge import presenting
+from cashier_bridge.lane import CreateCustomer, Lane, Lookup
+from cashier_bridge.lane_hub import Delivery
+from cashier_bridge.protocol import MemberDetails, Method, dump
 from cashier_bridge.registry import NewCustomer, Registry
+from cashier_bridge.registry.lane_store import LaneWrite
 from simulator.processes import BridgeProcess
 from tests.chain.test_chain import ANNA_PNR, NEW_PNR, customers_with, device, to_numpad
 from tests.pg_server import UNAVAILABLE, _Cluster, start_cluster
@@ -220,3 +226,91 @@ async def test_a_full_disk_is_a_clear_error_and_nothing_is_half_written(
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     log = bridge.log_path.read_text(errors="replace")
     assert "registry_storage_full" in log and "Traceback" not in log, log[-3000:]
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def shop_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'shop.db'}"
+        seed_anna(url)
+        yield url
+        return
+    server = request.getfixturevalue("postgres_server")
+    url = server.create_database("faults")
+    seed_anna(url)
+    yield url
+    server.drop_database(url)
+
+
+def _as_if_killed_during(db_url: str, lane_name: str, step: object) -> None:
+    """Store the lane exactly as a bridge stores it right before carrying out an effect —
+    what a bridge killed at that moment leaves behind — with a driver that is long gone."""
+    registry = Registry.open(db_url)
+    try:
+        def write(stored: str | None) -> LaneWrite:
+            lane = Lane.model_validate_json(stored or "")
+            after, effects = step(lane)  # type: ignore[operator]
+            assert any(isinstance(e, Lookup | CreateCustomer) for e in effects)
+            return LaneWrite(state_json=after.model_dump_json(), seq=after.seq, pending=True,
+                             outbox=Delivery(seq=after.seq, events=[],
+                                             kiosk_state=dump(machine.kiosk_state(after)),
+                                             register_state=dump(machine.register_state(after))
+                                             ).model_dump_json())
+        registry.lanes.transact(lane_name, 7, write)
+    finally:
+        registry.close()
+
+
+async def test_bridge_killed_mid_creation_creates_the_customer_once_on_restart(
+        shop_db: str, tmp_path: Path) -> None:
+    bridge = BridgeProcess(tmp_path, db_url=shop_db)
+    bridge.start()
+    async with device(bridge, "kiosk") as kiosk, device(bridge, "register") as register:
+        await to_numpad(kiosk, register)
+        await kiosk.send(type="submit_id", digits=NEW_PNR)
+        await kiosk.next("state", phase="ask_member")
+        await kiosk.send(type="member_answer", accept=True)
+        prompt_id = (await register.next("member_prompt"))["prompt"]["prompt_id"]
+        bridge.kill()
+    details = MemberDetails(first_name="Ida", last_name="Isaksson")
+    _as_if_killed_during(shop_db, "lane-1",
+                         lambda lane: machine.confirm_member(lane, prompt_id, details))
+    bridge.start()
+    try:
+        async with device(bridge, "register") as register, device(bridge, "kiosk") as kiosk:
+            state = await register.next("state", phase="connected")
+            assert state["view"]["customer"]["first_name"] == "Ida"
+            assert (await kiosk.next("state", phase="connected"))["view"]["first_name"] == "Ida"
+            # The POS, unsure whether its confirm went through, repeats it: nothing more.
+            await register.send(type="confirm_member", prompt_id=prompt_id,
+                                details=details.model_dump())
+            await register.send(type="ping")
+            await register.next("pong")
+    finally:
+        bridge.stop()
+    assert customers_with(shop_db, NEW_PNR) == ["Ida"]
+    assert "lane_resumed" in bridge.log_path.read_text()
+
+
+async def test_bridge_killed_mid_identification_finishes_it_on_restart(
+        shop_db: str, tmp_path: Path) -> None:
+    bridge = BridgeProcess(tmp_path, db_url=shop_db)
+    bridge.start()
+    async with device(bridge, "kiosk") as kiosk, device(bridge, "register") as register:
+        await to_numpad(kiosk, register)
+        bridge.kill()
+    registry = Registry.open(shop_db)
+    fingerprint = registry.fingerprint
+    _as_if_killed_during(shop_db, "lane-1", lambda lane: presenting.present(
+        lane, ANNA_PNR, Method.numpad, lookup_id="lookup-before-the-crash",
+        fingerprint=fingerprint))
+    registry.close()
+    bridge.start()
+    try:
+        async with device(bridge, "register") as register:
+            state = await register.next("state", phase="connected")
+            assert state["view"]["customer"]["customer_code"] == "1001"
+            assert state["view"]["sale_id"] == "s1"
+    finally:
+        bridge.stop()
+    assert "Traceback" not in bridge.log_path.read_text()
