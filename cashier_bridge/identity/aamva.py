@@ -12,7 +12,6 @@ import datetime as dt
 import functools
 import re
 import string
-from collections import Counter
 
 from .clean import lead, payload
 from .document import ParsedDocument, join_nonempty
@@ -91,6 +90,9 @@ _CONTROL_SEPARATORS = "\n\r\t\v\f\x1c\x1d\x1e\x1f"
 # Punctuation that occurs inside values ("SMITH,JOHN", "K-134-123", "APT 3/B") never separates
 # elements, even where a garbled header shows it; any other ASCII punctuation may.
 _PRINTABLE_SEPARATORS = frozenset(string.punctuation) - frozenset(",.-'/#&()\"")
+_SEPARATOR_BEFORE_ID = re.compile(
+    f"([{re.escape(''.join(sorted(_PRINTABLE_SEPARATORS)))}])(?:{'|'.join(sorted(_JAMMED_IDS))})"
+)
 _PLAUSIBLE_YEARS = range(1880, 2200)
 
 
@@ -101,15 +103,18 @@ def _splitter(extra: str) -> re.Pattern[str]:
 
 def _declared_separators(text: str) -> str:
     """Printable characters in the header's three separator places (``@|||ANSI``)."""
-    return "".join(sorted(_PRINTABLE_SEPARATORS.intersection(text[1:4])))
+    header = text[1:4]
+    if _PRINTABLE_SEPARATORS.isdisjoint(header):  # the standard's own controls, usually
+        return ""
+    return "".join(sorted(_PRINTABLE_SEPARATORS.intersection(header)))
 
 
 def _inferred_separator(body: str) -> str | None:
-    """The character most element IDs follow, when the header did not say (``DCSSMITH|DAC``)."""
-    before = Counter(body[m.start() - 1] for m in _JAMMED_ID_AT.finditer(body) if m.start())
-    for char, count in before.most_common(3):
-        if count >= 3 and char in _PRINTABLE_SEPARATORS:
-            return char
+    """The character element IDs follow, when the header did not say (``DCSSMITH|DACJOHN``)."""
+    found = _SEPARATOR_BEFORE_ID.search(body)
+    # Element IDs all start with D: three of "|D" is a separator, not a stray character.
+    if found is not None and body.count(found[1] + "D") >= 3:
+        return found[1]
     return None
 
 

@@ -62,13 +62,14 @@ def payload(raw: str, kind: str | None = None, *, keep: str = "") -> str:
     Traceback (most recent call last):
     Unreadable: nothing readable in this customer_code
     """
-    if raw.isprintable():  # typed input: the common case, checked at C speed
-        text = raw
-    else:
+    # A leading BOM is the usual non-ASCII junk: without it, most payloads take the ASCII path.
+    text = raw[1:] if raw.startswith("\ufeff") else raw
+    if not text.isprintable():  # typed input is, and this check runs at C speed
         table, delete = _tables(keep)
-        data = raw.encode("utf-8", "surrogatepass").translate(table, delete)
+        data = text.encode("utf-8", "surrogatepass").translate(table, delete)
+        ascii_only = text.isascii()
         text = data.decode("utf-8", "surrogatepass")
-        if not raw.isascii():
+        if not ascii_only:
             # Only the non-ASCII characters, side by side: almost always letters, all printable;
             # otherwise a handful of distinct ones to replace (a BOM, NBSP, a noncharacter).
             others = data.translate(None, _ALL_ASCII).decode("utf-8", "surrogatepass")
@@ -109,7 +110,16 @@ def field(value: str | None) -> str | None:
     """
     if value is None:
         return None
-    if (value.isprintable() and not value.startswith(" ") and not value.endswith(" ")
-            and "  " not in value):
-        return value or None  # already tidy: most fields are
+    if is_tidy(value):
+        return value or None  # most fields are
     return " ".join(value.split()) or None
+
+
+def is_tidy(text: str) -> bool:
+    """Printable, single-spaced and trimmed: what :func:`field` leaves as it is.
+
+    >>> is_tidy("ANNA MARIA"), is_tidy("ANNA  MARIA"), is_tidy("ANNA\tMARIA")
+    (True, False, False)
+    """
+    return (text.isprintable() and "  " not in text
+            and not text.startswith(" ") and not text.endswith(" "))

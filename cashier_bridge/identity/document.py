@@ -10,9 +10,11 @@ import datetime as dt
 import operator
 import re
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Any, Literal
 
 from .clean import field as _field
+from .clean import is_tidy as _is_tidy
 
 DocumentKind = Literal["vcard", "mecard", "bizcard", "aamva", "mrz"]
 
@@ -39,20 +41,28 @@ class ParsedDocument:
 
     def __post_init__(self) -> None:
         # The one place every parser's text passes through: whatever a reader left inside a
-        # value (line breaks, tabs, runs of padding spaces) never reaches the register.
-        values = [v for v in _TEXT_VALUES(self) if v is not None]
-        values += self.emails
-        values += self.extra.values()
-        if not _all_tidy(values):  # rare: one check of all values keeps construction cheap
-            for name, value in zip(_TEXT_FIELDS, _TEXT_VALUES(self), strict=True):
-                if value is not None:
-                    object.__setattr__(self, name, _field(value))
-            object.__setattr__(self, "emails", tuple(e for e in map(_field, self.emails) if e))
-            object.__setattr__(self, "extra", {k: _field(v) or "" for k, v in self.extra.items()})
-        for name, value in zip(_NAME_FIELDS, _NAME_VALUES(self), strict=True):
-            if value and not value.isalpha() and _LETTER.search(value) is None:
-                # "-", "." or a stray separator where a reader lost the name: no name.
-                object.__setattr__(self, name, None)
+        # value (line breaks, tabs, runs of padding spaces) never reaches the register.  One
+        # check of all values at once keeps this cheap when, as nearly always, all are tidy.
+        texts = _TEXT_VALUES(self)
+        # Joined by spaces, the values are tidy together exactly when each is and none is
+        # empty (an empty one leaves two spaces or one at an end).
+        probe = " ".join(chain(filter(None, texts), self.emails, self.extra.values()))
+        if "" in texts or "" in self.emails or not _is_tidy(probe):
+            for name, value in zip(_TEXT_FIELDS, texts, strict=True):
+                if value is not None and (tidy := _field(value)) is not value:
+                    object.__setattr__(self, name, tidy)
+            if self.emails:
+                emails = tuple(e for e in map(_field, self.emails) if e)
+                object.__setattr__(self, "emails", emails)
+            if self.extra:
+                extra = {k: _field(v) or "" for k, v in self.extra.items()}
+                object.__setattr__(self, "extra", extra)
+        names = _NAME_VALUES(self)
+        if not "".join(filter(None, names)).isalpha():  # else all plain words: nothing to do
+            for name, value in zip(_NAME_FIELDS, names, strict=True):
+                if value and _LETTER.search(value) is None:
+                    # "-", "." or a stray separator where a reader lost the name: no name.
+                    object.__setattr__(self, name, None)
 
     @property
     def has_name(self) -> bool:
@@ -117,21 +127,6 @@ _NAME_FIELDS = ("first_name", "middle_name", "last_name")
 _TEXT_VALUES = operator.attrgetter(*_TEXT_FIELDS)
 _NAME_VALUES = operator.attrgetter(*_NAME_FIELDS)
 _LETTER = re.compile(r"[^\W\d_]")  # a letter of any script
-# Joins the values for _all_tidy; printable, so a probe of tidy values is printable too.
-_JOIN = "\u00a6"
-_SPACE_JOIN, _JOIN_SPACE, _EDGES = " " + _JOIN, _JOIN + " ", (" ", _JOIN)
-
-
-def _all_tidy(values: list[str]) -> bool:
-    """Whether no value needs clean.field: every one printable, non-empty, single-spaced and
-    trimmed.  Checked on all values joined, as that is one pass in C instead of one per value;
-    a value containing the joiner itself can only make this answer False, never wrongly True."""
-    probe = _JOIN.join(values)
-    return (all(values) and probe.isprintable() and "  " not in probe
-            and _SPACE_JOIN not in probe and _JOIN_SPACE not in probe
-            and not probe.startswith(_EDGES) and not probe.endswith(_EDGES))
-
-
 def join_nonempty(parts: list[str | None] | tuple[str | None, ...], sep: str = " ") -> str | None:
     """The non-blank parts, stripped, joined by ``sep``; None when there are none.
 
