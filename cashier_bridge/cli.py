@@ -34,6 +34,12 @@ def main(argv: list[str] | None = None) -> int:
     exp.add_argument("file", help="output file, or - for standard output")
     _db_flag(exp)
 
+    cp = sub.add_parser("copy-registry",
+                        help="copy the whole registry (secret, customers, consents, sales, "
+                             "devices, lanes) into an empty database, e.g. SQLite → PostgreSQL")
+    cp.add_argument("--to", required=True, help="the target database URL (must be empty)")
+    _db_flag(cp)
+
     pair = sub.add_parser("pair", help="issue a token for a kiosk or register of a lane")
     pair.add_argument("--lane", required=True)
     pair.add_argument("--role", required=True, choices=("kiosk", "register"))
@@ -62,6 +68,8 @@ def main(argv: list[str] | None = None) -> int:
         return _import(settings.db_url, args.file, settings.phone_region)
     if args.command == "export-csv":
         return _export(settings.db_url, args.file)
+    if args.command == "copy-registry":
+        return _copy(settings.db_url, args.to)
     if args.command in ("pair", "unpair"):
         return _pairing(settings.db_url, args)
     if args.command == "parse":
@@ -120,6 +128,25 @@ def _import(db_url: str, file: str, region: str) -> int:
     print(f"created {report.created}, updated {report.updated}, skipped {report.skipped}, "
           f"errors {len(report.errors)}")
     return 1 if report.errors else 0
+
+
+def _copy(db_url: str, target: str) -> int:
+    from .registry.copying import TargetNotEmpty, copy_registry
+    from .registry.engine import make_engine
+
+    source = make_engine(db_url)
+    try:
+        counts = copy_registry(source, target, progress=lambda table, rows: print(
+            f"\r{table}: {rows}", end="", file=sys.stderr, flush=True))
+    except TargetNotEmpty as exc:
+        print(f"\nnothing copied: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        source.dispose()
+    print("\n" + ", ".join(f"{table} {rows}" for table, rows in counts.items()),
+          file=sys.stderr)
+    print(f"copied {counts.get('customers', 0)} customers")
+    return 0
 
 
 def _pairing(db_url: str, args: argparse.Namespace) -> int:
