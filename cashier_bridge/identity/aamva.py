@@ -15,7 +15,7 @@ import string
 
 from .clean import lead, payload
 from .document import ParsedDocument, join_nonempty
-from .errors import InvalidDate, InvalidFormat, NoIdentity
+from .errors import Incomplete, InvalidDate, InvalidFormat, NoIdentity
 
 _HEADER = re.compile(r"(?:ANSI ?|AAMVA|AMVA ?)(\d{6})(\d{2})", re.ASCII)
 _ELEMENT_IDS = frozenset(
@@ -172,7 +172,8 @@ def elements(raw: str) -> tuple[int, dict[str, str]]:
             if key in _ELEMENT_IDS and key not in found:
                 found[key] = piece[3:].strip()
     if not found:
-        raise InvalidFormat("no AAMVA data elements found", kind="aamva")
+        # The header was read, nothing after it: a scan cut short, worth another try.
+        raise Incomplete("the licence code ends after its header", kind="aamva")
     return version, found
 
 

@@ -260,6 +260,13 @@ def test_a_comma_in_the_header_does_not_cut_names() -> None:
     assert (doc.first_name, doc.middle_name, doc.last_name) == ("ADULT", "A", "CTLIC")
 
 
+def test_a_licence_cut_off_after_its_header_is_incomplete() -> None:
+    text = _licence("Syfaro-aamva-rs/VA-V4/VA-21.txt")
+    header_only = text[: text.index("IDDCA") + 2] + "\x00" * 16
+    result = classify(header_only, "scan", today=TODAY)
+    assert result.document is None and result.best_rejection().code == "incomplete"
+
+
 def test_a_licence_without_a_name_cannot_make_a_member() -> None:
     text = _licence("c0shea-IdParser/Licenses_VA.txt")
     # The reader padded the name elements with NULs and separators.
