@@ -62,8 +62,9 @@ VARIANTS: dict[str, Callable[[str], str]] = {
     "nul_del_inside": _inside("\x00\x7f\x00"),
     "unassigned": lambda t: UNASSIGNED + _inside(UNASSIGNED)(t) + UNASSIGNED,
 }
-# A pipe is a character like any other in a vCard or MECARD value, in a personnummer or card
-# number it is a typo: only licences and MRZs, where it is never data, read it as a separator.
+# A pipe is a character like any other in a vCard or MECARD value or a free-form card code, and
+# a typo in a personnummer or phone number: only licences and MRZs, where it is never data, read
+# it as a separator.
 PIPE_IS_DATA = ("vcard", "mecard", "personnummer", "customer_code", "phone")
 
 
@@ -363,3 +364,12 @@ def test_vcard_files_read_the_same_as_text_with_lf(path: Path) -> None:
     except IdentityError as err:
         expected = ("rejected", err.code)
     assert outcome("vcard", _lf(vcard.decode(data))) == expected
+
+
+@pytest.mark.parametrize("name", [n for n, (k, _) in CORPUS.items() if k == "mecard"])
+def test_mecard_one_field_per_line_reads_like_one_line(name: str) -> None:
+    # The variants start from the one-field-per-line form; that must be the sample itself.
+    path = FIXTURES / name
+    lines = _lines(path)
+    assert [outcome("mecard", line) for line in lines] == [
+        outcome("mecard", text) for text in _mecard_lines(path)]
