@@ -47,7 +47,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from cashier_bridge.registry import NewCustomer, Registry  # noqa: E402
+from cashier_bridge.registry import NewCustomer, Registry, bulk  # noqa: E402
 
 NAMES_TSV = Path(__file__).resolve().parent / "data" / "swedish_names.tsv"
 BLOCK = 65_536  # rows generated together; fixed, so that row i never depends on the caller
@@ -58,6 +58,7 @@ SHARE_EMAIL = 0.70
 EMAIL_DOMAINS = ("example.com", "example.net", "example.org")
 MOBILE_PREFIXES = ("70", "72", "73", "76", "79")  # after +46; every 07X number in them is valid
 PHONE_SPACE = len(MOBILE_PREFIXES) * 10_000_000
+SQLITE_CACHE_MIB = 4096
 FIRST_BIRTH_YEAR, LAST_BIRTH_YEAR = 1930, 2008
 # Approximate people alive in Sweden per birth year (thousands), read off SCB's population
 # pyramid by eye and interpolated linearly: fewer of the oldest, the 1940s and 1960s booms, the
@@ -377,9 +378,14 @@ def backend_of(db_url: str) -> str:
     return db_url.split(":", 1)[0].split("+", 1)[0]
 
 
-def load(db_url: str, rows: int, seed: int = 1, *, quiet: bool = False) -> dict[str, object]:
+def load(db_url: str, rows: int, seed: int = 1, *, quiet: bool = False,
+         sqlite_cache_mib: int = SQLITE_CACHE_MIB) -> dict[str, object]:
     """Open (creating/migrating) the registry at ``db_url`` and bulk-load ``rows`` customers
     into it; it must hold no customers yet.  Returns the figures printed as JSON."""
+    # Random inserts into the unique indexes (fingerprint, phone, e-mail) touch pages all over
+    # them; at ten million rows they are ~2 GB, and every page that is not in SQLite's cache
+    # costs a read and a write.  A benchmark machine can spare the memory.
+    bulk.SQLITE_LOAD_CACHE_KIB = sqlite_cache_mib * 1024
     registry = Registry.open(db_url)
     try:
         have = registry.count_customers()
@@ -410,6 +416,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rows", type=int, required=True)
     parser.add_argument("--db", required=True, help="sqlite:///PATH or postgresql+psycopg://…")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--sqlite-cache-mib", type=int, default=SQLITE_CACHE_MIB,
+                        help="SQLite page cache while loading (default %(default)s)")
     parser.add_argument("--generate-only", action="store_true",
                         help="only generate the rows (and their fingerprints), to time that")
     args = parser.parse_args(argv)
@@ -421,7 +429,7 @@ def main(argv: list[str] | None = None) -> None:
                                      "rows_per_s": round(count / seconds), "backend": "none"}
     else:
         print(f"loading {args.rows:,} customers into {args.db}", file=sys.stderr)
-        result = load(args.db, args.rows, args.seed)
+        result = load(args.db, args.rows, args.seed, sqlite_cache_mib=args.sqlite_cache_mib)
     print(json.dumps(result))
 
 
