@@ -26,6 +26,7 @@ from .protocol import (
     MemberPrompt,
     MemberPromptEvent,
     Method,
+    Notice,
     Phase,
     PromptWithdrawn,
     RegisterState,
@@ -89,7 +90,11 @@ class Lane(BaseModel):
     creating: MemberDetails | None = None
     customer: CustomerCard | None = None
     duplicates: tuple[CustomerCard, ...] = ()
-    notice: str | None = None
+    notice: Notice | None = None
+
+
+# Screens that return to the choices when nobody touches them (the kiosk times them).
+TIMED_PHASES = frozenset({Phase.identifying, Phase.not_found, Phase.ask_member})
 
 
 # --- effects ----------------------------------------------------------------------------------
@@ -224,7 +229,7 @@ def abort_member(lane: Lane, prompt_id: str) -> Step:
     if lane.creating is not None:
         raise NotAllowed("the customer is already being created")
     nxt = _choosing(lane)
-    return nxt.model_copy(update={"notice": "member_aborted"}), []
+    return nxt.model_copy(update={"notice": Notice.member_aborted}), []
 
 
 # --- kiosk intents ----------------------------------------------------------------------------
@@ -246,7 +251,7 @@ def present(lane: Lane, candidate: Candidate, keys: tuple[MatchKey, ...], lookup
     return nxt, [Lookup(lookup_id, keys, candidate)]
 
 
-def present_rejected(lane: Lane, source: Method, notice: str) -> Step:
+def present_rejected(lane: Lane, source: Method, notice: Notice) -> Step:
     """The shopper presented something that is no valid identifier; tell them why."""
     _require_presentable(lane, source)
     if lane.lookup_id is not None:
@@ -273,7 +278,8 @@ def lookup_done(lane: Lane, lookup_id: str, customer: CustomerCard | None,
         return _connect(lane, customer, lookup_id=None)
     if lane.candidate.can_become_member:
         return _next(lane, phase=Phase.ask_member, lookup_id=None, duplicates=duplicates), []
-    notice = lane.candidate.rejection or "not_found"
+    notice = Notice.of(lane.candidate.rejection) if lane.candidate.rejection else \
+        Notice.not_found
     return _next(lane, phase=Phase.not_found, lookup_id=None, notice=notice), []
 
 
@@ -281,13 +287,13 @@ def lookup_failed(lane: Lane, lookup_id: str) -> Step:
     """The registry could not answer (database down): let the shopper try again."""
     if lane.lookup_id != lookup_id:
         return lane, []
-    return _next(lane, lookup_id=None, lookup_keys=(), notice="unavailable"), []
+    return _next(lane, lookup_id=None, lookup_keys=(), notice=Notice.unavailable), []
 
 
 def member_answer(lane: Lane, accept: bool, prompt_id: str) -> Step:
     _require(lane, Phase.ask_member)
     if not accept:
-        return _choosing(lane).model_copy(update={"notice": "member_declined"}), []
+        return _choosing(lane).model_copy(update={"notice": Notice.member_declined}), []
     assert lane.candidate is not None
     nxt = _next(lane, phase=Phase.await_cashier, prompt_id=prompt_id)
     return nxt, [ToRegister(MemberPromptEvent(lane=lane.name, seq=nxt.seq, sale_id=lane.sale_id,
@@ -305,7 +311,7 @@ def screen_timeout(lane: Lane, seen_seq: int) -> Step:
     """The kiosk saw no touch on the screen of ``seen_seq`` for its timeout."""
     if seen_seq != lane.seq:
         return lane, []  # the screen changed since; the timer was stale
-    if lane.phase in (Phase.identifying, Phase.not_found, Phase.ask_member):
+    if lane.phase in TIMED_PHASES:
         return _back_to_choices(lane, reason="timeout")
     return lane, []
 
@@ -319,7 +325,7 @@ def customer_created(lane: Lane, prompt_id: str, customer: CustomerCard) -> Step
     return _connect(lane, customer, creating=None, duplicates=())
 
 
-def create_failed(lane: Lane, prompt_id: str, notice: str) -> Step:
+def create_failed(lane: Lane, prompt_id: str, notice: Notice) -> Step:
     if lane.prompt_id != prompt_id or lane.phase is not Phase.await_cashier:
         return lane, []
     return _next(lane, creating=None, notice=notice), []
@@ -360,7 +366,7 @@ def kiosk_state(lane: Lane) -> KioskState:
     masked = lane.candidate.masked if lane.candidate else None
     busy = lane.lookup_id is not None or lane.creating is not None
     view = KioskView(method=lane.method, first_name=first_name, masked_id=masked,
-                     notice=lane.notice, busy=busy)
+                     notice=lane.notice, busy=busy, times_out=lane.phase in TIMED_PHASES)
     return KioskState(lane=lane.name, phase=lane.phase, seq=lane.seq, view=view)
 
 

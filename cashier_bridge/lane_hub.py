@@ -40,6 +40,7 @@ from .protocol import (
     Hello,
     MemberAnswer,
     Method,
+    Notice,
     Phase,
     ProtocolError,
     Role,
@@ -341,8 +342,8 @@ class LaneHub:
                 log.warning(f"registry_{fault.value}", lane=name,
                             effect=type(effect).__name__)
             try:
-                await self.apply(name, _failure(effect, (fault or ErrorCode.unavailable).value),
-                                 cause=effect)
+                await self.apply(name, _failure(effect, Notice.of(
+                    (fault or ErrorCode.unavailable).value)), cause=effect)
             except Exception:
                 log.warning("lane_failure_not_saved", lane=name)
                 await self._tell_devices(name, fault or ErrorCode.internal, effect)
@@ -384,14 +385,14 @@ class LaneHub:
                 await self.apply(name, lambda ln: machine.customer_created(
                     ln, effect.prompt_id, card), cause=effect)
                 return
-            notice = f"duplicate_{dup.field}"
+            notice = Notice.of(f"duplicate_{dup.field}")
             await self.apply(name, lambda ln: machine.create_failed(
                 ln, effect.prompt_id, notice), cause=effect)
             return
         except ValueError as exc:
             log.warning("create_rejected", lane=name, reason=type(exc).__name__)
             await self.apply(name, lambda ln: machine.create_failed(
-                ln, effect.prompt_id, "invalid_details"), cause=effect)
+                ln, effect.prompt_id, Notice.invalid_details), cause=effect)
             return
         card = record.to_card(is_new=created)
         log.info("customer_created", lane=name, customer_id=record.id, created=created)
@@ -464,7 +465,7 @@ class LaneHub:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
 
-def _failure(effect: Lookup | CreateCustomer, notice: str) -> Transition:
+def _failure(effect: Lookup | CreateCustomer, notice: Notice) -> Transition:
     if isinstance(effect, Lookup):
         return lambda ln: machine.lookup_failed(ln, effect.lookup_id)
     return lambda ln: machine.create_failed(ln, effect.prompt_id, notice)

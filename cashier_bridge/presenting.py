@@ -16,7 +16,7 @@ from .identity import Classification, classify
 from .identity import phone as phone_id
 from .identity.customer_code import ANY, CardFormat
 from .lane import Candidate, Lane, MatchKey
-from .protocol import MemberDetails, Method
+from .protocol import MemberDetails, Method, Notice
 from .registry.duplicates import DuplicateProbe
 from .registry.records import NewCustomer
 
@@ -31,7 +31,7 @@ def present(lane: Lane, raw: str, source: Method, *, lookup_id: str, fingerprint
     # A licence that carries no phone or e-mail is still a member proposal: look up nothing.
     if not keys and not (result.document and result.can_become_member):
         rejection = result.best_rejection()
-        notice = rejection.code if rejection else "unreadable"
+        notice = Notice.of(rejection.code) if rejection else Notice.unreadable
         return machine.present_rejected(lane, source, notice)
     return machine.present(lane, candidate, keys, lookup_id)
 

@@ -41,6 +41,40 @@ class Role(StrEnum):
     register = "register"
 
 
+class Notice(StrEnum):
+    """Why the lane is where it is, for the screen (the kiosk has a text for each in every
+    language) and for the cashier.  The first group are the identity parsers' error codes."""
+
+    invalid = "invalid"
+    invalid_length = "invalid_length"
+    invalid_format = "invalid_format"
+    invalid_checksum = "invalid_checksum"
+    invalid_date = "invalid_date"
+    interim_number = "interim_number"
+    incomplete = "incomplete"
+    no_identity = "no_identity"
+    unrecognised = "unrecognised"
+    unreadable = "unreadable"
+    not_found = "not_found"
+    unavailable = "unavailable"
+    storage_full = "storage_full"
+    member_aborted = "member_aborted"
+    member_declined = "member_declined"
+    # The cashier's new member collides with another customer (register only).
+    duplicate_phone = "duplicate_phone"
+    duplicate_email = "duplicate_email"
+    duplicate_customer_code = "duplicate_customer_code"
+    invalid_details = "invalid_details"
+
+    @classmethod
+    def of(cls, code: str) -> Notice:
+        """The notice for an identity error code; an unknown code is plain ``invalid``."""
+        try:
+            return cls(code)
+        except ValueError:
+            return cls.invalid
+
+
 class ErrorCode(StrEnum):
     invalid_json = "invalid_json"
     invalid_message = "invalid_message"
@@ -222,8 +256,11 @@ class KioskView(BaseModel):
     method: Method | None = None
     first_name: str | None = None  # on the welcome screen only
     masked_id: str | None = None
-    notice: str | None = None  # a code the kiosk translates (e.g. invalid_checksum)
+    notice: Notice | None = None  # the kiosk translates it
     busy: bool = False
+    # Whether this screen goes back to a safe state when nobody touches it for the kiosk's
+    # screen timeout (the kiosk then sends screen_timeout with this state's seq).
+    times_out: bool = False
 
 
 class RegisterView(BaseModel):
@@ -233,7 +270,7 @@ class RegisterView(BaseModel):
     customer: CustomerCard | None = None
     prompt: MemberPrompt | None = None
     # Why the cashier's last action did not go through, e.g. duplicate_phone.
-    notice: str | None = None
+    notice: Notice | None = None
 
 
 class KioskState(_Msg):
