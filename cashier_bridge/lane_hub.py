@@ -406,7 +406,7 @@ class LaneHub:
         that failed (the database was away), and those of a process that died.  How many."""
         resumed = 0
         me = self.process_key
-        for name, driver in await asyncio.to_thread(self.lanes.pending):
+        for name, driver in await asyncio.to_thread(self.lanes.pending, me):
             if name in self._inflight:
                 continue
             state = await asyncio.to_thread(self.lanes.take_over, name, me)

@@ -18,7 +18,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, and_, delete, func, insert, select, text, update
+from sqlalchemy import Engine, and_, delete, exists, func, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -95,11 +95,18 @@ class LaneStore:
                 conn.execute(select(func.pg_notify(NOTIFY_CHANNEL, f"{write.seq}:{name}")))
             return write
 
-    def pending(self) -> list[tuple[str, int | None]]:
-        """Lanes with an effect in flight, and who drives each."""
+    def pending(self, me: int | None = None) -> list[tuple[str, int | None]]:
+        """Lanes with an effect in flight and who drives each — with ``me``, only those that
+        may need ``me``: driven by ``me`` or by a process that is gone."""
+        query = select(lanes.c.name, lanes.c.driver).where(lanes.c.pending)
+        if me is not None and self.shared:
+            query = query.where(lanes.c.driver.is_(None) | (lanes.c.driver == me) | ~exists(
+                select(1).select_from(text("pg_locks")).where(text(
+                    "locktype = 'advisory' AND granted AND classid = CAST(:cls AS oid) "
+                    "AND objsubid = 2 AND objid = CAST(lanes.driver AS oid)"))))
         with self._engine.connect() as conn:
             return [(r.name, r.driver) for r in conn.execute(
-                select(lanes.c.name, lanes.c.driver).where(lanes.c.pending))]
+                query, {"cls": PROCESS_LOCK_CLASS})]
 
     def take_over(self, name: str, me: int) -> str | None:
         """Become the driver of a pending lane whose driver is gone; its state, or None when

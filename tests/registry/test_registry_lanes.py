@@ -122,8 +122,10 @@ def _a_living_driver_keeps_its_lane(registry: Registry) -> None:
                      {"c": PROCESS_LOCK_CLASS, "k": OTHER})
         assert registry.lanes.take_over("lane-1", ME) is None
         assert registry.lanes.pending() == [("lane-1", OTHER)]
+        assert registry.lanes.pending(me=ME) == []  # nothing for ME while OTHER lives
         conn.execute(text("SELECT pg_advisory_unlock(:c, :k)"),
                      {"c": PROCESS_LOCK_CLASS, "k": OTHER})
+    assert registry.lanes.pending(me=ME) == [("lane-1", OTHER)]  # OTHER is gone
     assert registry.lanes.take_over("lane-1", ME) is not None
     assert registry.lanes.pending() == [("lane-1", ME)]
 
