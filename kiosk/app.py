@@ -10,7 +10,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kivy.app import App
 from kivy.clock import Clock, ClockEvent
@@ -31,6 +33,7 @@ from cashier_bridge.protocol import (
     MemberAnswer,
     Method,
     Phase,
+    Scan,
     ScreenTimeout,
     SubmitId,
     Welcome,
@@ -39,7 +42,12 @@ from cashier_bridge.protocol import (
 from . import probe, screens, theme
 from .i18n import ENDONYMS, gettext, next_language
 from .link import BridgeLink
+from .scan_session import ScanSession, no_feedback
 from .screen_choice import TIMED_PHASES, screen_for
+
+if TYPE_CHECKING:
+    from .camera import FrameSource
+    from .scanner import Code
 
 log = logging.getLogger("selfreg.kiosk")
 
@@ -76,6 +84,10 @@ class KioskApp(App):
         self._render_generation = 0
         self._probes_written = 0
         self._screen_widget: Widget | None = None
+        self.scan_session: ScanSession | None = None
+        self._screen_model_camera = ""
+        # Skanna ID's beep or buzz on hardware that has one; by default only logged.
+        self.scan_feedback: Callable[[Code], None] = no_feedback
 
     # --- Kivy life cycle ----------------------------------------------------------------------
 
@@ -105,8 +117,12 @@ class KioskApp(App):
         try:
             await self.async_run(async_lib="asyncio")
         finally:
+            self._close_scan()
             await self.link.stop()
             link_task.cancel()
+
+    def on_stop(self) -> None:
+        self._close_scan()  # the camera is released whatever ends the app
 
     def _resized(self, _window: object, size: tuple[int, int]) -> None:
         self.u = theme.unit_for(*size)
@@ -217,6 +233,56 @@ class KioskApp(App):
     def answer(self, accept: bool) -> None:
         self.send(MemberAnswer(accept=accept))
 
+    def camera_preview(self) -> Widget | None:
+        session = self.scan_session
+        if session is None:
+            return None
+        preview = session.preview
+        if preview.parent is not None:
+            preview.parent.remove_widget(preview)  # the screen is rebuilt around the same picture
+        return preview
+
+    def scanned(self, code: Code) -> None:
+        """The scanner read a code for the first time: hand it to the lane."""
+        state = self.state
+        if self.screen != "scan" or state is None or state.view.busy:
+            log.info("a %s code was read while the lane is busy; not sent", code.format)
+            return
+        try:
+            intent = Scan(text=code.text, symbology=code.format)
+        except ValueError:
+            log.warning("a %s code of %d characters cannot be sent", code.format, len(code.text))
+            return
+        self._restart_timeout()  # holding a card up is using the screen
+        self.send(intent)
+
+    def open_camera(self) -> FrameSource:
+        from .camera import camera_from_settings
+
+        return camera_from_settings(self.settings)
+
+    def _scan_changed(self) -> None:
+        session = self.scan_session
+        if session is not None and self.screen == "scan" \
+                and session.status != self._screen_model_camera:
+            self.render()  # "Starting the camera…" goes, or the screen says there is no camera
+            return
+        self._render_generation += 1
+        if self.probe_file is not None:
+            self._after_layout(self._write_probe, self._render_generation, frames=1)
+
+    def _open_scan(self) -> None:
+        if self.scan_session is None:
+            self.scan_session = ScanSession(self.open_camera, on_code=self.scanned,
+                                            on_change=self._scan_changed,
+                                            feedback=self.scan_feedback)
+            self.scan_session.start()
+
+    def _close_scan(self) -> None:
+        session, self.scan_session = self.scan_session, None
+        if session is not None:
+            session.close()
+
     def toggle_language(self) -> None:
         self.language = next_language(self.language)
         self.render()
@@ -256,7 +322,14 @@ class KioskApp(App):
             self.digits = ""  # typed digits never outlive the numpad screen
         self.digits = self.digits[:MAX_DIGITS]
         view = state.view if state is not None and not self.offline_shown else KioskView()
-        model = screens.ScreenModel(language=self.language, view=view, digits=self.digits)
+        if self.screen == "scan":
+            self._open_scan()  # the camera runs exactly while the scan screen shows
+        else:
+            self._close_scan()
+        session = self.scan_session
+        self._screen_model_camera = session.status if session is not None else ""
+        model = screens.ScreenModel(language=self.language, view=view, digits=self.digits,
+                                    camera=self._screen_model_camera)
         root.ids.brand.text = gettext(self.language, "Customer club")
         root.ids.lang.text = ENDONYMS[next_language(self.language)]
         body = root.ids.body
@@ -282,10 +355,14 @@ class KioskApp(App):
         from kivy.core.window import Window
 
         state = self.state
+        session = self.scan_session
+        camera = None if session is None else {
+            "status": session.status, "live": session.preview.live and session.status == "live",
+            "highlight": session.highlight, "frames": session.frames_shown}
         return probe.snapshot(self.root, window_size=Window.size, screen=self.screen,
                               phase=state.phase.value if state is not None else None,
                               seq=state.seq if state is not None else None,
-                              language=self.language, online=self.online)
+                              language=self.language, online=self.online, camera=camera)
 
     def _write_probe(self) -> None:
         assert self.probe_file is not None

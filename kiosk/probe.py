@@ -1,7 +1,8 @@
 """What the shopper sees, as JSON, for the simulator and end-to-end tests.
 
 With ``SELFREG_KIOSK_PROBE=/path.json`` set, the kiosk rewrites that file after every render:
-screen name, lane phase and seq, language, whether the bridge is reachable, window size, every
+screen name, lane phase and seq, language, whether the bridge is reachable, the scan screen's
+camera (starting/live/failed, picture live, code outlined), window size, every
 visible text in reading order, and the centre of every button in window pixels with the origin
 at the top left (what ``xdotool mousemove`` expects for a borderless window at 0,0).
 
@@ -48,9 +49,13 @@ def button_centres(root: Widget, window_height: int) -> dict[str, list[int]]:
 
 
 def snapshot(root: Widget, *, window_size: tuple[int, int], screen: str, phase: str | None,
-             seq: int | None, language: str, online: bool) -> dict[str, Any]:
+             seq: int | None, language: str, online: bool,
+             camera: dict[str, Any] | None = None) -> dict[str, Any]:
     width, height = window_size
     return {
+        # Skanna ID's camera while the scan screen shows: status (starting, live, failed),
+        # whether the picture is live, whether a code is outlined, frames shown so far.
+        "camera": camera,
         "screen": screen,
         "phase": phase,
         "seq": seq,

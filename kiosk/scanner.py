@@ -408,23 +408,51 @@ class LivePlan:
 
 
 class Debouncer:
-    """One identification per code held up.  A code is new when it was not seen for
-    ``forget_s`` seconds: a different card is new at once, the same card again after it has
-    left the view for a while."""
+    """One identification per code held up.
 
-    def __init__(self, forget_s: float = 2.0) -> None:
+    A code is new when it was not seen for ``forget_s`` seconds *and* ``forget_frames`` decoded
+    frames: a different card is new at once, the same card again only after it has really left
+    the view (a held card that glare or a busy processor keeps unread for a moment is not read
+    twice).  A 1D code (Code 128, EAN-13) or a PDF417 must be read in two frames before it
+    counts: on the virtual camera's moving cards, zxing-cpp now and then returns a wrong number
+    that still passes a 1D check digit, or a PDF417 garbled past its (low) error correction
+    level; the same wrong text twice in a row was not seen.  QR codes carry enough error
+    correction to count at once.
+    """
+
+    CONFIRM = frozenset({"Code128", "EAN13", "PDF417"})
+
+    def __init__(self, forget_s: float = 2.0, forget_frames: int = 20,
+                 confirm_frames: int = 6) -> None:
         self.forget_s = forget_s
-        self._last_seen: dict[tuple[str, str], float] = {}
+        self.forget_frames = forget_frames
+        self.confirm_frames = confirm_frames
+        self._frame = 0
+        self._last_seen: dict[tuple[str, str], tuple[float, int]] = {}
+        self._reported: set[tuple[str, str]] = set()
 
     def update(self, codes: Sequence[Code], now: float) -> list[Code]:
-        new = [c for c in codes
-               if now - self._last_seen.get(c.key, -math.inf) > self.forget_s]
+        self._frame += 1
+        new = []
         for c in codes:
-            self._last_seen[c.key] = now
+            seen = self._last_seen.get(c.key)
+            if seen is None or self._gone(seen, now):
+                self._reported.discard(c.key)
+                if c.format not in self.CONFIRM:
+                    new.append(c)
+                    self._reported.add(c.key)
+            elif c.key not in self._reported and self._frame - seen[1] <= self.confirm_frames:
+                new.append(c)  # a 1D code read again soon after: confirmed
+                self._reported.add(c.key)
+            self._last_seen[c.key] = (now, self._frame)
         for key, seen in list(self._last_seen.items()):
-            if now - seen > 4 * self.forget_s:
+            if self._gone(seen, now - 3 * self.forget_s):
                 del self._last_seen[key]
+                self._reported.discard(key)
         return new
+
+    def _gone(self, seen: tuple[float, int], now: float) -> bool:
+        return now - seen[0] > self.forget_s and self._frame - seen[1] > self.forget_frames
 
 
 # --- the worker -------------------------------------------------------------------------------

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from cashier_bridge.protocol import KioskState, Method, Phase
 
-SCREENS = ("idle", "choose", "numpad", "coming_soon", "searching", "not_found", "ask_member",
-           "waiting", "welcome", "thanks", "offline")
+SCREENS = ("idle", "choose", "numpad", "coming_soon", "scan", "searching", "not_found",
+           "ask_member", "waiting", "welcome", "thanks", "offline")
 
 # Phases where the shopper is expected to act; untouched for too long, they go back to safety.
 TIMED_PHASES = frozenset({Phase.identifying, Phase.not_found, Phase.ask_member})
@@ -25,9 +25,13 @@ def screen_for(state: KioskState | None, *, offline: bool = False,
     if phase is Phase.choosing:
         return "choose"
     if phase is Phase.identifying:
+        if view.method is Method.scan:
+            # The scan screen stays while the bridge looks the code up: closing and reopening
+            # the camera for a few milliseconds of searching would blank the picture.
+            return "scan"
         if view.busy:
             return "searching"
-        if view.method in (Method.mobile, Method.scan):
+        if view.method is Method.mobile:
             return "coming_soon"
         return "numpad"
     if phase is Phase.not_found:

@@ -37,6 +37,17 @@ NOTICES = {
     "member_aborted": "The membership was not created. You can try again.",
     "member_declined": "No problem – you can become a member another time.",
 }
+# A scanned code that is not an identifier fails for a reason worded for typed numbers; the
+# shopper who held up a card gets words about the card.
+NOT_AN_ID = "This code is not a member card or ID we can use – please try another"
+SCAN_NOTICES = {
+    "invalid_checksum": NOT_AN_ID,
+    "invalid_date": NOT_AN_ID,
+    "invalid_length": NOT_AN_ID,
+    "invalid_format": NOT_AN_ID,
+    "interim_number": NOT_AN_ID,
+    "not_found": "We could not find that card – try another or enter your ID",
+}
 GENERIC_NOTICE = "Something went wrong – please try again"
 FRIENDLY_NOTICES = frozenset({"member_declined"})
 
@@ -47,6 +58,7 @@ class Actions(Protocol):
     def submit(self) -> None: ...
     def cancel(self) -> None: ...
     def answer(self, accept: bool) -> None: ...
+    def camera_preview(self) -> Widget | None: ...
 
 
 @dataclass(frozen=True)
@@ -54,6 +66,7 @@ class ScreenModel:
     language: str
     view: KioskView
     digits: str = ""
+    camera: str = ""  # Skanna ID's camera: "starting", "live" or "failed"
 
     def t(self, msgid: str, **fields: object) -> str:
         return gettext(self.language, msgid, **fields)
@@ -62,6 +75,9 @@ class ScreenModel:
         code = self.view.notice
         if not code:
             return ""
+        code = str(code)
+        if self.view.method is Method.scan and code in SCAN_NOTICES:
+            return self.t(SCAN_NOTICES[code])
         return self.t(NOTICES.get(code, GENERIC_NOTICE))
 
 
@@ -213,6 +229,43 @@ def coming_soon(m: ScreenModel, a: Actions) -> Widget:
                    _buttons(_pill("cancel", m.t("Back"), a.cancel, primary=False, icon="back")))
 
 
+def scan(m: ScreenModel, a: Actions) -> Widget:
+    """Skanna ID: the live picture with a guide on the left, what to do and the lane's answer on
+    the right.  With no camera it says so and offers Ange ID."""
+    u = _u()
+    root = BoxLayout(spacing=40 * u)
+    preview = a.camera_preview() if m.camera != "failed" else None
+    if preview is not None:
+        preview.size_hint = (0.62, 1)
+        root.add_widget(preview)
+    side = BoxLayout(orientation="vertical", spacing=22 * u)
+    if preview is None:
+        side.add_widget(_icon("scan", 120, theme.MUTED))
+        side.add_widget(_title(m.t("The camera is not available"), 44))
+        side.add_widget(_body(m.t("Please enter your ID instead, or ask the cashier for help.")))
+    else:
+        side.add_widget(Factory.Title(text=m.t("Scan ID"), font_size=44 * u, halign="left"))
+        side.add_widget(Factory.Body(text=m.t("Hold your card, licence or phone still in the "
+                                              "frame"), halign="left"))
+        if m.view.busy:
+            status = m.t("Searching…")
+        elif m.camera == "starting":
+            status = m.t("Starting the camera…")
+        else:
+            status = ""
+        notice = m.notice()
+        side.add_widget(Notice(text=notice or status, warn=bool(notice)))
+    side.add_widget(Widget())
+    numpad = _pill("enter_id", m.t("Enter ID"), lambda: a.choose(Method.numpad),
+                   primary=preview is None, icon="keypad")
+    back = _pill("cancel", m.t("Back"), a.cancel, primary=False, icon="back")
+    for button in (numpad, back):
+        button.size_hint_x = 1
+        side.add_widget(button)
+    root.add_widget(side)
+    return root
+
+
 def searching(m: ScreenModel, a: Actions) -> Widget:
     return _column(_icon("spinner", 130), _title(m.t("Searching…")), _body(m.t("One moment")))
 
@@ -222,9 +275,12 @@ def not_found(m: ScreenModel, a: Actions) -> Widget:
                            _title(m.t("We could not find you"))]
     if m.view.masked_id:
         parts.append(_centred(MaskedId(text=m.view.masked_id)))
-    parts.append(_body(m.t("Check the number and try again, or ask the cashier for help.")))
+    scanned = m.view.method is Method.scan
+    parts.append(_body((m.notice() or m.t(SCAN_NOTICES["not_found"])) if scanned else
+                       m.t("Check the number and try again, or ask the cashier for help.")))
+    again = Method.scan if scanned else Method.numpad  # try again the way they tried
     parts.append(_buttons(_pill("cancel", m.t("Back"), a.cancel, primary=False, icon="back"),
-                          _pill("retry", m.t("Try again"), lambda: a.choose(Method.numpad))))
+                          _pill("retry", m.t("Try again"), lambda: a.choose(again))))
     return _column(*parts)
 
 
@@ -265,7 +321,7 @@ def offline(m: ScreenModel, a: Actions) -> Widget:
 
 
 BUILDERS: dict[str, Callable[[ScreenModel, Actions], Widget]] = {
-    "idle": idle, "choose": choose, "numpad": numpad, "coming_soon": coming_soon,
+    "idle": idle, "choose": choose, "numpad": numpad, "coming_soon": coming_soon, "scan": scan,
     "searching": searching, "not_found": not_found, "ask_member": ask_member,
     "waiting": waiting, "welcome": welcome, "thanks": thanks, "offline": offline,
 }

@@ -16,6 +16,8 @@ LINE = (0.851, 0.875, 0.867, 1)
 WARN_TEXT = (0.643, 0.239, 0.153, 1)
 WARN_SOFT = (0.988, 0.925, 0.902, 1)
 WHITE = (1, 1, 1, 1)
+PREVIEW_BACKGROUND = (0.090, 0.118, 0.110, 1)  # behind the camera picture before it arrives
+HIGHLIGHT = (0.259, 0.871, 0.525, 1)  # the outline on a code the camera has read
 
 
 def unit_for(width: int, height: int) -> float:

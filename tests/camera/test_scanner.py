@@ -82,15 +82,34 @@ def test_nothing_in_view_reads_nothing() -> None:
 
 def test_one_card_held_up_is_one_identification_and_the_next_card_another() -> None:
     debounce = Debouncer(forget_s=2.0)
-    card = Code("1001", "Code128", ((0, 0), (1, 0), (1, 1), (0, 1)))
-    other = Code("1002", "QRCode", ((0, 0), (1, 0), (1, 1), (0, 1)))
+    card = Code("1001", "QRCode", ((0, 0), (1, 0), (1, 1), (0, 1)))
+    other = Code("1002", "DataMatrix", ((0, 0), (1, 0), (1, 1), (0, 1)))
     assert debounce.update([card], 0.0) == [card]
     seen = [debounce.update([card], t / 30) for t in range(1, 90)]  # held for three seconds
     assert seen == [[]] * 89
     assert debounce.update([], 3.1) == []  # a frame with nothing read: it is not forgotten
     assert debounce.update([card, other], 3.2) == [other]
-    assert debounce.update([], 6.0) == []
-    assert debounce.update([card], 6.0) == [card]  # gone for over 2 s: read again
+    assert [debounce.update([], 3.2 + t / 10) for t in range(1, 30)] == [[]] * 29
+    assert debounce.update([card], 6.2) == [card]  # gone for 3 s and 29 frames: read again
+
+
+def test_a_1d_code_counts_once_it_is_read_in_two_frames() -> None:
+    debounce = Debouncer()
+    card = Code("1001", "Code128", ((0, 0), (1, 0), (1, 1), (0, 1)))
+    stray = Code("0205", "Code128", ((0, 0), (1, 0), (1, 1), (0, 1)))
+    assert debounce.update([card], 0.0) == []
+    assert debounce.update([stray], 0.03) == []  # a one-off misread never counts
+    assert debounce.update([card], 0.07) == [card]
+    assert debounce.update([card], 0.1) == []
+
+
+def test_a_card_left_unread_for_a_few_slow_frames_is_not_read_twice() -> None:
+    debounce = Debouncer(forget_s=2.0, forget_frames=20)
+    card = Code("1001", "QRCode", ((0, 0), (1, 0), (1, 1), (0, 1)))
+    assert debounce.update([card], 0.0) == [card]
+    for t in range(1, 6):  # a busy machine decodes a frame a second; glare hides the card
+        assert debounce.update([], float(t)) == []
+    assert debounce.update([card], 6.0) == []
 
 
 class GatedPlan:

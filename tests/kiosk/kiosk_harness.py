@@ -144,14 +144,16 @@ class Kiosk:
     """``selfreg-kiosk`` as a real process on the test display, read through its probe."""
 
     def __init__(self, display: str, bridge_url: str, tmp: Path, *, size: str = "1280x800",
-                 screen_timeout_s: float = 60, welcome_s: float = 1.5) -> None:
+                 screen_timeout_s: float = 60, welcome_s: float = 1.5,
+                 camera: str = "none") -> None:
         self.display = display
         self.probe = tmp / "probe.json"
         env = dict(os.environ, DISPLAY=display, KIVY_HOME=str(tmp / "kivy"), KIVY_NO_ARGS="1",
                    KIVY_LOG_MODE="PYTHON", SELFREG_KIOSK_PROBE=str(self.probe),
                    SELFREG_CONFIG=str(tmp / "none.toml"),
                    SELFREG_SCREEN_TIMEOUT_S=str(screen_timeout_s),
-                   SELFREG_WELCOME_S=str(welcome_s), SELFREG_LANGUAGE="sv")
+                   SELFREG_WELCOME_S=str(welcome_s), SELFREG_LANGUAGE="sv",
+                   SELFREG_CAMERA=camera)
         env.pop("KIVY_GL_BACKEND", None)
         self.log = (tmp / "kiosk.log").open("w")
         self.proc = subprocess.Popen(

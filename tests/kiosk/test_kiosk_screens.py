@@ -37,7 +37,8 @@ SCREENS = [
      "Ange personnummer, telefon- eller kundnummer",
      "Enter your personal ID, phone or customer number"),
     (Phase.identifying, {"method": Method.mobile}, "coming_soon", "Kommer snart!", "Coming soon!"),
-    (Phase.identifying, {"method": Method.scan}, "coming_soon", "Skanna ID", "Scan ID"),
+    (Phase.identifying, {"method": Method.scan}, "scan", "Kameran är inte tillgänglig",
+     "The camera is not available"),  # this kiosk has no camera (camera = "none")
     (Phase.identifying, {"method": Method.numpad, "busy": True}, "searching", "Söker…",
      "Searching…"),
     (Phase.not_found, {"method": Method.numpad, "masked_id": MASKED, "notice": "not_found"},
@@ -214,3 +215,21 @@ def test_typed_digits_leave_the_screen_with_the_numpad(bridge: FakeBridge, kiosk
     show(bridge, kiosk, Phase.choosing, "choose")
     probe = show(bridge, kiosk, Phase.identifying, "numpad", method=Method.numpad)
     assert "1985" not in probe["texts"]
+
+
+def test_with_no_camera_skanna_id_says_so_and_ange_id_still_works(
+        bridge: FakeBridge, kiosk: Kiosk) -> None:
+    fresh(bridge, kiosk)
+    probe = show(bridge, kiosk, Phase.identifying, "scan", method=Method.scan)
+    assert "Kameran är inte tillgänglig" in probe["texts"]
+    assert "Ange ditt ID i stället, eller be kassören om hjälp." in probe["texts"]
+    assert probe["camera"]["status"] == "failed" and not probe["camera"]["live"]
+    kiosk.click("enter_id")
+    assert bridge.next_intent(skip=("screen_timeout",)) == Choose(method=Method.numpad)
+    probe = show(bridge, kiosk, Phase.identifying, "numpad", method=Method.numpad)
+    assert probe["camera"] is None  # nothing holds a camera off the scan screen
+    for key in "1001":
+        kiosk.click(f"key_{key}")
+    kiosk.wait(lambda p: "1001" in p["texts"], what="digits typed")
+    kiosk.click("key_ok")
+    assert bridge.next_intent(skip=("screen_timeout",)) == SubmitId(digits="1001")

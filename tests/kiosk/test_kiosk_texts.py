@@ -26,7 +26,9 @@ def state(phase: Phase, **view: object) -> KioskState:
     (state(Phase.choosing), "choose"),
     (state(Phase.identifying, method=Method.numpad), "numpad"),
     (state(Phase.identifying, method=Method.mobile), "coming_soon"),
-    (state(Phase.identifying, method=Method.scan), "coming_soon"),
+    (state(Phase.identifying, method=Method.scan), "scan"),
+    (state(Phase.identifying, method=Method.scan, busy=True), "scan"),  # the camera stays on
+    (state(Phase.identifying, method=Method.scan, notice="unreadable"), "scan"),
     (state(Phase.identifying, method=Method.numpad, busy=True), "searching"),
     (state(Phase.not_found), "not_found"),
     (state(Phase.ask_member), "ask_member"),
@@ -46,7 +48,8 @@ def test_offline_wins_over_any_state_and_the_welcome_ends() -> None:
 
 def _msgids_in_source() -> set[str]:
     """Every string literal passed to m.t(...) or gettext(...) and every notice text."""
-    found: set[str] = set(screens.NOTICES.values()) | {screens.GENERIC_NOTICE}
+    found: set[str] = (set(screens.NOTICES.values()) | set(screens.SCAN_NOTICES.values())
+                       | {screens.GENERIC_NOTICE})
     for path in KIOSK_DIR.glob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if not isinstance(node, ast.Call):
