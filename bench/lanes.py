@@ -50,9 +50,10 @@ under bench/out/lanes-logs/.  Per configuration, prefixed ``<backend>_<processes
 the same with ``paced_`` (``postgresql_2_paced_ms_p99``) plus ``paced_lag_ms_p99``; CPU used
 over each measured window in percent of one core, ``bridge_cpu_pct``, ``client_cpu_pct``,
 ``db_cpu_pct`` (the PostgreSQL server's processes) and ``other_cpu_pct`` (everything else on
-the machine: on a shared machine, figures taken while it is high are low); ``bridge_rss_mb``
-(sum of the bridge processes' VmRSS from /proc at the end, every lane still connected),
-``lanes_connected``, ``ids``, ``errors``.
+the machine: on a shared machine, figures taken while it is high are low), and the same CPU
+per identification, ``bridge_cpu_ms_per_id`` etc. (what a core buys, whatever the load);
+``bridge_rss_mb`` (sum of the bridge processes' VmRSS from /proc at the end, every lane still
+connected), ``lanes_connected``, ``ids``, ``errors``.
 
 What limits the figures on a 2-core machine: the bridges, the PostgreSQL server and the client
 share the two cores.  The client runs in its own processes (``--clients``, default 2) so that it
@@ -72,6 +73,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import math
 import multiprocessing as mp
 import os
 import random
@@ -108,7 +110,9 @@ OUT = ROOT / "bench" / "out"
 SEED = 1
 PEOPLE = 4096  # distinct customers the lanes look up, sampled from the generated set
 CONNECT_CONCURRENCY = 32  # per client process: a burst of 2,000 handshakes would only queue
-STEP_TIMEOUT_S = 60.0  # one identification; closed loop with 1,000 lanes queues for seconds
+# One identification.  In the closed loop every lane waits behind all the others: with 1,000
+# lanes at 50 identifications per second a lane's turn comes every 20 s.
+STEP_TIMEOUT_S = 120.0
 DRAIN_TIMEOUT_S = 90.0
 KIOSK_PING_S = 5.0  # kiosk/link.py
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -241,6 +245,9 @@ class Client:
         self.rng = random.Random(spec.number * 7919 + 17)
         self.lanes = [SimLane(lane, f"{spec.tag}-{spec.number}") for lane in spec.lanes]
         self.usable: list[SimLane] = []
+        self.window_from = self.end = math.inf
+        self._unfinished = 0
+        self._steady = asyncio.Event()
 
     async def connect_all(self) -> dict[str, Any]:
         limit = asyncio.Semaphore(CONNECT_CONCURRENCY)
@@ -262,29 +269,54 @@ class Client:
         return {"connected": len(self.usable), "errors": dict(failures), "samples": samples,
                 "seconds": time.monotonic() - started}
 
-    async def run(self, mode: str, rate: float, start: float, window_from: float,
-                  end: float) -> Tally:
+    async def run(self, pipe: Connection, mode: str, rate: float, start: float) -> Tally:
+        """Load from ``start`` until the parent's window ends.  The parent is told "steady"
+        once the load is in its steady state (closed loop: every lane has finished one
+        identification, so the bridge's queues are full) and answers with the measured window;
+        until then nothing counts, and no new identification starts after it."""
         tally = Tally()
+        self.window_from = self.end = math.inf
+        self._unfinished = len(self.usable)
+        self._steady = asyncio.Event()
+        window = asyncio.create_task(asyncio.to_thread(pipe.recv))
         await _sleep_until(start)
         if mode == "closed":
-            await asyncio.gather(*(self._closed(lane, window_from, end, tally)
-                                   for lane in list(self.usable)))
+            load = asyncio.gather(*(self._closed(lane, tally) for lane in list(self.usable)))
         else:
-            await self._paced(rate, start, window_from, end, tally)
+            self._steady.set()  # arrivals do not pile up before the warm-up is over
+            load = asyncio.ensure_future(self._paced(rate, start, tally))
+        if self._unfinished == 0:
+            self._steady.set()
+        await self._steady.wait()
+        pipe.send(("steady", {}))
+        command, bounds = await window
+        assert command == "window", command
+        self.window_from, self.end = bounds["window_from"], bounds["end"]
+        await load
         return tally
 
-    async def _closed(self, lane: SimLane, window_from: float, end: float, tally: Tally) -> None:
-        while time.monotonic() < end and lane in self.usable:
-            await self._one(lane, window_from, end, tally)
+    def _finished_one(self) -> None:
+        self._unfinished -= 1
+        if self._unfinished <= 0:
+            self._steady.set()
 
-    async def _paced(self, rate: float, start: float, window_from: float, end: float,
-                     tally: Tally) -> None:
+    async def _closed(self, lane: SimLane, tally: Tally) -> None:
+        first = True
+        while time.monotonic() < self.end and lane in self.usable:
+            await self._one(lane, tally)
+            if first:
+                first = False
+                self._finished_one()
+        if first:
+            self._finished_one()  # lost before it finished one: do not wait for it
+
+    async def _paced(self, rate: float, start: float, tally: Tally) -> None:
         idle = list(self.usable)
         running: set[asyncio.Task[None]] = set()
 
         async def go(lane: SimLane) -> None:
             try:
-                await self._one(lane, window_from, end, tally)
+                await self._one(lane, tally)
             finally:
                 if lane in self.usable:
                     idle.append(lane)
@@ -292,11 +324,11 @@ class Client:
         due = start
         while rate > 0:
             due += self.rng.expovariate(rate)
-            if due >= end:
+            await _sleep_until(min(due, self.end))
+            if due >= self.end:  # the window is known only later: check after the wait
                 break
-            await _sleep_until(due)
             now = time.monotonic()
-            if now >= window_from:
+            if now >= self.window_from:
                 tally.lag_ms.append((now - due) * 1000)
             if not idle:
                 tally.no_idle_lane += 1  # every lane busy: the bridge has fallen far behind
@@ -308,7 +340,7 @@ class Client:
         if running:
             await asyncio.wait(running, timeout=DRAIN_TIMEOUT_S)
 
-    async def _one(self, lane: SimLane, window_from: float, end: float, tally: Tally) -> None:
+    async def _one(self, lane: SimLane, tally: Tally) -> None:
         person = self.spec.people[self.rng.randrange(len(self.spec.people))]
         try:
             latency, arrived = await asyncio.wait_for(lane.identify(person), STEP_TIMEOUT_S)
@@ -321,7 +353,7 @@ class Client:
             await self._recover(lane, tally)
             return
         tally.completed += 1
-        if window_from <= arrived <= end:
+        if self.window_from <= arrived <= self.end:
             tally.in_window += 1
             tally.latencies.append(latency)
 
@@ -357,7 +389,7 @@ async def _client_loop(spec: ClientSpec, pipe: Connection) -> None:
             await asyncio.gather(*(lane.close() for lane in client.lanes))
             pipe.send(("closed", {}))
             return
-        tally = await client.run(**arguments)
+        tally = await client.run(pipe, **arguments)
         pipe.send(("result", {**tally.__dict__, "errors": dict(tally.errors),
                               "alive": sum(lane.alive for lane in client.usable)}))
 
@@ -414,6 +446,7 @@ class CpuMeter:
         self.groups = groups  # name -> callable returning the pids to count (read each time)
         self._before: dict[str, float] = {}
         self.percent: dict[str, float] = {}
+        self.seconds: dict[str, float] = {}
         self._t0 = 0.0
 
     def _read(self) -> dict[str, float]:
@@ -428,6 +461,7 @@ class CpuMeter:
     def stop(self) -> None:
         elapsed = time.monotonic() - self._t0
         after = self._read()
+        self.seconds = {name: max(0.0, after[name] - self._before[name]) for name in after}
         # Percent of one core; a process that ended meanwhile would make a group go down.
         self.percent = {name: round(max(0.0, after[name] - self._before[name]) / elapsed * 100)
                         for name in after}
@@ -600,19 +634,26 @@ def run_config(config: Config, args: argparse.Namespace, people: list[Person],
                                          for p in children_of(pm)]})
         for mode in args.modes:
             start = time.monotonic() + 0.5
-            window_from = start + args.warmup
-            end = window_from + args.seconds
             for (_, pipe), share in zip(workers, shares, strict=True):
                 pipe.send(("run", {"mode": mode, "start": start,
-                                   "rate": args.rate * len(share) / args.lanes,
-                                   "window_from": window_from, "end": end}))
-            say(f"{label}: {mode} run, {args.warmup:g}s warm-up + {args.seconds:g}s measured"
-                + (f" at {args.rate:g} ids/s" if mode == "paced" else ""))
+                                   "rate": args.rate * len(share) / args.lanes}))
+            say(f"{label}: {mode} run"
+                + (f" at {args.rate:g} ids/s" if mode == "paced" else ", every lane at once")
+                + f"; measuring {args.seconds:g}s after a warm-up of at least {args.warmup:g}s"
+                + (" and one identification per lane" if mode == "closed" else ""))
+            for _, pipe in workers:
+                _answer(pipe, "steady", STEP_TIMEOUT_S + 60)
+            window_from = max(time.monotonic(), start + args.warmup)
+            end = window_from + args.seconds
+            for _, pipe in workers:
+                pipe.send(("window", {"window_from": window_from, "end": end}))
+            say(f"{label}: {mode}: steady after {window_from - start:.1f}s")
             time.sleep(max(0.0, window_from - time.monotonic()))
             meter.start()
             time.sleep(max(0.0, end - time.monotonic()))
             meter.stop()
-            results = [_answer(pipe, "result", DRAIN_TIMEOUT_S + 60) for _, pipe in workers]
+            results = [_answer(pipe, "result", max(DRAIN_TIMEOUT_S, STEP_TIMEOUT_S) + 60)
+                       for _, pipe in workers]
             latencies = [x for r in results for x in r["latencies"]]
             lag = [x for r in results for x in r["lag_ms"]]
             in_window = sum(r["in_window"] for r in results)
@@ -636,6 +677,11 @@ def run_config(config: Config, args: argparse.Namespace, people: list[Person],
             if config.postmaster:
                 figures[f"{prefix}db_cpu_pct"] = meter.percent["db"]
             figures[f"{prefix}other_cpu_pct"] = meter.percent["other"]
+            if in_window:  # CPU per identification: comparable across machines and loads
+                for group in ("bridge", "client", "db") if config.postmaster else (
+                        "bridge", "client"):
+                    figures[f"{prefix}{group}_cpu_ms_per_id"] = round(
+                        meter.seconds[group] * 1000 / in_window, 2)
             if mode == "paced":
                 figures[f"{prefix}ids"] = completed
                 figures[f"{prefix}errors"] = run_errors
