@@ -236,9 +236,10 @@ def scan(m: ScreenModel, a: Actions) -> Widget:
     root = BoxLayout(spacing=40 * u)
     preview = a.camera_preview() if m.camera != "failed" else None
     if preview is not None:
-        preview.size_hint = (0.62, 1)
+        preview.size_hint = (0.62, 1)  # the picture takes most of the screen
         root.add_widget(preview)
-    side = BoxLayout(orientation="vertical", spacing=22 * u)
+    side = BoxLayout(orientation="vertical", spacing=22 * u,
+                     size_hint_x=0.38 if preview is not None else 1)
     if preview is None:
         side.add_widget(_icon("scan", 120, theme.MUTED))
         side.add_widget(_title(m.t("The camera is not available"), 44))

@@ -82,7 +82,7 @@ class CameraPreview(Widget):
             self._picture = Rectangle()
             Color(1, 1, 1, 0.85)
             self._guide = Line(width=2)
-            Color(*theme.HIGHLIGHT)
+            self._outline_colour = Color(*theme.HIGHLIGHT)
             self._outline = Line(width=4, close=True)
         self.bind(pos=self._layout, size=self._layout, texture=self._layout)
 
@@ -118,8 +118,9 @@ class CameraPreview(Widget):
 
     def _place_outline(self) -> None:
         if not self._corners:
-            self._outline.points = []
+            self._outline_colour.a = 0  # a Line keeps its last points when given none
             return
+        self._outline_colour.a = 1
         x, y, w, h = self._picture_box()
         fw, fh = self._frame_size
         points: list[float] = []
