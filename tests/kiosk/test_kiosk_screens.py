@@ -125,7 +125,6 @@ def test_the_numpad_builds_digits_with_clear_and_back_and_submits_them(
     ("invalid_date", "Datumet finns inte – kontrollera numret"),
     ("invalid_length", "Numret har för få eller för många siffror"),
     ("invalid_format", "Vi kunde inte läsa numret – försök igen"),
-    ("something_new", "Något gick fel – försök igen"),
 ])
 def test_a_rejected_number_gets_a_specific_friendly_line(
         bridge: FakeBridge, kiosk: Kiosk, code: str, swedish: str) -> None:
