@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO
 
-from .identity import vcard
+from .identity import clean, vcard
 from .identity.classify import classify, parse_document
 from .identity.errors import IdentityError, Unrecognised
 
@@ -62,7 +62,9 @@ def describe(data: bytes, *, region: str = "SE", today: dt.date | None = None) -
 
 
 def _describe_text(text: str, *, region: str, today: dt.date | None) -> dict[str, Any]:
-    payload = text.strip("\ufeff \t\r\n")
+    # Junk at the edges (a reader's BOM, NUL padding, CRLF) is dropped as every parser drops
+    # it; line breaks and separators inside stay for the formats that need them.
+    payload = clean.payload(text, keep="\n\r\t\x1c\x1d\x1e\x1f")
     if vcard.looks_like(payload):
         cards = [c for c in vcard.parse_all(payload, region=region) if c.has_name or c.identifies]
         if not cards:

@@ -82,3 +82,12 @@ def test_parse_cli_exit_zero_when_all_parse() -> None:
     line = json.loads(out.getvalue())
     assert line["kind"] == "mrz" and line["fields"]["document_number"] == "L898902C3"
     assert line["fields"]["birth_date"] == "1974-08-12" and line["fields"]["expired"] is True
+
+
+def test_parse_cli_reads_a_payload_as_a_reader_delivers_it() -> None:
+    from cashier_bridge.parse_cli import describe
+
+    padded = describe(b"\x00\r\n19850312-1249\x00\x00\r\n", today=TODAY)
+    assert padded["kind"] == "personnummer", padded
+    assert padded["fields"]["personal_id"] == "198503121249"
+    assert describe(b"\x00\x00\x00")["code"] == "unreadable"
