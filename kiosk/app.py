@@ -27,11 +27,13 @@ from cashier_bridge.protocol import (
     Cancel,
     Choose,
     Error,
+    ErrorCode,
     KioskMessage,
     KioskState,
     KioskView,
     MemberAnswer,
     Method,
+    Notice,
     Phase,
     Scan,
     ScreenTimeout,
@@ -43,11 +45,14 @@ from . import probe, screens, theme
 from .i18n import ENDONYMS, gettext, next_language
 from .link import BridgeLink
 from .scan_session import ScanSession, no_feedback
-from .screen_choice import TIMED_PHASES, screen_for
+from .screen_choice import screen_for
 
 if TYPE_CHECKING:
     from .camera import FrameSource
     from .scanner import Code
+
+# Error replies that mean "the registry is away", which the shopper is told as "one moment".
+REGISTRY_TROUBLE = frozenset({ErrorCode.unavailable, ErrorCode.storage_full})
 
 log = logging.getLogger("selfreg.kiosk")
 
@@ -82,6 +87,7 @@ class KioskApp(App):
         self._welcome: ClockEvent | None = None
         self._grace: ClockEvent | None = None
         self._render_generation = 0
+        self.bridge_notice: Notice | None = None
         self._probes_written = 0
         self._screen_widget: Widget | None = None
         self.scan_session: ScanSession | None = None
@@ -137,6 +143,11 @@ class KioskApp(App):
             # The shopper never sees protocol trouble; the bridge's answer is logged for support.
             log.warning("bridge refused an intent: %s %s (%s)", message.code.value,
                         message.message, message.ref)
+            if message.code in REGISTRY_TROUBLE:
+                # The registry is away (or full): nothing happened, so the shopper is asked to
+                # try again in a moment, on the screen they are on, until the next state.
+                self.bridge_notice = Notice.unavailable
+                self.render()
         elif isinstance(message, Welcome):
             log.info("connected to bridge %s as kiosk of lane %s", message.server_version,
                      message.lane)
@@ -160,6 +171,7 @@ class KioskApp(App):
     def apply_state(self, state: KioskState) -> None:
         previous = self.state
         self.state = state
+        self.bridge_notice = None
         self.offline_shown = False
         if state.phase is Phase.idle and (previous is None or previous.phase is not Phase.idle):
             self.language = self.settings.language  # the next shopper starts in the default
@@ -185,7 +197,7 @@ class KioskApp(App):
     def _restart_timeout(self) -> None:
         self._cancel("_timeout")
         state = self.state
-        if (state is None or self.offline_shown or state.phase not in TIMED_PHASES
+        if (state is None or self.offline_shown or not state.view.times_out
                 or state.view.busy):
             return
         self._timeout = Clock.schedule_once(lambda _dt: self._timed_out(state.seq),
@@ -322,6 +334,8 @@ class KioskApp(App):
             self.digits = ""  # typed digits never outlive the numpad screen
         self.digits = self.digits[:MAX_DIGITS]
         view = state.view if state is not None and not self.offline_shown else KioskView()
+        if self.bridge_notice is not None and not self.offline_shown:
+            view = view.model_copy(update={"notice": self.bridge_notice})
         if self.screen == "scan":
             self._open_scan()  # the camera runs exactly while the scan screen shows
         else:

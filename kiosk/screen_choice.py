@@ -11,9 +11,6 @@ from cashier_bridge.protocol import KioskState, Method, Phase
 SCREENS = ("idle", "choose", "numpad", "coming_soon", "scan", "searching", "not_found",
            "ask_member", "waiting", "welcome", "thanks", "offline")
 
-# Phases where the shopper is expected to act; untouched for too long, they go back to safety.
-TIMED_PHASES = frozenset({Phase.identifying, Phase.not_found, Phase.ask_member})
-
 
 def screen_for(state: KioskState | None, *, offline: bool = False,
                welcome_over: bool = False) -> str:

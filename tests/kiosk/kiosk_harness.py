@@ -17,6 +17,7 @@ from typing import Any
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 
+from cashier_bridge.lane import TIMED_PHASES
 from cashier_bridge.protocol import (
     Error,
     ErrorCode,
@@ -106,14 +107,16 @@ class FakeBridge:
         return f"ws://127.0.0.1:{self.port}"
 
     def set_state(self, phase: Phase, seq: int | None = None, **view: Any) -> KioskState:
+        # As the real bridge says it: the phases the shopper must act on time out.
+        view.setdefault("times_out", phase in TIMED_PHASES)
         self.state = KioskState(lane="lane-1", phase=phase,
                                 seq=seq if seq is not None else self.state.seq + 1,
                                 view=KioskView(**view))
         self._broadcast(dump(self.state))
         return self.state
 
-    def send_error(self) -> None:
-        self._broadcast(dump(Error(code=ErrorCode.not_allowed, message="nope", ref="cancel")))
+    def send_error(self, code: ErrorCode = ErrorCode.not_allowed) -> None:
+        self._broadcast(dump(Error(code=code, message="nope", ref="cancel")))
 
     def _broadcast(self, frame: str) -> None:
         async def go() -> None:

@@ -232,3 +232,20 @@ def test_with_no_camera_skanna_id_says_so_and_ange_id_still_works(
     kiosk.wait(lambda p: "1001" in p["texts"], what="digits typed")
     kiosk.click("key_ok")
     assert bridge.next_intent(skip=("screen_timeout",)) == SubmitId(digits="1001")
+
+
+def test_registry_trouble_asks_the_shopper_to_try_again_in_a_moment(
+        bridge: FakeBridge, kiosk: Kiosk) -> None:
+    from cashier_bridge.protocol import ErrorCode
+    from kiosk.i18n import gettext
+    from kiosk.screens import NOTICES
+
+    one_moment = gettext("sv", NOTICES["unavailable"])
+    fresh(bridge, kiosk)
+    before = show(bridge, kiosk, Phase.identifying, "numpad", method=Method.numpad)
+    assert one_moment not in before["texts"]
+    bridge.send_error(ErrorCode.unavailable)  # the bridge could not reach its database
+    shown = kiosk.wait(lambda p: one_moment in p["texts"], what="the one-moment line")
+    assert shown["screen"] == "numpad"  # the shopper stays where they were and can retry
+    show(bridge, kiosk, Phase.identifying, "numpad", method=Method.numpad)
+    assert one_moment not in kiosk.wait_screen("numpad", seq=bridge.state.seq)["texts"]
