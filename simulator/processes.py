@@ -142,8 +142,11 @@ class KioskProcess:
     """The real Kivy kiosk on a virtual screen, driven by real pointer input (xdotool)."""
 
     def __init__(self, workdir: Path, bridge_url: str, lane: str, display: str,
-                 size: tuple[int, int] = (1280, 800), token: str | None = None) -> None:
+                 size: tuple[int, int] = (1280, 800), token: str | None = None,
+                 camera: str = "none") -> None:
         self.token = token
+        # What the kiosk's camera is: "none", or the simulator's "virtual:..." camera.
+        self.camera = camera
         self.workdir = workdir
         self.bridge_url = bridge_url
         self.lane = lane
@@ -156,7 +159,8 @@ class KioskProcess:
 
     def start(self, timeout: float = 30.0) -> None:
         env = _env(self.workdir)
-        env.update(DISPLAY=self.display, SELFREG_KIOSK_PROBE=str(self.probe_path))
+        env.update(DISPLAY=self.display, SELFREG_KIOSK_PROBE=str(self.probe_path),
+                   SELFREG_CAMERA=self.camera)
         w, h = self.size
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(

@@ -19,7 +19,12 @@ from typing import Any
 
 from stdnum import luhn
 
-from cashier_bridge.protocol import CustomerConnected, MemberDetails, PromptWithdrawn
+from cashier_bridge.protocol import (
+    CustomerConnected,
+    MemberDetails,
+    MemberPromptEvent,
+    PromptWithdrawn,
+)
 
 from .processes import BridgeProcess, KioskProcess, VirtualScreen
 from .register import ScriptedRegister
@@ -76,6 +81,14 @@ class Rig:
     screen: VirtualScreen
     kiosk: KioskProcess
     register: ScriptedRegister
+    camera_control: Path | None = None
+
+    def present(self, item: str) -> None:
+        """Hold ``item`` up to the kiosk's virtual camera (see simulator.virtual_camera)."""
+        from .virtual_camera import present
+
+        assert self.camera_control is not None, "this scenario's kiosk has no virtual camera"
+        present(self.camera_control, item)
 
     def mark(self) -> Mark:
         """Take one before an action; then wait ``since`` it for what the action causes."""
@@ -304,12 +317,148 @@ async def bridge_restart(rig: Rig, run: Run) -> None:
     run.facts["bridge_starts"] = rig.bridge.starts
 
 
+async def _to_scan(rig: Rig, run: Run) -> dict[str, Any]:
+    mark = rig.mark()
+    await rig.register.start_sale()
+    await rig.kiosk_screen("choose", since=mark)
+    mark = rig.mark()
+    await rig.tap("choose_scan")
+    await rig.kiosk_screen("scan", since=mark)
+    live = await asyncio.to_thread(
+        rig.kiosk.wait_for, lambda p: (p.get("camera") or {}).get("live"), 20,
+        "the camera picture", mark.kiosk)
+    run.check("Skanna ID shows the live camera picture", live["screen"] == "scan", live)
+    return live
+
+
+async def _scan_new_member(rig: Rig, run: Run, item: str, first: str, last: str) -> None:
+    before = rig.customers()
+    await _to_scan(rig, run)
+    mark = rig.mark()
+    rig.present(item)
+    asked = await rig.kiosk_screen("ask_member", since=mark, timeout=30)
+    run.check("a document that matches nobody asks the shopper to become a member",
+              asked["phase"] == "ask_member", asked)
+    mark = rig.mark()
+    rig.present("nothing")  # the shopper lowers the card
+    await rig.tap("yes")
+    await rig.kiosk_screen("waiting", since=mark)
+    prompt = (await rig.register.wait_prompt(15, since=mark.register)).prompt
+    run.check("the cashier's prompt carries the document's names",
+              (prompt.first_name or "").casefold() == first.casefold()
+              and (prompt.last_name or "").casefold() == last.casefold(), prompt)
+    run.check("the prompt says the data came from a scan", prompt.source == "scan",
+              prompt.source)
+    mark = rig.mark()
+    await rig.register.confirm(prompt.prompt_id, MemberDetails(
+        first_name=first, last_name=last, email=prompt.email))
+    event = await rig.register.wait_connected(15, since=mark.register)
+    welcome = await rig.kiosk_screen("welcome", since=mark)
+    run.check("the kiosk welcomes the new member by first name",
+              f"Välkommen, {first}!" in welcome["texts"], screen_text(welcome))
+    run.check("exactly one customer was created",
+              event.customer.is_new and rig.customers() == before + 1,
+              f"{before} -> {rig.customers()}")
+    await _end_sale(rig)
+
+
+async def skanna_card(rig: Rig, run: Run) -> None:
+    anna = known_customer()
+    await _to_scan(rig, run)
+    mark = rig.mark()
+    rig.present("card-code128:1001")
+    welcome = await rig.kiosk_screen("welcome", since=mark, timeout=30)
+    run.check("kiosk greets the card's holder by first name",
+              f"Välkommen, {anna['first_name']}!" in welcome["texts"], screen_text(welcome))
+    event = await rig.register.wait_connected(15, since=mark.register)
+    run.check("register receives customer 1001, matched on the card",
+              event.customer.customer_code == "1001"
+              and event.customer.matched_on == "customer_code", event.customer)
+    rig.present("nothing")
+    await rig.register.barrier()
+    connected = rig.register.events(CustomerConnected)
+    run.check("one card held up gives one identification", len(connected) == 1, connected)
+    await _end_sale(rig)
+    run.check("the logs hold no personal data",
+              *logs_hold_no_personal_data(rig, anna["last_name"], event.customer.phone or ""))
+
+
+async def skanna_vcard_new(rig: Rig, run: Run) -> None:
+    await _scan_new_member(rig, run, "vcard", "Sara", "Lind")
+
+
+async def skanna_licence_new(rig: Rig, run: Run) -> None:
+    await _scan_new_member(rig, run, "licence", "Maja", "Lindqvist")
+
+
+def _scan_try_again_lines() -> set[str]:
+    """What the kiosk may say (in Swedish) when a scanned code is no ID it can use."""
+    from kiosk.i18n import gettext
+    from kiosk.screens import NOTICES, SCAN_NOTICES
+
+    codes = ("unrecognised", "unreadable", "no_identity", "incomplete", "invalid_format")
+    return {gettext("sv", SCAN_NOTICES.get(c) or NOTICES[c]) for c in codes
+            if c in SCAN_NOTICES or c in NOTICES}
+
+
+async def skanna_unreadable(rig: Rig, run: Run) -> None:
+    await _to_scan(rig, run)
+    mark = rig.mark()
+    rig.present("garbage")
+    told = await asyncio.to_thread(
+        rig.kiosk.wait_for, lambda p: p.get("screen") == "scan"
+        and any(line in p.get("texts", []) for line in _scan_try_again_lines()), 30,
+        "a try-again line", mark.kiosk)
+    run.check("garbage held up gets a clear try-again on the scan screen",
+              told["screen"] == "scan", screen_text(told))
+    await rig.register.barrier()
+    sent = [m for m in rig.register.received[mark.register:]
+            if isinstance(m, CustomerConnected | MemberPromptEvent)]
+    run.check("nothing was sent to the register", not sent, sent)
+    rig.present("nothing")
+    await _end_sale(rig)
+
+
+async def skanna_no_camera(rig: Rig, run: Run) -> None:
+    mark = rig.mark()
+    await rig.register.start_sale()
+    await rig.kiosk_screen("choose", since=mark)
+    mark = rig.mark()
+    await rig.tap("choose_scan")
+    shown = await asyncio.to_thread(
+        rig.kiosk.wait_for, lambda p: p.get("screen") == "scan"
+        and (p.get("camera") or {}).get("status") == "failed", 20, "the no-camera message",
+        mark.kiosk)
+    run.check("Skanna ID says there is no camera",
+              any("kamera" in t.lower() for t in shown["texts"]), screen_text(shown))
+    run.check("and offers Ange ID instead", "enter_id" in shown["buttons"], shown["buttons"])
+    mark = rig.mark()
+    await rig.tap("enter_id")
+    await rig.kiosk_screen("numpad", since=mark)
+    anna = known_customer()
+    await rig.type_digits(re.sub(r"\D", "", anna["personal_id"]))
+    mark = rig.mark()
+    await rig.tap("key_ok")
+    welcome = await rig.kiosk_screen("welcome", since=mark)
+    run.check("Ange ID still works", f"Välkommen, {anna['first_name']}!" in welcome["texts"],
+              screen_text(welcome))
+    await _end_sale(rig)
+
+
 SCENARIOS: dict[str, Callable[[Rig, Run], Awaitable[None]]] = {
     "ange-id-known": ange_id_known,
     "ange-id-new-member": ange_id_new_member,
     "ange-id-abort": ange_id_abort,
     "bridge-restart": bridge_restart,
+    "skanna-card": skanna_card,
+    "skanna-vcard-new": skanna_vcard_new,
+    "skanna-licence-new": skanna_licence_new,
+    "skanna-unreadable": skanna_unreadable,
+    "skanna-no-camera": skanna_no_camera,
 }
+# Scenarios whose kiosk has the simulator's virtual camera (the others have none).
+VIRTUAL_CAMERA = frozenset({"skanna-card", "skanna-vcard-new", "skanna-licence-new",
+                            "skanna-unreadable"})
 
 
 async def run_scenario(name: str, workdir: Path, *, size: tuple[int, int] = (1280, 800),
@@ -330,12 +479,15 @@ async def run_scenario(name: str, workdir: Path, *, size: tuple[int, int] = (128
         register_token = await asyncio.to_thread(bridge.pair, LANE, "register")
         await asyncio.to_thread(bridge.start, auth="required")
         display = await asyncio.to_thread(screen.start)
-        kiosk = KioskProcess(workdir, bridge.url, LANE, display, size, token=kiosk_token)
+        control = workdir / "camera-control" if name in VIRTUAL_CAMERA else None
+        camera = f"virtual:control={control},seed=7" if control else "none"
+        kiosk = KioskProcess(workdir, bridge.url, LANE, display, size, token=kiosk_token,
+                             camera=camera)
         await asyncio.to_thread(kiosk.start)
         register = ScriptedRegister(bridge.url, LANE, token=register_token)
         await register.start()
         await rig_idle(kiosk)
-        rig = Rig(workdir, bridge, screen, kiosk, register)
+        rig = Rig(workdir, bridge, screen, kiosk, register, camera_control=control)
         await asyncio.wait_for(scenario(rig, run), timeout)
     except Exception as exc:  # a scenario that cannot finish is a failed scenario
         run.error = f"{type(exc).__name__}: {exc}"
