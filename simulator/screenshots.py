@@ -13,11 +13,13 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 SIZES: tuple[tuple[int, int], ...] = ((1280, 800), (1920, 1080), (800, 480))
 LANGUAGES: tuple[str, ...] = ("sv", "en")
+CAMERA_WAIT_S = 20.0
 
 
 def run(out_dir: Path, *, sizes: Iterable[tuple[int, int]] = SIZES,
@@ -55,7 +57,14 @@ def _shots() -> list[tuple[str, dict[str, object]]]:
         ("numpad-invalid", {"state": state(Phase.identifying, 5, method=Method.numpad,
                                            notice="invalid_checksum"), "digits": "198503121235"}),
         ("coming_soon-mobile", {"state": state(Phase.identifying, 6, method=Method.mobile)}),
-        ("coming_soon-scan", {"state": state(Phase.identifying, 7, method=Method.scan)}),
+        # Skanna ID with the virtual camera: a customer card held up and outlined once read.
+        ("scan", {"state": state(Phase.identifying, 7, method=Method.scan),
+                  "camera": "virtual:show=card-qr:1001,seed=3", "wait": "highlight"}),
+        ("scan-try-again", {"state": state(Phase.identifying, 7, method=Method.scan,
+                                           notice="unrecognised"),
+                            "camera": "virtual:show=nothing,seed=3", "wait": "live"}),
+        ("scan-no-camera", {"state": state(Phase.identifying, 7, method=Method.scan),
+                            "camera": "none", "wait": "failed"}),
         ("searching", {"state": state(Phase.identifying, 8, method=Method.numpad, busy=True)}),
         ("not_found", {"state": state(Phase.not_found, 9, method=Method.numpad,
                                       masked_id=masked, notice="not_found")}),
@@ -78,7 +87,8 @@ def _child(out_dir: Path, size: tuple[int, int], languages: list[str]) -> None:
     from cashier_bridge.config import load_settings
     from kiosk.app import KioskApp
 
-    app = KioskApp(load_settings(), connect=False, probe_file=None)
+    settings = load_settings()
+    app = KioskApp(settings, connect=False, probe_file=None)
     jobs = [(f"{stem}_{lang}_{size[0]}x{size[1]}", lang, spec)
             for lang in languages for stem, spec in _shots()]
 
@@ -87,10 +97,28 @@ def _child(out_dir: Path, size: tuple[int, int], languages: list[str]) -> None:
             app.stop()
             return
         name, lang, spec = jobs.pop(0)
+        app.present(None, language=lang)  # leave the previous screen (and release its camera)
+        app.settings = settings.model_copy(update={"camera": spec.get("camera", "none")})
         app.present(spec["state"], language=lang, digits=str(spec.get("digits", "")),  # type: ignore[arg-type]
                     offline=bool(spec.get("offline")), welcome_over=bool(spec.get("welcome_over")))
-        # Give layout and text a few frames to settle before taking the picture.
-        Clock.schedule_once(lambda _dt: capture(name), 0.25)
+        wait = str(spec.get("wait", ""))
+        deadline = time.monotonic() + CAMERA_WAIT_S
+
+        def when_ready(_dt: float) -> None:
+            # The camera's picture (and a read code's outline) arrive over frames: shoot once
+            # what the shot is for is on the screen.
+            camera = app.snapshot().get("camera") or {}
+            ready = not wait or (camera.get(wait) if wait != "failed"  # type: ignore[union-attr]
+                                 else camera.get("status") == "failed")  # type: ignore[union-attr]
+            if ready:
+                # Give layout and text a few frames to settle before taking the picture.
+                Clock.schedule_once(lambda _dt: capture(name), 0.25)
+            elif time.monotonic() > deadline:
+                raise RuntimeError(f"{name}: the camera never became {wait!r}: {camera}")
+            else:
+                Clock.schedule_once(when_ready, 0.1)
+
+        Clock.schedule_once(when_ready, 0)
 
     def capture(name: str) -> None:
         target = out_dir / f"{name}.png"
