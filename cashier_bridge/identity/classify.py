@@ -184,6 +184,11 @@ def classify(
             rejected.append(err)
     else:
         readings.append(Reading("customer_code", code, _mask_code(code)))
+        # A card printed as an in-store EAN-13 carries the shop's own number inside it; the
+        # whole 13 digits are tried first, in case the shop keeps them as the code.
+        inner = customer_code.in_store_number(code)
+        if inner is not None:
+            readings.append(Reading("customer_code", inner, _mask_code(inner)))
 
     return Classification(len(text), tuple(readings), tuple(rejected))
 

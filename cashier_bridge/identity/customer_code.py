@@ -69,6 +69,20 @@ def compact(raw: str, fmt: CardFormat = ANY) -> str:
     return code
 
 
+def in_store_number(code: str) -> str | None:
+    """The shop's own number inside an in-store EAN-13 (GS1 prefix 2: "for use within a
+    company"), as loyalty cards print it: ``2`` + the number zero-padded + a check digit.
+
+    >>> in_store_number("2000000010014")
+    '1001'
+    >>> in_store_number("4006381333931") is None  # a product's EAN: no customer number in it
+    True
+    """
+    if len(code) != 13 or not code.isdigit() or code[0] != "2" or not ean.is_valid(code):
+        return None
+    return code[1:12].lstrip("0") or None
+
+
 def validate(raw: str, fmt: CardFormat = ANY) -> str:
     """``compact``, python-stdnum style: the code or an IdentityError.
 

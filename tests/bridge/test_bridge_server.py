@@ -417,3 +417,14 @@ def test_pairing_is_needed_once_the_bridge_listens_beyond_this_machine() -> None
     assert tokens_required(Settings(host="0.0.0.0"))
     assert tokens_required(Settings(host="127.0.0.1", auth="required"))
     assert not tokens_required(Settings(host="0.0.0.0", auth="off"))
+
+
+async def test_an_in_store_ean13_loyalty_card_held_up_connects_its_customer(
+        bridge: Bridge) -> None:
+    async with device(bridge, "kiosk") as kiosk, device(bridge, "register") as register:
+        await register.send(type="start_sale", sale_id="s1")
+        await kiosk.next("state", phase="choosing")
+        await kiosk.send(type="scan", text="2000000010014", symbology="EAN13")
+        event = await register.next("customer_connected")
+        assert event["customer"]["customer_code"] == "1001"
+        assert event["customer"]["matched_on"] == "customer_code"

@@ -91,3 +91,11 @@ def test_parse_cli_reads_a_payload_as_a_reader_delivers_it() -> None:
     assert padded["kind"] == "personnummer", padded
     assert padded["fields"]["personal_id"] == "198503121249"
     assert describe(b"\x00\x00\x00")["code"] == "unreadable"
+
+
+def test_an_in_store_ean13_card_is_also_read_as_the_number_inside() -> None:
+    result = classify("2000000010014", "scan")
+    assert [(r.kind, r.value) for r in result.readings] == [
+        ("customer_code", "2000000010014"), ("customer_code", "1001")]
+    product = classify("4006381333931", "scan")  # a product barcode
+    assert [r.value for r in product.readings] == ["4006381333931"]
