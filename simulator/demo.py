@@ -11,6 +11,7 @@ import contextlib
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 from cashier_bridge.config import Settings, data_dir, load_settings
 from cashier_bridge.protocol import (
@@ -33,8 +34,11 @@ HELP = """Register commands:
   a  abort the new-member prompt
   k ID  connect the existing customer ID the prompt suggests instead
   e  end the sale
+  p ITEM  hold ITEM up to the kiosk's virtual camera (Skanna ID): card-code128:1001,
+          card-qr:1001, card-ean13:1001, vcard, mecard, licence, garbage, nothing
   q  quit
-Try Ange ID with Anna's personnummer or phone from the demo data (customer 1001)."""
+Try Ange ID with Anna's personnummer or phone from the demo data (customer 1001), or press
+Skanna ID and hold up her card (p card-qr:1001) or a licence nobody has (p licence)."""
 
 
 def _describe(message: object) -> str | None:
@@ -73,7 +77,7 @@ async def _echo(register: ScriptedRegister) -> None:
         seen = len(register.received)
 
 
-async def _console(register: ScriptedRegister) -> None:
+async def _console(register: ScriptedRegister, camera_control: Path | None = None) -> None:
     print(HELP, flush=True)
     while True:
         command = (await asyncio.to_thread(input, "register> ")).strip().lower()
@@ -83,6 +87,8 @@ async def _console(register: ScriptedRegister) -> None:
             print(f"   sale {await register.start_sale()} started")
         elif command == "e":
             await register.end_sale()
+        elif command.startswith("p"):
+            _present(camera_control, command[1:].strip())
         elif command.startswith("k "):
             state = register.state
             prompt = state.view.prompt if state else None
@@ -130,15 +136,18 @@ async def _demo(settings: Settings) -> int:
         screen = VirtualScreen(1280, 800)
         display = await asyncio.to_thread(screen.start)
         print(f"no screen here: the kiosk runs on virtual screen {display}")
+    camera, control = choose_camera(settings, work)
+    print("Skanna ID uses " + ("the virtual camera: hold things up to it with p ITEM"
+                               if control else f"camera {camera}"))
     kiosk = subprocess.Popen(
         [sys.executable, "-m", "kiosk.cli", "--bridge", bridge.url, "--lane", settings.lane],
-        env={**os.environ, "DISPLAY": display},
+        env={**os.environ, "DISPLAY": display, "SELFREG_CAMERA": camera},
         stdout=(work / "kiosk.log").open("ab"), stderr=subprocess.STDOUT)
     register = ScriptedRegister(bridge.url, settings.lane)
     try:
         await register.start()
         echo = asyncio.create_task(_echo(register))
-        await _console(register)
+        await _console(register, control)
         echo.cancel()
     except (EOFError, KeyboardInterrupt):
         pass
@@ -151,6 +160,32 @@ async def _demo(settings: Settings) -> int:
         if screen:
             screen.stop()
     return 0
+
+
+def choose_camera(settings: Settings, work: Path, webcam: Path = Path("/dev/video0")
+                  ) -> tuple[str, Path | None]:
+    """The machine's webcam when it has one (and none was configured); else the simulator's
+    virtual camera, steered from this terminal through a control file."""
+    if os.environ.get("SELFREG_CAMERA") or settings.camera not in ("", "auto", "0"):
+        return settings.camera, None
+    if settings.camera == "0" and webcam.exists():
+        return "0", None
+    control = work / "camera-control"
+    return f"virtual:control={control}", control
+
+
+def _present(control: Path | None, item: str) -> None:
+    from .virtual_camera import present
+
+    if control is None:
+        print("   the kiosk uses a real camera: hold the card up to it")
+        return
+    try:
+        present(control, item or "nothing")
+    except ValueError as exc:
+        print(f"   {exc}")
+        return
+    print(f"   holding up {item or 'nothing'}")
 
 
 def _customers(db_url: str) -> int:
