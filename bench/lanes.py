@@ -56,15 +56,25 @@ per identification, ``bridge_cpu_ms_per_id`` etc. (what a core buys, whatever th
 connected), ``lanes_connected``, ``ids``, ``errors``.
 
 What limits the figures on a 2-core machine: the bridges, the PostgreSQL server and the client
-share the two cores.  The client runs in its own processes (``--clients``, default 2) so that it
-is never limited to one core's worth of Python, but whatever CPU it uses (websocket framing,
-deflate and JSON for every message of 1,000 lanes) is taken from the bridges; the
-``*_cpu_pct`` keys show the split.  In the closed-loop runs the machine is saturated, so more
-bridge processes than cores cannot add throughput here: with 2 and 4 processes every step also
-pays a NOTIFY round trip and an outbox read on the other process, so on 2 cores the processes
-comparison shows the cost of the chain as much as its scaling; on a machine with a core per
-bridge process (and the database elsewhere) throughput grows with processes until PostgreSQL
-is the limit.  With SQLite every lane transition takes the database's single write lock.
+share the two cores (and, on a shared development machine, whatever else runs: see
+``other_cpu_pct``; with it near 100 every figure here is roughly halved, and the paced runs'
+tails grow by far more than that).  The bridge is CPU-bound in its own Python: an
+identification is five lane transitions, each a database transaction through SQLAlchemy in a
+worker thread plus rendering, deflate and a log line; the customer lookup itself is a few
+percent of it.  That is about 7 ms of bridge CPU per identification on SQLite measured on a quiet
+core (so roughly 100-150 identifications per second per core), more under contention.  On
+PostgreSQL each transition also writes an outbox row and a NOTIFY, and every process with a
+device on the lane reads the outbox back (a pool pre-ping and a query each): about 18 ms per
+identification in one process and more, summed, in the chain case.  The client runs in its own
+processes (``--clients``, default 2), so it is never held to one core's worth of Python; it
+spends about a fifth of the bridge's CPU per identification (``client_cpu_ms_per_id``) and never
+fills a core, but that CPU is taken from the bridges.  In the closed-loop runs the machine is
+saturated, so more bridge processes than cores cannot add throughput here: on 2 cores the
+processes comparison shows what the chain costs per identification (``bridge_cpu_ms_per_id``)
+rather than how it scales.  Whether throughput grows with processes needs a machine with a core
+per bridge process and the database on its own cores; this one cannot show it.  The throwaway
+cluster runs without fsync, so commits cost less than on a production server; SQLite commits in
+WAL mode with synchronous=NORMAL (no fsync per commit either).
 """
 
 from __future__ import annotations
@@ -148,21 +158,26 @@ class ClientSpec:
     lanes: list[LaneSpec]
     people: list[Person]
     tag: str  # makes sale ids unique per run
+    kiosk_ping: float | None = KIOSK_PING_S
 
 
 class SimLane:
     """One register lane: a kiosk and a register connection, one identification at a time."""
 
-    def __init__(self, spec: LaneSpec, tag: str) -> None:
+    def __init__(self, spec: LaneSpec, tag: str, kiosk_ping: float | None = KIOSK_PING_S) -> None:
         self.spec = spec
         self.tag = tag
+        self.kiosk_ping = kiosk_ping
         self.kiosk: ClientConnection | None = None
         self.register: ClientConnection | None = None
         self.sales = 0
 
     async def open(self) -> None:
         self.kiosk = await connect(self.spec.kiosk_url, open_timeout=60,
-                                   ping_interval=KIOSK_PING_S, ping_timeout=KIOSK_PING_S * 4)
+                                   ping_interval=self.kiosk_ping,
+                                   # kiosk/link.py gives up after 5 s; an overloaded bridge
+                                   # answers later, and a lost lane would end its figures.
+                                   ping_timeout=60)
         self.register = await connect(self.spec.register_url, open_timeout=60)
         await self.kiosk.send(dump(Hello(role=Role.kiosk, lane=self.spec.name)))
         await self.register.send(dump(Hello(role=Role.register, lane=self.spec.name)))
@@ -243,7 +258,8 @@ class Client:
     def __init__(self, spec: ClientSpec) -> None:
         self.spec = spec
         self.rng = random.Random(spec.number * 7919 + 17)
-        self.lanes = [SimLane(lane, f"{spec.tag}-{spec.number}") for lane in spec.lanes]
+        self.lanes = [SimLane(lane, f"{spec.tag}-{spec.number}", spec.kiosk_ping)
+                      for lane in spec.lanes]
         self.usable: list[SimLane] = []
         self.window_from = self.end = math.inf
         self._unfinished = 0
@@ -612,7 +628,7 @@ def run_config(config: Config, args: argparse.Namespace, people: list[Person],
         shares = [specs[n::clients] for n in range(clients)]
         for n in range(clients):
             ours, theirs = context.Pipe()
-            spec = ClientSpec(n, shares[n], people, tag)
+            spec = ClientSpec(n, shares[n], people, tag, args.kiosk_ping or None)
             process = context.Process(target=client_main, args=(spec, theirs), daemon=True)
             process.start()
             theirs.close()
@@ -771,6 +787,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="identifications per second in the paced run, over all lanes")
     parser.add_argument("--modes", default="paced,closed")
     parser.add_argument("--clients", type=int, default=2, help="client processes")
+    parser.add_argument("--kiosk-ping", type=float, default=KIOSK_PING_S,
+                        help="seconds between a kiosk's keep-alive pings, as kiosk/link.py "
+                        "(0: none)")
     parser.add_argument("--seed", type=int, default=SEED, help="bench/generate.py's seed")
     parser.add_argument("--out", type=Path, default=OUT,
                         help="where the SQLite registry is cached and the bridge logs go")
@@ -817,6 +836,21 @@ def main(argv: list[str] | None = None) -> None:
     print(json.dumps(summary(args, labels, figures)))
 
 
+def source_version() -> dict[str, Any]:
+    """The commit measured, and whether the working tree differed from it (other people's
+    edits in progress change what the bridge does)."""
+    import subprocess
+
+    def git(*command: str) -> str:
+        done = subprocess.run(["git", *command], cwd=ROOT, capture_output=True, text=True,
+                              check=False)
+        return done.stdout.strip() if done.returncode == 0 else ""
+
+    changed = git("status", "--porcelain", "--untracked-files=no", "--", "cashier_bridge")
+    return {"commit": git("rev-parse", "--short", "HEAD") or None,
+            "bridge_modified": bool(changed)}
+
+
 def summary(args: argparse.Namespace, labels: list[str], figures: dict[str, Any]
             ) -> dict[str, Any]:
     head = f"{args.backends[0]}_1"
@@ -832,6 +866,7 @@ def summary(args: argparse.Namespace, labels: list[str], figures: dict[str, Any]
         **{key: sum(figures[f"{label}_{key}"] for label in labels)
            for key in ("ids", "errors", "bridge_log_errors", "bridge_log_warnings")},
         "seconds": args.seconds, "clients": args.clients, "cores": os.cpu_count(),
+        **source_version(),
         **figures,
     }
 
