@@ -71,6 +71,44 @@ class Settings(BaseSettings):
     # The camera hands over mirror images (some USB webcams do): flip them back so codes read.
     # The preview on screen is always shown mirrored, like a mirror, whatever this says.
     camera_mirror: bool = False
+    # --- Via mobil: the phone page the kiosk's QR code leads to ---------------------------------
+    # The shop's name as the phone page shows it (and the holder of the data unless
+    # data_controller says otherwise).
+    shop_name: str = "Butiken"
+    data_controller: str | None = None
+    # Where phones reach this bridge, e.g. "https://kassa.example.se"; the QR code is
+    # <public_url>/m/<token>. Default: http(s)://<host>:<port>, with this machine's LAN address
+    # when the bridge listens on every interface.
+    public_url: str | None = None
+    # How long a phone code on the kiosk stays valid (seconds); the kiosk renews an unused one.
+    mobile_token_s: float = Field(default=180.0, gt=0)
+    # Offer the phone code already on the choices screen (no touch needed on the kiosk).
+    mobile_on_choices: bool = False
+    # The key phone codes are derived with (kept out of the database, so a leaked database holds
+    # no live codes). Default: a key file in the data directory. Every bridge of a chain must be
+    # given the same key (SELFREG_MOBILE_TOKEN_KEY).
+    mobile_token_key: str | None = None
+    # The full privacy notice the phone page links to (default: the bridge's own /m/privacy).
+    privacy_url: str | None = None
+    # Marketing consents the phone page asks for: purpose -> {language: text}. Each box starts
+    # unticked; the consent log records the version (a hash) of the text the shopper saw, so a
+    # changed text is a new version by itself.
+    consent_texts: dict[str, dict[str, str]] = Field(default_factory=lambda: {
+        "marketing": {
+            "sv": "Ja, skicka mig erbjudanden och nyheter via sms och e-post.",
+            "en": "Yes, send me offers and news by text message and e-mail.",
+            "nl": "Ja, stuur mij aanbiedingen en nieuws per sms en e-mail.",
+        },
+        "personalised_offers": {
+            "sv": "Ja, anpassa erbjudanden efter vad jag handlar.",
+            "en": "Yes, tailor offers to what I buy.",
+            "nl": "Ja, stem aanbiedingen af op wat ik koop.",
+        },
+    })
+    # Serve HTTPS with this certificate and key (PEM files); phones then reach the page safely
+    # over the shop's Wi-Fi without a proxy in front.
+    tls_cert: str | None = None
+    tls_key: str | None = None
 
     @classmethod
     def settings_customise_sources(

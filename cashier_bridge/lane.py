@@ -9,11 +9,17 @@ were in flight are re-issued from the persisted lane by :func:`pending_effects`.
 
     idle → choosing → identifying → connected
                       identifying → not_found | ask_member → await_cashier → connected | choosing
+
+Via mobil adds two things to a lane: an open *phone code* (:class:`MobileLink`, what the kiosk
+shows as a QR code: only its hash and the nonce it is derived from are kept, never the code) and,
+once a phone sent its details, the *phone session* (:class:`PhoneSession`) the phone page follows
+until the flow ends.  A submission is a presentation like a typed number (method ``mobile``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
@@ -40,6 +46,66 @@ class NotAllowed(Exception):
 
 class StalePrompt(NotAllowed):
     """The cashier answered a prompt that is no longer open."""
+
+
+class MobileProblem(StrEnum):
+    """Why a phone code cannot be used; the phone page explains each (404 or 410)."""
+
+    malformed = "malformed"  # not even shaped like a code
+    unknown = "unknown"  # no lane ever issued it
+    expired = "expired"  # ran out before the phone sent the form
+    used = "used"  # a phone already sent its details with it
+    replaced = "replaced"  # voided: the sale ended, another method was chosen, a newer code
+
+
+class MobileRefused(NotAllowed):
+    def __init__(self, problem: MobileProblem) -> None:
+        super().__init__(f"the phone code cannot be used: {problem.value}")
+        self.problem = problem
+
+
+class PhoneOutcome(StrEnum):
+    """How a phone session ended, for the phone page."""
+
+    connected = "connected"
+    cancelled = "cancelled"  # the shopper chose something else on the screen, or it timed out
+    member_declined = "member_declined"
+    member_aborted = "member_aborted"
+
+
+class MobileLink(BaseModel):
+    """An open phone code.  The code itself is HMAC(key, lane, nonce) with a key kept outside
+    the database (cashier_bridge.mobile.tokens); the lane keeps the nonce (useless without the
+    key) to show the code again, and the code's SHA-256 to recognise it."""
+
+    model_config = ConfigDict(frozen=True)
+    nonce: str
+    key_id: str  # which key derived it (a chain's bridges must share the key)
+    token_hash: str
+    sale_id: str | None
+    expires_at: float  # Unix time
+
+    def live(self, now: float) -> bool:
+        return now < self.expires_at
+
+
+class ConsentChoice(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    purpose: str
+    granted: bool
+    version: str  # of the text the shopper saw
+
+
+class PhoneSession(BaseModel):
+    """The phone that sent its details: it alone may follow the flow (its receipt)."""
+
+    model_config = ConfigDict(frozen=True)
+    token_hash: str
+    receipt_hash: str
+    consents: tuple[ConsentChoice, ...] = ()
+    wants_member: bool = False
+    outcome: PhoneOutcome | None = None
+    consents_recorded: bool = False
 
 
 class Candidate(BaseModel):
@@ -91,6 +157,8 @@ class Lane(BaseModel):
     customer: CustomerCard | None = None
     duplicates: tuple[CustomerCard, ...] = ()
     notice: Notice | None = None
+    mobile: MobileLink | None = None
+    phone: PhoneSession | None = None
 
 
 # Screens that return to the choices when nobody touches them (the kiosk times them).
@@ -127,18 +195,44 @@ class LinkSale:
     customer_id: int
 
 
-Effect = Lookup | CreateCustomer | ToRegister | LinkSale
+@dataclass(frozen=True, slots=True)
+class RecordConsents:
+    """Write the phone's consent answers to the consent log (idempotent on ``request_key``)."""
+
+    customer_id: int
+    request_key: str
+    consents: tuple[ConsentChoice, ...]
+
+
+Effect = Lookup | CreateCustomer | ToRegister | LinkSale | RecordConsents
 Step = tuple[Lane, list[Effect]]
+
+# A code about to run out is renewed too: a QR shown for its last second or two cannot be
+# scanned and opened in time.
+RENEW_MARGIN_S = 2.0
+MOBILE_URL_PLACEHOLDER = "selfreg-mobile-code:"
 
 
 def _connect(lane: Lane, customer: CustomerCard, **changes: object) -> Step:
     """The shopper is this customer: the register hears it and the sale is theirs."""
-    nxt = _next(lane, phase=Phase.connected, customer=customer, **changes)
+    phone = lane.phone
+    if phone is not None and phone.outcome is None:
+        phone = phone.model_copy(update={"outcome": PhoneOutcome.connected})
+    nxt = _next(lane, phase=Phase.connected, customer=customer, phone=phone, **changes)
     effects: list[Effect] = [ToRegister(CustomerConnected(
         lane=lane.name, seq=nxt.seq, sale_id=lane.sale_id, customer=customer))]
     if lane.sale_id:
         effects.append(LinkSale(lane.sale_id, customer.id))
+    effects.extend(_consent_effects(nxt))
     return nxt, effects
+
+
+def _consent_effects(lane: Lane) -> list[Effect]:
+    p = lane.phone
+    if p is None or p.outcome is not PhoneOutcome.connected or p.consents_recorded or \
+            not p.consents or lane.customer is None:
+        return []
+    return [RecordConsents(lane.customer.id, p.token_hash, p.consents)]
 
 
 def _next(lane: Lane, **changes: object) -> Lane:
@@ -155,10 +249,17 @@ def _back_to_choices(lane: Lane, *, reason: str) -> Step:
     return _choosing(lane), effects
 
 
-def _choosing(lane: Lane) -> Lane:
+def _choosing(lane: Lane, outcome: PhoneOutcome = PhoneOutcome.cancelled) -> Lane:
+    # Back to the choices voids the phone code; a phone session still under way ends here.
     return _next(lane, phase=Phase.choosing, method=None, candidate=None, lookup_id=None,
                  lookup_keys=(), prompt_id=None, creating=None, customer=None, duplicates=(),
-                 notice=None)
+                 notice=None, mobile=None, phone=_phone_ended(lane.phone, outcome))
+
+
+def _phone_ended(phone: PhoneSession | None, outcome: PhoneOutcome) -> PhoneSession | None:
+    if phone is None or phone.outcome is not None:
+        return phone
+    return phone.model_copy(update={"outcome": outcome})
 
 
 def _require(lane: Lane, *phases: Phase) -> None:
@@ -228,17 +329,79 @@ def abort_member(lane: Lane, prompt_id: str) -> Step:
         raise StalePrompt(f"prompt {prompt_id} is not the open prompt")
     if lane.creating is not None:
         raise NotAllowed("the customer is already being created")
-    nxt = _choosing(lane)
+    nxt = _choosing(lane, PhoneOutcome.member_aborted)
     return nxt.model_copy(update={"notice": Notice.member_aborted}), []
 
 
 # --- kiosk intents ----------------------------------------------------------------------------
 
 
-def choose(lane: Lane, method: Method) -> Step:
+def choose(lane: Lane, method: Method, mobile: MobileLink | None = None, now: float = 0.0
+           ) -> Step:
+    """The shopper chose a method.  Via mobil needs a fresh phone code (``mobile``) unless the
+    lane's current one is still live: a repeated choice keeps the code a phone may be reading."""
     _require(lane, Phase.choosing, Phase.identifying, Phase.not_found)
+    link: MobileLink | None = None
+    if method is Method.mobile:
+        current = lane.mobile
+        if current is not None and current.live(now + RENEW_MARGIN_S) and \
+                current.sale_id == lane.sale_id:
+            link = current
+        elif mobile is None:
+            raise NotAllowed("Via mobil needs a phone code")
+        else:
+            link = mobile.model_copy(update={"sale_id": lane.sale_id})  # bound to this sale
     return _next(lane, phase=Phase.identifying, method=method, candidate=None, lookup_id=None,
-                 lookup_keys=(), notice=None), []
+                 lookup_keys=(), notice=None, mobile=link,
+                 phone=_phone_ended(lane.phone, PhoneOutcome.cancelled)), []
+
+
+def renew_mobile(lane: Lane, mobile: MobileLink, now: float, *, on_choices: bool = False
+                 ) -> Step:
+    """A fresh phone code for the screen when the one shown ran out unused (or there is none);
+    a live code is kept, so asking twice changes nothing.  ``on_choices``: the lane offers the
+    code on the choices screen already (a lane setting)."""
+    offering = lane.phase is Phase.identifying and lane.method is Method.mobile and \
+        lane.lookup_id is None
+    if not offering and not (on_choices and lane.phase is Phase.choosing):
+        raise NotAllowed(f"no phone code is shown while the lane is {lane.phase.value}")
+    current = lane.mobile
+    if current is not None and current.live(now + RENEW_MARGIN_S) and \
+            current.sale_id == lane.sale_id:
+        return lane, []
+    return _next(lane, mobile=mobile.model_copy(update={"sale_id": lane.sale_id})), []
+
+
+def mobile_submit(lane: Lane, *, token_hash: str, receipt_hash: str, candidate: Candidate,
+                  keys: tuple[MatchKey, ...], lookup_id: str,
+                  consents: tuple[ConsentChoice, ...], wants_member: bool, now: float) -> Step:
+    """A phone sent the shopper's details with the code ``token_hash``: look them up.
+
+    The code is used up at once (a second phone is refused); the same form sent again (a double
+    tap, a retry) has the same receipt and changes nothing."""
+    if lane.phone is not None and lane.phone.token_hash == token_hash:
+        if lane.phone.receipt_hash == receipt_hash:
+            return lane, []
+        raise MobileRefused(MobileProblem.used)
+    link = lane.mobile
+    if link is None or link.token_hash != token_hash or link.sale_id != lane.sale_id:
+        raise MobileRefused(MobileProblem.replaced)
+    if not link.live(now):
+        raise MobileRefused(MobileProblem.expired)
+    if lane.lookup_id is not None or lane.phase not in (Phase.choosing, Phase.identifying):
+        raise MobileRefused(MobileProblem.replaced)
+    session = PhoneSession(token_hash=token_hash, receipt_hash=receipt_hash, consents=consents,
+                           wants_member=wants_member)
+    nxt = _next(lane, phase=Phase.identifying, method=Method.mobile, candidate=candidate,
+                lookup_id=lookup_id, lookup_keys=keys, notice=None, mobile=None, phone=session)
+    return nxt, [Lookup(lookup_id, keys, candidate)]
+
+
+def consents_recorded(lane: Lane, token_hash: str) -> Step:
+    p = lane.phone
+    if p is None or p.token_hash != token_hash or p.consents_recorded:
+        return lane, []
+    return _next(lane, phone=p.model_copy(update={"consents_recorded": True})), []
 
 
 def present(lane: Lane, candidate: Candidate, keys: tuple[MatchKey, ...], lookup_id: str) -> Step:
@@ -269,15 +432,20 @@ def _require_presentable(lane: Lane, source: Method) -> None:
 
 
 def lookup_done(lane: Lane, lookup_id: str, customer: CustomerCard | None,
-                duplicates: tuple[CustomerCard, ...] = ()) -> Step:
-    """The registry answered; ``duplicates`` are near misses for the cashier's prompt."""
+                duplicates: tuple[CustomerCard, ...] = (), prompt_id: str | None = None
+                ) -> Step:
+    """The registry answered; ``duplicates`` are near misses for the cashier's prompt.  A phone
+    that already said "make me a member" goes straight to the cashier (``prompt_id``)."""
     if lane.lookup_id != lookup_id:
         return lane, []  # the shopper or cashier moved on meanwhile
     assert lane.candidate is not None
     if customer is not None:
         return _connect(lane, customer, lookup_id=None)
     if lane.candidate.can_become_member:
-        return _next(lane, phase=Phase.ask_member, lookup_id=None, duplicates=duplicates), []
+        asked = _next(lane, phase=Phase.ask_member, lookup_id=None, duplicates=duplicates)
+        if lane.phone is not None and lane.phone.wants_member and prompt_id is not None:
+            return member_answer(asked, True, prompt_id)
+        return asked, []
     notice = Notice.of(lane.candidate.rejection) if lane.candidate.rejection else \
         Notice.not_found
     return _next(lane, phase=Phase.not_found, lookup_id=None, notice=notice), []
@@ -293,7 +461,8 @@ def lookup_failed(lane: Lane, lookup_id: str) -> Step:
 def member_answer(lane: Lane, accept: bool, prompt_id: str) -> Step:
     _require(lane, Phase.ask_member)
     if not accept:
-        return _choosing(lane).model_copy(update={"notice": Notice.member_declined}), []
+        return _choosing(lane, PhoneOutcome.member_declined).model_copy(
+            update={"notice": Notice.member_declined}), []
     assert lane.candidate is not None
     nxt = _next(lane, phase=Phase.await_cashier, prompt_id=prompt_id)
     return nxt, [ToRegister(MemberPromptEvent(lane=lane.name, seq=nxt.seq, sale_id=lane.sale_id,
@@ -343,7 +512,7 @@ def pending_effects(lane: Lane) -> list[Effect]:
     if lane.phase is Phase.await_cashier and lane.creating is not None and lane.prompt_id:
         assert lane.candidate is not None
         return [CreateCustomer(lane.prompt_id, lane.candidate, lane.creating)]
-    return []
+    return _consent_effects(lane)
 
 
 # --- views ------------------------------------------------------------------------------------
@@ -360,14 +529,29 @@ def member_prompt(lane: Lane) -> MemberPrompt:
                         possible_duplicates=lane.duplicates)
 
 
-def kiosk_state(lane: Lane) -> KioskState:
+def kiosk_state(lane: Lane, now: float | None = None) -> KioskState:
+    """What the customer screen is sent.  The phone code's URL is a placeholder naming the
+    nonce: each bridge process puts the real address in as it sends the state to its kiosk
+    (:func:`mobile_placeholder`), so no live code is ever written to the database."""
     connected = lane.phase is Phase.connected and lane.customer is not None
     first_name = lane.customer.first_name if connected and lane.customer else None
     masked = lane.candidate.masked if lane.candidate else None
     busy = lane.lookup_id is not None or lane.creating is not None
+    # The QR screen does not time out: the shopper is busy on their phone, not on the screen.
+    showing_code = lane.phase is Phase.identifying and lane.method is Method.mobile
+    link = lane.mobile
     view = KioskView(method=lane.method, first_name=first_name, masked_id=masked,
-                     notice=lane.notice, busy=busy, times_out=lane.phase in TIMED_PHASES)
+                     notice=lane.notice, busy=busy,
+                     times_out=lane.phase in TIMED_PHASES and not showing_code,
+                     mobile_url=mobile_placeholder(link) if link else None,
+                     mobile_expires_in_s=max(0, round(link.expires_at - now))
+                     if link and now is not None else None,
+                     mobile_submitted=lane.phone is not None and lane.phone.outcome is None)
     return KioskState(lane=lane.name, phase=lane.phase, seq=lane.seq, view=view)
+
+
+def mobile_placeholder(link: MobileLink) -> str:
+    return f"{MOBILE_URL_PLACEHOLDER}{link.key_id}:{link.nonce}"
 
 
 def register_state(lane: Lane) -> RegisterState:

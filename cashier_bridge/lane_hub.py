@@ -15,6 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
+import secrets
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,8 +29,19 @@ from pydantic import BaseModel
 from . import lane as machine
 from . import presenting
 from .identity.customer_code import ANY, CardFormat
-from .lane import CreateCustomer, Effect, Lane, LinkSale, Lookup, ToRegister
+from .lane import (
+    MOBILE_URL_PLACEHOLDER,
+    CreateCustomer,
+    Effect,
+    Lane,
+    LinkSale,
+    Lookup,
+    MobileLink,
+    RecordConsents,
+    ToRegister,
+)
 from .lane_bus import new_process_key
+from .mobile import tokens
 from .protocol import (
     AbortMember,
     Cancel,
@@ -43,6 +57,7 @@ from .protocol import (
     Notice,
     Phase,
     ProtocolError,
+    RenewMobile,
     Role,
     Scan,
     ScreenTimeout,
@@ -55,6 +70,7 @@ from .registry import DuplicateCustomer, Registry
 from .registry.faults import MESSAGES as FAULT_MESSAGES
 from .registry.faults import registry_fault
 from .registry.lane_store import LaneStore, LaneWrite, SaleLink
+from .registry.mobile import ConsentAnswer
 
 log = structlog.get_logger("selfreg.lane")
 
@@ -73,6 +89,19 @@ class Peer(Protocol):
 Transition = Callable[[Lane], machine.Step]
 SWEEP_S = 1.0
 PRUNE_EVERY = 60  # sweeps
+CarriedOut = Lookup | CreateCustomer | RecordConsents
+_PLACEHOLDER = re.compile('"' + re.escape(MOBILE_URL_PLACEHOLDER)
+                          + r'([0-9a-f]{12}):([A-Za-z0-9_-]{1,64})"')
+
+
+@dataclass(frozen=True)
+class MobileOptions:
+    """Via mobil's settings as the hub needs them."""
+
+    key: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
+    public_url: str = "http://127.0.0.1:8765"
+    token_s: float = 180.0
+    on_choices: bool = False
 
 
 class Delivery(BaseModel):
@@ -105,8 +134,12 @@ class Bus(Protocol):
 
 class LaneHub:
     def __init__(self, registry: Registry, *, region: str = "SE",
-                 card_format: CardFormat = ANY, max_lanes: int = 2000) -> None:
+                 card_format: CardFormat = ANY, max_lanes: int = 2000,
+                 mobile: MobileOptions | None = None) -> None:
         self.registry = registry
+        self.mobile = mobile or MobileOptions()
+        self._key_id = tokens.key_id(self.mobile.key)
+        self._foreign_key_logged = False
         self.lanes: LaneStore = registry.lanes
         self.max_lanes = max_lanes
         self.region = region
@@ -194,8 +227,14 @@ class LaneHub:
                                  cause=intent)
             case AbortMember(prompt_id=pid):
                 await self.apply(name, lambda ln: machine.abort_member(ln, pid), cause=intent)
+            case Choose(method=Method.mobile):
+                link = await self._mint(name)
+                await self.apply(name, lambda ln: machine.choose(
+                    ln, Method.mobile, link, time.time()), cause=intent)
             case Choose(method=method):
                 await self.apply(name, lambda ln: machine.choose(ln, method), cause=intent)
+            case RenewMobile():
+                await self.renew_mobile(name, cause=intent)
             case SubmitId(digits=digits):
                 await self.apply(name, self._presenting(digits, Method.numpad), cause=intent)
             case Scan(text=text):
@@ -211,6 +250,79 @@ class LaneHub:
             case _:
                 raise ProtocolError(ErrorCode.unknown_type,
                                     f"cannot handle {type(intent).__name__}")
+
+    # --- Via mobil ----------------------------------------------------------------------------
+
+    async def _mint(self, name: str) -> MobileLink:
+        """A fresh phone code for ``name``: its hash is filed under the lane (so the phone page
+        finds the lane) before any lane state names it."""
+        nonce = tokens.new_nonce()
+        token_hash = tokens.token_hash(tokens.derive(self.mobile.key, name, nonce))
+        await asyncio.to_thread(self.registry.add_mobile_token, token_hash, name)
+        return MobileLink(nonce=nonce, key_id=self._key_id, token_hash=token_hash, sale_id=None,
+                          expires_at=time.time() + self.mobile.token_s)
+
+    async def renew_mobile(self, name: str, *, cause: object = None) -> Lane:
+        slot = await self._slot(name)
+        current = slot.lane.mobile
+        if current is not None and current.live(time.time() + machine.RENEW_MARGIN_S) and \
+                not self.lanes.shared:
+            try:  # still live: nothing to file, but say so if it may not be asked now
+                machine.renew_mobile(slot.lane, current, time.time(),
+                                     on_choices=self.mobile.on_choices)
+            except machine.NotAllowed as exc:
+                raise ProtocolError(ErrorCode.not_allowed, str(exc), _type_of(cause)) from None
+            return slot.lane
+        link = await self._mint(name)
+        return await self.apply(name, lambda ln: machine.renew_mobile(
+            ln, link, time.time(), on_choices=self.mobile.on_choices), cause=cause)
+
+    async def _offer_on_choices(self, name: str, lane: Lane) -> None:
+        """The lane setting mobile_on_choices: the choices screen shows a phone code too."""
+        if not self.mobile.on_choices or lane.phase is not Phase.choosing or (
+                lane.mobile is not None and lane.mobile.live(time.time())):
+            return
+        with contextlib.suppress(machine.NotAllowed, ProtocolError):
+            await self.renew_mobile(name, cause=lane.phase)
+
+    def url_for(self, name: str, nonce: str) -> str:
+        return f"{self.mobile.public_url}/m/{tokens.derive(self.mobile.key, name, nonce)}"
+
+    def _kiosk_text(self, name: str, text: str) -> str:
+        """Put the phone code's address into a kiosk state (the stored one names its nonce)."""
+        if MOBILE_URL_PLACEHOLDER not in text:
+            return text
+
+        def url(m: re.Match[str]) -> str:
+            if m.group(1) != self._key_id:
+                if not self._foreign_key_logged:  # once: every state would say it again
+                    log.error("mobile_token_key_differs", lane=name,
+                              hint="give every bridge the same mobile_token_key")
+                    self._foreign_key_logged = True
+                return "null"
+            return f'"{self.url_for(name, m.group(2))}"'
+
+        return _PLACEHOLDER.sub(url, text)
+
+    async def current(self, name: str) -> Lane:
+        """The lane as stored now (the phone page reads it)."""
+        slot = self._slots.get(name)
+        if slot is not None and not self.lanes.shared:
+            return slot.lane
+        return await asyncio.to_thread(self._load, name)
+
+    async def watch(self, peer: Peer, name: str) -> Lane:
+        """Tell ``peer`` (a phone page following the flow) of every step of ``name``: it is
+        sent the kiosk's states.  Returns the lane as it is now."""
+        peer.lane = name
+        slot = await self._slot(name)
+        async with slot.lock:
+            if self.lanes.shared:
+                slot.lane = await asyncio.to_thread(self._load, name)
+                if not slot.peers:
+                    slot.fetched = max(slot.fetched, slot.lane.seq)
+            slot.peers[peer] = slot.lane.seq
+            return slot.lane
 
     def _presenting(self, raw: str, source: Method) -> Transition:
         lookup_id = uuid.uuid4().hex
@@ -230,6 +342,8 @@ class LaneHub:
                 write = await asyncio.to_thread(
                     self.lanes.transact, name, self.process_key,
                     lambda stored: self._step(name, stored, transition, result))
+            except machine.MobileRefused:
+                raise  # the phone page explains it
             except machine.StalePrompt as exc:
                 raise ProtocolError(ErrorCode.stale_prompt, str(exc), _type_of(cause)) from None
             except machine.NotAllowed as exc:
@@ -245,8 +359,9 @@ class LaneHub:
                 # lane's states in order.  (Shared: the bus tells every process, this one too.)
                 await self._deliver(slot, Delivery.model_validate_json(write.outbox))
             for effect in effects:
-                if isinstance(effect, Lookup | CreateCustomer):
+                if isinstance(effect, CarriedOut):
                     self._spawn_effect(name, effect)
+        await self._offer_on_choices(name, after)
         return after
 
     def _step(self, name: str, stored: str | None, transition: Transition,
@@ -261,7 +376,7 @@ class LaneHub:
         delivery = Delivery(
             seq=after.seq,
             events=[dump(e.message) for e in effects if isinstance(e, ToRegister)],
-            kiosk_state=dump(machine.kiosk_state(after)),
+            kiosk_state=dump(machine.kiosk_state(after, time.time())),
             register_state=dump(machine.register_state(after)))
         return LaneWrite(state_json=after.model_dump_json(), seq=after.seq,
                          pending=machine.is_pending(after), outbox=delivery.model_dump_json(),
@@ -275,8 +390,8 @@ class LaneHub:
             if peer.role is Role.register:
                 for event in delivery.events:
                     await peer.send(event)
-            await peer.send(delivery.kiosk_state if peer.role is Role.kiosk
-                            else delivery.register_state)
+            await peer.send(self._kiosk_text(slot.lane.name, delivery.kiosk_state)
+                            if peer.role is Role.kiosk else delivery.register_state)
 
     # --- other processes' transitions (shared registry) ---------------------------------------
 
@@ -314,7 +429,7 @@ class LaneHub:
 
     # --- effects ------------------------------------------------------------------------------
 
-    def _spawn_effect(self, name: str, effect: Lookup | CreateCustomer) -> None:
+    def _spawn_effect(self, name: str, effect: CarriedOut) -> None:
         self._inflight.add(name)
         task = asyncio.ensure_future(self._carry_out(name, effect))
         self._tasks.add(task)
@@ -324,7 +439,15 @@ class LaneHub:
             self._inflight.discard(name)
         task.add_done_callback(done)
 
-    async def _carry_out(self, name: str, effect: Lookup | CreateCustomer) -> None:
+    async def _carry_out(self, name: str, effect: CarriedOut) -> None:
+        if isinstance(effect, RecordConsents):
+            try:
+                await self._record_consents(name, effect)
+            except Exception as exc:
+                # The lane stays pending with it: the sweep records them once the database
+                # works (recording twice is impossible: one row per request and purpose).
+                log.warning("consents_not_recorded", lane=name, error=type(exc).__name__)
+            return
         try:
             if isinstance(effect, Lookup):
                 await self._lookup(name, effect)
@@ -358,8 +481,19 @@ class LaneHub:
 
     async def _lookup(self, name: str, effect: Lookup) -> None:
         card, duplicates = await asyncio.to_thread(self._match, effect)
+        prompt_id = uuid.uuid4().hex  # used if a phone already asked to become a member
         await self.apply(name, lambda ln: machine.lookup_done(ln, effect.lookup_id, card,
-                                                              duplicates), cause=effect)
+                                                              duplicates, prompt_id),
+                         cause=effect)
+
+    async def _record_consents(self, name: str, effect: RecordConsents) -> None:
+        answers = [ConsentAnswer(c.purpose, c.granted, c.version) for c in effect.consents]
+        written = await asyncio.to_thread(self.registry.record_consents, effect.customer_id,
+                                          effect.request_key, answers)
+        log.info("consents_recorded", lane=name, customer_id=effect.customer_id,
+                 new=written)
+        await self.apply(name, lambda ln: machine.consents_recorded(ln, effect.request_key),
+                         cause=effect)
 
     def _match(self, effect: Lookup) -> tuple[CustomerCard | None, tuple[CustomerCard, ...]]:
         """The customer the keys name, else the near misses a new member might duplicate."""
@@ -416,7 +550,7 @@ class LaneHub:
             log.info("lane_resumed", lane=name, phase=lane.phase.value, seq=lane.seq,
                      from_process=driver, process=me)
             for effect in machine.pending_effects(lane):
-                if isinstance(effect, Lookup | CreateCustomer):
+                if isinstance(effect, CarriedOut):
                     self._spawn_effect(name, effect)
                     resumed += 1
         return resumed
@@ -456,8 +590,9 @@ class LaneHub:
         return slot
 
     def _view_for(self, role: Role, lane: Lane) -> str:
-        return dump(machine.kiosk_state(lane) if role is Role.kiosk
-                    else machine.register_state(lane))
+        if role is Role.kiosk:
+            return self._kiosk_text(lane.name, dump(machine.kiosk_state(lane, time.time())))
+        return dump(machine.register_state(lane))
 
     async def drain(self) -> None:
         """Wait for effects in flight (used at shutdown and by tests)."""

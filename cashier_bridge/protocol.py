@@ -186,18 +186,26 @@ class ScreenTimeout(_Msg):
     seq: int
 
 
+class RenewMobile(_Msg):
+    """The phone code on the screen ran out unused: the kiosk asks for a fresh one (a code that
+    is still live is kept, so a repeated or early request changes nothing)."""
+
+    type: Literal["renew_mobile"] = "renew_mobile"
+
+
 class Ping(_Msg):
     type: Literal["ping"] = "ping"
 
 
 Intent = Annotated[
     Hello | StartSale | EndSale | ConfirmMember | ConnectExisting | AbortMember | Choose
-    | SubmitId | Scan | MemberAnswer | Cancel | ScreenTimeout | Ping,
+    | SubmitId | Scan | MemberAnswer | Cancel | ScreenTimeout | RenewMobile | Ping,
     Field(discriminator="type"),
 ]
 
 KIOSK_INTENTS = frozenset(
-    {"choose", "submit_id", "scan", "member_answer", "cancel", "screen_timeout"})
+    {"choose", "submit_id", "scan", "member_answer", "cancel", "screen_timeout",
+     "renew_mobile"})
 REGISTER_INTENTS = frozenset(
     {"start_sale", "end_sale", "confirm_member", "connect_existing", "abort_member"})
 
@@ -261,6 +269,13 @@ class KioskView(BaseModel):
     # Whether this screen goes back to a safe state when nobody touches it for the kiosk's
     # screen timeout (the kiosk then sends screen_timeout with this state's seq).
     times_out: bool = False
+    # Via mobil: the address the kiosk shows as a QR code (<public_url>/m/<token>) while a phone
+    # code is open, and the seconds it has left when this state was sent. At 0 the kiosk sends
+    # renew_mobile. None when no code is open (e.g. the phone already submitted).
+    mobile_url: str | None = None
+    mobile_expires_in_s: int | None = None
+    # The shopper's phone sent its details; the kiosk may say "continue on your phone".
+    mobile_submitted: bool = False
 
 
 class RegisterView(BaseModel):
@@ -409,5 +424,5 @@ def dump(message: BaseModel) -> str:
 _INTENT_TYPES = frozenset(
     m.model_fields["type"].default
     for m in (Hello, StartSale, EndSale, ConfirmMember, ConnectExisting, AbortMember, Choose,
-              SubmitId, Scan, MemberAnswer, Cancel, ScreenTimeout, Ping)
+              SubmitId, Scan, MemberAnswer, Cancel, ScreenTimeout, RenewMobile, Ping)
 )

@@ -90,7 +90,33 @@ consents = Table(
     Column("source", String(32), nullable=False),
     Column("text_version", String(32)),
     Column("recorded_at", UtcDateTime(), nullable=False),
+    # The request that recorded it (Via mobil: the phone code's hash), so a retry records
+    # nothing twice.
+    Column("request_key", String(128)),
     Index(None, "customer_id", "purpose", "id"),
+    UniqueConstraint("request_key", "purpose"),
+)
+
+# Every consent text a shopper was shown, by version (a hash of the text): the consent log's
+# text_version says exactly what someone agreed to, even after the configuration changed.
+consent_texts = Table(
+    "consent_texts",
+    metadata,
+    Column("version", String(32), primary_key=True),
+    Column("purpose", String(32), nullable=False),
+    Column("language", String(8), nullable=False),
+    Column("text", Text(), nullable=False),
+    Column("first_shown_at", UtcDateTime(), nullable=False),
+)
+
+# Which lane issued a phone code, by the code's SHA-256 (never the code): the phone page finds
+# the lane from it; the lane's own state says whether the code is still good.
+mobile_tokens = Table(
+    "mobile_tokens",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("lane", String(64), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False, index=True),
 )
 
 sales = Table(

@@ -31,7 +31,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..identity import personnummer
 from ..lane import MatchKey
-from . import bulk, csv_io, devices, fields, migrate
+from . import bulk, csv_io, devices, fields, migrate, mobile
 from .devices import PairedDevice
 from .duplicates import DuplicateProbe, email_key, similar_names
 from .engine import make_engine, writer
@@ -253,6 +253,24 @@ class Registry:
                 return False
             audit(conn, actor, "erase", customer_id, None)
         return True
+
+    # --- Via mobil -----------------------------------------------------------------------------
+
+    def add_mobile_token(self, token_hash: str, lane: str) -> None:
+        mobile.add_token(self._writer, token_hash, lane)
+
+    def mobile_token_lane(self, token_hash: str) -> str | None:
+        return mobile.token_lane(self._engine, token_hash)
+
+    def record_consents(self, customer_id: int, request_key: str,
+                        answers: Sequence[mobile.ConsentAnswer]) -> int:
+        return mobile.record_consents(self._writer, customer_id, request_key, answers)
+
+    def remember_consent_texts(self, texts: Sequence[mobile.ConsentText]) -> None:
+        mobile.remember_texts(self._writer, texts)
+
+    def consent_log(self, customer_id: int) -> list[dict[str, object]]:
+        return mobile.consent_log(self._engine, customer_id)
 
     @property
     def lanes(self) -> LaneStore:

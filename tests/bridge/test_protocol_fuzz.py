@@ -39,6 +39,7 @@ from cashier_bridge.protocol import (
     Method,
     Ping,
     ProtocolError,
+    RenewMobile,
     Role,
     Scan,
     ScreenTimeout,
@@ -89,6 +90,7 @@ VALID: dict[str, st.SearchStrategy[BaseModel]] = {
     "member_answer": st.builds(MemberAnswer, accept=st.booleans()),
     "cancel": st.just(Cancel()),
     "screen_timeout": st.builds(ScreenTimeout, seq=st.integers(min_value=-1, max_value=10**9)),
+    "renew_mobile": st.just(RenewMobile()),
     "ping": st.just(Ping()),
 }
 

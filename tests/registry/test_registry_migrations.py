@@ -12,7 +12,8 @@ from cashier_bridge.registry.engine import make_engine
 from cashier_bridge.registry.schema import metadata
 
 TABLES = {"customers", "customer_groups", "consents", "sales", "lanes", "audit_log",
-          "installation", "devices", "lane_outbox", "alembic_version"}
+          "installation", "devices", "lane_outbox", "consent_texts", "mobile_tokens",
+          "alembic_version"}
 
 
 def test_open_migrates_an_empty_database_to_head(db_url: str) -> None:
@@ -24,7 +25,7 @@ def test_open_migrates_an_empty_database_to_head(db_url: str) -> None:
     try:
         tables = set(inspect(reg.engine).get_table_names())
         assert tables == TABLES
-        assert migrate.current_revision(reg.engine) == migrate.head_revision() == "0005"
+        assert migrate.current_revision(reg.engine) == migrate.head_revision() == "0006"
         assert reg.count_customers() == 0
     finally:
         reg.close()

@@ -1,0 +1,95 @@
+"""The phone form: read, validated with exactly the parsers the bridge uses everywhere (names as
+the registry stores them, phone numbers and personal ID numbers by the identity parsers), and
+turned into what the lane machine presents.  Pure: the fingerprint function is passed in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from ..identity import personnummer
+from ..identity import phone as phone_id
+from ..identity.errors import IdentityError
+from ..lane import Candidate, ConsentChoice, MatchKey
+from ..protocol import Method
+from ..registry.fields import InvalidCustomer
+from ..registry.fields import name as clean_name
+from .tokens import RECEIPT_RE
+
+FIELDS = ("first_name", "last_name", "phone", "personal_id")
+MAX_FIELD = 200  # beyond any valid value: not even parsed
+
+
+@dataclass(frozen=True)
+class PhoneForm:
+    values: dict[str, str]
+    errors: dict[str, str] = field(default_factory=dict)  # field -> reason code
+    member: bool = False
+    consents: dict[str, bool] = field(default_factory=dict)
+    receipt: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def read(data: Mapping[str, str], purposes: Sequence[str], region: str = "SE") -> PhoneForm:
+    """The submitted form with a reason code for every field that is not valid.  A box that is
+    not in the form was not ticked (browsers send only ticked boxes)."""
+    values = {f: str(data.get(f, ""))[:MAX_FIELD] for f in FIELDS}
+    errors = {f: code for f in FIELDS if (code := check(f, values[f], region))}
+    receipt = str(data.get("receipt", ""))
+    if not RECEIPT_RE.fullmatch(receipt):
+        errors["receipt"] = "reload"
+    return PhoneForm(values=values, errors=errors, member=_ticked(data.get("member")),
+                     consents={p: _ticked(data.get(f"consent_{p}")) for p in purposes},
+                     receipt=receipt)
+
+
+def check(name: str, value: str, region: str = "SE") -> str | None:
+    """Why ``value`` is no valid ``name`` field (a code the page has a text for), or None."""
+    if not value.strip():
+        return "required"
+    try:
+        if name in ("first_name", "last_name"):
+            clean_name(value, name)
+        elif name == "phone":
+            phone_id.compact(value, region)
+        elif name == "personal_id":
+            personnummer.parse(value)
+        else:
+            return "unknown_field"
+    except InvalidCustomer:
+        return "too_long"
+    except IdentityError as err:
+        return err.code
+    return None
+
+
+def candidate(form: PhoneForm, fingerprint: Callable[[str], str], region: str = "SE"
+              ) -> tuple[Candidate, tuple[MatchKey, ...]]:
+    """What the lane may keep of a valid form, and the match keys: personal ID, then phone."""
+    pid = personnummer.parse(form.values["personal_id"])
+    phone = phone_id.compact(form.values["phone"], region)
+    fp = fingerprint(pid.number)
+    keys = (MatchKey(kind="personal_id_fingerprint", value=fp, reading=pid.kind),
+            MatchKey(kind="phone", value=phone, reading="phone"))
+    return Candidate(
+        source=Method.mobile, kind=pid.kind, personal_id_fingerprint=fp,
+        personal_id_masked=pid.masked,
+        birth_date=pid.birth_date.isoformat() if pid.birth_date else None,
+        phone=phone, phone_masked=phone_id.mask(phone),
+        first_name=clean_name(form.values["first_name"], "first_name"),
+        last_name=clean_name(form.values["last_name"], "last_name"),
+        can_become_member=True), keys
+
+
+def consent_choices(form: PhoneForm, versions: Mapping[str, str]) -> tuple[ConsentChoice, ...]:
+    """Every purpose asked about, given or refused, with the version of the text shown."""
+    return tuple(ConsentChoice(purpose=p, granted=granted, version=versions[p])
+                 for p, granted in form.consents.items())
+
+
+def _ticked(value: object) -> bool:
+    return value in ("on", "yes", "true", "1")

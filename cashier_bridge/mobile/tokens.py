@@ -1,0 +1,77 @@
+"""Phone codes: unguessable, derived from a nonce with a key that stays out of the database.
+
+code = base64url(HMAC-SHA256(key, lane ␀ nonce)) — 256 bits, 43 characters.  The lane stores
+the nonce (``secrets.token_urlsafe``, 192 bits) and the code's SHA-256; the key lives in the
+bridge's configuration or a key file.  A leaked database therefore yields no live code, and every
+bridge process that knows the key can show the code to its kiosk again.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import re
+import secrets
+from pathlib import Path
+
+TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{43}$")
+RECEIPT_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+KEY_FILE = "mobile-token.key"
+
+
+def new_nonce() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def derive(key: bytes, lane: str, nonce: str) -> str:
+    digest = hmac.new(key, f"{lane}\0{nonce}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("ascii", "replace")).hexdigest()
+
+
+def key_id(key: bytes) -> str:
+    """A short name for the key (not the key): a process can tell a code it cannot show."""
+    return hashlib.sha256(b"selfreg-mobile-key-id\0" + key).hexdigest()[:12]
+
+
+def well_formed(token: str) -> bool:
+    return bool(TOKEN_RE.fullmatch(token))
+
+
+def new_receipt() -> str:
+    """The form's one-off id: the phone that sent it may follow the flow, and sending the same
+    form twice is recognised as one submission."""
+    return secrets.token_urlsafe(24)
+
+
+def load_key(configured: str | None, data_dir: Path) -> bytes:
+    """The configured key, else the installation's key file (created on first use, readable
+    by the bridge's user only).  Several processes starting at once agree on one file."""
+    if configured:
+        return configured.encode("utf-8")
+    path = data_dir / KEY_FILE
+    try:
+        return bytes.fromhex(path.read_text().strip())
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process won the race; its key is the key
+        return bytes.fromhex(_read_when_written(path))
+    with os.fdopen(fd, "w") as f:
+        f.write(secrets.token_hex(32))
+    return bytes.fromhex(path.read_text().strip())
+
+
+def _read_when_written(path: Path) -> str:
+    for _ in range(1000):
+        text = path.read_text().strip()
+        if len(text) == 64:
+            return text
+    raise RuntimeError(f"{path} holds no key")
