@@ -92,6 +92,8 @@ def _serve(settings, workers: int = 1) -> int:  # type: ignore[no-untyped-def]
 
     options = {"host": settings.host, "port": settings.port, "ws": "websockets-sansio",
                "ws_max_size": MAX_FRAME_BYTES, "log_config": None, "lifespan": "on"}
+    if settings.tls_cert and settings.tls_key:  # HTTPS (and wss) for phones on the shop's Wi-Fi
+        options.update(ssl_certfile=settings.tls_cert, ssl_keyfile=settings.tls_key)
     if workers <= 1:
         from .server import create_app
 

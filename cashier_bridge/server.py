@@ -23,6 +23,8 @@ from websockets.frames import CloseCode
 from .config import Settings, tokens_required
 from .lane_bus import PostgresBus
 from .lane_hub import SERVER_VERSION, LaneHub
+from .mobile.routes import mobile_router
+from .mobile.setup import mobile_options
 from .protocol import (
     KIOSK_INTENTS,
     REGISTER_INTENTS,
@@ -88,7 +90,8 @@ def create_app(settings: Settings, registry: Registry | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         reg = registry or await asyncio.to_thread(Registry.open, settings.db_url)
         app.state.registry = reg
-        hub = LaneHub(reg, region=settings.phone_region, max_lanes=settings.max_lanes)
+        hub = LaneHub(reg, region=settings.phone_region, max_lanes=settings.max_lanes,
+                      mobile=await asyncio.to_thread(mobile_options, settings))
         app.state.hub = hub
         # A shared (PostgreSQL) registry may have other bridge processes: hear their steps.
         await hub.start(PostgresBus(reg.engine.url.render_as_string(hide_password=False),
@@ -109,6 +112,8 @@ def create_app(settings: Settings, registry: Registry | None = None) -> FastAPI:
 
     app = FastAPI(title="selfreg cashier bridge", version=SERVER_VERSION, lifespan=lifespan,
                   max_body_size=MAX_HTTP_BODY_BYTES)
+
+    app.include_router(mobile_router(settings))  # Via mobil's phone page, /m/…
 
     @app.get("/health")
     async def health() -> JSONResponse:

@@ -1,0 +1,275 @@
+"""The phone page over HTTP: ``/m/<code>`` (form, then the flow live), ``/m/<code>/events``
+(server-sent events), ``/m/<code>/check`` (one field, checked as the bridge checks it) and
+``/m/privacy``.
+
+Every lane change goes through the lane machine (:func:`cashier_bridge.lane.mobile_submit` via
+the hub), so a chain's processes serve the page for any lane.  Nothing personal is logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Any
+from urllib.parse import parse_qsl
+
+import jinja2
+import structlog
+from fastapi import APIRouter, Request
+from fastapi.responses import (
+    HTMLResponse,
+    JSONResponse,
+    RedirectResponse,
+    Response,
+    StreamingResponse,
+)
+
+from .. import lane as machine
+from ..config import Settings
+from ..lane import Lane, MobileProblem
+from ..protocol import Role
+from . import card, consent, form, tokens
+from .phone_view import PROBLEM_STATUS, PhoneView, Stage, resolve
+from .texts import LANGUAGE_NAMES, error_text, negotiate, text
+
+log = structlog.get_logger("selfreg.mobile")
+
+RECEIPT_COOKIE = "sr_phone"
+LANG_COOKIE = "sr_lang"
+EVENTS_MAX_S = 120.0  # a stream ends now and then; EventSource reconnects by itself
+KEEPALIVE_S = 15.0
+MAX_FORM_BYTES = 16 * 1024
+
+_env = jinja2.Environment(loader=jinja2.PackageLoader("cashier_bridge.mobile", "templates"),
+                          autoescape=True, trim_blocks=True, lstrip_blocks=True)
+
+
+@dataclass(frozen=True)
+class _Field:
+    name: str
+    type: str
+    autocomplete: str
+    maxlength: int
+    inputmode: str | None = None
+    hint: str | None = None
+
+
+class PhonePeer:
+    """A phone page following its lane: told of every step (it is sent the kiosk's states and
+    only uses them as a signal to look again)."""
+
+    def __init__(self) -> None:
+        self.role = Role.kiosk
+        self.lane = ""
+        self.changed = asyncio.Event()
+
+    async def send(self, text: str) -> None:
+        self.changed.set()
+
+
+def mobile_router(settings: Settings) -> APIRouter:
+    router = APIRouter()
+    controller = settings.data_controller or settings.shop_name
+    privacy_url = settings.privacy_url or "/m/privacy"
+    purposes = list(settings.consent_texts)
+    remembered: set[str] = set()  # consent text versions this process already filed
+
+    def page(request: Request, template: str, status: int = 200, **context: Any
+             ) -> HTMLResponse:
+        lang = _language(request, settings)
+        html = _env.get_template(template).render(
+            lang=lang, t=lambda key, **kw: text(lang, key, **kw), shop=settings.shop_name,
+            languages=list(LANGUAGE_NAMES.items()), controller=controller,
+            privacy_url=privacy_url, **context)
+        response = HTMLResponse(html, status_code=status,
+                                headers={"Cache-Control": "no-store",
+                                         "X-Content-Type-Options": "nosniff"})
+        if request.query_params.get("lang") == lang:
+            response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax",
+                                httponly=True)
+        return response
+
+    def problem(request: Request, problem: MobileProblem) -> HTMLResponse:
+        return page(request, "problem.html", PROBLEM_STATUS[problem], problem=problem.value)
+
+    async def form_page(request: Request, token: str, *, receipt: str | None = None,
+                        f: form.PhoneForm | None = None) -> HTMLResponse:
+        lang = _language(request, settings)
+        offered = consent.offers(settings.consent_texts, lang)
+        new = [o for o in offered if o.version not in remembered]
+        if new:  # the consent log must be able to say what each version said
+            await asyncio.to_thread(request.app.state.registry.remember_consent_texts,
+                                    consent.archive(new))
+            remembered.update(o.version for o in new)
+        errors = {k: error_text(lang, k, v) for k, v in (f.errors if f else {}).items()}
+        return page(request, "form.html", 422 if errors else 200, stage="form",
+                    action=f"/m/{token}", receipt=receipt or tokens.new_receipt(),
+                    fields=_fields(lang), values=f.values if f else dict.fromkeys(form.FIELDS, ""),
+                    errors=errors, member=f.member if f else False,
+                    consents=f.consents if f else {}, offers=offered)
+
+    async def locate(request: Request, token: str, receipt: str | None
+                     ) -> tuple[str | None, Lane | None, PhoneView]:
+        if not tokens.well_formed(token):
+            return None, None, PhoneView(problem=MobileProblem.malformed)
+        registry = request.app.state.registry
+        th = tokens.token_hash(token)
+        name = await asyncio.to_thread(registry.mobile_token_lane, th)
+        if name is None:
+            return None, None, PhoneView(problem=MobileProblem.unknown)
+        lane = await request.app.state.hub.current(name)
+        rh = tokens.token_hash(receipt) if receipt else None
+        return name, lane, resolve(lane, th, rh, time.time())
+
+    @router.get("/m/privacy", response_class=HTMLResponse)
+    async def privacy(request: Request) -> HTMLResponse:
+        return page(request, "privacy.html")
+
+    @router.get("/m/{token}", response_class=HTMLResponse)
+    async def phone_page(request: Request, token: str) -> HTMLResponse:
+        receipt = request.cookies.get(RECEIPT_COOKIE)
+        _name, _lane, view = await locate(request, token, receipt)
+        if view.problem:
+            return problem(request, view.problem)
+        if view.stage is Stage.form:
+            return await form_page(request, token)
+        return status_page(request, token, view)
+
+    def status_page(request: Request, token: str, view: PhoneView) -> HTMLResponse:
+        lang = _language(request, settings)
+        assert view.stage is not None
+        key = "stage.welcome_new" if view.stage is Stage.welcome and view.is_new \
+            else f"stage.{view.stage.value}"
+        return page(request, "status.html", stage=view.stage.value, final=view.final,
+                    message=text(lang, key, name=view.first_name or ""),
+                    card_svg=card.qr_svg(view.customer_code) if view.customer_code else None,
+                    customer_code=view.customer_code, events=f"/m/{token}/events")
+
+    @router.post("/m/{token}", response_class=HTMLResponse)
+    async def phone_submit(request: Request, token: str) -> Response:
+        body = await request.body()
+        if len(body) > MAX_FORM_BYTES:
+            return plain_error(413, "the form is too large")
+        try:
+            data = dict(parse_qsl(body.decode("utf-8"), max_num_fields=50))
+        except (UnicodeDecodeError, ValueError):
+            return plain_error(400, "the form could not be read (url-encoded UTF-8 expected)")
+        f = form.read(data, purposes, settings.phone_region)
+        receipt_ok = "receipt" not in f.errors
+        name, _lane, view = await locate(request, token, f.receipt if receipt_ok else None)
+        if view.problem:
+            return problem(request, view.problem)
+        if view.stage is not Stage.form:  # this phone sent this form already (a double tap)
+            return _to_status(request, token, f.receipt)
+        if not f.ok:
+            return await form_page(request, token, receipt=f.receipt if receipt_ok else None,
+                                   f=f)
+        assert name is not None
+        registry, hub = request.app.state.registry, request.app.state.hub
+        candidate, keys = form.candidate(f, registry.fingerprint, settings.phone_region)
+        versions = {o.purpose: o.version
+                    for o in consent.offers(settings.consent_texts, _language(request,
+                                                                              settings))}
+        lookup_id = tokens.new_receipt()
+        th, rh = tokens.token_hash(token), tokens.token_hash(f.receipt)
+
+        def submit(ln: Lane) -> machine.Step:
+            return machine.mobile_submit(
+                ln, token_hash=th, receipt_hash=rh, candidate=candidate, keys=keys,
+                lookup_id=lookup_id, consents=form.consent_choices(f, versions),
+                wants_member=f.member, now=time.time())
+
+        try:
+            await hub.apply(name, submit, cause=_SUBMIT)
+        except machine.MobileRefused as refused:
+            log.info("mobile_refused", lane=name, problem=refused.problem.value)
+            return problem(request, refused.problem)
+        log.info("mobile_submitted", lane=name, member=f.member)
+        return _to_status(request, token, f.receipt)
+
+    @router.post("/m/{token}/check")
+    async def check_field(request: Request, token: str) -> JSONResponse:
+        """One field checked exactly as a submission would be (the page's script asks)."""
+        if not tokens.well_formed(token):
+            return JSONResponse({"detail": "token: not a phone code"}, status_code=404)
+        try:
+            data = await request.json()
+            field, value = str(data["field"]), str(data["value"])[:form.MAX_FIELD]
+        except (ValueError, KeyError, TypeError):
+            return JSONResponse({"detail": "body: expected {\"field\": …, \"value\": …}"},
+                                status_code=422)
+        if field not in form.FIELDS:
+            return JSONResponse({"detail": f"field: one of {', '.join(form.FIELDS)}"},
+                                status_code=422)
+        lang = negotiate(str(data.get("lang", "")), None, None, settings.language)
+        code = form.check(field, value, settings.phone_region)
+        return JSONResponse({"field": field, "code": code,
+                             "error": error_text(lang, field, code) if code else None})
+
+    @router.get("/m/{token}/events")
+    async def events(request: Request, token: str) -> Response:
+        receipt = request.cookies.get(RECEIPT_COOKIE)
+        name, _lane, view = await locate(request, token, receipt)
+        if view.problem or name is None or receipt is None:
+            problem_ = view.problem or MobileProblem.used
+            return plain_error(PROBLEM_STATUS[problem_], problem_.value)
+        th, rh = tokens.token_hash(token), tokens.token_hash(receipt)
+        hub = request.app.state.hub
+
+        async def stream() -> AsyncIterator[str]:
+            peer = PhonePeer()
+            await hub.watch(peer, name)
+            ends = time.monotonic() + EVENTS_MAX_S
+            last = None
+            try:
+                while time.monotonic() < ends:
+                    peer.changed.clear()
+                    now = resolve(await hub.current(name), th, rh, time.time())
+                    if now.key != last:
+                        last = now.key
+                        yield f"event: stage\ndata: {now.key}\n\n"
+                    if now.final or now.problem:
+                        return
+                    try:
+                        await asyncio.wait_for(peer.changed.wait(), KEEPALIVE_S)
+                    except TimeoutError:
+                        yield ": still here\n\n"
+            finally:
+                hub.detach(peer)
+
+        return StreamingResponse(stream(), media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-store",
+                                          "X-Accel-Buffering": "no"})
+
+    return router
+
+
+_SUBMIT = SimpleNamespace(type="mobile_submit")  # how the lane's log names the cause
+
+
+def plain_error(status: int, message: str) -> Response:
+    return Response(message + "\n", status_code=status, media_type="text/plain")
+
+
+def _to_status(request: Request, token: str, receipt: str) -> RedirectResponse:
+    response = RedirectResponse(f"/m/{token}", status_code=303)
+    response.set_cookie(RECEIPT_COOKIE, receipt, path=f"/m/{token}", max_age=3600,
+                        httponly=True, samesite="lax", secure=request.url.scheme == "https")
+    return response
+
+
+def _language(request: Request, settings: Settings) -> str:
+    return negotiate(request.query_params.get("lang"), request.cookies.get(LANG_COOKIE),
+                     request.headers.get("accept-language"), settings.language)
+
+
+def _fields(lang: str) -> list[_Field]:
+    return [
+        _Field("first_name", "text", "given-name", 100),
+        _Field("last_name", "text", "family-name", 100),
+        _Field("phone", "tel", "tel", 20, "tel"),
+        _Field("personal_id", "text", "off", 13, "numeric", text(lang, "personal_id_hint")),
+    ]
