@@ -1,0 +1,134 @@
+"""Browser tests of the phone page: Debian's chromium (headless, phone viewport) driven by
+Playwright against ``selfreg-bridge serve`` in its own process; raw websocket clients play the
+kiosk and the cashier's register."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from websockets.sync.client import ClientConnection, connect  # noqa: E402
+
+from cashier_bridge.registry import NewCustomer, Registry  # noqa: E402
+from simulator.processes import BridgeProcess  # noqa: E402
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+PHONE = {"viewport": {"width": 375, "height": 812}, "is_mobile": True, "has_touch": True,
+         "locale": "en-GB", "extra_http_headers": {"Accept-Language": "en-GB,en;q=0.9"}}
+ANNA_PNR = "198503120183"
+NEW_PNR = "199104170106"
+
+
+class Device:
+    """A kiosk or register of a lane, speaking the protocol over a raw websocket."""
+
+    def __init__(self, bridge: BridgeProcess, role: str, lane: str) -> None:
+        self._connection = connect(f"{bridge.url}/ws/{role}")
+        self.ws: ClientConnection = self._connection.__enter__()
+        self.send(type="hello", role=role, lane=lane)
+        self.next("welcome")
+
+    def send(self, **message: Any) -> None:
+        self.ws.send(json.dumps({"v": 1, **message}))
+
+    def next(self, type_: str, timeout: float = 15.0, **match: Any) -> dict[str, Any]:
+        while True:
+            message = json.loads(self.ws.recv(timeout=timeout))
+            if message["type"] == type_ and all(message.get(k) == v for k, v in match.items()):
+                return message
+
+    def close(self) -> None:
+        self._connection.__exit__(None, None, None)
+
+
+def start_bridge(workdir: Path, monkeypatch: pytest.MonkeyPatch | None = None,
+                 **env: str) -> BridgeProcess:
+    workdir.mkdir(parents=True, exist_ok=True)
+    bridge = BridgeProcess(workdir)
+    registry = Registry.open(bridge.db_url)
+    registry.create_customer("seed-anna", NewCustomer(
+        first_name="Anna", last_name="Andersson", phone="+46701234567",
+        personal_id_fingerprint=registry.fingerprint(ANNA_PNR),
+        personal_id_masked="19850312-****", created_via="import", customer_code="1001"))
+    registry.close()
+    with pytest.MonkeyPatch.context() as mp:
+        for key, value in env.items():
+            mp.setenv(key, value)  # BridgeProcess hands the environment to the process
+        bridge.start()
+    return bridge
+
+
+def stop_bridge(bridge: BridgeProcess) -> None:
+    bridge.stop()
+    log = bridge.log_path.read_text(errors="replace")
+    assert "Traceback" not in log, log[-3000:]
+    assert ANNA_PNR not in log and NEW_PNR not in log  # no personal data in logs
+
+
+@pytest.fixture(scope="module")
+def bridge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BridgeProcess]:
+    b = start_bridge(tmp_path_factory.mktemp("bridge"))
+    yield b
+    stop_bridge(b)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not shutil.which(CHROMIUM):
+        pytest.skip("Debian's chromium is not installed (apt install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def phone(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(**PHONE)
+    yield context.new_page()
+    context.close()
+
+
+_lanes = iter(range(1, 10_000))
+
+
+@pytest.fixture
+def lane(bridge: BridgeProcess) -> Iterator[tuple[Device, Device]]:
+    """A fresh lane with its kiosk and register (each test its own, on the shared bridge)."""
+    name = f"phone-{next(_lanes)}"
+    kiosk, register = Device(bridge, "kiosk", name), Device(bridge, "register", name)
+    yield kiosk, register
+    kiosk.close()
+    register.close()
+
+
+def show_code(kiosk: Device, register: Device, sale: str = "s1") -> str:
+    """The cashier starts a sale, the shopper taps Via mobil: the URL the QR code holds."""
+    register.send(type="start_sale", sale_id=sale)
+    kiosk.next("state", phase="choosing")
+    kiosk.send(type="choose", method="mobile")
+    url = kiosk.next("state", phase="identifying")["view"]["mobile_url"]
+    assert url and "/m/" in url
+    return str(url)
+
+
+def fill(page: Any, *, first: str = "Nils", last: str = "Nilsson", phone: str = "070-765 43 21",
+         personal_id: str = NEW_PNR) -> None:
+    page.fill("#first_name", first)
+    page.fill("#last_name", last)
+    page.fill("#phone", phone)
+    page.fill("#personal_id", personal_id)
