@@ -20,7 +20,11 @@ Two load modes per configuration, on the same connected lanes:
   cannot keep its schedule would hide latency).
 - **closed** (closed loop): every lane identifies back-to-back for the whole run, so the bridge
   is always saturated; this gives the most identifications per second a configuration manages
-  (its latencies are mostly queueing: with N lanes in flight, about N / throughput).
+  (its latencies are mostly queueing: with N lanes in flight, about N / throughput).  The lanes
+  start together; after its first identification each pauses once for a random part of the
+  time it took, so that they leave the lockstep in which they would otherwise complete in
+  waves, and the window opens when all are past that.  ``rounds`` says how many
+  identifications each lane finished inside the window.
 
 Configurations: SQLite with one bridge process (SQLite serves one process), and PostgreSQL with
 1, 2 and 4 bridge processes (``--processes``).  Several processes are separate ``selfreg-bridge
@@ -316,14 +320,19 @@ class Client:
             self._steady.set()
 
     async def _closed(self, lane: SimLane, tally: Tally) -> None:
-        first = True
+        # Every lane starts at once, and a closed loop served first-come first-served keeps
+        # them in that lockstep: completions then come in one wave per cycle (at 1,000 lanes
+        # a cycle can be half a minute), and a window of a similar length catches one wave or
+        # none.  So after its first identification each lane pauses for a random part of the
+        # time that one took, which spreads the lanes over a whole cycle; the window opens
+        # once every lane is past its pause.
+        began = time.monotonic()
+        await self._one(lane, tally)
+        if lane in self.usable:
+            await asyncio.sleep(self.rng.uniform(0, time.monotonic() - began))
+        self._finished_one()
         while time.monotonic() < self.end and lane in self.usable:
             await self._one(lane, tally)
-            if first:
-                first = False
-                self._finished_one()
-        if first:
-            self._finished_one()  # lost before it finished one: do not wait for it
 
     async def _paced(self, rate: float, start: float, tally: Tally) -> None:
         idle = list(self.usable)
@@ -656,7 +665,8 @@ def run_config(config: Config, args: argparse.Namespace, people: list[Person],
             say(f"{label}: {mode} run"
                 + (f" at {args.rate:g} ids/s" if mode == "paced" else ", every lane at once")
                 + f"; measuring {args.seconds:g}s after a warm-up of at least {args.warmup:g}s"
-                + (" and one identification per lane" if mode == "closed" else ""))
+                + (" and one identification (then a random pause) per lane" if mode == "closed"
+                   else ""))
             for _, pipe in workers:
                 _answer(pipe, "steady", STEP_TIMEOUT_S + 60)
             window_from = max(time.monotonic(), start + args.warmup)
@@ -692,6 +702,9 @@ def run_config(config: Config, args: argparse.Namespace, people: list[Person],
             if config.postmaster:
                 figures[f"{prefix}db_cpu_pct"] = meter.percent["db"]
             figures[f"{prefix}other_cpu_pct"] = meter.percent["other"]
+            # Identifications per lane inside the window: under 2, a closed-loop rate is rough.
+            alive = sum(r["alive"] for r in results)
+            figures[f"{prefix}rounds"] = round(in_window / max(1, alive), 1)
             if in_window:  # CPU per identification: comparable across machines and loads
                 for group in ("bridge", "client", "db") if config.postmaster else (
                         "bridge", "client"):
@@ -705,6 +718,9 @@ def run_config(config: Config, args: argparse.Namespace, people: list[Person],
                 if skipped:
                     figures[f"{prefix}no_idle_lane"] = skipped
             lost = sum(r["lost_lanes"] for r in results)
+            if mode == "closed" and figures[f"{prefix}rounds"] < 2:
+                say(f"{label}: closed: only {figures[f'{prefix}rounds']} identifications per "
+                    "lane in the window; give more --seconds for a steadier rate")
             say(f"{label}: {mode}: {in_window / args.seconds:.1f} ids/s, p50 "
                 f"{figures[f'{prefix}ms_p50']} ms, p99 {figures[f'{prefix}ms_p99']} ms, "
                 f"cpu % bridge {meter.percent['bridge']} client {meter.percent['client']}"
@@ -712,7 +728,6 @@ def run_config(config: Config, args: argparse.Namespace, people: list[Person],
                 + f" other {meter.percent['other']} (load {os.getloadavg()[0]:.1f})"
                 + (f"; errors {dict(failed)}" if failed else "")
                 + (f"; lanes lost {lost}" if lost else ""))
-            alive = sum(r["alive"] for r in results)
         # Every lane is still connected here: the memory a bridge needs to hold them.
         figures[f"{label}_bridge_rss_mb"] = round(sum(rss_mb(pid) for pid in bridge_pids), 1)
         figures[f"{label}_lanes_connected"] = alive
