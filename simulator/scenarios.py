@@ -411,10 +411,13 @@ async def skanna_unreadable(rig: Rig, run: Run) -> None:
         "a try-again line", mark.kiosk)
     run.check("garbage held up gets a clear try-again on the scan screen",
               told["screen"] == "scan", screen_text(told))
+    run.check("the camera keeps running so the shopper can hold up another code",
+              (told.get("camera") or {}).get("status") == "live", told.get("camera"))
     await rig.register.barrier()
     sent = [m for m in rig.register.received[mark.register:]
             if isinstance(m, CustomerConnected | MemberPromptEvent)]
     run.check("nothing was sent to the register", not sent, sent)
+    run.check("no protocol errors", not rig.register.errors, rig.register.errors)
     rig.present("nothing")
     await _end_sale(rig)
 
@@ -431,6 +434,10 @@ async def skanna_no_camera(rig: Rig, run: Run) -> None:
         mark.kiosk)
     run.check("Skanna ID says there is no camera",
               any("kamera" in t.lower() for t in shown["texts"]), screen_text(shown))
+    kiosk_log = rig.kiosk.log_path.read_text(errors="replace").lower()
+    run.check("the kiosk's log says why, for the installer",
+              "camera" in kiosk_log and ("none" in kiosk_log or "no camera" in kiosk_log),
+              kiosk_log[-800:])
     run.check("and offers Ange ID instead", "enter_id" in shown["buttons"], shown["buttons"])
     mark = rig.mark()
     await rig.tap("enter_id")
