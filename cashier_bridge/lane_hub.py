@@ -497,10 +497,12 @@ class LaneHub:
 
     def _match(self, effect: Lookup) -> tuple[CustomerCard | None, tuple[CustomerCard, ...]]:
         """The customer the keys name, else the near misses a new member might duplicate."""
-        found = self.registry.find(effect.keys)
-        if found is not None:
+        keys = list(effect.keys)
+        while keys and (found := self.registry.find(keys)) is not None:
             record, key = found
-            return record.to_card(matched_on=key.reading), ()
+            if not presenting.contradicts(effect.candidate, record.personal_id_fingerprint):
+                return record.to_card(matched_on=key.reading), ()
+            keys = keys[keys.index(key) + 1:]  # someone else's phone or e-mail: try the rest
         c = effect.candidate
         if c is None or not c.can_become_member:
             return None, ()

@@ -76,6 +76,18 @@ def candidate_of(result: Classification, source: Method, fingerprint: Fingerprin
     return candidate, tuple(keys)
 
 
+def contradicts(candidate: Candidate | None, personal_id_fingerprint: str | None) -> bool:
+    """A customer found by phone or e-mail who has *another* personal ID on file is someone
+    else (a family's shared phone, a recycled number): never connect the shopper to them.
+
+    >>> c = Candidate(source=Method.mobile, kind="personnummer", personal_id_fingerprint="a1")
+    >>> contradicts(c, "b2"), contradicts(c, "a1"), contradicts(c, None)
+    (True, False, False)
+    """
+    mine = candidate.personal_id_fingerprint if candidate is not None else None
+    return bool(mine and personal_id_fingerprint and mine != personal_id_fingerprint)
+
+
 def duplicate_probe(candidate: Candidate) -> DuplicateProbe:
     """What the duplicate guard compares a would-be member with."""
     c = candidate

@@ -27,6 +27,8 @@ class CustomerRecord:
     city: str | None = None
     country: str | None = None
     customer_group: str | None = None
+    # Compared, never shown: tells a customer found by phone apart from the shopper.
+    personal_id_fingerprint: str | None = field(default=None, repr=False)
 
     def to_card(self, *, matched_on: str | None = None, is_new: bool = False) -> CustomerCard:
         return CustomerCard(
@@ -110,4 +112,5 @@ def record_from_row(row: Any) -> CustomerRecord:
         city=row.city,
         country=row.country,
         customer_group=row.customer_group,
+        personal_id_fingerprint=row.personal_id_fingerprint,
     )

@@ -187,12 +187,14 @@ class Registry:
             if probe.phone:
                 for row in conn.execute(_RECORD_SELECT.where(customers.c.phone == probe.phone,
                                                              live)):
-                    found.setdefault(row.id, (record_from_row(row), "same_phone"))
+                    if not _another_person(probe, row):
+                        found.setdefault(row.id, (record_from_row(row), "same_phone"))
             if probe.email:
                 key = email_key(probe.email)
                 for row in conn.execute(_RECORD_SELECT.where(customers.c.email_key == key, live)
                                         .limit(limit)):
-                    found.setdefault(row.id, (record_from_row(row), "same_email"))
+                    if not _another_person(probe, row):
+                        found.setdefault(row.id, (record_from_row(row), "same_email"))
             if probe.birth_date is not None:
                 # Bounded: a common birth date in a big registry has a few dozen customers.
                 rows = conn.execute(_RECORD_SELECT.where(
@@ -384,10 +386,15 @@ def _upsert(conn: Connection, table: Any = sales) -> Any:
     return dialect.insert(table)
 
 
+def _another_person(probe: DuplicateProbe, row: Any) -> bool:
+    """Two personal ID numbers: two people, whatever else they share (a family's phone)."""
+    return bool(probe.personal_id_fingerprint and row.personal_id_fingerprint
+                and row.personal_id_fingerprint != probe.personal_id_fingerprint)
+
+
 def _birth_date_reason(probe: DuplicateProbe, row: Any) -> str | None:
-    if probe.personal_id_fingerprint and row.personal_id_fingerprint and \
-            row.personal_id_fingerprint != probe.personal_id_fingerprint:
-        return None  # two personal ID numbers: two people
+    if _another_person(probe, row):
+        return None
     if probe.first_name or probe.last_name:
         if similar_names(probe.first_name, probe.last_name, row.first_name, row.last_name):
             return "same_birth_date_similar_name"

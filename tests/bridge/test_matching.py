@@ -1,0 +1,49 @@
+"""Which customer a presented identity connects to, against a real registry."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from cashier_bridge.lane import Candidate, Lookup, MatchKey
+from cashier_bridge.lane_hub import LaneHub
+from cashier_bridge.protocol import Method
+from cashier_bridge.registry import NewCustomer, Registry
+
+ANNA_PNR, OTHER_PNR = "198503120183", "199104170106"
+ANNA_PHONE = "+46701234567"
+
+
+@pytest.fixture
+def hub(tmp_path: Path) -> Iterator[LaneHub]:
+    registry = Registry.open(f"sqlite:///{tmp_path / 'shop.db'}")
+    registry.create_customer("anna", NewCustomer(
+        first_name="Anna", last_name="Andersson", phone=ANNA_PHONE,
+        personal_id_fingerprint=registry.fingerprint(ANNA_PNR),
+        personal_id_masked="19850312-****", customer_code="1001"))
+    yield LaneHub(registry)
+    registry.close()
+
+
+def _lookup(hub: LaneHub, pnr: str, phone: str) -> Lookup:
+    fp = hub.registry.fingerprint(pnr)
+    candidate = Candidate(source=Method.mobile, kind="personnummer",
+                          personal_id_fingerprint=fp, phone=phone, first_name="X",
+                          last_name="Y", can_become_member=True)
+    keys = (MatchKey(kind="personal_id_fingerprint", value=fp, reading="personnummer"),
+            MatchKey(kind="phone", value=phone, reading="phone"))
+    return Lookup("l1", keys, candidate)
+
+
+def test_own_personnummer_and_phone_connect_the_customer(hub: LaneHub) -> None:
+    card, _ = hub._match(_lookup(hub, ANNA_PNR, ANNA_PHONE))
+    assert card is not None and card.customer_code == "1001"
+
+
+def test_someone_elses_phone_with_another_personnummer_connects_nobody(hub: LaneHub) -> None:
+    # A family's shared phone: the shopper is not Anna, whose personnummer differs.
+    card, duplicates = hub._match(_lookup(hub, OTHER_PNR, ANNA_PHONE))
+    assert card is None
+    assert all(d.customer_code != "1001" for d in duplicates)  # nor offered as a duplicate
