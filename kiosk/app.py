@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
+import time
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
@@ -35,6 +37,7 @@ from cashier_bridge.protocol import (
     Method,
     Notice,
     Phase,
+    RenewMobile,
     Scan,
     ScreenTimeout,
     SubmitId,
@@ -88,6 +91,9 @@ class KioskApp(App):
         self._grace: ClockEvent | None = None
         self._render_generation = 0
         self.bridge_notice: Notice | None = None
+        self._mobile_deadline: float | None = None
+        self._mobile_tick: ClockEvent | None = None
+        self._renewed_for: str | None = None
         self._probes_written = 0
         self._screen_widget: Widget | None = None
         self.scan_session: ScanSession | None = None
@@ -172,6 +178,9 @@ class KioskApp(App):
         previous = self.state
         self.state = state
         self.bridge_notice = None
+        if state.view.mobile_url and state.view.mobile_expires_in_s is not None:
+            # The code's lifetime counts from now; the bridge said how much of it is left.
+            self._mobile_deadline = time.monotonic() + state.view.mobile_expires_in_s
         self.offline_shown = False
         if state.phase is Phase.idle and (previous is None or previous.phase is not Phase.idle):
             self.language = self.settings.language  # the next shopper starts in the default
@@ -295,6 +304,30 @@ class KioskApp(App):
         if session is not None:
             session.close()
 
+    def _mobile_left(self) -> int | None:
+        if self._mobile_deadline is None:
+            return None
+        return max(0, math.ceil(self._mobile_deadline - time.monotonic()))
+
+    def _tick_mobile(self, _dt: float) -> None:
+        state = self.state
+        widget = self._screen_widget
+        if state is None or self.screen != "mobile" or widget is None:
+            return
+        left = self._mobile_left()
+        model = screens.ScreenModel(language=self.language, view=state.view,
+                                    mobile_left_s=left)
+        countdown = getattr(widget, "countdown", None)
+        if countdown is not None:
+            countdown.text = screens.countdown_text(model)
+            self._render_generation += 1
+            if self.probe_file is not None:
+                self._after_layout(self._write_probe, self._render_generation)
+        if left == 0 and self._renewed_for != state.view.mobile_url:
+            # The code ran out unused: ask for a fresh one (once per code).
+            self._renewed_for = state.view.mobile_url
+            self.send(RenewMobile())
+
     def toggle_language(self) -> None:
         self.language = next_language(self.language)
         self.render()
@@ -343,7 +376,11 @@ class KioskApp(App):
         session = self.scan_session
         self._screen_model_camera = session.status if session is not None else ""
         model = screens.ScreenModel(language=self.language, view=view, digits=self.digits,
-                                    camera=self._screen_model_camera)
+                                    camera=self._screen_model_camera,
+                                    mobile_left_s=self._mobile_left())
+        self._cancel("_mobile_tick")
+        if self.screen == "mobile" and view.mobile_url and not view.mobile_submitted:
+            self._mobile_tick = Clock.schedule_interval(self._tick_mobile, 1.0)
         root.ids.brand.text = gettext(self.language, "Customer club")
         root.ids.lang.text = ENDONYMS[next_language(self.language)]
         body = root.ids.body

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from cashier_bridge.protocol import KioskState, Method, Phase
 
-SCREENS = ("idle", "choose", "numpad", "coming_soon", "scan", "searching", "not_found",
+SCREENS = ("idle", "choose", "numpad", "scan", "mobile", "searching", "not_found",
            "ask_member", "waiting", "welcome", "thanks", "offline")
 
 
@@ -26,10 +26,10 @@ def screen_for(state: KioskState | None, *, offline: bool = False,
             # The scan screen stays while the bridge looks the code up: closing and reopening
             # the camera for a few milliseconds of searching would blank the picture.
             return "scan"
+        if view.method is Method.mobile:
+            return "mobile"  # says "searching" itself: the phone is where the shopper looks
         if view.busy:
             return "searching"
-        if view.method is Method.mobile:
-            return "coming_soon"
         return "numpad"
     if phase is Phase.not_found:
         return "not_found"

@@ -21,7 +21,7 @@ from cashier_bridge.protocol import KioskView, Method
 from . import theme
 from .i18n import gettext
 from .icons import Icon
-from .widgets import Badge, ChoiceCard, Display, KeyButton, MaskedId, Notice, PillButton
+from .widgets import ChoiceCard, Display, KeyButton, MaskedId, Notice, PillButton
 
 NOTICES = {
     "invalid_checksum": "The check digit does not match – please check the number",
@@ -67,6 +67,7 @@ class ScreenModel:
     view: KioskView
     digits: str = ""
     camera: str = ""  # Skanna ID's camera: "starting", "live" or "failed"
+    mobile_left_s: int | None = None  # seconds the Via mobil code on screen still lasts
 
     def t(self, msgid: str, **fields: object) -> str:
         return gettext(self.language, msgid, **fields)
@@ -128,13 +129,6 @@ def _buttons(*buttons: PillButton) -> AnchorLayout:
     for b in buttons:
         row.add_widget(b)
     return _centred(row, row.height + 8 * u)
-
-
-def _badge(text: str) -> AnchorLayout:
-    badge = Badge(text=text)
-    box = _centred(badge, badge.height)
-    badge.bind(height=lambda _b, h: setattr(box, "height", h))
-    return box
 
 
 def _pill(probe_id: str, text: str, on_press: Callable[[], None], *, primary: bool = True,
@@ -220,13 +214,52 @@ def _key(probe_id: str, text: str, a: Actions, key: str, *, small: bool = False,
     return button
 
 
-def coming_soon(m: ScreenModel, a: Actions) -> Widget:
-    is_scan = m.view.method is Method.scan
-    name = m.t("Scan ID") if is_scan else m.t("Via mobile")
-    return _column(_icon("scan" if is_scan else "phone", 130), _title(name),
-                   _badge(m.t("Coming soon!")),
-                   _body(m.t("Please choose another way for now.")),
-                   _buttons(_pill("cancel", m.t("Back"), a.cancel, primary=False, icon="back")))
+def mobile(m: ScreenModel, a: Actions) -> Widget:
+    """Via mobil: a QR code to the phone page on the left, what to do and how long the code
+    lasts on the right.  Once the phone has sent its details, the screen points to the phone."""
+    from kivy.uix.image import Image
+
+    from .qr import qr_texture
+
+    u = _u()
+    root = BoxLayout(spacing=40 * u)
+    view = m.view
+    if view.mobile_url and not view.mobile_submitted:
+        holder = AnchorLayout(size_hint=(0.5, 1))
+        side_px = 440 * u
+        holder.add_widget(Image(texture=qr_texture(view.mobile_url), size_hint=(None, None),
+                                size=(side_px, side_px), fit_mode="contain"))
+        root.add_widget(holder)
+    side = BoxLayout(orientation="vertical", spacing=22 * u,
+                     size_hint_x=0.5 if len(root.children) else 1)
+    if view.mobile_submitted or not view.mobile_url:
+        side.add_widget(_icon("phone", 120))
+        side.add_widget(_title(m.t("Continue on your phone"), 44))
+        side.add_widget(_body(m.t("Searching…") if view.busy else
+                              m.t("Follow the steps on your phone.")))
+    else:
+        side.add_widget(Factory.Title(text=m.t("Via mobile"), font_size=44 * u, halign="left"))
+        side.add_widget(Factory.Body(text=m.t("Scan the code with your phone's camera and fill "
+                                              "in your details on your phone."), halign="left"))
+        countdown = Notice(text=countdown_text(m), warn=False)
+        side.add_widget(countdown)
+        root.countdown = countdown  # type: ignore[attr-defined]  # ticked by the app
+    side.add_widget(Widget())
+    numpad = _pill("enter_id", m.t("Enter ID"), lambda: a.choose(Method.numpad),
+                   primary=False, icon="keypad")
+    back = _pill("cancel", m.t("Back"), a.cancel, primary=False, icon="back")
+    for button in (numpad, back):
+        button.size_hint_x = 1
+        side.add_widget(button)
+    root.add_widget(side)
+    return root
+
+
+def countdown_text(m: ScreenModel) -> str:
+    left = max(0, m.mobile_left_s or 0)
+    if left == 0:
+        return m.t("Getting a new code…")
+    return m.t("The code is valid for {time}", time=f"{left // 60}:{left % 60:02d}")
 
 
 def scan(m: ScreenModel, a: Actions) -> Widget:
@@ -322,7 +355,8 @@ def offline(m: ScreenModel, a: Actions) -> Widget:
 
 
 BUILDERS: dict[str, Callable[[ScreenModel, Actions], Widget]] = {
-    "idle": idle, "choose": choose, "numpad": numpad, "coming_soon": coming_soon, "scan": scan,
+    "idle": idle, "choose": choose, "numpad": numpad, "scan": scan,
+    "mobile": mobile,
     "searching": searching, "not_found": not_found, "ask_member": ask_member,
     "waiting": waiting, "welcome": welcome, "thanks": thanks, "offline": offline,
 }

@@ -52,10 +52,6 @@ class Notice(BoxLayout):
     warn = BooleanProperty(True)
 
 
-class Badge(Label):
-    """A short, happy line in a soft pill, e.g. "Coming soon!"."""
-
-
 class MaskedId(BoxLayout):
     text = StringProperty("")
 

@@ -36,7 +36,10 @@ SCREENS = [
     (Phase.identifying, {"method": Method.numpad}, "numpad",
      "Ange personnummer, telefon- eller kundnummer",
      "Enter your personal ID, phone or customer number"),
-    (Phase.identifying, {"method": Method.mobile}, "coming_soon", "Kommer snart!", "Coming soon!"),
+    (Phase.identifying, {"method": Method.mobile, "mobile_url": "https://shop.example/m/abc",
+                         "mobile_expires_in_s": 180}, "mobile",
+     "Skanna koden med telefonens kamera och fyll i dina uppgifter i telefonen.",
+     "Scan the code with your phone's camera and fill in your details on your phone."),
     (Phase.identifying, {"method": Method.scan}, "scan", "Kameran är inte tillgänglig",
      "The camera is not available"),  # this kiosk has no camera (camera = "none")
     (Phase.identifying, {"method": Method.numpad, "busy": True}, "searching", "Söker…",
@@ -158,7 +161,8 @@ def test_ask_member_shows_the_masked_id_and_sends_the_answer(
 
 @pytest.mark.parametrize(("phase", "view", "screen"), [
     (Phase.identifying, {"method": Method.numpad}, "numpad"),
-    (Phase.identifying, {"method": Method.mobile}, "coming_soon"),
+    (Phase.identifying, {"method": Method.mobile, "mobile_url": "https://shop.example/m/abc",
+                         "mobile_expires_in_s": 180}, "mobile"),
     (Phase.not_found, {"notice": "not_found"}, "not_found"),
     (Phase.await_cashier, {}, "waiting"),
 ])

@@ -25,7 +25,9 @@ def state(phase: Phase, **view: object) -> KioskState:
     (state(Phase.idle), "idle"),
     (state(Phase.choosing), "choose"),
     (state(Phase.identifying, method=Method.numpad), "numpad"),
-    (state(Phase.identifying, method=Method.mobile), "coming_soon"),
+    (state(Phase.identifying, method=Method.mobile), "mobile"),
+    (state(Phase.identifying, method=Method.mobile, busy=True, mobile_submitted=True),
+     "mobile"),  # the phone is where the shopper looks
     (state(Phase.identifying, method=Method.scan), "scan"),
     (state(Phase.identifying, method=Method.scan, busy=True), "scan"),  # the camera stays on
     (state(Phase.identifying, method=Method.scan, notice="unreadable"), "scan"),
