@@ -178,9 +178,7 @@ class KioskApp(App):
         previous = self.state
         self.state = state
         self.bridge_notice = None
-        if state.view.mobile_url and state.view.mobile_expires_in_s is not None:
-            # The code's lifetime counts from now; the bridge said how much of it is left.
-            self._mobile_deadline = time.monotonic() + state.view.mobile_expires_in_s
+        self._note_mobile_code(state)
         self.offline_shown = False
         if state.phase is Phase.idle and (previous is None or previous.phase is not Phase.idle):
             self.language = self.settings.language  # the next shopper starts in the default
@@ -304,6 +302,12 @@ class KioskApp(App):
         if session is not None:
             session.close()
 
+    def _note_mobile_code(self, state: KioskState | None) -> None:
+        if state is not None and state.view.mobile_url and \
+                state.view.mobile_expires_in_s is not None:
+            # The code's lifetime counts from now; the bridge said how much of it is left.
+            self._mobile_deadline = time.monotonic() + state.view.mobile_expires_in_s
+
     def _mobile_left(self) -> int | None:
         if self._mobile_deadline is None:
             return None
@@ -343,6 +347,7 @@ class KioskApp(App):
                 offline: bool = False, welcome_over: bool = False) -> None:
         """Show a given state with no bridge involved (screenshots, previews)."""
         self.state = state
+        self._note_mobile_code(state)
         self.language = language
         self.offline_shown = offline
         self._welcome_over_seq = state.seq if state is not None and welcome_over else None

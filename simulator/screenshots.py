@@ -56,7 +56,11 @@ def _shots() -> list[tuple[str, dict[str, object]]]:
         ("numpad", {"state": state(Phase.identifying, 4, method=Method.numpad)}),
         ("numpad-invalid", {"state": state(Phase.identifying, 5, method=Method.numpad,
                                            notice="invalid_checksum"), "digits": "198503121235"}),
-        ("coming_soon-mobile", {"state": state(Phase.identifying, 6, method=Method.mobile)}),
+        ("mobile", {"state": state(Phase.identifying, 6, method=Method.mobile,
+                                   mobile_url="http://kassa-1.local:8765/m/Zx8kQ2d7Rk1vT0a9bW3cY",
+                                   mobile_expires_in_s=180)}),
+        ("mobile-submitted", {"state": state(Phase.identifying, 6, method=Method.mobile,
+                                             mobile_submitted=True, busy=True)}),
         # Skanna ID with the virtual camera: a customer card held up and outlined once read.
         ("scan", {"state": state(Phase.identifying, 7, method=Method.scan),
                   "camera": "virtual:show=card-qr:1001,seed=3", "wait": "highlight"}),
