@@ -49,6 +49,7 @@ class BridgeProcess:
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = workdir / "bridge.log"
         self.starts = 0
+        self.env: dict[str, str] = {}
 
     @property
     def url(self) -> str:
@@ -71,12 +72,17 @@ class BridgeProcess:
         return result.stdout.strip()
 
     def start(self, timeout: float = 20.0, *, auth: str = "auto",
-              args: tuple[str, ...] = ()) -> None:
+              args: tuple[str, ...] = (), env: dict[str, str] | None = None) -> None:
+        if env is not None:
+            self.env = env  # kept for restarts
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "cashier_bridge.cli", "serve", "--host", "127.0.0.1",
              "--port", str(self.port), "--db", self.db_url, *args],
-            stdout=log, stderr=subprocess.STDOUT, env={**_env(self.workdir), "SELFREG_AUTH": auth})
+            stdout=log, stderr=subprocess.STDOUT,
+            env={**_env(self.workdir), "SELFREG_AUTH": auth,
+                 # Phones reach this bridge where it listens (loopback in tests and scenarios).
+                 "SELFREG_PUBLIC_URL": self.http_url, **self.env})
         self.starts += 1
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

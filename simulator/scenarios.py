@@ -452,6 +452,107 @@ async def skanna_no_camera(rig: Rig, run: Run) -> None:
     await _end_sale(rig)
 
 
+async def _to_mobile(rig: Rig, run: Run) -> str:
+    """Via mobil chosen on the kiosk; the URL a phone reads off the screen."""
+    from .phone import read_qr
+
+    mark = rig.mark()
+    await rig.register.start_sale()
+    await rig.kiosk_screen("choose", since=mark)
+    mark = rig.mark()
+    await rig.tap("choose_mobile")
+    shown = await rig.kiosk_screen("mobile", since=mark)
+    urls = await asyncio.to_thread(read_qr, rig.screen.display)
+    run.check("the kiosk shows one QR code, to this bridge's phone page",
+              len(urls) == 1 and urls[0].startswith(rig.bridge.http_url + "/m/"), urls)
+    run.check("the screen says how long the code lasts",
+              any(t.startswith("Koden gäller i") for t in shown["texts"]), screen_text(shown))
+    return urls[0] if urls else ""
+
+
+async def via_mobil_known(rig: Rig, run: Run) -> None:
+    from .phone import Phone
+
+    anna = known_customer()
+    pnr = re.sub(r"\D", "", anna["personal_id"])
+    url = await _to_mobile(rig, run)
+    phone = Phone()
+    form = await asyncio.to_thread(phone.open, url)
+    run.check("the phone page asks for the details", form.status == 200 and
+              form.says("personnummer"), form.text[:300])
+    mark = rig.mark()
+    answer = await asyncio.to_thread(phone.send, anna["first_name"], anna["last_name"],
+                                     anna["phone"], pnr)
+    event = await rig.register.wait_connected(15, since=mark.register)
+    run.check("the register hears that customer 1001 connected",
+              event.customer.customer_code == "1001", event.customer)
+    welcome = await rig.kiosk_screen("welcome", since=mark)
+    run.check("the kiosk greets her by first name",
+              f"Välkommen, {anna['first_name']}!" in welcome["texts"], screen_text(welcome))
+    shown = answer if answer.says(anna["first_name"]) else \
+        await asyncio.to_thread(phone.reload)
+    run.check("the phone says she is connected", shown.says(anna["first_name"]), shown.text[:300])
+    run.check("the kiosk never showed her personnummer or phone",
+              shows_no_personal_data(welcome, pnr, anna["phone"]), screen_text(welcome))
+    await _end_sale(rig)
+    run.check("the logs hold no personal data",
+              *logs_hold_no_personal_data(rig, pnr, pnr[2:], anna["last_name"]))
+
+
+async def via_mobil_new_member(rig: Rig, run: Run) -> None:
+    from .phone import Phone
+
+    pnr = unknown_personnummer()
+    before = rig.customers()
+    url = await _to_mobile(rig, run)
+    phone = Phone()
+    await asyncio.to_thread(phone.open, url)
+    mark = rig.mark()
+    await asyncio.to_thread(phone.send, "Linnea", "Lund", "070-555 12 34", pnr, member=True)
+    prompt = (await rig.register.wait_prompt(15, since=mark.register)).prompt
+    run.check("the cashier's prompt carries what the shopper shared on the phone",
+              (prompt.first_name, prompt.last_name, prompt.phone, prompt.personal_id_masked)
+              == ("Linnea", "Lund", "+46705551234", f"{pnr[:8]}-****"), prompt)
+    waiting = await rig.kiosk_screen("waiting", since=mark)
+    run.check("having said yes on the phone, the shopper waits for the cashier",
+              waiting["screen"] == "waiting", waiting)
+    mark = rig.mark()
+    await rig.register.confirm(prompt.prompt_id, MemberDetails(first_name="Linnea",
+                                                               last_name="Lund"))
+    event = await rig.register.wait_connected(15, since=mark.register)
+    run.check("exactly one new customer", event.customer.is_new
+              and rig.customers() == before + 1, f"{before} -> {rig.customers()}")
+    await rig.kiosk_screen("welcome", since=mark)
+    card = await asyncio.to_thread(phone.reload)
+    run.check("the phone shows the member card with the customer code",
+              card.says(event.customer.customer_code), card.text[:300])
+    await _end_sale(rig)
+
+
+async def via_mobil_expired(rig: Rig, run: Run) -> None:
+    from .phone import Phone, read_qr
+
+    old = await _to_mobile(rig, run)
+    # The code lasts seconds in this scenario's bridge: the kiosk asks for a new one itself.
+    renewed: list[str] = []
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        renewed = [u for u in await asyncio.to_thread(read_qr, rig.screen.display) if u != old]
+        if renewed:
+            break
+        await asyncio.sleep(0.5)
+    run.check("the kiosk renews a code that ran out unused", len(renewed) == 1, renewed)
+    phone = Phone()
+    late = await asyncio.to_thread(phone.open, old)
+    run.check("the old code gets a clear page saying what to do",
+              late.status == 410 and late.says("Skanna koden som visas på skärmen"),
+              (late.status, late.text[:300]))
+    fresh = await asyncio.to_thread(phone.open, renewed[0]) if renewed else None
+    run.check("the new code opens the form", fresh is not None and fresh.status == 200,
+              fresh and fresh.status)
+    await _end_sale(rig)
+
+
 SCENARIOS: dict[str, Callable[[Rig, Run], Awaitable[None]]] = {
     "ange-id-known": ange_id_known,
     "ange-id-new-member": ange_id_new_member,
@@ -462,7 +563,12 @@ SCENARIOS: dict[str, Callable[[Rig, Run], Awaitable[None]]] = {
     "skanna-licence-new": skanna_licence_new,
     "skanna-unreadable": skanna_unreadable,
     "skanna-no-camera": skanna_no_camera,
+    "via-mobil-known": via_mobil_known,
+    "via-mobil-new-member": via_mobil_new_member,
+    "via-mobil-expired": via_mobil_expired,
 }
+# Bridge settings a scenario needs beyond the defaults.
+BRIDGE_ENV = {"via-mobil-expired": {"SELFREG_MOBILE_TOKEN_S": "4"}}
 # Scenarios whose kiosk has the simulator's virtual camera (the others have none).
 VIRTUAL_CAMERA = frozenset({"skanna-card", "skanna-vcard-new", "skanna-licence-new",
                             "skanna-unreadable"})
@@ -484,7 +590,7 @@ async def run_scenario(name: str, workdir: Path, *, size: tuple[int, int] = (128
         # Devices paired as an installer would: the bridge lets in nothing else.
         kiosk_token = await asyncio.to_thread(bridge.pair, LANE, "kiosk")
         register_token = await asyncio.to_thread(bridge.pair, LANE, "register")
-        await asyncio.to_thread(bridge.start, auth="required")
+        await asyncio.to_thread(bridge.start, auth="required", env=BRIDGE_ENV.get(name, {}))
         display = await asyncio.to_thread(screen.start)
         control = workdir / "camera-control" if name in VIRTUAL_CAMERA else None
         camera = f"virtual:control={control},seed=7" if control else "none"
