@@ -267,3 +267,37 @@ async def test_workers_share_one_port_and_serve_one_chain(chain_db: str, tmp_pat
     log = bridge.log_path.read_text(errors="replace")
     assert log.count("bus_listening") == 2, log[-3000:]  # two processes, each on the bus
     assert "Traceback" not in log
+
+
+async def test_via_mobil_across_processes_with_one_shared_code_key(
+        chain_db: str, tmp_path: Path) -> None:
+    """The kiosk's code comes from process A; the phone's request lands on process B."""
+    from simulator.phone import Phone
+
+    shared = {"SELFREG_MOBILE_TOKEN_KEY": "chain-wide-secret-for-phone-codes"}
+    a = BridgeProcess(tmp_path / "a", db_url=chain_db)
+    b = BridgeProcess(tmp_path / "b", db_url=chain_db)
+    for bridge in (a, b):
+        bridge.workdir.mkdir()
+        bridge.start(env=shared)
+    try:
+        async with device(a, "kiosk") as kiosk, device(b, "register") as register:
+            await register.send(type="start_sale", sale_id="s1")
+            await kiosk.next("state", phase="choosing")
+            await kiosk.send(type="choose", method="mobile")
+            shown = await kiosk.next("state", phase="identifying")
+            url = shown["view"]["mobile_url"]
+            assert url and url.startswith(a.http_url + "/m/")
+            phone = Phone()
+            form = await asyncio.to_thread(phone.open, url.replace(a.http_url, b.http_url))
+            assert form.status == 200, form.text[:300]
+            await asyncio.to_thread(phone.send, "Anna", "Andersson", "070-123 45 67", ANNA_PNR)
+            event = await register.next("customer_connected")
+            assert event["customer"]["customer_code"] == "1001"
+            assert (await kiosk.next("state", phase="connected"))["view"]["first_name"] == \
+                "Anna"
+    finally:
+        for bridge in (a, b):
+            bridge.stop()
+    for bridge in (a, b):
+        assert "Traceback" not in bridge.log_path.read_text(errors="replace")
