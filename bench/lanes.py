@@ -62,11 +62,13 @@ connected), ``lanes_connected``, ``ids``, ``errors``.
 What limits the figures on a 2-core machine: the bridges, the PostgreSQL server and the client
 share the two cores (and, on a shared development machine, whatever else runs: see
 ``other_cpu_pct``; with it near 100 every figure here is roughly halved, and the paced runs'
-tails grow by far more than that).  The bridge is CPU-bound in its own Python: an
-identification is five lane transitions, each a database transaction through SQLAlchemy in a
-worker thread plus rendering, deflate and a log line; the customer lookup itself is a few
-percent of it.  That is about 7 ms of bridge CPU per identification on SQLite measured on a quiet
-core (so roughly 100-150 identifications per second per core), more under contention.  On
+tails grow by far more than that).  The bridge is CPU-bound in its own Python, and one
+process gets at most about one core of it, because its event loop and its database threads
+share the GIL: an identification is five lane transitions, each a database transaction through
+SQLAlchemy in a worker thread plus rendering, framing and a log line, and the customer lookup
+itself is a few percent of it (py-spy --gil: half the bridge's GIL time is LaneStore.transact,
+mostly SQLAlchemy building each statement).  That is 7-9 ms of bridge CPU per identification on
+SQLite, so one process saturates at roughly 100-140 identifications per second.  On
 PostgreSQL each transition also writes an outbox row and a NOTIFY, and every process with a
 device on the lane reads the outbox back (a pool pre-ping and a query each): about 18 ms per
 identification in one process and more, summed, in the chain case.  The client runs in its own
