@@ -70,8 +70,9 @@ itself is a few percent of it (py-spy --gil: half the bridge's GIL time is LaneS
 mostly SQLAlchemy building each statement).  That is 7-9 ms of bridge CPU per identification on
 SQLite, so one process saturates at roughly 100-140 identifications per second.  On
 PostgreSQL each transition also writes an outbox row and a NOTIFY, and every process with a
-device on the lane reads the outbox back (a pool pre-ping and a query each): about 18 ms per
-identification in one process and more, summed, in the chain case.  The client runs in its own
+device on the lane reads the outbox back (a pool pre-ping and a query each): 18-20 ms per
+identification in one process on a quiet machine, 25-40 ms summed over the processes of the
+chain case.  The client runs in its own
 processes (``--clients``, default 2), so it is never held to one core's worth of Python; it
 spends about a fifth of the bridge's CPU per identification (``client_cpu_ms_per_id``) and never
 fills a core, but that CPU is taken from the bridges.  In the closed-loop runs the machine is
