@@ -49,7 +49,8 @@ Output: progress on stderr; the last stdout line is one flat JSON object.  Headl
 paced run of the first backend with one process; ``ids`` and ``errors`` (a wrong customer, an
 error reply, a timeout, a lost connection) count every run, ``bridge_log_errors`` and
 ``bridge_log_warnings`` the lines of those levels (and tracebacks) in the bridges' logs, kept
-under bench/out/lanes-logs/.  Per configuration, prefixed ``<backend>_<processes>_`` (e.g.
+under bench/out/lanes-logs/, and ``lanes_resumed`` the lanes a bridge took over as orphaned
+(none should be: no bridge dies here).  Per configuration, prefixed ``<backend>_<processes>_`` (e.g.
 ``postgresql_2_ids_per_s``): ``ids_per_s``, ``ms_p50``, ``ms_p99`` of the closed-loop run;
 the same with ``paced_`` (``postgresql_2_paced_ms_p99``) plus ``paced_lag_ms_p99``; CPU used
 over each measured window in percent of one core, ``bridge_cpu_pct``, ``client_cpu_pct``,
@@ -749,8 +750,9 @@ def run_config(config: Config, args: argparse.Namespace, people: list[Person],
         for bridge in bridges:
             bridge.stop()
     problems = [log_problems(b.log_path, label) for b in bridges]
-    figures[f"{label}_bridge_log_errors"] = sum(e for e, _ in problems)
-    figures[f"{label}_bridge_log_warnings"] = sum(w for _, w in problems)
+    figures[f"{label}_bridge_log_errors"] = sum(r.errors for r in problems)
+    figures[f"{label}_bridge_log_warnings"] = sum(r.warnings for r in problems)
+    figures[f"{label}_lanes_resumed"] = sum(r.resumed for r in problems)
     return figures
 
 
@@ -763,28 +765,39 @@ def _answer(pipe: Connection, expected: str, timeout: float) -> dict[str, Any]:
     return body
 
 
-def log_problems(path: Path, label: str) -> tuple[int, int]:
-    """(error lines and tracebacks, warning lines) in a bridge's log: JSON lines, so anything
-    else is suspect only if it says Traceback.  The first few are shown."""
-    errors = warnings = 0
+@dataclass
+class LogReport:
+    errors: int = 0  # error and critical lines, tracebacks
+    warnings: int = 0
+    # lane_resumed lines: no bridge dies here, so a resumed lane is one the sweep took for
+    # orphaned while it was not (the resuming process names itself as the previous driver).
+    resumed: int = 0
+
+
+def log_problems(path: Path, label: str) -> LogReport:
+    """What went wrong, by the bridge's own account (its log is JSON lines, so anything else
+    is suspect only if it says Traceback).  The first few lines are shown."""
+    report = LogReport()
     try:
         lines = path.read_text(errors="replace").splitlines()
     except OSError:
-        return 0, 0
+        return report
     for line in lines:
         try:
             entry = json.loads(line)
             level = entry.get("level")
             bad = level in ("error", "critical") or "exception" in entry
         except ValueError:
-            level, bad = None, "Traceback" in line
+            entry, level, bad = {}, None, "Traceback" in line
         if bad:
-            errors += 1
+            report.errors += 1
         elif level == "warning":
-            warnings += 1
-        if (bad or level == "warning") and errors + warnings <= 5:
+            report.warnings += 1
+        if entry.get("event") == "lane_resumed":
+            report.resumed += 1
+        if (bad or level == "warning") and report.errors + report.warnings <= 5:
             say(f"{label}: bridge log {path}: {line[:300]}")
-    return errors, warnings
+    return report
 
 
 # --- main -------------------------------------------------------------------------------------
@@ -881,7 +894,8 @@ def summary(args: argparse.Namespace, labels: list[str], figures: dict[str, Any]
         "bridge_rss_mb": figures.get(f"{head}_bridge_rss_mb"),
         # Over every run of every configuration (each label's figures count all its runs).
         **{key: sum(figures[f"{label}_{key}"] for label in labels)
-           for key in ("ids", "errors", "bridge_log_errors", "bridge_log_warnings")},
+           for key in ("ids", "errors", "bridge_log_errors", "bridge_log_warnings",
+                       "lanes_resumed")},
         "seconds": args.seconds, "clients": args.clients, "cores": os.cpu_count(),
         **source_version(),
         **figures,
