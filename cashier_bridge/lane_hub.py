@@ -545,16 +545,22 @@ class LaneHub:
         for name, driver in await asyncio.to_thread(self.lanes.pending, me):
             if name in self._inflight:
                 continue
-            state = await asyncio.to_thread(self.lanes.take_over, name, me)
-            if state is None:
-                continue  # its driver lives, or it finished meanwhile
-            lane = Lane.model_validate_json(state)
-            log.info("lane_resumed", lane=name, phase=lane.phase.value, seq=lane.seq,
-                     from_process=driver, process=me)
-            for effect in machine.pending_effects(lane):
-                if isinstance(effect, CarriedOut):
-                    self._spawn_effect(name, effect)
-                    resumed += 1
+            slot = await self._slot(name)
+            # Under the lane's lock: a transition of ours that is between saving a pending lane
+            # and starting its effect holds this lock, so it is never mistaken for a lost one.
+            async with slot.lock:
+                if name in self._inflight:
+                    continue
+                state = await asyncio.to_thread(self.lanes.take_over, name, me)
+                if state is None:
+                    continue  # its driver lives, or it finished meanwhile
+                lane = Lane.model_validate_json(state)
+                log.info("lane_resumed", lane=name, phase=lane.phase.value, seq=lane.seq,
+                         from_process=driver, process=me)
+                for effect in machine.pending_effects(lane):
+                    if isinstance(effect, CarriedOut):
+                        self._spawn_effect(name, effect)
+                        resumed += 1
         return resumed
 
     async def _sweep_forever(self) -> None:

@@ -15,10 +15,23 @@ question PostgreSQL answers at once, and a lane whose driver died is taken over 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Engine, and_, delete, exists, func, insert, select, text, update
+from sqlalchemy import (
+    Engine,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -75,24 +88,23 @@ class LaneStore:
         returns (None: nothing changed).  Exceptions from ``step`` roll everything back."""
         with self._writer.begin() as conn:
             self._lock(conn, name)
-            stored = conn.execute(
-                select(lanes.c.state_json).where(lanes.c.name == name)).scalar_one_or_none()
+            stored = conn.execute(_READ, {"n": name}).scalar_one_or_none()
             write = step(stored)
             if write is None:
                 return None
-            values = {"state_json": write.state_json, "seq": write.seq, "pending": write.pending,
-                      "driver": driver if write.pending else None, "updated_at": utcnow()}
-            if stored is None:
-                conn.execute(insert(lanes).values(name=name, **values))
-            else:
-                conn.execute(update(lanes).where(lanes.c.name == name).values(**values))
+            now = utcnow()
+            values = {"n": name, "state_json": write.state_json, "seq": write.seq,
+                      "pending": write.pending, "driver": driver if write.pending else None,
+                      "updated_at": now}
+            conn.execute(_INSERT if stored is None else _UPDATE, values)
             if write.sale_link is not None:
-                _link_sale(conn, name, write.sale_link)
+                conn.execute(_link_sale(conn.dialect.name), {
+                    "lane": name, "sale_id": write.sale_link.sale_id,
+                    "customer_id": write.sale_link.customer_id, "connected_at": now})
             if self.shared:
-                conn.execute(insert(lane_outbox).values(lane=name, seq=write.seq,
-                                                        body=write.outbox,
-                                                        created_at=utcnow()))
-                conn.execute(select(func.pg_notify(NOTIFY_CHANNEL, f"{write.seq}:{name}")))
+                conn.execute(_OUTBOX, {"lane": name, "seq": write.seq, "body": write.outbox,
+                                       "created_at": now})
+                conn.execute(_NOTIFY, {"payload": f"{write.seq}:{name}"})
             return write
 
     def pending(self, me: int | None = None) -> list[tuple[str, int | None]]:
@@ -150,13 +162,26 @@ class LaneStore:
         return bool(conn.execute(_ALIVE, {"cls": PROCESS_LOCK_CLASS, "key": driver}).scalar())
 
 
-def _link_sale(conn: Connection, lane: str, link: SaleLink) -> None:
+# Statements built once: a transition runs for every step of every lane, and building
+# SQLAlchemy constructs cost more than executing them (profiled under bench/lanes.py).
+_COLUMNS = ("state_json", "seq", "pending", "driver", "updated_at")
+_READ = select(lanes.c.state_json).where(lanes.c.name == bindparam("n"))
+_INSERT = insert(lanes).values(name=bindparam("n"), **{c: bindparam(c) for c in _COLUMNS})
+_UPDATE = update(lanes).where(lanes.c.name == bindparam("n")).values(
+    **{c: bindparam(c) for c in _COLUMNS})
+_OUTBOX = insert(lane_outbox).values(lane=bindparam("lane"), seq=bindparam("seq"),
+                                     body=bindparam("body"), created_at=bindparam("created_at"))
+_NOTIFY = select(func.pg_notify(NOTIFY_CHANNEL, bindparam("payload")))
+
+
+@functools.cache
+def _link_sale(dialect_name: str) -> Any:
     """Remember which customer a sale belongs to (the latest connection wins)."""
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    values = {"lane": lane, "sale_id": link.sale_id, "customer_id": link.customer_id,
-              "connected_at": utcnow()}
-    stmt = dialect.insert(sales).values(**values)
-    conn.execute(stmt.on_conflict_do_update(
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    stmt = dialect.insert(sales).values(
+        lane=bindparam("lane"), sale_id=bindparam("sale_id"),
+        customer_id=bindparam("customer_id"), connected_at=bindparam("connected_at"))
+    return stmt.on_conflict_do_update(
         index_elements=["lane", "sale_id"],
         set_={"customer_id": stmt.excluded.customer_id,
-              "connected_at": stmt.excluded.connected_at}))
+              "connected_at": stmt.excluded.connected_at})
