@@ -136,6 +136,8 @@ def _child(out_dir: Path, size: tuple[int, int], languages: list[str]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from . import phone_screenshots
+
     parser = argparse.ArgumentParser(prog="selfreg-sim screenshots")
     parser.add_argument("out_dir", type=Path)
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
@@ -155,6 +157,12 @@ def main(argv: list[str] | None = None) -> int:
         sizes = (parse_size(args.size),)
     for path in run(args.out_dir, sizes=sizes, languages=languages):
         print(path)
+    if Path(phone_screenshots.CHROMIUM).exists():
+        for path in phone_screenshots.run(args.out_dir, tuple(languages)):
+            print(path)
+    else:
+        print(f"no phone page shots: {phone_screenshots.CHROMIUM} is not installed "
+              "(apt-get install chromium)", file=sys.stderr)
     return 0
 
 
