@@ -92,7 +92,8 @@ class BridgeProcess:
             if self.get("/ready") is not None:
                 return
             time.sleep(0.05)
-        raise ProcessFailed(f"bridge not healthy after {timeout}s:\n{_tail(self.log_path)}")
+        _stop(self.proc)  # a bridge that never became ready must not linger
+        raise ProcessFailed(f"bridge not ready after {timeout}s:\n{_tail(self.log_path)}")
 
     def health(self) -> dict[str, Any] | None:
         return self.get("/health")

@@ -84,12 +84,15 @@ def bridges(chain_db: str, tmp_path: Path) -> Iterator[tuple[BridgeProcess, Brid
     """Two bridge processes of one chain, as a proxy would have them behind it."""
     a = BridgeProcess(tmp_path / "a", db_url=chain_db)
     b = BridgeProcess(tmp_path / "b", db_url=chain_db)
+    try:
+        for bridge in (a, b):
+            bridge.workdir.mkdir()
+            bridge.start()
+        yield a, b
+    finally:  # also when one failed to start: nothing may outlive the test
+        for bridge in (a, b):
+            bridge.stop()
     for bridge in (a, b):
-        bridge.workdir.mkdir()
-        bridge.start()
-    yield a, b
-    for bridge in (a, b):
-        bridge.stop()
         log = bridge.log_path.read_text(errors="replace")
         assert "Traceback" not in log, log[-3000:]
         assert ANNA_PNR not in log and NEW_PNR not in log  # no personal data in logs
@@ -277,10 +280,10 @@ async def test_via_mobil_across_processes_with_one_shared_code_key(
     shared = {"SELFREG_MOBILE_TOKEN_KEY": "chain-wide-secret-for-phone-codes"}
     a = BridgeProcess(tmp_path / "a", db_url=chain_db)
     b = BridgeProcess(tmp_path / "b", db_url=chain_db)
-    for bridge in (a, b):
-        bridge.workdir.mkdir()
-        bridge.start(env=shared)
     try:
+        for bridge in (a, b):
+            bridge.workdir.mkdir()
+            bridge.start(env=shared)
         async with device(a, "kiosk") as kiosk, device(b, "register") as register:
             await register.send(type="start_sale", sale_id="s1")
             await kiosk.next("state", phase="choosing")

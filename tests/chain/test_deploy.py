@@ -36,9 +36,23 @@ def chain(chain_db: str, tmp_path: Path) -> Iterator[tuple[str, BridgeProcess, B
     caddy = shutil.which("caddy")
     assert caddy, "caddy is not installed: scripts/install.sh --test installs it"
     bridges = [BridgeProcess(tmp_path / name, db_url=chain_db) for name in ("a", "b")]
-    for bridge in bridges:
-        bridge.workdir.mkdir()
-        bridge.start()
+    proxy: subprocess.Popen[bytes] | None = None
+    try:
+        for bridge in bridges:
+            bridge.workdir.mkdir()
+            bridge.start()
+        url, proxy = _start_caddy(caddy, bridges, tmp_path)
+        yield url, bridges[0], bridges[1]
+    finally:  # also when starting failed: nothing may outlive the test
+        if proxy is not None:
+            proxy.terminate()
+            proxy.wait(10)
+        for bridge in bridges:
+            bridge.stop()
+
+
+def _start_caddy(caddy: str, bridges: list[BridgeProcess], tmp_path: Path
+                 ) -> tuple[str, subprocess.Popen[bytes]]:
     port = free_port()
     env = {**os.environ, "HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path / "data"),
            "XDG_CONFIG_HOME": str(tmp_path / "config"),
@@ -50,16 +64,12 @@ def chain(chain_db: str, tmp_path: Path) -> Iterator[tuple[str, BridgeProcess, B
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while _ready(url) is None:
-        assert proxy.poll() is None, (tmp_path / "caddy.log").read_text()[-2000:]
-        assert time.monotonic() < deadline, "caddy did not put any bridge through"
+        if proxy.poll() is not None or time.monotonic() > deadline:
+            proxy.terminate()
+            raise AssertionError("caddy did not put any bridge through: "
+                                 + (tmp_path / "caddy.log").read_text()[-2000:])
         time.sleep(0.1)
-    try:
-        yield url, bridges[0], bridges[1]
-    finally:
-        proxy.terminate()
-        proxy.wait(10)
-        for bridge in bridges:
-            bridge.stop()
+    return url, proxy
 
 
 async def _identify_anna(ws_url: str, sale: str) -> None:
