@@ -13,7 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from cashier_bridge.config import Settings, data_dir, load_settings
+from cashier_bridge.config import Settings, data_dir, load_settings, tokens_required
+from cashier_bridge.mobile.setup import public_url
 from cashier_bridge.protocol import (
     CustomerConnected,
     Error,
@@ -119,7 +120,7 @@ async def _console(register: ScriptedRegister, camera_control: Path | None = Non
 async def _demo(settings: Settings) -> int:
     work = data_dir()
     work.mkdir(parents=True, exist_ok=True)
-    bridge = BridgeProcess(work, settings.db_url)
+    bridge = BridgeProcess(work, settings.db_url, host=settings.host)
     bridge.port = settings.port
     if await asyncio.to_thread(_customers, settings.db_url) == 0:
         seeded = await asyncio.to_thread(bridge.cli, "import-csv", str(demo_csv()))
@@ -130,6 +131,18 @@ async def _demo(settings: Settings) -> int:
         print(f"the bridge did not start (is port {settings.port} in use?): {exc}")
         return 1
     print(f"bridge running on {bridge.url} (database {settings.db_url}); log {bridge.log_path}")
+    kiosk_token = register_token = None
+    if tokens_required(settings):
+        # Listening beyond this machine: only paired devices get in, so pair this demo's two.
+        await asyncio.to_thread(bridge.cli, "unpair", "--lane", settings.lane)
+        kiosk_token = await asyncio.to_thread(bridge.pair, settings.lane, "kiosk")
+        register_token = await asyncio.to_thread(bridge.pair, settings.lane, "register")
+        print(f"listening on {settings.host}: the kiosk and this register are paired with "
+              f"lane {settings.lane}")
+    phone_url = bridge.http_url if settings.host.startswith("127.") else public_url(settings)
+    print(f"Via mobil: the kiosk's QR code leads to {phone_url}/m/… "
+          + ("(this machine only: for a phone on your network run SELFREG_HOST=0.0.0.0 "
+             "./demo.sh)" if settings.host.startswith("127.") else "(phones on your network)"))
     screen: VirtualScreen | None = None
     display = os.environ.get("DISPLAY")
     if not display:
@@ -140,10 +153,11 @@ async def _demo(settings: Settings) -> int:
     print("Skanna ID uses " + ("the virtual camera: hold things up to it with p ITEM"
                                if control else f"camera {camera}"))
     kiosk = subprocess.Popen(
-        [sys.executable, "-m", "kiosk.cli", "--bridge", bridge.url, "--lane", settings.lane],
+        [sys.executable, "-m", "kiosk.cli", "--bridge", bridge.url, "--lane", settings.lane,
+         *([f"--token={kiosk_token}"] if kiosk_token else [])],
         env={**os.environ, "DISPLAY": display, "SELFREG_CAMERA": camera},
         stdout=(work / "kiosk.log").open("ab"), stderr=subprocess.STDOUT)
-    register = ScriptedRegister(bridge.url, settings.lane)
+    register = ScriptedRegister(bridge.url, settings.lane, token=register_token)
     try:
         await register.start()
         echo = asyncio.create_task(_echo(register))

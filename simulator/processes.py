@@ -42,8 +42,10 @@ def _tail(path: Path, lines: int = 30) -> str:
 class BridgeProcess:
     """``selfreg-bridge serve`` on a free loopback port with its own database."""
 
-    def __init__(self, workdir: Path, db_url: str | None = None) -> None:
+    def __init__(self, workdir: Path, db_url: str | None = None,
+                 host: str = "127.0.0.1") -> None:
         self.workdir = workdir
+        self.host = host  # devices here connect through loopback whatever it listens on
         self.db_url = db_url or f"sqlite:///{workdir / 'bridge.db'}"
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
@@ -77,12 +79,11 @@ class BridgeProcess:
             self.env = env  # kept for restarts
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "cashier_bridge.cli", "serve", "--host", "127.0.0.1",
+            [sys.executable, "-m", "cashier_bridge.cli", "serve", "--host", self.host,
              "--port", str(self.port), "--db", self.db_url, *args],
             stdout=log, stderr=subprocess.STDOUT,
-            env={**_env(self.workdir), "SELFREG_AUTH": auth,
-                 # Phones reach this bridge where it listens (loopback in tests and scenarios).
-                 "SELFREG_PUBLIC_URL": self.http_url, **self.env})
+            env={**_env(self.workdir), "SELFREG_AUTH": auth, **self._public_url(),
+                 **self.env})
         self.starts += 1
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -94,6 +95,11 @@ class BridgeProcess:
             time.sleep(0.05)
         _stop(self.proc)  # a bridge that never became ready must not linger
         raise ProcessFailed(f"bridge not ready after {timeout}s:\n{_tail(self.log_path)}")
+
+    def _public_url(self) -> dict[str, str]:
+        # On loopback (tests, scenarios) phones are simulated here and reach it there; a
+        # bridge listening on the network works out its LAN address itself.
+        return {"SELFREG_PUBLIC_URL": self.http_url} if self.host.startswith("127.") else {}
 
     def health(self) -> dict[str, Any] | None:
         return self.get("/health")
