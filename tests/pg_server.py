@@ -18,21 +18,21 @@ When no server can be had, ``postgres_server`` skips with "PostgreSQL server not
 from __future__ import annotations
 
 import contextlib
-import glob
 import os
 import pwd
 import secrets
-import shutil
-import socket
-import subprocess
-import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import NullPool
+
+# The cluster itself is shared with the benchmarks; find_* are re-exported for the tests.
+from cashier_bridge.devtools.pg_cluster import Cluster, find_bindir, find_runuser
+
+__all__ = ["ENV_URL", "UNAVAILABLE", "Cluster", "PostgresServer", "find_bindir",
+           "find_runuser", "postgres_server", "start_cluster", "start_server"]
 
 ENV_URL = "SELFREG_TEST_PG_URL"
 UNAVAILABLE = "PostgreSQL server not available"
@@ -41,7 +41,7 @@ UNAVAILABLE = "PostgreSQL server not available"
 class PostgresServer:
     """A server we may create databases on; ``close`` drops them (and stops our own cluster)."""
 
-    def __init__(self, admin_url: URL, cluster: _Cluster | None = None) -> None:
+    def __init__(self, admin_url: URL, cluster: Cluster | None = None) -> None:
         self.admin_url = admin_url
         self._cluster = cluster
         self._created: list[str] = []
@@ -80,90 +80,7 @@ class PostgresServer:
             engine.dispose()
 
 
-class _Cluster:
-    """initdb + pg_ctl in a temporary directory."""
-
-    def __init__(self, bindir: Path) -> None:
-        self.bindir = bindir
-        self.root = Path(tempfile.mkdtemp(prefix="selfreg-pg-"))
-        self.data = self.root / "data"
-        self.sockets = self.root / "sockets"
-        self.log = self.root / "server.log"
-        self.port = _free_port()
-        self.user = "postgres" if os.geteuid() == 0 else None
-        self._options = ""
-        self.admin_url: URL | None = None
-
-    def _run(self, *args: str) -> subprocess.CompletedProcess[str]:
-        command = [str(self.bindir / args[0]), *args[1:]]
-        if self.user:
-            command = [find_runuser(), "-u", self.user, "--", *command]
-        return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
-
-    def start(self) -> URL:
-        self.sockets.mkdir()
-        if self.user:
-            entry = pwd.getpwnam(self.user)
-            for path in (self.root, self.sockets):
-                os.chown(path, entry.pw_uid, entry.pw_gid)
-        done = self._run("initdb", "-D", str(self.data), "-U", "postgres", "-A", "trust",
-                         "-E", "UTF8", "--locale=C.UTF-8", "--no-sync")
-        if done.returncode != 0:
-            raise RuntimeError(f"initdb failed: {done.stderr.strip()}")
-        options = (f"-p {self.port} -k {self.sockets} -c listen_addresses=127.0.0.1 "
-                   "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
-                   "-c max_connections=200")
-        self._options = options
-        self.resume()
-        return URL.create("postgresql+psycopg", username="postgres", host="127.0.0.1",
-                          port=self.port, database="postgres")
-
-    def resume(self) -> None:
-        """Start the server (again, after :meth:`pause`), waiting until it accepts clients."""
-        done = self._run("pg_ctl", "start", "-D", str(self.data), "-l", str(self.log), "-w",
-                         "-t", "60", "-o", self._options)
-        if done.returncode != 0:
-            log = self.log.read_text() if self.log.exists() else ""
-            raise RuntimeError(f"pg_ctl start failed: {done.stderr.strip()} {log[-2000:]}")
-
-    def pause(self) -> None:
-        """Stop the server as an outage would (clients disconnected), keeping its data."""
-        self._run("pg_ctl", "stop", "-D", str(self.data), "-m", "fast", "-w")
-
-    def stop(self) -> None:
-        if self.data.exists():
-            self._run("pg_ctl", "stop", "-D", str(self.data), "-m", "immediate", "-w")
-        shutil.rmtree(self.root, ignore_errors=True)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def find_runuser() -> str:
-    """util-linux's runuser, which Debian installs in /usr/sbin: not on every PATH (CI's, a
-    non-login shell's), so look where it lives too."""
-    found = shutil.which("runuser") or next(
-        (p for p in ("/usr/sbin/runuser", "/sbin/runuser") if os.access(p, os.X_OK)), None)
-    if found is None:
-        raise RuntimeError("runuser not found (Debian package util-linux); needed to run "
-                           "PostgreSQL as the postgres user when the tests run as root")
-    return found
-
-
-def find_bindir() -> Path | None:
-    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin"),
-                        key=lambda p: int(Path(p).parent.name), reverse=True)
-    for candidate in candidates:
-        if (Path(candidate) / "initdb").exists() and (Path(candidate) / "pg_ctl").exists():
-            return Path(candidate)
-    on_path = shutil.which("initdb")
-    return Path(on_path).parent if on_path and shutil.which("pg_ctl") else None
-
-
-def start_cluster() -> _Cluster | None:
+def start_cluster() -> Cluster | None:
     """A cluster of our own (one a test may stop and start), or None without the binaries."""
     bindir = find_bindir()
     if bindir is None:
@@ -173,9 +90,9 @@ def start_cluster() -> _Cluster | None:
             pwd.getpwnam("postgres")
         except KeyError:
             return None
-    cluster = _Cluster(bindir)
+    cluster = Cluster(bindir=bindir)
     try:
-        cluster.admin_url = cluster.start()
+        cluster.start()
     except BaseException:
         cluster.stop()
         raise

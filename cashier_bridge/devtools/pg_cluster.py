@@ -147,6 +147,14 @@ class Cluster:
             raise RuntimeError(f"pg_ctl start failed: {done.stderr.strip()} {log[-2000:]}")
         return self.admin_url
 
+    def pause(self) -> None:
+        """Stop the server as an outage would (clients cut off), keeping its data; start()
+        brings it back."""
+        self._run("pg_ctl", "stop", "-D", str(self.data), "-m", "fast", "-w", timeout=600)
+
+    def resume(self) -> URL:
+        return self.start()
+
     def stop(self) -> None:
         """Stop the server; a throwaway cluster's directory goes too."""
         if (self.data / "PG_VERSION").exists():

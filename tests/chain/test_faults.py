@@ -26,11 +26,11 @@ from cashier_bridge.registry import NewCustomer, Registry
 from cashier_bridge.registry.lane_store import LaneWrite
 from simulator.processes import BridgeProcess
 from tests.chain.test_chain import ANNA_PNR, NEW_PNR, customers_with, device, to_numpad
-from tests.pg_server import UNAVAILABLE, _Cluster, start_cluster
+from tests.pg_server import UNAVAILABLE, Cluster, start_cluster
 
 
 @pytest.fixture
-def own_postgres() -> Iterator[_Cluster]:
+def own_postgres() -> Iterator[Cluster]:
     """A PostgreSQL server of this test's own, which it may stop and start."""
     cluster = start_cluster()
     if cluster is None:
@@ -58,8 +58,7 @@ def seed_anna(url: str) -> None:
 
 @pytest.mark.postgres
 async def test_database_outage_is_survived_without_restarting_the_bridge(
-        own_postgres: _Cluster, tmp_path: Path) -> None:
-    assert own_postgres.admin_url is not None
+        own_postgres: Cluster, tmp_path: Path) -> None:
     url = own_postgres.admin_url.set(drivername="postgresql+psycopg").render_as_string(
         hide_password=False)
     seed_anna(url)
