@@ -244,15 +244,20 @@ def mobile(m: ScreenModel, a: Actions) -> Widget:
         countdown = Notice(text=countdown_text(m), warn=False)
         side.add_widget(countdown)
         root.countdown = countdown  # type: ignore[attr-defined]  # ticked by the app
+    _other_ways(side, m, a, enter_id_first=False)
+    root.add_widget(side)
+    return root
+
+
+def _other_ways(side: BoxLayout, m: ScreenModel, a: Actions, *, enter_id_first: bool) -> None:
+    """Below what a side panel says: Ange ID instead, or back to the choices."""
     side.add_widget(Widget())
     numpad = _pill("enter_id", m.t("Enter ID"), lambda: a.choose(Method.numpad),
-                   primary=False, icon="keypad")
+                   primary=enter_id_first, icon="keypad")
     back = _pill("cancel", m.t("Back"), a.cancel, primary=False, icon="back")
     for button in (numpad, back):
         button.size_hint_x = 1
         side.add_widget(button)
-    root.add_widget(side)
-    return root
 
 
 def countdown_text(m: ScreenModel) -> str:
@@ -289,13 +294,7 @@ def scan(m: ScreenModel, a: Actions) -> Widget:
             status = ""
         notice = m.notice()
         side.add_widget(Notice(text=notice or status, warn=bool(notice)))
-    side.add_widget(Widget())
-    numpad = _pill("enter_id", m.t("Enter ID"), lambda: a.choose(Method.numpad),
-                   primary=preview is None, icon="keypad")
-    back = _pill("cancel", m.t("Back"), a.cancel, primary=False, icon="back")
-    for button in (numpad, back):
-        button.size_hint_x = 1
-        side.add_widget(button)
+    _other_ways(side, m, a, enter_id_first=preview is None)
     root.add_widget(side)
     return root
 

@@ -66,15 +66,20 @@ async def device(bridge: BridgeProcess | str, role: str, lane: str = "lane-1"
         yield d
 
 
-@pytest.fixture
-def chain_db(postgres_server: PostgresServer) -> Iterator[str]:
-    url = postgres_server.create_database("chain")
+def seed_anna(url: str) -> None:
+    """The shop's customer 1001, Anna, who identifies with her personnummer or phone."""
     registry = Registry.open(url)
     registry.create_customer("seed-anna", NewCustomer(
         first_name="Anna", last_name="Andersson", phone="+46701234567",
         personal_id_fingerprint=registry.fingerprint(ANNA_PNR),
         personal_id_masked="19850312-****", created_via="import", customer_code="1001"))
     registry.close()
+
+
+@pytest.fixture
+def chain_db(postgres_server: PostgresServer) -> Iterator[str]:
+    url = postgres_server.create_database("chain")
+    seed_anna(url)
     yield url
     postgres_server.drop_database(url)
 

@@ -22,10 +22,17 @@ from cashier_bridge import presenting
 from cashier_bridge.lane import CreateCustomer, Lane, Lookup
 from cashier_bridge.lane_hub import Delivery
 from cashier_bridge.protocol import MemberDetails, Method, dump
-from cashier_bridge.registry import NewCustomer, Registry
+from cashier_bridge.registry import Registry
 from cashier_bridge.registry.lane_store import LaneWrite
 from simulator.processes import BridgeProcess
-from tests.chain.test_chain import ANNA_PNR, NEW_PNR, customers_with, device, to_numpad
+from tests.chain.test_chain import (
+    ANNA_PNR,
+    NEW_PNR,
+    customers_with,
+    device,
+    seed_anna,
+    to_numpad,
+)
 from tests.pg_server import UNAVAILABLE, Cluster, start_cluster
 
 
@@ -45,15 +52,6 @@ def ready_status(bridge: BridgeProcess) -> tuple[int, dict[str, object]]:
             return r.status, json.loads(r.read())
     except urllib.error.HTTPError as err:
         return err.code, json.loads(err.read())
-
-
-def seed_anna(url: str) -> None:
-    registry = Registry.open(url)
-    registry.create_customer("seed-anna", NewCustomer(
-        first_name="Anna", last_name="Andersson", phone="+46701234567",
-        personal_id_fingerprint=registry.fingerprint(ANNA_PNR),
-        personal_id_masked="19850312-****", created_via="import", customer_code="1001"))
-    registry.close()
 
 
 @pytest.mark.postgres
