@@ -47,6 +47,7 @@ from cashier_bridge.protocol import (
 from . import probe, screens, theme
 from .i18n import ENDONYMS, gettext, next_language
 from .link import BridgeLink
+from .masking import mask_typed
 from .scan_session import ScanSession, no_feedback
 from .screen_choice import screen_for
 
@@ -91,6 +92,7 @@ class KioskApp(App):
         self._grace: ClockEvent | None = None
         self._render_generation = 0
         self.bridge_notice: Notice | None = None
+        self.revealing = False
         self._mobile_deadline: float | None = None
         self._mobile_tick: ClockEvent | None = None
         self._renewed_for: str | None = None
@@ -233,11 +235,19 @@ class KioskApp(App):
         elif key.isdigit() and len(self.digits) < MAX_DIGITS:
             self.digits += key
         # Only the display changes: rebuilding the keys would move them under a fast finger.
+        self._show_digits()
+
+    def reveal(self, on: bool) -> None:
+        """The shopper holds (or lets go of) "show" to check the number they typed."""
+        self.revealing = on
+        self._show_digits()
+
+    def _show_digits(self) -> None:
         display = getattr(self._screen_widget, "display", None)
         if display is None:
             self.render()
             return
-        display.text = self.digits
+        display.text = self.digits if self.revealing else mask_typed(self.digits)
         self._render_generation += 1
         if self.probe_file is not None:
             self._after_layout(self._write_probe, self._render_generation)
@@ -370,6 +380,7 @@ class KioskApp(App):
                                  and state.seq == self._welcome_over_seq)
         if self.screen != "numpad":
             self.digits = ""  # typed digits never outlive the numpad screen
+            self.revealing = False
         self.digits = self.digits[:MAX_DIGITS]
         view = state.view if state is not None and not self.offline_shown else KioskView()
         if self.bridge_notice is not None and not self.offline_shown:
@@ -381,7 +392,7 @@ class KioskApp(App):
         session = self.scan_session
         self._screen_model_camera = session.status if session is not None else ""
         model = screens.ScreenModel(language=self.language, view=view, digits=self.digits,
-                                    camera=self._screen_model_camera,
+                                    camera=self._screen_model_camera, reveal=self.revealing,
                                     mobile_left_s=self._mobile_left())
         self._cancel("_mobile_tick")
         if self.screen == "mobile" and view.mobile_url and not view.mobile_submitted:

@@ -21,6 +21,7 @@ from cashier_bridge.protocol import KioskView, Method
 from . import theme
 from .i18n import gettext
 from .icons import Icon
+from .masking import mask_typed
 from .widgets import ChoiceCard, Display, KeyButton, MaskedId, Notice, PillButton
 
 NOTICES = {
@@ -58,6 +59,7 @@ class Actions(Protocol):
     def submit(self) -> None: ...
     def cancel(self) -> None: ...
     def answer(self, accept: bool) -> None: ...
+    def reveal(self, on: bool) -> None: ...
     def camera_preview(self) -> Widget | None: ...
 
 
@@ -68,6 +70,7 @@ class ScreenModel:
     digits: str = ""
     camera: str = ""  # Skanna ID's camera: "starting", "live" or "failed"
     mobile_left_s: int | None = None  # seconds the Via mobil code on screen still lasts
+    reveal: bool = False  # the shopper holds "show": the typed number unmasked
 
     def t(self, msgid: str, **fields: object) -> str:
         return gettext(self.language, msgid, **fields)
@@ -175,9 +178,16 @@ def numpad(m: ScreenModel, a: Actions) -> Widget:
     left = BoxLayout(orientation="vertical", spacing=22 * u)
     left.add_widget(Factory.Title(text=m.t("Enter your personal ID, phone or customer number"),
                                   font_size=38 * u, halign="left"))
-    display = Display(text=m.digits, hint=m.t("YYYYMMDD-XXXX or 07X-XXX XX XX"))
+    display = Display(text=m.digits if m.reveal else mask_typed(m.digits),
+                      hint=m.t("YYYYMMDD-XXXX or 07X-XXX XX XX"))
     left.add_widget(display)
     root.display = display  # type: ignore[attr-defined]  # typing updates only the digits
+    # Held down, the whole number shows to the shopper checking it; let go, it hides again.
+    show = KeyButton(probe_id="key_show", text=m.t("Hold to show the number"), small=True)
+    show.size_hint_y = None
+    show.height = 56 * u
+    show.bind(on_press=lambda *_: a.reveal(True), on_release=lambda *_: a.reveal(False))
+    left.add_widget(show)
     left.add_widget(Notice(text=m.notice()))
     left.add_widget(Widget())
     back = _pill("cancel", m.t("Back"), a.cancel, primary=False, icon="back")

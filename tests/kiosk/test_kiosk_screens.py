@@ -118,7 +118,7 @@ def test_the_numpad_builds_digits_with_clear_and_back_and_submits_them(
     kiosk.wait(lambda p: "1985" in p["texts"], what="display 1985 after back")
     for key in "03121234":
         kiosk.click(f"key_{key}")
-    kiosk.wait(lambda p: "198503121234" in p["texts"], what="all digits")
+    kiosk.wait(lambda p: "19850312••••" in p["texts"], what="all digits, the last four masked")
     kiosk.click("key_ok")
     assert bridge.next_intent(skip=("screen_timeout",)) == SubmitId(digits="198503121234")
 
@@ -253,3 +253,34 @@ def test_registry_trouble_asks_the_shopper_to_try_again_in_a_moment(
     assert shown["screen"] == "numpad"  # the shopper stays where they were and can retry
     show(bridge, kiosk, Phase.identifying, "numpad", method=Method.numpad)
     assert one_moment not in kiosk.wait_screen("numpad", seq=bridge.state.seq)["texts"]
+
+
+def test_a_typed_personnummer_is_masked_and_shows_while_show_is_held(
+        bridge: FakeBridge, kiosk: Kiosk) -> None:
+    import os
+    import subprocess
+
+    fresh(bridge, kiosk)
+    show(bridge, kiosk, Phase.identifying, "numpad", method=Method.numpad)
+    for key in "198503121249":
+        kiosk.click(f"key_{key}")
+    typed = kiosk.wait(lambda p: "19850312••••" in p["texts"], what="the masked number")
+    assert not any("1249" in t for t in typed["texts"])  # the queue cannot read it
+    x, y = typed["buttons"]["key_show"]
+    env = dict(os.environ, DISPLAY=kiosk.display)
+    subprocess.run(["xdotool", "mousemove", str(x), str(y), "mousedown", "1"], env=env,
+                   check=True, timeout=10)
+    held = kiosk.wait(lambda p: "198503121249" in p["texts"], what="the number while held")
+    assert held["screen"] == "numpad"
+    subprocess.run(["xdotool", "mouseup", "1"], env=env, check=True, timeout=10)
+    kiosk.wait(lambda p: "19850312••••" in p["texts"], what="the number masked again")
+    kiosk.click("key_ok")
+    assert bridge.next_intent(skip=("screen_timeout",)) == SubmitId(digits="198503121249")
+
+
+def test_a_typed_phone_number_shows_only_its_ends(bridge: FakeBridge, kiosk: Kiosk) -> None:
+    fresh(bridge, kiosk)
+    show(bridge, kiosk, Phase.identifying, "numpad", method=Method.numpad)
+    for key in "0701234567":
+        kiosk.click(f"key_{key}")
+    kiosk.wait(lambda p: "070•••••67" in p["texts"], what="the masked phone number")
