@@ -29,7 +29,7 @@ import logging
 import math
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -416,7 +416,10 @@ class Debouncer:
     twice).  A 1D code (Code 128, EAN-13) or a PDF417 must be read in two frames before it
     counts: on the virtual camera's moving cards, zxing-cpp now and then returns a wrong number
     that still passes a 1D check digit, or a PDF417 garbled past its (low) error correction
-    level; the same wrong text twice in a row was not seen.  QR codes carry enough error
+    level.  Held up for long, a wrong number can come twice within a few frames, so a 1D code
+    or PDF417 counts only when, among the last ``confirm_frames`` frames' reads of its format,
+    it was read at least twice *and* more often than any other text: the card's true number,
+    read in most frames, always outvotes an occasional misread.  QR codes carry enough error
     correction to count at once.
     """
 
@@ -430,9 +433,13 @@ class Debouncer:
         self._frame = 0
         self._last_seen: dict[tuple[str, str], tuple[float, int]] = {}
         self._reported: set[tuple[str, str]] = set()
+        self._recent: deque[tuple[int, tuple[str, str]]] = deque()  # (frame, key) to confirm
 
     def update(self, codes: Sequence[Code], now: float) -> list[Code]:
         self._frame += 1
+        self._recent.extend((self._frame, c.key) for c in codes if c.format in self.CONFIRM)
+        while self._recent and self._frame - self._recent[0][0] >= self.confirm_frames:
+            self._recent.popleft()
         new = []
         for c in codes:
             seen = self._last_seen.get(c.key)
@@ -441,8 +448,8 @@ class Debouncer:
                 if c.format not in self.CONFIRM:
                     new.append(c)
                     self._reported.add(c.key)
-            elif c.key not in self._reported and self._frame - seen[1] <= self.confirm_frames:
-                new.append(c)  # a 1D code read again soon after: confirmed
+            elif c.key not in self._reported and self._outvotes(c):
+                new.append(c)  # a 1D code read again soon after, and more than any other
                 self._reported.add(c.key)
             self._last_seen[c.key] = (now, self._frame)
         for key, seen in list(self._last_seen.items()):
@@ -450,6 +457,11 @@ class Debouncer:
                 del self._last_seen[key]
                 self._reported.discard(key)
         return new
+
+    def _outvotes(self, code: Code) -> bool:
+        votes = Counter(key for _, key in self._recent if key[0] == code.key[0])
+        mine = votes.pop(code.key, 0)
+        return mine >= 2 and mine > max(votes.values(), default=0)
 
     def _gone(self, seen: tuple[float, int], now: float) -> bool:
         return now - seen[0] > self.forget_s and self._frame - seen[1] > self.forget_frames

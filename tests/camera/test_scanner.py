@@ -196,3 +196,13 @@ def test_decode_cli_prints_one_json_line_per_image_and_fails_for_an_unreadable_o
     assert lines[0]["ms"] >= 0
     assert lines[1] == {"file": str(bad), "error": lines[1]["error"]}
     assert "not an image" in lines[1]["error"]
+
+
+def test_a_misread_twice_while_the_card_is_held_is_outvoted_by_the_card() -> None:
+    debounce = Debouncer()
+    card = Code("1001", "Code128", ((0, 0), (1, 0), (1, 1), (0, 1)))
+    misread = Code("0205", "Code128", ((0, 0), (1, 0), (1, 1), (0, 1)))
+    reported = [c.text for t in range(40)
+                for c in debounce.update([card] if t % 4 else [misread], t / 30)]
+    # The wrong number came ten times, twice within every few frames: never reported.
+    assert reported == ["1001"]
