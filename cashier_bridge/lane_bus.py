@@ -1,8 +1,9 @@
 """How lane transitions reach the devices attached to *other* bridge processes of a chain.
 
-Every transition on PostgreSQL ends with ``NOTIFY selfreg_lanes, '<seq>:<lane>'`` in the same
-transaction (see :mod:`cashier_bridge.registry.lane_store`); PostgreSQL delivers notifications in
-commit order, so each process hears every lane's steps in the order they happened.  This module
+Every transition on PostgreSQL ends with ``NOTIFY selfreg_lanes, '<seq>:<lane>'`` (followed by a
+line with what to tell the devices, when that fits in a notification) in the same transaction
+(see :mod:`cashier_bridge.registry.lane_store`); PostgreSQL delivers notifications in commit
+order, so each process hears every lane's steps in the order they happened.  This module
 keeps one dedicated connection per process that LISTENs and hands each notification to the hub,
 and that holds the process's own advisory lock for as long as the process lives: that lock is how
 other processes know whether the driver of a lane is still alive.
@@ -26,7 +27,7 @@ from .registry.lane_store import NOTIFY_CHANNEL, PROCESS_LOCK_CLASS
 
 log = structlog.get_logger("selfreg.bus")
 
-Notified = Callable[[str, int], None]
+Notified = Callable[[str, int, str | None], None]
 Reconnected = Callable[[], Awaitable[None]]
 
 
@@ -75,8 +76,9 @@ class PostgresBus:
                         await self._on_reconnect()
                     first, delay = False, 0.2
                     async for notify in conn.notifies():
-                        seq, _, lane = notify.payload.partition(":")
-                        self._on_notify(lane, int(seq))
+                        head, newline, body = notify.payload.partition("\n")
+                        seq, _, lane = head.partition(":")
+                        self._on_notify(lane, int(seq), body if newline else None)
             except asyncio.CancelledError:
                 raise
             except (psycopg.Error, OSError) as exc:

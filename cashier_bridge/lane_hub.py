@@ -122,6 +122,7 @@ class _LaneSlot:
     fetched: int = 0  # newest outbox entry read (other processes' transitions)
     catching_up: asyncio.Task[None] | None = None
     wanted: int = 0
+    inbox: dict[int, str] = field(default_factory=dict)  # seq -> delivery from a NOTIFY
 
 
 class Bus(Protocol):
@@ -395,11 +396,14 @@ class LaneHub:
 
     # --- other processes' transitions (shared registry) ---------------------------------------
 
-    def notified(self, name: str, seq: int) -> None:
-        """The bus heard that ``name`` reached ``seq`` (in commit order)."""
+    def notified(self, name: str, seq: int, body: str | None = None) -> None:
+        """The bus heard that ``name`` reached ``seq`` (in commit order), with what to tell
+        the devices when it fitted in the notification."""
         slot = self._slots.get(name)
         if slot is None or not slot.peers or seq <= slot.fetched:
             return
+        if body is not None:
+            slot.inbox[seq] = body
         slot.wanted = max(slot.wanted, seq)
         if slot.catching_up is None or slot.catching_up.done():
             slot.catching_up = asyncio.ensure_future(self._catch_up(name, slot))
@@ -416,14 +420,20 @@ class LaneHub:
         try:
             while slot.fetched < slot.wanted:
                 async with slot.lock:
-                    entries = await asyncio.to_thread(self.lanes.outbox_since, name,
-                                                      slot.fetched)
+                    following = slot.fetched + 1
+                    if following in slot.inbox:  # it came with the notification: no read
+                        entries = [(following, slot.inbox.pop(following))]
+                    else:  # too large for a notification, or missed: the outbox has it
+                        entries = await asyncio.to_thread(self.lanes.outbox_since, name,
+                                                          slot.fetched)
                     if not entries:
                         break
                     for seq, body in entries:
                         slot.fetched = seq
                         delivery = Delivery.model_validate_json(body)
                         await self._deliver(slot, delivery)
+                    for old in [k for k in slot.inbox if k <= slot.fetched]:
+                        del slot.inbox[old]
         except Exception:
             log.exception("catch_up_failed", lane=name)
 

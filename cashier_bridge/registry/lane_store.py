@@ -45,6 +45,7 @@ NOTIFY_CHANNEL = "selfreg_lanes"
 LANE_LOCK_CLASS = 0x5E1F
 PROCESS_LOCK_CLASS = 0x5E20
 OUTBOX_KEEP = dt.timedelta(minutes=10)
+NOTIFY_BODY_MAX = 7000
 
 _ALIVE = text(
     "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted"
@@ -104,7 +105,12 @@ class LaneStore:
             if self.shared:
                 conn.execute(_OUTBOX, {"lane": name, "seq": write.seq, "body": write.outbox,
                                        "created_at": now})
-                conn.execute(_NOTIFY, {"payload": f"{write.seq}:{name}"})
+                head = f"{write.seq}:{name}"
+                # Carried along when it fits (PostgreSQL's limit is 8000 bytes), the other
+                # processes need not read the outbox for it.
+                payload = f"{head}\n{write.outbox}" if len(write.outbox.encode()) < \
+                    NOTIFY_BODY_MAX else head
+                conn.execute(_NOTIFY, {"payload": payload})
             return write
 
     def pending(self, me: int | None = None) -> list[tuple[str, int | None]]:
