@@ -175,15 +175,3 @@ def test_screenshots_in_every_language(phone: Any, lane: tuple[Device, Device], 
     phone.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 10_000
 
-
-def test_selfreg_sim_screenshots_shows_the_phone_page_in_every_state(tmp_path: Path) -> None:
-    from PIL import Image
-
-    from simulator.phone_screenshots import run
-
-    shots = run(tmp_path, ("en",))
-    assert [p.name for p in shots] == [f"phone-{state}_en_375x812.png" for state in
-                                       ("form", "error", "waiting", "card", "expired")]
-    for path in shots:
-        with Image.open(path) as image:
-            assert image.width == 375 and image.height >= 600, path
