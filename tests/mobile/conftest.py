@@ -87,7 +87,9 @@ def bridge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BridgeProcess]:
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if not shutil.which(CHROMIUM):
-        pytest.skip("Debian's chromium is not installed (apt install chromium)")
+        # Not an optional server: ./test.sh installs it, so its absence is a broken set-up.
+        pytest.fail("Debian's chromium is not installed (./test.sh installs it; or apt "
+                    "install chromium)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
