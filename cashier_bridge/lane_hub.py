@@ -187,11 +187,7 @@ class LaneHub:
         peer.role, peer.lane = hello.role, hello.lane
         slot = await self._slot(hello.lane, device=True)
         async with slot.lock:  # no transition may slip between joining and the first view
-            if self.lanes.shared:  # another process may have moved the lane since
-                slot.lane = await asyncio.to_thread(self._load, hello.lane)
-                if not slot.peers:
-                    slot.fetched = max(slot.fetched, slot.lane.seq)
-            slot.peers[peer] = slot.lane.seq
+            await self._join(slot, peer, hello.lane)
             log.info("device_attached", lane=hello.lane, role=hello.role.value,
                      phase=slot.lane.phase.value, seq=slot.lane.seq)
             await peer.send(dump(Welcome(role=hello.role, lane=hello.lane,
@@ -318,12 +314,16 @@ class LaneHub:
         peer.lane = name
         slot = await self._slot(name)
         async with slot.lock:
-            if self.lanes.shared:
-                slot.lane = await asyncio.to_thread(self._load, name)
-                if not slot.peers:
-                    slot.fetched = max(slot.fetched, slot.lane.seq)
-            slot.peers[peer] = slot.lane.seq
-            return slot.lane
+            return await self._join(slot, peer, name)
+
+    async def _join(self, slot: _LaneSlot, peer: Peer, name: str) -> Lane:
+        """Under the slot's lock: ``peer`` follows the lane from its current state on."""
+        if self.lanes.shared:  # another process may have moved the lane since
+            slot.lane = await asyncio.to_thread(self._load, name)
+            if not slot.peers:
+                slot.fetched = max(slot.fetched, slot.lane.seq)
+        slot.peers[peer] = slot.lane.seq
+        return slot.lane
 
     def _presenting(self, raw: str, source: Method) -> Transition:
         lookup_id = uuid.uuid4().hex

@@ -248,9 +248,7 @@ class KioskApp(App):
             self.render()
             return
         display.text = self.digits if self.revealing else mask_typed(self.digits)
-        self._render_generation += 1
-        if self.probe_file is not None:
-            self._after_layout(self._write_probe, self._render_generation)
+        self._probe_soon()
 
     def submit(self) -> None:
         if self.digits:
@@ -296,9 +294,7 @@ class KioskApp(App):
                 and session.status != self._screen_model_camera:
             self.render()  # "Starting the camera…" goes, or the screen says there is no camera
             return
-        self._render_generation += 1
-        if self.probe_file is not None:
-            self._after_layout(self._write_probe, self._render_generation, frames=1)
+        self._probe_soon(frames=1)
 
     def _open_scan(self) -> None:
         if self.scan_session is None:
@@ -334,9 +330,7 @@ class KioskApp(App):
         countdown = getattr(widget, "countdown", None)
         if countdown is not None:
             countdown.text = screens.countdown_text(model)
-            self._render_generation += 1
-            if self.probe_file is not None:
-                self._after_layout(self._write_probe, self._render_generation)
+            self._probe_soon()
         if left == 0 and self._renewed_for != state.view.mobile_url:
             # The code ran out unused: ask for a fresh one (once per code).
             self._renewed_for = state.view.mobile_url
@@ -403,9 +397,13 @@ class KioskApp(App):
         body.clear_widgets()
         self._screen_widget = screens.build(self.screen, model, self)
         body.add_widget(self._screen_widget)
+        self._probe_soon()
+
+    def _probe_soon(self, frames: int = 3) -> None:
+        """Something on screen changed: report it to the probe once it has settled."""
         self._render_generation += 1
         if self.probe_file is not None:
-            self._after_layout(self._write_probe, self._render_generation)
+            self._after_layout(self._write_probe, self._render_generation, frames)
 
     def _after_layout(self, callback: object, generation: int, frames: int = 3) -> None:
         # Layouts and text textures settle over the next frames; report only then.

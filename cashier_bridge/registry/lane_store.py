@@ -25,7 +25,6 @@ from sqlalchemy import (
     and_,
     bindparam,
     delete,
-    exists,
     func,
     insert,
     select,
@@ -47,9 +46,15 @@ PROCESS_LOCK_CLASS = 0x5E20
 OUTBOX_KEEP = dt.timedelta(minutes=10)
 NOTIFY_BODY_MAX = 7000
 
-_ALIVE = text(
-    "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted"
-    " AND classid = CAST(:cls AS oid) AND objid = CAST(:key AS oid) AND objsubid = 2)")
+
+def _holds_process_lock(key: str) -> str:
+    """SQL: the process whose key is ``key`` (an expression) holds its lock, i.e. lives."""
+    return ("EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted"
+            f" AND classid = CAST(:cls AS oid) AND objid = CAST({key} AS oid)"
+            " AND objsubid = 2)")
+
+
+_ALIVE = text(f"SELECT {_holds_process_lock(':key')}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,10 +123,8 @@ class LaneStore:
         may need ``me``: driven by ``me`` or by a process that is gone."""
         query = select(lanes.c.name, lanes.c.driver).where(lanes.c.pending)
         if me is not None and self.shared:
-            query = query.where(lanes.c.driver.is_(None) | (lanes.c.driver == me) | ~exists(
-                select(1).select_from(text("pg_locks")).where(text(
-                    "locktype = 'advisory' AND granted AND classid = CAST(:cls AS oid) "
-                    "AND objsubid = 2 AND objid = CAST(lanes.driver AS oid)"))))
+            query = query.where(lanes.c.driver.is_(None) | (lanes.c.driver == me)
+                                | text(f"NOT {_holds_process_lock('lanes.driver')}"))
         with self._engine.connect() as conn:
             return [(r.name, r.driver) for r in conn.execute(
                 query, {"cls": PROCESS_LOCK_CLASS})]
