@@ -7,35 +7,18 @@ the kiosk and the cashier; Debian's chromium, headless, driven by Playwright, is
 
 from __future__ import annotations
 
-import json
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from websockets.sync.client import ClientConnection, connect
-
 from .processes import BridgeProcess
 from .scenarios import demo_csv, known_customer, unknown_personnummer
+from .sync_device import SyncDevice
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 LANGUAGES = ("sv", "en", "nl")
-
-
-class _Device:
-    def __init__(self, ws: ClientConnection, role: str, lane: str) -> None:
-        self.ws = ws
-        self.send(type="hello", role=role, lane=lane)
-
-    def send(self, **message: Any) -> None:
-        self.ws.send(json.dumps({"v": 1, **message}))
-
-    def next(self, type_: str, **match: Any) -> dict[str, Any]:
-        while True:
-            message = json.loads(self.ws.recv(timeout=20))
-            if message["type"] == type_ and all(message.get(k) == v for k, v in match.items()):
-                return message
 
 
 def run(out_dir: Path, languages: tuple[str, ...] = LANGUAGES) -> list[Path]:
@@ -66,15 +49,16 @@ def _one_language(browser: Any, bridge: BridgeProcess, out_dir: Path, lang: str,
                                   has_touch=True, locale=lang,
                                   extra_http_headers={"Accept-Language": lang})
     page = context.new_page()
-    with connect(f"{bridge.url}/ws/kiosk") as k, connect(f"{bridge.url}/ws/register") as r:
-        try:
-            return _states(context, page, _Device(k, "kiosk", lane),
-                           _Device(r, "register", lane), out_dir, lang)
-        finally:
-            context.close()
+    kiosk, register = SyncDevice(bridge, "kiosk", lane), SyncDevice(bridge, "register", lane)
+    try:
+        return _states(context, page, kiosk, register, out_dir, lang)
+    finally:
+        kiosk.close()
+        register.close()
+        context.close()
 
 
-def _states(context: Any, page: Any, kiosk: _Device, register: _Device, out_dir: Path,
+def _states(context: Any, page: Any, kiosk: SyncDevice, register: SyncDevice, out_dir: Path,
             lang: str) -> list[Path]:
     shots: list[Path] = []
 

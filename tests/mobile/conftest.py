@@ -4,7 +4,6 @@ kiosk and the cashier's register."""
 
 from __future__ import annotations
 
-import json
 import shutil
 import sys
 from collections.abc import Iterator
@@ -17,10 +16,10 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from websockets.sync.client import ClientConnection, connect  # noqa: E402
 
 from cashier_bridge.registry import NewCustomer, Registry  # noqa: E402
 from simulator.processes import BridgeProcess  # noqa: E402
+from simulator.sync_device import SyncDevice as Device  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -29,28 +28,6 @@ PHONE = {"viewport": {"width": 375, "height": 812}, "is_mobile": True, "has_touc
          "locale": "en-GB", "extra_http_headers": {"Accept-Language": "en-GB,en;q=0.9"}}
 ANNA_PNR = "198503120183"
 NEW_PNR = "199104170106"
-
-
-class Device:
-    """A kiosk or register of a lane, speaking the protocol over a raw websocket."""
-
-    def __init__(self, bridge: BridgeProcess, role: str, lane: str) -> None:
-        self._connection = connect(f"{bridge.url}/ws/{role}")
-        self.ws: ClientConnection = self._connection.__enter__()
-        self.send(type="hello", role=role, lane=lane)
-        self.next("welcome")
-
-    def send(self, **message: Any) -> None:
-        self.ws.send(json.dumps({"v": 1, **message}))
-
-    def next(self, type_: str, timeout: float = 15.0, **match: Any) -> dict[str, Any]:
-        while True:
-            message = json.loads(self.ws.recv(timeout=timeout))
-            if message["type"] == type_ and all(message.get(k) == v for k, v in match.items()):
-                return message
-
-    def close(self) -> None:
-        self._connection.__exit__(None, None, None)
 
 
 def start_bridge(workdir: Path, monkeypatch: pytest.MonkeyPatch | None = None,
