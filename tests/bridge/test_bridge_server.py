@@ -40,9 +40,10 @@ def _free_port() -> int:
 
 
 class Bridge:
-    def __init__(self, db_url: str, auth: str = "auto") -> None:
+    def __init__(self, db_url: str, auth: str = "auto", **settings: Any) -> None:
         self.db_url = db_url
         self.auth = auth
+        self.settings = settings  # more bridge settings, as the tests need them
         self.port = _free_port()
         self.server: uvicorn.Server | None = None
         self.task: asyncio.Task[None] | None = None
@@ -52,7 +53,7 @@ class Bridge:
         return f"ws://127.0.0.1:{self.port}"
 
     async def start(self) -> None:
-        settings = Settings(db_url=self.db_url, port=self.port, auth=self.auth)
+        settings = Settings(db_url=self.db_url, port=self.port, auth=self.auth, **self.settings)
         self.app = create_app(settings)
         config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port,
                                 ws="websockets-sansio", log_config=None, lifespan="on")

@@ -11,11 +11,8 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
-from cashier_bridge.config import Settings
 from cashier_bridge.registry import Registry
-from cashier_bridge.server import create_app
 from tests.bridge.test_bridge_server import ANNA_PNR, NEW_PNR, Bridge, Device, db, device
 
 __all__ = ["db"]  # the registry fixture (SQLite and PostgreSQL), seeded with Anna
@@ -26,23 +23,12 @@ FORM = {"first_name": "Nils", "last_name": "Nilsson", "phone": "070-765 43 21",
 
 class MobileBridge(Bridge):
     def __init__(self, db_url: str, **settings: Any) -> None:
-        super().__init__(db_url)
-        self.settings = settings
+        super().__init__(db_url, auth="off", **settings)
+        self.settings.setdefault("public_url", self.http)
 
     @property
     def http(self) -> str:
         return f"http://127.0.0.1:{self.port}"
-
-    async def start(self) -> None:
-        settings = Settings(db_url=self.db_url, port=self.port, auth="off",
-                            public_url=self.http, **self.settings)
-        self.app = create_app(settings)
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port,
-                                ws="websockets-sansio", log_config=None, lifespan="on")
-        self.server = uvicorn.Server(config)
-        self.task = asyncio.create_task(self.server.serve())
-        while not self.server.started:
-            await asyncio.sleep(0.01)
 
 
 @pytest.fixture
