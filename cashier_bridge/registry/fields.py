@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from ..identity import customer_code as customer_code_parser
 from ..identity.errors import IdentityError
@@ -44,9 +45,21 @@ def name(raw: str, field: str) -> str:
     return value
 
 
+# Letters that are not a base letter plus an accent in Unicode, folded as a shopper would type
+# them on a keyboard without them.
+_FOLD = str.maketrans({"ø": "o", "æ": "ae", "œ": "oe", "đ": "d", "ł": "l", "ı": "i", "þ": "th",
+                       "ð": "d"})
+
+
 def search_key(text: str) -> str:
-    """What name searches compare: casefolded, inner whitespace collapsed."""
-    return " ".join(text.split()).casefold()
+    """What name searches compare: casefolded, accents dropped, inner whitespace collapsed, so
+    that "asa ostlund" finds "Åsa Östlund" (a cashier's keyboard may have no å).
+
+    >>> search_key("  Åsa   Östlund-Bjørk ")
+    'asa ostlund-bjork'
+    """
+    decomposed = unicodedata.normalize("NFKD", " ".join(text.split()).casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).translate(_FOLD)
 
 
 def optional_text(raw: str | None, field: str, max_length: int) -> str | None:

@@ -27,6 +27,10 @@ class CustomerRecord:
     city: str | None = None
     country: str | None = None
     customer_group: str | None = None
+    account_balance_minor: int = 0
+    loyalty_balance_minor: int = 0
+    store_credit_minor: int = 0
+    note: str | None = None
     # Compared, never shown: tells a customer found by phone apart from the shopper.
     personal_id_fingerprint: str | None = field(default=None, repr=False)
 
@@ -112,5 +116,9 @@ def record_from_row(row: Any) -> CustomerRecord:
         city=row.city,
         country=row.country,
         customer_group=row.customer_group,
+        account_balance_minor=row.account_balance_minor,
+        loyalty_balance_minor=row.loyalty_balance_minor,
+        store_credit_minor=row.store_credit_minor,
+        note=row.note,
         personal_id_fingerprint=row.personal_id_fingerprint,
     )

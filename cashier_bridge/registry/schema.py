@@ -45,6 +45,9 @@ customer_groups = Table(
     Column("id", Id, primary_key=True),
     Column("name", String(100), nullable=False, unique=True),
     Column("created_at", UtcDateTime(), nullable=False),
+    # "All customers": the group of everyone not in another (stored as group_id NULL on the
+    # customer, so that moving people in and out of it touches no other table).
+    Column("is_default", Boolean(), nullable=False, server_default=false()),
 )
 
 customers = Table(
@@ -73,6 +76,11 @@ customers = Table(
     Column("created_at", UtcDateTime(), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
     Column("erased_at", UtcDateTime()),
+    # Money in minor units (öre, cents): integers add up exactly.
+    Column("account_balance_minor", BigInteger(), nullable=False, server_default="0"),
+    Column("loyalty_balance_minor", BigInteger(), nullable=False, server_default="0"),
+    Column("store_credit_minor", BigInteger(), nullable=False, server_default="0"),
+    Column("note", Text()),
     # Both orders, so that a search is read in index order and stops at its LIMIT.
     Index(None, "first_name_key", "last_name_key"),
     Index(None, "last_name_key", "first_name_key"),
@@ -127,6 +135,11 @@ sales = Table(
     Column("sale_id", String(64), nullable=False),
     Column("customer_id", Id, ForeignKey("customers.id"), nullable=False, index=True),
     Column("connected_at", UtcDateTime(), nullable=False),
+    # Filled when the sale ends (end_sale from the register, or recorded through the API).
+    Column("total_minor", BigInteger()),
+    Column("currency", String(3)),
+    Column("ended_at", UtcDateTime()),
+    Column("recorded_by", String(64)),
     UniqueConstraint("lane", "sale_id"),
 )
 
@@ -185,3 +198,33 @@ devices = Table(
     Column("revoked_at", UtcDateTime()),
     Index(None, "lane", "role"),
 )
+
+# API tokens by SHA-256 (the token itself is printed once and never stored).
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("scope", String(16), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("last_used_at", UtcDateTime()),
+    Column("revoked_at", UtcDateTime()),
+)
+
+# One-time codes that sign a browser in as a lane's register (the cashier console), by SHA-256.
+sign_in_codes = Table(
+    "sign_in_codes",
+    metadata,
+    Column("code_hash", String(64), primary_key=True),
+    Column("lane", String(64), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),
+    Column("used_at", UtcDateTime()),
+)
+
+# Search as you type reads codes, phones and e-mail addresses by prefix in byte order; on
+# PostgreSQL that needs an index in the "C" collation (SQLite's indexes already are).
+for _column in ("customer_code", "phone", "email"):
+    Index(f"ix_customers_{_column}_prefix", customers.c[_column].collate("C")).ddl_if(
+        dialect="postgresql")

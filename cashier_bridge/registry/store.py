@@ -31,7 +31,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..identity import personnummer
 from ..lane import MatchKey
-from . import bulk, csv_io, devices, fields, migrate, mobile
+from . import bulk, csv_io, devices, fields, migrate, mobile, search
 from .devices import PairedDevice
 from .duplicates import DuplicateProbe, email_key, similar_names
 from .engine import make_engine, writer
@@ -40,6 +40,7 @@ from .records import CustomerRecord, DuplicateCustomer, ImportReport, NewCustome
 from .schema import consents, customer_groups, customers, installation, sales
 from .timestamps import utcnow
 from .writes import (
+    DEFAULT_GROUP,
     MARKETING,
     NEXT_CODE_KEY,
     audit,
@@ -67,7 +68,7 @@ _IMPORT_BATCH = 500
 _CREATE_ATTEMPTS = 5
 
 _RECORD_SELECT: Select[Any] = select(
-    *customers.c, customer_groups.c.name.label("customer_group")
+    *customers.c, func.coalesce(customer_groups.c.name, DEFAULT_GROUP).label("customer_group")
 ).select_from(customers.outerjoin(customer_groups, customers.c.group_id == customer_groups.c.id))
 
 
@@ -145,38 +146,16 @@ class Registry:
                 select(func.count()).select_from(customers).where(customers.c.erased_at.is_(None))
             ).scalar_one()
 
-    def search(self, text: str, *, limit: int = 20) -> list[CustomerRecord]:
-        """Customers whose names start with the words typed ("berg", "anna and", "andersson a"),
-        case- and accent-exact but casefolded.  Order: an exact customer code, then last-name
-        matches (by last, first name), then first-name matches (by first, last name).
-
-        Each part is read in the order of its (first, last) or (last, first) index, so a common
-        prefix costs ``limit`` rows, not every match.
-        """
-        words = fields.search_key(text).split(" ")
-        if not words[0]:
-            return []
-        head, tail = words[0], " ".join(words[1:])
-        first, last = customers.c.first_name_key, customers.c.last_name_key
-        live = customers.c.erased_at.is_(None)
-        queries = []
-        if len(words) == 1:
-            code = text.strip().upper()
-            queries.append(_RECORD_SELECT.where(customers.c.customer_code == code, live))
-        for major, minor in ((last, first), (first, last)):
-            condition = _prefix(major, head)
-            if tail:
-                condition = and_(condition, _prefix(minor, tail))
-            queries.append(_RECORD_SELECT.where(condition, live)
-                           .order_by(major, minor, customers.c.id).limit(limit))
-        found: dict[int, CustomerRecord] = {}
-        with self._engine.connect() as conn:
-            for query in queries:
-                for row in conn.execute(query):
-                    found.setdefault(row.id, record_from_row(row))
-                if len(found) >= limit:
-                    break
-        return list(found.values())[:limit]
+    def search(self, text: str, *, limit: int = 20, region: str = "SE"
+               ) -> list[CustomerRecord]:
+        """Customers matching what a cashier typed, as they type: name prefixes in either order
+        ("ann sv", "svensson a"), accents and case ignored, a phone number in any format, the
+        start of a customer code or an e-mail address.  An exact customer code comes first.
+        See :mod:`.search` for the readings."""
+        the_plan = search.plan(text, region)
+        with self._reader.connect() as conn:
+            rows = search.run(conn, the_plan, _RECORD_SELECT, limit)
+        return [record_from_row(row) for row in rows]
 
     def likely_duplicates(self, probe: DuplicateProbe, *, limit: int = 5
                           ) -> list[tuple[CustomerRecord, str]]:

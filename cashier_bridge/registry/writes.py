@@ -27,8 +27,8 @@ def customer_values(new: NewCustomer) -> dict[str, Any]:
         if new.customer_code is not None else None,
         "first_name": first,
         "last_name": last,
-        "first_name_key": first.casefold(),  # already whitespace-normalised by fields.name
-        "last_name_key": last.casefold(),
+        "first_name_key": fields.search_key(first),
+        "last_name_key": fields.search_key(last),
         "email": email,
         "email_key": email_key(email) if email else None,
         "phone": new.phone or None,
@@ -97,12 +97,18 @@ def reserve_codes(conn: Connection, count: int) -> int:
 
 
 
-def group_id(conn: Connection, name: str) -> int:
+DEFAULT_GROUP = "All customers"
+
+
+def group_id(conn: Connection, name: str) -> int | None:
+    """The id of the group called ``name``, created if new; None for the default group (its
+    members are stored with no group)."""
     found = conn.execute(
-        select(customer_groups.c.id).where(customer_groups.c.name == name)
-    ).scalar_one_or_none()
+        select(customer_groups.c.id, customer_groups.c.is_default)
+        .where(customer_groups.c.name == name)
+    ).first()
     if found is not None:
-        return found
+        return None if found.is_default else found.id
     return conn.execute(
         insert(customer_groups).values(name=name, created_at=utcnow())
         .returning(customer_groups.c.id)
