@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "copy-registry":
         return _copy(settings.db_url, args.to)
     if args.command in ("pair", "unpair"):
-        return _pairing(settings.db_url, args)
+        return _pairing(settings, args)
     if args.command == "parse":
         from .parse_cli import run
 
@@ -151,19 +151,27 @@ def _copy(db_url: str, target: str) -> int:
     return 0
 
 
-def _pairing(db_url: str, args: argparse.Namespace) -> int:
+def _pairing(settings, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+    from .mobile.setup import public_url
     from .registry import Registry
 
-    registry = Registry.open(db_url)
+    registry = Registry.open(settings.db_url)
     try:
         if args.command == "pair":
-            device = registry.pair_device(args.lane, args.role, args.label)
+            device = registry.devices.pair(args.lane, args.role, args.label)
             print(f"paired {device.role} #{device.id} with lane {device.lane}; its token "
                   "(shown once, give it to the device as --token or SELFREG_DEVICE_TOKEN):",
                   file=sys.stderr)
             print(device.token)
+            if device.role == "register":
+                code = registry.devices.issue_sign_in(device.lane, device.role)
+                # The token stays out of URLs and pages: a browser gets its own, in a cookie.
+                print(f"cashier console for lane {device.lane} (one-time, valid 1 hour): open "
+                      f"{public_url(settings)}/console/sign-in?code={code} in the cashier's "
+                      f"browser, or type the code {code} at /console/sign-in",
+                      file=sys.stderr)
         else:
-            count = registry.revoke_devices(args.lane, args.role)
+            count = registry.devices.revoke(args.lane, args.role)
             print(f"revoked {count} token(s) of lane {args.lane}")
     finally:
         registry.close()

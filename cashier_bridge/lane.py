@@ -196,6 +196,17 @@ class LinkSale:
 
 
 @dataclass(frozen=True, slots=True)
+class CloseSale:
+    """Record the ended sale's total and time against its customer (stored with the
+    transition)."""
+
+    sale_id: str
+    customer_id: int
+    total_minor: int | None
+    currency: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class RecordConsents:
     """Write the phone's consent answers to the consent log (idempotent on ``request_key``)."""
 
@@ -204,7 +215,7 @@ class RecordConsents:
     consents: tuple[ConsentChoice, ...]
 
 
-Effect = Lookup | CreateCustomer | ToRegister | LinkSale | RecordConsents
+Effect = Lookup | CreateCustomer | ToRegister | LinkSale | CloseSale | RecordConsents
 Step = tuple[Lane, list[Effect]]
 
 # A code about to run out is renewed too: a QR shown for its last second or two cannot be
@@ -280,13 +291,16 @@ def start_sale(lane: Lane, sale_id: str) -> Step:
     return nxt.model_copy(update={"sale_id": sale_id}), effects
 
 
-def end_sale(lane: Lane, sale_id: str | None = None) -> Step:
+def end_sale(lane: Lane, sale_id: str | None = None, total_minor: int | None = None,
+             currency: str | None = None) -> Step:
     if lane.phase is Phase.idle:
         return lane, []
     if sale_id is not None and lane.sale_id is not None and sale_id != lane.sale_id:
         raise NotAllowed(f"sale {sale_id} is not the open sale")
     effects: list[Effect] = []
     nxt = Lane(name=lane.name, seq=lane.seq + 1)
+    if lane.phase is Phase.connected and lane.customer is not None and lane.sale_id:
+        effects.append(CloseSale(lane.sale_id, lane.customer.id, total_minor, currency))
     if lane.phase is Phase.await_cashier and lane.prompt_id:
         effects.append(ToRegister(PromptWithdrawn(lane=lane.name, seq=nxt.seq,
                                                   prompt_id=lane.prompt_id, reason="sale_ended")))
@@ -321,6 +335,26 @@ def connect_existing(lane: Lane, prompt_id: str, customer_id: int) -> Step:
         raise NotAllowed(f"customer {customer_id} is not among the prompt's possible duplicates")
     card = chosen.model_copy(update={"matched_on": "cashier", "is_new": False})
     return _connect(lane, card, duplicates=())
+
+
+def connect_by_hand(lane: Lane, customer: CustomerCard) -> Step:
+    """The cashier picked this customer for the open sale (search, or created at the register):
+    whatever the shopper was doing ends, and an open member prompt is withdrawn."""
+    if lane.phase is Phase.connected and lane.customer and lane.customer.id == customer.id:
+        return lane, []  # a retry, or the same customer picked twice
+    if lane.phase is Phase.idle:
+        raise NotAllowed("start a sale first: a customer is connected to a sale")
+    if lane.creating is not None:
+        raise NotAllowed("the shopper's new membership is being created; wait for it")
+    card = customer.model_copy(update={"matched_on": "cashier"})
+    nxt, effects = _connect(lane, card, method=None, candidate=None, lookup_id=None,
+                            lookup_keys=(), prompt_id=None, duplicates=(), notice=None,
+                            mobile=None)
+    if lane.phase is Phase.await_cashier and lane.prompt_id:
+        effects.insert(0, ToRegister(PromptWithdrawn(
+            lane=lane.name, seq=nxt.seq, prompt_id=lane.prompt_id,
+            reason="connected_by_cashier")))
+    return nxt, effects
 
 
 def abort_member(lane: Lane, prompt_id: str) -> Step:

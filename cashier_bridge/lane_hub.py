@@ -31,6 +31,7 @@ from . import presenting
 from .identity.customer_code import ANY, CardFormat
 from .lane import (
     MOBILE_URL_PLACEHOLDER,
+    CloseSale,
     CreateCustomer,
     Effect,
     Lane,
@@ -47,6 +48,7 @@ from .protocol import (
     Cancel,
     Choose,
     ConfirmMember,
+    ConnectCustomer,
     ConnectExisting,
     CustomerCard,
     EndSale,
@@ -214,8 +216,17 @@ class LaneHub:
         match intent:
             case StartSale(sale_id=sale_id):
                 await self.apply(name, lambda ln: machine.start_sale(ln, sale_id), cause=intent)
-            case EndSale(sale_id=sale_id):
-                await self.apply(name, lambda ln: machine.end_sale(ln, sale_id), cause=intent)
+            case EndSale(sale_id=sale_id, total_minor=total, currency=currency):
+                await self.apply(name, lambda ln: machine.end_sale(ln, sale_id, total, currency),
+                                 cause=intent)
+            case ConnectCustomer(customer_id=cid):
+                record = await asyncio.to_thread(self.registry.get, cid)
+                if record is None:
+                    raise ProtocolError(ErrorCode.unknown_customer,
+                                        f"there is no customer with id {cid}", intent.type)
+                card = record.to_card()
+                await self.apply(name, lambda ln: machine.connect_by_hand(ln, card),
+                                 cause=intent)
             case ConfirmMember(prompt_id=pid, details=details):
                 await self.apply(name, lambda ln: machine.confirm_member(ln, pid, details),
                                  cause=intent)
@@ -372,8 +383,10 @@ class LaneHub:
         result.append((before, after, effects))
         if after is before:
             return None
-        link = next((SaleLink(e.sale_id, e.customer_id) for e in effects
-                     if isinstance(e, LinkSale)), None)
+        link = next((SaleLink(e.sale_id, e.customer_id) if isinstance(e, LinkSale) else
+                     SaleLink(e.sale_id, e.customer_id, ended=True, total_minor=e.total_minor,
+                              currency=e.currency)
+                     for e in effects if isinstance(e, LinkSale | CloseSale)), None)
         delivery = Delivery(
             seq=after.seq,
             events=[dump(e.message) for e in effects if isinstance(e, ToRegister)],

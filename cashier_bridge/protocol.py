@@ -9,7 +9,7 @@ role: the kiosk never receives more personal data than it may show) and, for the
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from pydantic_core import from_json
@@ -85,6 +85,7 @@ class ErrorCode(StrEnum):
     wrong_role = "wrong_role"
     not_allowed = "not_allowed"
     stale_prompt = "stale_prompt"
+    unknown_customer = "unknown_customer"  # no (unerased) customer has that id
     binary_frame = "binary_frame"
     message_too_large = "message_too_large"
     lane_limit = "lane_limit"
@@ -116,8 +117,14 @@ class StartSale(_Msg):
 
 
 class EndSale(_Msg):
+    """The sale is over.  With a customer connected it is recorded against them: the sale id,
+    this register's lane, the total and the time."""
+
     type: Literal["end_sale"] = "end_sale"
     sale_id: str | None = None
+    # In minor units (öre, cents): 24900 is 249.00.  Negative for a refund.
+    total_minor: Annotated[int, Field(ge=-10**12, le=10**12)] | None = None
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] | None = None  # ISO 4217
 
 
 class MemberDetails(BaseModel):
@@ -143,6 +150,14 @@ class ConnectExisting(_Msg):
     type: Literal["connect_existing"] = "connect_existing"
     prompt_id: str
     customer_id: int
+
+
+class ConnectCustomer(_Msg):
+    """The cashier connects a customer by hand (found with the register's own search, or just
+    created there) to the open sale, whatever the shopper's screen is doing."""
+
+    type: Literal["connect_customer"] = "connect_customer"
+    customer_id: Annotated[int, Field(ge=1)]
 
 
 class AbortMember(_Msg):
@@ -198,7 +213,8 @@ class Ping(_Msg):
 
 
 Intent = Annotated[
-    Hello | StartSale | EndSale | ConfirmMember | ConnectExisting | AbortMember | Choose
+    Hello | StartSale | EndSale | ConfirmMember | ConnectExisting | ConnectCustomer
+    | AbortMember | Choose
     | SubmitId | Scan | MemberAnswer | Cancel | ScreenTimeout | RenewMobile | Ping,
     Field(discriminator="type"),
 ]
@@ -207,7 +223,8 @@ KIOSK_INTENTS = frozenset(
     {"choose", "submit_id", "scan", "member_answer", "cancel", "screen_timeout",
      "renew_mobile"})
 REGISTER_INTENTS = frozenset(
-    {"start_sale", "end_sale", "confirm_member", "connect_existing", "abort_member"})
+    {"start_sale", "end_sale", "confirm_member", "connect_existing", "connect_customer",
+     "abort_member"})
 
 
 # --- bridge -> device -------------------------------------------------------------------------
@@ -421,8 +438,4 @@ def dump(message: BaseModel) -> str:
     return message.model_dump_json()
 
 
-_INTENT_TYPES = frozenset(
-    m.model_fields["type"].default
-    for m in (Hello, StartSale, EndSale, ConfirmMember, ConnectExisting, AbortMember, Choose,
-              SubmitId, Scan, MemberAnswer, Cancel, ScreenTimeout, RenewMobile, Ping)
-)
+_INTENT_TYPES = frozenset(m.model_fields["type"].default for m in get_args(get_args(Intent)[0]))

@@ -21,6 +21,7 @@ from sqlalchemy.exc import DBAPIError
 from websockets.frames import CloseCode
 
 from .config import Settings, tokens_required
+from .cookies import DEVICE_COOKIE
 from .lane_bus import PostgresBus
 from .lane_hub import SERVER_VERSION, LaneHub
 from .mobile.routes import mobile_router
@@ -197,8 +198,10 @@ async def _converse(ws: WebSocket, peer: WebSocketPeer, app: FastAPI) -> int:
                 if intent.role is not role:
                     raise ProtocolError(ErrorCode.wrong_role,
                                         f"this endpoint is for {role.value} devices", "hello")
+                # A cashier console's browser proves itself with its cookie, not in the hello.
+                token = intent.token or ws.cookies.get(DEVICE_COOKIE)
                 if app.state.tokens_required and not await asyncio.to_thread(
-                        hub.registry.device_allowed, intent.lane, role.value, intent.token):
+                        hub.registry.devices.allowed, intent.lane, role.value, token):
                     raise ProtocolError(
                         ErrorCode.unauthorized, f"this {role.value} is not paired with lane "
                         f"{intent.lane}: run `selfreg-bridge pair --lane {intent.lane} "

@@ -6,6 +6,7 @@ SHA-256 so that a copy of the database does not let anyone impersonate a registe
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import secrets
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine, insert, select, update
 
-from .schema import devices
+from .schema import devices, sign_in_codes
 from .timestamps import utcnow
 
 ROLES = ("kiosk", "register")
@@ -61,3 +62,86 @@ def revoke(engine: Engine, lane: str, role: str | None = None) -> int:
     with engine.begin() as conn:
         return conn.execute(update(devices).where(*condition).values(
             revoked_at=utcnow())).rowcount
+
+
+# A sign-in code is typed or opened once, soon after `pair` printed it: short-lived, and long
+# enough (≥ 100 bits) that guessing one within its life is hopeless.
+SIGN_IN_TTL = dt.timedelta(hours=1)
+# Crockford's base 32 without look-alikes: a cashier can read it aloud or type it.
+_CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_CODE_GROUPS = 5
+_CODE_GROUP_LEN = 5
+
+
+def _normal_code(code: str) -> str:
+    return "".join(ch for ch in code.upper() if ch.isalnum()).replace("O", "0").replace(
+        "I", "1").replace("L", "1")
+
+
+def issue_sign_in(engine: Engine, lane: str, role: str, ttl: dt.timedelta = SIGN_IN_TTL) -> str:
+    """A one-time code that signs a browser in as ``role`` of ``lane`` (the cashier console);
+    only its hash is kept."""
+    if role not in ROLES:
+        raise ValueError(f"a device is a {' or a '.join(ROLES)}, not {role!r}")
+    raw = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(_CODE_GROUPS * _CODE_GROUP_LEN))
+    with engine.begin() as conn:
+        conn.execute(insert(sign_in_codes).values(
+            code_hash=_hash(raw), lane=lane, role=role, expires_at=utcnow() + ttl))
+    return "-".join(raw[i:i + _CODE_GROUP_LEN] for i in range(0, len(raw), _CODE_GROUP_LEN))
+
+
+def redeem_sign_in(engine: Engine, code: str, label: str) -> PairedDevice | None:
+    """Use a sign-in code: the browser becomes a paired device of its own (so it can be
+    revoked like any register).  None when the code is unknown, used or expired."""
+    now = utcnow()
+    with engine.begin() as conn:
+        # One UPDATE both checks and spends the code, so two tabs cannot both use it.
+        row = conn.execute(
+            update(sign_in_codes)
+            .where(sign_in_codes.c.code_hash == _hash(_normal_code(code)),
+                   sign_in_codes.c.used_at.is_(None), sign_in_codes.c.expires_at > now)
+            .values(used_at=now)
+            .returning(sign_in_codes.c.lane, sign_in_codes.c.role)).first()
+        if row is None:
+            return None
+        token = "sr_" + secrets.token_urlsafe(32)
+        device_id = conn.execute(insert(devices).values(
+            lane=row.lane, role=row.role, token_hash=_hash(token), label=label,
+            created_at=now)).inserted_primary_key[0]
+    return PairedDevice(int(device_id), row.lane, row.role, label, token)
+
+
+def who(engine: Engine, token: str | None) -> tuple[str, str] | None:
+    """The (lane, role) a live device token belongs to."""
+    if not token:
+        return None
+    with engine.connect() as conn:
+        row = conn.execute(select(devices.c.lane, devices.c.role).where(
+            devices.c.token_hash == _hash(token), devices.c.revoked_at.is_(None))).first()
+    return (row.lane, row.role) if row is not None else None
+
+
+class DeviceStore:
+    """Paired devices and console sign-in codes: the narrow store the server and CLI need."""
+
+    def __init__(self, reader: Engine, writer: Engine) -> None:
+        self._reader = reader
+        self._writer = writer
+
+    def pair(self, lane: str, role: str, label: str | None = None) -> PairedDevice:
+        return pair(self._writer, lane, role, label)
+
+    def allowed(self, lane: str, role: str, token: str | None) -> bool:
+        return allowed(self._reader, lane, role, token)
+
+    def revoke(self, lane: str, role: str | None = None) -> int:
+        return revoke(self._writer, lane, role)
+
+    def issue_sign_in(self, lane: str, role: str, ttl: dt.timedelta = SIGN_IN_TTL) -> str:
+        return issue_sign_in(self._writer, lane, role, ttl)
+
+    def redeem_sign_in(self, code: str, label: str) -> PairedDevice | None:
+        return redeem_sign_in(self._writer, code, label)
+
+    def who(self, token: str | None) -> tuple[str, str] | None:
+        return who(self._reader, token)

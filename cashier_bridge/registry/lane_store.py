@@ -61,6 +61,9 @@ _ALIVE = text(f"SELECT {_holds_process_lock(':key')}")
 class SaleLink:
     sale_id: str
     customer_id: int
+    ended: bool = False  # the sale is over: its total and end time are recorded too
+    total_minor: int | None = None
+    currency: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,10 +106,15 @@ class LaneStore:
                       "pending": write.pending, "driver": driver if write.pending else None,
                       "updated_at": now}
             conn.execute(_INSERT if stored is None else _UPDATE, values)
-            if write.sale_link is not None:
+            link = write.sale_link
+            if link is not None and not link.ended:
                 conn.execute(_link_sale(conn.dialect.name), {
-                    "lane": name, "sale_id": write.sale_link.sale_id,
-                    "customer_id": write.sale_link.customer_id, "connected_at": now})
+                    "lane": name, "sale_id": link.sale_id, "customer_id": link.customer_id,
+                    "connected_at": now})
+            elif link is not None:  # linked when the customer was connected
+                conn.execute(_CLOSE_SALE, {
+                    "lane": name, "sale_id": link.sale_id, "total_minor": link.total_minor,
+                    "currency": link.currency, "ended_at": now, "recorded_by": "register"})
             if self.shared:
                 conn.execute(_OUTBOX, {"lane": name, "seq": write.seq, "body": write.outbox,
                                        "created_at": now})
@@ -180,6 +188,10 @@ _UPDATE = update(lanes).where(lanes.c.name == bindparam("n")).values(
     **{c: bindparam(c) for c in _COLUMNS})
 _OUTBOX = insert(lane_outbox).values(lane=bindparam("lane"), seq=bindparam("seq"),
                                      body=bindparam("body"), created_at=bindparam("created_at"))
+_CLOSE_SALE = update(sales).where(
+    sales.c.lane == bindparam("lane"), sales.c.sale_id == bindparam("sale_id")).values(
+    total_minor=bindparam("total_minor"), currency=bindparam("currency"),
+    ended_at=bindparam("ended_at"), recorded_by=bindparam("recorded_by"))
 _NOTIFY = select(func.pg_notify(NOTIFY_CHANNEL, bindparam("payload")))
 
 

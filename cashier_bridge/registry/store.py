@@ -32,7 +32,6 @@ from sqlalchemy.exc import IntegrityError
 from ..identity import personnummer
 from ..lane import MatchKey
 from . import bulk, csv_io, devices, fields, migrate, mobile, search
-from .devices import PairedDevice
 from .duplicates import DuplicateProbe, email_key, similar_names
 from .engine import make_engine, writer
 from .lane_store import LaneStore
@@ -78,6 +77,7 @@ class Registry:
         self._writer = writer(engine)
         self._secret = secret
         self._lanes = LaneStore(engine)
+        self._devices = devices.DeviceStore(engine, self._writer)
         # Lookups read one row by a unique index: on PostgreSQL, without BEGIN and ROLLBACK
         # around them, which are two of a lookup's four round trips to the server.
         self._reader = (engine.execution_options(isolation_level="AUTOCOMMIT")
@@ -264,14 +264,10 @@ class Registry:
 
     # --- devices -------------------------------------------------------------------------------
 
-    def pair_device(self, lane: str, role: str, label: str | None = None) -> PairedDevice:
-        return devices.pair(self._writer, lane, role, label)
-
-    def device_allowed(self, lane: str, role: str, token: str | None) -> bool:
-        return devices.allowed(self._engine, lane, role, token)
-
-    def revoke_devices(self, lane: str, role: str | None = None) -> int:
-        return devices.revoke(self._writer, lane, role)
+    @property
+    def devices(self) -> devices.DeviceStore:
+        """Paired devices and console sign-in codes (a narrow store for the server and CLI)."""
+        return self._devices
 
     # --- files ---------------------------------------------------------------------------------
 

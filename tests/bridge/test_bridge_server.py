@@ -388,8 +388,8 @@ async def test_a_database_failure_mid_lookup_is_shown_not_hung(bridge: Bridge) -
 
 async def test_with_pairing_required_only_paired_devices_get_in(db: str) -> None:
     registry = Registry.open(db)
-    register_token = registry.pair_device("lane-1", "register").token
-    kiosk_token = registry.pair_device("lane-1", "kiosk").token
+    register_token = registry.devices.pair("lane-1", "register").token
+    kiosk_token = registry.devices.pair("lane-1", "kiosk").token
     registry.close()
     bridge = Bridge(db, auth="required")
     await bridge.start()

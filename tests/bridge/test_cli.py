@@ -64,10 +64,10 @@ def test_pair_prints_a_token_once_and_unpair_revokes_it(tmp_path: Path) -> None:
 
     registry = Registry.open(f"sqlite:///{tmp_path / 'b.db'}")
     try:
-        assert registry.device_allowed("kassa-2", "kiosk", token)
+        assert registry.devices.allowed("kassa-2", "kiosk", token)
         revoked = bridge("unpair", "--lane", "kassa-2", tmp=tmp_path)
         assert "revoked 1" in revoked.stdout
-        assert not registry.device_allowed("kassa-2", "kiosk", token)
+        assert not registry.devices.allowed("kassa-2", "kiosk", token)
     finally:
         registry.close()
 

@@ -190,10 +190,44 @@ def test_intents_out_of_place_are_refused() -> None:
 
 def test_end_sale_forgets_everything_personal() -> None:
     lane, _ = m.lookup_done(presented(), "lookup-1", ANNA)
-    lane, effects = m.end_sale(lane, "sale-1")
+    lane, effects = m.end_sale(lane, "sale-1", 24900, "SEK")
     assert lane == Lane(name="lane-1", seq=lane.seq)
-    assert effects == []
+    # What stays is the sale on the customer's account, for the books and their history.
+    assert effects == [m.CloseSale("sale-1", ANNA.id, 24900, "SEK")]
     assert m.kiosk_state(lane).view.first_name is None
+
+
+def test_end_sale_without_a_customer_records_nothing() -> None:
+    lane, effects = m.end_sale(at_numpad(), "sale-1", 24900, "SEK")
+    assert lane.phase is Phase.idle
+    assert effects == []
+
+
+def test_the_cashier_connects_a_customer_by_hand_whatever_the_screen_shows() -> None:
+    for lane in (at_numpad(), presented(), awaiting_cashier()):
+        nxt, effects = m.connect_by_hand(lane, ANNA)
+        assert nxt.phase is Phase.connected
+        assert nxt.customer is not None and nxt.customer.matched_on == "cashier"
+        assert m.kiosk_state(nxt).view.first_name == ANNA.first_name
+        told = [e.message for e in effects if isinstance(e, m.ToRegister)]
+        assert isinstance(told[-1], CustomerConnected)
+        assert m.LinkSale("sale-1", ANNA.id) in effects
+        withdrawn = [t for t in told if isinstance(t, PromptWithdrawn)]
+        if lane.phase is Phase.await_cashier:
+            assert [w.reason for w in withdrawn] == ["connected_by_cashier"]
+        else:
+            assert withdrawn == []
+        # A retry (or a second click) changes nothing.
+        assert m.connect_by_hand(nxt, ANNA) == (nxt, [])
+
+
+def test_connecting_by_hand_needs_a_sale_and_waits_for_a_creation() -> None:
+    with pytest.raises(m.NotAllowed, match="start a sale"):
+        m.connect_by_hand(Lane(name="lane-1"), ANNA)
+    prompt = awaiting_cashier()
+    creating, _ = m.confirm_member(prompt, prompt.prompt_id or "", DETAILS)
+    with pytest.raises(m.NotAllowed, match="being created"):
+        m.connect_by_hand(creating, ANNA)
 
 
 def test_end_sale_while_the_cashier_is_prompted_withdraws_the_prompt() -> None:

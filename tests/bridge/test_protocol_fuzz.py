@@ -29,6 +29,7 @@ from cashier_bridge.protocol import (
     Cancel,
     Choose,
     ConfirmMember,
+    ConnectCustomer,
     ConnectExisting,
     EndSale,
     ErrorCode,
@@ -72,7 +73,10 @@ scans = st.sampled_from([
 VALID: dict[str, st.SearchStrategy[BaseModel]] = {
     "hello": st.builds(Hello, role=st.sampled_from(Role), lane=st.sampled_from([LANE, "fuzz-2"])),
     "start_sale": st.builds(StartSale, sale_id=st.text(min_size=1, max_size=64)),
-    "end_sale": st.builds(EndSale, sale_id=st.none() | st.text(max_size=64)),
+    "end_sale": st.builds(EndSale, sale_id=st.none() | st.text(max_size=64),
+                          total_minor=st.none() | st.integers(-10**12, 10**12),
+                          currency=st.none() | st.sampled_from(["SEK", "EUR"])),
+    "connect_customer": st.builds(ConnectCustomer, customer_id=st.integers(1, 10**12)),
     "confirm_member": st.builds(
         ConfirmMember, prompt_id=prompt_ids,
         details=st.builds(MemberDetails, first_name=st.text(min_size=1, max_size=100),

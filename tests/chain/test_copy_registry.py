@@ -33,7 +33,7 @@ def test_copy_keeps_personal_id_matching_consents_sales_and_devices(
         first_name="Anna", last_name="Åberg", personal_id_fingerprint=registry.fingerprint(
             ANNA_PNR), personal_id_masked="19850312-****", marketing_consent=True,
         consent_source="register"))
-    token = registry.pair_device("kassa-1", "kiosk").token
+    token = registry.devices.pair("kassa-1", "kiosk").token
     total = registry.count_customers()
     registry.close()
 
@@ -49,7 +49,7 @@ def test_copy_keeps_personal_id_matching_consents_sales_and_devices(
         found = copied.find([MatchKey(kind="personal_id_fingerprint",
                                       value=copied.fingerprint(ANNA_PNR), reading="personnummer")])
         assert found is not None and found[0].id == anna.id and found[0].last_name == "Åberg"
-        assert copied.device_allowed("kassa-1", "kiosk", token)
+        assert copied.devices.allowed("kassa-1", "kiosk", token)
         with copied.engine.connect() as conn:
             assert conn.execute(select(func.count()).select_from(consents)).scalar() >= 1
             assert conn.execute(select(func.count()).select_from(sales)).scalar() == 0

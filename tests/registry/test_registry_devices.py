@@ -9,30 +9,30 @@ from cashier_bridge.registry import Registry
 
 
 def test_a_paired_register_is_allowed_on_its_lane_only(registry: Registry) -> None:
-    device = registry.pair_device("lane-1", "register", label="Kassa 1")
+    device = registry.devices.pair("lane-1", "register", label="Kassa 1")
     assert len(device.token) >= 40
-    assert registry.device_allowed("lane-1", "register", device.token)
-    assert not registry.device_allowed("lane-2", "register", device.token)
-    assert not registry.device_allowed("lane-1", "kiosk", device.token)
-    assert not registry.device_allowed("lane-1", "register", device.token + "x")
-    assert not registry.device_allowed("lane-1", "register", None)
+    assert registry.devices.allowed("lane-1", "register", device.token)
+    assert not registry.devices.allowed("lane-2", "register", device.token)
+    assert not registry.devices.allowed("lane-1", "kiosk", device.token)
+    assert not registry.devices.allowed("lane-1", "register", device.token + "x")
+    assert not registry.devices.allowed("lane-1", "register", None)
 
 
 def test_tokens_are_not_stored(registry: Registry) -> None:
-    device = registry.pair_device("lane-1", "kiosk")
+    device = registry.devices.pair("lane-1", "kiosk")
     with registry.engine.connect() as conn:
         stored = conn.execute(text("SELECT token_hash FROM devices")).scalar_one()
     assert device.token not in stored and len(stored) == 64
 
 
 def test_revoked_tokens_stop_working(registry: Registry) -> None:
-    kiosk = registry.pair_device("lane-1", "kiosk")
-    register = registry.pair_device("lane-1", "register")
-    assert registry.revoke_devices("lane-1", "kiosk") == 1
-    assert not registry.device_allowed("lane-1", "kiosk", kiosk.token)
-    assert registry.device_allowed("lane-1", "register", register.token)
+    kiosk = registry.devices.pair("lane-1", "kiosk")
+    register = registry.devices.pair("lane-1", "register")
+    assert registry.devices.revoke("lane-1", "kiosk") == 1
+    assert not registry.devices.allowed("lane-1", "kiosk", kiosk.token)
+    assert registry.devices.allowed("lane-1", "register", register.token)
 
 
 def test_unknown_roles_are_refused(registry: Registry) -> None:
     with pytest.raises(ValueError, match="kiosk"):
-        registry.pair_device("lane-1", "toaster")
+        registry.devices.pair("lane-1", "toaster")
