@@ -70,7 +70,7 @@ def _phone_prefix(raw: str, region: str) -> str | None:
     elif compact.startswith("0"):
         # A national number: the trunk 0 becomes the region's country code.
         digits = f"{phonenumbers.country_code_for_region(region)}{compact[1:]}"
-    if len(compact.lstrip("+0")) < MIN_PHONE_DIGITS:
+    if len(compact.lstrip("+")) < MIN_PHONE_DIGITS:
         return None
     return "+" + digits
 
