@@ -156,8 +156,9 @@ class KioskProcess:
 
     def __init__(self, workdir: Path, bridge_url: str, lane: str, display: str,
                  size: tuple[int, int] = (1280, 800), token: str | None = None,
-                 camera: str = "none") -> None:
+                 camera: str = "none", env: dict[str, str] | None = None) -> None:
         self.token = token
+        self.env = env or {}  # kiosk settings as SELFREG_<KEY>
         # What the kiosk's camera is: "none", or the simulator's "virtual:..." camera.
         self.camera = camera
         self.workdir = workdir
@@ -171,7 +172,7 @@ class KioskProcess:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 30.0) -> None:
-        env = _env(self.workdir)
+        env = {**_env(self.workdir), **self.env}
         env.update(DISPLAY=self.display, SELFREG_KIOSK_PROBE=str(self.probe_path),
                    SELFREG_CAMERA=self.camera)
         w, h = self.size
