@@ -20,7 +20,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from websockets.frames import CloseCode
 
+from .api import install_api
 from .config import Settings, tokens_required
+from .console.routes import console_router
 from .cookies import DEVICE_COOKIE
 from .lane_bus import PostgresBus
 from .lane_hub import SERVER_VERSION, LaneHub
@@ -111,10 +113,13 @@ def create_app(settings: Settings, registry: Registry | None = None) -> FastAPI:
             uvicorn_log.removeFilter(_not_a_crash)
             log.info("bridge_stopped")
 
+    # docs_url=None: FastAPI's own page loads Swagger UI from a CDN; install_api serves it.
     app = FastAPI(title="selfreg cashier bridge", version=SERVER_VERSION, lifespan=lifespan,
-                  max_body_size=MAX_HTTP_BODY_BYTES)
+                  max_body_size=MAX_HTTP_BODY_BYTES, docs_url=None, redoc_url=None)
 
     app.include_router(mobile_router(settings))  # Via mobil's phone page, /m/…
+    app.include_router(console_router(settings))  # the cashier console, /console…
+    install_api(app, settings)  # the REST API, /api/v1, and its documentation page, /docs
 
     @app.get("/health")
     async def health() -> JSONResponse:

@@ -68,6 +68,7 @@ class NewCustomer:
     country: str | None = None
     customer_group: str | None = None  # group name; created if new
     consent_text_version: str | None = None
+    note: str | None = None  # the shop's own remark (API, console); never shown to the shopper
 
 
 class DuplicateCustomer(Exception):

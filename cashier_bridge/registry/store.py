@@ -32,10 +32,16 @@ from sqlalchemy.exc import IntegrityError
 from ..identity import personnummer
 from ..lane import MatchKey
 from . import bulk, csv_io, devices, fields, migrate, mobile, search
+from .api_tokens import ApiTokenStore
+from .consents import ConsentStore
+from .customer_admin import CustomerAdmin
 from .duplicates import DuplicateProbe, email_key, similar_names
 from .engine import make_engine, writer
+from .groups import GroupStore
 from .lane_store import LaneStore
+from .problems import NotFound
 from .records import CustomerRecord, DuplicateCustomer, ImportReport, NewCustomer, record_from_row
+from .sales import SaleStore
 from .schema import consents, customer_groups, customers, installation, sales
 from .timestamps import utcnow
 from .writes import (
@@ -78,6 +84,14 @@ class Registry:
         self._secret = secret
         self._lanes = LaneStore(engine)
         self._devices = devices.DeviceStore(engine, self._writer)
+        self._api_tokens = ApiTokenStore(engine, self._writer)
+        self._customers = CustomerAdmin(engine, self._writer, record_select=_RECORD_SELECT,
+                                        create=self.create_customer,
+                                        likely_duplicates=self.likely_duplicates,
+                                        fingerprint=self.fingerprint)
+        self._groups = GroupStore(engine, self._writer)
+        self._sales = SaleStore(engine, self._writer)
+        self._consents = ConsentStore(engine, self._writer)
         # Lookups read one row by a unique index: on PostgreSQL, without BEGIN and ROLLBACK
         # around them, which are two of a lookup's four round trips to the server.
         self._reader = (engine.execution_options(isolation_level="AUTOCOMMIT")
@@ -221,22 +235,12 @@ class Registry:
         raise RuntimeError(f"could not create the customer after {_CREATE_ATTEMPTS} attempts")
 
     def erase(self, customer_id: int, *, actor: str = "bridge") -> bool:
-        """GDPR erasure: personal data is removed, the row stays so sales and the consent log
-        keep their references.  Returns False if there was no such (unerased) customer."""
-        now = utcnow()
-        with self._writer.begin() as conn:
-            result = conn.execute(
-                update(customers)
-                .where(customers.c.id == customer_id, customers.c.erased_at.is_(None))
-                .values(first_name="", last_name="", first_name_key="", last_name_key="",
-                        email=None, email_key=None, phone=None, personal_id_fingerprint=None,
-                        personal_id_masked=None, birth_date=None, street=None,
-                        postal_code=None, city=None, country=None, request_key=None,
-                        updated_at=now, erased_at=now)
-            )
-            if result.rowcount == 0:
-                return False
-            audit(conn, actor, "erase", customer_id, None)
+        """GDPR erasure (see :meth:`CustomerAdmin.erase`: the row stays, anonymised, for the
+        books).  Returns False if there was no such (unerased) customer."""
+        try:
+            self._customers.erase(customer_id, actor=actor)
+        except NotFound:
+            return False
         return True
 
     # --- Via mobil -----------------------------------------------------------------------------
@@ -261,6 +265,30 @@ class Registry:
     def lanes(self) -> LaneStore:
         """The lanes' saved states (a narrow store for the lane hub)."""
         return self._lanes
+
+    # --- administration (REST API, cashier console) ---------------------------------------------
+
+    @property
+    def api_tokens(self) -> ApiTokenStore:
+        """Who may call the REST API (a narrow store for the API and CLI)."""
+        return self._api_tokens
+
+    @property
+    def customers(self) -> CustomerAdmin:
+        """Customers administration: list, change, check, export, erase."""
+        return self._customers
+
+    @property
+    def groups(self) -> GroupStore:
+        return self._groups
+
+    @property
+    def sales(self) -> SaleStore:
+        return self._sales
+
+    @property
+    def consents(self) -> ConsentStore:
+        return self._consents
 
     # --- devices -------------------------------------------------------------------------------
 
@@ -453,7 +481,7 @@ def _insert_customer(conn: Connection, values: dict[str, Any], new: NewCustomer,
     group = group_id(conn, new.customer_group) if new.customer_group else None
     customer_id = conn.execute(
         insert(customers).values(
-            **{**values, "customer_code": code}, group_id=group,
+            **{**values, "customer_code": code}, group_id=group, note=new.note,
             created_via=new.created_via, request_key=request_key, created_at=now,
             updated_at=now,
         ).returning(customers.c.id)

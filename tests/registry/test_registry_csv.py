@@ -209,15 +209,16 @@ def test_import_respects_the_region_for_national_numbers(registry: Registry) -> 
     assert registry.get_by_code("5001").phone == "+31612345678"
 
 
-def test_import_does_not_resurrect_an_erased_code(registry: Registry) -> None:
+def test_an_erased_customers_code_is_free_and_their_row_is_not_resurrected(
+        registry: Registry) -> None:
     record, _ = registry.create_customer("r", NewCustomer("Bo", "Ek", customer_code="6001"))
     registry.erase(record.id)
     report = registry.import_csv(io.StringIO(
         "customer_code,first_name,last_name\n6001,Bo,Ek\n"))
-    assert len(report.errors) == 1
-    line, reason = report.errors[0]
-    assert line == 2 and reason.startswith("customer_code 6001 belongs to a customer erased on")
-    assert registry.count_customers() == 0
+    assert (report.created, report.errors) == (1, [])
+    again = registry.get_by_code("6001")
+    assert again is not None and again.id != record.id  # a new customer, not the erased one
+    assert registry.get(record.id) is None
 
 
 def test_a_file_that_is_not_utf8_is_refused_with_advice(

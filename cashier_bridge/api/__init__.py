@@ -1,0 +1,27 @@
+"""The REST API, ``/api/v1``: customers, groups, sales, consents, GDPR export and erasure, for
+POS vendors' integrations and the bundled cashier console.  OpenAPI at ``/openapi.json``, a
+documentation page at ``/docs``."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI
+
+from ..config import Settings
+from . import docs, errors
+from .customers import customers_router
+from .groups import groups_router
+
+PREFIX = "/api/v1"
+
+
+def install_api(app: FastAPI, settings: Settings) -> None:
+    """Mount the API, its error answers and its documentation page on the bridge's app."""
+    router = APIRouter(prefix=PREFIX)
+    router.include_router(customers_router(settings.phone_region))
+    router.include_router(groups_router())
+    app.include_router(router)
+    errors.install(app)
+    docs.install(app)
+
+
+__all__ = ["PREFIX", "install_api"]

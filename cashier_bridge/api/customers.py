@@ -1,0 +1,173 @@
+"""/api/v1/customers: search, list, create, check, read, change, erase; each customer's sales,
+consents and personal-data export."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Request, Response, status
+
+from ..registry.api_tokens import Principal
+from ..registry.records import CustomerRecord
+from .auth import ADMIN, READ, WRITE, registry_of
+from .errors import invalid
+from .models import (
+    ConsentIn,
+    ConsentLogEntry,
+    Consents,
+    Customer,
+    CustomerIn,
+    CustomerPage,
+    CustomerPatch,
+    Export,
+    PossibleDuplicate,
+    SaleIn,
+    SaleList,
+    SaleOut,
+    ValidationResult,
+)
+
+MAX_SEARCH = 50
+MAX_PAGE = 200
+IdempotencyKey = Annotated[str | None, Header(
+    alias="Idempotency-Key", pattern=r"^[A-Za-z0-9._~+/=-]{1,80}$",
+    description="Send the same key when retrying: the customer is created once.")]
+
+
+def customers_router(region: str) -> APIRouter:
+    router = APIRouter(prefix="/customers", tags=["customers"])
+
+    def shown(request: Request, records: list[CustomerRecord]) -> list[Customer]:
+        ids = registry_of(request).groups.ids()
+        return [Customer.of(r, ids) for r in records]
+
+    @router.get("", response_model=CustomerPage, summary="Search or list customers")
+    def list_customers(
+        request: Request, principal: Principal = READ,
+        q: Annotated[str | None, Query(max_length=200, description=(
+            "search as you type: name prefixes in either order, phone in any format, the "
+            "start of a customer code or e-mail address"))] = None,
+        limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 20,
+        cursor: Annotated[str | None, Query(max_length=20)] = None,
+        group_id: int | None = None,
+    ) -> CustomerPage:
+        registry = registry_of(request)
+        if q is not None and q.strip():
+            if cursor is not None:
+                raise invalid("cursor", "a search has one page; leave cursor out with q")
+            if limit > MAX_SEARCH:
+                raise invalid("limit", f"a search returns at most {MAX_SEARCH} customers")
+            found = registry.search(q, limit=limit, region=region)
+            if group_id is not None:
+                name = next((g.name for g in registry.groups.list() if g.id == group_id), None)
+                if name is None:
+                    raise invalid("group_id", f"there is no group with id {group_id}")
+                found = [r for r in found if r.customer_group == name]
+            return CustomerPage(items=shown(request, found), next_cursor=None)
+        after = None
+        if cursor is not None:
+            if not cursor.isdigit():
+                raise invalid("cursor", "is not a cursor this API gave out")
+            after = int(cursor)
+        if group_id is not None:
+            try:
+                registry.groups.get(group_id)
+            except LookupError:
+                raise invalid("group_id", f"there is no group with id {group_id}") from None
+        page, last = registry.customers.list(limit=limit, after=after, group_id=group_id)
+        return CustomerPage(items=shown(request, page),
+                            next_cursor=str(last) if last is not None else None)
+
+    @router.post("", response_model=Customer, status_code=status.HTTP_201_CREATED,
+                 summary="Create a customer",
+                 responses={200: {"model": Customer,
+                                  "description": "a retry: the customer this key created"}})
+    def create_customer(body: CustomerIn, request: Request, response: Response,
+                        principal: Principal = WRITE,
+                        idempotency_key: IdempotencyKey = None) -> Customer:
+        registry = registry_of(request)
+        record, created = registry.customers.create(
+            body.model_dump(exclude_unset=True), region=region,
+            idempotency_key=idempotency_key, actor=principal.actor)
+        if not created:
+            response.status_code = status.HTTP_200_OK
+        return shown(request, [record])[0]
+
+    @router.post("/validate", response_model=ValidationResult,
+                 summary="Check a would-be customer as creating it would, changing nothing")
+    def validate_customer(body: CustomerIn, request: Request,
+                          principal: Principal = WRITE) -> ValidationResult:
+        registry = registry_of(request)
+        found = registry.customers.validate(body.model_dump(exclude_unset=True), region=region)
+        ids = registry.groups.ids()
+        return ValidationResult(ok=True, possible_duplicates=[
+            PossibleDuplicate(customer=Customer.of(r, ids), reason=why) for r, why in found])
+
+    @router.get("/{customer_id}", response_model=Customer, summary="One customer")
+    def get_customer(customer_id: int, request: Request,
+                     principal: Principal = READ) -> Customer:
+        return shown(request, [registry_of(request).customers.get(customer_id)])[0]
+
+    @router.patch("/{customer_id}", response_model=Customer, summary="Change a customer")
+    def patch_customer(customer_id: int, body: CustomerPatch, request: Request,
+                       principal: Principal = WRITE) -> Customer:
+        registry = registry_of(request)
+        changes: dict[str, Any] = body.model_dump(exclude_unset=True)
+        consent = changes.pop("marketing_consent", None)
+        record = registry.customers.update(customer_id, changes, region=region,
+                                           actor=principal.actor)
+        if consent is not None:
+            registry.consents.record(customer_id, "marketing", consent, "api")
+        return shown(request, [record])[0]
+
+    @router.delete("/{customer_id}", status_code=status.HTTP_204_NO_CONTENT,
+                   summary="Erase a customer (GDPR): their personal data is removed")
+    def erase_customer(customer_id: int, request: Request,
+                       principal: Principal = ADMIN) -> Response:
+        registry_of(request).customers.erase(customer_id, actor=principal.actor)
+        return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+    @router.get("/{customer_id}/export", response_model=Export,
+                summary="Everything held about a customer (GDPR access request)")
+    def export_customer(customer_id: int, request: Request,
+                        principal: Principal = ADMIN) -> Export:
+        registry = registry_of(request)
+        return Export.of(registry.customers.export(customer_id), registry.groups.ids())
+
+    @router.get("/{customer_id}/sales", response_model=SaleList, summary="A customer's sales")
+    def list_sales(customer_id: int, request: Request,
+                   principal: Principal = READ) -> SaleList:
+        return SaleList(items=[SaleOut.of(s) for s in
+                               registry_of(request).sales.list(customer_id)])
+
+    @router.post("/{customer_id}/sales", response_model=SaleOut,
+                 status_code=status.HTTP_201_CREATED, summary="Record a finished sale",
+                 responses={200: {"model": SaleOut, "description": "already recorded so"}})
+    def record_sale(customer_id: int, body: SaleIn, request: Request, response: Response,
+                    principal: Principal = WRITE) -> SaleOut:
+        sale, changed = registry_of(request).sales.record(
+            customer_id, sale_id=body.sale_id, register=body.register_,
+            total_minor=body.total_minor, currency=body.currency, at=body.at,
+            recorded_by=principal.actor)
+        if not changed:
+            response.status_code = status.HTTP_200_OK
+        return SaleOut.of(sale)
+
+    @router.get("/{customer_id}/consents", response_model=Consents,
+                summary="A customer's consents: the current answer per purpose, and the log")
+    def get_consents(customer_id: int, request: Request,
+                     principal: Principal = READ) -> Consents:
+        registry = registry_of(request)
+        return Consents.of(registry.consents.current(customer_id),
+                           registry.consents.log(customer_id))
+
+    @router.post("/{customer_id}/consents", response_model=ConsentLogEntry,
+                 status_code=status.HTTP_201_CREATED, summary="Record a consent answer")
+    def record_consent(customer_id: int, body: ConsentIn, request: Request,
+                       principal: Principal = WRITE) -> ConsentLogEntry:
+        consents = registry_of(request).consents
+        consents.record(customer_id, body.purpose, body.granted, body.source,
+                        body.text_version)
+        return ConsentLogEntry.of(consents.log(customer_id)[-1])
+
+    return router

@@ -1,0 +1,121 @@
+"""The one place where refusals become HTTP answers.  Every route raises what the registry (or
+pydantic) raises; these handlers give each its status and the API's error body:
+
+- 422 ``{"error": "invalid", "message", "fields": [{"field", "reason"}]}``
+- 401 ``unauthorized``, 403 ``forbidden`` (with ``needed_scope``), 404 ``not_found``
+- 409 ``duplicate`` (``field``, ``existing_id``) or ``conflict``
+- 413 ``too_large``, 503 ``unavailable`` / ``storage_full`` (the database, not the request)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import DBAPIError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ..identity.errors import IdentityError
+from ..protocol import ErrorCode
+from ..registry.customer_admin import FIELD_OF
+from ..registry.faults import MESSAGES as FAULT_MESSAGES
+from ..registry.faults import registry_fault
+from ..registry.fields import InvalidCustomer
+from ..registry.problems import Conflict, NotFound
+from ..registry.records import DuplicateCustomer
+
+log = structlog.get_logger("selfreg.api")
+
+API_PREFIX = "/api/"
+MAX_LISTED_FIELDS = 10
+_HTTP_ERRORS = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "not_allowed",
+                409: "conflict", 413: "too_large", 415: "unsupported_media_type"}
+
+
+class ApiError(Exception):
+    """A refusal the API decides itself (authentication, scope, a bad query value)."""
+
+    def __init__(self, status: int, error: str, message: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.status = status
+        self.body = {"error": error, "message": message, **extra}
+        self.headers = ({"WWW-Authenticate": "Bearer"} if status == 401 else None)
+
+
+def invalid(field: str, reason: str) -> ApiError:
+    return ApiError(422, "invalid", f"{field}: {reason}",
+                    fields=[{"field": field, "reason": reason}])
+
+
+def _invalid_body(problems: Sequence[tuple[str, str]]) -> dict[str, Any]:
+    field, reason = problems[0]
+    return {"error": "invalid", "message": f"{field}: {reason}",
+            "fields": [{"field": f, "reason": r} for f, r in problems[:MAX_LISTED_FIELDS]]}
+
+
+def _field_of(loc: Sequence[Any]) -> str:
+    # ("body", "email") -> "email"; ("query", "limit") -> "limit"; ("body",) -> "body"
+    inner = [str(part) for part in loc[1:]]
+    return ".".join(inner) if inner else str(loc[0]) if loc else "body"
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def api_error(_request: Request, exc: ApiError) -> Response:
+        return JSONResponse(exc.body, status_code=exc.status, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation(_request: Request, exc: RequestValidationError) -> Response:
+        # Pydantic's messages name the rule, never echo the value (which may be personal).
+        problems = [("body", "is not valid JSON") if e.get("type") == "json_invalid"
+                    else (_field_of(e.get("loc", ())), str(e.get("msg", "is not valid")))
+                    for e in exc.errors()] or [("body", "is not valid")]
+        return JSONResponse(_invalid_body(problems), status_code=422)
+
+    @app.exception_handler(InvalidCustomer)
+    async def invalid_customer(_request: Request, exc: InvalidCustomer) -> Response:
+        reason = str(exc).removeprefix(f"{exc.field}: ")
+        return JSONResponse(_invalid_body([(exc.field, reason)]), status_code=422)
+
+    @app.exception_handler(IdentityError)
+    async def identity_error(_request: Request, exc: IdentityError) -> Response:
+        return JSONResponse(_invalid_body([(exc.kind or "value", str(exc))]), status_code=422)
+
+    @app.exception_handler(DuplicateCustomer)
+    async def duplicate(_request: Request, exc: DuplicateCustomer) -> Response:
+        field = FIELD_OF.get(exc.field, exc.field)
+        return JSONResponse({"error": "duplicate",
+                             "message": f"{field} already belongs to customer "
+                                        f"{exc.existing.customer_code} (id {exc.existing.id})",
+                             "field": field, "existing_id": exc.existing.id}, status_code=409)
+
+    @app.exception_handler(NotFound)
+    async def not_found(_request: Request, exc: NotFound) -> Response:
+        return JSONResponse({"error": "not_found", "message": exc.message}, status_code=404)
+
+    @app.exception_handler(Conflict)
+    async def conflict(_request: Request, exc: Conflict) -> Response:
+        return JSONResponse({"error": "conflict", "message": exc.message}, status_code=409)
+
+    @app.exception_handler(DBAPIError)
+    async def database(request: Request, exc: DBAPIError) -> Response:
+        # Weather, not a bug: the transaction rolled back, the caller may retry.
+        code = registry_fault(exc) or ErrorCode.unavailable
+        log.warning(f"registry_{code.value}", path=request.url.path,
+                    error=type(exc.orig or exc).__name__)
+        return JSONResponse({"error": code.value, "message": FAULT_MESSAGES[code]},
+                            status_code=503, headers={"Retry-After": "5"})
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if not request.url.path.startswith(API_PREFIX):
+            return await http_exception_handler(request, exc)
+        error = _HTTP_ERRORS.get(exc.status_code, "error")
+        message = (exc.detail if isinstance(exc.detail, str) else error).lower()
+        return JSONResponse({"error": error, "message": message}, status_code=exc.status_code,
+                            headers=getattr(exc, "headers", None))

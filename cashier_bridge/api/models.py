@@ -1,0 +1,237 @@
+"""The API's request and response bodies (the contract the cashier console shares)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool
+
+from ..registry.consents import ConsentEntry
+from ..registry.customer_admin import AuditEntry, CustomerExport
+from ..registry.groups import Group
+from ..registry.records import CustomerRecord
+from ..registry.sales import Sale
+
+# Long enough for any valid value; the registry gives the precise reason below this.
+Text = Annotated[str, Field(max_length=2000)]
+Purpose = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
+
+
+class Strict(BaseModel):
+    # An unknown field is refused, not dropped: a typo must not lose what was sent.
+    model_config = ConfigDict(extra="forbid")
+
+
+class GroupRef(BaseModel):
+    id: int
+    name: str
+
+
+class Balances(BaseModel):
+    """Money in minor units (öre, cents)."""
+
+    account_minor: int
+    loyalty_minor: int
+    store_credit_minor: int
+
+
+class Customer(BaseModel):
+    id: int
+    customer_code: str
+    first_name: str
+    last_name: str
+    email: str | None
+    phone: str | None = Field(description="E.164")
+    personal_id_masked: str | None
+    birth_date: dt.date | None
+    street: str | None
+    postal_code: str | None
+    city: str | None
+    country: str | None
+    group: GroupRef
+    balances: Balances
+    note: str | None
+    created_via: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+    @classmethod
+    def of(cls, record: CustomerRecord, group_ids: dict[str, int]) -> Customer:
+        group = record.customer_group or ""
+        return cls(
+            id=record.id, customer_code=record.customer_code, first_name=record.first_name,
+            last_name=record.last_name, email=record.email, phone=record.phone,
+            personal_id_masked=record.personal_id_masked, birth_date=record.birth_date,
+            street=record.street, postal_code=record.postal_code, city=record.city,
+            country=record.country, group=GroupRef(id=group_ids.get(group, 0), name=group),
+            balances=Balances(account_minor=record.account_balance_minor,
+                              loyalty_minor=record.loyalty_balance_minor,
+                              store_credit_minor=record.store_credit_minor),
+            note=record.note, created_via=record.created_via, created_at=record.created_at,
+            updated_at=record.updated_at)
+
+
+class CustomerFields(Strict):
+    email: Text | None = None
+    phone: Text | None = Field(None, description="any format; read with the shop's region")
+    personal_id: Text | None = Field(
+        None, description="a full personnummer; only a fingerprint and a masked form are kept")
+    birth_date: dt.date | None = None
+    street: Text | None = None
+    postal_code: Text | None = None
+    city: Text | None = None
+    country: Text | None = None
+    group_id: int | None = None
+    note: Text | None = None
+    customer_code: Text | None = Field(None, description="assigned when absent")
+    marketing_consent: StrictBool | None = Field(
+        None, description="recorded in the consent log with source 'api'")
+
+
+class CustomerIn(CustomerFields):
+    first_name: Text
+    last_name: Text
+
+
+class CustomerPatch(CustomerFields):
+    """Any CustomerIn field; null clears an optional one."""
+
+    first_name: Text | None = None
+    last_name: Text | None = None
+
+
+class CustomerPage(BaseModel):
+    items: list[Customer]
+    next_cursor: str | None
+
+
+class PossibleDuplicate(BaseModel):
+    customer: Customer
+    reason: str
+
+
+class ValidationResult(BaseModel):
+    ok: bool
+    possible_duplicates: list[PossibleDuplicate]
+
+
+class SaleIn(Strict):
+    # "register" is also a method pydantic models inherit: the field is aliased, not renamed.
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    sale_id: Annotated[str, Field(min_length=1, max_length=64)]
+    register_: Annotated[str, Field(min_length=1, max_length=64, alias="register",
+                                    description="the register (lane) the sale was made at")]
+    total_minor: Annotated[int, Field(ge=-(2**62), le=2**62)]
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
+    at: AwareDatetime | None = None
+
+
+class SaleOut(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+    sale_id: str
+    register_: str = Field(alias="register")
+    total_minor: int | None
+    currency: str | None
+    connected_at: dt.datetime
+    ended_at: dt.datetime | None
+    recorded_by: str | None
+
+    @classmethod
+    def of(cls, sale: Sale) -> SaleOut:
+        return cls(sale_id=sale.sale_id, register_=sale.register, total_minor=sale.total_minor,
+                   currency=sale.currency, connected_at=sale.connected_at,
+                   ended_at=sale.ended_at, recorded_by=sale.recorded_by)
+
+
+class SaleList(BaseModel):
+    items: list[SaleOut]
+
+
+class ConsentIn(Strict):
+    purpose: Purpose
+    granted: StrictBool
+    source: Purpose = "api"
+    text_version: Annotated[str, Field(min_length=1, max_length=32)] | None = None
+
+
+class ConsentOut(BaseModel):
+    granted: bool
+    recorded_at: dt.datetime
+    source: str
+    text_version: str | None
+
+
+class ConsentLogEntry(ConsentOut):
+    purpose: str
+
+    @classmethod
+    def of(cls, entry: ConsentEntry) -> ConsentLogEntry:
+        return cls(purpose=entry.purpose, granted=entry.granted, recorded_at=entry.recorded_at,
+                   source=entry.source, text_version=entry.text_version)
+
+
+class Consents(BaseModel):
+    current: dict[str, ConsentOut]
+    log: list[ConsentLogEntry]
+
+    @classmethod
+    def of(cls, current: dict[str, ConsentEntry], log: list[ConsentEntry]) -> Consents:
+        return cls(current={p: ConsentOut(granted=e.granted, recorded_at=e.recorded_at,
+                                          source=e.source, text_version=e.text_version)
+                            for p, e in current.items()},
+                   log=[ConsentLogEntry.of(e) for e in log])
+
+
+class AuditOut(BaseModel):
+    at: dt.datetime
+    actor: str
+    action: str
+    detail: Any
+
+    @classmethod
+    def of(cls, entry: AuditEntry) -> AuditOut:
+        return cls(at=entry.at, actor=entry.actor, action=entry.action, detail=entry.detail)
+
+
+class Export(BaseModel):
+    """Everything held about one person."""
+
+    customer: Customer
+    consents: Consents
+    sales: list[SaleOut]
+    audit: list[AuditOut]
+
+    @classmethod
+    def of(cls, export: CustomerExport, group_ids: dict[str, int]) -> Export:
+        return cls(customer=Customer.of(export.customer, group_ids),
+                   consents=Consents.of(export.consents, export.consent_log),
+                   sales=[SaleOut.of(s) for s in export.sales],
+                   audit=[AuditOut.of(a) for a in export.audit])
+
+
+class GroupOut(BaseModel):
+    id: int
+    name: str
+    is_default: bool
+    members: int
+
+    @classmethod
+    def of(cls, group: Group) -> GroupOut:
+        return cls(id=group.id, name=group.name, is_default=group.is_default,
+                   members=group.members)
+
+
+class GroupList(BaseModel):
+    items: list[GroupOut]
+
+
+class GroupIn(Strict):
+    name: Text
+
+
+class Members(Strict):
+    customer_ids: Annotated[list[int], Field(min_length=1, max_length=1000)]
+

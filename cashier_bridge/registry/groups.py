@@ -1,0 +1,141 @@
+"""Customer groups.  "All customers" (``is_default``) is everyone not in another group: its
+members are stored with no group, so it can be neither renamed nor deleted, and deleting a
+group moves its members back to it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, Engine, delete, func, insert, select, update
+
+from .fields import InvalidCustomer
+from .fields import name as clean_name
+from .problems import Conflict, NotFound
+from .schema import customer_groups, customers
+from .timestamps import utcnow
+from .writes import audit
+
+MAX_MEMBERS_PER_CALL = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    id: int
+    name: str
+    is_default: bool
+    members: int
+
+
+def default_group_id(conn: Connection) -> int:
+    return conn.execute(select(customer_groups.c.id)
+                        .where(customer_groups.c.is_default)).scalar_one()
+
+
+def group_ids(conn: Connection) -> dict[str, int]:
+    """Group name → id, for showing a customer's group (records carry the name)."""
+    return {r.name: r.id for r in conn.execute(select(customer_groups.c.id,
+                                                      customer_groups.c.name))}
+
+
+def stored_group(conn: Connection, group_id: int) -> tuple[str, int | None]:
+    """(name, value for customers.group_id) of a group; NotFound if there is none."""
+    row = conn.execute(select(customer_groups.c.name, customer_groups.c.is_default)
+                       .where(customer_groups.c.id == group_id)).first()
+    if row is None:
+        raise NotFound(f"there is no group with id {group_id}")
+    return row.name, None if row.is_default else group_id
+
+
+class GroupStore:
+    def __init__(self, reader: Engine, writer: Engine) -> None:
+        self._reader = reader
+        self._writer = writer
+
+    def list(self) -> list[Group]:
+        live = customers.c.erased_at.is_(None)
+        with self._reader.connect() as conn:
+            counts = dict(conn.execute(select(customers.c.group_id, func.count())
+                                       .where(live).group_by(customers.c.group_id)).all())
+            rows = conn.execute(select(customer_groups).order_by(
+                customer_groups.c.is_default.desc(), customer_groups.c.name)).all()
+        return [Group(r.id, r.name, r.is_default,
+                      counts.get(None if r.is_default else r.id, 0)) for r in rows]
+
+    def ids(self) -> dict[str, int]:
+        with self._reader.connect() as conn:
+            return group_ids(conn)
+
+    def get(self, group_id: int) -> Group:
+        for group in self.list():
+            if group.id == group_id:
+                return group
+        raise NotFound(f"there is no group with id {group_id}")
+
+    def create(self, name: str, *, actor: str) -> Group:
+        name = clean_name(name, "name")
+        with self._writer.begin() as conn:
+            self._name_free(conn, name)
+            group_id = conn.execute(insert(customer_groups).values(
+                name=name, created_at=utcnow()).returning(customer_groups.c.id)).scalar_one()
+            audit(conn, actor, "group_create", None, {"group_id": group_id, "name": name})
+        return Group(group_id, name, False, 0)
+
+    def rename(self, group_id: int, name: str, *, actor: str) -> Group:
+        name = clean_name(name, "name")
+        with self._writer.begin() as conn:
+            self._changeable(conn, group_id)
+            self._name_free(conn, name, other_than=group_id)
+            conn.execute(update(customer_groups).where(customer_groups.c.id == group_id)
+                         .values(name=name))
+            audit(conn, actor, "group_rename", None, {"group_id": group_id, "name": name})
+        return self.get(group_id)
+
+    def delete(self, group_id: int, *, actor: str) -> None:
+        with self._writer.begin() as conn:
+            name = self._changeable(conn, group_id)
+            conn.execute(update(customers).where(customers.c.group_id == group_id)
+                         .values(group_id=None, updated_at=utcnow()))
+            conn.execute(delete(customer_groups).where(customer_groups.c.id == group_id))
+            audit(conn, actor, "group_delete", None, {"group_id": group_id, "name": name})
+
+    def assign(self, group_id: int, customer_ids: Sequence[int], *, actor: str) -> int:
+        """Put the customers in the group (all or none); how many changed group."""
+        wanted = sorted(set(customer_ids))
+        if len(wanted) > MAX_MEMBERS_PER_CALL:
+            raise InvalidCustomer("customer_ids",
+                                  f"at most {MAX_MEMBERS_PER_CALL} customers at a time")
+        now = utcnow()
+        with self._writer.begin() as conn:
+            _name, stored = stored_group(conn, group_id)
+            rows = conn.execute(select(customers.c.id, customers.c.group_id).where(
+                customers.c.id.in_(wanted), customers.c.erased_at.is_(None))).all()
+            missing = sorted(set(wanted) - {r.id for r in rows})
+            if missing:
+                raise NotFound("there is no customer with id "
+                               + ", ".join(str(i) for i in missing[:10]))
+            moving = [r.id for r in rows if r.group_id != stored]
+            if moving:
+                conn.execute(update(customers).where(customers.c.id.in_(moving))
+                             .values(group_id=stored, updated_at=now))
+            for customer_id in moving:
+                audit(conn, actor, "group_assign", customer_id, {"group_id": group_id})
+        return len(moving)
+
+    @staticmethod
+    def _changeable(conn: Connection, group_id: int) -> str:
+        row = conn.execute(select(customer_groups.c.name, customer_groups.c.is_default)
+                           .where(customer_groups.c.id == group_id)).first()
+        if row is None:
+            raise NotFound(f"there is no group with id {group_id}")
+        if row.is_default:
+            raise Conflict(f"{row.name!r} is everyone not in another group; it cannot be "
+                           "renamed or deleted")
+        return row.name
+
+    @staticmethod
+    def _name_free(conn: Connection, name: str, other_than: int | None = None) -> None:
+        row = conn.execute(select(customer_groups.c.id)
+                           .where(customer_groups.c.name == name)).first()
+        if row is not None and row.id != other_than:
+            raise Conflict(f"a group called {name!r} exists already (id {row.id})")
