@@ -113,8 +113,8 @@ class LaneStore:
                     "connected_at": now})
             elif link is not None:  # linked when the customer was connected
                 conn.execute(_CLOSE_SALE, {
-                    "lane": name, "sale_id": link.sale_id, "total_minor": link.total_minor,
-                    "currency": link.currency, "ended_at": now, "recorded_by": "register"})
+                    "b_lane": name, "b_sale_id": link.sale_id, "b_total_minor": link.total_minor,
+                    "b_currency": link.currency, "b_ended_at": now, "b_recorded_by": "register"})
             if self.shared:
                 conn.execute(_OUTBOX, {"lane": name, "seq": write.seq, "body": write.outbox,
                                        "created_at": now})
@@ -188,10 +188,12 @@ _UPDATE = update(lanes).where(lanes.c.name == bindparam("n")).values(
     **{c: bindparam(c) for c in _COLUMNS})
 _OUTBOX = insert(lane_outbox).values(lane=bindparam("lane"), seq=bindparam("seq"),
                                      body=bindparam("body"), created_at=bindparam("created_at"))
+# Parameter names differ from the column names: SQLAlchemy reserves those in an UPDATE for
+# its own SET parameters and refuses to compile the statement otherwise.
 _CLOSE_SALE = update(sales).where(
-    sales.c.lane == bindparam("lane"), sales.c.sale_id == bindparam("sale_id")).values(
-    total_minor=bindparam("total_minor"), currency=bindparam("currency"),
-    ended_at=bindparam("ended_at"), recorded_by=bindparam("recorded_by"))
+    sales.c.lane == bindparam("b_lane"), sales.c.sale_id == bindparam("b_sale_id")).values(
+    total_minor=bindparam("b_total_minor"), currency=bindparam("b_currency"),
+    ended_at=bindparam("b_ended_at"), recorded_by=bindparam("b_recorded_by"))
 _NOTIFY = select(func.pg_notify(NOTIFY_CHANNEL, bindparam("payload")))
 
 
