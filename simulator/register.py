@@ -86,7 +86,10 @@ class ScriptedRegister:
                     delay = 0.1
                     async for frame in ws:
                         await self._record(parse_register_message(frame))
-            except (OSError, websockets.ConnectionClosed, TimeoutError):
+            # A handshake cut off half-way (a cable pulled while connecting) is one more
+            # attempt that failed, like a refused connection.
+            except (OSError, websockets.ConnectionClosed, websockets.InvalidHandshake,
+                    TimeoutError):
                 pass
             self._ws = None
             self._connected.clear()
