@@ -475,6 +475,8 @@ function formValues() {
     const el = $(`f-${name}`);
     if (el.type === "checkbox") body[name] = el.checked;
     else if (name === "group_id") body[name] = el.value ? Number(el.value) : null;
+    // Names are required: sent empty, so that the bridge's own "is empty" is what is shown.
+    else if (name === "first_name" || name === "last_name") body[name] = el.value.trim();
     else body[name] = el.value.trim() || null;
   }
   return body;
