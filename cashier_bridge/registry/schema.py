@@ -168,6 +168,36 @@ lane_outbox = Table(
     Column("created_at", UtcDateTime(), nullable=False, index=True),
 )
 
+# Staff accounts of the back office (/admin).  ``username_key`` is the casefolded username, so
+# "Anna" and "anna" are one account; only an argon2 hash of the password is kept.
+staff = Table(
+    "staff",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("username", String(48), nullable=False),
+    Column("username_key", String(48), nullable=False, unique=True),
+    Column("display_name", String(100), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("password_hash", String(255), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("disabled_at", UtcDateTime()),
+    Column("failed_logins", Integer(), nullable=False, server_default="0"),
+    Column("locked_until", UtcDateTime()),
+)
+
+# Signed-in back-office browsers, by the SHA-256 of the cookie's token (never the token).
+staff_sessions = Table(
+    "staff_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("staff_id", Id, ForeignKey("staff.id", ondelete="CASCADE"), nullable=False,
+           index=True),
+    Column("csrf_secret", String(64), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("last_seen_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),
+)
+
 audit_log = Table(
     "audit_log",
     metadata,
@@ -177,6 +207,8 @@ audit_log = Table(
     Column("action", String(32), nullable=False),
     Column("customer_id", Id, ForeignKey("customers.id"), index=True),
     Column("detail", Text()),
+    # The staff account an entry is about (a role changed, a password reset), for its page.
+    Column("staff_id", Id, ForeignKey("staff.id"), index=True),
 )
 
 installation = Table(

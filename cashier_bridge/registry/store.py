@@ -43,6 +43,7 @@ from .problems import NotFound
 from .records import CustomerRecord, DuplicateCustomer, ImportReport, NewCustomer, record_from_row
 from .sales import SaleStore
 from .schema import consents, customer_groups, customers, installation, sales
+from .staff import StaffStore
 from .timestamps import utcnow
 from .writes import (
     DEFAULT_GROUP,
@@ -92,6 +93,7 @@ class Registry:
         self._groups = GroupStore(engine, self._writer)
         self._sales = SaleStore(engine, self._writer)
         self._consents = ConsentStore(engine, self._writer)
+        self._staff = StaffStore(engine, self._writer)
         # Lookups read one row by a unique index: on PostgreSQL, without BEGIN and ROLLBACK
         # around them, which are two of a lookup's four round trips to the server.
         self._reader = (engine.execution_options(isolation_level="AUTOCOMMIT")
@@ -289,6 +291,11 @@ class Registry:
     @property
     def consents(self) -> ConsentStore:
         return self._consents
+
+    @property
+    def staff(self) -> StaffStore:
+        """Back-office staff accounts, their sessions and lock-out (``/admin``)."""
+        return self._staff
 
     # --- devices -------------------------------------------------------------------------------
 

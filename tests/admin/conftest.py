@@ -1,0 +1,64 @@
+"""Back-office tests: the staff store on SQLite and a real PostgreSQL, the /admin pages through
+the bridge's real app, and a browser against ``selfreg-bridge serve``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from argon2 import PasswordHasher
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:  # plain `pytest` (not `python -m pytest`) leaves the root out
+    sys.path.insert(0, str(ROOT))
+
+from cashier_bridge.registry import Registry  # noqa: E402
+from tests.pg_server import PostgresServer, postgres_server  # noqa: E402
+
+__all__ = ["postgres_server"]
+
+# argon2's real parameters take 64 MiB and a good part of a second per hash on this machine;
+# tests that hash dozens of times use cheap ones (the rehash test switches between the two).
+FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+START = dt.datetime(2026, 11, 24, 9, 0, tzinfo=dt.UTC)
+
+
+class Clock:
+    """A clock the test moves: lock-outs and idle timeouts without sleeping."""
+
+    def __init__(self, now: dt.datetime = START) -> None:
+        self.now = now
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += dt.timedelta(**delta)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'state' / 'selfreg.db'}"
+        return
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    url = server.create_database("admin")
+    yield url
+    server.drop_database(url)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def registry(db_url: str, clock: Clock) -> Iterator[Registry]:
+    reg = Registry.open(db_url)
+    reg.staff.hasher = FAST_HASHER
+    reg.staff.clock = clock
+    yield reg
+    reg.close()
