@@ -1,4 +1,5 @@
-"""``selfreg-sim screenshots DIR``: a PNG of every kiosk screen, per language and window size.
+"""``selfreg-sim screenshots DIR``: a PNG of every kiosk screen, per language and window size
+(then the Via mobil phone page and the cashier console, in chromium).
 
 The kiosk is fed lane states directly (no bridge).  A Kivy window's size is fixed when it opens,
 so each size renders in its own subprocess: under Xvfb when there is no display and xvfb-run is
@@ -136,7 +137,7 @@ def _child(out_dir: Path, size: tuple[int, int], languages: list[str]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from . import phone_screenshots
+    from . import console_screenshots, phone_screenshots
 
     parser = argparse.ArgumentParser(prog="selfreg-sim screenshots")
     parser.add_argument("out_dir", type=Path)
@@ -160,9 +161,11 @@ def main(argv: list[str] | None = None) -> int:
     if Path(phone_screenshots.CHROMIUM).exists():
         for path in phone_screenshots.run(args.out_dir, tuple(languages)):
             print(path)
+        for path in console_screenshots.run(args.out_dir):
+            print(path)
     else:
-        print(f"no phone page shots: {phone_screenshots.CHROMIUM} is not installed "
-              "(apt-get install chromium)", file=sys.stderr)
+        print(f"no phone page or cashier console shots: {phone_screenshots.CHROMIUM} is not "
+              "installed (apt-get install chromium)", file=sys.stderr)
     return 0
 
 
