@@ -1,7 +1,8 @@
 """``selfreg-sim demo``: the whole product on one machine.
 
 Starts the bridge on its default SQLite database (seeded with the demo customers the first time),
-opens the kiosk window, and lets you play the cashier from this terminal.
+opens the kiosk window and the cashier console (or prints its sign-in link), and lets you play
+the cashier from the console or from this terminal.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import contextlib
 import os
 import subprocess
 import sys
+import webbrowser
 from pathlib import Path
 
 from cashier_bridge.config import Settings, data_dir, load_settings, tokens_required
@@ -143,6 +145,11 @@ async def _demo(settings: Settings) -> int:
     print(f"Via mobil: the kiosk's QR code leads to {phone_url}/m/… "
           + ("(this machine only: for a phone on your network run SELFREG_HOST=0.0.0.0 "
              "./demo.sh)" if settings.host.startswith("127.") else "(phones on your network)"))
+    console_url = await asyncio.to_thread(_console_link, settings.db_url, settings.lane,
+                                          phone_url)
+    print(f"Cashier console (a one-time sign-in link, valid for an hour): {console_url}")
+    if os.environ.get("DISPLAY"):  # a desktop: the cashier's screen is this browser
+        _open_in_browser(console_url)
     screen: VirtualScreen | None = None
     display = os.environ.get("DISPLAY")
     if not display:
@@ -200,6 +207,29 @@ def _present(control: Path | None, item: str) -> None:
         print(f"   {exc}")
         return
     print(f"   holding up {item or 'nothing'}")
+
+
+def _console_link(db_url: str, lane: str, base_url: str) -> str:
+    """A sign-in link that makes a browser this lane's register (the cashier console)."""
+    registry = Registry.open(db_url)
+    try:
+        code = registry.devices.issue_sign_in(lane, "register")
+    finally:
+        registry.close()
+    return f"{base_url}/console/sign-in?code={code}"
+
+
+def _open_in_browser(url: str) -> None:
+    """Open ``url`` in a desktop browser; never in a text browser, which would take over the
+    terminal the register is played from."""
+    try:
+        browser = webbrowser.get()
+    except webbrowser.Error:
+        return
+    if isinstance(browser, webbrowser.GenericBrowser) and not isinstance(
+            browser, webbrowser.BackgroundBrowser):
+        return
+    browser.open(url)
 
 
 def _customers(db_url: str) -> int:

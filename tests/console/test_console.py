@@ -79,6 +79,20 @@ def test_the_printed_link_signs_the_browser_in_without_showing_the_token(
     assert till.code not in log and code not in log and cookie["value"] not in log
 
 
+def test_the_demo_prints_a_link_that_opens_the_console(bridge: Any, browser: Any) -> None:
+    from simulator.demo import _console_link
+
+    url = _console_link(bridge.db_url, "demo-lane", bridge.http_url)
+    context = browser.new_context(**TILL)
+    try:
+        page = context.new_page()
+        page.goto(url)
+        expect(page.locator("#lane-name")).to_have_text("Lane demo-lane")
+        expect(page.locator("#connection")).to_have_text("live")
+    finally:
+        context.close()
+
+
 def test_ange_id_prompt_the_cashier_creates_the_member_and_both_screens_show_them(
         till: Till) -> None:
     page, kiosk = till.page, till.kiosk
