@@ -66,6 +66,9 @@ def main(argv: list[str] | None = None) -> int:
         return _serve(settings, args.workers)
     if args.command == "import-csv":
         return _import(settings.db_url, args.file, settings.phone_region)
+    spec = sub.add_parser("asyncapi", help="write the device protocol as an AsyncAPI 3 document")
+    spec.add_argument("--out", help="file to write (default: standard output)")
+
     if args.command == "export-csv":
         return _export(settings.db_url, args.file)
     if args.command == "copy-registry":
@@ -90,6 +93,10 @@ def _serve(settings, workers: int = 1) -> int:  # type: ignore[no-untyped-def]
 
     from .protocol import MAX_FRAME_BYTES
 
+    if args.command == "asyncapi":
+        from .asyncapi import write
+
+        return write(args.out)
     options = {"host": settings.host, "port": settings.port, "ws": "websockets-sansio",
                "ws_max_size": MAX_FRAME_BYTES, "log_config": None, "lifespan": "on"}
     if settings.tls_cert and settings.tls_key:  # HTTPS (and wss) for phones on the shop's Wi-Fi

@@ -21,6 +21,14 @@ MAX_FRAME_BYTES = 64 * 1024
 
 
 class Phase(StrEnum):
+    """Where the lane is.  ``idle``: no sale open.  ``choosing``: a sale is open and the screen
+    offers the ways to identify.  ``identifying``: the shopper chose a way (``method``) and is
+    typing, scanning or using their phone; the bridge may be looking them up.  ``not_found``:
+    nobody matched and the shopper cannot become a member from what they showed.
+    ``ask_member``: nobody matched; the shopper is asked whether to become a member.
+    ``await_cashier``: the shopper said yes; the cashier confirms (or aborts) the new member.
+    ``connected``: a customer is connected to the open sale."""
+
     idle = "idle"
     choosing = "choosing"
     identifying = "identifying"
@@ -31,12 +39,17 @@ class Phase(StrEnum):
 
 
 class Method(StrEnum):
+    """How the shopper identifies: ``mobile`` (Via mobil, their own phone), ``scan`` (Skanna
+    ID, a card or code held up to the camera), ``numpad`` (Ange ID, typed digits)."""
+
     mobile = "mobile"
     scan = "scan"
     numpad = "numpad"
 
 
 class Role(StrEnum):
+    """Which side of a lane a device is: the customer-facing ``kiosk`` or the ``register``."""
+
     kiosk = "kiosk"
     register = "register"
 
@@ -76,6 +89,11 @@ class Notice(StrEnum):
 
 
 class ErrorCode(StrEnum):
+    """Why the bridge refused a message.  The connection stays open unless the code is
+    ``unauthorized`` or ``lane_limit`` (or ``hello_required`` because nothing came for 30 s):
+    then the bridge closes with 1008.  ``unavailable``, ``storage_full`` and ``internal``
+    changed nothing: the same message may be sent again."""
+
     invalid_json = "invalid_json"
     invalid_message = "invalid_message"
     unsupported_version = "unsupported_version"
@@ -96,7 +114,8 @@ class ErrorCode(StrEnum):
 
 class _Msg(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-    v: Literal[1] = VERSION
+    v: Literal[1] = Field(VERSION, description="The protocol version; may be left out when "
+                          "sending.")
 
 
 # --- device -> bridge -------------------------------------------------------------------------
@@ -105,15 +124,29 @@ LaneName = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0
 
 
 class Hello(_Msg):
+    """The first message on every connection: who the device is and which lane it serves.  The
+    bridge answers ``welcome`` and the lane's current ``state``.  Sending it again on the same
+    connection moves the device to the lane it names."""
+
     type: Literal["hello"] = "hello"
-    role: Role
-    lane: LaneName
-    token: Annotated[str, Field(max_length=200)] | None = None
+    role: Role = Field(description="Must match the endpoint: register on /ws/register, kiosk "
+                       "on /ws/kiosk.")
+    lane: LaneName = Field(description="The lane (register and kiosk pair) this device "
+                           "serves, e.g. kassa-1.")
+    token: Annotated[str, Field(max_length=200)] | None = Field(
+        None, description="The device token from `selfreg-bridge pair --lane LANE --role "
+        "ROLE`; needed whenever the bridge requires pairing (it listens beyond loopback).")
 
 
 class StartSale(_Msg):
+    """A sale is open: the kiosk offers the shopper the ways to identify.  Sending it again with
+    the open sale's id changes nothing (a retry after reconnecting); another id starts a new
+    sale and withdraws what the old one had."""
+
     type: Literal["start_sale"] = "start_sale"
-    sale_id: Annotated[str, Field(min_length=1, max_length=64)]
+    sale_id: Annotated[str, Field(min_length=1, max_length=64)] = Field(
+        description="The register's own id of the sale (receipt number); the sale is recorded "
+        "under it.")
 
 
 class EndSale(_Msg):
@@ -121,10 +154,14 @@ class EndSale(_Msg):
     this register's lane, the total and the time."""
 
     type: Literal["end_sale"] = "end_sale"
-    sale_id: str | None = None
+    sale_id: str | None = Field(None, description="The open sale's id; when given and another "
+                                "sale is open, the message is refused (not_allowed).")
     # In minor units (öre, cents): 24900 is 249.00.  Negative for a refund.
-    total_minor: Annotated[int, Field(ge=-10**12, le=10**12)] | None = None
-    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] | None = None  # ISO 4217
+    total_minor: Annotated[int, Field(ge=-10**12, le=10**12)] | None = Field(
+        None, description="The sale's total in minor units (öre, cents): 24900 is 249.00. "
+        "Negative for a refund.")
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] | None = Field(
+        None, description="ISO 4217 code of the total, e.g. SEK.")
 
 
 class MemberDetails(BaseModel):
@@ -134,13 +171,18 @@ class MemberDetails(BaseModel):
     first_name: Annotated[str, Field(min_length=1, max_length=100)]
     last_name: Annotated[str, Field(min_length=1, max_length=100)]
     email: Annotated[str, Field(max_length=254)] | None = None
-    phone: Annotated[str, Field(max_length=32)] | None = None
-    marketing_consent: bool = False
+    phone: Annotated[str, Field(max_length=32)] | None = Field(
+        None, description="In any usual format; stored as E.164 (national numbers are read in "
+        "the bridge's phone_region).")
+    marketing_consent: bool = Field(False, description="The shopper agreed to marketing.")
 
 
 class ConfirmMember(_Msg):
+    """The cashier creates the new member of the open ``member_prompt`` and connects them to the
+    sale.  Creation is idempotent on the prompt id: a repeated confirm never makes a twin."""
+
     type: Literal["confirm_member"] = "confirm_member"
-    prompt_id: str
+    prompt_id: str = Field(description="The open prompt's prompt_id (from member_prompt).")
     details: MemberDetails
 
 
@@ -148,8 +190,8 @@ class ConnectExisting(_Msg):
     """The cashier recognised the shopper among the prompt's possible duplicates."""
 
     type: Literal["connect_existing"] = "connect_existing"
-    prompt_id: str
-    customer_id: int
+    prompt_id: str = Field(description="The open prompt's prompt_id (from member_prompt).")
+    customer_id: int = Field(description="The id of one of the prompt's possible_duplicates.")
 
 
 class ConnectCustomer(_Msg):
@@ -157,20 +199,29 @@ class ConnectCustomer(_Msg):
     created there) to the open sale, whatever the shopper's screen is doing."""
 
     type: Literal["connect_customer"] = "connect_customer"
-    customer_id: Annotated[int, Field(ge=1)]
+    customer_id: Annotated[int, Field(ge=1)] = Field(
+        description="The customer's id in the registry (CustomerCard.id; the REST API's "
+        "customer id).")
 
 
 class AbortMember(_Msg):
+    """The cashier declines the new member of the open prompt: no customer is created and the
+    kiosk returns to the choices (notice member_aborted); the sale stays open."""
+
     type: Literal["abort_member"] = "abort_member"
-    prompt_id: str
+    prompt_id: str = Field(description="The open prompt's prompt_id (from member_prompt).")
 
 
 class Choose(_Msg):
+    """The shopper picked a way to identify on the choices screen."""
+
     type: Literal["choose"] = "choose"
     method: Method
 
 
 class SubmitId(_Msg):
+    """What the shopper typed on Ange ID: a personnummer, phone number or customer number."""
+
     type: Literal["submit_id"] = "submit_id"
     digits: Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[0-9+\- ]+$")]
 
@@ -184,6 +235,8 @@ class Scan(_Msg):
 
 
 class MemberAnswer(_Msg):
+    """The shopper's answer to "become a member?"."""
+
     type: Literal["member_answer"] = "member_answer"
     accept: bool
 
@@ -198,7 +251,8 @@ class ScreenTimeout(_Msg):
     """Nobody touched the screen for a while: return to a safe state."""
 
     type: Literal["screen_timeout"] = "screen_timeout"
-    seq: int
+    seq: int = Field(description="The seq of the state whose screen timed out; a newer state "
+                     "makes the timeout void.")
 
 
 class RenewMobile(_Msg):
@@ -209,6 +263,8 @@ class RenewMobile(_Msg):
 
 
 class Ping(_Msg):
+    """Are you there?  The bridge answers ``pong`` at once, in any phase, even before hello."""
+
     type: Literal["ping"] = "ping"
 
 
@@ -234,44 +290,58 @@ class CustomerCard(BaseModel):
     """A customer as the register sees it."""
 
     model_config = ConfigDict(frozen=True)
-    id: int
-    customer_code: str
+    id: int = Field(description="The registry's id (connect_customer, connect_existing, the "
+                    "REST API).")
+    customer_code: str = Field(description="The number on the customer's card.")
     first_name: str
     last_name: str
-    phone: str | None = None
+    phone: str | None = Field(None, description="E.164, e.g. +46701234567.")
     email: str | None = None
-    personal_id_masked: str | None = None
-    created_via: str
-    is_new: bool = False
-    matched_on: str | None = None
+    personal_id_masked: str | None = Field(
+        None, description="The personnummer with its last four digits hidden "
+        "(YYYYMMDD-****); the full number is never stored.")
+    created_via: str = Field(description="How the customer came to the registry: numpad, scan, "
+                             "mobile (at a kiosk), import (CSV), api.")
+    is_new: bool = Field(False, description="Created just now, in this sale.")
+    matched_on: str | None = Field(
+        None, description="Why this customer: personnummer, phone, customer_code or email (what "
+        "the shopper showed matched), cashier (the cashier chose them); in possible_duplicates "
+        "same_phone, same_email, same_birth_date_similar_name or "
+        "same_birth_date_no_personal_id.")
 
 
 class MemberPrompt(BaseModel):
     """What the register is told when a shopper wants to become a member."""
 
     model_config = ConfigDict(frozen=True)
-    prompt_id: str
+    prompt_id: str = Field(description="Answer with confirm_member, connect_existing or "
+                           "abort_member carrying this id.")
     personal_id_masked: str | None = None
-    birth_date: str | None = None
-    phone: str | None = None
+    birth_date: str | None = Field(None, description="YYYY-MM-DD")
+    phone: str | None = Field(None, description="E.164")
     first_name: str | None = None
     last_name: str | None = None
     email: str | None = None
     address: str | None = None
-    document: str | None = None  # vcard, mecard, aamva, mrz… when the shopper showed one
+    document: str | None = Field(None, description="vcard, mecard, aamva (driver's licence), "
+                                 "mrz… when the shopper showed one")
     document_number: str | None = None
     document_expired: bool | None = None
-    source: str
+    source: str = Field(description="How the shopper identified: numpad, scan or mobile.")
     # Existing customers who may be this shopper (matched_on says why); the cashier can connect
     # one of them instead of creating a duplicate.
-    possible_duplicates: tuple[CustomerCard, ...] = ()
+    possible_duplicates: tuple[CustomerCard, ...] = Field(
+        (), description="Existing customers who may be this shopper (matched_on says why): "
+        "connect one with connect_existing instead of creating a duplicate.")
 
 
 class Welcome(_Msg):
+    """The bridge accepted ``hello``; the lane's current ``state`` follows."""
+
     type: Literal["welcome"] = "welcome"
     role: Role
     lane: str
-    server_version: str
+    server_version: str = Field(description="The bridge's software version (informative).")
 
 
 class KioskView(BaseModel):
@@ -296,63 +366,89 @@ class KioskView(BaseModel):
 
 
 class RegisterView(BaseModel):
+    """The lane as the register sees it."""
+
     model_config = ConfigDict(frozen=True)
-    sale_id: str | None = None
-    method: Method | None = None
-    customer: CustomerCard | None = None
-    prompt: MemberPrompt | None = None
+    sale_id: str | None = Field(None, description="The open sale; null when idle.")
+    method: Method | None = Field(None, description="How the shopper is identifying.")
+    customer: CustomerCard | None = Field(None, description="The connected customer (phase "
+                                          "connected).")
+    prompt: MemberPrompt | None = Field(None, description="The open member prompt (phase "
+                                        "await_cashier).")
     # Why the cashier's last action did not go through, e.g. duplicate_phone.
-    notice: Notice | None = None
+    notice: Notice | None = Field(None, description="Why the cashier's last confirm did not "
+                                  "go through (await_cashier only), e.g. duplicate_phone.")
 
 
 class KioskState(_Msg):
+    """The lane as the customer screen shows it; sent after hello and after every change."""
+
     type: Literal["state"] = "state"
     lane: str
     phase: Phase
-    seq: int
+    seq: int = Field(description="The lane's step number: grows by one with every change.")
     view: KioskView
 
 
 class RegisterState(_Msg):
+    """The whole lane as the register may know it; sent after hello and after every change of
+    the lane.  It is authoritative: render it, whatever events came before."""
+
     type: Literal["state"] = "state"
     lane: str
     phase: Phase
-    seq: int
+    seq: int = Field(description="The lane's step number: grows by one with every change and "
+                     "survives bridge restarts; a state never follows a newer one.")
     view: RegisterView
 
 
 class CustomerConnected(_Msg):
+    """The shopper is this customer, now connected to the sale (event; the state follows)."""
+
     type: Literal["customer_connected"] = "customer_connected"
     lane: str
-    seq: int
+    seq: int = Field(description="The seq of the state this step leads to.")
     sale_id: str | None
     customer: CustomerCard
 
 
 class MemberPromptEvent(_Msg):
+    """A shopper nobody knows wants to become a member: the cashier completes the details and
+    answers confirm_member, connect_existing or abort_member (event; the state follows)."""
+
     type: Literal["member_prompt"] = "member_prompt"
     lane: str
-    seq: int
+    seq: int = Field(description="The seq of the state this step leads to.")
     sale_id: str | None
     prompt: MemberPrompt
 
 
 class PromptWithdrawn(_Msg):
+    """The open member prompt is gone without the cashier's answer: close its dialog (event;
+    the state follows)."""
+
     type: Literal["prompt_withdrawn"] = "prompt_withdrawn"
     lane: str
-    seq: int
+    seq: int = Field(description="The seq of the state this step leads to.")
     prompt_id: str
-    reason: str
+    reason: str = Field(description="shopper_cancelled, timeout (the screen was left), "
+                        "new_sale, sale_ended or connected_by_cashier.")
 
 
 class Error(_Msg):
+    """The bridge could not accept a message; ``code`` says why, ``message`` says it for
+    people (English; it may change, do not parse it)."""
+
     type: Literal["error"] = "error"
     code: ErrorCode
     message: str
-    ref: str | None = None  # the type of the message that caused it, when known
+    ref: str | None = Field(None, description="The type of the message that caused it, when "
+                            "known.")
 
 
 class Pong(_Msg):
+    """The answer to ``ping``."""
+
     type: Literal["pong"] = "pong"
 
 
