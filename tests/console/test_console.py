@@ -10,6 +10,7 @@ from typing import Any
 from playwright.sync_api import expect
 
 from cashier_bridge.cookies import DEVICE_COOKIE
+from cashier_bridge.registry import Registry
 from tests.console.conftest import (
     BRITT_BORN,
     TILL,
@@ -291,6 +292,20 @@ def test_the_console_reconnects_after_a_bridge_restart_and_shows_the_same_state(
         # And it is the register again, not a picture of one: the sale can be ended.
         page.click("#end-sale")
         expect(page.locator("#phase")).to_have_text("No sale open")
+
+        # Unpaired meanwhile: the page stops knocking and says what to do.
+        bridge.stop()
+        expect(page.locator("#connection")).to_have_text("reconnecting…")
+        registry = Registry.open(bridge.db_url)
+        try:
+            assert registry.devices.revoke(till.lane, "register") == 1
+        finally:
+            registry.close()
+        bridge.start(auth="required")
+        expect(page.locator("#connection")).to_have_text(
+            "This browser is no longer a paired register: sign in again.")
+        page.reload()
+        expect(page.locator("h1")).to_have_text("Sign in this browser as a register")
     finally:
         if till is not None:
             till.context.close()
