@@ -7,3 +7,7 @@ from __future__ import annotations
 # here: HttpOnly, so the page's scripts never see it; the websocket handshake and API calls
 # carry it.
 DEVICE_COOKIE = "selfreg_device"
+
+# A back-office (/admin) staff sign-in: a session token, HttpOnly and SameSite=Strict, path "/"
+# so that the REST API can accept the same sign-in.
+STAFF_COOKIE = "selfreg_staff"

@@ -20,6 +20,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from websockets.frames import CloseCode
 
+from .admin import install_admin
 from .api import install_api
 from .config import Settings, tokens_required
 from .console.routes import console_router
@@ -120,6 +121,7 @@ def create_app(settings: Settings, registry: Registry | None = None) -> FastAPI:
     app.include_router(mobile_router(settings))  # Via mobil's phone page, /m/…
     app.include_router(console_router(settings))  # the cashier console, /console…
     install_api(app, settings)  # the REST API, /api/v1, and its documentation page, /docs
+    install_admin(app, settings)  # the back office, /admin
 
     @app.get("/health")
     async def health() -> JSONResponse:

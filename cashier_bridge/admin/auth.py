@@ -1,0 +1,120 @@
+"""Who is signed in to the back office, may they do this, and did this form come from our page.
+
+Three FastAPI dependencies, each raising an exception the admin app turns into a page:
+
+- :func:`signed_in` — the signed-in staff member's session, else :class:`SignInNeeded` (a
+  redirect to the sign-in page);
+- :class:`Needs` — the same, if their role may take an :class:`~cashier_bridge.permissions.Action`,
+  else :class:`Refused` (403 with the reason from :func:`~cashier_bridge.permissions.refusal`);
+- :func:`posted_form` — the fields of a POSTed form, if it carries the session's CSRF token,
+  else :class:`Refused` (403, nothing changed).
+
+:func:`staff_principal` is the same sign-in for the REST API's own auth dependency.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+from typing import Annotated
+from urllib.parse import parse_qsl
+
+from fastapi import Depends, Request
+
+from ..cookies import STAFF_COOKIE
+from ..permissions import Action, allowed, refusal
+from ..registry import Registry
+from ..registry.staff import Staff, StaffSession
+
+MAX_FORM_BYTES = 16 * 1024
+CSRF_FIELD = "csrf"
+
+CSRF_REFUSED = ("This form was not accepted: it did not carry the security code of your "
+                "current sign-in (it may be from an earlier sign-in or from another site). "
+                "Nothing was changed. Go back, reload the page and try again.")
+
+
+class SignInNeeded(Exception):
+    """Nobody (or nobody any more) is signed in: go to the sign-in page, then back here."""
+
+    def __init__(self, back_to: str) -> None:
+        super().__init__(back_to)
+        self.back_to = back_to
+
+
+class Refused(Exception):
+    """A request the signed-in person may not make, with the reason they read."""
+
+    def __init__(self, reason: str, *, status: int = 403, title: str = "Not allowed") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status
+        self.title = title
+
+
+def registry_of(request: Request) -> Registry:
+    return request.app.state.registry  # type: ignore[no-any-return]
+
+
+def staff_session(request: Request) -> StaffSession | None:
+    """The live back-office session of this request's ``selfreg_staff`` cookie, or None.
+    Synchronous (it reads the database): call it from a worker thread."""
+    return registry_of(request).staff.session(request.cookies.get(STAFF_COOKIE))
+
+
+def staff_principal(request: Request) -> Staff | None:
+    """The staff member signed in to the back office in this request's browser, or None.
+
+    For the REST API's auth dependency: a request with the ``selfreg_staff`` cookie acts as
+    ``staff.actor`` (``staff:<username>``) and may do what ``permissions.allowed(staff.role,
+    …)`` says.  A cookie is sent by the browser on its own, so the API must also check the
+    session's CSRF token on anything but GET (``staff_session(request).csrf`` against a header
+    the page sends); SameSite=Strict already keeps other sites' requests from carrying it.
+    """
+    session = staff_session(request)
+    return session.staff if session is not None else None
+
+
+async def signed_in(request: Request) -> StaffSession:
+    session = await asyncio.to_thread(staff_session, request)
+    if session is None:
+        raise SignInNeeded(request.url.path if request.method == "GET" else "/admin")
+    request.state.staff_session = session  # the refusal page shows the shell too
+    return session
+
+
+SignedIn = Annotated[StaffSession, Depends(signed_in)]
+
+
+class Needs:
+    """A dependency: the signed-in session, if its role may take ``action``."""
+
+    def __init__(self, action: Action) -> None:
+        self.action = action
+
+    async def __call__(self, session: SignedIn) -> StaffSession:
+        if not allowed(session.staff.role, self.action):
+            raise Refused(refusal(session.staff.role, self.action))
+        return session
+
+
+async def read_form(request: Request) -> dict[str, str]:
+    body = await request.body()
+    if len(body) > MAX_FORM_BYTES:
+        raise Refused("This form is too large to be read; nothing was changed.", status=413,
+                      title="Form too large")
+    try:
+        return dict(parse_qsl(body.decode("utf-8"), max_num_fields=50))
+    except (UnicodeDecodeError, ValueError):
+        raise Refused("This form could not be read (URL-encoded UTF-8 expected); nothing was "
+                      "changed.", status=400, title="Form not readable") from None
+
+
+async def posted_form(request: Request, session: SignedIn) -> dict[str, str]:
+    form = await read_form(request)
+    if not hmac.compare_digest(form.get(CSRF_FIELD, "").encode(), session.csrf.encode()):
+        raise Refused(CSRF_REFUSED, title="Form refused")
+    return form
+
+
+Form = Annotated[dict[str, str], Depends(posted_form)]
