@@ -39,6 +39,11 @@ ANNA_PNR = personnummer(dt.date(1985, 3, 12), 18)
 # Britt has no personnummer on file, only her birth date: a shopper born that day who types
 # theirs is offered her as a possible duplicate.
 BRITT_BORN = dt.date(1962, 8, 30)
+# What shoppers type at the kiosk in these tests (nobody has them until the cashier acts).
+NILS_PNR = personnummer(dt.date(1991, 4, 17), 106)
+ABORTED_PNR = personnummer(dt.date(1991, 4, 17), 205)
+BRITT_TWIN_PNR = personnummer(BRITT_BORN, 304)
+PHONES = ("+46701234567", "+46709876543", "+46707654321", "+46704445566", "0707654321")
 
 
 def seed(registry: Registry) -> None:
@@ -76,7 +81,8 @@ def stop_bridge(bridge: BridgeProcess, *secrets: str) -> None:
     bridge.stop()
     log = bridge.log_path.read_text(errors="replace")
     assert "Traceback" not in log, log[-3000:]
-    for secret in (ANNA_PNR, *secrets):  # no personal data, codes or tokens in the log
+    # No personal data, codes or tokens in the log.
+    for secret in (ANNA_PNR, NILS_PNR, ABORTED_PNR, BRITT_TWIN_PNR, *PHONES, *secrets):
         assert secret not in log
 
 

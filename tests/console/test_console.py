@@ -3,7 +3,6 @@ only paired devices, with a simulated kiosk on the same lane."""
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -12,10 +11,11 @@ from playwright.sync_api import expect
 from cashier_bridge.cookies import DEVICE_COOKIE
 from cashier_bridge.registry import Registry
 from tests.console.conftest import (
-    BRITT_BORN,
+    ABORTED_PNR,
+    BRITT_TWIN_PNR,
+    NILS_PNR,
     TILL,
     Till,
-    personnummer,
     sign_in_code,
     start_bridge,
     stop_bridge,
@@ -98,7 +98,7 @@ def test_ange_id_prompt_the_cashier_creates_the_member_and_both_screens_show_the
         till: Till) -> None:
     page, kiosk = till.page, till.kiosk
     start_sale(till)
-    pnr = personnummer(dt.date(1991, 4, 17), 106)
+    pnr = NILS_PNR
     shopper_asks_to_join(till, pnr)
     prompt = page.locator("#prompt")
     expect(prompt.locator("dd[data-field=personal_id_masked]")).to_have_text("19910417-****")
@@ -247,7 +247,7 @@ def test_the_bridge_says_why_when_a_customer_is_picked_with_no_sale_open(till: T
 def test_abort_returns_the_shopper_to_the_choices(till: Till) -> None:
     page, kiosk = till.page, till.kiosk
     start_sale(till)
-    shopper_asks_to_join(till, personnummer(dt.date(1991, 4, 17), 205))
+    shopper_asks_to_join(till, ABORTED_PNR)
     page.click("#abort-member")
     assert kiosk.next("state", phase="choosing")["view"]["notice"] == "member_aborted"
     expect(page.locator("#phase")).to_have_text("Sale open — the shopper is choosing")
@@ -257,7 +257,7 @@ def test_abort_returns_the_shopper_to_the_choices(till: Till) -> None:
 def test_a_possible_duplicate_is_offered_and_connected(till: Till) -> None:
     page, kiosk = till.page, till.kiosk
     start_sale(till)
-    shopper_asks_to_join(till, personnummer(BRITT_BORN, 304))
+    shopper_asks_to_join(till, BRITT_TWIN_PNR)
     duplicate = page.locator("#duplicates li")
     expect(duplicate).to_have_count(1)
     expect(duplicate).to_contain_text("Britt Berg · 1004")
