@@ -31,6 +31,7 @@ from .processes import ProcessFailed
 from .scenario_file import (
     PLACEHOLDER,
     Action,
+    Camera,
     Device,
     Expect,
     PhoneExpect,
@@ -67,7 +68,7 @@ async def replay(scenario: Scenario, workdir: Path, *, size: tuple[int, int] = (
         async with started_rig(
                 workdir, size=size, seed_csv=seed_csv, bridge_env=scenario.env(scenario.bridge),
                 kiosk_env=scenario.env(scenario.kiosk),
-                virtual_camera=scenario.kiosk.camera == "virtual",
+                virtual_camera=scenario.kiosk.camera == Camera.virtual,
                 network_links=scenario.uses_network_faults) as rig:
             player = Player(scenario, rig, run, customers_at_start=rig.customers())
             await asyncio.wait_for(player.play(), timeout)

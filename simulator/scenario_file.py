@@ -246,9 +246,6 @@ class Expect(_Model):
     def kiosk(self) -> bool:
         return self.screen is not None
 
-    def empty(self) -> bool:
-        return not self.model_fields_set
-
 
 SCREEN_KEYS = ("screen", "phase", "texts", "texts_any", "contains", "matches", "absent", "buttons",
                "online", "camera", "new_state", "qr")
@@ -258,6 +255,7 @@ SCREEN_KEYS = ("screen", "phase", "texts", "texts_any", "contains", "matches", "
 
 
 class _Step(_Model):
+    do: Action  # each kind of step narrows it to its own action
     note: str = ""  # why the step is there, in the words of the check it makes
     timeout_s: Annotated[float, Field(gt=0, le=300)] = 15.0  # per expectation waited for
     expect: Expect = Field(default_factory=Expect)
@@ -266,7 +264,7 @@ class _Step(_Model):
         """The action in a few words, for reports."""
         params = self.model_dump(exclude={"do", "note", "timeout_s", "expect"},
                                  exclude_defaults=True, mode="json")
-        return " ".join([str(self.do), *(str(v) for v in params.values())])  # type: ignore[attr-defined]
+        return " ".join([str(self.do), *(str(v) for v in params.values())])
 
 
 class StartSale(_Step):
@@ -401,25 +399,25 @@ Step = Annotated[
 # --- the scenario -------------------------------------------------------------------------------
 
 
+def _known_settings(values: dict[str, Any]) -> dict[str, Any]:
+    unknown = [k for k in values if k not in Settings.model_fields]
+    if unknown:
+        raise ValueError(f"unknown setting {', '.join(unknown)} (see README, Configuration)")
+    return values
+
+
 class BridgeSetup(_Model):
     # Bridge settings (README "Configuration"), given to it as SELFREG_<KEY>.
     settings: dict[str, str | int | float | bool] = {}
 
-    _known = field_validator("settings")(lambda v: _known_settings(v))
+    _known = field_validator("settings")(_known_settings)
 
 
 class KioskSetup(_Model):
     camera: Camera = Camera.none
     settings: dict[str, str | int | float | bool] = {}
 
-    _known = field_validator("settings")(lambda v: _known_settings(v))
-
-
-def _known_settings(values: dict[str, Any]) -> dict[str, Any]:
-    unknown = [k for k in values if k not in Settings.model_fields]
-    if unknown:
-        raise ValueError(f"unknown setting {', '.join(unknown)} (see README, Configuration)")
-    return values
+    _known = field_validator("settings")(_known_settings)
 
 
 class Scenario(_Model):
@@ -497,7 +495,7 @@ def save(scenario: Scenario, path: Path) -> None:
 
 def _step_dict(step: _Step) -> dict[str, Any]:
     data = step.model_dump(mode="json", exclude_defaults=True)
-    data["do"] = str(step.do)  # type: ignore[attr-defined]  # required, never a default
+    data["do"] = str(step.do)  # required, so never left out as a default
     expect = step.expect.model_dump(mode="json", exclude_defaults=True, by_alias=True)
     # An event's fields are extras, written beside ``event`` as the file had them.
     expect.pop("register", None)

@@ -144,21 +144,6 @@ def screen_text(probe: dict[str, Any]) -> str:
     return " | ".join(probe.get("texts", []))
 
 
-def shows_no_personal_data(probe: dict[str, Any], *secrets: str) -> bool:
-    text = screen_text(probe)
-    return not any(s and s in text for s in secrets)
-
-
-def logs_hold_no_personal_data(rig: Rig, *secrets: str) -> tuple[bool, str]:
-    """Bridge and kiosk logs name lanes and customer ids, never the person."""
-    for log in (rig.bridge.log_path, rig.kiosk.log_path):
-        text = log.read_text(errors="replace") if log.exists() else ""
-        leaked = [s for s in secrets if s and s in text]
-        if leaked:
-            return False, f"{log.name} contains {leaked}"
-    return True, ""
-
-
 # --- starting the rig ----------------------------------------------------------------------
 
 

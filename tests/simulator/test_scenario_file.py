@@ -3,6 +3,7 @@ everything the file said."""
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from simulator.scenario_file import (
     parse,
     save,
 )
+from simulator.scenarios import known_customer, unknown_personnummer
 
 EXAMPLE = '''
 name = "ange-id-known-copy"
@@ -217,3 +219,15 @@ def test_event_fields_are_written_back_beside_the_event() -> None:
     restart = next(s for s in data_of(scenario)["steps"] if s["do"] == "bridge_start")
     assert restart["expect"]["register"] == [
         {"event": "state", "phase": "await_cashier", "prompt_id": "{prompt.prompt_id}"}]
+
+
+def test_the_people_in_the_built_in_scenarios_fit_the_demo_shop() -> None:
+    # The files name people literally, as QA reads them: Anna (customer 1001) and a valid
+    # personnummer that nobody in the demo data has.
+    anna = re.sub(r"\D", "", known_customer()["personal_id"])
+    nobody = unknown_personnummer()
+    numbers = {name: s.vars["pnr"] for name, s in ((n, load(p)) for n, p in builtin().items())
+               if "pnr" in s.vars}
+    assert numbers and set(numbers.values()) <= {anna, nobody}, numbers
+    assert numbers["ange-id-known"] == anna
+    assert numbers["ange-id-new-member"] == nobody
