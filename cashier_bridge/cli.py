@@ -51,6 +51,18 @@ def main(argv: list[str] | None = None) -> int:
     unpair.add_argument("--role", choices=("kiosk", "register"))
     _db_flag(unpair)
 
+    token = sub.add_parser("token", help="API tokens for the REST API (/api/v1)")
+    token_sub = token.add_subparsers(dest="token_command", required=True)
+    create = token_sub.add_parser("create", help="issue a token (printed once)")
+    create.add_argument("--name", required=True, help="who or what uses it, e.g. 'POS sync'")
+    create.add_argument("--scope", required=True, choices=("read", "write", "admin"))
+    _db_flag(create)
+    listing = token_sub.add_parser("list", help="the tokens (never the tokens themselves)")
+    _db_flag(listing)
+    revoke = token_sub.add_parser("revoke", help="revoke a token by its id")
+    revoke.add_argument("id", type=int)
+    _db_flag(revoke)
+
     parse = sub.add_parser("parse", help="show what the bridge makes of scanned or typed codes")
     parse.add_argument("files", nargs="+", help="files holding one payload each; - for stdin")
 
@@ -75,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
         return _copy(settings.db_url, args.to)
     if args.command in ("pair", "unpair"):
         return _pairing(settings, args)
+    if args.command == "token":
+        return _tokens(settings.db_url, args)
     if args.command == "parse":
         from .parse_cli import run
 
@@ -183,6 +197,40 @@ def _pairing(settings, args: argparse.Namespace) -> int:  # type: ignore[no-unty
     finally:
         registry.close()
     return 0
+
+
+def _tokens(db_url: str, args: argparse.Namespace) -> int:
+    from .registry import Registry
+    from .registry.problems import NotFound
+
+    registry = Registry.open(db_url)
+    try:
+        store = registry.api_tokens
+        if args.token_command == "create":
+            issued = store.create(args.name, args.scope)
+            print(f"API token #{issued.id} {issued.name!r}, scope {issued.scope.value}; it is "
+                  "shown once (the bridge keeps only its hash). Send it as "
+                  "'Authorization: Bearer <token>':", file=sys.stderr)
+            print(issued.token)
+        elif args.token_command == "list":
+            print("id\tname\tscope\tcreated\tlast used\trevoked")
+            for t in store.list():
+                print("\t".join((str(t.id), t.name, t.scope.value, _when(t.created_at),
+                                 _when(t.last_used_at), _when(t.revoked_at))))
+        else:
+            try:
+                store.revoke(args.id)
+            except NotFound as exc:
+                print(exc.message, file=sys.stderr)
+                return 1
+            print(f"revoked API token #{args.id}")
+    finally:
+        registry.close()
+    return 0
+
+
+def _when(at: object) -> str:
+    return at.isoformat(timespec="seconds") if at is not None else "-"  # type: ignore[attr-defined]
 
 
 def _export(db_url: str, file: str) -> int:

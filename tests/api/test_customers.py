@@ -1,0 +1,239 @@
+"""Customers through the API: create (idempotent), check, read, change, list and search — and
+every refusal leaves the registry as it was."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.api.conftest import ANNA_PNR, Api
+
+ANNA = {"first_name": "Anna", "last_name": "Svensson", "phone": "070-123 45 67",
+        "email": "Anna.Svensson@Example.se", "personal_id": ANNA_PNR, "city": "Lund"}
+
+
+def everyone(api: Api) -> list[dict[str, Any]]:
+    return api.get("/customers?limit=200").json()["items"]
+
+
+def test_create_returns_the_customer_as_stored(api: Api) -> None:
+    answer = api.post("/customers", json={**ANNA, "note": "prefers e-mail",
+                                          "marketing_consent": True})
+    assert answer.status_code == 201, answer.text
+    anna = answer.json()
+    assert anna["phone"] == "+46701234567" and anna["email"] == "anna.svensson@example.se"
+    assert anna["personal_id_masked"] == "19850312-****" and anna["birth_date"] == "1985-03-12"
+    assert anna["group"]["name"] == "All customers" and anna["note"] == "prefers e-mail"
+    assert anna["balances"] == {"account_minor": 0, "loyalty_minor": 0, "store_credit_minor": 0}
+    assert anna["created_via"] == "api" and anna["customer_code"].isdigit()
+    assert anna["created_at"].endswith("Z") or anna["created_at"].endswith("+00:00")
+    assert ANNA_PNR not in answer.text
+    assert api.get(f"/customers/{anna['id']}").json() == anna
+    consents = api.get(f"/customers/{anna['id']}/consents").json()
+    assert consents["current"]["marketing"]["granted"] is True
+    assert consents["current"]["marketing"]["source"] == "api"
+    # The number itself is nowhere: only its fingerprint finds her.
+    found = api.registry.find([_fingerprint_key(api, ANNA_PNR)])
+    assert found is not None and found[0].id == anna["id"]
+
+
+def _fingerprint_key(api: Api, pnr: str):  # type: ignore[no-untyped-def]
+    from cashier_bridge.lane import MatchKey
+
+    return MatchKey(kind="personal_id_fingerprint", value=api.registry.fingerprint(pnr),
+                    reading="personnummer")
+
+
+def test_a_retry_with_the_same_key_makes_no_twin(api: Api) -> None:
+    key = {"Idempotency-Key": "order-7f3a"}
+    first = api.post("/customers", json=ANNA, headers=key)
+    again = api.post("/customers", json=ANNA, headers=key)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json() == first.json()
+    assert api.registry.count_customers() == 1
+    other = api.post("/customers", json={**ANNA, "city": "Malmö"}, headers=key)
+    assert other.status_code == 409 and other.json()["error"] == "conflict"
+    assert "Idempotency-Key" in other.json()["message"]
+    assert everyone(api) == [first.json()]
+
+
+def test_a_taken_identifier_is_409_naming_field_and_owner(api: Api) -> None:
+    anna = api.post("/customers", json=ANNA).json()
+    for field, value in (("phone", "+46 70 123 45 67"), ("email", "anna.svensson@example.se"),
+                         ("personal_id", "8503121249"), ("customer_code", anna["customer_code"])):
+        answer = api.post("/customers", json={"first_name": "Eva", "last_name": "Ek",
+                                              field: value})
+        assert answer.status_code == 409, (field, answer.text)
+        body = answer.json()
+        assert (body["error"], body["field"], body["existing_id"]) == (
+            "duplicate", field, anna["id"])
+    assert everyone(api) == [anna]
+
+
+@pytest.mark.parametrize(("body", "field", "reason"), [
+    ({"email": "x"}, "email", "'x' is not an email address"),
+    ({"phone": "070-12"}, "phone", "not a valid phone number"),
+    ({"personal_id": "198503121248"}, "personal_id", "Luhn"),
+    ({"personal_id": "19851332-1234"}, "personal_id", ""),
+    ({"first_name": ""}, "first_name", "is empty"),
+    ({"first_name": None}, "first_name", ""),
+    ({"last_name": 12}, "last_name", "string"),
+    ({"birth_date": "12/03/1985"}, "birth_date", ""),
+    ({"group_id": 999}, "group_id", "no group with id 999"),
+    ({"group_id": "staff"}, "group_id", "integer"),
+    ({"marketing_consent": "maybe"}, "marketing_consent", "boolean"),
+    ({"nickname": "Annie"}, "nickname", "not permitted"),
+    ({"note": "x" * 2001}, "note", ""),
+    ({"customer_code": "  "}, "customer_code", ""),
+])
+def test_bad_input_is_422_naming_the_field_and_nothing_is_stored(
+        api: Api, body: dict[str, Any], field: str, reason: str) -> None:
+    answer = api.post("/customers", json={"first_name": "Eva", "last_name": "Ek", **body})
+    assert answer.status_code == 422, answer.text
+    problem = answer.json()
+    assert problem["error"] == "invalid"
+    assert problem["fields"][0]["field"] == field
+    assert reason in problem["fields"][0]["reason"]
+    assert problem["message"].startswith(f"{field}: ")
+    assert api.registry.count_customers() == 0
+    check = api.post("/customers/validate", json={"first_name": "Eva", "last_name": "Ek",
+                                                  **body})
+    assert check.status_code == 422 and check.json()["fields"][0]["field"] == field
+
+
+def test_a_missing_name_and_a_body_that_is_no_json_are_422(api: Api) -> None:
+    missing = api.post("/customers", json={"first_name": "Eva"})
+    assert missing.status_code == 422
+    assert missing.json()["fields"] == [{"field": "last_name", "reason": "Field required"}]
+    broken = api.post("/customers", content=b'{"first_name": "Eva",',
+                      headers={"Content-Type": "application/json"})
+    assert broken.status_code == 422 and broken.json()["fields"][0]["field"] == "body"
+    bad_key = api.post("/customers", json=ANNA, headers={"Idempotency-Key": "a b"})
+    assert bad_key.status_code == 422
+    assert bad_key.json()["fields"][0]["field"] == "Idempotency-Key"
+    assert api.registry.count_customers() == 0
+
+
+def test_validate_changes_nothing_and_lists_possible_duplicates(api: Api) -> None:
+    anna = api.post("/customers", json=ANNA).json()
+    check = api.post("/customers/validate", json={
+        "first_name": "Ana", "last_name": "Svenson", "birth_date": "1985-03-12"})
+    assert check.status_code == 200, check.text
+    assert check.json()["ok"] is True
+    assert [(d["customer"]["id"], d["reason"]) for d in check.json()["possible_duplicates"]] == [
+        (anna["id"], "same_birth_date_similar_name")]
+    taken = api.post("/customers/validate", json={"first_name": "Eva", "last_name": "Ek",
+                                                  "phone": "0701234567"})
+    assert taken.status_code == 409 and taken.json()["field"] == "phone"
+    assert everyone(api) == [anna]
+
+
+def test_patch_changes_fields_clears_with_null_and_audits_before_and_after(api: Api) -> None:
+    anna = api.post("/customers", json=ANNA).json()
+    changed = api.patch(f"/customers/{anna['id']}", json={
+        "phone": "0709876543", "city": None, "note": "VIP", "marketing_consent": False})
+    assert changed.status_code == 200, changed.text
+    after = changed.json()
+    assert (after["phone"], after["city"], after["note"]) == ("+46709876543", None, "VIP")
+    assert after["first_name"] == "Anna" and after["updated_at"] >= anna["updated_at"]
+    assert api.get(f"/customers/{anna['id']}").json() == after
+    audit = api.get(f"/customers/{anna['id']}/export").json()["audit"]
+    update = audit[-1]
+    assert update["action"] == "update" and update["actor"].startswith("token:")
+    assert update["detail"]["before"] == {"phone": "+46701234567", "city": "Lund", "note": None}
+    assert update["detail"]["after"] == {"phone": "+46709876543", "city": None, "note": "VIP"}
+    consents = api.get(f"/customers/{anna['id']}/consents").json()
+    assert consents["current"]["marketing"]["granted"] is False
+
+
+def test_patch_refusals_change_nothing(api: Api) -> None:
+    anna = api.post("/customers", json=ANNA).json()
+    eva = api.post("/customers", json={"first_name": "Eva", "last_name": "Ek",
+                                       "phone": "0705555555"}).json()
+    for body, status, field in (({"phone": "0701234567"}, 409, "phone"),
+                                ({"email": "no-at-sign"}, 422, "email"),
+                                ({"first_name": None}, 422, "first_name"),
+                                ({"personal_id": "123"}, 422, "personal_id"),
+                                ({"customer_code": None}, 422, "customer_code")):
+        answer = api.patch(f"/customers/{eva['id']}", json=body)
+        assert answer.status_code == status, (body, answer.text)
+        assert (answer.json().get("field") or answer.json()["fields"][0]["field"]) == field
+    assert api.get(f"/customers/{eva['id']}").json() == eva
+    assert api.get(f"/customers/{anna['id']}").json() == anna
+    assert api.patch("/customers/999", json={"note": "x"}).status_code == 404
+
+
+def test_unknown_customers_are_404(api: Api) -> None:
+    for path in ("/customers/999", "/customers/999/sales", "/customers/999/consents",
+                 "/customers/999/export"):
+        answer = api.get(path)
+        assert answer.status_code == 404 and answer.json()["error"] == "not_found", path
+    assert api.delete("/customers/999").status_code == 404
+    assert api.get("/customers/abc").status_code == 422
+    assert api.get("/no-such-thing").json()["error"] == "not_found"
+
+
+def test_list_pages_by_id_and_filters_by_group(api: Api) -> None:
+    ids = [api.post("/customers", json={"first_name": f"Kund{i}", "last_name": "Test"}).json()
+           ["id"] for i in range(5)]
+    staff = api.post("/groups", json={"name": "Staff"}).json()
+    api.post(f"/groups/{staff['id']}/members", json={"customer_ids": ids[1:3]})
+    seen, cursor = [], None
+    while True:
+        page = api.get("/customers", params={"limit": 2, **({"cursor": cursor} if cursor else {})}
+                       ).json()
+        seen += [c["id"] for c in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == ids
+    in_staff = api.get("/customers", params={"group_id": staff["id"]}).json()["items"]
+    assert [c["id"] for c in in_staff] == ids[1:3]
+    assert all(c["group"] == {"id": staff["id"], "name": "Staff"} for c in in_staff)
+    default = api.get("/groups").json()["items"][0]["id"]
+    rest = api.get("/customers", params={"group_id": default}).json()["items"]
+    assert [c["id"] for c in rest] == [ids[0], *ids[3:]]
+    for params, field in (({"limit": 0}, "limit"), ({"limit": 201}, "limit"),
+                          ({"limit": "many"}, "limit"), ({"cursor": "x1"}, "cursor"),
+                          ({"q": "kund", "limit": 51}, "limit"),
+                          ({"q": "kund", "cursor": "3"}, "cursor"),
+                          ({"group_id": 999}, "group_id")):
+        answer = api.get("/customers", params=params)
+        assert answer.status_code == 422, params
+        assert answer.json()["fields"][0]["field"] == field
+
+
+@pytest.fixture
+def shoppers(api: Api) -> dict[str, int]:
+    made = {}
+    for first, last, phone, email in (
+            ("Anna", "Svensson", "070-123 45 67", "anna.s@example.se"),
+            ("Anders", "Svan", "070-222 33 44", None),
+            ("Åsa", "Öberg", None, "asa@example.se"),
+            ("Sven", "Annersson", None, None)):
+        made[first] = api.post("/customers", json={
+            "first_name": first, "last_name": last, "phone": phone, "email": email}).json()["id"]
+    return made
+
+
+def test_search_as_you_type(api: Api, shoppers: dict[str, int]) -> None:
+    def found(q: str) -> list[int]:
+        answer = api.get("/customers", params={"q": q})
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["next_cursor"] is None
+        return [c["id"] for c in answer.json()["items"]]
+
+    # Either order: first name "ann…" and last name "sv…", or the other way round.
+    assert found("ann sv") == [shoppers["Anna"], shoppers["Sven"]]
+    assert found("svensson anna") == [shoppers["Anna"]]
+    assert found("asa") == [shoppers["Åsa"]]
+    assert found("ÖBERG") == [shoppers["Åsa"]]
+    assert found("070-123 45 67") == found("+46701234567") == [shoppers["Anna"]]
+    assert found("anna.s@") == [shoppers["Anna"]]
+    code = api.get(f"/customers/{shoppers['Sven']}").json()["customer_code"]
+    assert found(code[:-1])[0] == shoppers["Anna"]  # assigned codes share their start
+    assert shoppers["Sven"] in found(code[:-1])
+    assert found(code)[0] == shoppers["Sven"]
+    assert found("nobody") == []
+    assert len(api.get("/customers", params={"q": "a", "limit": 2}).json()["items"]) == 2

@@ -1,0 +1,170 @@
+"""GDPR erasure and export, sales, consents and groups through the API."""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import select
+
+from cashier_bridge.registry.schema import audit_log, customers, sales
+from tests.api.conftest import ANNA_PNR, Api
+
+ANNA = {"first_name": "Anna", "last_name": "Svensson", "phone": "070-123 45 67",
+        "email": "anna@example.se", "personal_id": ANNA_PNR, "street": "Storgatan 1",
+        "city": "Lund", "note": "allergic to nuts", "marketing_consent": True}
+SALE = {"sale_id": "s-100", "register": "kassa-1", "total_minor": 12950, "currency": "SEK"}
+
+
+def test_export_holds_everything_about_the_customer(api: Api) -> None:
+    anna = api.post("/customers", json=ANNA).json()
+    api.post(f"/customers/{anna['id']}/sales", json=SALE)
+    api.post(f"/customers/{anna['id']}/consents",
+             json={"purpose": "personalised_offers", "granted": False})
+    export = api.get(f"/customers/{anna['id']}/export")
+    assert export.status_code == 200, export.text
+    body = export.json()
+    assert body["customer"] == anna
+    assert body["sales"][0]["total_minor"] == 12950
+    assert set(body["consents"]["current"]) == {"marketing", "personalised_offers"}
+    assert len(body["consents"]["log"]) == 2
+    assert [a["action"] for a in body["audit"]] == ["create"]
+    assert ANNA_PNR not in export.text
+
+
+def test_erase_removes_the_person_and_keeps_the_books(api: Api) -> None:
+    anna = api.post("/customers", json=ANNA).json()
+    api.post(f"/customers/{anna['id']}/sales", json=SALE)
+    api.patch(f"/customers/{anna['id']}", json={"city": "Malmö"})
+    erased = api.delete(f"/customers/{anna['id']}")
+    assert erased.status_code == 204 and erased.content == b""
+
+    for path in ("", "/sales", "/consents", "/export"):
+        assert api.get(f"/customers/{anna['id']}{path}").status_code == 404, path
+    assert api.patch(f"/customers/{anna['id']}", json={"note": "x"}).status_code == 404
+    assert api.delete(f"/customers/{anna['id']}").status_code == 404
+    assert api.get("/customers", params={"q": "anna"}).json()["items"] == []
+    assert api.get("/customers").json()["items"] == []
+
+    with api.registry.engine.connect() as conn:
+        row = conn.execute(select(customers).where(customers.c.id == anna["id"])).one()
+        kept_sales = conn.execute(select(sales)).all()
+        audit = conn.execute(select(audit_log).order_by(audit_log.c.id)).all()
+    assert row.customer_code == f"ERASED-{anna['id']}"
+    assert (row.first_name, row.last_name, row.email, row.phone, row.personal_id_fingerprint,
+            row.personal_id_masked, row.birth_date, row.street, row.city, row.note) == (
+        "", "", None, None, None, None, None, None, None, None)
+    # The sale stays for the books, pointing at the anonymous row.
+    assert [(s.customer_id, s.total_minor) for s in kept_sales] == [(anna["id"], 12950)]
+    # The consent log keeps that consent was withdrawn by erasure.
+    log = api.registry.consent_log(anna["id"])
+    assert [(e["purpose"], e["granted"], e["source"]) for e in log] == [
+        ("marketing", True, "api"), ("marketing", False, "erasure")]
+    # Who erased whom; earlier entries keep only which fields changed.
+    assert [(a.action, a.customer_id) for a in audit] == [
+        ("create", anna["id"]), ("update", anna["id"]), ("erase", anna["id"])]
+    assert audit[-1].actor.startswith("token:") and audit[-1].actor.endswith("test admin")
+    details = " ".join(a.detail or "" for a in audit)
+    for personal in ("Lund", "Malmö", anna["customer_code"], "Anna", "+46701234567"):
+        assert personal not in details
+    assert json.loads(audit[1].detail) == {"fields": ["city"]}
+    # The same person may become a customer again.
+    again = api.post("/customers", json=ANNA)
+    assert again.status_code == 201 and again.json()["id"] != anna["id"]
+
+
+def test_sales_are_recorded_once_per_register_and_sale_id(api: Api) -> None:
+    anna = api.post("/customers", json=ANNA).json()
+    eva = api.post("/customers", json={"first_name": "Eva", "last_name": "Ek"}).json()
+    path = f"/customers/{anna['id']}/sales"
+    first = api.post(path, json={**SALE, "at": "2026-11-20T10:15:00+01:00"}, scope="write")
+    assert first.status_code == 201, first.text
+    sale = first.json()
+    assert sale["ended_at"].startswith("2026-11-20T09:15:00")
+    assert sale["register"] == "kassa-1" and sale["recorded_by"].startswith("token:")
+    again = api.post(path, json={**SALE, "at": "2026-11-20T10:15:00+01:00"})
+    assert again.status_code == 200 and again.json() == sale
+    other = api.post(path, json={**SALE, "total_minor": 1})
+    assert other.status_code == 409 and other.json()["error"] == "conflict"
+    elsewhere = api.post(f"/customers/{eva['id']}/sales", json=SALE)
+    assert elsewhere.status_code == 409
+    for bad, field in (({"currency": "kr"}, "currency"), ({"total_minor": "12,50"}, "total_minor"),
+                       ({"at": "2026-11-20T10:15:00"}, "at"), ({"sale_id": ""}, "sale_id")):
+        answer = api.post(path, json={**SALE, "sale_id": "s-200", **bad})
+        assert answer.status_code == 422 and answer.json()["fields"][0]["field"] == field
+    assert api.get(path).json()["items"] == [sale]
+    assert api.get(f"/customers/{eva['id']}/sales").json()["items"] == []
+
+
+def test_consents_are_an_append_only_log(api: Api) -> None:
+    anna = api.post("/customers", json={"first_name": "Anna", "last_name": "Svensson"}).json()
+    path = f"/customers/{anna['id']}/consents"
+    assert api.get(path).json() == {"current": {}, "log": []}
+    given = api.post(path, json={"purpose": "marketing", "granted": True,
+                                 "text_version": "v-1"}, scope="write")
+    assert given.status_code == 201, given.text
+    assert given.json()["source"] == "api" and given.json()["granted"] is True
+    api.post(path, json={"purpose": "marketing", "granted": False, "source": "store"})
+    body = api.get(path).json()
+    assert body["current"]["marketing"]["granted"] is False
+    assert body["current"]["marketing"]["source"] == "store"
+    assert [(e["granted"], e["text_version"]) for e in body["log"]] == [
+        (True, "v-1"), (False, None)]
+    for bad, field in (({"purpose": "Marketing!"}, "purpose"), ({"granted": "yes"}, "granted"),
+                       ({}, "purpose")):
+        answer = api.post(path, json={"purpose": "marketing", "granted": True, **bad}
+                          if bad else {"granted": True})
+        assert answer.status_code == 422 and answer.json()["fields"][0]["field"] == field
+    assert len(api.get(path).json()["log"]) == 2
+
+
+def test_groups(api: Api) -> None:
+    ids = [api.post("/customers", json={"first_name": n, "last_name": "Ek"}).json()["id"]
+           for n in ("Anna", "Bo", "Cia")]
+    listed = api.get("/groups").json()["items"]
+    assert listed == [{"id": listed[0]["id"], "name": "All customers", "is_default": True,
+                       "members": 3}]
+    default = listed[0]["id"]
+    staff = api.post("/groups", json={"name": "Staff"}, scope="write")
+    assert staff.status_code == 201
+    staff_id = staff.json()["id"]
+    assert api.post("/groups", json={"name": "Staff"}).status_code == 409
+    assert api.post("/groups", json={"name": " "}).json()["fields"][0]["field"] == "name"
+    moved = api.post(f"/groups/{staff_id}/members", json={"customer_ids": ids[:2]},
+                     scope="write")
+    assert moved.status_code == 200 and moved.json()["members"] == 2
+    assert api.get(f"/customers/{ids[0]}").json()["group"] == {"id": staff_id, "name": "Staff"}
+    missing = api.post(f"/groups/{staff_id}/members", json={"customer_ids": [ids[2], 999]})
+    assert missing.status_code == 404
+    assert api.get(f"/customers/{ids[2]}").json()["group"]["name"] == "All customers"
+    renamed = api.patch(f"/groups/{staff_id}", json={"name": "Personal"}, scope="write")
+    assert renamed.status_code == 200 and renamed.json()["name"] == "Personal"
+    for refused in (api.patch(f"/groups/{default}", json={"name": "Alla"}),
+                    api.delete(f"/groups/{default}")):
+        assert refused.status_code == 409 and refused.json()["error"] == "conflict"
+    assert api.delete("/groups/999").status_code == 404
+    assert api.delete(f"/groups/{staff_id}").status_code == 204
+    assert api.get("/groups").json()["items"] == [
+        {"id": default, "name": "All customers", "is_default": True, "members": 3}]
+    assert api.get(f"/customers/{ids[0]}").json()["group"] == {"id": default,
+                                                                "name": "All customers"}
+    back = api.post(f"/groups/{default}/members", json={"customer_ids": ids[:1]})
+    assert back.status_code == 200 and back.json()["members"] == 3
+
+
+def test_the_docs_page_loads_nothing_from_elsewhere(api: Api) -> None:
+    page = api.client.get("/docs")
+    assert page.status_code == 200
+    assert "http://" not in page.text and "https://" not in page.text
+    assert api.client.get("/docs/assets/swagger-ui-bundle.js").status_code == 200
+    assert api.client.get("/docs/assets/swagger-ui.css").status_code == 200
+    schema = api.client.get("/openapi.json").json()
+    assert {"/api/v1/customers", "/api/v1/customers/{customer_id}",
+            "/api/v1/groups"} <= set(schema["paths"])
+    assert {"token", "console"} <= set(schema["components"]["securitySchemes"])
+
+
+def test_a_body_too_large_is_413(api: Api) -> None:
+    answer = api.post("/customers", content=b"{" + b" " * (1024 * 1024 + 10) + b"}",
+                      headers={"Content-Type": "application/json"})
+    assert answer.status_code == 413
+    assert api.registry.count_customers() == 0
