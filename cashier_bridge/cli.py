@@ -66,6 +66,10 @@ def main(argv: list[str] | None = None) -> int:
     parse = sub.add_parser("parse", help="show what the bridge makes of scanned or typed codes")
     parse.add_argument("files", nargs="+", help="files holding one payload each; - for stdin")
 
+    from .staff_cli import add_parser as add_staff_parser
+
+    add_staff_parser(sub, _db_flag)
+
     args = parser.parse_args(argv)
     settings = load_settings(host=getattr(args, "host", None), port=getattr(args, "port", None),
                              db_url=getattr(args, "db", None),
@@ -89,6 +93,10 @@ def main(argv: list[str] | None = None) -> int:
         return _pairing(settings, args)
     if args.command == "token":
         return _tokens(settings.db_url, args)
+    if args.command == "staff":
+        from .staff_cli import run as run_staff
+
+        return run_staff(settings.db_url, args)
     if args.command == "parse":
         from .parse_cli import run
 
