@@ -15,7 +15,7 @@ import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from cashier_bridge.protocol import (
     CustomerConnected,
@@ -51,6 +51,15 @@ EVENT_TYPES: dict[RegisterEvent, type] = {
     RegisterEvent.prompt_withdrawn: PromptWithdrawn,
     RegisterEvent.error: Error,
 }
+
+
+class Seen(NamedTuple):
+    """One kiosk snapshot held against a step's kiosk expectations."""
+
+    wanted: list[str]  # the expectations, one line each
+    shown: list[str]  # the same lines where they held, what was shown where not
+    codes: list[str]  # the QR codes read off the screen (only when asked for)
+    leaked: bool  # the expected screen showed something ``absent`` names
 
 
 class StepError(RuntimeError):
@@ -274,7 +283,7 @@ class Player:
 
     async def _expect_screen(self, step: Any, mark: Mark, seq: int | None) -> bool:
         expect: Expect = step.expect
-        compared: dict[int, tuple[list[str], list[str], list[str]]] = {}
+        compared: dict[int, Seen] = {}
         closest: list[dict[str, Any]] = []
 
         def meets(snapshot: dict[str, Any]) -> bool:
@@ -284,8 +293,10 @@ class Player:
             if snapshot.get("screen") == expect.screen or not closest \
                     or closest[-1].get("screen") != expect.screen:
                 closest[:] = [snapshot]
-            wanted, shown, _ = compared[number]
-            return wanted == shown
+            seen = compared[number]
+            # Personal data shown even once on the screen waited for is a failure at once,
+            # whatever that screen shows later.
+            return seen.wanted == seen.shown or seen.leaked
 
         try:
             snapshot = await asyncio.to_thread(
@@ -297,17 +308,15 @@ class Player:
             if not closest:
                 return self._check(step, "kiosk screen", f"screen: {expect.screen}",
                                    f"screen: (no new screen within {step.timeout_s:g} s)")
-            wanted, shown, _ = compared[int(closest[-1].get("n", 0))]
-            return self._check(step, "kiosk screen", wanted, shown,
-                               f"the kiosk showed: {screen_text(closest[-1]) or '(no text)'}")
-        _, _, codes = compared[int(snapshot.get("n", 0))]
-        if expect.qr is not None:
-            self.qr_codes.extend(codes)
-        wanted, shown, _ = compared[int(snapshot.get("n", 0))]
-        return self._check(step, "kiosk screen", wanted, shown)
+            snapshot = closest[-1]
+        seen = compared[int(snapshot.get("n", 0))]
+        if seen.wanted == seen.shown:
+            self.qr_codes.extend(seen.codes)
+            return self._check(step, "kiosk screen", seen.wanted, seen.shown)
+        return self._check(step, "kiosk screen", seen.wanted, seen.shown,
+                           f"the kiosk showed: {screen_text(snapshot) or '(no text)'}")
 
-    def _compare_screen(self, expect: Expect, snap: dict[str, Any],
-                        seq: int | None) -> tuple[list[str], list[str], list[str]]:
+    def _compare_screen(self, expect: Expect, snap: dict[str, Any], seq: int | None) -> Seen:
         texts: list[str] = list(snap.get("texts", []))
         joined = screen_text(snap)
         camera = snap.get("camera") or {}
@@ -333,8 +342,10 @@ class Player:
         for pattern in expect.matches:
             line(f"matches: /{pattern}/", any(re.search(pattern, t) for t in texts),
                  f"matches: (no line matches /{pattern}/)")
+        leaked = False
         for secret in (s for s in map(self.resolve, expect.absent) if s):
             holder = next((t for t in texts if secret in t), "")
+            leaked |= bool(holder) and snap.get("screen") == expect.screen
             line(f"absent: {secret}", not holder, f"absent: {secret} — shown in {holder!r}")
         for button in map(self.resolve, expect.buttons):
             line(f"button: {button}", button in snap.get("buttons", {}),
@@ -358,7 +369,7 @@ class Player:
             codes = read_qr(self.rig.screen.display)
             line(f"qr: {self._qr_wanted(expect.qr)}", self._qr_holds(expect.qr, codes),
                  f"qr: {codes or '(none read)'}")
-        return wanted, shown, codes
+        return Seen(wanted, shown, codes, leaked)
 
     def _qr_wanted(self, qr: Qr) -> str:
         page = f"one code to {self.rig.bridge.http_url}/m/…"
