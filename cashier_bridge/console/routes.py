@@ -114,6 +114,11 @@ def console_router(settings: Settings) -> APIRouter:
 
     @router.post("/console/sign-out")
     async def sign_out(request: Request) -> Response:
+        token = request.cookies.get(DEVICE_COOKIE)
+        if token:
+            # Signing out ends this browser's pairing, not only its cookie: a copied cookie
+            # must not keep working.  The lane's other devices stay paired.
+            await asyncio.to_thread(request.app.state.registry.devices.revoke_token, token)
         response = RedirectResponse("/console/sign-in?signed_out=1", status_code=303)
         response.delete_cookie(DEVICE_COOKIE, path="/", httponly=True, samesite="strict",
                                secure=request.url.scheme == "https")

@@ -111,6 +111,15 @@ def redeem_sign_in(engine: Engine, code: str, label: str) -> PairedDevice | None
     return PairedDevice(int(device_id), row.lane, row.role, label, token)
 
 
+def revoke_token(engine: Engine, token: str) -> bool:
+    """Revoke the one device holding ``token`` (a console browser signing out), leaving the
+    lane's other devices paired."""
+    with engine.begin() as conn:
+        return bool(conn.execute(update(devices).where(
+            devices.c.token_hash == _hash(token), devices.c.revoked_at.is_(None)).values(
+            revoked_at=utcnow())).rowcount)
+
+
 def who(engine: Engine, token: str | None) -> tuple[str, str] | None:
     """The (lane, role) a live device token belongs to."""
     if not token:
@@ -136,6 +145,9 @@ class DeviceStore:
 
     def revoke(self, lane: str, role: str | None = None) -> int:
         return revoke(self._writer, lane, role)
+
+    def revoke_token(self, token: str) -> bool:
+        return revoke_token(self._writer, token)
 
     def issue_sign_in(self, lane: str, role: str, ttl: dt.timedelta = SIGN_IN_TTL) -> str:
         return issue_sign_in(self._writer, lane, role, ttl)

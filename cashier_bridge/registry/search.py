@@ -8,6 +8,8 @@ index read in index order, so a common prefix costs ``limit`` rows, never every 
 ((('ann',), ('sv',)),)
 >>> plan("070-123 45").phone_prefix
 '+467012345'
+>>> plan("+46 (0)70-123").phone_prefix
+'+4670123'
 >>> plan("Anna.S@").email_prefix
 'anna.s@'
 >>> plan("a").phone_prefix is None
@@ -61,7 +63,8 @@ def plan(text: str, region: str = "SE") -> SearchPlan:
 
 def _phone_prefix(raw: str, region: str) -> str | None:
     """The start of an E.164 number that what was typed can be: "070 12" is "+467012"."""
-    compact = _PHONE_PUNCTUATION.sub("", raw)
+    # "+46 (0)70…": the bracketed trunk 0 is written for callers at home, never dialled from +.
+    compact = _PHONE_PUNCTUATION.sub("", raw.replace("(0)", ""))
     if not _PHONE.match(compact):
         return None
     digits = compact.lstrip("+")

@@ -70,8 +70,14 @@ def test_the_printed_link_signs_the_browser_in_without_showing_the_token(
         intruder.fill("#code", code.lower().replace("-", " "))
         intruder.click("#sign-in-button")
         expect(intruder.locator("#connection")).to_have_text("live")
+        signed_in = next(c for c in other.cookies() if c["name"] == DEVICE_COOKIE)["value"]
+        assert intruder.request.get(f"{bridge.http_url}/api/v1/groups").status == 200
         intruder.click("#sign-out")
         expect(intruder.locator("#signed-out")).to_have_text("This browser is signed out.")
+        # Signing out revoked that browser's device: its old cookie no longer opens the API.
+        stale = intruder.request.get(f"{bridge.http_url}/api/v1/groups",
+                                     headers={"Cookie": f"{DEVICE_COOKIE}={signed_in}"})
+        assert stale.status == 401
         intruder.goto(f"{bridge.http_url}/console")
         expect(intruder.locator("h1")).to_have_text("Sign in this browser as a register")
     finally:

@@ -54,7 +54,8 @@ def test_one_word_lists_last_names_then_first_names(registry: Registry, people) 
 
 
 @pytest.mark.parametrize("typed", ["070-123 45 67", "0701234567", "+46 70 123 45 67",
-                                   "0046701234567", "(070) 123-4567", "070 12"])
+                                   "0046701234567", "(070) 123-4567", "070 12",
+                                   "+46 (0)70-123 45 67"])
 def test_a_phone_number_typed_in_any_format_finds_its_owner(registry: Registry, people,
                                                             typed: str) -> None:
     assert names(registry.search(typed)) == ["Anna Svensson"]
