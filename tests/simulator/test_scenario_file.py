@@ -4,6 +4,8 @@ everything the file said."""
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -231,3 +233,29 @@ def test_the_people_in_the_built_in_scenarios_fit_the_demo_shop() -> None:
     assert numbers and set(numbers.values()) <= {anna, nobody}, numbers
     assert numbers["ange-id-known"] == anna
     assert numbers["ange-id-new-member"] == nobody
+
+
+def sim(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "simulator.cli", *args], capture_output=True,
+                          text=True, timeout=60, check=False)
+
+
+def test_list_names_every_built_in_scenario_with_what_it_shows() -> None:
+    result = sim("list")
+    assert result.returncode == 0
+    listed = {line.split()[0]: line for line in result.stdout.splitlines()}
+    assert set(listed) == set(builtin())
+    assert "Anna" in listed["ange-id-known"]
+
+
+def test_check_reports_a_broken_copy_and_run_refuses_it(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.toml"
+    broken.write_text(with_step('do = "tap"\nbutton = "yes"\nexpect.scren = "welcome"'),
+                      encoding="utf-8")
+    checked = sim("check", "ange-id-known", str(broken))
+    assert checked.returncode == 1
+    assert f"{builtin()['ange-id-known']}: ange-id-known, " in checked.stdout
+    assert f"{broken}: step 2 (tap): expect.scren: unknown key" in checked.stderr
+    run = sim("run", str(broken))
+    assert run.returncode == 2
+    assert "step 2 (tap): expect.scren: unknown key" in run.stderr
