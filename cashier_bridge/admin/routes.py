@@ -103,6 +103,15 @@ def _when(value: dt.datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M UTC") if value else ""
 
 
+def _shown(value: Any) -> str:
+    """An audited value as a person reads it: yes/no rather than True/False."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
 def _changes(detail: dict[str, Any] | None) -> list[tuple[str, Any, Any]]:
     """(field, before, after) for every field an audit entry says changed."""
     if not detail:
@@ -132,7 +141,8 @@ class _Page:
         html = _env.get_template(template).render(
             title=title, shop=self.settings.shop_name, me=me,
             csrf=session.csrf if session else "", csrf_field=CSRF_FIELD, nav=nav,
-            when=_when, changes=_changes, action_text=ACTION_TEXT, roles=list(StaffRole),
+            when=_when, changes=_changes, shown=_shown, action_text=ACTION_TEXT,
+            roles=list(StaffRole),
             **context)
         return HTMLResponse(html, status_code=status, headers=_HEADERS)
 
