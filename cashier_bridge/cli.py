@@ -66,6 +66,9 @@ def main(argv: list[str] | None = None) -> int:
     parse = sub.add_parser("parse", help="show what the bridge makes of scanned or typed codes")
     parse.add_argument("files", nargs="+", help="files holding one payload each; - for stdin")
 
+    spec = sub.add_parser("asyncapi", help="write the device protocol as an AsyncAPI 3 document")
+    spec.add_argument("--out", help="file to write (default: standard output)")
+
     from .staff_cli import add_parser as add_staff_parser
 
     add_staff_parser(sub, _db_flag)
@@ -82,9 +85,6 @@ def main(argv: list[str] | None = None) -> int:
         return _serve(settings, args.workers)
     if args.command == "import-csv":
         return _import(settings.db_url, args.file, settings.phone_region)
-    spec = sub.add_parser("asyncapi", help="write the device protocol as an AsyncAPI 3 document")
-    spec.add_argument("--out", help="file to write (default: standard output)")
-
     if args.command == "export-csv":
         return _export(settings.db_url, args.file)
     if args.command == "copy-registry":
@@ -101,6 +101,10 @@ def main(argv: list[str] | None = None) -> int:
         from .parse_cli import run
 
         return run(args.files, region=settings.phone_region)
+    if args.command == "asyncapi":
+        from .asyncapi import write
+
+        return write(args.out)
     parser.error(f"unknown command {args.command}")
     return 2
 
@@ -115,10 +119,6 @@ def _serve(settings, workers: int = 1) -> int:  # type: ignore[no-untyped-def]
 
     from .protocol import MAX_FRAME_BYTES
 
-    if args.command == "asyncapi":
-        from .asyncapi import write
-
-        return write(args.out)
     options = {"host": settings.host, "port": settings.port, "ws": "websockets-sansio",
                "ws_max_size": MAX_FRAME_BYTES, "log_config": None, "lifespan": "on"}
     if settings.tls_cert and settings.tls_key:  # HTTPS (and wss) for phones on the shop's Wi-Fi

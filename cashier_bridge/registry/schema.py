@@ -81,6 +81,20 @@ customers = Table(
     Column("loyalty_balance_minor", BigInteger(), nullable=False, server_default="0"),
     Column("store_credit_minor", BigInteger(), nullable=False, server_default="0"),
     Column("note", Text()),
+    # Credit terms the back office sets (managers only): an account's limit and status, and the
+    # loyalty rate in basis points (500 = 5 % of a sale back as loyalty balance).
+    Column("account_limit_minor", BigInteger()),
+    Column("account_status", String(16), nullable=False, server_default="active"),
+    Column("loyalty_rate_bp", Integer()),
+    Column("company_name", String(100)),
+    Column("delivery_street", String(200)),
+    Column("delivery_postal_code", String(16)),
+    Column("delivery_city", String(100)),
+    Column("delivery_country", String(56)),
+    # A customer merged into another stays (hidden, like an erased one) so the merge can be
+    # undone; the import that created a customer, so that import can be undone.
+    Column("merged_into_id", Id, index=True),
+    Column("import_batch_id", Id, index=True),
     # Both orders, so that a search is read in index order and stops at its LIMIT.
     Index(None, "first_name_key", "last_name_key"),
     Index(None, "last_name_key", "first_name_key"),
@@ -260,3 +274,33 @@ sign_in_codes = Table(
 for _column in ("customer_code", "phone", "email"):
     Index(f"ix_customers_{_column}_prefix", customers.c[_column].collate("C")).ddl_if(
         dialect="postgresql")
+
+import_batches = Table(
+    "import_batches",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("actor", String(64), nullable=False),
+    Column("filename", String(255)),
+    Column("file_sha256", String(64), nullable=False),
+    Column("started_at", UtcDateTime(), nullable=False),
+    Column("finished_at", UtcDateTime()),
+    Column("rows_total", Integer(), nullable=False, server_default="0"),
+    Column("created", Integer(), nullable=False, server_default="0"),
+    Column("updated", Integer(), nullable=False, server_default="0"),
+    Column("skipped", Integer(), nullable=False, server_default="0"),
+    Column("failed", Integer(), nullable=False, server_default="0"),
+    Column("report_json", Text()),
+    Column("undone_at", UtcDateTime()),
+    Column("undone_by", String(64)),
+)
+
+# What each import did to each customer, with the values before, so a batch can be undone.
+import_changes = Table(
+    "import_changes",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("batch_id", Id, ForeignKey("import_batches.id"), nullable=False, index=True),
+    Column("customer_id", Id, nullable=False),
+    Column("action", String(16), nullable=False),
+    Column("before_json", Text()),
+)
