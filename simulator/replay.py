@@ -67,8 +67,11 @@ class StepError(RuntimeError):
 
 
 async def replay(scenario: Scenario, workdir: Path, *, size: tuple[int, int] = (1280, 800),
-                 timeout: float = 180.0, source: Path | None = None) -> dict[str, Any]:
-    """Run ``scenario`` end to end on a rig of its own; the run's summary."""
+                 timeout: float | None = None, source: Path | None = None) -> dict[str, Any]:
+    """Run ``scenario`` end to end on a rig of its own; the run's summary.  ``timeout`` bounds
+    the steps; by default a minute more than their own timeouts add up to, at least 180 s."""
+    if timeout is None:
+        timeout = max(180.0, 60.0 + sum(s.timeout_s for s in scenario.steps))
     run = Run(scenario.name)
     started = time.monotonic()
     player: Player | None = None
@@ -80,7 +83,10 @@ async def replay(scenario: Scenario, workdir: Path, *, size: tuple[int, int] = (
                 virtual_camera=scenario.kiosk.camera == Camera.virtual,
                 network_links=scenario.uses_network_faults) as rig:
             player = Player(scenario, rig, run, customers_at_start=rig.customers())
-            await asyncio.wait_for(player.play(), timeout)
+            try:
+                await asyncio.wait_for(player.play(), timeout)
+            except TimeoutError as exc:
+                raise StepError(f"the scenario did not finish within {timeout:g} s") from exc
     except Exception as exc:  # a scenario that cannot finish is a failed scenario
         where = player.where() if player is not None and player.current else ""
         run.error = f"{where}{type(exc).__name__}: {exc}"
