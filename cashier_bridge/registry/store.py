@@ -39,6 +39,7 @@ from .duplicates import DuplicateProbe, email_key, similar_names
 from .engine import make_engine, writer
 from .groups import GroupStore
 from .lane_store import LaneStore
+from .merging import MergeStore
 from .problems import NotFound
 from .records import CustomerRecord, DuplicateCustomer, ImportReport, NewCustomer, record_from_row
 from .sales import SaleStore
@@ -94,6 +95,7 @@ class Registry:
         self._sales = SaleStore(engine, self._writer)
         self._consents = ConsentStore(engine, self._writer)
         self._staff = StaffStore(engine, self._writer)
+        self._merges = MergeStore(engine, self._writer)
         # Lookups read one row by a unique index: on PostgreSQL, without BEGIN and ROLLBACK
         # around them, which are two of a lookup's four round trips to the server.
         self._reader = (engine.execution_options(isolation_level="AUTOCOMMIT")
@@ -296,6 +298,11 @@ class Registry:
     def staff(self) -> StaffStore:
         """Back-office staff accounts, their sessions and lock-out (``/admin``)."""
         return self._staff
+
+    @property
+    def merges(self) -> MergeStore:
+        """Merging two customers into one and undoing it; the GDPR export's extra reads."""
+        return self._merges
 
     # --- devices -------------------------------------------------------------------------------
 
