@@ -1,17 +1,27 @@
 """The consent log: append-only, one row per answer; the current answer per purpose is the
-latest row.  Via mobil writes through :mod:`.mobile`; the API and erasure write here."""
+latest row.  Via mobil writes through :mod:`.mobile`; the API, the back office and erasure
+write here.
+
+Who gave an answer on the customer's behalf (a staff member, an API caller) is written to the
+audit log in the same transaction, naming the consent row: the log's own columns say what, when,
+where from (source) and which text; :meth:`ConsentStore.log_with_actors` joins the two."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from .live import live
 from .problems import NotFound
-from .schema import consents, customers
+from .schema import audit_log, consents, customers
 from .timestamps import utcnow
+from .writes import audit
+
+CONSENT_ACTION = "consent"
 
 ERASURE_SOURCE = "erasure"
 
@@ -84,15 +94,41 @@ class ConsentStore:
             return log_on(conn, customer_id)
 
     def record(self, customer_id: int, purpose: str, granted: bool, source: str,
-               text_version: str | None = None, *, request_key: str | None = None) -> bool:
+               text_version: str | None = None, *, request_key: str | None = None,
+               actor: str | None = None) -> bool:
+        """Append an answer; with ``actor``, the audit log says who recorded it."""
         with self._writer.begin() as conn:
             require_customer(conn, customer_id)
-            return append(conn, customer_id, purpose, granted, source, text_version,
-                          request_key=request_key)
+            written = append(conn, customer_id, purpose, granted, source, text_version,
+                             request_key=request_key)
+            if written and actor is not None:
+                consent_id = conn.execute(
+                    select(func.max(consents.c.id)).where(consents.c.customer_id == customer_id,
+                                                          consents.c.purpose == purpose)
+                ).scalar_one()
+                audit(conn, actor, CONSENT_ACTION, customer_id, {
+                    "consent_id": consent_id, "purpose": purpose, "granted": granted,
+                    "source": source, "text_version": text_version})
+            return written
+
+    def log_with_actors(self, customer_id: int) -> list[tuple[ConsentEntry, str | None]]:
+        """The log, newest first, each entry with who recorded it (None when no one but the
+        shopper did: Via mobil, an import, the registration itself)."""
+        with self._reader.connect() as conn:
+            require_customer(conn, customer_id)
+            entries = log_on(conn, customer_id)
+            who: dict[int, str] = {}
+            for row in conn.execute(select(audit_log.c.actor, audit_log.c.detail).where(
+                    audit_log.c.customer_id == customer_id,
+                    audit_log.c.action == CONSENT_ACTION)):
+                detail = json.loads(row.detail) if row.detail else {}
+                if isinstance(detail, dict) and isinstance(detail.get("consent_id"), int):
+                    who[detail["consent_id"]] = row.actor
+        return [(e, who.get(e.id)) for e in reversed(entries)]
 
 
 def require_customer(conn: Connection, customer_id: int) -> None:
     found = conn.execute(select(customers.c.id).where(
-        customers.c.id == customer_id, customers.c.erased_at.is_(None))).first()
+        customers.c.id == customer_id, live())).first()
     if found is None:
         raise NotFound(f"there is no customer with id {customer_id}")

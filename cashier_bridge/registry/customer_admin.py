@@ -1,5 +1,11 @@
-"""Customers administration for the REST API and the cashier console: list, read, create,
-change (with an audit entry of what changed), check, export and erase.
+"""Customers administration for the REST API, the cashier console and the back office: list,
+read, create, change (with an audit entry of who changed what, before and after), check, the
+customer's history, export and erase.
+
+Credit terms (account limit and status, loyalty rate) change only through
+:meth:`CustomerAdmin.update_credit_terms`, which the caller calls after deciding that the person
+may (a manager in the back office, scope ``admin`` in the API); :meth:`CustomerAdmin.update`
+refuses them, so a form or body that smuggles them in changes nothing.
 
 Input arrives as plain values the caller typed (any phone format, a full personnummer); every
 field is normalised by the same rules as everywhere else in the bridge, and a bad one raises
@@ -12,12 +18,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Select, and_, select, update
+from sqlalchemy import Connection, Engine, Select, and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..identity import personnummer
@@ -29,8 +36,15 @@ from .consents import append as append_consent
 from .duplicates import DuplicateProbe, email_key
 from .fields import InvalidCustomer
 from .groups import default_group_id, stored_group
+from .live import live
 from .problems import Conflict, NotFound
-from .records import CustomerRecord, DuplicateCustomer, NewCustomer, record_from_row
+from .records import (
+    AccountStatus,
+    CustomerRecord,
+    DuplicateCustomer,
+    NewCustomer,
+    record_from_row,
+)
 from .sales import Sale, list_on
 from .schema import audit_log, customers
 from .timestamps import utcnow
@@ -43,9 +57,22 @@ _HIGHEST_CHAR = "\U0010ffff"
 UNIQUE = ("personal_id_fingerprint", "phone", "email", "customer_code")
 # How a column is named to a caller.
 FIELD_OF = {"personal_id_fingerprint": "personal_id"}
-_OPTIONAL_TEXT = {"street": 200, "postal_code": 16, "city": 100, "country": 56}
+_OPTIONAL_TEXT = {"street": 200, "city": 100, "country": 56, "company_name": 100,
+                  "delivery_street": 200, "delivery_city": 100, "delivery_country": 56}
+_POSTAL_CODES = ("postal_code", "delivery_postal_code")
+# Loose on purpose (shops deliver abroad): digits and letters with spaces or hyphens, as post
+# offices write them ("111 51", "SW1A 1AA", "1012 AB"); catches a street or a phone typed in it.
+_POSTAL = re.compile(r"^(?=.*[0-9])[A-Z0-9][A-Z0-9 -]{1,9}$")
+# Set at creation by the registry, not by NewCustomer: applied right after it (see create).
+_AFTER_CREATE = ("company_name", "delivery_street", "delivery_postal_code", "delivery_city",
+                 "delivery_country")
+CREDIT_TERMS = ("account_limit_minor", "account_status", "loyalty_rate_bp")
+MAX_ACCOUNT_LIMIT_MINOR = 10**11  # a billion kronor: beyond it a slip of the keyboard
+MAX_LOYALTY_RATE_BP = 10_000  # 100 %
+SORTS = ("name", "code", "newest")
 # Audit details keep these keys when their customer is erased: none of them says who it was.
-_IMPERSONAL_DETAIL = frozenset({"created_via", "fields", "group_id", "purpose", "source"})
+_IMPERSONAL_DETAIL = frozenset({"created_via", "fields", "group_id", "purpose", "source",
+                                "granted", "text_version"})
 
 CreateCustomer = Callable[..., tuple[CustomerRecord, bool]]
 LikelyDuplicates = Callable[[DuplicateProbe], list[tuple[CustomerRecord, str]]]
@@ -97,6 +124,11 @@ def normalise(given: Mapping[str, Any], *, region: str,
             out["birth_date"] = value
         elif name in _OPTIONAL_TEXT:
             out[name] = fields.optional_text(value, name, _OPTIONAL_TEXT[name])
+        elif name in _POSTAL_CODES:
+            out[name] = postal_code(value, name)
+        elif name in CREDIT_TERMS:
+            raise InvalidCustomer(name, "is a credit term; only managers and admins change it, "
+                                        "with update_credit_terms")
         elif name == "note":
             out["note"] = _note(value)
         elif name == "customer_code":
@@ -107,6 +139,46 @@ def normalise(given: Mapping[str, Any], *, region: str,
             out["group_id"] = value
         else:
             raise InvalidCustomer(name, "is not a customer field")
+    return out
+
+
+def postal_code(value: str | None, field: str = "postal_code") -> str | None:
+    """A postal code as the post writes it, upper-cased; raises InvalidCustomer.
+
+    >>> postal_code(" 111  51 "), postal_code("sw1a 1aa"), postal_code("")
+    ('111 51', 'SW1A 1AA', None)
+    """
+    text = fields.optional_text(value, field, 16)
+    if text is None:
+        return None
+    text = text.upper()
+    if not _POSTAL.match(text):
+        raise InvalidCustomer(field, f"{text!r} is not a postal code (digits and letters, "
+                                     "like 111 51)")
+    return text
+
+
+def credit_terms(given: Mapping[str, Any]) -> dict[str, Any]:
+    """Column values of the credit terms in ``given``; raises InvalidCustomer naming the first
+    bad one.  None clears a limit or a rate (no limit set / no loyalty)."""
+    out: dict[str, Any] = {}
+    for name, value in given.items():
+        if name == "account_status":
+            try:
+                out[name] = AccountStatus(value)
+            except ValueError:
+                raise InvalidCustomer(name, "is one of " + ", ".join(
+                    s.value for s in AccountStatus)) from None
+        elif name in ("account_limit_minor", "loyalty_rate_bp"):
+            highest = (MAX_ACCOUNT_LIMIT_MINOR if name == "account_limit_minor"
+                       else MAX_LOYALTY_RATE_BP)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+                raise InvalidCustomer(name, "is a whole number")
+            if value is not None and not 0 <= value <= highest:
+                raise InvalidCustomer(name, f"is between 0 and {highest}")
+            out[name] = value
+        else:
+            raise InvalidCustomer(name, "is not a credit term")
     return out
 
 
@@ -166,7 +238,7 @@ class CustomerAdmin:
              ) -> tuple[list[CustomerRecord], int | None]:
         """A page of customers by id, and the id to continue after (None on the last page)."""
         c = customers.c
-        query = self._select.where(c.erased_at.is_(None))
+        query = self._select.where(live())
         if after is not None:
             query = query.where(c.id > after)
         with self._reader.connect() as conn:
@@ -178,13 +250,60 @@ class CustomerAdmin:
         page = [record_from_row(r) for r in rows[:limit]]
         return page, (page[-1].id if len(rows) > limit else None)
 
+    def browse(self, *, sort: str = "name", limit: int, after: str | None = None,
+               group_id: int | None = None) -> tuple[list[CustomerRecord], str | None]:
+        """A page of customers in ``sort`` order (``name``: last name, first name; ``code``;
+        ``newest``: the latest created first), and the cursor of the next page (None on the
+        last).  Each order is an index the registry has, read from where the cursor left off
+        (keyset paging), so page 1,000 costs what page 1 does.  Raises InvalidCustomer for an
+        unknown sort or a cursor this method did not give out."""
+        c = customers.c
+        if sort not in SORTS:
+            raise InvalidCustomer("sort", "is one of " + ", ".join(SORTS))
+        keys: list[Any] = {"name": [c.last_name_key, c.first_name_key, c.id],
+                           "code": [c.customer_code], "newest": [c.id]}[sort]
+        query = self._select.where(live())
+        if after is not None:
+            position = _cursor_values(after, len(keys))
+            if sort == "newest":
+                if not position[0].isdigit():
+                    raise InvalidCustomer("after", "is not a page position this list gave out")
+                query = query.where(c.id < int(position[0]))
+            elif sort == "code":
+                query = query.where(c.customer_code > position[0])
+            else:
+                query = query.where(_after_name(position))
+        order = [c.id.desc()] if sort == "newest" else keys
+        with self._reader.connect() as conn:
+            if group_id is not None:
+                _name, stored = stored_group(conn, group_id)
+                query = query.where(c.group_id.is_(None) if stored is None
+                                    else c.group_id == stored)
+            rows = conn.execute(query.order_by(*order).limit(limit + 1)).all()
+        page = rows[:limit]
+        more = None
+        if len(rows) > limit:
+            last = page[-1]
+            more = json.dumps([str(getattr(last, k.name)) for k in keys], ensure_ascii=False)
+        return [record_from_row(r) for r in page], more
+
+    def history(self, customer_id: int) -> list[AuditEntry]:
+        """Every audit entry about the customer, newest first: who, when, what, before/after."""
+        with self._reader.connect() as conn:
+            self._get(conn, customer_id)
+            entries = conn.execute(select(audit_log).where(audit_log.c.customer_id == customer_id)
+                                   .order_by(audit_log.c.id.desc())).all()
+        return [AuditEntry(e.at, e.actor, e.action, json.loads(e.detail) if e.detail else None)
+                for e in entries]
+
     def default_group_id(self) -> int:
         with self._reader.connect() as conn:
             return default_group_id(conn)
 
     # --- creating and checking -----------------------------------------------------------------
 
-    def new_customer(self, given: Mapping[str, Any], *, region: str) -> NewCustomer:
+    def new_customer(self, given: Mapping[str, Any], *, region: str,
+                     source: str = API_SOURCE) -> NewCustomer:
         """The NewCustomer a creation request describes; raises InvalidCustomer."""
         for required in ("first_name", "last_name"):
             if given.get(required) is None:
@@ -203,24 +322,27 @@ class CustomerAdmin:
             phone=values.get("phone"), email=values.get("email"),
             personal_id_fingerprint=values.get("personal_id_fingerprint"),
             personal_id_masked=values.get("personal_id_masked"),
-            birth_date=values.get("birth_date"), created_via=API_SOURCE,
+            birth_date=values.get("birth_date"), created_via=source,
             customer_code=values.get("customer_code"), street=values.get("street"),
             postal_code=values.get("postal_code"), city=values.get("city"),
             country=values.get("country"), customer_group=group, note=values.get("note"))
 
     def create(self, given: Mapping[str, Any], *, region: str, idempotency_key: str | None,
-               actor: str) -> tuple[CustomerRecord, bool]:
+               actor: str, source: str = API_SOURCE) -> tuple[CustomerRecord, bool]:
         """Create a customer; (customer, False) when this request was already carried out.
-        The same idempotency key with another body is a Conflict."""
-        new = self.new_customer(given, region=region)
+        The same idempotency key with another body is a Conflict.  ``source`` is written as
+        the customer's ``created_via`` and as the source of a marketing consent given."""
+        new = self.new_customer(given, region=region, source=source)
+        later = normalise({k: given[k] for k in _AFTER_CREATE if k in given}, region=region,
+                          fingerprint=self._fingerprint)
         if idempotency_key is None:
-            request_key = f"{API_SOURCE}:{uuid.uuid4().hex}"
+            request_key = f"{source}:{uuid.uuid4().hex}"
         else:
             body = json.dumps(given, sort_keys=True, default=str, ensure_ascii=False)
             digest = hashlib.sha256(body.encode("utf-8")).hexdigest()[:32]
             # The key and what it was used for, in the customer's request key: a retry finds
             # its customer; a reuse for something else finds the key with another digest.
-            prefix = f"{API_SOURCE}:{idempotency_key}:"
+            prefix = f"{source}:{idempotency_key}:"
             request_key = prefix + digest
             self._refuse_reuse(prefix, request_key)
         record, created = self._create(request_key, new, actor=actor)
@@ -228,8 +350,13 @@ class CustomerAdmin:
         if consent is not None:
             # Idempotent on the request key: a retry after a lost answer records it once.
             with self._writer.begin() as conn:
-                append_consent(conn, record.id, MARKETING, bool(consent), API_SOURCE, None,
+                append_consent(conn, record.id, MARKETING, bool(consent), source, None,
                                request_key=request_key)
+        if later and any(v is not None for v in later.values()):
+            # Columns the registry's creation does not take (company, delivery address): set
+            # at once, audited; a retry finds them set and changes nothing.
+            with self._writer.begin() as conn:
+                record = self._update(conn, record.id, later, actor)
         return record, created
 
     def _refuse_reuse(self, prefix: str, request_key: str) -> None:
@@ -261,8 +388,22 @@ class CustomerAdmin:
     def update(self, customer_id: int, given: Mapping[str, Any], *, region: str,
                actor: str) -> CustomerRecord:
         """Change the given fields (None clears an optional one); the audit log gets who
-        changed what, before and after."""
+        changed what, before and after.  Credit terms are refused (InvalidCustomer): they
+        change only through :meth:`update_credit_terms`."""
         values = normalise(given, region=region, fingerprint=self._fingerprint)
+        return self._write(customer_id, values, actor)
+
+    def update_credit_terms(self, customer_id: int, terms: Mapping[str, Any], *, actor: str,
+                            details: Mapping[str, Any] | None = None,
+                            region: str = "SE") -> CustomerRecord:
+        """Change credit terms (``account_limit_minor``, ``account_status``,
+        ``loyalty_rate_bp``), and ``details`` as :meth:`update` would, in one transaction and
+        one audit entry.  The caller has decided that ``actor`` may: this method does not."""
+        values = normalise(details or {}, region=region, fingerprint=self._fingerprint)
+        values.update(credit_terms(terms))
+        return self._write(customer_id, values, actor)
+
+    def _write(self, customer_id: int, values: dict[str, Any], actor: str) -> CustomerRecord:
         try:
             with self._writer.begin() as conn:
                 return self._update(conn, customer_id, values, actor)
@@ -284,15 +425,21 @@ class CustomerAdmin:
         changed = {k: v for k, v in values.items() if getattr(row, k) != v}
         self._refuse_taken(conn, {k: changed[k] for k in UNIQUE if k in changed}, customer_id)
         shown = [k for k in changed if not k.endswith("_key")
-                 and k != "personal_id_fingerprint"]
+                 and k not in ("personal_id_fingerprint", "group_id")]
         if not changed:
             return before
         conn.execute(update(customers).where(customers.c.id == customer_id)
                      .values(**changed, updated_at=utcnow()))
         after = self._get(conn, customer_id)
-        audit(conn, actor, "update", customer_id, {
+        detail: dict[str, Any] = {
             "before": {k: _shown(getattr(row, k)) for k in shown},
-            "after": {k: _shown(changed[k]) for k in shown}})
+            "after": {k: _shown(changed[k]) for k in shown}}
+        if "group_id" in changed:
+            # By name, as people read it (a group may be renamed or deleted later).
+            detail["before"]["group"] = before.customer_group
+            detail["after"]["group"] = after.customer_group
+            detail["group_id"] = _group_id_of(conn, changed["group_id"])
+        audit(conn, actor, "update", customer_id, detail)
         return after
 
     def _refuse_taken(self, conn: Connection, values: Mapping[str, Any],
@@ -337,6 +484,8 @@ class CustomerAdmin:
                         phone=None, personal_id_fingerprint=None, personal_id_masked=None,
                         birth_date=None, street=None, postal_code=None, city=None,
                         country=None, note=None, request_key=None, updated_at=now,
+                        company_name=None, delivery_street=None, delivery_postal_code=None,
+                        delivery_city=None, delivery_country=None,
                         erased_at=now)).rowcount
             if not done:
                 raise NotFound(f"there is no customer with id {customer_id}")
@@ -354,13 +503,42 @@ class CustomerAdmin:
     # --- helpers -------------------------------------------------------------------------------
 
     def _get(self, conn: Connection, customer_id: int) -> CustomerRecord:
-        row = conn.execute(self._select.where(customers.c.id == customer_id,
-                                              customers.c.erased_at.is_(None))).first()
+        row = conn.execute(self._select.where(customers.c.id == customer_id, live())).first()
         if row is None:
             raise NotFound(f"there is no customer with id {customer_id}")
         return record_from_row(row)
 
 
 def _shown(value: Any) -> Any:
+    if isinstance(value, AccountStatus):
+        return value.value
     return value.isoformat() if isinstance(value, dt.date) else value
+
+
+def _group_id_of(conn: Connection, stored: int | None) -> int:
+    # customers.group_id NULL is the default group: name its id for the audit entry.
+    return stored if stored is not None else default_group_id(conn)
+
+
+def _cursor_values(cursor: str, count: int) -> list[str]:
+    try:
+        values = json.loads(cursor)
+    except ValueError:
+        values = None
+    if (not isinstance(values, list) or len(values) != count
+            or not all(isinstance(v, str) for v in values)):
+        raise InvalidCustomer("after", "is not a page position this list gave out")
+    return values
+
+
+def _after_name(position: list[str]) -> Any:
+    """Rows after (last name key, first name key, id) in that order.  Spelled out rather than
+    as a row-value comparison, which SQLite's planner reads less well."""
+    c = customers.c
+    last, first, ident = position
+    if not ident.isdigit():
+        raise InvalidCustomer("after", "is not a page position this list gave out")
+    return or_(c.last_name_key > last,
+               and_(c.last_name_key == last, c.first_name_key > first),
+               and_(c.last_name_key == last, c.first_name_key == first, c.id > int(ident)))
 

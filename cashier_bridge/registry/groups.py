@@ -1,18 +1,23 @@
 """Customer groups.  "All customers" (``is_default``) is everyone not in another group: its
 members are stored with no group, so it can be neither renamed nor deleted, and deleting a
-group moves its members back to it."""
+group moves its members back to it.
+
+A member's change of group is audited on the member (who, when, the group before and after),
+also when a deleted group sends its members back to "All customers"."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, Engine, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, delete, func, insert, literal, select, update
 
 from .fields import InvalidCustomer
 from .fields import name as clean_name
+from .live import live
 from .problems import Conflict, NotFound
-from .schema import customer_groups, customers
+from .schema import audit_log, customer_groups, customers
 from .timestamps import utcnow
 from .writes import audit
 
@@ -53,10 +58,9 @@ class GroupStore:
         self._writer = writer
 
     def list(self) -> list[Group]:
-        live = customers.c.erased_at.is_(None)
         with self._reader.connect() as conn:
             counts = dict(conn.execute(select(customers.c.group_id, func.count())
-                                       .where(live).group_by(customers.c.group_id)).all())
+                                       .where(live()).group_by(customers.c.group_id)).all())
             rows = conn.execute(select(customer_groups).order_by(
                 customer_groups.c.is_default.desc(), customer_groups.c.name)).all()
         return [Group(r.id, r.name, r.is_default,
@@ -92,10 +96,21 @@ class GroupStore:
         return self.get(group_id)
 
     def delete(self, group_id: int, *, actor: str) -> None:
+        now = utcnow()
         with self._writer.begin() as conn:
             name = self._changeable(conn, group_id)
+            fallback = conn.execute(select(customer_groups.c.id, customer_groups.c.name)
+                                    .where(customer_groups.c.is_default)).one()
+            # One statement for all members, however many: each gets its own audit entry.
+            detail = json.dumps({"group_id": fallback.id, "before": {"group": name},
+                                 "after": {"group": fallback.name}}, ensure_ascii=False)
+            conn.execute(insert(audit_log).from_select(
+                ["at", "actor", "action", "customer_id", "detail"],
+                select(literal(now, audit_log.c.at.type), literal(actor),
+                       literal("group_assign"), customers.c.id, literal(detail))
+                .where(customers.c.group_id == group_id)))
             conn.execute(update(customers).where(customers.c.group_id == group_id)
-                         .values(group_id=None, updated_at=utcnow()))
+                         .values(group_id=None, updated_at=now))
             conn.execute(delete(customer_groups).where(customer_groups.c.id == group_id))
             audit(conn, actor, "group_delete", None, {"group_id": group_id, "name": name})
 
@@ -107,9 +122,9 @@ class GroupStore:
                                   f"at most {MAX_MEMBERS_PER_CALL} customers at a time")
         now = utcnow()
         with self._writer.begin() as conn:
-            _name, stored = stored_group(conn, group_id)
+            name, stored = stored_group(conn, group_id)
             rows = conn.execute(select(customers.c.id, customers.c.group_id).where(
-                customers.c.id.in_(wanted), customers.c.erased_at.is_(None))).all()
+                customers.c.id.in_(wanted), live())).all()
             missing = sorted(set(wanted) - {r.id for r in rows})
             if missing:
                 raise NotFound("there is no customer with id "
@@ -118,8 +133,16 @@ class GroupStore:
             if moving:
                 conn.execute(update(customers).where(customers.c.id.in_(moving))
                              .values(group_id=stored, updated_at=now))
-            for customer_id in moving:
-                audit(conn, actor, "group_assign", customer_id, {"group_id": group_id})
+            names = {i: n for n, i in group_ids(conn).items()}
+            moving_ids = set(moving)
+            default = conn.execute(select(customer_groups.c.name)
+                                   .where(customer_groups.c.is_default)).scalar_one()
+            for row in rows:
+                if row.id in moving_ids:
+                    before = names.get(row.group_id, default) if row.group_id else default
+                    audit(conn, actor, "group_assign", row.id, {
+                        "group_id": group_id, "before": {"group": before},
+                        "after": {"group": name}})
         return len(moving)
 
     @staticmethod

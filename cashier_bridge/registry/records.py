@@ -4,9 +4,23 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from ..protocol import CustomerCard
+
+
+class AccountStatus(StrEnum):
+    """May the customer buy on account?  ``on_hold`` stops it for now (a late payment),
+    ``closed`` for good; the balance stays either way."""
+
+    active = "active"
+    on_hold = "on_hold"
+    closed = "closed"
+
+    @property
+    def label(self) -> str:
+        return {"active": "active", "on_hold": "on hold", "closed": "closed"}[self.value]
 
 
 @dataclass(frozen=True)
@@ -31,6 +45,16 @@ class CustomerRecord:
     loyalty_balance_minor: int = 0
     store_credit_minor: int = 0
     note: str | None = None
+    company_name: str | None = None
+    # Where goods go when it is not the postal address (street … country above).
+    delivery_street: str | None = None
+    delivery_postal_code: str | None = None
+    delivery_city: str | None = None
+    delivery_country: str | None = None
+    # Credit terms (only managers and admins change them): None means no limit / no rate set.
+    account_limit_minor: int | None = None
+    account_status: AccountStatus = AccountStatus.active
+    loyalty_rate_bp: int | None = None  # basis points: 250 = 2.5 % of a sale back as loyalty
     # Compared, never shown: tells a customer found by phone apart from the shopper.
     personal_id_fingerprint: str | None = field(default=None, repr=False)
 
@@ -121,5 +145,13 @@ def record_from_row(row: Any) -> CustomerRecord:
         loyalty_balance_minor=row.loyalty_balance_minor,
         store_credit_minor=row.store_credit_minor,
         note=row.note,
+        company_name=row.company_name,
+        delivery_street=row.delivery_street,
+        delivery_postal_code=row.delivery_postal_code,
+        delivery_city=row.delivery_city,
+        delivery_country=row.delivery_country,
+        account_limit_minor=row.account_limit_minor,
+        account_status=AccountStatus(row.account_status),
+        loyalty_rate_bp=row.loyalty_rate_bp,
         personal_id_fingerprint=row.personal_id_fingerprint,
     )

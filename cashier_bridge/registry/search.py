@@ -26,6 +26,7 @@ import phonenumbers
 from sqlalchemy import ColumnElement, Connection, Select, and_
 
 from . import fields
+from .live import live as visible
 from .schema import customers
 
 _HIGHEST_CHAR = "\U0010ffff"
@@ -81,7 +82,7 @@ def _phone_prefix(raw: str, region: str) -> str | None:
 def queries(p: SearchPlan, base: Select[Any], limit: int, dialect: str) -> list[Select[Any]]:
     """The queries of a plan, best reading first."""
     c = customers.c
-    live = c.erased_at.is_(None)
+    live = visible()
 
     def by_bytes(column: Any) -> Any:
         return column.collate("C") if dialect == "postgresql" else column

@@ -39,6 +39,7 @@ from .duplicates import DuplicateProbe, email_key, similar_names
 from .engine import make_engine, writer
 from .groups import GroupStore
 from .lane_store import LaneStore
+from .live import live
 from .merging import MergeStore
 from .problems import NotFound
 from .records import CustomerRecord, DuplicateCustomer, ImportReport, NewCustomer, record_from_row
@@ -161,7 +162,7 @@ class Registry:
     def count_customers(self) -> int:
         with self._engine.connect() as conn:
             return conn.execute(
-                select(func.count()).select_from(customers).where(customers.c.erased_at.is_(None))
+                select(func.count()).select_from(customers).where(live())
             ).scalar_one()
 
     def search(self, text: str, *, limit: int = 20, region: str = "SE"
@@ -182,24 +183,24 @@ class Registry:
         ``same_birth_date_similar_name``, or ``same_birth_date_no_personal_id`` (when no name is
         known yet).  Someone with another personal ID on file is a different person, never a
         duplicate."""
-        live = customers.c.erased_at.is_(None)
+        shown = live()
         found: dict[int, tuple[CustomerRecord, str]] = {}
         with self._engine.connect() as conn:
             if probe.phone:
                 for row in conn.execute(_RECORD_SELECT.where(customers.c.phone == probe.phone,
-                                                             live)):
+                                                             shown)):
                     if not _another_person(probe, row):
                         found.setdefault(row.id, (record_from_row(row), "same_phone"))
             if probe.email:
                 key = email_key(probe.email)
-                for row in conn.execute(_RECORD_SELECT.where(customers.c.email_key == key, live)
+                for row in conn.execute(_RECORD_SELECT.where(customers.c.email_key == key, shown)
                                         .limit(limit)):
                     if not _another_person(probe, row):
                         found.setdefault(row.id, (record_from_row(row), "same_email"))
             if probe.birth_date is not None:
                 # Bounded: a common birth date in a big registry has a few dozen customers.
                 rows = conn.execute(_RECORD_SELECT.where(
-                    customers.c.birth_date == probe.birth_date, live)
+                    customers.c.birth_date == probe.birth_date, shown)
                     .order_by(customers.c.id).limit(500))
                 for row in rows:
                     reason = _birth_date_reason(probe, row)
@@ -360,7 +361,7 @@ class Registry:
             _RECORD_SELECT.add_columns(consents.c.granted.label("marketing_consent"))
             .outerjoin(latest, latest.c.customer_id == customers.c.id)
             .outerjoin(consents, consents.c.id == latest.c.id)
-            .where(customers.c.erased_at.is_(None))
+            .where(live())
             .order_by(customers.c.id)
         )
         writer_ = csv_io.CsvWriter(out)
@@ -444,7 +445,7 @@ def _find_one(conn: Connection, kind: str, value: str) -> Any:
 
 def _by(conn: Connection, condition: ColumnElement[bool]) -> Any:
     return conn.execute(
-        _RECORD_SELECT.where(condition, customers.c.erased_at.is_(None)).limit(1)
+        _RECORD_SELECT.where(condition, live()).limit(1)
     ).first()
 
 

@@ -13,10 +13,11 @@ from tests.api.conftest import Api
 FIELDS = ("first_name", "last_name", "email", "phone", "personal_id", "birth_date", "street",
           "postal_code", "city", "country", "group_id", "note", "customer_code",
           "marketing_consent", "sale_id", "register", "total_minor", "currency", "at",
-          "purpose", "granted", "source", "name", "customer_ids")
+          "purpose", "granted", "source", "name", "customer_ids", "company_name",
+          "delivery_postal_code", "account_limit_minor", "account_status", "loyalty_rate_bp")
 values = st.recursive(
     st.none() | st.booleans() | st.integers(min_value=-(2**70), max_value=2**70)
-    | st.floats(allow_nan=False) | st.text(max_size=40)
+    | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=40)
     | st.sampled_from(["070-123 45 67", "198503121249", "a@b.se", "1985-03-12", "SEK",
                        "+4670", "\x00", "ERASED-1", "2026-11-20T10:00:00+01:00"]),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner,
