@@ -1,9 +1,15 @@
-"""Customer CSV files in Lightspeed-style columns: reading, checking each row, writing.
+"""Customer CSV files in the columns of a Lightspeed Retail (X-Series, formerly Vend) customer
+export, plus a few of ours: reading, checking each row, writing.
+
+:data:`FIELDS` is the ONE list of columns: what each one becomes in the registry and how its
+cells are read.  Import, export, the import preview and the README's table all read it.
 
 Files come from shops' spreadsheets, so: UTF-8 with or without a byte-order mark, ``,`` or ``;``
 as delimiter (Swedish Excel writes ``;``), column names in any case and order, unknown columns
 ignored (and reported).  Each row is checked on its own and a bad row is reported as
-``(line, reason)`` without stopping the rest.
+``(line, reason)`` without stopping the rest.  The column names of this project's earlier
+format (``street``, ``birth_date``, ``customer_group``, …) are read as aliases, so older files
+and the demo customers still import.
 """
 
 from __future__ import annotations
@@ -11,36 +17,255 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from ..identity import personnummer, phone
 from ..identity.errors import IdentityError
 from . import fields
-from .records import CustomerRecord
 
-COLUMNS = (
-    "customer_code", "first_name", "last_name", "email", "phone", "personal_id", "birth_date",
-    "street", "postal_code", "city", "country", "customer_group", "marketing_consent",
-)
-REQUIRED_COLUMNS = ("first_name", "last_name")
 _YES = {"1", "yes", "y", "true", "ja", "j", "x", "sant"}
 _NO = {"0", "no", "n", "false", "nej", "falskt"}
+# Lightspeed's default group; ours is called "All customers" (writes.DEFAULT_GROUP).
+DEFAULT_GROUP_NAMES = {"all customers", "alla kunder"}
 
 
 class RowError(ValueError):
     """Why one row cannot be imported; the message starts with the column at fault."""
 
+    def __init__(self, message: str, column: str | None = None) -> None:
+        super().__init__(message)
+        self.column = column
+
+
+# --- cell readers: text of one cell (never blank) → stored value; raise RowError -------------
+
+
+def _code(value: str, column: str) -> str:
+    return _wrap(fields.customer_code, value, column)
+
+
+def _name(value: str, column: str) -> str:
+    return _wrap(lambda v: fields.name(v, column), value, column)
+
+
+def _email(value: str, column: str) -> str:
+    return _wrap(fields.email, value, column)
+
+
+def _text(limit: int) -> Callable[[str, str], str | None]:
+    def read(value: str, column: str) -> str | None:
+        return _wrap(lambda v: fields.optional_text(v, column, limit), value, column)
+    return read
+
+
+def _country(value: str, column: str) -> str | None:
+    text = _text(56)(value, column)
+    # Lightspeed writes ISO 3166 codes ("SE"); people type "se".
+    return text.upper() if text and len(text) == 2 else text
+
+
+def _date(value: str, column: str) -> dt.date:
+    # Lightspeed exports dates, sometimes with a midnight time ("1985-03-12 00:00:00").
+    text = value[:10] if len(value) > 10 and value[10] in " T" else value
+    try:
+        return dt.date.fromisoformat(text) if len(text) == 10 else _bad_date()
+    except ValueError:
+        raise RowError(f"{column} {value}: not a date of the form YYYY-MM-DD", column) from None
+
+
+def _bad_date() -> dt.date:
+    raise ValueError
+
+
+def _yes_no(value: str, column: str) -> bool:
+    answer = value.lower()
+    if answer not in _YES | _NO:
+        raise RowError(f"{column} {value}: expected yes/no (or ja/nej, 1/0)", column)
+    return answer in _YES
+
+
+_MONEY = re.compile(r"^-?\d{1,12}([.,]\d{1,2})?$")
+
+
+def _money(value: str, column: str) -> int:
+    """Minor units (öre) of an amount like ``120``, ``120.5`` or ``-3,25``."""
+    text = value.replace(" ", "").replace("\u00a0", "")
+    if not _MONEY.match(text):
+        raise RowError(f"{column} {value}: not an amount like 120.50", column)
+    negative = text.startswith("-")
+    whole, _, part = text.lstrip("-").replace(",", ".").partition(".")
+    minor = int(whole) * 100 + int((part + "00")[:2])
+    return -minor if negative else minor
+
+
+def _raw(value: str, column: str) -> str:
+    return " ".join(value.split())
+
+
+def _phone_text(value: str, column: str) -> str:
+    return value.strip()
+
+
+def _wrap(read: Callable[[str], Any], value: str, column: str) -> Any:
+    try:
+        return read(value)
+    except fields.InvalidCustomer as err:
+        raise RowError(str(err), column) from None
+
+
+# --- the one list of columns ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Column:
+    """A CSV column: its name in the file, where its value goes, how it is read and written.
+
+    ``key`` names the value for :func:`parse_row` (a customer field, or a part it is made of);
+    ``read`` is None for columns that are read but not kept.  ``export`` gives the cell of a
+    customer (a dict of stored values); None writes the column empty.
+    """
+
+    name: str
+    key: str | None
+    read: Callable[[str, str], Any] | None
+    becomes: str  # what it becomes, as the README's table says it
+    source: str = "Lightspeed"
+    aliases: tuple[str, ...] = ()
+    export: Callable[[dict[str, Any]], str] | None = None
+
+
+def _out(name: str) -> Callable[[dict[str, Any]], str]:
+    return lambda values: _guard(values.get(name) or "")
+
+
+def _out_date(values: dict[str, Any]) -> str:
+    value = values.get("birth_date")
+    return value.isoformat() if value else ""
+
+
+def _out_money(name: str) -> Callable[[dict[str, Any]], str]:
+    def out(values: dict[str, Any]) -> str:
+        minor = values.get(name) or 0
+        sign = "-" if minor < 0 else ""
+        return f"{sign}{abs(minor) // 100}.{abs(minor) % 100:02d}"
+    return out
+
+
+def _out_consent(values: dict[str, Any]) -> str:
+    granted = values.get("marketing_consent")
+    return "" if granted is None else ("yes" if granted else "no")
+
+
+def _out_phone(values: dict[str, Any]) -> str:
+    return values.get("phone") or ""  # validated E.164 digits: never a formula
+
+
+_NOTE_LINE = "appended to the note as a line \"{name}: …\""
+
+FIELDS: tuple[Column, ...] = (
+    Column("id", None, None, "not kept: Lightspeed's own id (customers get ours)"),
+    Column("customer_code", "customer_code", _code,
+           "customer code (matches a stored customer; a new one gets the next free code when "
+           "blank)", export=_out("customer_code")),
+    Column("name", "name", _name, "first and last name, only when both of those are blank "
+           "(split at the last space)"),
+    Column("first_name", "first_name", _name, "first name", export=_out("first_name")),
+    Column("last_name", "last_name", _name, "last name", export=_out("last_name")),
+    Column("company_name", "company_name", _text(100), "company", export=_out("company_name")),
+    Column("email", "email", _email, "e-mail (must be unique)", export=_out("email")),
+    Column("phone", "phone", _phone_text, "phone when mobile is blank; otherwise, if it is "
+           "another number, a line \"phone: …\" in the note"),
+    Column("mobile", "mobile", _phone_text, "phone (E.164 with the shop's region; must be "
+           "unique)", export=_out_phone),
+    Column("fax", "fax", _raw, _NOTE_LINE.format(name="fax")),
+    Column("website", "website", _raw, _NOTE_LINE.format(name="website")),
+    Column("twitter", "twitter", _raw, _NOTE_LINE.format(name="twitter")),
+    Column("physical_address1", "delivery_street.1", _text(200),
+           "delivery street (address1, address2 and suburb joined with \", \")",
+           export=_out("delivery_street")),
+    Column("physical_address2", "delivery_street.2", _text(200), "delivery street, 2nd part"),
+    Column("physical_suburb", "delivery_street.3", _text(200), "delivery street, 3rd part"),
+    Column("physical_city", "delivery_city", _text(100), "delivery city",
+           export=_out("delivery_city")),
+    Column("physical_postcode", "delivery_postal_code", _text(16), "delivery postal code",
+           export=_out("delivery_postal_code")),
+    Column("physical_state", "physical_state", _raw, _NOTE_LINE.format(name="physical_state")),
+    Column("physical_country_id", "delivery_country", _country, "delivery country",
+           export=_out("delivery_country")),
+    Column("postal_address1", "street.1", _text(200),
+           "street (address1, address2 and suburb joined with \", \")",
+           aliases=("street",), export=_out("street")),
+    Column("postal_address2", "street.2", _text(200), "street, 2nd part"),
+    Column("postal_suburb", "street.3", _text(200), "street, 3rd part"),
+    Column("postal_city", "city", _text(100), "city", aliases=("city",), export=_out("city")),
+    Column("postal_postcode", "postal_code", _text(16), "postal code",
+           aliases=("postal_code",), export=_out("postal_code")),
+    Column("postal_state", "postal_state", _raw, _NOTE_LINE.format(name="postal_state")),
+    Column("postal_country_id", "country", _country, "country", aliases=("country",),
+           export=_out("country")),
+    Column("customer_group_name", "customer_group", _text(100),
+           "customer group (created if new; \"All Customers\" is our default group)",
+           aliases=("customer_group",), export=_out("customer_group")),
+    Column("date_of_birth", "birth_date", _date, "birth date (YYYY-MM-DD)",
+           aliases=("birth_date",), export=_out_date),
+    Column("sex", None, None, "not kept: the register has no use for it"),
+    Column("note", "note", _text(2000), "note (the shop's own remark)", export=_out("note")),
+    Column("enable_loyalty", None, None, "not kept: loyalty follows the customer's group"),
+    Column("loyalty_balance", "loyalty_balance_minor", _money,
+           "loyalty balance, for new customers only (the register keeps it after that)",
+           export=_out_money("loyalty_balance_minor")),
+    Column("account_balance", "account_balance_minor", _money,
+           "account balance, for new customers only (the register keeps it after that)",
+           export=_out_money("account_balance_minor")),
+    *(Column(f"custom_field_{n}", f"custom_field_{n}", _raw,
+             _NOTE_LINE.format(name=f"custom_field_{n}")) for n in range(1, 5)),
+    Column("created_at", None, None, "not kept: the import is when the customer came to us"),
+    Column("updated_at", None, None, "not kept"),
+    Column("personal_id", "personal_id", _phone_text,
+           "personal ID number (personnummer): only a fingerprint and the masked form are "
+           "stored; exported empty", source="selfreg"),
+    Column("personal_id_masked", None, None, "exported for people to read (19850312-****); "
+           "never imported", source="selfreg", export=_out("personal_id_masked")),
+    Column("marketing_consent", "marketing_consent", _yes_no,
+           "marketing consent yes/no (ja/nej, 1/0), appended to the consent log; blank: not "
+           "asked", source="selfreg", export=_out_consent),
+    Column("store_credit", "store_credit_minor", _money,
+           "store credit, for new customers only", source="selfreg",
+           export=_out_money("store_credit_minor")),
+)
+
+HEADER = tuple(c.name for c in FIELDS)
+_BY_NAME: dict[str, Column] = {
+    **{alias: c for c in FIELDS for alias in c.aliases}, **{c.name: c for c in FIELDS}}
+# Lines added to the note, in this order, from columns we have no field for.
+NOTE_COLUMNS = ("fax", "website", "twitter", "physical_state", "postal_state",
+                "custom_field_1", "custom_field_2", "custom_field_3", "custom_field_4")
+# Kept on a new customer only; an existing customer's balances are the register's.
+CREATE_ONLY = ("loyalty_balance_minor", "account_balance_minor", "store_credit_minor")
+# The fields an import may change on a stored customer, compared to find unchanged rows.
+UPDATABLE = (
+    "first_name", "last_name", "company_name", "email", "phone", "personal_id_fingerprint",
+    "personal_id_masked", "birth_date", "street", "postal_code", "city", "country",
+    "delivery_street", "delivery_postal_code", "delivery_city", "delivery_country", "note",
+)
+# The columns of this project's first CSV format (demo_customers.csv is written in them).
+COLUMNS = (
+    "customer_code", "first_name", "last_name", "email", "phone", "personal_id", "birth_date",
+    "street", "postal_code", "city", "country", "customer_group", "marketing_consent",
+)
+
 
 @dataclass(frozen=True)
 class ParsedRow:
-    """One row, normalised.  ``None`` means the cell was blank: keep what is stored."""
+    """One row, normalised.  ``None`` means nothing was given: keep what is stored."""
 
     customer_code: str | None = None
     first_name: str | None = None
     last_name: str | None = None
+    company_name: str | None = None
     email: str | None = None
     phone: str | None = None
     personal_id_fingerprint: str | None = None
@@ -50,8 +275,16 @@ class ParsedRow:
     postal_code: str | None = None
     city: str | None = None
     country: str | None = None
+    delivery_street: str | None = None
+    delivery_postal_code: str | None = None
+    delivery_city: str | None = None
+    delivery_country: str | None = None
     customer_group: str | None = None
+    note: str | None = None
     marketing_consent: bool | None = None
+    loyalty_balance_minor: int | None = None
+    account_balance_minor: int | None = None
+    store_credit_minor: int | None = None
 
 
 @dataclass
@@ -59,37 +292,44 @@ class Table:
     rows: Iterator[tuple[int, dict[str, str]]]
     ignored_columns: list[str] = field(default_factory=list)
     header_error: str | None = None
+    # canonical column name → the name as the file writes it (for messages)
+    names: dict[str, str] = field(default_factory=dict)
+    not_kept: list[str] = field(default_factory=list)
 
 
-def read_table(source: Path | TextIO) -> Table:
-    if isinstance(source, Path):
-        data = source.read_bytes()
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError as err:
-            line = data.count(b"\n", 0, err.start) + 1
-            return Table(iter(()), header_error=(
-                f"the file is not UTF-8 text (byte 0x{data[err.start]:02X} on line {line}); "
-                "in Excel choose \"CSV UTF-8\" when saving"))
-    else:
-        text = source.read()
+def decode(data: bytes) -> str:
+    """The file's text; raises RowError (line 1) with advice when it is not UTF-8."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        raise RowError(f"the file is not UTF-8 text (byte 0x{data[err.start]:02X} on line "
+                       f"{line}); in Excel choose \"CSV UTF-8\" when saving") from None
+
+
+def read_table(text: str) -> Table:
     text = text.removeprefix("\ufeff")
     first_line = text.split("\n", 1)[0]
     delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     header = next(reader, None)
-    if header is None:
+    if header is None or not any(cell.strip() for cell in header):
         return Table(iter(()), header_error="the file is empty; expected a header line")
-    names = [_column_name(cell) for cell in header]
-    missing = [c for c in REQUIRED_COLUMNS if c not in names]
-    duplicated = sorted({n for n in names if n and names.count(n) > 1})
+    written = [_column_name(cell) for cell in header]
+    names = [_BY_NAME[n].name if n in _BY_NAME else n for n in written]
+    shown = {name: w for name, w in zip(names, written, strict=True) if name in _BY_NAME}
     ignored = [cell.strip() for cell, name in zip(header, names, strict=True)
-               if name not in COLUMNS and cell.strip()]
-    if missing:
-        return Table(iter(()), ignored, f"header: missing column {', '.join(missing)} (found: "
-                     f"{', '.join(cell.strip() for cell in header)})")
+               if name not in _BY_NAME and cell.strip()]
+    not_kept = [shown[c.name] for c in FIELDS if c.read is None and c.name in shown]
+    duplicated = sorted({n for n in names if n and names.count(n) > 1})
+    has_names = ("first_name" in names and "last_name" in names) or "name" in names
+    if not has_names:
+        return Table(iter(()), ignored, "header: missing column first_name and last_name (or "
+                     f"name) (found: {', '.join(cell.strip() for cell in header)})")
     if duplicated:
-        return Table(iter(()), ignored, f"header: column {', '.join(duplicated)} appears twice")
+        return Table(iter(()), ignored, "header: column "
+                     f"{', '.join(shown.get(n, n) for n in duplicated)} appears twice")
+    kept = {c.name for c in FIELDS if c.read is not None}
 
     def rows() -> Iterator[tuple[int, dict[str, str]]]:
         ended = reader.line_num
@@ -101,98 +341,106 @@ def read_table(source: Path | TextIO) -> Table:
                                           f"{len(names)} columns"}
                 continue
             yield line, {name: cell for name, cell in zip(names, cells, strict=False)
-                         if name in COLUMNS}
+                         if name in kept}
 
-    return Table(rows(), ignored)
+    return Table(rows(), ignored, names=shown, not_kept=not_kept)
 
 
 def _column_name(cell: str) -> str:
     return "_".join(cell.strip().lower().replace("-", " ").split())
 
 
-def parse_row(cells: dict[str, str], *, region: str,
-              fingerprint: Callable[[str], str]) -> ParsedRow:
+def is_blank(cells: dict[str, str]) -> bool:
+    return not any(cell.strip() for cell in cells.values())
+
+
+def parse_row(cells: dict[str, str], *, region: str, fingerprint: Callable[[str], str],
+              names: dict[str, str] | None = None) -> ParsedRow:
+    """The row's values as they will be stored; raises RowError naming the column (as the file
+    writes it) and the reason."""
     if "__error__" in cells:
         raise RowError(cells["__error__"])
+    names = names or {}
+    got: dict[str, Any] = {}
+    for name, raw in cells.items():
+        value = _unguard(raw.strip())
+        if not value:
+            continue
+        column = _BY_NAME[name]
+        assert column.read is not None and column.key is not None
+        got[column.key] = column.read(value, names.get(name, name))
 
-    def cell(name: str) -> str | None:
-        value = _unguard((cells.get(name) or "").strip())
-        return value or None
+    values: dict[str, Any] = {k: got[k] for k in (
+        "customer_code", "first_name", "last_name", "company_name", "email", "postal_code",
+        "city", "country", "delivery_postal_code", "delivery_city", "delivery_country",
+        "customer_group", "marketing_consent", *CREATE_ONLY) if k in got}
+    if "first_name" not in got and "last_name" not in got and "name" in got:
+        first, _, last = got["name"].rpartition(" ")
+        values.update(first_name=first or None, last_name=last)
+    group = values.get("customer_group")
+    if group is not None and group.casefold() in DEFAULT_GROUP_NAMES:
+        from .writes import DEFAULT_GROUP
 
-    try:
-        code = cell("customer_code")
-        first = cell("first_name")
-        last = cell("last_name")
-        values = {
-            "customer_code": fields.customer_code(code) if code else None,
-            "first_name": fields.name(first, "first_name") if first else None,
-            "last_name": fields.name(last, "last_name") if last else None,
-            "email": fields.email(cell("email")) if cell("email") else None,
-            "street": fields.optional_text(cell("street"), "street", 200),
-            "postal_code": fields.optional_text(cell("postal_code"), "postal_code", 16),
-            "city": fields.optional_text(cell("city"), "city", 100),
-            "country": fields.optional_text(cell("country"), "country", 56),
-            "customer_group": fields.optional_text(cell("customer_group"), "customer_group",
-                                                   100),
-        }
-    except fields.InvalidCustomer as err:
-        raise RowError(str(err)) from None
+        values["customer_group"] = DEFAULT_GROUP
+    for target in ("street", "delivery_street"):
+        parts = [got[f"{target}.{n}"] for n in (1, 2, 3) if got.get(f"{target}.{n}")]
+        if parts:
+            column = names.get("postal_address1" if target == "street" else "physical_address1",
+                               "street" if target == "street" else "physical_address1")
+            values[target] = _text(200)(", ".join(parts), column)
 
-    raw_phone = cell("phone")
-    if raw_phone:
+    note_lines = [got["note"]] if got.get("note") else []
+    mobile, other = got.get("mobile"), got.get("phone")
+    kept, kept_column = (mobile, "mobile") if mobile else (other, "phone")
+    if kept:
+        column = names.get(kept_column, kept_column)
         try:
-            values["phone"] = phone.compact(raw_phone, region)
+            values["phone"] = phone.compact(kept, region)
         except IdentityError as err:
-            raise RowError(f"phone {raw_phone}: {err}") from None
+            raise RowError(f"{column} {kept}: {err}", column) from None
+        if mobile and other:
+            # The register keeps one number (the one a shopper types at the kiosk); a landline
+            # that differs is worth keeping where the staff will see it.
+            try:
+                second = phone.compact(other, region)
+            except IdentityError:
+                second = other
+            if second != values["phone"]:
+                note_lines.append(f"phone: {second}")
+    note_lines += [f"{name}: {got[name]}" for name in NOTE_COLUMNS if got.get(name)]
+    if note_lines:
+        values["note"] = "\n".join(note_lines)
 
-    birth = None
-    raw_birth = cell("birth_date")
-    if raw_birth:
-        try:
-            birth = dt.date.fromisoformat(raw_birth)
-        except ValueError:
-            raise RowError(f"birth_date {raw_birth}: not a date of the form YYYY-MM-DD") from None
-
-    raw_pid = cell("personal_id")
+    birth = got.get("birth_date")
+    raw_pid = got.get("personal_id")
     if raw_pid:
         try:
             pid = personnummer.parse(raw_pid)
         except IdentityError as err:
-            raise RowError(f"personal_id {raw_pid}: {err}") from None
+            raise RowError(f"{names.get('personal_id', 'personal_id')} {raw_pid}: {err}",
+                           "personal_id") from None
         if birth is not None and birth != pid.birth_date:
-            raise RowError(f"birth_date {birth.isoformat()} does not match personal_id "
-                           f"{pid.masked} (born {pid.birth_date.isoformat()})")
+            column = names.get("date_of_birth", "date_of_birth")
+            raise RowError(f"{column} {birth.isoformat()} does not match personal_id "
+                           f"{pid.masked} (born {pid.birth_date.isoformat()})", column)
         values.update(personal_id_fingerprint=fingerprint(pid.number),
                       personal_id_masked=pid.masked)
         birth = pid.birth_date
     values["birth_date"] = birth
-
-    raw_consent = cell("marketing_consent")
-    if raw_consent:
-        answer = raw_consent.lower()
-        if answer not in _YES | _NO:
-            raise RowError(f"marketing_consent {raw_consent}: expected yes/no (or ja/nej, 1/0)")
-        values["marketing_consent"] = answer in _YES
     return ParsedRow(**values)
 
 
 class CsvWriter:
-    """Writes the import format (comma-separated, UTF-8; the caller opens the file)."""
+    """Writes :data:`HEADER` (comma-separated, UTF-8; the caller opens the file)."""
 
     def __init__(self, out: TextIO) -> None:
         self._writer = csv.writer(out, lineterminator="\n")
-        self._writer.writerow(COLUMNS)
+        self._writer.writerow(HEADER)
+        self._cells = [c.export for c in FIELDS]
 
-    def write(self, record: CustomerRecord, marketing_consent: bool | None) -> None:
-        consent = "" if marketing_consent is None else ("yes" if marketing_consent else "no")
-        text = _guard
-        self._writer.writerow([
-            text(record.customer_code), text(record.first_name), text(record.last_name),
-            text(record.email or ""), record.phone or "", "",
-            record.birth_date.isoformat() if record.birth_date else "",
-            text(record.street or ""), text(record.postal_code or ""), text(record.city or ""),
-            text(record.country or ""), text(record.customer_group or ""), consent,
-        ])
+    def write(self, values: dict[str, Any]) -> None:
+        self._writer.writerow([cell(values) if cell is not None else ""
+                               for cell in self._cells])
 
 
 # A spreadsheet runs a cell that starts with one of these as a formula ("CSV injection").
@@ -210,3 +458,12 @@ def _unguard(value: str) -> str:
     if value.startswith("'") and value[1:].startswith(_FORMULA_START):
         return value[1:]
     return value
+
+
+def field_table() -> str:
+    """The README's table of columns (Markdown), from :data:`FIELDS`."""
+    lines = ["| column | from | becomes |", "| --- | --- | --- |"]
+    for c in FIELDS:
+        name = f"`{c.name}`" + "".join(f" (or `{a}`)" for a in c.aliases)
+        lines.append(f"| {name} | {c.source} | {c.becomes} |")
+    return "\n".join(lines)

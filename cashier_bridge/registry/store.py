@@ -24,25 +24,25 @@ from sqlalchemy import (
     func,
     insert,
     select,
-    update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from ..identity import personnummer
 from ..lane import MatchKey
-from . import bulk, csv_io, devices, fields, migrate, mobile, search
+from . import bulk, devices, migrate, mobile, search
 from .api_tokens import ApiTokenStore
 from .consents import ConsentStore
 from .customer_admin import CustomerAdmin
 from .duplicates import DuplicateProbe, email_key, similar_names
 from .engine import make_engine, writer
 from .groups import GroupStore
+from .imports import BatchReport, ImportStore
 from .lane_store import LaneStore
 from .live import live
 from .merging import MergeStore
 from .problems import NotFound
-from .records import CustomerRecord, DuplicateCustomer, ImportReport, NewCustomer, record_from_row
+from .records import CustomerRecord, DuplicateCustomer, NewCustomer, record_from_row
 from .sales import SaleStore
 from .schema import consents, customer_groups, customers, installation, sales
 from .staff import StaffStore
@@ -72,7 +72,6 @@ _MATCH_COLUMNS = {
 # Checked in this order when a new customer is about to be created or imported.
 _UNIQUE_IDENTIFIERS = ("personal_id_fingerprint", "phone", "email")
 _HIGHEST_CHAR = "\U0010ffff"
-_IMPORT_BATCH = 500
 _CREATE_ATTEMPTS = 5
 
 _RECORD_SELECT: Select[Any] = select(
@@ -96,6 +95,7 @@ class Registry:
         self._sales = SaleStore(engine, self._writer)
         self._consents = ConsentStore(engine, self._writer)
         self._staff = StaffStore(engine, self._writer)
+        self._imports = ImportStore(engine, self._writer, self.fingerprint)
         self._merges = MergeStore(engine, self._writer)
         # Lookups read one row by a unique index: on PostgreSQL, without BEGIN and ROLLBACK
         # around them, which are two of a lookup's four round trips to the server.
@@ -315,62 +315,30 @@ class Registry:
     # --- files ---------------------------------------------------------------------------------
 
     def import_csv(
-        self, source: Path | TextIO, *, region: str = "SE", actor: str = "import"
-    ) -> ImportReport:
-        """Upsert customers from a Lightspeed-style CSV, matched by customer_code (or, for rows
-        without one, by personal ID, phone or email).  A blank cell never erases stored data.
-        Each row succeeds or fails alone; failures are reported with line and reason."""
-        report = ImportReport()
-        table = csv_io.read_table(source)
-        report.ignored_columns = table.ignored_columns
-        if table.header_error:
-            report.errors.append((1, table.header_error))
-            return report
-        rows = iter(table.rows)
-        while True:
-            batch = [row for _, row in zip(range(_IMPORT_BATCH), rows, strict=False)]
-            if not batch:
-                break
-            with self._writer.begin() as conn:
-                for line, cells in batch:
-                    if not any(cell.strip() for cell in cells.values()):
-                        report.skipped += 1
-                        continue
-                    try:
-                        parsed = csv_io.parse_row(cells, region=region,
-                                                  fingerprint=self.fingerprint)
-                        with conn.begin_nested():
-                            outcome = _apply_import_row(conn, parsed, actor)
-                    except (csv_io.RowError, fields.InvalidCustomer) as err:
-                        report.errors.append((line, str(err)))
-                        continue
-                    except IntegrityError as err:
-                        report.errors.append(
-                            (line, f"conflicts with a change made at the same time ({err.orig})"))
-                        continue
-                    setattr(report, outcome, getattr(report, outcome) + 1)
-        return report
+        self, source: Path | TextIO | bytes, *, region: str = "SE", actor: str = "import",
+        filename: str | None = None,
+    ) -> BatchReport:
+        """Upsert customers from a Lightspeed (X-Series) customer CSV as one batch, matched by
+        customer_code (or, for rows without one, by personal ID, phone or email).  A blank cell
+        never erases stored data; rows identical to what is stored are skipped.  Each row
+        succeeds or fails alone; failures are reported with line and reason.  See
+        :mod:`.imports` (preview, progress, undo) and :mod:`.csv_io` (the columns)."""
+        if isinstance(source, Path):
+            data, filename = source.read_bytes(), filename or source.name
+        elif isinstance(source, bytes):
+            data = source
+        else:
+            data = source.read().encode("utf-8")
+        return self._imports.run(data, filename=filename, region=region, actor=actor)
 
     def export_csv(self, out: TextIO) -> int:
-        """Write every (unerased) customer in the import format.  The personal_id column stays
-        empty: only a fingerprint is stored, and importing the file back keeps it."""
-        latest = (select(consents.c.customer_id, func.max(consents.c.id).label("id"))
-                  .where(consents.c.purpose == MARKETING).group_by(consents.c.customer_id)
-                  .subquery())
-        query = (
-            _RECORD_SELECT.add_columns(consents.c.granted.label("marketing_consent"))
-            .outerjoin(latest, latest.c.customer_id == customers.c.id)
-            .outerjoin(consents, consents.c.id == latest.c.id)
-            .where(live())
-            .order_by(customers.c.id)
-        )
-        writer_ = csv_io.CsvWriter(out)
-        count = 0
-        with self._engine.connect() as conn:
-            for row in conn.execution_options(yield_per=2000).execute(query):
-                writer_.write(record_from_row(row), row.marketing_consent)
-                count += 1
-        return count
+        """Write every customer in the Lightspeed columns plus ours (csv_io.HEADER)."""
+        return self._imports.export(out)
+
+    @property
+    def imports(self) -> ImportStore:
+        """CSV import batches: preview, import with progress, list, undo."""
+        return self._imports
 
     def bulk_load(self, rows: Iterable[NewCustomer], *, actor: str = "bulk_load") -> int:
         """Insert many new customers fast (benchmarks, migrations from another system).
@@ -525,95 +493,3 @@ def _latest_consent(conn: Connection, customer_id: int, purpose: str) -> bool | 
         .where(consents.c.customer_id == customer_id, consents.c.purpose == purpose)
         .order_by(consents.c.id.desc()).limit(1)
     ).scalar_one_or_none()
-
-
-def _apply_import_row(conn: Connection, row: csv_io.ParsedRow, actor: str) -> str:
-    """Create or update one customer from a parsed CSV row: "created", "updated" or "skipped"."""
-    target = _import_target(conn, row)
-    identifiers = {"personal_id_fingerprint": row.personal_id_fingerprint,
-                   "phone": row.phone, "email": row.email}
-    if target is None:
-        if not row.first_name or not row.last_name:
-            missing = "first_name" if not row.first_name else "last_name"
-            raise csv_io.RowError(f"{missing} is empty; a new customer needs both names")
-        _raise_row_conflict(conn, identifiers, None)
-        new = NewCustomer(
-            first_name=row.first_name, last_name=row.last_name, phone=row.phone,
-            email=row.email, personal_id_fingerprint=row.personal_id_fingerprint,
-            personal_id_masked=row.personal_id_masked, birth_date=row.birth_date,
-            created_via="import", marketing_consent=bool(row.marketing_consent),
-            customer_code=row.customer_code, street=row.street, postal_code=row.postal_code,
-            city=row.city, country=row.country, customer_group=row.customer_group,
-        )
-        inserted = _insert_customer(conn, customer_values(new), new, request_key=None,
-                                    actor=actor)
-        if row.marketing_consent is False:
-            # A "no" is worth recording too: it says the customer was asked.
-            conn.execute(insert(consents).values(consent_values(inserted.id, new, utcnow())))
-        return "created"
-
-    changes: dict[str, Any] = {}
-    for name in ("first_name", "last_name", "email", "phone", "personal_id_fingerprint",
-                 "personal_id_masked", "birth_date", "street", "postal_code", "city",
-                 "country"):
-        value = getattr(row, name)
-        if value is not None and value != getattr(target, name):
-            changes[name] = value
-    _raise_row_conflict(conn, {k: v for k, v in identifiers.items() if k in changes}, target.id)
-    if row.customer_group is not None and row.customer_group != target.customer_group:
-        changes["group_id"] = group_id(conn, row.customer_group)
-    consent_changed = (row.marketing_consent is not None
-                       and row.marketing_consent != _latest_consent(conn, target.id, MARKETING))
-    if not changes and not consent_changed:
-        return "skipped"
-    now = utcnow()
-    if changes:
-        audit_fields = sorted(changes)
-        if "first_name" in changes:
-            changes["first_name_key"] = fields.search_key(changes["first_name"])
-        if "last_name" in changes:
-            changes["last_name_key"] = fields.search_key(changes["last_name"])
-        if "email" in changes:
-            changes["email_key"] = email_key(changes["email"])
-        conn.execute(update(customers).where(customers.c.id == target.id)
-                     .values(**changes, updated_at=now))
-    else:
-        audit_fields = []
-    if consent_changed:
-        conn.execute(insert(consents).values(
-            customer_id=target.id, purpose=MARKETING, granted=row.marketing_consent,
-            source="import", text_version=None, recorded_at=now))
-        audit_fields.append("marketing_consent")
-    audit(conn, actor, "import_update", target.id, {"fields": audit_fields})
-    return "updated"
-
-
-def _import_target(conn: Connection, row: csv_io.ParsedRow) -> Any:
-    if row.customer_code is not None:
-        found = conn.execute(
-            _RECORD_SELECT.where(customers.c.customer_code == row.customer_code)
-        ).first()
-        if found is not None and found.erased_at is not None:
-            raise csv_io.RowError(
-                f"customer_code {row.customer_code} belongs to a customer erased on "
-                f"{found.erased_at.date().isoformat()}; give the row a new code")
-        return found
-    for name in _UNIQUE_IDENTIFIERS:
-        value = getattr(row, name)
-        if value is not None:
-            found = _by(conn, customers.c[name] == value)
-            if found is not None:
-                return found
-    return None
-
-
-def _raise_row_conflict(conn: Connection, identifiers: dict[str, Any],
-                        target_id: int | None) -> None:
-    taken = _taken(conn, identifiers, False, other_than=target_id)
-    if taken is None:
-        return
-    other, field = taken
-    label = {"personal_id_fingerprint": "personal_id"}.get(field, field)
-    shown = other.personal_id_masked if field == "personal_id_fingerprint" else identifiers[field]
-    raise csv_io.RowError(f"{label} {shown} already belongs to customer {other.customer_code} "
-                          f"({other.first_name} {other.last_name})")
