@@ -42,6 +42,7 @@ from .auth import (
     registry_of,
     staff_session,
 )
+from .gdpr import gdpr_router
 
 log = structlog.get_logger("selfreg.admin")
 
@@ -151,6 +152,7 @@ def install_admin(app: FastAPI, settings: Settings) -> None:
     """The back office at ``/admin``, with the pages its refusals turn into."""
     page = _Page(settings)
     app.include_router(admin_router(settings, page))
+    app.include_router(gdpr_router(settings, page))
 
     async def sign_in_needed(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, SignInNeeded)
@@ -271,7 +273,6 @@ def admin_router(settings: Settings, page: Callable[..., HTMLResponse]) -> APIRo
 
     coming("/groups", "Groups", Action.view_customers)
     coming("/import-export", "Import/Export", Action.export_customers)
-    coming("/settings", "Settings", Action.manage_settings)
 
     # --- staff (admins) ------------------------------------------------------------------------
 
