@@ -5,12 +5,8 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from importlib import resources
-from pathlib import Path
 
 from .config import load_settings
-
-DEMO_CSV = "demo_customers.csv"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -26,11 +22,24 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--log-json", action="store_true", default=None,
                        help="one JSON object per log line")
 
-    imp = sub.add_parser("import-csv", help="load customers from a CSV file (Lightspeed columns)")
+    imp = sub.add_parser("import-csv", help="load customers from a CSV file (a Lightspeed "
+                                           "X-Series customer export, or our own export)")
     imp.add_argument("file", help="CSV file, or 'demo' for the shipped demo customers")
+    imp.add_argument("--dry-run", action="store_true",
+                     help="check the file and show what it would do; change nothing")
+    imp.add_argument("--again", action="store_true",
+                     help="import a file that was imported before (and not undone) anyway")
     _db_flag(imp)
 
-    exp = sub.add_parser("export-csv", help="write every customer as CSV")
+    undo = sub.add_parser("import-undo", help="undo an import batch (see 'imports')")
+    undo.add_argument("batch", type=int, help="the batch's number")
+    _db_flag(undo)
+
+    batches = sub.add_parser("imports", help="list the CSV import batches")
+    _db_flag(batches)
+
+    exp = sub.add_parser("export-csv", help="write every customer as CSV (Lightspeed X-Series "
+                                            "columns plus ours)")
     exp.add_argument("file", help="output file, or - for standard output")
     _db_flag(exp)
 
@@ -83,8 +92,10 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.command == "serve":
         return _serve(settings, args.workers)
-    if args.command == "import-csv":
-        return _import(settings.db_url, args.file, settings.phone_region)
+    if args.command in ("import-csv", "import-undo", "imports"):
+        from .import_cli import run as run_imports
+
+        return run_imports(settings.db_url, args, settings.phone_region)
     if args.command == "export-csv":
         return _export(settings.db_url, args.file)
     if args.command == "copy-registry":
@@ -139,26 +150,6 @@ def _serve(settings, workers: int = 1) -> int:  # type: ignore[no-untyped-def]
     uvicorn.run("cashier_bridge.server:app_from_environment", factory=True, workers=workers,
                 **options)
     return 0
-
-
-def _import(db_url: str, file: str, region: str) -> int:
-    from .registry import Registry
-
-    registry = Registry.open(db_url)
-    try:
-        if file == "demo":
-            with resources.as_file(resources.files("cashier_bridge") / "data" / DEMO_CSV) as path:
-                report = registry.import_csv(path, region=region)
-        else:
-            report = registry.import_csv(Path(file), region=region)
-    finally:
-        registry.close()
-    for line, reason in report.errors:
-        print(f"line {line}: {reason}" if not reason.startswith("line ") else reason,
-              file=sys.stderr)
-    print(f"created {report.created}, updated {report.updated}, skipped {report.skipped}, "
-          f"errors {len(report.errors)}")
-    return 1 if report.errors else 0
 
 
 def _copy(db_url: str, target: str) -> int:
