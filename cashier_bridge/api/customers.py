@@ -8,8 +8,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Request, Response, status
 
 from ..registry.api_tokens import Principal
+from ..registry.customer_admin import CREDIT_TERMS
 from ..registry.records import CustomerRecord
-from .auth import ADMIN, READ, WRITE, registry_of
+from .auth import CREATE, ERASE, EXPORT, READ, ROUTE_ACTIONS, WRITE, check, registry_of
 from .errors import invalid
 from .models import (
     ConsentIn,
@@ -83,12 +84,17 @@ def customers_router(region: str) -> APIRouter:
                  responses={200: {"model": Customer,
                                   "description": "a retry: the customer this key created"}})
     def create_customer(body: CustomerIn, request: Request, response: Response,
-                        principal: Principal = WRITE,
+                        principal: Principal = CREATE,
                         idempotency_key: IdempotencyKey = None) -> Customer:
         registry = registry_of(request)
+        given = body.model_dump(exclude_unset=True)
+        terms = _credit_terms(given, principal)
         record, created = registry.customers.create(
-            body.model_dump(exclude_unset=True), region=region,
-            idempotency_key=idempotency_key, actor=principal.actor)
+            given, region=region, idempotency_key=idempotency_key, actor=principal.actor)
+        if terms:
+            # After the creation, which is idempotent: a retry sets the same terms, no change.
+            record = registry.customers.update_credit_terms(record.id, terms,
+                                                            actor=principal.actor)
         if not created:
             response.status_code = status.HTTP_200_OK
         return shown(request, [record])[0]
@@ -96,9 +102,11 @@ def customers_router(region: str) -> APIRouter:
     @router.post("/validate", response_model=ValidationResult,
                  summary="Check a would-be customer as creating it would, changing nothing")
     def validate_customer(body: CustomerIn, request: Request,
-                          principal: Principal = WRITE) -> ValidationResult:
+                          principal: Principal = CREATE) -> ValidationResult:
         registry = registry_of(request)
-        found = registry.customers.validate(body.model_dump(exclude_unset=True), region=region)
+        given = body.model_dump(exclude_unset=True)
+        _credit_terms(given, principal)
+        found = registry.customers.validate(given, region=region)
         ids = registry.groups.ids()
         return ValidationResult(ok=True, possible_duplicates=[
             PossibleDuplicate(customer=Customer.of(r, ids), reason=why) for r, why in found])
@@ -114,23 +122,29 @@ def customers_router(region: str) -> APIRouter:
         registry = registry_of(request)
         changes: dict[str, Any] = body.model_dump(exclude_unset=True)
         consent = changes.pop("marketing_consent", None)
-        record = registry.customers.update(customer_id, changes, region=region,
-                                           actor=principal.actor)
+        terms = _credit_terms(changes, principal)
+        if terms:
+            record = registry.customers.update_credit_terms(
+                customer_id, terms, details=changes, region=region, actor=principal.actor)
+        else:
+            record = registry.customers.update(customer_id, changes, region=region,
+                                               actor=principal.actor)
         if consent is not None:
-            registry.consents.record(customer_id, "marketing", consent, "api")
+            registry.consents.record(customer_id, "marketing", consent, "api",
+                                     actor=principal.actor)
         return shown(request, [record])[0]
 
     @router.delete("/{customer_id}", status_code=status.HTTP_204_NO_CONTENT,
                    summary="Erase a customer (GDPR): their personal data is removed")
     def erase_customer(customer_id: int, request: Request,
-                       principal: Principal = ADMIN) -> Response:
+                       principal: Principal = ERASE) -> Response:
         registry_of(request).customers.erase(customer_id, actor=principal.actor)
         return Response(status_code=status.HTTP_204_NO_CONTENT)
 
     @router.get("/{customer_id}/export", response_model=Export,
                 summary="Everything held about a customer (GDPR access request)")
     def export_customer(customer_id: int, request: Request,
-                        principal: Principal = ADMIN) -> Export:
+                        principal: Principal = EXPORT) -> Export:
         registry = registry_of(request)
         return Export.of(registry.customers.export(customer_id), registry.groups.ids())
 
@@ -167,7 +181,16 @@ def customers_router(region: str) -> APIRouter:
                        principal: Principal = WRITE) -> ConsentLogEntry:
         consents = registry_of(request).consents
         consents.record(customer_id, body.purpose, body.granted, body.source,
-                        body.text_version)
+                        body.text_version, actor=principal.actor)
         return ConsentLogEntry.of(consents.log(customer_id)[-1])
 
     return router
+
+
+def _credit_terms(given: dict[str, Any], principal: Principal) -> dict[str, Any]:
+    """Take the credit terms out of ``given`` (changed in place), if the caller may set them
+    (scope admin, or a manager's sign-in); else 403 before anything is written."""
+    terms = {k: given.pop(k) for k in CREDIT_TERMS if k in given}
+    if terms:
+        check(principal, *ROUTE_ACTIONS["credit_terms"])
+    return terms

@@ -8,9 +8,14 @@ from typing import Annotated, Any
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool
 
 from ..registry.consents import ConsentEntry
-from ..registry.customer_admin import AuditEntry, CustomerExport
+from ..registry.customer_admin import (
+    MAX_ACCOUNT_LIMIT_MINOR,
+    MAX_LOYALTY_RATE_BP,
+    AuditEntry,
+    CustomerExport,
+)
 from ..registry.groups import Group
-from ..registry.records import CustomerRecord
+from ..registry.records import AccountStatus, CustomerRecord
 from ..registry.sales import Sale
 
 # Long enough for any valid value; the registry gives the precise reason below this.
@@ -49,8 +54,18 @@ class Customer(BaseModel):
     postal_code: str | None
     city: str | None
     country: str | None
+    company_name: str | None
+    delivery_street: str | None
+    delivery_postal_code: str | None
+    delivery_city: str | None
+    delivery_country: str | None
     group: GroupRef
     balances: Balances
+    account_status: AccountStatus = Field(
+        description="may the customer buy on account: active, on_hold (for now), closed")
+    account_limit_minor: int | None = Field(description="in minor units; null: no limit set")
+    loyalty_rate_bp: int | None = Field(
+        description="basis points of a sale earned as loyalty balance (250 = 2.5 %)")
     note: str | None
     created_via: str
     created_at: dt.datetime
@@ -64,7 +79,14 @@ class Customer(BaseModel):
             last_name=record.last_name, email=record.email, phone=record.phone,
             personal_id_masked=record.personal_id_masked, birth_date=record.birth_date,
             street=record.street, postal_code=record.postal_code, city=record.city,
-            country=record.country, group=GroupRef(id=group_ids.get(group, 0), name=group),
+            country=record.country, company_name=record.company_name,
+            delivery_street=record.delivery_street,
+            delivery_postal_code=record.delivery_postal_code,
+            delivery_city=record.delivery_city, delivery_country=record.delivery_country,
+            account_status=record.account_status,
+            account_limit_minor=record.account_limit_minor,
+            loyalty_rate_bp=record.loyalty_rate_bp,
+            group=GroupRef(id=group_ids.get(group, 0), name=group),
             balances=Balances(account_minor=record.account_balance_minor,
                               loyalty_minor=record.loyalty_balance_minor,
                               store_credit_minor=record.store_credit_minor),
@@ -82,11 +104,23 @@ class CustomerFields(Strict):
     postal_code: Text | None = None
     city: Text | None = None
     country: Text | None = None
+    company_name: Text | None = None
+    delivery_street: Text | None = None
+    delivery_postal_code: Text | None = None
+    delivery_city: Text | None = None
+    delivery_country: Text | None = None
     group_id: int | None = None
     note: Text | None = None
     customer_code: Text | None = Field(None, description="assigned when absent")
     marketing_consent: StrictBool | None = Field(
         None, description="recorded in the consent log with source 'api'")
+    # Credit terms: scope admin (or a manager's back-office sign-in); 403 otherwise.
+    account_limit_minor: Annotated[int, Field(ge=0, le=MAX_ACCOUNT_LIMIT_MINOR)] | None = Field(
+        None, description="credit terms (scope admin): the account limit in minor units")
+    account_status: AccountStatus | None = Field(
+        None, description="credit terms (scope admin): active, on_hold or closed")
+    loyalty_rate_bp: Annotated[int, Field(ge=0, le=MAX_LOYALTY_RATE_BP)] | None = Field(
+        None, description="credit terms (scope admin): loyalty in basis points (250 = 2.5 %)")
 
 
 class CustomerIn(CustomerFields):

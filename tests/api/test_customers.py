@@ -139,8 +139,12 @@ def test_patch_changes_fields_clears_with_null_and_audits_before_and_after(api: 
     assert after["first_name"] == "Anna" and after["updated_at"] >= anna["updated_at"]
     assert api.get(f"/customers/{anna['id']}").json() == after
     audit = api.get(f"/customers/{anna['id']}/export").json()["audit"]
-    update = audit[-1]
+    update, consent = audit[-2:]
     assert update["action"] == "update" and update["actor"].startswith("token:")
+    # Who recorded the consent on the customer's behalf, next to what the log says.
+    assert consent["action"] == "consent" and consent["actor"] == update["actor"]
+    assert (consent["detail"]["purpose"], consent["detail"]["granted"],
+            consent["detail"]["source"]) == ("marketing", False, "api")
     assert update["detail"]["before"] == {"phone": "+46701234567", "city": "Lund", "note": None}
     assert update["detail"]["after"] == {"phone": "+46709876543", "city": None, "note": "VIP"}
     consents = api.get(f"/customers/{anna['id']}/consents").json()
