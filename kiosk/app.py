@@ -98,6 +98,8 @@ class KioskApp(App):
         self._renewed_for: str | None = None
         self._probes_written = 0
         self._screen_widget: Widget | None = None
+        self.kiosk_root: Widget | None = None  # the customer screen (build_kiosk)
+        self.display_size = (0, 0)  # the customer display it is laid out for
         self.scan_session: ScanSession | None = None
         self._screen_model_camera = ""
         # Skanna ID's beep or buzz on hardware that has one; by default only logged.
@@ -113,12 +115,21 @@ class KioskApp(App):
         from kivy.core.window import Window
 
         Window.clearcolor = theme.BACKGROUND
-        self.u = theme.unit_for(*Window.size)
+        Window.bind(on_touch_down=self._touched, size=self._resized)
+        root = self.build_kiosk(Window.size)
+        self.root = root
+        return root
+
+    def build_kiosk(self, size: tuple[int, int]) -> Widget:
+        """The customer screen's root widget, laid out for a display of ``size``.  On the
+        device it is the whole window; the QA desk (simulator/desk) hosts it beside its panel,
+        so the kiosk keeps its own root rather than relying on ``App.root``."""
+        self.display_size = (int(size[0]), int(size[1]))
+        self.u = theme.unit_for(*self.display_size)
         Builder.load_file(str(KV_FILE))
         root = Factory.KioskRoot()
         root.ids.lang.bind(on_release=lambda *_: self.toggle_language())
-        Window.bind(on_touch_down=self._touched, size=self._resized)
-        self.root = root
+        self.kiosk_root = root
         self.render()
         if self.link is not None and not self.link.online:
             self._grace = Clock.schedule_once(self._show_offline, OFFLINE_GRACE_S)
@@ -139,7 +150,12 @@ class KioskApp(App):
         self._close_scan()  # the camera is released whatever ends the app
 
     def _resized(self, _window: object, size: tuple[int, int]) -> None:
-        self.u = theme.unit_for(*size)
+        self.resize_display(size)
+
+    def resize_display(self, size: tuple[int, int]) -> None:
+        """The customer display changed size: lay every screen out again for it."""
+        self.display_size = (int(size[0]), int(size[1]))
+        self.u = theme.unit_for(*self.display_size)
         self.render()
 
     # --- from the bridge ----------------------------------------------------------------------
@@ -365,7 +381,7 @@ class KioskApp(App):
         return self.link.online if self.link is not None else not self.offline_shown
 
     def render(self) -> None:
-        root = self.root
+        root = self.kiosk_root
         if root is None:
             return
         state = self.state
@@ -424,7 +440,8 @@ class KioskApp(App):
         camera = None if session is None else {
             "status": session.status, "live": session.preview.live and session.status == "live",
             "highlight": session.highlight, "frames": session.frames_shown}
-        return probe.snapshot(self.root, window_size=Window.size, screen=self.screen,
+        assert self.kiosk_root is not None
+        return probe.snapshot(self.kiosk_root, window_size=Window.size, screen=self.screen,
                               phase=state.phase.value if state is not None else None,
                               seq=state.seq if state is not None else None,
                               language=self.language, online=self.online, camera=camera)
