@@ -137,7 +137,7 @@ def _child(out_dir: Path, size: tuple[int, int], languages: list[str]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from . import console_screenshots, phone_screenshots
+    from . import admin_screenshots, console_screenshots, phone_screenshots
 
     parser = argparse.ArgumentParser(prog="selfreg-sim screenshots")
     parser.add_argument("out_dir", type=Path)
@@ -162,6 +162,8 @@ def main(argv: list[str] | None = None) -> int:
         for path in phone_screenshots.run(args.out_dir, tuple(languages)):
             print(path)
         for path in console_screenshots.run(args.out_dir):
+            print(path)
+        for path in admin_screenshots.run(args.out_dir):
             print(path)
     else:
         print(f"no phone page or cashier console shots: {phone_screenshots.CHROMIUM} is not "

@@ -64,6 +64,9 @@ def money(minor: int | None) -> str:
 
 
 def _iso(value: Any) -> Any:
+    # To the second: what a person reads (and all the export needs to say when).
+    if isinstance(value, dt.datetime):
+        return value.isoformat(timespec="seconds")
     return value.isoformat() if isinstance(value, dt.date) else value
 
 
@@ -86,7 +89,7 @@ def personal_data(registry: Registry, customer_id: int, *, shop: str,
     def consent(e: Any) -> dict[str, Any]:
         shown = texts.get(e.text_version or "")
         return {"purpose": e.purpose, "granted": e.granted, "source": e.source,
-                "recorded_at": e.recorded_at.isoformat(), "text_version": e.text_version,
+                "recorded_at": _iso(e.recorded_at), "text_version": e.text_version,
                 "text": shown["text"] if shown else None,
                 "language": shown["language"] if shown else None}
 
