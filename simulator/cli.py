@@ -29,10 +29,18 @@ def main(argv: list[str] | None = None) -> int:
     check = sub.add_parser("check", help="load scenario files and report what is wrong in them")
     check.add_argument("scenarios", nargs="+", help="names or files")
     sub.add_parser("demo", help="bridge + kiosk window + a register you drive from the terminal")
+    # The desk parses its own options (simulator/desk): everything after "desk" goes to it.
+    sub.add_parser("desk", help="the QA desk: the customer screen beside a control panel that "
+                                "records scenarios (selfreg-sim desk --help)", add_help=False)
 
     shots = sub.add_parser("screenshots", help="write a PNG of every kiosk screen")
     shots.add_argument("dir", type=Path)
 
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["desk"]:
+        from .desk import run as desk
+
+        return desk(argv[1:])
     args = parser.parse_args(argv)
     if args.command == "list":
         return _list()

@@ -140,7 +140,7 @@ EVENT_FIELDS: dict[RegisterEvent, tuple[str, ...]] = {
 # Things the virtual camera can be shown (simulator/virtual_camera.py), and whether the kind needs
 # an argument after a colon.
 ITEM_KINDS = {"card-ean13": True, "card-code128": True, "card-qr": True, "qr": True,
-              "vcard": False, "mecard": False, "licence": False, "garbage": False,
+              "photo": True, "vcard": False, "mecard": False, "licence": False, "garbage": False,
               "nothing": False}
 
 PLACEHOLDER = re.compile(r"\{([a-z][a-z0-9_]*)(?:\.([a-z][a-z0-9_]*))?\}")

@@ -18,7 +18,8 @@ with the setting ``camera = "virtual:<options>"``, options separated by commas:
 
 ITEM is one of ``card-ean13:CODE``, ``card-code128:CODE``, ``card-qr:CODE`` (CODE a customer code
 such as 1001), ``vcard[:PATH]``, ``mecard[:TEXT]``, ``licence[:PATH]`` (an AAMVA payload file),
-``qr:TEXT``, ``garbage`` (a QR of a long web address: a code, but no identity) or ``nothing``.
+``qr:TEXT``, ``photo:PATH`` (a real photo of a code, held up like a card), ``garbage`` (a QR
+of a long web address: a code, but no identity) or ``nothing``.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ SIZE = (1280, 720)
 CARD = (856, 540)  # ID-1 (85.6 × 54 mm) at 10 px/mm
 # How near the camera each thing is held (share of the frame height): a licence's PDF417 has
 # small modules, so shoppers (and the screen's hint) bring it closer than a loyalty card.
-NEAR = {"licence": 0.72, "vcard": 0.85, "mecard": 0.85, "qr": 0.85, "garbage": 0.85}
+NEAR = {"licence": 0.72, "photo": 0.9, "vcard": 0.85, "mecard": 0.85, "qr": 0.85, "garbage": 0.85}
 PHOTO_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
 
 # Fictional people (not among the demo customers) so that a scan proposes a new member.
@@ -101,11 +102,16 @@ def parse_item(text: str) -> Item:
         return Item(kind, arg)
     if kind == "garbage":
         return Item(kind, GARBAGE)
+    if kind == "photo":
+        if not arg or not Path(arg).is_file():
+            raise ValueError(f"photo needs an image file, e.g. photo:corpus/qr.webp ({arg!r} "
+                             "is none)")
+        return Item(kind, arg)
     if kind in ("nothing", ""):
         return Item("nothing")
     raise ValueError(f"unknown item {text!r}: one of card-ean13:CODE, card-code128:CODE, "
                      "card-qr:CODE, vcard[:PATH], mecard[:TEXT], licence[:PATH], qr:TEXT, "
-                     "garbage, nothing")
+                     "photo:PATH, garbage, nothing")
 
 
 def _read_payload(path: str) -> str:
@@ -174,6 +180,12 @@ def draw_item(item: Item) -> Image:
         code = barcode_image(item.payload, "QRCode", 8)
         _paste_fit(phone, code, (30, 160, pw - 60, pw - 60))
         return phone
+    if item.kind == "photo":
+        # A real photo of a code (e.g. ../shared/corpus/barcodes), held up like a card.
+        photo = cv2.imread(item.payload, cv2.IMREAD_COLOR)
+        if photo is None:
+            raise ValueError(f"cannot read the photo {item.payload}")
+        return photo
     raise ValueError(f"nothing to draw for {item.kind}")
 
 
@@ -198,6 +210,12 @@ class Flaws:
     noise: float = 1.0  # scales sensor noise
     glare: float = 1.0  # probability scale of a glare spot
     jpeg: tuple[int, int] = (55, 90)  # JPEG quality range
+    # The QA desk's sliders: how far away (1 = an arm's length; 2 = twice as far, half the
+    # size), how steeply it is held (degrees, turned and tilted away) and the light (1 = the
+    # shop's; below 1 darker, above 1 washed out).
+    distance: float = 1.0
+    angle: float = 0.0
+    light: float = 1.0
 
 
 class Scene:
@@ -231,10 +249,13 @@ class Scene:
         ih, iw = shape
         cx = w / 2 + s * 70 * math.sin(0.7 * t + p[0]) + s * 25 * math.sin(2.3 * t + p[1])
         cy = h / 2 + s * 35 * math.sin(0.9 * t + p[2]) + s * 15 * math.sin(2.9 * t + p[3])
-        angle = math.radians(s * 12 * math.sin(0.5 * t + p[4]))
+        held = self.flaws.angle
+        angle = math.radians(s * 12 * math.sin(0.5 * t + p[4]) + held)
         fill = near + 0.07 * math.sin(0.4 * t + p[5])  # share of the frame height it takes
+        fill /= max(0.2, self.flaws.distance)
         scale = fill * h / max(ih, iw * h / w * 0.9)
-        tilt_x = s * 0.08 * math.sin(0.6 * t + p[6])  # out of the image plane: perspective
+        # out of the image plane: perspective; a card held at an angle is also tilted away
+        tilt_x = s * 0.08 * math.sin(0.6 * t + p[6]) + 0.5 * math.sin(math.radians(held))
         tilt_y = s * 0.06 * math.sin(0.8 * t + p[7])
         hw, hh = iw * scale / 2, ih * scale / 2
         corners = np.array([[-hw, -hh], [hw, -hh], [hw, hh], [-hw, hh]], np.float32)
@@ -308,6 +329,8 @@ class Scene:
 
     def _sensor(self, frame: Image, rng: np.random.Generator) -> Image:
         f = self.flaws
+        if f.light != 1.0:
+            frame = cv2.convertScaleAbs(frame, alpha=max(0.0, f.light))
         if f.noise > 0:
             tile = self._noise[int(rng.integers(len(self._noise)))]
             shift = int(rng.integers(0, tile.shape[1]))
@@ -382,6 +405,13 @@ class VirtualCamera(ThreadedSource):
     def present(self, item: Item | str) -> None:
         """Hold up something else (in-process callers; other processes use the control file)."""
         self.item = parse_item(item) if isinstance(item, str) else item
+
+    def set_flaws(self, flaws: Flaws) -> None:
+        """Change how hard the frames are from the next frame on (the QA desk's sliders)."""
+        self._scene_args["flaws"] = flaws
+        scene = self._scene
+        if scene is not None:
+            scene.flaws = flaws  # one reference swapped: the render thread sees old or new
 
     def _start(self) -> tuple[int, int]:
         if self.photos is not None:
