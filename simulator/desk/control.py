@@ -37,6 +37,7 @@ async def serve(app: DeskApp, path: Path) -> None:
         writer.close()
 
     server = await asyncio.start_unix_server(handle, path=str(path))
+    print(json.dumps({"control": str(path)}), flush=True)  # the tests start talking now
     async with server:
         await server.serve_forever()
 

@@ -72,6 +72,7 @@ class Recorder:
         self.entries: list[Entry] = []
         self.vars: dict[str, str] = {}
         self.personal: set[str] = set()  # the names in ``vars`` that hold personal data
+        self.var_step: dict[str, int] = {}  # the step (index) each var was made for
         self.kiosk_settings: dict[str, str | int | float | bool] = {}
         self.uses_camera = True  # the desk's kiosk always has the virtual camera
 
@@ -110,6 +111,8 @@ class Recorder:
             number += 1
         name = f"{stem}_{number}"
         self.vars[name] = value
+        # Made just before its step is recorded: a step names the value only from there on.
+        self.var_step[name] = len(self.entries)
         if personal:
             self.personal.add(name)
         return name
@@ -123,6 +126,7 @@ class Recorder:
     def clear(self) -> None:
         self.entries.clear()
         self.vars.clear()
+        self.var_step.clear()
         self.personal.clear()
 
     # --- the scenario ----------------------------------------------------------------------
@@ -143,7 +147,7 @@ class Recorder:
             end_register = following.register_mark if following else now_register
             shown = [s for s in snapshots if entry.kiosk_mark < int(s["n"]) <= end_kiosk]
             received = messages[entry.register_mark:end_register]
-            steps.append(self._step(entry, shown, received))
+            steps.append(self._step(entry, shown, received, index))
         secrets = [f"{{{v}}}" for v in sorted(self.personal)
                    if not any(self.vars[v] in text for text in logs)]
         if secrets:
@@ -155,15 +159,15 @@ class Recorder:
             data["kiosk"]["settings"] = dict(self.kiosk_settings)
         return parse(data, f"recording {name}")
 
-    def _step(self, entry: Entry, shown: list[Snapshot],
-              received: list[RegisterMessage]) -> dict[str, Any]:
+    def _step(self, entry: Entry, shown: list[Snapshot], received: list[RegisterMessage],
+              index: int) -> dict[str, Any]:
         step = dict(entry.action)
         expect: dict[str, Any] = {}
         took = 0.0
         if shown:
             last = shown[-1]
             took = max(took, float(last.get("t", entry.started)) - entry.started)
-            expect.update(self._screen(last, shown))
+            expect.update(self._screen(last, shown, index))
         events = self._events(received)
         if events:
             expect["register"] = events
@@ -176,7 +180,7 @@ class Recorder:
             step["timeout_s"] = min(MAX_TIMEOUT_S, float(timeout))
         return step
 
-    def _screen(self, last: Snapshot, shown: list[Snapshot]) -> dict[str, Any]:
+    def _screen(self, last: Snapshot, shown: list[Snapshot], index: int) -> dict[str, Any]:
         screen = last.get("screen")
         # The lines that stayed put while this screen showed last (its run of snapshots).
         run: list[Snapshot] = []
@@ -199,7 +203,8 @@ class Recorder:
             expect["camera"] = {"status": "failed"}
         texts = " | ".join(t for s in shown for t in s.get("texts", []))
         absent = [f"{{{v}}}" for v in sorted(self.personal)
-                  if self.vars[v] and self.vars[v] not in texts]
+                  if self.var_step.get(v, 0) <= index and self.vars[v]
+                  and self.vars[v] not in texts]
         if absent:
             expect["absent"] = absent
         return expect

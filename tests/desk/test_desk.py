@@ -1,0 +1,187 @@
+"""The QA desk under Xvfb: a session recorded by hand (pointer taps on the real customer screen,
+the panel's buttons through the control socket), saved, and replayed headless by
+``selfreg-sim run`` with the same result; a changed expectation fails with a readable diff.
+
+The desk runs as its own process (``selfreg-sim desk --control SOCKET``), as a QA engineer
+starts it.  Taps are X pointer events at the button centres the kiosk's probe reports, so they
+travel the real input path through the desk's window into the kiosk's widgets.  Every wait is
+for an event: a kiosk snapshot after a mark, a control answer, a line from the process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from simulator.processes import VirtualScreen
+from simulator.scenario_file import load
+
+pytestmark = pytest.mark.e2e
+
+WINDOW = (1680, 960)
+
+
+class Desk:
+    def __init__(self, workdir: Path, display: str) -> None:
+        self.display = display
+        self.socket_path = workdir / "desk.sock"
+        env = {**os.environ, "DISPLAY": display, "KIVY_NO_ARGS": "1",
+               "KIVY_LOG_MODE": "PYTHON", "KIVY_HOME": str(workdir / "kivy"),
+               "SELFREG_CONFIG": str(workdir / "none.toml"),
+               "SELFREG_DATA_DIR": str(workdir / "data")}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "simulator.cli", "desk", "--control", str(self.socket_path),
+             "--window", "x".join(map(str, WINDOW)), "--keep"],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+            cwd=workdir)
+        assert self.proc.stdout is not None
+        self.output: list[str] = []
+        for line in self.proc.stdout:  # blocks until the desk says its socket listens
+            self.output.append(line)
+            if line.startswith('{"control"'):
+                break
+        else:
+            raise AssertionError("the desk exited before listening:\n" + "".join(self.output))
+        self.sock = socket.socket(socket.AF_UNIX)
+        self.sock.settimeout(120)
+        self.sock.connect(str(self.socket_path))
+        self.reader = self.sock.makefile("r", encoding="utf-8")
+
+    def send(self, do: str, **args: Any) -> dict[str, Any]:
+        self.sock.sendall(json.dumps({"do": do, **args}).encode() + b"\n")
+        answer = json.loads(self.reader.readline())
+        assert answer["ok"], answer
+        return answer
+
+    def mark(self) -> int:
+        return int(self.send("status")["status"]["n"])
+
+    def wait_screen(self, screen: str, since: int, timeout: float = 40) -> dict[str, Any]:
+        return self.send("wait_screen", screen=screen, since=since, timeout=timeout)["result"]
+
+    def tap(self, snapshot: dict[str, Any], button: str) -> None:
+        """A finger on the customer screen: an X pointer click at the button's centre."""
+        x, y = snapshot["buttons"][button]
+        subprocess.run(["xdotool", "mousemove", str(x), str(y), "click", "1"], check=True,
+                       env={**os.environ, "DISPLAY": self.display}, timeout=10)
+
+    def close(self) -> None:
+        self.sock.close()
+        self.proc.terminate()
+        self.proc.wait(30)
+
+
+@pytest.fixture
+def desk(tmp_path: Path) -> Iterator[Desk]:
+    if shutil.which("Xvfb") is None or shutil.which("xdotool") is None:
+        pytest.fail("the desk tests need Xvfb and xdotool (apt-get install xvfb xdotool)")
+    screen = VirtualScreen(*WINDOW)
+    display = screen.start()
+    desk = Desk(tmp_path, display)
+    try:
+        yield desk
+    finally:
+        desk.close()
+        screen.stop()
+
+
+def sim_run(path: Path) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
+    result = subprocess.run([sys.executable, "-m", "simulator.cli", "run", str(path)],
+                            capture_output=True, text=True, timeout=300, check=False)
+    lines = result.stdout.strip().splitlines()
+    assert lines, f"no output; stderr:\n{result.stderr[-3000:]}"
+    return result, json.loads(lines[-1])
+
+
+def test_a_session_recorded_on_the_desk_replays_headless_and_a_changed_expectation_fails(
+        desk: Desk, tmp_path: Path) -> None:
+    idle = desk.wait_screen("idle", since=0)
+    assert idle["online"] is True
+
+    # The cashier starts a sale on the panel; the customer screen offers the three ways.
+    mark = desk.mark()
+    desk.send("start_sale")
+    choose = desk.wait_screen("choose", since=mark)
+
+    # The shopper touches Skanna ID on the customer screen itself.
+    mark = desk.mark()
+    desk.tap(choose, "choose_scan")
+    desk.wait_screen("scan", since=mark)
+
+    # A driving licence nobody has is held up: the shopper is asked to become a member.
+    mark = desk.mark()
+    desk.send("present", item="licence")
+    ask = desk.wait_screen("ask_member", since=mark)
+    mark = desk.mark()
+    desk.tap(ask, "yes")
+    desk.wait_screen("waiting", since=mark)
+
+    # The cashier confirms the new member; the customer screen welcomes her by first name.
+    mark = desk.mark()
+    desk.send("confirm", first_name="Maja", last_name="Lindqvist")
+    welcome = desk.wait_screen("welcome", since=mark)
+    assert "Välkommen, Maja!" in welcome["texts"]
+    assert not any("Lindqvist" in t for t in welcome["texts"])
+
+    mark = desk.mark()
+    desk.send("end_sale")
+    desk.wait_screen("idle", since=mark)
+
+    saved = desk.send("save", name="desk-licence-member",
+                      path=str(tmp_path / "recorded.toml"))["result"]
+    path = Path(saved["path"])
+    assert saved["command"] == f"selfreg-sim run {path}"
+
+    # The file reads like a hand-written scenario: the actions in order, what followed each.
+    scenario = load(path)
+    assert [s.do.value for s in scenario.steps] == [
+        "start_sale", "tap", "present", "tap", "confirm_member", "end_sale"]
+    raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    steps = raw["steps"]
+    assert raw["kiosk"]["camera"] == "virtual"
+    assert steps[1] == {**steps[1], "button": "choose_scan"}
+    assert steps[2]["item"] == "licence" and steps[2]["expect"]["screen"] == "ask_member"
+    assert steps[2]["expect"]["register"][0]["event"] in ("state", "member_prompt")
+    confirm = steps[4]
+    # The names the cashier typed are the scenario's vars, named where they are used.
+    assert raw["vars"]["member_first_name_1"] == "Maja"
+    assert confirm["first_name"] == "{member_first_name_1}"
+    assert confirm["expect"]["screen"] == "welcome"
+    assert "Välkommen, Maja!" in confirm["expect"]["texts"]
+    connected = next(e for e in confirm["expect"]["register"]
+                     if e["event"] == "customer_connected")
+    assert connected["first_name"] == "Maja" and connected["is_new"] is True
+    assert "{member_last_name_1}" in confirm["expect"]["absent"]
+    assert steps[5]["expect"]["screen"] == "idle"
+
+    # Replayed headless by the command the desk showed: the product does the same.
+    result, summary = sim_run(path)
+    assert summary["error"] is None, summary["error"]
+    assert summary["failed"] == [], "\n".join(summary["failed"])
+    assert summary["ok"] is True and summary["steps_passed"] == len(steps)
+    assert result.returncode == 0
+
+    # QA's copy expects someone else at the register: the replay fails at that step and says
+    # what differs.
+    changed = tmp_path / "changed.toml"
+    text = path.read_text(encoding="utf-8")
+    changed.write_text(re.sub(r'(event = "customer_connected", first_name = )"Maja"',
+                              r'\1"Majken"', text), encoding="utf-8")
+    assert changed.read_text(encoding="utf-8") != text
+    result, summary = sim_run(changed)
+    assert result.returncode == 1 and summary["ok"] is False
+    assert summary["steps_passed"] == 4
+    assert "FAILED step 5 (confirm_member" in result.stderr
+    assert '-first_name: "Majken"' in result.stderr
+    assert '+first_name: "Maja"' in result.stderr
