@@ -65,6 +65,15 @@ def _text(limit: int) -> Callable[[str, str], str | None]:
     return read
 
 
+def _note(value: str, column: str) -> str | None:
+    # Line breaks are the note's own (and ours: "phone: …" lines); spacing within a line is not.
+    text = "\n".join(line for line in (" ".join(part.split()) for part in value.splitlines())
+                     if line)
+    if len(text) > 2000:
+        raise RowError(f"{column}: has more than 2000 characters", column)
+    return text or None
+
+
 def _country(value: str, column: str) -> str | None:
     text = _text(56)(value, column)
     # Lightspeed writes ISO 3166 codes ("SE"); people type "se".
@@ -231,7 +240,7 @@ FIELDS: tuple[Column, ...] = (
     Column("date_of_birth", "birth_date", _date, "birth date (YYYY-MM-DD)",
            aliases=("birth_date",), export=_out_date),
     Column("sex", None, None, "not kept: the register has no use for it"),
-    Column("note", "note", _text(2000), "note (the shop's own remark)", export=_out("note")),
+    Column("note", "note", _note, "note (the shop's own remark)", export=_out("note")),
     Column("enable_loyalty", None, None, "not kept: loyalty follows the customer's group"),
     Column("loyalty_balance", "loyalty_balance_minor", _money,
            "loyalty balance, for new customers only (the register keeps it after that)",
@@ -304,6 +313,7 @@ class ParsedRow:
     loyalty_balance_minor: int | None = None
     account_balance_minor: int | None = None
     store_credit_minor: int | None = None
+    phone_column: str | None = None  # the column the phone came from, as the file names it
 
 
 @dataclass
@@ -423,6 +433,7 @@ def parse_row(cells: dict[str, str], *, region: str, fingerprint: Callable[[str]
             values["phone"] = _phone(kept, region)
         except IdentityError as err:
             raise RowError(f"{column} {kept}: {err}", column) from None
+        values["phone_column"] = column
         if mobile and other:
             # The register keeps one number (the one a shopper types at the kiosk); a landline
             # that differs is worth keeping where the staff will see it.

@@ -157,6 +157,7 @@ class Preview:
             values = {f.name: getattr(p.row, f.name) for f in dc_fields(p.row)
                       if getattr(p.row, f.name) is not None}
             values.pop("personal_id_fingerprint", None)  # a hash, of no use to a person
+            values.pop("phone_column", None)
             if p.action == "update":
                 values["customer_code"] = p.target.customer_code
             shown.append({"line": p.line, "action": p.action, "values": values,
@@ -224,7 +225,8 @@ class ImportStore:
             except csv_io.RowError as err:
                 result.errors.append(RowIssue(line, str(err), err.column))
         with self._engine.connect() as conn:
-            result.planned = _plan(conn, parsed, result.errors, table.names, progress)
+            result.planned = _plan(conn, parsed, result.errors, table.names, progress,
+                                   result.rows_total)
             result.earlier = _earlier(conn, sha)
         result.errors.sort(key=lambda issue: issue.line)
         return result
@@ -386,12 +388,12 @@ class _Claim:
 
 def _plan(conn: Connection, parsed: Sequence[tuple[int, csv_io.ParsedRow]],
           errors: list[RowIssue], names: dict[str, str],
-          progress: Progress | None) -> list[Planned]:
+          progress: Progress | None, rows_total: int) -> list[Planned]:
     """Match every row against the registry and the file's other rows."""
     planned: list[Planned] = []
     claims: dict[tuple[str, Any], _Claim] = {}
     targets: dict[Any, int] = {}
-    done = 0
+    done = rows_total - len(parsed)  # blank and unreadable rows are already done with
     for chunk in _chunks(parsed, MATCH_CHUNK):
         stored = _stored_for(conn, [row for _, row in chunk])
         consent_of = _latest_consents(conn, {
@@ -404,7 +406,7 @@ def _plan(conn: Connection, parsed: Sequence[tuple[int, csv_io.ParsedRow]],
                 errors.append(RowIssue(line, str(err), err.column))
         done += len(chunk)
         if progress:
-            progress("checking", done, len(parsed))
+            progress("checking", done, rows_total)
     return planned
 
 
@@ -476,8 +478,7 @@ def _plan_row(line: int, row: csv_io.ParsedRow, stored: dict[str, dict[Any, Any]
         value = getattr(row, ident)
         label = names.get(_LABEL.get(ident, ident), _LABEL.get(ident, ident))
         if ident == "phone":
-            label = names.get("mobile") if row.phone and "mobile" in names else names.get(
-                "phone", "phone")
+            label = row.phone_column or "phone"
         shown = row.personal_id_masked if ident == "personal_id_fingerprint" else value
         owner = stored[ident].get(value)
         if owner is not None and (target is None or owner.id != target.id):
