@@ -61,7 +61,7 @@ from .rig import DeskError, DeskRig
 
 log = logging.getLogger("selfreg.desk")
 
-PANEL_WIDTH = 560
+PANEL_WIDTH = 720
 SIZES = ("1280x800", "800x480", "1920x1080")
 LANGUAGES = ("sv", "en", "nl")
 ROW = 34  # panel row height, pixels
@@ -176,8 +176,15 @@ class DeskApp(KioskApp):
         self.area.bind(size=self._fit, pos=self._fit)
         root.add_widget(self.area)
         scroll = ScrollView(size_hint_x=None, width=PANEL_WIDTH, bar_width=8)
-        self.panel = GridLayout(cols=1, size_hint_y=None, padding=8, spacing=4)
-        self.panel.bind(minimum_height=self.panel.setter("height"))
+        # Two columns, so that on a 1680x960 window every control shows without scrolling.
+        self.panel = BoxLayout(size_hint_y=None, spacing=8, padding=6)
+        self.columns = [GridLayout(cols=1, size_hint_y=None, spacing=3, pos_hint={"top": 1})
+                        for _ in range(2)]
+        for column in self.columns:
+            column.bind(minimum_height=column.setter("height"))
+            column.bind(minimum_height=lambda *_: self._panel_height())
+            self.panel.add_widget(column)
+        self.col = self.columns[0]
         self._build_panel()
         scroll.add_widget(self.panel)
         root.add_widget(scroll)
@@ -266,36 +273,41 @@ class DeskApp(KioskApp):
 
     # --- the panel ------------------------------------------------------------------------
 
+    def _panel_height(self) -> None:
+        self.panel.height = max(c.minimum_height for c in self.columns) + 12
+
     def _section(self, title: str) -> None:
-        self.panel.add_widget(_label(title, bold=True, color=(0.55, 0.85, 0.7, 1)))
+        self.col.add_widget(_label(title, bold=True, color=(0.55, 0.85, 0.7, 1)))
 
     def _build_panel(self) -> None:
         self.status = _label("", height=2 * ROW, color=(1, 0.85, 0.5, 1))
-        self.panel.add_widget(self.status)
+        self.status.font_size = 13
+        self.col.add_widget(self.status)
 
         self._section("Register")
         self.register_state = _label("", height=2 * ROW)
-        self.panel.add_widget(self.register_state)
-        self.panel.add_widget(_row(_button("Start sale", self.do(self.act_start_sale)),
+        self.col.add_widget(self.register_state)
+        self.col.add_widget(_row(_button("Start sale", self.do(self.act_start_sale)),
                                    _button("End sale", self.do(self.act_end_sale))))
-        self.prompt_text = _label("", height=3 * ROW)
-        self.panel.add_widget(self.prompt_text)
+        self.prompt_text = _label("", height=2 * ROW)
+        self.col.add_widget(self.prompt_text)
         self.first_name = _input("first name")
         self.last_name = _input("last name")
-        self.panel.add_widget(_row(self.first_name, self.last_name))
-        self.panel.add_widget(_row(_button("Confirm member", self.do(self.act_confirm)),
+        self.col.add_widget(_row(self.first_name, self.last_name))
+        self.col.add_widget(_row(_button("Confirm member", self.do(self.act_confirm)),
                                    _button("Abort", self.do(self.act_abort))))
         self.duplicates = _row()
-        self.panel.add_widget(self.duplicates)
-        self.events_text = _label("", height=4 * ROW, color=(0.8, 0.8, 0.8, 1))
-        self.panel.add_widget(self.events_text)
+        self.col.add_widget(self.duplicates)
+        self.events_text = _label("", height=3 * ROW, color=(0.8, 0.8, 0.8, 1))
+        self.col.add_widget(self.events_text)
 
+        self.col = self.columns[1]
         self._section("Camera (Skanna ID): hold up")
-        items = GridLayout(cols=2, size_hint_y=None, spacing=4)
+        items = GridLayout(cols=1, size_hint_y=None, spacing=3)
         items.bind(minimum_height=items.setter("height"))
         for entry in gallery():
             items.add_widget(_button(entry.label, self.do(self.act_present, entry.item)))
-        self.panel.add_widget(items)
+        self.col.add_widget(items)
         self.sliders: dict[str, Slider] = {}
         for name, low, high, value in (("distance", 0.5, 3.0, 1.0), ("angle", 0.0, 60.0, 0.0),
                                        ("blur", 0.0, 4.0, 1.0), ("glare", 0.0, 3.0, 1.0),
@@ -305,38 +317,40 @@ class DeskApp(KioskApp):
             shown = _label(f"{name}", height=ROW)
             shown.size_hint_x = 0.35
             self.sliders[name] = slider
-            self.panel.add_widget(_row(shown, slider))
+            self.col.add_widget(_row(shown, slider))
 
+        self.col = self.columns[0]
         self._section("Phone (Via mobil)")
         self.phone_fields = {key: _input(key) for key in
                              ("first_name", "last_name", "phone", "personal_id")}
         self.phone_member = CheckBox(size_hint_x=0.15, active=False)
         presets = [_button(p.label, lambda p=p: self.fill_phone(p)) for p in phone_presets()]
-        self.panel.add_widget(_row(*presets))
-        self.panel.add_widget(_row(self.phone_fields["first_name"],
+        self.col.add_widget(_row(*presets))
+        self.col.add_widget(_row(self.phone_fields["first_name"],
                                    self.phone_fields["last_name"]))
         self.phone_fields["personal_id"].password = True  # nobody behind the QA reads it
-        self.panel.add_widget(_row(self.phone_fields["phone"], self.phone_fields["personal_id"]))
-        self.panel.add_widget(_row(_label("make me a member"), self.phone_member))
-        self.panel.add_widget(_row(_button("Read the kiosk's QR + open", self.do(
+        self.col.add_widget(_row(self.phone_fields["phone"], self.phone_fields["personal_id"]))
+        self.col.add_widget(_row(_label("make me a member"), self.phone_member))
+        self.col.add_widget(_row(_button("Read the kiosk's QR + open", self.do(
             self.act_phone_open)), _button("Send the form", self.do(self.act_phone_send))))
         self.phone_text = _label("", height=2 * ROW, color=(0.8, 0.8, 0.8, 1))
-        self.panel.add_widget(self.phone_text)
+        self.col.add_widget(self.phone_text)
 
+        self.col = self.columns[1]
         self._section("Faults")
-        self.panel.add_widget(_row(
+        self.col.add_widget(_row(
             _button("Cut kiosk", self.do(self.act_network, "cut", "kiosk")),
             _button("Cut register", self.do(self.act_network, "cut", "register")),
             _button("Restore both", self.do(self.act_network, "restore", "both"))))
-        self.panel.add_widget(_row(
+        self.col.add_widget(_row(
             _button("Kill bridge", self.do(self.act_bridge_kill)),
             _button("Start bridge", self.do(self.act_bridge_start)),
             _button("Restart bridge", self.do(self.act_bridge_restart))))
-        self.panel.add_widget(_row(
+        self.col.add_widget(_row(
             _button("Database outage", self.do(self.act_database, True)),
             _button("Database back", self.do(self.act_database, False))))
         self.faults_text = _label("", color=(0.8, 0.8, 0.8, 1))
-        self.panel.add_widget(self.faults_text)
+        self.col.add_widget(self.faults_text)
 
         self._section("Kiosk")
         language = Spinner(text=self.settings.language, values=LANGUAGES, size_hint_y=None,
@@ -345,22 +359,23 @@ class DeskApp(KioskApp):
         size = Spinner(text="x".join(map(str, self.display)), values=SIZES, size_hint_y=None,
                        height=ROW)
         size.bind(text=lambda _w, value: self.do(self.act_size, value)())
-        self.panel.add_widget(_row(_label("language"), language, _label("screen"), size))
-        self.log_text = _label("", height=6 * ROW, color=(0.75, 0.75, 0.75, 1))
+        self.col.add_widget(_row(_label("language"), language, _label("screen"), size))
+        self.log_text = _label("", height=5 * ROW, color=(0.75, 0.75, 0.75, 1))
         self.log_text.font_size = 11
-        self.panel.add_widget(self.log_text)
+        self.col.add_widget(self.log_text)
 
+        self.col = self.columns[0]
         self._section("Recording")
         self.steps_text = _label("", height=4 * ROW, color=(0.8, 0.8, 0.8, 1))
-        self.panel.add_widget(self.steps_text)
+        self.col.add_widget(self.steps_text)
         self.scenario_name = _input("scenario name", "desk-session")
         self.scenario_path = _input("file (default ./scenarios-recorded/NAME.toml)")
-        self.panel.add_widget(_row(self.scenario_name, self.scenario_path))
-        self.panel.add_widget(_row(_button("Save as scenario", self.do(self.act_save)),
+        self.col.add_widget(_row(self.scenario_name, self.scenario_path))
+        self.col.add_widget(_row(_button("Save as scenario", self.do(self.act_save)),
                                    _button("Clear recording", self.do(self.act_clear))))
         self.command_text = TextInput(readonly=True, size_hint_y=None, height=2 * ROW,
                                       font_size=13)
-        self.panel.add_widget(self.command_text)
+        self.col.add_widget(self.command_text)
 
     def do(self, action: Callable[..., Awaitable[Any]], *args: Any) -> Callable[[], None]:
         """A button's handler: run ``action`` on the loop; a refusal is shown, not raised."""

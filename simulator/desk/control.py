@@ -7,8 +7,8 @@ desk's loop — the Kivy thread — so a test presses the same buttons a QA engi
 the customer screen are not sent here: the tests touch the window with real pointer input.
 
 Besides the actions: ``status`` (what the kiosk shows, how many steps are recorded) and
-``wait_screen`` (``screen``, ``since``, ``timeout``): the first snapshot of that screen after
-snapshot number ``since`` — the tests wait for events, never sleep.
+``wait_screen`` (``screen``, ``since``, ``timeout``, optionally ``online``): the first snapshot
+of that screen after snapshot number ``since`` — the tests wait for events, never sleep.
 """
 
 from __future__ import annotations
@@ -53,7 +53,9 @@ async def _answer(app: DeskApp, line: bytes) -> dict[str, Any]:
             result: Any = None
         elif do == "wait_screen":
             screen = command["screen"]
-            result = await app.wait_screen(lambda s: s.get("screen") == screen,
+            online = command.get("online")  # optionally: and the kiosk hears (or not) the bridge
+            result = await app.wait_screen(lambda s: s.get("screen") == screen and (
+                                               online is None or s.get("online") is online),
                                            since=int(command.get("since", 0)),
                                            timeout=float(command.get("timeout", 30)))
         elif do in ACTIONS:
