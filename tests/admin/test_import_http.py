@@ -1,0 +1,168 @@
+"""/admin/import-export over HTTP through the bridge's real app: upload, preview, import with
+progress, the report, undo, export; who may, CSRF, upload limits and files that are no CSV."""
+
+# The back office's client and registry fixtures come from test_admin_http; a test's argument
+# of the same name is pytest's injection, not a redefinition.
+# ruff: noqa: F811
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import threading
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from cashier_bridge.admin.imports import MAX_UPLOAD_BYTES
+from cashier_bridge.registry import Registry
+
+from .test_admin_http import client, csrf_of, login, registry, text_of  # noqa: F401
+
+LIGHTSPEED = Path(__file__).resolve().parents[1] / "fixtures" / "lightspeed" / \
+    "customers_x_series.csv"
+
+
+def upload(client: TestClient, csrf: str, name: str, data: bytes,
+           content_type: str = "text/csv") -> httpx.Response:
+    return client.post("/admin/import-export/preview", data={"csrf": csrf},
+                       files={"file": (name, data, content_type)})
+
+
+def wait_for(job_url: str) -> None:
+    """The import's own thread finishing: the event the progress endpoint reports."""
+    job_id = job_url.rsplit("/", 1)[-1]
+    for thread in threading.enumerate():
+        if thread.name == f"import-{job_id}":
+            thread.join(60)
+
+
+def test_a_manager_previews_imports_reads_the_report_and_undoes(
+        client: TestClient, registry: Registry) -> None:
+    csrf = login(client, "maja")
+    page = upload(client, csrf, "customers.csv", LIGHTSPEED.read_bytes())
+    assert page.status_code == 200, page.text
+    assert [text_of(page, k) for k in ("rows", "creates", "updates", "unchanged", "failed")] \
+        == ["8", "4", "0", "0", "4"]
+    assert "Columns read but not kept: id, sex, enable_loyalty, created_at, updated_at" in \
+        page.text
+    errors = re.findall(r"<tr><td>(\d+)</td><td>([^<]*)</td><td>([^<]*)</td></tr>", page.text)
+    assert [(line, column) for line, column, _ in errors] == [
+        ("2", "mobile"), ("6", "email"), ("7", "phone"), ("8", "date_of_birth")]
+    # Anna Andersson (1001) is in the registry with the number the file gives Anna Lindqvist.
+    assert errors[0][2] == "mobile +46701234567 already belongs to customer 1001 (Anna Andersson)"
+    assert errors[1][2].replace("&#39;", "'") == "email: 'lars.nilsson@' is not an email address"
+    assert registry.count_customers() == 2  # the preview changed nothing
+
+    token = re.search(r'name="upload" value="([^"]+)"', page.text).group(1)
+    started = client.post("/admin/import-export/import", data={"csrf": csrf, "upload": token})
+    assert started.status_code == 303
+    job_url = started.headers["location"]
+    wait_for(job_url)
+    progress = client.get(job_url + "/progress").json()
+    assert progress["finished"] and progress["error"] is None
+    assert (progress["phase"], progress["done"], progress["total"]) == ("importing", 4, 4)
+    report = client.get(job_url)
+    assert report.status_code == 303  # the finished job's page is the batch's report
+    batch = client.get(report.headers["location"])
+    assert [text_of(batch, k) for k in ("created", "updated", "failed")] == ["4", "0", "4"]
+    assert "already belongs to customer 1001 (Anna Andersson)" in batch.text
+    assert registry.count_customers() == 6
+
+    undo_url = report.headers["location"] + "/undo"
+    unconfirmed = client.post(undo_url, data={"csrf": csrf})
+    assert unconfirmed.status_code == 422
+    assert "Tick the box" in text_of(unconfirmed, "error")
+    assert registry.count_customers() == 6
+    done = client.post(undo_url, data={"csrf": csrf, "confirm": "yes"})
+    assert done.status_code == 303
+    after = client.get(done.headers["location"])
+    assert text_of(after, "done") == "The import was undone."
+    assert text_of(after, "undo-result").startswith("Removed 4 new customers")
+    assert registry.count_customers() == 2
+    again = client.post(undo_url, data={"csrf": csrf, "confirm": "yes"})
+    assert again.status_code == 409 and "was undone on" in text_of(again, "error")
+
+
+def test_a_file_imported_before_is_named_and_needs_the_box(
+        client: TestClient, registry: Registry) -> None:
+    registry.imports.run(LIGHTSPEED.read_bytes(), actor="cli")
+    csrf = login(client, "root")
+    page = upload(client, csrf, "customers.csv", LIGHTSPEED.read_bytes())
+    assert "already imported as" in text_of(page, "earlier")
+    assert "nothing-to-do" in page.text  # every row is already there
+
+
+@pytest.mark.parametrize(("name", "data", "status", "message"), [
+    ("kunder.xlsx", b"PK\x03\x04\x14\x00\x06\x00", 422, "is a spreadsheet workbook, not a CSV "
+     "file. In Excel choose File → Save As → \"CSV UTF-8 (comma delimited)\""),
+    ("kunder.pdf", b"%PDF-1.7", 422, "kunder.pdf is not a CSV file"),
+    ("tom.csv", b"", 422, "tom.csv is empty. Nothing was imported."),
+    ("latin1.csv", "first_name;last_name\nÅsa;Öberg\n".encode("cp1252"), 422,
+     "latin1.csv: The file is not UTF-8 text (byte 0xC5 on line 2); in Excel choose \"CSV "
+     "UTF-8\" when saving. Nothing was imported."),
+    ("fel.csv", b"kundnummer,namn\n1,Anna\n", 422, "fel.csv: Header: missing column"),
+    ("stor.csv", b"first_name,last_name\n" + b"x" * MAX_UPLOAD_BYTES, 413,
+     "stor.csv is larger than 50 MB; split it into smaller files"),
+])
+def test_files_that_cannot_be_imported_get_a_clear_message(
+        client: TestClient, registry: Registry, name: str, data: bytes, status: int,
+        message: str) -> None:
+    csrf = login(client, "maja")
+    page = upload(client, csrf, name, data)
+    assert page.status_code == status
+    assert message in text_of(page, "error")
+    assert registry.imports.list() == [] and registry.count_customers() == 2
+
+
+def test_a_body_far_over_the_limit_is_refused_before_it_is_read(
+        client: TestClient, registry: Registry) -> None:
+    csrf = login(client, "maja")
+    page = upload(client, csrf, "huge.csv", b"x" * (MAX_UPLOAD_BYTES + 200_000))
+    assert page.status_code == 413
+    assert registry.imports.list() == []
+
+
+def test_an_upload_without_the_csrf_token_is_refused(client: TestClient,
+                                                     registry: Registry) -> None:
+    login(client, "maja")
+    page = upload(client, "forged", "customers.csv", LIGHTSPEED.read_bytes())
+    assert page.status_code == 403
+    assert "did not carry the security code" in text_of(page, "reason")
+    no_token = client.post("/admin/import-export/import", data={"upload": "x"})
+    assert no_token.status_code == 403
+
+
+@pytest.mark.parametrize(("method", "path"), [
+    ("get", "/admin/import-export"), ("get", "/admin/import-export/export.csv"),
+    ("post", "/admin/import-export/preview"), ("post", "/admin/import-export/import"),
+    ("post", "/admin/import-export/batches/1/undo"),
+])
+def test_a_cashier_is_refused_with_the_reason(client: TestClient, registry: Registry,
+                                              method: str, path: str) -> None:
+    batch = registry.imports.run(LIGHTSPEED.read_bytes(), actor="cli").batch_id
+    assert batch == 1
+    csrf = login(client, "kim")
+    if method == "get":
+        response = client.get(path)
+    else:
+        response = client.post(path, data={"csrf": csrf, "confirm": "yes"})
+    assert response.status_code == 403
+    assert re.match(r"Only managers and admins may (import|export) customers (from|as) a CSV "
+                    r"file; you are signed in as a cashier\.", text_of(response, "reason"))
+    assert registry.imports.get(1).undone_at is None
+
+
+def test_export_streams_every_customer_in_the_lightspeed_columns(
+        client: TestClient, registry: Registry) -> None:
+    login(client, "maja")
+    response = client.get("/admin/import-export/export.csv")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "text/csv; charset=utf-8"
+    assert 'filename="customers.csv"' in response.headers["content-disposition"]
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert [(r["customer_code"], r["first_name"], r["mobile"]) for r in rows] == [
+        ("1001", "Anna", "+46701234567"), ("1002", "Bo", "")]
