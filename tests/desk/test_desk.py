@@ -188,3 +188,64 @@ def test_a_session_recorded_on_the_desk_replays_headless_and_a_changed_expectati
     assert "FAILED step 5 (confirm_member" in result.stderr
     assert '-first_name: "Majken"' in result.stderr
     assert '+first_name: "Maja"' in result.stderr
+
+
+def test_via_mobil_on_the_desk_phone_reads_the_kiosks_qr_and_connects_anna(
+        desk: Desk, tmp_path: Path) -> None:
+    desk.wait_screen("idle", since=0, online=True)
+    mark = desk.mark()
+    desk.send("start_sale")
+    choose = desk.wait_screen("choose", since=mark)
+    mark = desk.mark()
+    desk.tap(choose, "choose_mobile")
+    desk.wait_screen("mobile", since=mark)
+    # The phone reads the code off the customer screen's own pixels and opens the page.
+    url = desk.send("phone_open")["result"]
+    assert re.search(r"^http://127\.0\.0\.1:\d+/m/[A-Za-z0-9_-]+$", url), url
+    mark = desk.mark()
+    desk.send("phone_send", first_name="Anna", last_name="Andersson",
+              phone="070-123 45 67", personal_id="19850312-1249")
+    welcome = desk.wait_screen("welcome", since=mark)
+    assert "Välkommen, Anna!" in welcome["texts"]
+    assert not any("1249" in t or "Andersson" in t for t in welcome["texts"])
+
+    path = Path(desk.send("save", name="desk-mobile", path=str(tmp_path / "m.toml"))
+                ["result"]["path"])
+    raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    steps = raw["steps"]
+    assert [s["do"] for s in steps] == ["start_sale", "tap", "phone_open", "phone_send"]
+    # The code belongs to the step that showed it, so the replay reads it there for {qr}.
+    assert steps[1]["expect"]["qr"] == "phone_page"
+    assert raw["vars"]["phone_personal_id_1"] == "19850312-1249"
+    assert steps[3]["personal_id"] == "{phone_personal_id_1}"
+    assert "{phone_personal_id_1}" in steps[3]["expect"]["absent"]
+    assert "{phone_personal_id_1}" in steps[3]["expect"]["logs_absent"]
+    load(path)  # and it is a scenario file selfreg-sim run accepts
+
+
+def test_screenshot_renders_the_desk_once_and_exits(tmp_path: Path) -> None:
+    screen = VirtualScreen(*WINDOW)
+    display = screen.start()
+    out = tmp_path / "desk.png"
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "simulator.cli", "desk", "--screenshot", str(out)],
+            env={**os.environ, "DISPLAY": display, "KIVY_NO_ARGS": "1",
+                 "KIVY_HOME": str(tmp_path / "kivy"),
+                 "SELFREG_CONFIG": str(tmp_path / "none.toml")},
+            capture_output=True, text=True, timeout=180, check=False)
+    finally:
+        screen.stop()
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    from PIL import Image
+
+    with Image.open(out) as image:
+        assert image.size == WINDOW
+        rgb = image.convert("RGB")
+        # The kiosk's green header is on the left, the panel's dark grey on the right.
+        greens = sum(1 for x in range(0, 900, 10) for y in range(0, 960, 10)
+                     if rgb.getpixel((x, y)) == (11, 110, 79))
+        assert greens > 50, greens
+        panel = sum(1 for x in range(WINDOW[0] - 700, WINDOW[0], 10)
+                    for y in range(0, 960, 10) if rgb.getpixel((x, y)) == (41, 46, 51))
+        assert panel > 500, panel
