@@ -1,0 +1,77 @@
+"""The desk's recorder on its own: which actions become which steps, and what each step expects
+from the kiosk snapshots and register messages that followed it."""
+
+from __future__ import annotations
+
+import tomllib
+from typing import Any
+
+from cashier_bridge.protocol import Phase, RegisterMessage, RegisterState, RegisterView
+from simulator.desk.recorder import Recorder
+from simulator.scenario_file import dumps, parse
+
+
+class Feed:
+    def __init__(self) -> None:
+        self.shown: list[dict[str, Any]] = []
+        self.received: list[RegisterMessage] = []
+        self.now = 100.0
+
+    def show(self, screen: str, *texts: str, after: float = 0.2) -> None:
+        self.now += after
+        self.shown.append({"n": len(self.shown) + 1, "t": self.now, "screen": screen,
+                           "texts": list(texts), "online": True, "camera": None})
+
+    def recorder(self) -> Recorder:
+        return Recorder(lambda: self.shown, lambda: self.received, lambda: self.now)
+
+
+def state(phase: Phase) -> RegisterState:
+    return RegisterState(lane="lane-1", phase=phase, seq=1, view=RegisterView())
+
+
+def test_digits_in_a_row_are_one_type_step_whose_number_is_a_var_kept_off_the_screen() -> None:
+    feed = Feed()
+    rec = feed.recorder()
+    rec.record("start_sale")
+    feed.received.append(state(Phase.choosing))
+    feed.show("choose", "Kundklubben", "Hur vill du identifiera dig?")
+    rec.record_tap("choose_numpad")
+    feed.show("numpad", "Ange ID", "")
+    for digit in "8503121249":
+        rec.record_tap(f"key_{digit}")
+        feed.show("numpad", "Ange ID", "•" * 4)
+    rec.record_tap("key_ok")
+    feed.show("searching", "Söker…")
+    feed.show("welcome", "Välkommen, Anna!", "Koden gäller i 0:59", after=3.0)
+
+    scenario = rec.scenario("typed")
+    assert [s.do.value for s in scenario.steps] == ["start_sale", "tap", "type", "tap"]
+    assert scenario.vars == {"typed_1": "8503121249"}
+    typed = scenario.steps[2]
+    assert typed.digits == "{typed_1}"  # type: ignore[union-attr]
+    ok = scenario.steps[3].expect
+    # The last screen, its steady lines; a line with digits (a timer) and the header left out.
+    assert ok.screen == "welcome" and ok.texts == ["Välkommen, Anna!"]
+    assert ok.absent == ["{typed_1}"]
+    assert scenario.steps[0].expect.texts == ["Hur vill du identifiera dig?"]
+    assert [e.event.value for e in scenario.steps[0].expect.events] == ["state"]
+    # Written and read back, it is the same scenario.
+    assert parse(tomllib.loads(dumps(scenario))) == scenario
+
+
+def test_a_slow_screen_gets_a_timeout_that_covers_it_and_an_empty_recording_is_refused() -> None:
+    feed = Feed()
+    rec = feed.recorder()
+    try:
+        rec.scenario("empty")
+    except ValueError as exc:
+        assert "nothing recorded" in str(exc)
+    else:
+        raise AssertionError("an empty recording was saved")
+    rec.record("start_sale")
+    feed.show("choose", "Hur vill du identifiera dig?")
+    feed.show("idle", "Hej! Är du medlem?", after=46.0)  # the screen timed out by itself
+    step = rec.scenario("slow").steps[0]
+    assert step.expect.screen == "idle"
+    assert step.timeout_s >= 46.2 * 1.5
