@@ -104,7 +104,8 @@ async def read_form(request: Request) -> dict[str, str]:
         raise Refused("This form is too large to be read; nothing was changed.", status=413,
                       title="Form too large")
     try:
-        return dict(parse_qsl(body.decode("utf-8"), max_num_fields=50))
+        # Blank fields kept: an emptied box on an edit form means "clear it", not "unsent".
+        return dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=50))
     except (UnicodeDecodeError, ValueError):
         raise Refused("This form could not be read (URL-encoded UTF-8 expected); nothing was "
                       "changed.", status=400, title="Form not readable") from None

@@ -1,8 +1,10 @@
 """The back office over HTTP: ``/admin/login``, ``/admin/logout``, the shell with its
-navigation, customers (list and search), staff management for admins and "My account".
+navigation, staff management for admins and "My account"; customers and groups are
+:mod:`.customers`.
 
-Pages are rendered on the server (no script at all); every form carries the session's CSRF
-token and every POST is checked.  Nothing personal is logged: staff by id, never a password.
+Pages are rendered on the server (one script of ours: the customer list searches as you
+type); every form carries the session's CSRF token and every POST is checked.  Nothing personal
+is logged: staff by id, never a password.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from .auth import (
     registry_of,
     staff_session,
 )
+from .customers import customers_router
 from .gdpr import gdpr_router
 from .imports import imports_router
 
@@ -53,7 +56,6 @@ StaffAdmin = Annotated[StaffSession, Depends(Needs(Action.manage_staff))]
 # The sign-in form's CSRF token lives in its own short cookie: there is no session yet.
 LOGIN_COOKIE = "selfreg_login"
 LOGIN_COOKIE_S = 3600
-PAGE_SIZE = 50
 
 _env = jinja2.Environment(loader=jinja2.PackageLoader("cashier_bridge.admin", "templates"),
                           autoescape=True, trim_blocks=True, lstrip_blocks=True)
@@ -63,7 +65,9 @@ _HEADERS = {
     "Cache-Control": "no-store",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
+    # Scripts and fetches from this origin only: the customer list searches as you type.
     "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self'; "
+                               "script-src 'self'; connect-src 'self'; "
                                "base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
 }
 
@@ -153,6 +157,7 @@ def install_admin(app: FastAPI, settings: Settings) -> None:
     """The back office at ``/admin``, with the pages its refusals turn into."""
     page = _Page(settings)
     app.include_router(admin_router(settings, page))
+    app.include_router(customers_router(settings, page))  # customers and groups
     app.include_router(gdpr_router(settings, page))
     app.include_router(imports_router(settings, page))  # /admin/import-export (CSV)
 
@@ -247,33 +252,6 @@ def admin_router(settings: Settings, page: Callable[..., HTMLResponse]) -> APIRo
     @router.get("/")
     async def home(session: SignedIn) -> Response:
         return RedirectResponse("/admin/customers", status_code=303)
-
-    @router.get("/customers", response_class=HTMLResponse)
-    async def customers(request: Request,
-                        session: Annotated[StaffSession, Depends(Needs(Action.view_customers))]
-                        ) -> HTMLResponse:
-        registry = registry_of(request)
-        query = request.query_params.get("q", "").strip()[:100]
-        after_text = request.query_params.get("after", "")
-        after = int(after_text) if after_text.isdigit() else None
-        if query:
-            found = await asyncio.to_thread(registry.search, query, limit=PAGE_SIZE,
-                                            region=settings.phone_region)
-            more = None
-        else:
-            found, more = await asyncio.to_thread(registry.customers.list, limit=PAGE_SIZE,
-                                                  after=after)
-        return page(request, "customers.html", title="Customers", query=query,
-                    customers=found, more=more)
-
-    def coming(path: str, title: str, action: Action) -> None:
-        # Pages the next part of the back office fills; the permission is already enforced.
-        @router.get(path, response_class=HTMLResponse, name=f"admin_{path.strip('/')}",
-                    dependencies=[Depends(Needs(action))])
-        async def placeholder(request: Request) -> HTMLResponse:
-            return page(request, "coming.html", title=title)
-
-    coming("/groups", "Groups", Action.view_customers)
 
     # --- staff (admins) ------------------------------------------------------------------------
 

@@ -307,12 +307,6 @@ def test_staff_changes_by_non_admins_are_refused_and_change_nothing(
     assert try_login(client, "kim", PW).status_code == 303  # kim's password is unchanged
 
 
-def test_placeholder_pages_say_they_are_coming(client: TestClient) -> None:
-    login(client, "root")
-    for path in ("/admin/groups",):  # settings: test_gdpr_http; import-export: test_import_http
-        assert "coming in this release" in client.get(path).text
-
-
 # --- staff management --------------------------------------------------------------------------
 
 def test_an_admin_adds_a_manager_and_the_profile_shows_the_audit(client: TestClient,
