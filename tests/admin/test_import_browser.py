@@ -49,8 +49,13 @@ def test_a_manager_imports_a_lightspeed_file_and_undoes_it(
     try:
         page = context.new_page()
         progress: list[dict[str, Any]] = []
-        page.on("response", lambda r: progress.append(json.loads(r.text()))
-                if r.url.endswith("/progress") else None)
+
+        def watch(route: Any) -> None:  # every progress answer the page's script reads
+            answer = route.fetch()
+            progress.append(json.loads(answer.text()))
+            route.fulfill(response=answer)
+
+        page.route("**/progress", watch)
         sign_in(page, bridge, "maja", MANAGER_PW)
         page.get_by_role("navigation", name="Back office").get_by_role(
             "link", name="Import/Export").click()
