@@ -62,7 +62,7 @@ _OPTIONAL_TEXT = {"street": 200, "city": 100, "country": 56, "company_name": 100
 _POSTAL_CODES = ("postal_code", "delivery_postal_code")
 # Loose on purpose (shops deliver abroad): digits and letters with spaces or hyphens, as post
 # offices write them ("111 51", "SW1A 1AA", "1012 AB"); catches a street or a phone typed in it.
-_POSTAL = re.compile(r"^(?=.*[0-9])[A-Z0-9][A-Z0-9 -]{1,9}$")
+_POSTAL = re.compile(r"^(?=.*[0-9])[A-Z0-9][A-Z0-9 -]{2,9}$")
 # Set at creation by the registry, not by NewCustomer: applied right after it (see create).
 _AFTER_CREATE = ("company_name", "delivery_street", "delivery_postal_code", "delivery_city",
                  "delivery_country")
