@@ -46,6 +46,10 @@ class Settings(BaseSettings):
     port: int = Field(default=8765, ge=1, le=65535)
     bridge_url: str = "ws://127.0.0.1:8765"
     db_url: str = Field(default_factory=default_db_url)
+    # SQLite only: how long a write waits for another connection's write lock (a backup, a
+    # stuck job) before the devices are told "unavailable". The simulator lowers it so that a
+    # database outage scenario does not spend 15 s per attempt.
+    db_busy_timeout_s: float = Field(default=15.0, gt=0, le=600)
     lane: str = "lane-1"
     language: Language = "sv"
     phone_region: str = "SE"

@@ -92,7 +92,8 @@ def app_from_environment() -> FastAPI:
 def create_app(settings: Settings, registry: Registry | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        reg = registry or await asyncio.to_thread(Registry.open, settings.db_url)
+        reg = registry or await asyncio.to_thread(Registry.open, settings.db_url,
+                                                  busy_timeout_s=settings.db_busy_timeout_s)
         app.state.registry = reg
         hub = LaneHub(reg, region=settings.phone_region, max_lanes=settings.max_lanes,
                       mobile=await asyncio.to_thread(mobile_options, settings))

@@ -20,11 +20,12 @@ BUSY_TIMEOUT_MS = 15_000
 _BEGIN_OPTION = "selfreg_sqlite_begin"
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> Engine:
+    """``busy_timeout_ms`` (SQLite only): how long a write waits for another connection's lock."""
     parsed = make_url(url)
     backend = parsed.get_backend_name()
     if backend == "sqlite":
-        return _sqlite_engine(url)
+        return _sqlite_engine(url, busy_timeout_ms)
     if backend == "postgresql":
         return create_engine(parsed, pool_pre_ping=True, pool_size=10, max_overflow=20)
     raise ValueError(f"unsupported registry database {backend!r}: use sqlite:/// or postgresql://")
@@ -35,7 +36,7 @@ def writer(engine: Engine) -> Engine:
     return engine.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
 
 
-def _sqlite_engine(url: str) -> Engine:
+def _sqlite_engine(url: str, busy_timeout_ms: int) -> Engine:
     parsed = make_url(url)
     database = parsed.database
     if not database or database == ":memory:" or database.startswith("file::memory:"):
@@ -46,7 +47,7 @@ def _sqlite_engine(url: str) -> Engine:
     Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(
         parsed,
-        connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
+        connect_args={"timeout": busy_timeout_ms / 1000, "check_same_thread": False},
     )
 
     @event.listens_for(engine, "connect")
@@ -55,7 +56,7 @@ def _sqlite_engine(url: str) -> Engine:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         # WAL + NORMAL: a crash may lose the last transactions, never corrupts the database.
         cursor.execute("PRAGMA synchronous=NORMAL")
         # The default 2 MB page cache thrashes on a million customers' indexes; this is an

@@ -35,7 +35,7 @@ from .api_tokens import ApiTokenStore
 from .consents import ConsentStore
 from .customer_admin import CustomerAdmin
 from .duplicates import DuplicateProbe, email_key, similar_names
-from .engine import make_engine, writer
+from .engine import BUSY_TIMEOUT_MS, make_engine, writer
 from .groups import GroupStore
 from .imports import BatchReport, ImportStore
 from .lane_store import LaneStore
@@ -103,11 +103,12 @@ class Registry:
                         if engine.dialect.name == "postgresql" else engine)
 
     @classmethod
-    def open(cls, url: str) -> Registry:
+    def open(cls, url: str, *, busy_timeout_s: float = BUSY_TIMEOUT_MS / 1000) -> Registry:
         """Open ``sqlite:///path`` (parent directories created) or ``postgresql+psycopg://…``,
         upgrade its schema to the newest migration and load (or create) the installation
-        secret.  One Registry per process; its methods may run concurrently in threads."""
-        engine = make_engine(url)
+        secret.  One Registry per process; its methods may run concurrently in threads.
+        ``busy_timeout_s`` (SQLite): how long a write waits for another connection's lock."""
+        engine = make_engine(url, busy_timeout_ms=round(busy_timeout_s * 1000))
         try:
             migrate.upgrade(engine)
             secret = _installation_secret(writer(engine))
