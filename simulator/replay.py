@@ -27,6 +27,7 @@ from cashier_bridge.protocol import (
     RegisterState,
 )
 
+from .dbfault import DatabaseOutage
 from .processes import ProcessFailed
 from .scenario_file import (
     PLACEHOLDER,
@@ -87,6 +88,10 @@ async def replay(scenario: Scenario, workdir: Path, *, size: tuple[int, int] = (
                 await asyncio.wait_for(player.play(), timeout)
             except TimeoutError as exc:
                 raise StepError(f"the scenario did not finish within {timeout:g} s") from exc
+            finally:
+                # A scenario that ends (or fails) during an outage must not leave the lock
+                # held while the rig shuts the bridge down.
+                player.outage.stop()
     except Exception as exc:  # a scenario that cannot finish is a failed scenario
         where = player.where() if player is not None and player.current else ""
         run.error = f"{where}{type(exc).__name__}: {exc}"
@@ -114,6 +119,10 @@ class Player:
     known: tuple[int, int] = (0, 0)
     phone: Any = None  # simulator.phone.Phone, once a phone step has run
     page: Any = None  # the page the phone shows
+    outage: DatabaseOutage = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.outage = DatabaseOutage(self.rig.bridge.db_url)
 
     async def play(self) -> None:
         for number, step in enumerate(self.scenario.steps, 1):
@@ -188,7 +197,10 @@ class Player:
         elif do == Action.present:
             if rig.camera_control is None:
                 raise StepError('the kiosk has no virtual camera: set kiosk.camera = "virtual"')
-            rig.present(self.resolve(step.item))
+            from .virtual_camera import present
+
+            present(rig.camera_control, self.resolve(step.item),
+                    step.flaws.values() if step.flaws is not None else None)
         elif do in (Action.phone_open, Action.phone_send, Action.phone_reload):
             await asyncio.to_thread(self._phone_act, step)
         elif do == Action.bridge_kill:
@@ -201,6 +213,10 @@ class Player:
                     link.cut()
                 else:
                     link.restore()
+        elif do == Action.db_outage:
+            self.outage.start()
+        elif do == Action.db_restore:
+            self.outage.stop()
         # Action.wait does nothing: the step is there for what happens by itself.
 
     def _optional(self, value: str | None) -> str | None:

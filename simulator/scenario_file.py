@@ -80,6 +80,8 @@ class Action(StrEnum):
     bridge_start = "bridge_start"
     network_cut = "network_cut"
     network_restore = "network_restore"
+    db_outage = "db_outage"
+    db_restore = "db_restore"
     wait = "wait"
 
 
@@ -313,11 +315,28 @@ class TypeDigits(_Step):
     digits: Annotated[str, Field(pattern=r"^([0-9 -]|\{[a-z][a-z0-9_.]*\})+$")]
 
 
+class Flaws(_Model):
+    """How the item is held and lit (the QA desk's camera sliders; the virtual camera's
+    ``Flaws``).  A key left out is the camera's default; the ranges are the sliders'."""
+
+    distance: Annotated[float, Field(ge=0.5, le=3.0)] = 1.0  # 1: an arm's length; 2: twice as far
+    angle: Annotated[float, Field(ge=0.0, le=60.0)] = 0.0  # degrees turned and tilted away
+    blur: Annotated[float, Field(ge=0.0, le=4.0)] = 1.0  # scales motion blur and defocus
+    glare: Annotated[float, Field(ge=0.0, le=3.0)] = 1.0  # scales the chance of a glare spot
+    light: Annotated[float, Field(ge=0.2, le=2.0)] = 1.0  # 1: the shop's; below darker
+
+    def values(self) -> dict[str, float]:
+        return self.model_dump()
+
+
 class Present(_Step):
-    """Hold something up to the virtual camera (it stays there until the next ``present``)."""
+    """Hold something up to the virtual camera (it stays there until the next ``present``),
+    held as ``flaws`` says; every ``present`` says it whole, so a step without ``flaws`` is
+    held the default way whatever the step before did."""
 
     do: Literal[Action.present]
     item: str
+    flaws: Flaws | None = None
 
     @field_validator("item")
     @classmethod
@@ -376,6 +395,20 @@ class NetworkRestore(_Step):
     device: Device = Device.both
 
 
+class DbOutage(_Step):
+    """The registry stops answering writes: another connection holds SQLite's write lock (as a
+    backup or a stuck job would).  The bridge waits its ``db_busy_timeout_s`` and then tells the
+    devices "unavailable"."""
+
+    do: Literal[Action.db_outage]
+
+
+class DbRestore(_Step):
+    """The lock is released: the registry answers again."""
+
+    do: Literal[Action.db_restore]
+
+
 class Wait(_Step):
     """Do nothing; wait for what the product does by itself (e.g. the kiosk renewing a code)."""
 
@@ -391,7 +424,7 @@ class Wait(_Step):
 Step = Annotated[
     StartSale | EndSale | ConfirmMember | ConnectExisting | AbortMember | Tap | TypeDigits
     | Present | PhoneOpen | PhoneSend | PhoneReload | BridgeKill | BridgeStart | NetworkCut
-    | NetworkRestore | Wait,
+    | NetworkRestore | DbOutage | DbRestore | Wait,
     Field(discriminator="do"),
 ]
 

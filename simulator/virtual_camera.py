@@ -12,7 +12,9 @@ with the setting ``camera = "virtual:<options>"``, options separated by commas:
 
 ``show=ITEM``      what is held up at the start (default ``nothing``)
 ``control=PATH``   a file holding one ITEM; rewrite it to hold up something else (the simulator
-                   and the tests present cards this way)
+                   and the tests present cards this way).  It may instead hold a JSON object
+                   ``{"item": ITEM, "flaws": {"distance": 2.0, ...}}``: the item held as the
+                   QA desk's sliders say (distance, angle, blur, glare, light)
 ``photos=DIR``     play the photos in DIR instead
 ``seed=N``         the seed (default 1); ``hold=S`` seconds per photo (default 2)
 
@@ -24,6 +26,7 @@ of a long web address: a code, but no identity) or ``nothing``.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 from collections.abc import Iterator
@@ -445,7 +448,9 @@ class VirtualCamera(ThreadedSource):
             return
         self._control_seen = seen
         try:
-            self.item = parse_item(self.control.read_text(encoding="utf-8"))
+            item, flaws = read_control(self.control.read_text(encoding="utf-8"))
+            self.item = item
+            self.set_flaws(flaws)
         except (OSError, ValueError) as exc:
             # A bad command must not stop the camera; say so where QA looks.
             self.item_errors += 1
@@ -457,11 +462,41 @@ class VirtualCamera(ThreadedSource):
         self._scene = None
 
 
-def present(control: Path, item: str) -> None:
-    """Hold ``item`` up to a running virtual camera that watches ``control`` (atomic write)."""
+FLAW_KEYS = ("distance", "angle", "blur", "glare", "light")  # what the desk's sliders set
+
+
+def held(values: dict[str, float] | None = None) -> Flaws:
+    """The flaws of an item held as the desk's sliders say; what they do not name is the
+    camera's default."""
+    values = values or {}
+    unknown = set(values) - set(FLAW_KEYS)
+    if unknown:
+        raise ValueError(f"unknown flaws {', '.join(sorted(unknown))} ({', '.join(FLAW_KEYS)})")
+    return Flaws(**{k: float(v) for k, v in values.items()})
+
+
+def read_control(text: str) -> tuple[Item, Flaws]:
+    """A control file's item and flaws: a bare ITEM, or JSON with ``item`` and ``flaws``.  No
+    item string starts with ``{`` (each starts with its kind), so the two cannot be confused."""
+    if text.lstrip().startswith("{"):
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"not JSON: {exc}") from None
+        if not isinstance(data, dict) or not isinstance(data.get("item"), str):
+            raise ValueError('expected {"item": ITEM, "flaws": {...}}')
+        return parse_item(data["item"]), held(data.get("flaws"))
+    return parse_item(text), Flaws()
+
+
+def present(control: Path, item: str, flaws: dict[str, float] | None = None) -> None:
+    """Hold ``item`` up to a running virtual camera that watches ``control`` (atomic write),
+    held as ``flaws`` says (the default way if None)."""
     parse_item(item)  # fail here, in the caller, on a typo
+    held(flaws)
+    text = item if flaws is None else json.dumps({"item": item, "flaws": flaws})
     tmp = control.with_name(f".{control.name}.{os.getpid()}.tmp")
-    tmp.write_text(item, encoding="utf-8")
+    tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, control)
 
 
