@@ -54,7 +54,7 @@ from kiosk.camera import FrameSource
 
 from ..phone import Phone
 from ..scenario_file import save
-from ..virtual_camera import Flaws, VirtualCamera, parse_item
+from ..virtual_camera import Flaws, VirtualCamera, held, parse_item
 from .gallery import gallery, phone_presets
 from .recorder import Recorder
 from .rig import DeskError, DeskRig
@@ -64,7 +64,8 @@ log = logging.getLogger("selfreg.desk")
 PANEL_WIDTH = 720
 SIZES = ("1280x800", "800x480", "1920x1080")
 LANGUAGES = ("sv", "en", "nl")
-ROW = 34  # panel row height, pixels
+ROW = 30  # panel row height, pixels: with FONT, both columns fit a 1680x960 window unscrolled
+FONT = 13  # the panel's text, pixels
 PANEL_BG = (0.16, 0.18, 0.2, 1)
 PHONE_PAGE = re.compile(r"/m/[A-Za-z0-9_-]+$")
 
@@ -108,13 +109,17 @@ class KioskHost(Scatter):
 def _label(text: str = "", *, height: int = ROW, bold: bool = False,
            color: tuple[float, ...] = (1, 1, 1, 1)) -> Label:
     label = Label(text=text, size_hint_y=None, height=height, bold=bold, color=color,
-                  halign="left", valign="middle", markup=False)
+                  halign="left", valign="middle", markup=False, font_size=FONT)
     label.bind(size=lambda w, s: setattr(w, "text_size", s))
     return label
 
 
 def _button(text: str, action: Callable[[], None]) -> Button:
-    button = Button(text=text, size_hint_y=None, height=ROW, font_size=14)
+    button = Button(text=text, size_hint_y=None, height=ROW, font_size=FONT, shorten=True,
+                    halign="center", valign="middle")
+    # A long label (a corpus photo's file name) is cut short rather than drawn over its
+    # neighbour.
+    button.bind(size=lambda w, s: setattr(w, "text_size", (max(1, s[0] - 8), s[1])))
     button.bind(on_release=lambda *_: action())
     return button
 
@@ -128,7 +133,7 @@ def _row(*widgets: Widget, height: int = ROW) -> BoxLayout:
 
 def _input(hint: str, text: str = "") -> TextInput:
     return TextInput(hint_text=hint, text=text, multiline=False, size_hint_y=None, height=ROW,
-                     font_size=14, write_tab=False)
+                     font_size=FONT, write_tab=False, padding=(6, 6))
 
 
 class DeskApp(KioskApp):
@@ -176,6 +181,7 @@ class DeskApp(KioskApp):
         self.area.bind(size=self._fit, pos=self._fit)
         root.add_widget(self.area)
         scroll = ScrollView(size_hint_x=None, width=PANEL_WIDTH, bar_width=8)
+        self.scroll = scroll
         # Two columns, so that on a 1680x960 window every control shows without scrolling.
         self.panel = BoxLayout(size_hint_y=None, spacing=8, padding=6)
         self.columns = [GridLayout(cols=1, size_hint_y=None, spacing=3, pos_hint={"top": 1})
@@ -247,9 +253,18 @@ class DeskApp(KioskApp):
 
     def _write_probe(self) -> None:
         super()._write_probe()
-        snapshot = {**self.snapshot(), "n": self._probes_written, "t": time.monotonic()}
+        # Beside the kiosk's own probe: the display it is laid out for and where the customer
+        # screen sits on the desk (window pixels, top left), so a size change can be checked.
+        snapshot = {**self.snapshot(), "n": self._probes_written, "t": time.monotonic(),
+                    "display": [round(v) for v in self.kiosk_root.size]
+                    if self.kiosk_root is not None else None, "host": self.host_rect()}
         self.shown.append(snapshot)
         self._shown_changed.set()
+
+    def host_rect(self) -> list[int]:
+        """The customer screen on the desk: x, y (from the window's top), width, height."""
+        w, h = (v * self.host.scale for v in self.host.size)
+        return [round(self.host.x), round(Window.height - self.host.y - h), round(w), round(h)]
 
     async def wait_screen(self, predicate: Callable[[dict[str, Any]], bool], *, since: int,
                           timeout: float = 30.0) -> dict[str, Any]:
@@ -280,9 +295,9 @@ class DeskApp(KioskApp):
         self.col.add_widget(_label(title, bold=True, color=(0.55, 0.85, 0.7, 1)))
 
     def _build_panel(self) -> None:
+        # What the desk last said (a refusal, a save) heads the right column, over the camera.
         self.status = _label("", height=2 * ROW, color=(1, 0.85, 0.5, 1))
-        self.status.font_size = 13
-        self.col.add_widget(self.status)
+        self.columns[1].add_widget(self.status)
 
         self._section("Register")
         self.register_state = _label("", height=2 * ROW)
@@ -296,14 +311,15 @@ class DeskApp(KioskApp):
         self.col.add_widget(_row(self.first_name, self.last_name))
         self.col.add_widget(_row(_button("Confirm member", self.do(self.act_confirm)),
                                    _button("Abort", self.do(self.act_abort))))
-        self.duplicates = _row()
+        self.duplicates = _row(height=0)  # a row only while a prompt offers duplicates
         self.col.add_widget(self.duplicates)
         self.events_text = _label("", height=3 * ROW, color=(0.8, 0.8, 0.8, 1))
         self.col.add_widget(self.events_text)
 
         self.col = self.columns[1]
         self._section("Camera (Skanna ID): hold up")
-        items = GridLayout(cols=1, size_hint_y=None, spacing=3)
+        # Two buttons a row: a column of them would push the faults below the fold.
+        items = GridLayout(cols=2, size_hint_y=None, spacing=3)
         items.bind(minimum_height=items.setter("height"))
         for entry in gallery():
             items.add_widget(_button(entry.label, self.do(self.act_present, entry.item)))
@@ -313,7 +329,7 @@ class DeskApp(KioskApp):
                                        ("blur", 0.0, 4.0, 1.0), ("glare", 0.0, 3.0, 1.0),
                                        ("light", 0.2, 2.0, 1.0)):
             slider = Slider(min=low, max=high, value=value)
-            slider.bind(value=lambda *_: self.apply_flaws())
+            slider.bind(value=lambda *_: self.slider_moved())
             shown = _label(f"{name}", height=ROW)
             shown.size_hint_x = 0.35
             self.sliders[name] = slider
@@ -360,21 +376,21 @@ class DeskApp(KioskApp):
                        height=ROW)
         size.bind(text=lambda _w, value: self.do(self.act_size, value)())
         self.col.add_widget(_row(_label("language"), language, _label("screen"), size))
-        self.log_text = _label("", height=5 * ROW, color=(0.75, 0.75, 0.75, 1))
+        self.log_text = _label("", height=3 * ROW, color=(0.75, 0.75, 0.75, 1))
         self.log_text.font_size = 11
         self.col.add_widget(self.log_text)
 
         self.col = self.columns[0]
         self._section("Recording")
-        self.steps_text = _label("", height=4 * ROW, color=(0.8, 0.8, 0.8, 1))
+        self.steps_text = _label("", height=3 * ROW, color=(0.8, 0.8, 0.8, 1))
         self.col.add_widget(self.steps_text)
         self.scenario_name = _input("scenario name", "desk-session")
         self.scenario_path = _input("file (default ./scenarios-recorded/NAME.toml)")
         self.col.add_widget(_row(self.scenario_name, self.scenario_path))
         self.col.add_widget(_row(_button("Save as scenario", self.do(self.act_save)),
                                    _button("Clear recording", self.do(self.act_clear))))
-        self.command_text = TextInput(readonly=True, size_hint_y=None, height=2 * ROW,
-                                      font_size=13)
+        self.command_text = TextInput(readonly=True, size_hint_y=None, height=ROW,
+                                      font_size=FONT, padding=(6, 6))
         self.col.add_widget(self.command_text)
 
     def do(self, action: Callable[..., Awaitable[Any]], *args: Any) -> Callable[[], None]:
@@ -439,7 +455,7 @@ class DeskApp(KioskApp):
             f"kiosk cable {'in' if kiosk_in else 'OUT'}, register cable "
             f"{'in' if register_in else 'OUT'}, bridge {bridge}, "
             f"database {'DOWN' if rig.database_down else 'up'}")
-        self.log_text.text = "\n".join(self.log_lines.lines)
+        self.log_text.text = "\n".join(list(self.log_lines.lines)[-6:])  # what fits
         steps = [e.action.get("do", "") + " " + " ".join(
             str(v) for k, v in e.action.items() if k != "do") for e in self.recorder.entries]
         self.steps_text.text = f"{len(steps)} steps recorded\n" + "\n".join(steps[-3:])
@@ -451,6 +467,7 @@ class DeskApp(KioskApp):
         if sorted(shown) == sorted(wanted):
             return
         self.duplicates.clear_widgets()
+        self.duplicates.height = ROW if codes else 0
         for code in codes:
             self.duplicates.add_widget(_button(f"Connect {code}",
                                                self.do(self.act_connect_existing, code)))
@@ -460,14 +477,20 @@ class DeskApp(KioskApp):
             self.phone_fields[key].text = getattr(preset, key)
         self.phone_member.active = preset.member
 
-    def apply_flaws(self) -> None:
-        values = {name: float(slider.value) for name, slider in self.sliders.items()}
+    def slider_values(self) -> dict[str, float]:
+        return {name: float(slider.value) for name, slider in self.sliders.items()}
+
+    def slider_moved(self) -> None:
+        """A camera slider moved: the item is held differently from now on, a step of its own
+        (moves in a row are one step, see Recorder.record_present)."""
+        values = self.slider_values()
+        self.recorder.record_present(self.camera_item, values, slider=True)
         self.set_flaws(values)
 
     def set_flaws(self, values: dict[str, float]) -> None:
-        self.flaws = Flaws(shake=1.0, blur=values.get("blur", 1.0),
-                           glare=values.get("glare", 1.0), distance=values.get("distance", 1.0),
-                           angle=values.get("angle", 0.0), light=values.get("light", 1.0))
+        # The same Flaws a replayed present step gets (virtual_camera.held): what the sliders
+        # set, the rest the camera's default, so the desk and the replay render alike.
+        self.flaws = held(values)
         if self.camera is not None:
             self.camera.set_flaws(self.flaws)
 
@@ -519,17 +542,17 @@ class DeskApp(KioskApp):
 
     async def act_present(self, item: str) -> None:
         parse_item(item)  # a typo is refused before anything is recorded
-        self.recorder.record("present", item=item)
+        self.recorder.record_present(item, self.slider_values())
         self.camera_item = item
         if self.camera is not None:
             self.camera.present(item)
 
     async def act_flaws(self, **values: float) -> None:
-        for name, value in values.items():
+        for name in values:
             if name not in self.sliders:
                 raise DeskError(f"no slider {name!r} ({', '.join(self.sliders)})")
-            self.sliders[name].value = value  # the slider moves and applies it
-        self.apply_flaws()
+        for name, value in values.items():
+            self.sliders[name].value = value  # the slider moves, is recorded, and applies it
 
     async def act_tap(self, button: str) -> None:
         """A tap on a kiosk button without a finger (the control socket): recorded the same
@@ -628,15 +651,20 @@ class DeskApp(KioskApp):
         await self.act_bridge_start()
 
     async def act_database(self, down: bool) -> None:
-        # Scenario files have no database-outage step: the desk says so rather than record a
-        # file that would replay something else.
-        if down:
-            self.rig.database_outage()
-        else:
-            self.rig.database_back()
-        self.say("database " + ("outage: the bridge answers 'unavailable' after its 15 s busy "
-                                "timeout" if down else "back") +
-                 " (not recorded: scenario files have no database step)")
+        self.rig.own_bridge()  # refused (with why) before anything is recorded
+        self.recorder.bridge_settings.update(self.rig.bridge_settings)
+        entry = self.recorder.record("db_outage" if down else "db_restore")
+        try:
+            if down:
+                self.rig.database_outage()
+            else:
+                self.rig.database_back()
+        except DeskError:
+            self.recorder.entries.remove(entry)  # it did not happen: the file must not say so
+            raise
+        timeout = self.rig.bridge_settings.get("db_busy_timeout_s", 15)
+        self.say(f"database outage: a write waits {timeout} s for the lock, then the bridge "
+                 "answers 'unavailable'" if down else "database back")
 
     async def act_language(self, language: str) -> None:
         if language not in LANGUAGES:
@@ -686,7 +714,10 @@ class DeskApp(KioskApp):
         return {"screen": last.get("screen"), "n": self.last_n, "online": self.online,
                 "steps": len(self.recorder.entries), "status": self.status_text,
                 "register_messages": len(self.register.received),
-                "display": list(self.display), "language": self.language}
+                "display": list(self.display), "language": self.language,
+                # How tall the panel is against what the window shows of it: it fits when the
+                # first is not more than the second.
+                "panel": [round(self.panel.height), round(self.scroll.height)]}
 
 
 def describe(message: RegisterMessage) -> str | None:

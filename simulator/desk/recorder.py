@@ -36,7 +36,7 @@ from cashier_bridge.protocol import (
     RegisterState,
 )
 
-from ..scenario_file import Scenario, parse
+from ..scenario_file import Flaws, Scenario, parse
 
 DEFAULT_TIMEOUT_S = 15.0
 MAX_TIMEOUT_S = 300.0
@@ -45,6 +45,7 @@ HEADER_LINES = frozenset({"Kundklubben", "Customer club", "Klantenclub", "Svensk
                           "Nederlands"})
 _DIGIT = re.compile(r"\d")
 _KEY = re.compile(r"^key_(\d)$")
+HELD_AS_USUAL = Flaws().values()  # the camera sliders' defaults: left out of a present step
 
 Snapshot = dict[str, Any]
 
@@ -58,6 +59,7 @@ class Entry:
     register_mark: int  # how many messages the register had received before it
     started: float  # monotonic time of the action
     expect: dict[str, Any] = field(default_factory=dict)  # added by the desk (the QR it read)
+    slider: bool = False  # a present step made by moving a camera slider
 
 
 class Recorder:
@@ -74,6 +76,9 @@ class Recorder:
         self.personal: set[str] = set()  # the names in ``vars`` that hold personal data
         self.var_step: dict[str, int] = {}  # the step (index) each var was made for
         self.kiosk_settings: dict[str, str | int | float | bool] = {}
+        # Bridge settings a replay needs to behave as the desk's bridge did (its busy timeout,
+        # when the recording has a database outage).
+        self.bridge_settings: dict[str, str | int | float | bool] = {}
         self.uses_camera = True  # the desk's kiosk always has the virtual camera
 
     # --- recording -------------------------------------------------------------------------
@@ -103,6 +108,25 @@ class Recorder:
             name = self.new_var("typed", digit.group(1), personal=True)
             return self.record("type", digits=f"{{{name}}}")
         return self.record("tap", button=button)
+
+    def record_present(self, item: str, flaws: dict[str, float], *, slider: bool = False
+                       ) -> Entry:
+        """Something held up to the camera, held as the sliders say (only what differs from
+        the default is written).  A slider move is a ``present`` step of the same item held
+        differently; moves in a row while the kiosk showed nothing new are one gesture, one
+        step (a drag fires many values), so a move the kiosk answered starts a new step."""
+        changed = {k: round(float(v), 2) for k, v in flaws.items()
+                   if round(float(v), 2) != HELD_AS_USUAL.get(k)}
+        last = self.entries[-1] if self.entries else None
+        if slider and last is not None and last.slider and last.action.get("item") == item \
+                and self._marks()[0] == last.kiosk_mark:
+            last.action.pop("flaws", None)
+            if changed:
+                last.action["flaws"] = changed
+            return last
+        entry = self.record("present", item=item, flaws=changed or None)
+        entry.slider = slider
+        return entry
 
     def new_var(self, stem: str, value: str, *, personal: bool) -> str:
         """Keep ``value`` in ``[vars]`` under a fresh name from ``stem``; the name."""
@@ -157,6 +181,9 @@ class Recorder:
                                 "steps": steps}
         if self.kiosk_settings:
             data["kiosk"]["settings"] = dict(self.kiosk_settings)
+        if self.bridge_settings and any(e.action["do"] in ("db_outage", "db_restore")
+                                        for e in self.entries):
+            data["bridge"] = {"settings": dict(self.bridge_settings)}
         return parse(data, f"recording {name}")
 
     def _step(self, entry: Entry, shown: list[Snapshot], received: list[RegisterMessage],

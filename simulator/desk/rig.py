@@ -9,18 +9,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from sqlalchemy.engine import make_url
-
+from ..dbfault import DatabaseFaultError, DatabaseOutage
 from ..netfault import NetworkFault
 from ..processes import BridgeProcess
 from ..register import ScriptedRegister
 from ..scenarios import LANE, demo_csv
 
 log = logging.getLogger("selfreg.desk")
+
+# The desk's own bridge waits this long for the registry's write lock before it answers
+# "unavailable" (a shop's bridge: 15 s).  A QA engineer trying the outage should not wait a
+# shop's patience per tap; a recorded outage carries the setting so the replay does the same.
+DESK_DB_BUSY_TIMEOUT_S = 3
 
 
 class DeskError(RuntimeError):
@@ -40,7 +43,7 @@ class DeskRig:
         self.kiosk_link: NetworkFault | None = None
         self.register_link: NetworkFault | None = None
         self.register: ScriptedRegister | None = None
-        self._db_lock: sqlite3.Connection | None = None
+        self.outage: DatabaseOutage | None = None
 
     # --- life cycle -----------------------------------------------------------------------
 
@@ -66,7 +69,8 @@ class DeskRig:
             self.kiosk_token = await asyncio.to_thread(self.bridge.pair, self.lane, "kiosk")
             self.register_token = await asyncio.to_thread(self.bridge.pair, self.lane,
                                                           "register")
-            await asyncio.to_thread(self.bridge.start, auth="required")
+            await asyncio.to_thread(self.bridge.start, auth="required",
+                                    env=self.bridge_settings_env())
         parts = urlsplit(self.bridge_url)
         if parts.scheme not in ("ws", "http") or not parts.hostname or not parts.port:
             raise DeskError(f"--bridge {self.bridge_url!r}: give ws://HOST:PORT (or http://), "
@@ -83,6 +87,14 @@ class DeskRig:
         except TimeoutError:
             raise DeskError(f"no bridge answers at {self.bridge_url} (or it refused the "
                             "register: pass --register-token)") from None
+
+    @property
+    def bridge_settings(self) -> dict[str, str | int | float | bool]:
+        """The settings the desk gives its own bridge beyond the defaults."""
+        return {"db_busy_timeout_s": DESK_DB_BUSY_TIMEOUT_S} if self.bridge is not None else {}
+
+    def bridge_settings_env(self) -> dict[str, str]:
+        return {f"SELFREG_{k.upper()}": str(v) for k, v in self.bridge_settings.items()}
 
     async def stop(self) -> None:
         self.database_back()
@@ -128,29 +140,21 @@ class DeskRig:
 
     @property
     def database_down(self) -> bool:
-        return self._db_lock is not None
+        return self.outage is not None and self.outage.down
 
     def database_outage(self) -> None:
         """The registry stops answering: another connection holds SQLite's write lock, as a
-        backup or a stuck maintenance job would.  Every lane transition is a write, so the
-        bridge waits out its busy timeout (15 s) and tells the devices "unavailable"."""
+        backup or a stuck maintenance job would (simulator.dbfault, as the replay does).
+        Every lane transition is a write, so the bridge waits out its busy timeout and tells
+        the devices "unavailable"."""
         bridge = self.own_bridge()
-        url = make_url(bridge.db_url)
-        if url.get_backend_name() != "sqlite" or not url.database:
-            raise DeskError("a database outage is made on the desk's own SQLite registry; "
-                            "for PostgreSQL stop the server itself")
-        if self._db_lock is not None:
-            return
-        lock = sqlite3.connect(url.database, timeout=5, isolation_level=None)
         try:
-            lock.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
-            lock.close()
-            raise DeskError(f"could not take the registry's write lock: {exc}") from None
-        self._db_lock = lock
+            if self.outage is None:
+                self.outage = DatabaseOutage(bridge.db_url)
+            self.outage.start()
+        except DatabaseFaultError as exc:
+            raise DeskError(str(exc)) from None
 
     def database_back(self) -> None:
-        lock, self._db_lock = self._db_lock, None
-        if lock is not None:
-            lock.execute("ROLLBACK")
-            lock.close()
+        if self.outage is not None:
+            self.outage.stop()
