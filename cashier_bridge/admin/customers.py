@@ -27,6 +27,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ..config import Settings
 from ..mobile.consent import archive, offers
+from ..money import kronor, parse_kronor
 from ..permissions import Action, allowed, refusal
 from ..registry import DuplicateProbe, Registry
 from ..registry.customer_admin import (
@@ -92,38 +93,6 @@ _ENV = jinja2.Environment(loader=_SCRIPT, autoescape=False)
 
 
 # --- money and rates as a Swedish reader writes them ----------------------------------------------
-
-def kronor(minor: int | None, currency: str | None = "SEK") -> str:
-    """Minor units as a Swedish reader writes the amount (no-break spaces inside).
-
-    >>> kronor(124950).replace("\\u00a0", " "), kronor(-5).replace("\\u00a0", " ")
-    ('1 249,50 kr', '−0,05 kr')
-    >>> kronor(1000000, "EUR").replace("\\u00a0", " "), kronor(None)
-    ('10 000,00 EUR', '—')
-    """
-    if minor is None:
-        return "—"
-    whole, cents = divmod(abs(minor), 100)
-    grouped = f"{whole:,}".replace(",", "\u00a0")
-    unit = "kr" if currency in (None, "SEK") else currency
-    return f"{'−' if minor < 0 else ''}{grouped},{cents:02d}\u00a0{unit}"
-
-
-def parse_kronor(text: str) -> int | None:
-    """What was typed in a kronor field, in öre; None when empty.  Raises ValueError with
-    the reason.
-
-    >>> parse_kronor("5 000"), parse_kronor("1 249,5 kr"), parse_kronor("12.30"), parse_kronor(" ")
-    (500000, 124950, 1230, None)
-    """
-    compact = re.sub(r"[\s\u00a0]|kr$|SEK$", "", text.strip(), flags=re.I)
-    if not compact:
-        return None
-    found = re.fullmatch(r"(\d{1,12})(?:[,.](\d{1,2}))?", compact)
-    if not found:
-        raise ValueError(f"{text.strip()!r} is not an amount in kronor (like 5 000 or 249,50)")
-    return int(found.group(1)) * 100 + int((found.group(2) or "0").ljust(2, "0"))
-
 
 def percent(bp: int | None) -> str:
     """Basis points as per cent, Swedish style.

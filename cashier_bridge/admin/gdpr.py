@@ -29,6 +29,7 @@ from sqlalchemy.engine import make_url
 
 from ..config import Settings, config_file
 from ..mobile.consent import version as consent_version
+from ..money import kronor as money
 from ..permissions import Action
 from ..registry import Registry
 from ..registry.lane_store import OUTBOX_KEEP
@@ -51,16 +52,6 @@ _CSS_ENV = jinja2.Environment(loader=_CSS)
 
 PERSONAL_ID_NOTE = ("Only a keyed fingerprint (HMAC-SHA256) of the personnummer is stored, for "
                     "matching, and the masked form shown here; never the number itself.")
-# A fingerprint is useless to the person and must not leave the shop even in their export.
-_HIDDEN = {"personal_id_fingerprint": "(fingerprint of the personnummer, not shown)"}
-
-
-def money(minor: int | None) -> str:
-    """Minor units (öre) as the shop reads them: 3500 -> "35.00"."""
-    if minor is None:
-        return "—"
-    sign = "-" if minor < 0 else ""
-    return f"{sign}{abs(minor) // 100:,}.{abs(minor) % 100:02d}".replace(",", " ")
 
 
 def _iso(value: Any) -> Any:
@@ -68,15 +59,6 @@ def _iso(value: Any) -> Any:
     if isinstance(value, dt.datetime):
         return value.isoformat(timespec="seconds")
     return value.isoformat() if isinstance(value, dt.date) else value
-
-
-def _without_fingerprints(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: (_HIDDEN[k] if k in _HIDDEN and v else _without_fingerprints(v))
-                for k, v in value.items()}
-    if isinstance(value, list):
-        return [_without_fingerprints(v) for v in value]
-    return value
 
 
 def personal_data(registry: Registry, customer_id: int, *, shop: str,
@@ -128,7 +110,7 @@ def personal_data(registry: Registry, customer_id: int, *, shop: str,
                    "ended_at": _iso(s.ended_at), "recorded_by": s.recorded_by}
                   for s in held.sales],
         "audit": [{"at": _iso(a.at), "actor": a.actor, "action": a.action,
-                   "detail": _without_fingerprints(a.detail)} for a in held.audit],
+                   "detail": a.detail} for a in held.audit],
     }
 
 

@@ -217,6 +217,26 @@ def scrub(detail: str | None) -> str | None:
     return json.dumps(kept, ensure_ascii=False) if kept else None
 
 
+# A personnummer's fingerprint is useless to the person and must not leave the shop, not even in
+# their own export (a merge's audit entry holds the rows it may have to restore).
+FINGERPRINT_HIDDEN = "(fingerprint of the personnummer, not shown)"
+
+
+def without_fingerprints(value: Any) -> Any:
+    """``value`` with every personal-ID fingerprint in it replaced by a note.
+
+    >>> without_fingerprints({"before": [{"personal_id_fingerprint": "9f2c…", "phone": None}]})
+    {'before': [{'personal_id_fingerprint': '(fingerprint of the personnummer, not shown)', \
+'phone': None}]}
+    """
+    if isinstance(value, dict):
+        return {k: (FINGERPRINT_HIDDEN if k == "personal_id_fingerprint" and v
+                    else without_fingerprints(v)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [without_fingerprints(v) for v in value]
+    return value
+
+
 class CustomerAdmin:
     def __init__(self, reader: Engine, writer: Engine, *, record_select: Select[Any],
                  create: CreateCustomer, likely_duplicates: LikelyDuplicates,
@@ -467,7 +487,8 @@ class CustomerAdmin:
                 customer=record, consents=current_on(conn, customer_id),
                 consent_log=log_on(conn, customer_id), sales=list_on(conn, customer_id),
                 audit=[AuditEntry(e.at, e.actor, e.action,
-                                  json.loads(e.detail) if e.detail else None) for e in entries])
+                                  without_fingerprints(json.loads(e.detail)) if e.detail
+                                  else None) for e in entries])
 
     def erase(self, customer_id: int, *, actor: str) -> None:
         """GDPR erasure.  The person's data goes; the row stays (as ``ERASED-<id>``) so their

@@ -32,6 +32,25 @@ def test_export_holds_everything_about_the_customer(api: Api) -> None:
     assert ANNA_PNR not in export.text
 
 
+def test_export_after_a_merge_shows_no_personal_id_fingerprint(api: Api) -> None:
+    """A merge's audit entry keeps the merged rows (so it can be undone), fingerprints
+    included; the person's export says one was there, never what it is."""
+    kept = api.post("/customers", json={"first_name": "Anna", "last_name": "Svensson",
+                                        "phone": "070-123 45 67"}).json()
+    other = api.post("/customers", json={"first_name": "Anna", "last_name": "Svensson",
+                                         "personal_id": ANNA_PNR}).json()
+    api.registry.merges.merge(kept["id"], other["id"], actor="test")
+    with api.registry.engine.connect() as conn:
+        stored = conn.execute(select(audit_log.c.detail).where(
+            audit_log.c.action == "merge")).scalar_one()
+    fingerprint = api.registry.fingerprint(ANNA_PNR)
+    assert fingerprint in stored  # the undo needs it
+    export = api.get(f"/customers/{kept['id']}/export")
+    assert export.status_code == 200, export.text
+    assert fingerprint not in export.text and ANNA_PNR not in export.text
+    assert "fingerprint of the personnummer, not shown" in export.text
+
+
 def test_erase_removes_the_person_and_keeps_the_books(api: Api) -> None:
     anna = api.post("/customers", json=ANNA).json()
     api.post(f"/customers/{anna['id']}/sales", json=SALE)

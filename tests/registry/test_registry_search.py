@@ -96,12 +96,3 @@ def test_plan_reads_short_digit_runs_as_no_phone_number() -> None:
     assert plan("anna").phone_prefix is None
     assert plan("").phrase is None
 
-
-@pytest.mark.parametrize("module", ["cashier_bridge.registry.search",
-                                    "cashier_bridge.registry.fields"])
-def test_docstring_examples(module: str) -> None:
-    import doctest
-    import importlib
-
-    result = doctest.testmod(importlib.import_module(module), report=True)
-    assert result.attempted > 0 and result.failed == 0
