@@ -75,3 +75,34 @@ def test_a_slow_screen_gets_a_timeout_that_covers_it_and_an_empty_recording_is_r
     step = rec.scenario("slow").steps[0]
     assert step.expect.screen == "idle"
     assert step.timeout_s >= 46.2 * 1.5
+
+
+def test_a_slider_drag_is_one_present_step_and_a_move_the_kiosk_answered_starts_another() -> None:
+    feed = Feed()
+    rec = feed.recorder()
+    rec.record_present("licence", {"distance": 1.0, "angle": 0.0})
+    feed.show("ask_member", "Vill du bli medlem?")
+    for distance in (1.4, 2.2, 2.95):  # one drag: the kiosk showed nothing new meanwhile
+        rec.record_present("licence", {"distance": distance, "angle": 0.0}, slider=True)
+    feed.show("scan", "Håll upp ditt kort")
+    rec.record_present("licence", {"distance": 1.0, "angle": 20.0}, slider=True)
+    steps = rec.scenario("sliders").steps
+    assert [s.do.value for s in steps] == ["present", "present", "present"]
+    first, dragged, tilted = (s.flaws for s in steps)  # type: ignore[union-attr]
+    assert first is None  # held the default way: nothing written
+    assert dragged is not None and dragged.distance == 2.95 and dragged.angle == 0.0
+    assert tilted is not None and tilted.distance == 1.0 and tilted.angle == 20.0
+    assert steps[1].expect.screen == "scan"
+
+
+def test_a_recorded_outage_carries_the_desks_busy_timeout_and_a_session_without_one_not() -> None:
+    feed = Feed()
+    rec = feed.recorder()
+    rec.bridge_settings["db_busy_timeout_s"] = 3
+    rec.record("start_sale")
+    assert rec.scenario("no-outage").bridge.settings == {}
+    rec.record("db_outage")
+    rec.record("db_restore")
+    scenario = rec.scenario("outage")
+    assert scenario.bridge.settings == {"db_busy_timeout_s": 3}
+    assert [s.do.value for s in scenario.steps] == ["start_sale", "db_outage", "db_restore"]

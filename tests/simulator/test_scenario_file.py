@@ -166,6 +166,11 @@ def test_saving_writes_the_action_first_and_only_what_was_said() -> None:
                     "wait for"),
     ('do = "network_cut"\ndevice = "printer"',
      "step 2 (network_cut): device: Input should be 'kiosk', 'register' or 'both'"),
+    ('do = "present"\nitem = "licence"\nflaws = { distance = 9 }',
+     "step 2 (present): flaws.distance: Input should be less than or equal to 3"),
+    ('do = "present"\nitem = "licence"\nflaws = { tilt = 10 }',
+     "step 2 (present): flaws.tilt: unknown key"),
+    ('do = "db_outage"\ndevice = "kiosk"', "step 2 (db_outage): device: unknown key"),
 ])
 def test_a_mistake_names_the_step_and_the_key(step: str, expected: str) -> None:
     [problem] = problems(with_step(step))
