@@ -201,7 +201,7 @@ def test_the_printable_page_shows_every_section_and_is_audited(client: TestClien
         "Personal data held about Anna Andersson (1001)"
     for section in ("profile", "addresses", "account", "note", "consents", "sales", "history"):
         assert f'id="{section}"' in page.text
-    assert "Ja, skicka mig erbjudanden." in page.text and "249.50 SEK" in page.text
+    assert "Ja, skicka mig erbjudanden." in page.text and "249,50\u00a0kr" in page.text
     assert "Bo" not in page.text.replace("Back office", "")
     with registry.engine.connect() as conn:
         entry = conn.execute(select(audit_log).order_by(audit_log.c.id.desc())).first()
