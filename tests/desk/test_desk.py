@@ -72,6 +72,24 @@ class Desk:
         return self.send("wait_screen", screen=screen, since=since, timeout=timeout,
                          **also)["result"]
 
+    def wait_text(self, screen: str, text: str, since: int, timeout: float = 40
+                  ) -> dict[str, Any]:
+        """The first snapshot of ``screen`` after ``since`` that shows the line ``text``."""
+        while True:
+            snapshot = self.wait_screen(screen, since=since, timeout=timeout)
+            if text in snapshot["texts"]:
+                return snapshot
+            since = int(snapshot["n"])
+
+    def type_digits(self, numpad: dict[str, Any], digits: str) -> dict[str, Any]:
+        """Each digit a finger on the numpad, each waited for on the display."""
+        shown = numpad
+        for digit in digits:
+            mark = self.mark()
+            self.tap(numpad, f"key_{digit}")
+            shown = self.wait_screen("numpad", since=mark)
+        return shown
+
     def tap(self, snapshot: dict[str, Any], button: str) -> None:
         """A finger on the customer screen: an X pointer click at the button's centre."""
         x, y = snapshot["buttons"][button]
@@ -220,7 +238,13 @@ def test_via_mobil_on_the_desk_phone_reads_the_kiosks_qr_and_connects_anna(
     assert steps[3]["personal_id"] == "{phone_personal_id_1}"
     assert "{phone_personal_id_1}" in steps[3]["expect"]["absent"]
     assert "{phone_personal_id_1}" in steps[3]["expect"]["logs_absent"]
-    load(path)  # and it is a scenario file selfreg-sim run accepts
+
+    # Replayed headless: the phone reads the code off the replayed kiosk and Anna connects.
+    result, summary = sim_run(path)
+    assert summary["error"] is None, summary["error"]
+    assert summary["failed"] == [], "\n".join(summary["failed"])
+    assert summary["steps_passed"] == 4 and summary["customer_code"] == "1001"
+    assert result.returncode == 0
 
 
 def test_screenshot_renders_the_desk_once_and_exits(tmp_path: Path) -> None:
@@ -249,3 +273,159 @@ def test_screenshot_renders_the_desk_once_and_exits(tmp_path: Path) -> None:
         panel = sum(1 for x in range(WINDOW[0] - 700, WINDOW[0], 10)
                     for y in range(0, 960, 10) if rgb.getpixel((x, y)) == (41, 46, 51))
         assert panel > 500, panel
+
+
+def replays_headless(path: Path) -> None:
+    result, summary = sim_run(path)
+    assert summary["error"] is None, summary["error"]
+    assert summary["failed"] == [], "\n".join(summary["failed"])
+    assert summary["ok"] is True and summary["steps_passed"] == summary["steps"]
+    assert result.returncode == 0
+
+
+def test_network_cut_and_bridge_restart_on_the_desk_are_recorded_and_replay_headless(
+        desk: Desk, tmp_path: Path) -> None:
+    desk.wait_screen("idle", since=0, online=True)
+    mark = desk.mark()
+    desk.send("start_sale")
+    desk.wait_screen("choose", since=mark)
+
+    # The kiosk's cable is pulled: the customer screen says it is offline...
+    mark = desk.mark()
+    desk.send("network", what="cut", device="kiosk")
+    offline = desk.wait_screen("offline", since=mark, online=False)
+    assert "choose_numpad" not in offline["buttons"]
+    # ...and once it is back the kiosk resumes the sale's choices by itself.
+    mark = desk.mark()
+    desk.send("network", what="restore", device="both")
+    desk.wait_screen("choose", since=mark, online=True)
+
+    # The bridge is killed and started again: the kiosk goes offline, reconnects, and the lane
+    # is where it was (the same sale's choices); the register hears the same lane state.
+    mark = desk.mark()
+    status = desk.send("bridge_restart")["status"]
+    desk.wait_screen("offline", since=mark, online=False)
+    resumed = desk.wait_screen("choose", since=mark, online=True)
+    assert "choose_numpad" in resumed["buttons"]
+    assert status["steps"] == 5  # start, cut, restore, kill, start
+
+    mark = desk.mark()
+    desk.tap(resumed, "choose_numpad")
+    desk.wait_screen("numpad", since=mark)
+    mark = desk.mark()
+    desk.send("end_sale")
+    desk.wait_screen("idle", since=mark)
+
+    path = Path(desk.send("save", name="desk-faults", path=str(tmp_path / "f.toml"))
+                ["result"]["path"])
+    raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    steps = raw["steps"]
+    assert [s["do"] for s in steps] == ["start_sale", "network_cut", "network_restore",
+                                        "bridge_kill", "bridge_start", "tap", "end_sale"]
+    assert steps[1]["device"] == "kiosk"
+    assert steps[1]["expect"] == {**steps[1]["expect"], "screen": "offline", "online": False}
+    assert steps[2]["expect"]["screen"] == "choose"
+    # The restart's step expects the resumed choices and the register's lane in the same phase.
+    assert steps[4]["expect"]["screen"] == "choose"
+    assert {"event": "state", "phase": "choosing"} in steps[4]["expect"]["register"]
+    replays_headless(path)
+
+
+def test_a_database_outage_on_the_desk_is_recorded_and_replays_headless(
+        desk: Desk, tmp_path: Path) -> None:
+    from kiosk.i18n import gettext
+    from kiosk.screens import NOTICES
+
+    try_again = gettext("sv", NOTICES["unavailable"])
+    desk.wait_screen("idle", since=0, online=True)
+    mark = desk.mark()
+    desk.send("start_sale")
+    choose = desk.wait_screen("choose", since=mark)
+    mark = desk.mark()
+    desk.tap(choose, "choose_numpad")
+    numpad = desk.wait_screen("numpad", since=mark)
+
+    down = desk.send("database", down=True)["status"]
+    assert "a write waits 3 s for the lock" in down["status"]
+    desk.type_digits(numpad, "198503121249")
+    # The shopper's OK cannot be saved: she stays on Ange ID, online, asked to try again.
+    mark = desk.mark()
+    desk.tap(numpad, "key_ok")
+    refused = desk.wait_text("numpad", try_again, since=mark)
+    assert refused["online"] is True
+    assert not any("1249" in t for t in refused["texts"])
+
+    # The database is back: the same OK, her number still typed, connects her.
+    desk.send("database", down=False)
+    mark = desk.mark()
+    desk.tap(refused, "key_ok")
+    welcome = desk.wait_screen("welcome", since=mark)
+    assert "Välkommen, Anna!" in welcome["texts"]
+    assert try_again not in welcome["texts"]
+
+    path = Path(desk.send("save", name="desk-outage", path=str(tmp_path / "o.toml"))
+                ["result"]["path"])
+    raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    steps = raw["steps"]
+    assert [s["do"] for s in steps] == ["start_sale", "tap", "db_outage", "type", "tap",
+                                        "db_restore", "tap"]
+    # The replay's bridge waits for the lock as long as the desk's did.
+    assert raw["bridge"]["settings"] == {"db_busy_timeout_s": 3}
+    assert steps[4]["expect"]["screen"] == "numpad"
+    assert try_again in steps[4]["expect"]["texts"]
+    assert "{typed_1}" in steps[4]["expect"]["absent"]
+    assert "Välkommen, Anna!" in steps[6]["expect"]["texts"]
+    replays_headless(path)
+
+
+def test_language_size_and_sliders_on_the_desk(desk: Desk, tmp_path: Path) -> None:
+    from kiosk.i18n import gettext
+
+    idle = desk.wait_screen("idle", since=0, online=True)
+    assert "Hej! Är du medlem?" in idle["texts"]
+    # At the default window the whole panel shows: nothing is below the fold.
+    height, visible = desk.send("status")["status"]["panel"]
+    assert height <= visible, (height, visible)
+
+    # English: the kiosk's own texts change, on the screen it shows.
+    mark = desk.mark()
+    desk.send("language", language="en")
+    english = desk.wait_screen("idle", since=mark)
+    assert english["language"] == "en"
+    assert gettext("en", "Hi! Are you a member?") in english["texts"], english["texts"]
+    assert "Hej! Är du medlem?" not in english["texts"]
+
+    # Each display size: the kiosk laid out again at that size, shown whole on the desk in
+    # its proportions, its buttons inside it.
+    for size in ("800x480", "1920x1080", "1280x800"):
+        width, height = map(int, size.split("x"))
+        mark = desk.mark()
+        desk.send("size", size=size)
+        shown = desk.wait_screen("idle", since=mark)
+        assert shown["display"] == [width, height]
+        x, y, w, h = shown["host"]
+        assert abs(w / h - width / height) < 0.01
+        assert x >= 0 and y >= 0 and x + w <= WINDOW[0] and y + h <= WINDOW[1]
+        assert shown["language"] == "en" and "Hej! Är du medlem?" not in shown["texts"]
+        for bx, by in shown["buttons"].values():
+            assert x <= bx <= x + w and y <= by <= y + h, (size, bx, by)
+
+    # A licence held far away and turned: the sliders' values are recorded with the item.
+    mark = desk.mark()
+    desk.send("start_sale")
+    choose = desk.wait_screen("choose", since=mark)
+    mark = desk.mark()
+    desk.tap(choose, "choose_scan")
+    desk.wait_screen("scan", since=mark)
+    desk.send("present", item="licence")
+    desk.send("flaws", distance=2.5, angle=30)
+    path = Path(desk.send("save", name="desk-sliders", path=str(tmp_path / "s.toml"))
+                ["result"]["path"])
+    raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    assert raw["kiosk"]["settings"] == {"language": "en"}
+    presents = [s for s in raw["steps"] if s["do"] == "present"]
+    assert presents[0]["item"] == "licence" and "flaws" not in presents[0]
+    assert presents[-1]["item"] == "licence"
+    assert presents[-1]["flaws"] == {"distance": 2.5, "angle": 30.0}
+    assert len(presents) == 2  # two sliders set at once: one step
+    load(path)
