@@ -325,14 +325,16 @@ class DeskApp(KioskApp):
             items.add_widget(_button(entry.label, self.do(self.act_present, entry.item)))
         self.col.add_widget(items)
         self.sliders: dict[str, Slider] = {}
+        self.slider_labels: dict[str, Label] = {}  # each slider's name and value, as recorded
         for name, low, high, value in (("distance", 0.5, 3.0, 1.0), ("angle", 0.0, 60.0, 0.0),
                                        ("blur", 0.0, 4.0, 1.0), ("glare", 0.0, 3.0, 1.0),
                                        ("light", 0.2, 2.0, 1.0)):
             slider = Slider(min=low, max=high, value=value)
             slider.bind(value=lambda *_: self.slider_moved())
-            shown = _label(f"{name}", height=ROW)
+            shown = _label(f"{name} {value:g}", height=ROW)
             shown.size_hint_x = 0.35
             self.sliders[name] = slider
+            self.slider_labels[name] = shown
             self.col.add_widget(_row(shown, slider))
 
         self.col = self.columns[0]
@@ -485,6 +487,8 @@ class DeskApp(KioskApp):
         (moves in a row are one step, see Recorder.record_present)."""
         values = self.slider_values()
         self.recorder.record_present(self.camera_item, values, slider=True)
+        for name, value in values.items():
+            self.slider_labels[name].text = f"{name} {round(value, 2):g}"
         self.set_flaws(values)
 
     def set_flaws(self, values: dict[str, float]) -> None:
