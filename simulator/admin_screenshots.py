@@ -16,12 +16,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from .browser import chromium
 from .processes import BridgeProcess
 from .scenarios import demo_csv
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 SIZE = (1280, 800)
 PASSWORD = "screenshot pass 1"
 # Always taken: pages of this part of the back office or of the shell that is already there.
@@ -29,8 +27,6 @@ ALWAYS = ("login", "customers", "merge", "export", "delete", "staff", "settings"
 
 
 def run(out_dir: Path) -> list[Path]:
-    from playwright.sync_api import sync_playwright
-
     out_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="selfreg-admin-") as tmp:
         bridge = BridgeProcess(Path(tmp))
@@ -38,14 +34,10 @@ def run(out_dir: Path) -> list[Path]:
         kept, other = _stage(bridge.db_url)
         bridge.start()
         try:
-            with sync_playwright() as pw:
-                browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-                try:
-                    context = browser.new_context(
-                        viewport={"width": SIZE[0], "height": SIZE[1]}, locale="en-GB")
-                    return _pages(context.new_page(), bridge.http_url, out_dir, kept, other)
-                finally:
-                    browser.close()
+            with chromium() as browser:
+                context = browser.new_context(
+                    viewport={"width": SIZE[0], "height": SIZE[1]}, locale="en-GB")
+                return _pages(context.new_page(), bridge.http_url, out_dir, kept, other)
         finally:
             bridge.stop()
 

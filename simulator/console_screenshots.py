@@ -17,12 +17,10 @@ from typing import Any
 
 from stdnum import luhn
 
+from .browser import chromium
 from .processes import BridgeProcess
 from .sync_device import SyncDevice
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 SIZES: tuple[tuple[int, int], ...] = ((1280, 800), (768, 1024))
 STATES = ("idle", "sale-open", "identifying", "member-prompt", "member-form", "search",
           "connected", "reconnecting")
@@ -31,19 +29,13 @@ _TWIN_BORN = dt.date(1962, 8, 30)
 
 
 def run(out_dir: Path, sizes: tuple[tuple[int, int], ...] = SIZES) -> list[Path]:
-    from playwright.sync_api import sync_playwright
-
     out_dir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            for size in sizes:
-                # Each size ends with the bridge stopped (the reconnecting shot): its own bridge.
-                with tempfile.TemporaryDirectory(prefix="selfreg-console-") as tmp:
-                    written += _one_size(browser, Path(tmp), out_dir, size)
-        finally:
-            browser.close()
+    with chromium() as browser:
+        for size in sizes:
+            # Each size ends with the bridge stopped (the reconnecting shot): its own bridge.
+            with tempfile.TemporaryDirectory(prefix="selfreg-console-") as tmp:
+                written += _one_size(browser, Path(tmp), out_dir, size)
     return written
 
 

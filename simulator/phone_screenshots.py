@@ -11,19 +11,15 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from .browser import chromium
 from .processes import BridgeProcess
 from .scenarios import demo_csv, known_customer, unknown_personnummer
 from .sync_device import SyncDevice
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 LANGUAGES = ("sv", "en", "nl")
 
 
 def run(out_dir: Path, languages: tuple[str, ...] = LANGUAGES) -> list[Path]:
-    from playwright.sync_api import sync_playwright
-
     out_dir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     with tempfile.TemporaryDirectory(prefix="selfreg-phone-") as tmp:
@@ -31,13 +27,9 @@ def run(out_dir: Path, languages: tuple[str, ...] = LANGUAGES) -> list[Path]:
         bridge.cli("import-csv", str(demo_csv()))
         bridge.start()
         try:
-            with sync_playwright() as pw:
-                browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-                try:
-                    for n, lang in enumerate(languages):
-                        written += _one_language(browser, bridge, out_dir, lang, f"lane-{n}")
-                finally:
-                    browser.close()
+            with chromium() as browser:
+                for n, lang in enumerate(languages):
+                    written += _one_language(browser, bridge, out_dir, lang, f"lane-{n}")
         finally:
             bridge.stop()
     return written

@@ -137,7 +137,7 @@ def _child(out_dir: Path, size: tuple[int, int], languages: list[str]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from . import admin_screenshots, console_screenshots, phone_screenshots
+    from . import admin_screenshots, browser, console_screenshots, phone_screenshots
 
     parser = argparse.ArgumentParser(prog="selfreg-sim screenshots")
     parser.add_argument("out_dir", type=Path)
@@ -158,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
         sizes = (parse_size(args.size),)
     for path in run(args.out_dir, sizes=sizes, languages=languages):
         print(path)
-    if Path(phone_screenshots.CHROMIUM).exists():
+    if browser.available():
         for path in phone_screenshots.run(args.out_dir, tuple(languages)):
             print(path)
         for path in console_screenshots.run(args.out_dir):
@@ -166,8 +166,8 @@ def main(argv: list[str] | None = None) -> int:
         for path in admin_screenshots.run(args.out_dir):
             print(path)
     else:
-        print(f"no phone page or cashier console shots: {phone_screenshots.CHROMIUM} is not "
-              "installed (apt-get install chromium)", file=sys.stderr)
+        print(f"no phone page, cashier console or back-office shots: {browser.CHROMIUM} is "
+              "not installed (apt-get install chromium)", file=sys.stderr)
     return 0
 
 

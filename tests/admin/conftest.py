@@ -16,7 +16,7 @@ if str(ROOT) not in sys.path:  # plain `pytest` (not `python -m pytest`) leaves 
     sys.path.insert(0, str(ROOT))
 
 from cashier_bridge.registry import Registry  # noqa: E402
-from tests.pg_server import PostgresServer, postgres_server  # noqa: E402
+from tests.pg_server import postgres_server  # noqa: E402
 
 __all__ = ["postgres_server"]
 
@@ -39,15 +39,6 @@ class Clock:
         self.now += dt.timedelta(**delta)
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'state' / 'selfreg.db'}"
-        return
-    server: PostgresServer = request.getfixturevalue("postgres_server")
-    url = server.create_database("admin")
-    yield url
-    server.drop_database(url)
 
 
 @pytest.fixture

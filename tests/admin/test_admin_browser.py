@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,9 +13,6 @@ from cashier_bridge.permissions import StaffRole
 from cashier_bridge.registry import Registry
 from simulator.processes import BridgeProcess
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 ADMIN_PW = "correct horse battery"
 CASHIER_PW = "staple paper clip tree"
 
@@ -36,18 +32,6 @@ def bridge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BridgeProcess]:
     assert ADMIN_PW not in log and CASHIER_PW not in log  # no passwords in logs
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not shutil.which(CHROMIUM):
-        # Not an optional server: ./test.sh installs it, so its absence is a broken set-up.
-        pytest.fail("Debian's chromium is not installed (./test.sh installs it; or apt "
-                    "install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield b
-        b.close()
 
 
 @pytest.fixture(params=[{"width": 1366, "height": 768}, {"width": 820, "height": 1180}],

@@ -15,7 +15,6 @@ from simulator.processes import BridgeProcess
 
 from . import test_admin_browser as shell
 
-browser = shell.browser  # the same chromium for the module
 MANAGER_PW = "a manager's long secret"
 CASHIER_PW = "a cashier's long secret"
 

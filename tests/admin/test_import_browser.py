@@ -13,7 +13,7 @@ from cashier_bridge.registry import Registry
 from cashier_bridge.registry.csv_io import HEADER
 from simulator.processes import BridgeProcess
 
-from .test_admin_browser import browser, sign_in  # noqa: F401  (pytest injects the fixture)
+from .test_admin_browser import sign_in
 
 MANAGER_PW = "tulips in the rain"
 ROWS = 20_000  # enough for the import to take a moment, so the page shows it running
@@ -35,7 +35,7 @@ def big_file(path: Path) -> None:
 
 
 def test_a_manager_imports_a_lightspeed_file_and_undoes_it(
-        browser: Any, tmp_path: Path) -> None:  # noqa: F811 (the fixture, injected)
+        browser: Any, tmp_path: Path) -> None:
     from playwright.sync_api import expect
 
     bridge = BridgeProcess(tmp_path / "bridge")

@@ -18,7 +18,7 @@ if str(ROOT) not in sys.path:  # plain `pytest` (not `python -m pytest`) leaves 
 from cashier_bridge.config import Settings  # noqa: E402
 from cashier_bridge.registry import Registry  # noqa: E402
 from cashier_bridge.server import create_app  # noqa: E402
-from tests.pg_server import PostgresServer, postgres_server  # noqa: E402
+from tests.pg_server import postgres_server  # noqa: E402
 
 __all__ = ["postgres_server"]
 
@@ -26,15 +26,6 @@ API = "/api/v1"
 ANNA_PNR = "198503121249"
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'api.db'}"
-        return
-    server: PostgresServer = request.getfixturevalue("postgres_server")
-    url = server.create_database("api")
-    yield url
-    server.drop_database(url)
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -12,18 +12,6 @@ import websockets
 from simulator.netfault import NetworkFault
 from simulator.processes import BridgeProcess
 from tests.chain.test_chain import NEW_PNR, Device, customers_with, device, to_numpad
-from tests.pg_server import PostgresServer
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'shop.db'}"
-        return
-    server: PostgresServer = request.getfixturevalue("postgres_server")
-    url = server.create_database("net")
-    yield url
-    server.drop_database(url)
 
 
 @pytest.fixture

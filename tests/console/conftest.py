@@ -5,7 +5,6 @@ paired devices; a raw websocket client plays the lane's kiosk."""
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,9 +22,6 @@ from cashier_bridge.registry import NewCustomer, Registry  # noqa: E402
 from simulator.processes import BridgeProcess  # noqa: E402
 from simulator.sync_device import SyncDevice  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 TILL = {"viewport": {"width": 1280, "height": 800}, "locale": "en-GB"}
 
 
@@ -117,18 +113,6 @@ def bridge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BridgeProcess]:
     stop_bridge(b)
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not shutil.which(CHROMIUM):
-        # Not an optional server: ./test.sh installs it, so its absence is a broken set-up.
-        pytest.fail("Debian's chromium is not installed (./test.sh installs it; or apt "
-                    "install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield b
-        b.close()
 
 
 _lanes = iter(range(1, 10_000))

@@ -4,7 +4,6 @@ kiosk and the cashier's register."""
 
 from __future__ import annotations
 
-import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,9 +20,6 @@ from cashier_bridge.registry import NewCustomer, Registry  # noqa: E402
 from simulator.processes import BridgeProcess  # noqa: E402
 from simulator.sync_device import SyncDevice as Device  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 PHONE = {"viewport": {"width": 375, "height": 812}, "is_mobile": True, "has_touch": True,
          "locale": "en-GB", "extra_http_headers": {"Accept-Language": "en-GB,en;q=0.9"}}
 ANNA_PNR = "198503120183"
@@ -61,18 +57,6 @@ def bridge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BridgeProcess]:
     stop_bridge(b)
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not shutil.which(CHROMIUM):
-        # Not an optional server: ./test.sh installs it, so its absence is a broken set-up.
-        pytest.fail("Debian's chromium is not installed (./test.sh installs it; or apt "
-                    "install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield b
-        b.close()
 
 
 @pytest.fixture
