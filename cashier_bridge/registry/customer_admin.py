@@ -48,7 +48,7 @@ from .records import (
 from .sales import Sale, list_on
 from .schema import audit_log, customers
 from .timestamps import utcnow
-from .writes import MARKETING, audit
+from .writes import MARKETING, audit, first_holder
 
 API_SOURCE = "api"
 MAX_NOTE = 2000
@@ -464,17 +464,11 @@ class CustomerAdmin:
 
     def _refuse_taken(self, conn: Connection, values: Mapping[str, Any],
                       other_than: int | None) -> None:
-        for name in UNIQUE:
-            value = values.get(name)
-            if value is None:
-                continue
-            condition = customers.c[name] == value
-            if other_than is not None:
-                condition = and_(condition, customers.c.id != other_than)
-            # Erased customers keep no identifiers but their ERASED- code, so this is live.
-            row = conn.execute(self._select.where(condition).limit(1)).first()
-            if row is not None:
-                raise DuplicateCustomer(record_from_row(row), FIELD_OF.get(name, name))
+        # Erased customers keep no identifiers but their ERASED- code, so this is live.
+        held = first_holder(conn, self._select, values, UNIQUE, other_than=other_than)
+        if held is not None:
+            row, name = held
+            raise DuplicateCustomer(record_from_row(row), FIELD_OF.get(name, name))
 
     # --- GDPR ----------------------------------------------------------------------------------
 

@@ -54,6 +54,7 @@ from .writes import (
     audit,
     consent_values,
     customer_values,
+    first_holder,
     group_id,
     reserve_codes,
 )
@@ -442,20 +443,10 @@ def _created_for(conn: Connection, request_key: str, values: dict[str, Any],
 
 def _taken(conn: Connection, values: dict[str, Any], check_code: bool,
            *, other_than: int | None = None) -> tuple[Any, str] | None:
-    """The first customer (row, field) already holding one of the unique values."""
+    """The first customer (row, field) already holding one of the unique values.  Erased
+    customers keep their code, so a code clash is checked against them too."""
     names = (*_UNIQUE_IDENTIFIERS, "customer_code") if check_code else _UNIQUE_IDENTIFIERS
-    for name in names:
-        value = values.get(name)
-        if value is None:
-            continue
-        condition = customers.c[name] == value
-        if other_than is not None:
-            condition = and_(condition, customers.c.id != other_than)
-        # Erased customers keep their code, so a code clash is checked against them too.
-        row = conn.execute(_RECORD_SELECT.where(condition).limit(1)).first()
-        if row is not None:
-            return row, name
-    return None
+    return first_holder(conn, _RECORD_SELECT, values, names, other_than=other_than)
 
 
 def _insert_customer(conn: Connection, values: dict[str, Any], new: NewCustomer, *,

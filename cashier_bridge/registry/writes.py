@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import BigInteger, Connection, String, Table, cast, insert, select, update
+from sqlalchemy import BigInteger, Connection, String, Table, and_, cast, insert, select, update
 
 from . import fields
 from .duplicates import email_key
 from .records import NewCustomer
-from .schema import audit_log, customer_groups, installation
+from .schema import audit_log, customer_groups, customers, installation
 from .timestamps import utcnow
 
 NEXT_CODE_KEY = "next_customer_code"
@@ -121,3 +122,20 @@ def audit(conn: Connection, actor: str, action: str, customer_id: int | None,
     conn.execute(insert(audit_log).values(
         at=utcnow(), actor=actor, action=action, customer_id=customer_id,
         detail=json.dumps(detail, ensure_ascii=False) if detail is not None else None))
+
+
+def first_holder(conn: Connection, base: Any, values: Mapping[str, Any], names: Sequence[str],
+                 *, other_than: int | None = None) -> tuple[Any, str] | None:
+    """The first customer (a row of ``base``, and the field) already holding one of the unique
+    ``values`` under ``names``, other than customer ``other_than``."""
+    for name in names:
+        value = values.get(name)
+        if value is None:
+            continue
+        condition = customers.c[name] == value
+        if other_than is not None:
+            condition = and_(condition, customers.c.id != other_than)
+        row = conn.execute(base.where(condition).limit(1)).first()
+        if row is not None:
+            return row, name
+    return None
