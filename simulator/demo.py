@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import secrets
 import subprocess
 import sys
 import webbrowser
@@ -148,6 +149,10 @@ async def _demo(settings: Settings) -> int:
     console_url = await asyncio.to_thread(_console_link, settings.db_url, settings.lane,
                                           phone_url)
     print(f"Cashier console (a one-time sign-in link, valid for an hour): {console_url}")
+    demo_admin = await asyncio.to_thread(_demo_admin, settings.db_url)
+    print(f"Back office: {phone_url}/admin"
+          + (f" — sign in as {DEMO_ADMIN} with password {demo_admin!r} (made for this demo; "
+             "staff add makes real accounts)" if demo_admin else ""))
     if os.environ.get("DISPLAY"):  # a desktop: the cashier's screen is this browser
         _open_in_browser(console_url)
     screen: VirtualScreen | None = None
@@ -207,6 +212,23 @@ def _present(control: Path | None, item: str) -> None:
         print(f"   {exc}")
         return
     print(f"   holding up {item or 'nothing'}")
+
+
+DEMO_ADMIN = "demo-admin"
+
+
+def _demo_admin(db_url: str) -> str | None:
+    """The first time, an admin for the demo's back office; its password (None later: an
+    account exists, and its password was shown when it was made)."""
+    registry = Registry.open(db_url)
+    try:
+        if registry.staff.count():
+            return None
+        password = secrets.token_urlsafe(9)
+        registry.staff.add(DEMO_ADMIN, password, "admin", display_name="Demo admin")
+        return password
+    finally:
+        registry.close()
 
 
 def _console_link(db_url: str, lane: str, base_url: str) -> str:
