@@ -8,7 +8,8 @@ page reloads itself through a ``Refresh`` header) → the row-by-row report.  Ba
 with Undo (a POST with the CSRF token and a confirmation box).  "Export CSV" streams the file.
 
 Managers and admins only (``Action.import_customers`` / ``Action.export_customers``).  The
-uploaded file lives in memory until it is imported or replaced; nothing of it is logged.
+uploaded file's rows, as the preview read them, live in memory until they are imported or
+replaced; nothing of them is logged.
 """
 
 from __future__ import annotations
@@ -57,8 +58,7 @@ class Upload:
     token: str
     staff_id: int
     filename: str
-    data: bytes
-    preview: Preview
+    preview: Preview  # with the file's rows as read: the import does not read it again
 
 
 @dataclass
@@ -145,7 +145,7 @@ def imports_router(settings: Settings, page: Callable[..., HTMLResponse]) -> API
         work = _work(request)
         token = secrets.token_urlsafe(18)
         with work.lock:
-            work.uploads[token] = Upload(token, session.staff.id, name, data, checked)
+            work.uploads[token] = Upload(token, session.staff.id, name, checked)
             while len(work.uploads) > KEEP_UPLOADS:
                 work.uploads.pop(next(iter(work.uploads)))
         log.info("import_previewed", staff=session.staff.id, rows=checked.rows_total,
@@ -182,7 +182,7 @@ def imports_router(settings: Settings, page: Callable[..., HTMLResponse]) -> API
                 "Another import is running; wait until it has finished, then import again."))
         registry = registry_of(request)
         thread = threading.Thread(target=_run, name=f"import-{job.id}", daemon=True, args=(
-            registry, job, upload, session.staff.actor, settings.phone_region))
+            registry, job, upload, session.staff.actor))
         thread.start()
         log.info("import_started", staff=session.staff.id, job=job.id)
         return RedirectResponse(f"{BASE}/jobs/{job.id}", status_code=303)
@@ -274,12 +274,11 @@ def imports_router(settings: Settings, page: Callable[..., HTMLResponse]) -> API
     return router
 
 
-def _run(registry: Registry, job: Job, upload: Upload, actor: str, region: str) -> None:
+def _run(registry: Registry, job: Job, upload: Upload, actor: str) -> None:
     try:
-        # Checked again: the registry may have changed since the preview was made.
-        plan = registry.imports.preview(upload.data, filename=upload.filename, region=region,
-                                        progress=job.progress)
-        report = registry.imports.apply(plan, actor=actor, progress=job.progress)
+        # apply() matches the preview's rows against the registry again (it may have changed
+        # since the preview was made) without reading the file again.
+        report = registry.imports.apply(upload.preview, actor=actor, progress=job.progress)
         with job.lock:
             job.report = report
     except Exception as exc:  # shown on the page; the batch keeps what was applied

@@ -6,13 +6,14 @@ chunks with progress, remember what each row did, and undo a batch as a whole.
   leave unchanged, and every row it cannot take, by line, column and reason.  A phone, e-mail
   or personal ID that another row of the file or another stored customer already has is a row
   error, never a crash.
-- **Import** (:meth:`ImportStore.run`) makes the same plan again (the registry may have changed
-  since the preview) and applies it in chunks, each in its own transaction, recording in
-  ``import_changes`` what it did to each customer with the values before.  New customers go in
-  with one executemany per chunk, so 100,000 rows take seconds.  Rows identical to what is
-  stored are skipped, so running a file again changes nothing; a file whose SHA-256 was already
-  imported (and not undone) is reported with that batch (:meth:`ImportStore.earlier`), and
-  callers ask before importing it again.
+- **Import** (:meth:`ImportStore.apply` of a preview, or :meth:`ImportStore.run` of a file)
+  matches the rows against the registry again (it may have changed since the preview; the file
+  is not read again, the preview keeps its rows as read) and applies the plan in transactions
+  of :data:`TRANSACTION_ROWS`, recording in ``import_changes`` what it did to each customer with
+  the values before.  New customers go in with one executemany per chunk, so 100,000 rows take
+  seconds.  Rows identical to what is stored are skipped, so running a file again changes
+  nothing; a file whose SHA-256 was already imported (and not undone) is reported with that
+  batch (:meth:`ImportStore.earlier`), and callers ask before importing it again.
 - **Undo** (:meth:`ImportStore.undo`) removes the customers a batch created, unless something
   happened to them since (a sale, a consent given at the till, an edit): those stay and are
   reported with the reason.  Customers it updated get their values from before the import back,
@@ -37,8 +38,10 @@ from sqlalchemy import (
     Select,
     bindparam,
     delete,
+    exists,
     func,
     insert,
+    or_,
     select,
     update,
 )
@@ -54,7 +57,11 @@ from .writes import DEFAULT_GROUP, MARKETING, audit, group_id, insert_many, rese
 
 Progress = Callable[[str, int, int], None]  # (phase, rows done, rows in all)
 
-CHUNK = 5_000  # rows applied per transaction (and per progress report)
+CHUNK = 5_000  # rows per executemany and per progress report
+# Rows per transaction when applying or undoing.  Each commit of a WAL database may checkpoint,
+# rewriting most pages of the customers table's dozen indexes: with 5,000-row transactions a
+# 100,000-row import took 1.7 times as long.  Other writers wait for one transaction (~1 s).
+TRANSACTION_ROWS = 25_000
 MATCH_CHUNK = 900  # values per IN (...) when matching the file against the registry
 SAMPLE_ROWS = 20
 _IDENTIFIERS = ("personal_id_fingerprint", "phone", "email")
@@ -63,6 +70,11 @@ _LABEL = {"personal_id_fingerprint": "personal_id"}
 _STORED: Select[Any] = select(
     *customers.c, func.coalesce(customer_groups.c.name, DEFAULT_GROUP).label("customer_group")
 ).select_from(customers.outerjoin(customer_groups, customers.c.group_id == customer_groups.c.id))
+
+
+# Its IN list expanded when it runs: SQLAlchemy compiles it once instead of coercing and naming
+# each id anew for every chunk of the file.
+_STORED_BY_ID: Select[Any] = _STORED.where(customers.c.id.in_(bindparam("ids", expanding=True)))
 
 
 class AlreadyUndone(ValueError):
@@ -128,6 +140,11 @@ class Preview:
     rows_total: int = 0  # data lines, blank ones included
     planned: list[Planned] = field(default_factory=list, repr=False)
     earlier: Batch | None = None  # the same file, imported before and not undone
+    # The rows as read, and the rows that could not be read: the import matches these against
+    # the registry again without reading the file again.
+    parsed: list[tuple[int, csv_io.ParsedRow]] = field(default_factory=list, repr=False)
+    unreadable: list[RowIssue] = field(default_factory=list, repr=False)
+    names: dict[str, str] = field(default_factory=dict, repr=False)
 
     def count(self, action: str) -> int:
         return sum(1 for p in self.planned if p.action == action)
@@ -199,6 +216,16 @@ class ImportStore:
 
     def preview(self, data: bytes, *, filename: str | None = None, region: str = "SE",
                 progress: Progress | None = None) -> Preview:
+        result = self._read(data, filename=filename, region=region)
+        if result.header_error:
+            return result
+        with self._engine.connect() as conn:
+            _check(conn, result, progress)
+            result.earlier = _earlier(conn, result.sha256)
+        return result
+
+    def _read(self, data: bytes, *, filename: str | None, region: str) -> Preview:
+        """The file's rows read and checked on their own, not yet against the registry."""
         sha = hashlib.sha256(data).hexdigest()
         result = Preview(filename=filename, sha256=sha)
         try:
@@ -212,7 +239,8 @@ class ImportStore:
         if table.header_error:
             result.header_error = table.header_error
             return result
-        parsed: list[tuple[int, csv_io.ParsedRow]] = []
+        result.names = table.names
+        parsed = result.parsed
         for line, cells in table.rows:
             result.rows_total += 1
             if csv_io.is_blank(cells):
@@ -223,12 +251,8 @@ class ImportStore:
                                                       fingerprint=self._fingerprint,
                                                       names=table.names)))
             except csv_io.RowError as err:
-                result.errors.append(RowIssue(line, str(err), err.column))
-        with self._engine.connect() as conn:
-            result.planned = _plan(conn, parsed, result.errors, table.names, progress,
-                                   result.rows_total)
-            result.earlier = _earlier(conn, sha)
-        result.errors.sort(key=lambda issue: issue.line)
+                result.unreadable.append(RowIssue(line, str(err), err.column))
+        result.errors = list(result.unreadable)
         return result
 
     def earlier(self, sha256: str) -> Batch | None:
@@ -271,17 +295,28 @@ class ImportStore:
     def run(self, data: bytes, *, filename: str | None = None, region: str = "SE",
             actor: str = "import", progress: Progress | None = None) -> BatchReport:
         """Check the file and apply what can be applied, as one batch."""
-        plan = self.preview(data, filename=filename, region=region, progress=progress)
-        return self.apply(plan, actor=actor, progress=progress)
+        return self.apply(self._read(data, filename=filename, region=region), actor=actor,
+                          progress=progress)
 
-    def apply(self, plan: Preview, *, actor: str, progress: Progress | None = None
+    def apply(self, preview: Preview, *, actor: str, progress: Progress | None = None
               ) -> BatchReport:
-        report = BatchReport(ignored_columns=plan.ignored_columns,
-                             not_kept_columns=plan.not_kept_columns)
-        if plan.header_error:
-            report.errors.append((1, plan.header_error))
-            report.issues.append(RowIssue(1, plan.header_error))
+        """Import the rows of ``preview`` as one batch.  They are matched against the registry
+        again first (phase "checking"): a customer stored or changed since the preview is
+        updated, or makes the row an error, as if the file had been checked just now.
+        ``preview`` itself is left as it was."""
+        report = BatchReport(ignored_columns=preview.ignored_columns,
+                             not_kept_columns=preview.not_kept_columns)
+        if preview.header_error:
+            report.errors.append((1, preview.header_error))
+            report.issues.append(RowIssue(1, preview.header_error))
             return report
+        plan = Preview(filename=preview.filename, sha256=preview.sha256,
+                       ignored_columns=preview.ignored_columns,
+                       not_kept_columns=preview.not_kept_columns, blank=preview.blank,
+                       rows_total=preview.rows_total, parsed=preview.parsed,
+                       unreadable=preview.unreadable, names=preview.names)
+        with self._engine.connect() as conn:
+            _check(conn, plan, progress)
         work = [p for p in plan.planned if p.action != "unchanged"]
         now = utcnow()
         with self._writer.begin() as conn:
@@ -297,17 +332,22 @@ class ImportStore:
         done = 0
         if progress:
             progress("importing", 0, len(work))
-        for chunk in _chunks(work, CHUNK):
-            creates = [p for p in chunk if p.action == "create"]
-            updates = [p for p in chunk if p.action == "update"]
+        keys: dict[str, str] = {}
+        for part in _chunks(work, TRANSACTION_ROWS):
             with self._writer.begin() as conn:
-                if creates:
-                    report.created += _create(conn, creates, batch_id, actor, groups, late)
-                if updates:
-                    report.updated += _update(conn, updates, batch_id, actor, groups)
-            done += len(chunk)
-            if progress:
-                progress("importing", done, len(work))
+                for chunk in _chunks(part, CHUNK):
+                    creates = [p for p in chunk if p.action == "create"]
+                    updates = [p for p in chunk if p.action == "update"]
+                    if creates:
+                        report.created += _create(conn, creates, batch_id, actor, groups, late,
+                                                  keys)
+                    if updates:
+                        report.updated += _update(conn, updates, batch_id, actor, groups)
+                    done += len(chunk)
+                    # Reported before the commit, which follows within a second: the bar moves
+                    # every CHUNK rows, not every transaction.
+                    if progress:
+                        progress("importing", done, len(work))
         issues = sorted([*plan.errors, *late], key=lambda issue: issue.line)
         report.issues = issues
         report.errors = [(i.line, i.reason) for i in issues]
@@ -346,18 +386,23 @@ class ImportStore:
         while True:
             with self._writer.begin() as conn:
                 changes = conn.execute(
-                    select(import_changes).where(import_changes.c.batch_id == batch_id,
-                                                 import_changes.c.id > after)
-                    .order_by(import_changes.c.id).limit(CHUNK)).all()
+                    select(import_changes.c.id, import_changes.c.action)
+                    .where(import_changes.c.batch_id == batch_id, import_changes.c.id > after)
+                    .order_by(import_changes.c.id).limit(TRANSACTION_ROWS)).all()
                 if not changes:
                     break
-                after = changes[-1].id
-                created = [c for c in changes if c.action == "created"]
-                updated = [c for c in changes if c.action == "updated"]
-                if created:
-                    _remove_created(conn, [c.customer_id for c in created], batch, result)
-                if updated:
-                    _restore_updated(conn, updated, result, actor)
+                first, last = after, changes[-1].id
+                after = last
+                in_chunk = (import_changes.c.batch_id == batch_id, import_changes.c.id > first,
+                            import_changes.c.id <= last)
+                if any(c.action == "created" for c in changes):
+                    _remove_created(conn, select(import_changes.c.customer_id).where(
+                        *in_chunk, import_changes.c.action == "created"), result)
+                if any(c.action == "updated" for c in changes):
+                    _restore_updated(conn, conn.execute(
+                        select(import_changes).where(*in_chunk,
+                                                     import_changes.c.action == "updated")
+                        .order_by(import_changes.c.id)).all(), result, actor)
             done += len(changes)
             if progress:
                 progress("undoing", done, total)
@@ -386,6 +431,16 @@ class _Claim:
     name: str
 
 
+def _check(conn: Connection, preview: Preview, progress: Progress | None) -> None:
+    """Plan ``preview``'s rows against the registry as it is now: its planned rows and its
+    errors (those of reading, which do not change, and those of matching)."""
+    errors = list(preview.unreadable)
+    preview.planned = _plan(conn, preview.parsed, errors, preview.names, progress,
+                            preview.rows_total)
+    errors.sort(key=lambda issue: issue.line)
+    preview.errors = errors
+
+
 def _plan(conn: Connection, parsed: Sequence[tuple[int, csv_io.ParsedRow]],
           errors: list[RowIssue], names: dict[str, str],
           progress: Progress | None, rows_total: int) -> list[Planned]:
@@ -411,15 +466,24 @@ def _plan(conn: Connection, parsed: Sequence[tuple[int, csv_io.ParsedRow]],
 
 
 def _stored_for(conn: Connection, rows: list[csv_io.ParsedRow]) -> dict[str, dict[Any, Any]]:
-    """The stored customers holding any code or identifier of ``rows``, by column and value."""
-    found: dict[str, dict[Any, Any]] = {}
-    for name in ("customer_code", *_IDENTIFIERS):
-        values = {getattr(row, name) for row in rows} - {None}
-        found[name] = {}
-        if values:
-            for stored in conn.execute(_STORED.where(customers.c[name].in_(values))):
-                found[name][getattr(stored, name)] = stored
-    return found
+    """The stored customers holding any code or identifier of ``rows``, by column and value.
+
+    Which customers is asked in plain SQL (the values are text, nothing to convert): through
+    SQLAlchemy, binding ~900 values per column and chunk cost more than the look-ups.  Only the
+    customers found (none, for a new shop's file) are then read as rows.
+    """
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    ids: dict[str, dict[Any, int]] = {}
+    for name in ("customer_code", *_IDENTIFIERS):  # our column names; the values are bound
+        values = tuple({getattr(row, name) for row in rows} - {None})
+        ids[name] = dict(conn.exec_driver_sql(
+            f"SELECT {name}, id FROM customers WHERE {name} IN "
+            f"({', '.join([mark] * len(values))})", values).all()) if values else {}
+    wanted = {i for found in ids.values() for i in found.values()}
+    stored = {row.id: row for row in conn.execute(_STORED_BY_ID, {"ids": list(wanted)})
+              } if wanted else {}
+    return {name: {value: stored[i] for value, i in found.items() if i in stored}
+            for name, found in ids.items()}
 
 
 def _target(stored: dict[str, dict[Any, Any]], row: csv_io.ParsedRow) -> Any:
@@ -476,27 +540,36 @@ def _plan_row(line: int, row: csv_io.ParsedRow, stored: dict[str, dict[Any, Any]
                               "has each customer once", code_column)
     for ident in checked:
         value = getattr(row, ident)
-        label = names.get(_LABEL.get(ident, ident), _LABEL.get(ident, ident))
-        if ident == "phone":
-            label = row.phone_column or "phone"
-        shown = row.personal_id_masked if ident == "personal_id_fingerprint" else value
         owner = stored[ident].get(value)
         if owner is not None and (target is None or owner.id != target.id):
+            label, shown = _as_written(row, ident, names)
             raise csv_io.RowError(f"{label} {shown} already belongs to customer "
                                   f"{owner.customer_code} ({owner.first_name} "
                                   f"{owner.last_name})", label)
         claim = claims.get((ident, value))
         if claim is not None and claim.target != key:
+            label, shown = _as_written(row, ident, names)
             where = (f"already belongs to customer {claim.code} ({claim.name})" if claim.code
                      else f"is also on line {claim.line} ({claim.name})")
             raise csv_io.RowError(f"{label} {shown} {where}", label)
     targets[key] = line
     code = row.customer_code or (target.customer_code if target is not None else None)
+    mine = _Claim(line, key, code, name)  # one for all of the row's identifiers
     for ident in _IDENTIFIERS:
         value = getattr(row, ident)
         if value is not None:
-            claims.setdefault((ident, value), _Claim(line, key, code, name))
+            claims.setdefault((ident, value), mine)
     return plan
+
+
+def _as_written(row: csv_io.ParsedRow, ident: str, names: dict[str, str]) -> tuple[str, Any]:
+    """The column of an identifier as the file names it, and its value as a person may see
+    it (a personal ID masked)."""
+    label = names.get(_LABEL.get(ident, ident), _LABEL.get(ident, ident))
+    if ident == "phone":
+        label = row.phone_column or "phone"
+    shown = row.personal_id_masked if ident == "personal_id_fingerprint" else getattr(row, ident)
+    return label, shown
 
 
 def _latest_consents(conn: Connection, ids: set[int]) -> dict[int, bool]:
@@ -533,16 +606,6 @@ def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
 
 # --- applying ---------------------------------------------------------------------------------
 
-_NEW_COLUMNS = (
-    "customer_code", "first_name", "last_name", "first_name_key", "last_name_key",
-    "company_name", "email", "email_key", "phone", "personal_id_fingerprint",
-    "personal_id_masked", "birth_date", "street", "postal_code", "city", "country",
-    "delivery_street", "delivery_postal_code", "delivery_city", "delivery_country", "note",
-    "group_id", "created_via", "created_at", "updated_at", "import_batch_id",
-    "loyalty_balance_minor", "account_balance_minor", "store_credit_minor",
-)
-
-
 def _group(conn: Connection, name: str, groups: dict[str, int | None]) -> int | None:
     if name not in groups:
         groups[name] = group_id(conn, name)
@@ -550,16 +613,26 @@ def _group(conn: Connection, name: str, groups: dict[str, int | None]) -> int | 
 
 
 def _create(conn: Connection, creates: Sequence[Planned], batch_id: int, actor: str,
-            groups: dict[str, int | None], late: list[RowIssue]) -> int:
+            groups: dict[str, int | None], late: list[RowIssue], keys: dict[str, str]) -> int:
+    """Insert ``creates``; ``keys`` caches search keys (a file has few distinct names)."""
     now = utcnow()
     codes = _codes_for(conn, creates)
+    # Every id this chunk gets is above the largest id stored now (SQLite's rowid, PostgreSQL's
+    # sequence), so the new rows are read back with one range, not an IN list of their codes.
+    floor = conn.execute(select(func.max(customers.c.id))).scalar_one() or 0
     rows = []
     for p, code in zip(creates, codes, strict=True):
         r = p.row
         assert r.first_name is not None and r.last_name is not None
+        first_key = keys.get(r.first_name)
+        if first_key is None:
+            first_key = keys[r.first_name] = search_key(r.first_name)
+        last_key = keys.get(r.last_name)
+        if last_key is None:
+            last_key = keys[r.last_name] = search_key(r.last_name)
         rows.append({
             "customer_code": code, "first_name": r.first_name, "last_name": r.last_name,
-            "first_name_key": search_key(r.first_name), "last_name_key": search_key(r.last_name),
+            "first_name_key": first_key, "last_name_key": last_key,
             "company_name": r.company_name, "email": r.email,
             "email_key": email_key(r.email) if r.email else None, "phone": r.phone,
             "personal_id_fingerprint": r.personal_id_fingerprint,
@@ -598,8 +671,7 @@ def _create(conn: Connection, creates: Sequence[Planned], batch_id: int, actor: 
         if not rows:
             return 0
     ids = dict(conn.execute(select(customers.c.customer_code, customers.c.id).where(
-        customers.c.import_batch_id == batch_id,
-        customers.c.customer_code.in_([v["customer_code"] for v in rows]))).all())
+        customers.c.import_batch_id == batch_id, customers.c.id > floor)).all())
     consent_rows = [{"customer_id": ids[v["customer_code"]], "purpose": MARKETING,
                      "granted": p.consent, "source": "import", "text_version": None,
                      "recorded_at": now}
@@ -609,17 +681,19 @@ def _create(conn: Connection, creates: Sequence[Planned], batch_id: int, actor: 
     insert_many(conn, import_changes, [
         {"batch_id": batch_id, "customer_id": ids[v["customer_code"]], "action": "created",
          "before_json": None} for v in rows])
+    # What json.dumps({"created_via": …, "customer_code": …, "import_batch": …}) writes, with
+    # only the code encoded per row (a dumps of the whole dict cost ~0.3 s per 100,000 rows).
+    head = '{"created_via": "import", "customer_code": '
+    tail = f', "import_batch": {batch_id}}}'
     insert_many(conn, audit_log, [
         {"at": now, "actor": actor, "action": "create", "customer_id": ids[v["customer_code"]],
-         "detail": json.dumps({"created_via": "import", "customer_code": v["customer_code"],
-                               "import_batch": batch_id}, ensure_ascii=False)}
+         "detail": head + json.dumps(v["customer_code"], ensure_ascii=False) + tail}
         for v in rows])
     return len(rows)
 
 
 def _insert_new(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    insert_many(conn, customers, [{name: values[name] for name in _NEW_COLUMNS}
-                                  for values in rows])
+    insert_many(conn, customers, rows)
 
 
 def _codes_for(conn: Connection, creates: Sequence[Planned]) -> list[str]:
@@ -696,41 +770,44 @@ def _consent_before(conn: Connection, customer_id: int, consent_id: int) -> bool
 # --- undoing ----------------------------------------------------------------------------------
 
 
-def _remove_created(conn: Connection, ids: list[int], batch: Batch, result: UndoReport) -> None:
-    rows = conn.execute(select(customers.c.id, customers.c.customer_code,
-                               customers.c.created_at, customers.c.updated_at,
-                               customers.c.erased_at, customers.c.merged_into_id)
-                        .where(customers.c.id.in_(ids))).all()
-    with_sales = set(conn.execute(select(sales_table.c.customer_id).distinct()
-                                  .where(sales_table.c.customer_id.in_(ids))).scalars())
-    other_consents = set(conn.execute(select(consents.c.customer_id).distinct().where(
-        consents.c.customer_id.in_(ids), consents.c.source != "import")).scalars())
-    merged_in = set(conn.execute(select(customers.c.merged_into_id).distinct()
-                                 .where(customers.c.merged_into_id.in_(ids))).scalars())
-    removable = []
-    for row in rows:
-        why = None
-        if row.id in with_sales:
+def _remove_created(conn: Connection, created: Select[Any], result: UndoReport) -> None:
+    """Remove the customers whose ids ``created`` selects, except those something happened to
+    since the import.  Set-based: the few customers to keep are read with their reason, the
+    rest go with three statements (a delete per customer costs ~15 index look-ups each)."""
+    merged = customers.alias("merged")
+    sold = exists().where(sales_table.c.customer_id == customers.c.id)
+    consented = exists().where(consents.c.customer_id == customers.c.id,
+                               consents.c.source != "import")
+    merged_in = exists().where(merged.c.merged_into_id == customers.c.id)
+    kept_rows = conn.execute(
+        select(customers.c.id, customers.c.customer_code, customers.c.updated_at,
+               customers.c.erased_at, customers.c.merged_into_id, sold.label("sold"),
+               consented.label("consented"), merged_in.label("merged_in"))
+        .where(customers.c.id.in_(created),
+               or_(sold, customers.c.erased_at.is_not(None),
+                   customers.c.merged_into_id.is_not(None), merged_in, consented,
+                   customers.c.updated_at != customers.c.created_at))
+        .order_by(customers.c.id)).all()
+    for row in kept_rows:
+        if row.sold:
             why = "has sales since the import; kept"
         elif row.erased_at is not None:
             why = "was erased since the import; kept (anonymised)"
-        elif row.merged_into_id is not None or row.id in merged_in:
+        elif row.merged_into_id is not None or row.merged_in:
             why = "was merged with another customer since the import; kept"
-        elif row.id in other_consents:
+        elif row.consented:
             why = "gave a consent since the import; kept"
-        elif row.updated_at != row.created_at:
-            why = f"was changed on {row.updated_at:%Y-%m-%d %H:%M} UTC, after the import; kept"
-        if why:
-            result.not_undone.append((row.customer_code, why))
         else:
-            removable.append(row.id)
-    if removable:
-        conn.execute(delete(consents).where(consents.c.customer_id.in_(removable)))
-        # The history stays (it names the code); it just no longer points at a customer.
-        conn.execute(update(audit_log).where(audit_log.c.customer_id.in_(removable))
-                     .values(customer_id=None))
-        conn.execute(delete(customers).where(customers.c.id.in_(removable)))
-        result.removed += len(removable)
+            why = f"was changed on {row.updated_at:%Y-%m-%d %H:%M} UTC, after the import; kept"
+        result.not_undone.append((row.customer_code, why))
+    removable = created.where(import_changes.c.customer_id.not_in([r.id for r in kept_rows])
+                              ) if kept_rows else created
+    conn.execute(delete(consents).where(consents.c.customer_id.in_(removable)))
+    # The history stays (it names the code); it just no longer points at a customer.
+    conn.execute(update(audit_log).where(audit_log.c.customer_id.in_(removable))
+                 .values(customer_id=None))
+    result.removed += conn.execute(
+        delete(customers).where(customers.c.id.in_(removable))).rowcount
 
 
 def _restore_updated(conn: Connection, changes: Sequence[Any], result: UndoReport,

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from cashier_bridge.registry import Registry
 from cashier_bridge.registry.csv_io import FIELDS, HEADER, field_table
 from cashier_bridge.registry.imports import AlreadyUndone
+from cashier_bridge.registry.records import NewCustomer
 from cashier_bridge.registry.schema import audit_log, consents, customers, import_batches
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -205,6 +206,91 @@ def test_undo_leaves_a_customer_changed_since_and_says_why(registry: Registry) -
     assert registry.get_by_code("3").city == "Lund"
 
 
+def test_undo_keeps_customers_erased_merged_or_asked_since_and_removes_the_rest(
+        registry: Registry) -> None:
+    report = registry.imports.run(
+        b"customer_code,first_name,last_name,marketing_consent\n"
+        b"10,Ada,Lund,yes\n11,Bo,Ek,\n12,Cid,Alm,\n13,Dan,Berg,\n14,Eva,Holm,no\n"
+        b"15,Fia,Sund,\n", actor="x")
+    assert report.created == 6
+    code = {c: registry.get_by_code(c).id for c in ("10", "11", "12", "13", "14", "15")}
+    registry.erase(code["11"], actor="staff:maja")
+    registry.merges.merge(code["12"], code["13"], actor="staff:maja")  # 13 into 12
+    registry.consents.record(code["14"], "marketing", True, "kiosk")
+
+    with registry.engine.connect() as conn:  # erasing and merging gave them codes of their own
+        now_code = dict(conn.execute(select(customers.c.id, customers.c.customer_code)).all())
+
+    undone = registry.imports.undo(report.batch_id, actor="staff:rut")
+    assert undone.not_undone == [
+        (now_code[code["11"]], "was erased since the import; kept (anonymised)"),
+        ("12", "was merged with another customer since the import; kept"),
+        (now_code[code["13"]], "was merged with another customer since the import; kept"),
+        ("14", "gave a consent since the import; kept"),
+    ]
+    assert undone.removed == 2
+    assert registry.get_by_code("10") is None and registry.get_by_code("15") is None
+    assert registry.marketing_consent(code["14"]) is True  # the till's answer is not lost
+    with registry.engine.connect() as conn:
+        # Ada's consent went with her; her audit entries stay, pointing at nobody.
+        assert conn.execute(select(func.count()).select_from(consents).where(
+            consents.c.customer_id == code["10"])).scalar_one() == 0
+        assert conn.execute(select(func.count()).select_from(audit_log).where(
+            audit_log.c.customer_id.in_([code["10"], code["15"]]))).scalar_one() == 0
+
+
+def test_the_import_matches_the_previewed_rows_against_the_registry_again(
+        registry: Registry) -> None:
+    preview = registry.imports.preview(
+        b"customer_code,first_name,last_name,mobile\n"
+        b"300,Ada,Lund,070-555 11 22\n"
+        b"301,Ida,Berg,070-555 33 44\n"
+        b"302,Per,Alm,\n")
+    assert (preview.creates, preview.errors) == (3, [])
+    # Between the preview and "Import": customer 300 comes in through another file, and a
+    # shopper registers at the kiosk with Ida's mobile.
+    registry.imports.run(b"customer_code,first_name,last_name\n300,Ada,Lundh\n", actor="x")
+    siv, _ = registry.create_customer("kiosk-1", NewCustomer("Siv", "Holm",
+                                                              phone="+46705553344"))
+
+    seen: list[str] = []
+    report = registry.imports.apply(preview, actor="staff:maja",
+                                    progress=lambda phase, *_: seen.append(phase))
+    assert seen[0] == "checking" and seen[-1] == "importing"
+    assert (report.created, report.updated, report.skipped) == (1, 1, 0)
+    assert report.errors == [
+        (3, f"mobile +46705553344 already belongs to customer {siv.customer_code} "
+            "(Siv Holm)")]
+    ada = registry.get_by_code("300")
+    assert (ada.last_name, ada.phone) == ("Lund", "+46705551122")
+    assert registry.get_by_code("301") is None and registry.get_by_code("302") is not None
+    # The preview is what it said then; the batch says what happened.
+    assert (preview.creates, preview.errors) == (3, [])
+    assert [(e.line, e.column) for e in registry.imports.get(report.batch_id).errors] == [
+        (3, "mobile")]
+
+
+def test_a_customer_stored_while_the_import_writes_fails_only_their_row(
+        registry: Registry) -> None:
+    def kiosk_meanwhile(phase: str, done: int, total: int) -> None:
+        if (phase, done) == ("importing", 0):  # checked already, nothing written yet
+            registry.create_customer("kiosk-2", NewCustomer("Siv", "Holm",
+                                                            phone="+46705558899"))
+
+    report = registry.imports.run(b"customer_code,first_name,last_name,mobile\n"
+                                  b"400,Ada,Lund,070-555 66 77\n"
+                                  b"401,Ida,Berg,070-555 88 99\n", actor="x",
+                                  progress=kiosk_meanwhile)
+    assert report.created == 1
+    assert report.errors == [(3, "conflicts with a customer stored while the file was being "
+                                 "imported (same code, phone, e-mail or personal ID)")]
+    assert registry.get_by_code("400").phone == "+46705556677"
+    assert registry.get_by_code("401") is None
+    undone = registry.imports.undo(report.batch_id, actor="x")
+    assert (undone.removed, undone.not_undone) == (1, [])
+    assert registry.get_by_code("400") is None and registry.count_customers() == 1  # Siv
+
+
 def test_export_writes_the_lightspeed_columns_and_imports_back_unchanged(
         registry: Registry, tmp_path: Path) -> None:
     registry.imports.run(lightspeed(), actor="x")
@@ -270,6 +356,44 @@ def test_the_swedish_mobile_shortcut_agrees_with_phonenumbers() -> None:
         else:
             with pytest.raises(ValueError):
                 _phone(text, "SE")
+
+
+def test_the_personnummer_shortcut_agrees_with_personnummer_parse() -> None:
+    import datetime as dt
+    import random
+
+    from stdnum import luhn
+
+    from cashier_bridge.identity import personnummer
+    from cashier_bridge.identity.errors import IdentityError
+    from cashier_bridge.registry.csv_io import _personal_id
+
+    pick = random.Random(20240501)
+    texts = []
+    for _ in range(3000):
+        year = pick.randint(1890, dt.date.today().year + 2)  # a few in the future
+        # Mostly numbers that could be real, and every way of not being one.
+        month = pick.choice([pick.randint(1, 12)] * 6 + [0, 13])
+        day = pick.choice([pick.randint(1, 28)] * 5 + [pick.randint(61, 91), 0, 30, 31])
+        serial = pick.choice([f"{pick.randint(1, 999):03d}"] * 9 + ["000"])
+        yymmdd = f"{year % 100:02d}{month:02d}{day:02d}"
+        check = luhn.calc_check_digit(yymmdd + serial)
+        if pick.random() < 0.2:
+            check = str((int(check) + pick.randint(1, 9)) % 10)  # a typo in the last digit
+        sep = pick.choice(["-", "", "+"])
+        century = pick.choice([f"{year // 100}", f"{year // 100}", ""])
+        texts.append(f"{century}{yymmdd}{sep}{serial}{check}")
+    readable = 0
+    for text in texts:
+        try:
+            expected = personnummer.parse(text)
+        except IdentityError as err:
+            with pytest.raises(type(err), match="^" + re.escape(str(err)) + "$"):
+                _personal_id(text)
+            continue
+        assert _personal_id(text) == expected, text
+        readable += 1
+    assert readable > 1000  # the comparison covered plenty of numbers that read
 
 
 def test_readme_lists_every_column_as_the_field_list_says() -> None:
