@@ -3,6 +3,8 @@ cashier types and whom it must find, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from cashier_bridge.registry import CustomerRecord, NewCustomer, Registry
@@ -96,3 +98,24 @@ def test_plan_reads_short_digit_runs_as_no_phone_number() -> None:
     assert plan("anna").phone_prefix is None
     assert plan("").phrase is None
 
+
+
+def test_every_reading_reads_an_index_in_order_and_stops_at_the_limit(tmp_path: Path) -> None:
+    """SQLite plans without statistics: no reading may sort the table, or a search over a
+    million customers takes seconds, not milliseconds.  (PostgreSQL plans from statistics;
+    bench/search.py measures it.)"""
+    from sqlalchemy import text
+
+    from cashier_bridge.registry import search as search_module
+    from cashier_bridge.registry.store import _RECORD_SELECT
+
+    registry = Registry.open(f"sqlite:///{tmp_path / 'plans.db'}")
+    engine = registry.engine
+    for typed in ("anna", "ann sv", "svensson anna maria", "070 123", "77001", "anna.s@"):
+        for query in search_module.queries(plan(typed), _RECORD_SELECT, 10, "sqlite"):
+            sql = str(query.compile(compile_kwargs={"literal_binds": True}))
+            with engine.connect() as conn:
+                steps = " | ".join(str(r[-1]) for r in conn.execute(text(
+                    "EXPLAIN QUERY PLAN " + sql)))
+            assert "TEMP B-TREE" not in steps and "merged_into_id" not in steps, (typed, steps)
+    registry.close()
