@@ -64,6 +64,10 @@ class Settings(BaseSettings):
     # Lanes the bridge holds at once (a device attached or a sale open); a hello naming one more
     # is refused with `lane_limit`. Idle lanes with no device are let go (their state is saved).
     max_lanes: int = Field(default=2000, ge=1)
+    # How often the bridge looks for devices unpaired while connected (`selfreg-bridge unpair`
+    # runs in another process) and sends them away: a revoked register must stop hearing of
+    # customers within seconds, not at its next reconnect.
+    revocation_check_s: float = Field(default=5.0, gt=0, le=300)
     log_level: str = "INFO"
     log_json: bool = False
     # Skanna ID's camera: a device index ("0" is /dev/video0), a device path or a video file,

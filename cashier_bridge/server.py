@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -42,8 +43,10 @@ from .protocol import (
     parse_intent,
 )
 from .registry import Registry
+from .registry.devices import token_hash as device_token_hash
 from .registry.faults import MESSAGES as FAULT_MESSAGES
 from .registry.faults import registry_fault
+from .registry.timestamps import utcnow
 
 log = structlog.get_logger("selfreg.server")
 
@@ -69,6 +72,7 @@ class WebSocketPeer:
         self.ws = ws
         self.role = role
         self.lane = ""
+        self.token_hash: str | None = None  # the paired device it proved to be, if any
         self._send_lock = asyncio.Lock()
 
     async def send(self, text: str) -> None:
@@ -103,12 +107,19 @@ def create_app(settings: Settings, registry: Registry | None = None) -> FastAPI:
                                     hub.notified, hub.caught_up_all)
                         if reg.lanes.shared else None)
         app.state.tokens_required = tokens_required(settings)
+        app.state.peers = set()
+        watcher = (asyncio.create_task(_send_away_unpaired(app, settings.revocation_check_s))
+                   if app.state.tokens_required else None)
         uvicorn_log.addFilter(_not_a_crash)
         log.info("bridge_started", db=_safe_url(settings.db_url), version=SERVER_VERSION,
                  tokens_required=app.state.tokens_required)
         try:
             yield
         finally:
+            if watcher is not None:
+                watcher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await watcher
             await hub.close()
             if registry is None:
                 reg.close()
@@ -166,9 +177,11 @@ async def _serve_device(ws: WebSocket, app: FastAPI, role: Role) -> None:
     await ws.accept()
     peer = WebSocketPeer(ws, role)
     code: int | None = None
+    app.state.peers.add(peer)
     try:
         code = await _converse(ws, peer, app)
     finally:
+        app.state.peers.discard(peer)
         hub.detach(peer)
         # A device leaving is ordinary: one line, however it left.
         log.info("device_disconnected", role=role.value, lane=peer.lane or None, code=code,
@@ -214,6 +227,7 @@ async def _converse(ws: WebSocket, peer: WebSocketPeer, app: FastAPI) -> int:
                         ErrorCode.unauthorized, f"this {role.value} is not paired with lane "
                         f"{intent.lane}: run `selfreg-bridge pair --lane {intent.lane} "
                         f"--role {role.value}` and give the device its token", "hello")
+                peer.token_hash = device_token_hash(token) if token else None
                 if attached:
                     hub.detach(peer)
                 attached = False
@@ -253,6 +267,32 @@ async def _converse(ws: WebSocket, peer: WebSocketPeer, app: FastAPI) -> int:
             await peer.send(dump(ProtocolError(ErrorCode.internal,
                                                "the bridge could not carry this out; "
                                                "try again").reply()))
+
+
+async def _send_away_unpaired(app: FastAPI, every_s: float) -> None:
+    """Close the connections of devices unpaired while connected (``selfreg-bridge unpair``
+    runs in another process, a console signs out through any bridge of a chain): a revoked
+    register must stop receiving customers' details within seconds."""
+    registry: Registry = app.state.registry
+    since = utcnow()
+    while True:
+        await asyncio.sleep(every_s)
+        # Overlapping windows: a revocation committed while the last query ran is not missed
+        # (and one seen twice is harmless).
+        checked = utcnow()
+        try:
+            revoked = await asyncio.to_thread(registry.devices.revoked_since,
+                                              since - dt.timedelta(seconds=every_s))
+        except DBAPIError:
+            continue  # the registry is away: /ready says so; try again next round
+        since = checked
+        for peer in [p for p in app.state.peers if p.token_hash in revoked]:
+            log.warning("device_unpaired", role=peer.role.value, lane=peer.lane or None)
+            await peer.send(dump(ProtocolError(
+                ErrorCode.unauthorized, "this device was unpaired (selfreg-bridge unpair, or "
+                "signed out); pair it again to reconnect").reply()))
+            with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
+                await peer.ws.close(code=CloseCode.POLICY_VIOLATION)
 
 
 # Errors after which the device is disconnected: it cannot be served until someone acts.

@@ -120,6 +120,17 @@ def revoke_token(engine: Engine, token: str) -> bool:
             revoked_at=utcnow())).rowcount)
 
 
+def revoked_since(engine: Engine, since: dt.datetime) -> set[str]:
+    """Hashes of the device tokens revoked after ``since`` (for closing their connections)."""
+    with engine.connect() as conn:
+        return set(conn.execute(select(devices.c.token_hash).where(
+            devices.c.revoked_at > since)).scalars())
+
+
+def token_hash(token: str) -> str:
+    return _hash(token)
+
+
 def who(engine: Engine, token: str | None) -> tuple[str, str] | None:
     """The (lane, role) a live device token belongs to."""
     if not token:
@@ -157,3 +168,6 @@ class DeviceStore:
 
     def who(self, token: str | None) -> tuple[str, str] | None:
         return who(self._reader, token)
+
+    def revoked_since(self, since: dt.datetime) -> set[str]:
+        return revoked_since(self._reader, since)

@@ -386,6 +386,38 @@ async def test_a_database_failure_mid_lookup_is_shown_not_hung(bridge: Bridge) -
         assert event["customer"]["customer_code"] == "1001"
 
 
+async def test_a_register_unpaired_while_connected_is_sent_away(db: str) -> None:
+    """`selfreg-bridge unpair` runs in another process; the bridge notices and closes the
+    revoked register's connection (it would otherwise keep hearing customers' details), while
+    the lane's kiosk, paired separately, stays."""
+    registry = Registry.open(db)
+    register_token = registry.devices.pair("lane-1", "register").token
+    kiosk_token = registry.devices.pair("lane-1", "kiosk").token
+    bridge = Bridge(db, auth="required", revocation_check_s=0.2)
+    await bridge.start()
+    try:
+        async with connect(f"{bridge.url}/ws/register") as rws, \
+                connect(f"{bridge.url}/ws/kiosk") as kws:
+            register, kiosk = Device(rws), Device(kws)
+            await register.send(type="hello", role="register", lane="lane-1",
+                                token=register_token)
+            await register.next("welcome")
+            await kiosk.send(type="hello", role="kiosk", lane="lane-1", token=kiosk_token)
+            await kiosk.next("welcome")
+            assert registry.devices.revoke("lane-1", "register") == 1
+            error = await register.next("error")
+            assert error["code"] == "unauthorized" and "unpaired" in error["message"]
+            with pytest.raises(ConnectionClosed):
+                await register.next("state", timeout=5)
+            assert rws.close_code == 1008
+            # The kiosk was not revoked: it still answers.
+            await kiosk.send(type="ping")
+            await kiosk.next("pong")
+    finally:
+        registry.close()
+        await bridge.stop()
+
+
 async def test_with_pairing_required_only_paired_devices_get_in(db: str) -> None:
     registry = Registry.open(db)
     register_token = registry.devices.pair("lane-1", "register").token
