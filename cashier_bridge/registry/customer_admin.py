@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Select, and_, or_, select, update
+from sqlalchemy import Connection, Engine, Select, and_, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..identity import personnummer
@@ -46,7 +46,7 @@ from .records import (
     record_from_row,
 )
 from .sales import Sale, list_on
-from .schema import audit_log, customers
+from .schema import audit_log, customers, idempotency_keys
 from .timestamps import utcnow
 from .writes import MARKETING, audit, first_holder
 
@@ -364,7 +364,8 @@ class CustomerAdmin:
             # its customer; a reuse for something else finds the key with another digest.
             prefix = f"{source}:{idempotency_key}:"
             request_key = prefix + digest
-            self._refuse_reuse(prefix, request_key)
+            self._claim(f"{source}:{idempotency_key}", digest)
+            self._refuse_reuse(prefix, request_key)  # keys used before claims were kept
         record, created = self._create(request_key, new, actor=actor)
         consent = given.get("marketing_consent")
         if consent is not None:
@@ -378,6 +379,24 @@ class CustomerAdmin:
             with self._writer.begin() as conn:
                 record = self._update(conn, record.id, later, actor)
         return record, created
+
+    def _claim(self, key: str, digest: str) -> None:
+        """Claim ``key`` for the body with ``digest`` (a retry of the same body may claim it
+        again); Conflict when it was claimed for another body, even by a request still under
+        way."""
+        try:
+            with self._writer.begin() as conn:
+                conn.execute(insert(idempotency_keys).values(key=key, body_sha256=digest,
+                                                             created_at=utcnow()))
+            return
+        except IntegrityError:
+            pass
+        with self._reader.connect() as conn:
+            claimed = conn.execute(select(idempotency_keys.c.body_sha256).where(
+                idempotency_keys.c.key == key)).scalar_one()
+        if claimed != digest:
+            raise Conflict("this Idempotency-Key was used for a request with another body; "
+                           "use a new key for a new customer")
 
     def _refuse_reuse(self, prefix: str, request_key: str) -> None:
         c = customers.c

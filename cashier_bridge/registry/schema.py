@@ -314,3 +314,13 @@ import_changes = Table(
     Column("action", String(16), nullable=False),
     Column("before_json", Text()),
 )
+
+# An API request's Idempotency-Key, claimed (with its body's digest) before the customer is
+# created, so that two requests with one key and different bodies cannot both create.
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("key", String(128), primary_key=True),
+    Column("body_sha256", String(64), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+)

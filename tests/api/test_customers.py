@@ -58,6 +58,30 @@ def test_a_retry_with_the_same_key_makes_no_twin(api: Api) -> None:
     assert everyone(api) == [first.json()]
 
 
+def test_a_key_claimed_by_a_request_still_under_way_refuses_another_body(api: Api) -> None:
+    """Two requests with one key and different bodies at the same moment: the first claims the
+    key before it creates anything, so the second gets 409 even though no customer exists
+    yet — and the first, retried, still goes through."""
+    import hashlib
+    import json
+
+    from cashier_bridge.registry.schema import idempotency_keys
+    from cashier_bridge.registry.timestamps import utcnow
+
+    body = json.dumps(ANNA, sort_keys=True, default=str, ensure_ascii=False)
+    with api.registry.engine.begin() as conn:  # the first request, caught after its claim
+        conn.execute(idempotency_keys.insert().values(
+            key="api:order-9c1d", created_at=utcnow(),
+            body_sha256=hashlib.sha256(body.encode()).hexdigest()[:32]))
+    other = api.post("/customers", json={**ANNA, "city": "Malmö"},
+                     headers={"Idempotency-Key": "order-9c1d"})
+    assert other.status_code == 409 and other.json()["error"] == "conflict", other.text
+    assert everyone(api) == []
+    first = api.post("/customers", json=ANNA, headers={"Idempotency-Key": "order-9c1d"})
+    assert first.status_code == 201, first.text
+    assert everyone(api) == [first.json()]
+
+
 def test_a_taken_identifier_is_409_naming_field_and_owner(api: Api) -> None:
     anna = api.post("/customers", json=ANNA).json()
     for field, value in (("phone", "+46 70 123 45 67"), ("email", "anna.svensson@example.se"),
