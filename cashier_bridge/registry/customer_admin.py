@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Select, and_, insert, or_, select, update
+from sqlalchemy import Connection, Engine, Select, and_, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..identity import personnummer
@@ -364,9 +364,17 @@ class CustomerAdmin:
             # its customer; a reuse for something else finds the key with another digest.
             prefix = f"{source}:{idempotency_key}:"
             request_key = prefix + digest
-            self._claim(f"{source}:{idempotency_key}", digest)
+            claim = f"{source}:{idempotency_key}"
+            self._claim(claim, digest)
             self._refuse_reuse(prefix, request_key)  # keys used before claims were kept
-        record, created = self._create(request_key, new, actor=actor)
+        try:
+            record, created = self._create(request_key, new, actor=actor)
+        except Exception:
+            if idempotency_key is not None:
+                # Nothing was created (a taken phone, say): the key stays free, so the same
+                # form corrected and sent again with it goes through.
+                self._release(claim, digest)
+            raise
         consent = given.get("marketing_consent")
         if consent is not None:
             # Idempotent on the request key: a retry after a lost answer records it once.
@@ -397,6 +405,11 @@ class CustomerAdmin:
         if claimed != digest:
             raise Conflict("this Idempotency-Key was used for a request with another body; "
                            "use a new key for a new customer")
+
+    def _release(self, key: str, digest: str) -> None:
+        with self._writer.begin() as conn:
+            conn.execute(delete(idempotency_keys).where(idempotency_keys.c.key == key,
+                                                        idempotency_keys.c.body_sha256 == digest))
 
     def _refuse_reuse(self, prefix: str, request_key: str) -> None:
         c = customers.c

@@ -58,6 +58,20 @@ def test_a_retry_with_the_same_key_makes_no_twin(api: Api) -> None:
     assert everyone(api) == [first.json()]
 
 
+def test_a_refused_create_leaves_its_key_free_for_the_corrected_form(api: Api) -> None:
+    """The console sends a form with one key until it is saved: a phone someone else has is
+    refused (nothing created), and the corrected form with the same key goes through."""
+    anna = api.post("/customers", json=ANNA).json()
+    key = {"Idempotency-Key": "form-42"}
+    taken = api.post("/customers", json={"first_name": "Zelda", "last_name": "Zorn",
+                                         "phone": ANNA["phone"]}, headers=key)
+    assert taken.status_code == 409 and taken.json()["error"] == "duplicate"
+    fixed = api.post("/customers", json={"first_name": "Zelda", "last_name": "Zorn",
+                                         "phone": "070 444 55 66"}, headers=key)
+    assert fixed.status_code == 201, fixed.text
+    assert [c["first_name"] for c in everyone(api)] == [anna["first_name"], "Zelda"]
+
+
 def test_a_key_claimed_by_a_request_still_under_way_refuses_another_body(api: Api) -> None:
     """Two requests with one key and different bodies at the same moment: the first claims the
     key before it creates anything, so the second gets 409 even though no customer exists
