@@ -43,9 +43,9 @@ from .protocol import (
     parse_intent,
 )
 from .registry import Registry
-from .registry.devices import token_hash as device_token_hash
 from .registry.faults import MESSAGES as FAULT_MESSAGES
 from .registry.faults import registry_fault
+from .registry.secret_hash import stored_hash
 from .registry.timestamps import utcnow
 
 log = structlog.get_logger("selfreg.server")
@@ -227,7 +227,7 @@ async def _converse(ws: WebSocket, peer: WebSocketPeer, app: FastAPI) -> int:
                         ErrorCode.unauthorized, f"this {role.value} is not paired with lane "
                         f"{intent.lane}: run `selfreg-bridge pair --lane {intent.lane} "
                         f"--role {role.value}` and give the device its token", "hello")
-                peer.token_hash = device_token_hash(token) if token else None
+                peer.token_hash = stored_hash(token) if token else None
                 if attached:
                     hub.detach(peer)
                 attached = False

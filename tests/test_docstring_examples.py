@@ -19,6 +19,7 @@ MODULES = [
     "cashier_bridge.registry.customer_admin",
     "cashier_bridge.registry.fields",
     "cashier_bridge.registry.search",
+    "cashier_bridge.registry.secret_hash",
     "kiosk.masking",
 ]
 

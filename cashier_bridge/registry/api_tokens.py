@@ -9,7 +9,6 @@ become a write on every request.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import secrets
 from dataclasses import dataclass
 from enum import StrEnum
@@ -18,6 +17,7 @@ from sqlalchemy import Engine, insert, or_, select, update
 
 from .problems import NotFound
 from .schema import api_tokens
+from .secret_hash import stored_hash
 from .timestamps import utcnow
 
 TOKEN_PREFIX = "sra_"
@@ -62,9 +62,6 @@ class TokenInfo:
     revoked_at: dt.datetime | None
 
 
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
-
 
 def actor_of(token_id: int, name: str) -> str:
     return f"token:{token_id}:{name}"[:64]
@@ -83,7 +80,7 @@ class ApiTokenStore:
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
         with self._writer.begin() as conn:
             token_id = conn.execute(insert(api_tokens).values(
-                name=name, scope=scope.value, token_hash=_hash(token), created_at=utcnow())
+                name=name, scope=scope.value, token_hash=stored_hash(token), created_at=utcnow())
             ).inserted_primary_key[0]
         return IssuedToken(int(token_id), name, scope, token)
 
@@ -108,7 +105,7 @@ class ApiTokenStore:
         """The caller a live token belongs to, or None."""
         if not token or not token.startswith(TOKEN_PREFIX) or len(token) > 200:
             return None
-        digest = _hash(token)
+        digest = stored_hash(token)
         with self._reader.connect() as conn:
             row = conn.execute(select(api_tokens.c.id, api_tokens.c.name, api_tokens.c.scope,
                                       api_tokens.c.last_used_at)

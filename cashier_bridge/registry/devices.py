@@ -7,7 +7,6 @@ SHA-256 so that a copy of the database does not let anyone impersonate a registe
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, insert, select, update
 
 from .schema import devices, sign_in_codes
+from .secret_hash import stored_hash
 from .timestamps import utcnow
 
 ROLES = ("kiosk", "register")
@@ -29,9 +29,6 @@ class PairedDevice:
     token: str  # shown to the installer once
 
 
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
-
 
 def pair(engine: Engine, lane: str, role: str, label: str | None = None) -> PairedDevice:
     if role not in ROLES:
@@ -39,7 +36,7 @@ def pair(engine: Engine, lane: str, role: str, label: str | None = None) -> Pair
     token = "sr_" + secrets.token_urlsafe(32)  # never starts with "-", which flags would eat
     with engine.begin() as conn:
         device_id = conn.execute(insert(devices).values(
-            lane=lane, role=role, token_hash=_hash(token), label=label,
+            lane=lane, role=role, token_hash=stored_hash(token), label=label,
             created_at=utcnow())).inserted_primary_key[0]
     return PairedDevice(int(device_id), lane, role, label, token)
 
@@ -50,7 +47,7 @@ def allowed(engine: Engine, lane: str, role: str, token: str | None) -> bool:
         return False
     with engine.connect() as conn:
         row = conn.execute(select(devices.c.lane, devices.c.role).where(
-            devices.c.token_hash == _hash(token), devices.c.revoked_at.is_(None))).first()
+            devices.c.token_hash == stored_hash(token), devices.c.revoked_at.is_(None))).first()
     return row is not None and hmac.compare_digest(row.lane, lane) and row.role == role
 
 
@@ -86,7 +83,7 @@ def issue_sign_in(engine: Engine, lane: str, role: str, ttl: dt.timedelta = SIGN
     raw = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(_CODE_GROUPS * _CODE_GROUP_LEN))
     with engine.begin() as conn:
         conn.execute(insert(sign_in_codes).values(
-            code_hash=_hash(raw), lane=lane, role=role, expires_at=utcnow() + ttl))
+            code_hash=stored_hash(raw), lane=lane, role=role, expires_at=utcnow() + ttl))
     return "-".join(raw[i:i + _CODE_GROUP_LEN] for i in range(0, len(raw), _CODE_GROUP_LEN))
 
 
@@ -98,7 +95,7 @@ def redeem_sign_in(engine: Engine, code: str, label: str) -> PairedDevice | None
         # One UPDATE both checks and spends the code, so two tabs cannot both use it.
         row = conn.execute(
             update(sign_in_codes)
-            .where(sign_in_codes.c.code_hash == _hash(_normal_code(code)),
+            .where(sign_in_codes.c.code_hash == stored_hash(_normal_code(code)),
                    sign_in_codes.c.used_at.is_(None), sign_in_codes.c.expires_at > now)
             .values(used_at=now)
             .returning(sign_in_codes.c.lane, sign_in_codes.c.role)).first()
@@ -106,7 +103,7 @@ def redeem_sign_in(engine: Engine, code: str, label: str) -> PairedDevice | None
             return None
         token = "sr_" + secrets.token_urlsafe(32)
         device_id = conn.execute(insert(devices).values(
-            lane=row.lane, role=row.role, token_hash=_hash(token), label=label,
+            lane=row.lane, role=row.role, token_hash=stored_hash(token), label=label,
             created_at=now)).inserted_primary_key[0]
     return PairedDevice(int(device_id), row.lane, row.role, label, token)
 
@@ -116,7 +113,7 @@ def revoke_token(engine: Engine, token: str) -> bool:
     lane's other devices paired."""
     with engine.begin() as conn:
         return bool(conn.execute(update(devices).where(
-            devices.c.token_hash == _hash(token), devices.c.revoked_at.is_(None)).values(
+            devices.c.token_hash == stored_hash(token), devices.c.revoked_at.is_(None)).values(
             revoked_at=utcnow())).rowcount)
 
 
@@ -127,17 +124,13 @@ def revoked_since(engine: Engine, since: dt.datetime) -> set[str]:
             devices.c.revoked_at > since)).scalars())
 
 
-def token_hash(token: str) -> str:
-    return _hash(token)
-
-
 def who(engine: Engine, token: str | None) -> tuple[str, str] | None:
     """The (lane, role) a live device token belongs to."""
     if not token:
         return None
     with engine.connect() as conn:
         row = conn.execute(select(devices.c.lane, devices.c.role).where(
-            devices.c.token_hash == _hash(token), devices.c.revoked_at.is_(None))).first()
+            devices.c.token_hash == stored_hash(token), devices.c.revoked_at.is_(None))).first()
     return (row.lane, row.role) if row is not None else None
 
 

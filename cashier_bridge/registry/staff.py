@@ -15,7 +15,6 @@ sleeping.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import secrets
 from collections.abc import Callable
@@ -28,6 +27,7 @@ from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 
 from ..permissions import StaffRole
 from .schema import audit_log, staff, staff_sessions
+from .secret_hash import stored_hash
 from .timestamps import utcnow
 
 MAX_FAILED_LOGINS = 5
@@ -147,9 +147,6 @@ def check_password(password: str, username: str) -> None:
         raise StaffError("the password must not be the username")
 
 
-def _hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
-
 
 def _staff_from(row: Any) -> Staff:
     return Staff(id=row.id, username=row.username, display_name=row.display_name,
@@ -251,7 +248,7 @@ class StaffStore:
                 password_hash=password_hash))
             ended = delete(staff_sessions).where(staff_sessions.c.staff_id == account.id)
             if keep_session is not None:
-                ended = ended.where(staff_sessions.c.token_hash != _hash_token(keep_session))
+                ended = ended.where(staff_sessions.c.token_hash != stored_hash(keep_session))
             conn.execute(ended)
             # Before and after are the same account: the entry says the password changed, never
             # what it was or became.
@@ -330,7 +327,7 @@ class StaffStore:
         with self._writer.begin() as conn:
             conn.execute(update(staff).where(staff.c.id == account.id).values(**values))
             conn.execute(insert(staff_sessions).values(
-                token_hash=_hash_token(token), staff_id=account.id, csrf_secret=csrf,
+                token_hash=stored_hash(token), staff_id=account.id, csrf_secret=csrf,
                 created_at=now, last_seen_at=now, expires_at=expires))
             account = self._get_id(conn, account.id)
         return SignedIn(StaffSession(account, csrf, expires), token)
@@ -341,7 +338,7 @@ class StaffStore:
         if not token or len(token) > 200:
             return None
         now = self.clock()
-        token_hash = _hash_token(token)
+        token_hash = stored_hash(token)
         with self._reader.connect() as conn:
             row = conn.execute(
                 select(staff_sessions.c.csrf_secret, staff_sessions.c.last_seen_at,
@@ -367,7 +364,7 @@ class StaffStore:
             return
         with self._writer.begin() as conn:
             conn.execute(delete(staff_sessions).where(
-                staff_sessions.c.token_hash == _hash_token(token)))
+                staff_sessions.c.token_hash == stored_hash(token)))
 
     def verify_password(self, username: str, password: str) -> bool:
         """For "change my password": is this the account's current password?"""
