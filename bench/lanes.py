@@ -514,24 +514,8 @@ def people_to_look_up(customers: int, seed: int) -> list[Person]:
 def sqlite_registry(customers: int, seed: int, out: Path) -> str:
     """A SQLite registry with ``customers`` generated rows, built once and cached."""
     from bench import generate
-    from cashier_bridge.registry import Registry
 
-    path = out / f"lanes-{customers}-seed{seed}.db"
-    url = f"sqlite:///{path}"
-    registry = Registry.open(url)
-    try:
-        have = registry.count_customers()
-    finally:
-        registry.close()
-    if have == customers:
-        say(f"sqlite: {path.name} holds {customers:,} customers (cached)")
-        return url
-    if have:
-        raise SystemExit(f"{path} holds {have} customers, not {customers}; delete it")
-    say(f"sqlite: loading {customers:,} customers into {path}")
-    figures = generate.load(url, customers, seed)
-    say(f"sqlite: loaded in {figures['seconds']}s")
-    return url
+    return generate.cached_sqlite(out / f"lanes-{customers}-seed{seed}.db", customers, seed)
 
 
 @contextlib.contextmanager

@@ -31,29 +31,12 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import generate  # noqa: E402
 
-from cashier_bridge.registry import Registry  # noqa: E402
 from simulator.processes import BridgeProcess  # noqa: E402
 
 CUSTOMERS = 1_000_000
 QUERIES = 300  # about 2,500 requests: every keystroke of each query
 WARMUP = 20
 LIMIT = 10
-
-
-def build_db(path: Path) -> str:
-    url = f"sqlite:///{path}"
-    registry = Registry.open(url)
-    try:
-        have = registry.count_customers()
-    finally:
-        registry.close()
-    if have == CUSTOMERS:
-        return url
-    if have:
-        raise SystemExit(f"{path} holds {have} customers; delete it and run again")
-    print(f"building {CUSTOMERS:,} customers into {path} (once; cached)", file=sys.stderr)
-    generate.load(url, CUSTOMERS)
-    return url
 
 
 def queries(rng: random.Random) -> list[tuple[str, generate.Person]]:
@@ -113,7 +96,7 @@ def measure(base: str, bearer: str, drawn: list[tuple[str, generate.Person]]
 def main() -> None:
     out = ROOT / "bench" / "out"
     out.mkdir(parents=True, exist_ok=True)
-    url = build_db(out / f"search-{CUSTOMERS}.db")
+    url = generate.cached_sqlite(out / f"search-{CUSTOMERS}.db", CUSTOMERS)
     bearer = token(url)
     drawn = queries(random.Random(5))
     bridge = BridgeProcess(out, url)
