@@ -26,14 +26,20 @@ PW = "correct horse battery"
 USERS = {"root": StaffRole.admin, "maja": StaffRole.manager, "kim": StaffRole.cashier}
 
 
-@pytest.fixture
-def registry(tmp_path: Path, clock: Clock) -> Iterator[Registry]:
-    # SQLite only: the store under these pages runs on both databases in test_staff_registry.
-    reg = Registry.open(f"sqlite:///{tmp_path / 'admin.db'}")
+def staffed_sqlite(path: Path, clock: Clock) -> Registry:
+    """A SQLite registry with one staff member of each role in USERS (password PW).  SQLite
+    only: the stores under the pages run on both databases in the registry tests."""
+    reg = Registry.open(f"sqlite:///{path}")
     reg.staff.hasher = FAST_HASHER
     reg.staff.clock = clock
     for name, role in USERS.items():
         reg.staff.add(name, PW, role, display_name=name.title())
+    return reg
+
+
+@pytest.fixture
+def registry(tmp_path: Path, clock: Clock) -> Iterator[Registry]:
+    reg = staffed_sqlite(tmp_path / "admin.db", clock)
     reg.create_customer("seed-1", NewCustomer("Anna", "Andersson", phone="+46701234567",
                                               customer_code="1001"))
     reg.create_customer("seed-2", NewCustomer("Bo", "Berg", customer_code="1002"))

@@ -21,22 +21,24 @@ from cashier_bridge.registry import NewCustomer, Registry
 from cashier_bridge.registry.records import AccountStatus
 from cashier_bridge.registry.schema import customers
 
-from .conftest import FAST_HASHER, Clock
-from .test_admin_http import PW, audit_count, csrf_of, login, make_client, text_of
+from .conftest import Clock
+from .test_admin_http import (
+    USERS,
+    audit_count,
+    csrf_of,
+    login,
+    make_client,
+    staffed_sqlite,
+    text_of,
+)
 
-USERS = {"root": StaffRole.admin, "maja": StaffRole.manager, "kim": StaffRole.cashier}
 NBSP = "\u00a0"
 MARKETING_SV = "Ja, skicka mig erbjudanden och nyheter via sms och e-post."
 
 
 @pytest.fixture
 def registry(tmp_path: Path, clock: Clock) -> Iterator[Registry]:
-    # SQLite: the stores under these pages run on both databases in test_customer_registry.
-    reg = Registry.open(f"sqlite:///{tmp_path / 'admin.db'}")
-    reg.staff.hasher = FAST_HASHER
-    reg.staff.clock = clock
-    for name, role in USERS.items():
-        reg.staff.add(name, PW, role, display_name=name.title())
+    reg = staffed_sqlite(tmp_path / "admin.db", clock)
     reg.create_customer("seed-1", NewCustomer("Anna", "Andersson", phone="+46701234567",
                                               email="anna@example.se", customer_code="1001"))
     reg.create_customer("seed-2", NewCustomer("Bo", "Berg", customer_code="1002"))

@@ -12,24 +12,17 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from cashier_bridge.permissions import Action, StaffRole, allowed
+from cashier_bridge.permissions import Action, allowed
 from cashier_bridge.registry import NewCustomer, Registry
 from cashier_bridge.registry.schema import audit_log, consents, customers, sales
 
-from .conftest import FAST_HASHER, Clock
-from .test_admin_http import PW, USERS, login, make_client, text_of
-
-ROLES = {"root": StaffRole.admin, "maja": StaffRole.manager, "kim": StaffRole.cashier}
+from .conftest import Clock
+from .test_admin_http import USERS, login, make_client, staffed_sqlite, text_of
 
 
 @pytest.fixture
 def registry(tmp_path: Path, clock: Clock) -> Iterator[Registry]:
-    # SQLite here: the store under these pages runs on both databases in tests/registry.
-    reg = Registry.open(f"sqlite:///{tmp_path / 'gdpr.db'}")
-    reg.staff.hasher = FAST_HASHER
-    reg.staff.clock = clock
-    for name, role in USERS.items():
-        reg.staff.add(name, PW, role, display_name=name.title())
+    reg = staffed_sqlite(tmp_path / "gdpr.db", clock)
     anna, _ = reg.create_customer("a", NewCustomer(
         "Anna", "Andersson", phone="+46701234567", customer_code="1001",
         personal_id_fingerprint=reg.fingerprint("198503121249"),
@@ -77,7 +70,7 @@ REQUESTS: list[tuple[str, str, str, Action]] = [
 ]
 
 
-@pytest.mark.parametrize("username", list(ROLES))
+@pytest.mark.parametrize("username", list(USERS))
 @pytest.mark.parametrize(("method", "path", "body", "action"), REQUESTS,
                          ids=[f"{m} {p}" for m, p, _b, _a in REQUESTS])
 def test_every_role_on_every_gdpr_page(client: TestClient, registry: Registry, username: str,
@@ -90,7 +83,7 @@ def test_every_role_on_every_gdpr_page(client: TestClient, registry: Registry, u
     else:
         response = client.post(path, content=f"csrf={csrf}&{body}",
                                headers={"Content-Type": "application/x-www-form-urlencoded"})
-    role = ROLES[username]
+    role = USERS[username]
     if allowed(role, action):
         assert response.status_code in (200, 303), response.text
         return
