@@ -7,8 +7,8 @@ Persisted before anyone sees it, a step is then told to the devices — directly
 SQLite registry, through PostgreSQL NOTIFY (:mod:`lane_bus`) to every process on a shared one —
 and its effects (lookups, creations) are carried out and fed back as transitions.  A lane whose
 effect nobody is carrying out (the database was away, or the process driving it died) is picked
-up by :meth:`LaneHub.sweep`.  Registry calls run in worker threads; a per-lane lock keeps each
-process's view of a lane in order.
+up by :meth:`LaneHub.sweep`.  Registry calls run in the lanes' own worker threads (pools.py); a
+per-lane lock keeps each process's view of a lane in order.
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ from .lane import (
 )
 from .lane_bus import new_process_key
 from .mobile import tokens
+from .pools import Pool
 from .protocol import (
     AbortMember,
     Cancel,
@@ -138,8 +139,11 @@ class Bus(Protocol):
 class LaneHub:
     def __init__(self, registry: Registry, *, region: str = "SE",
                  card_format: CardFormat = ANY, max_lanes: int = 2000,
-                 mobile: MobileOptions | None = None) -> None:
+                 mobile: MobileOptions | None = None, pool: Pool | None = None) -> None:
         self.registry = registry
+        # Threads of the lanes' own: what the back office or an upload is doing meanwhile
+        # never queues ahead of a shopper's step (see pools.py).
+        self._pool = pool or Pool("lanes", threads=8)
         self.mobile = mobile or MobileOptions()
         self._key_id = tokens.key_id(self.mobile.key)
         self._foreign_key_logged = False
@@ -220,7 +224,7 @@ class LaneHub:
                 await self.apply(name, lambda ln: machine.end_sale(ln, sale_id, total, currency),
                                  cause=intent)
             case ConnectCustomer(customer_id=cid):
-                record = await asyncio.to_thread(self.registry.get, cid)
+                record = await self._pool.run(self.registry.get, cid)
                 if record is None:
                     raise ProtocolError(ErrorCode.unknown_customer,
                                         f"there is no customer with id {cid}", intent.type)
@@ -266,7 +270,7 @@ class LaneHub:
         finds the lane) before any lane state names it."""
         nonce = tokens.new_nonce()
         token_hash = tokens.token_hash(tokens.derive(self.mobile.key, name, nonce))
-        await asyncio.to_thread(self.registry.add_mobile_token, token_hash, name)
+        await self._pool.run(self.registry.add_mobile_token, token_hash, name)
         return MobileLink(nonce=nonce, key_id=self._key_id, token_hash=token_hash, sale_id=None,
                           expires_at=time.time() + self.mobile.token_s)
 
@@ -317,7 +321,7 @@ class LaneHub:
         slot = self._slots.get(name)
         if slot is not None and not self.lanes.shared:
             return slot.lane
-        return await asyncio.to_thread(self._load, name)
+        return await self._pool.run(self._load, name)
 
     async def watch(self, peer: Peer, name: str) -> Lane:
         """Tell ``peer`` (a phone page following the flow) of every step of ``name``: it is
@@ -330,7 +334,7 @@ class LaneHub:
     async def _join(self, slot: _LaneSlot, peer: Peer, name: str) -> Lane:
         """Under the slot's lock: ``peer`` follows the lane from its current state on."""
         if self.lanes.shared:  # another process may have moved the lane since
-            slot.lane = await asyncio.to_thread(self._load, name)
+            slot.lane = await self._pool.run(self._load, name)
             if not slot.peers:
                 slot.fetched = max(slot.fetched, slot.lane.seq)
         slot.peers[peer] = slot.lane.seq
@@ -351,7 +355,7 @@ class LaneHub:
         async with slot.lock:
             result: list[tuple[Lane, Lane, list[Effect]]] = []
             try:
-                write = await asyncio.to_thread(
+                write = await self._pool.run(
                     self.lanes.transact, name, self.process_key,
                     lambda stored: self._step(name, stored, transition, result))
             except machine.MobileRefused:
@@ -437,7 +441,7 @@ class LaneHub:
                     if following in slot.inbox:  # it came with the notification: no read
                         entries = [(following, slot.inbox.pop(following))]
                     else:  # too large for a notification, or missed: the outbox has it
-                        entries = await asyncio.to_thread(self.lanes.outbox_since, name,
+                        entries = await self._pool.run(self.lanes.outbox_since, name,
                                                           slot.fetched)
                     if not entries:
                         break
@@ -503,7 +507,7 @@ class LaneHub:
             await peer.send(error)
 
     async def _lookup(self, name: str, effect: Lookup) -> None:
-        card, duplicates = await asyncio.to_thread(self._match, effect)
+        card, duplicates = await self._pool.run(self._match, effect)
         prompt_id = uuid.uuid4().hex  # used if a phone already asked to become a member
         await self.apply(name, lambda ln: machine.lookup_done(ln, effect.lookup_id, card,
                                                               duplicates, prompt_id),
@@ -511,7 +515,7 @@ class LaneHub:
 
     async def _record_consents(self, name: str, effect: RecordConsents) -> None:
         answers = [ConsentAnswer(c.purpose, c.granted, c.version) for c in effect.consents]
-        written = await asyncio.to_thread(self.registry.record_consents, effect.customer_id,
+        written = await self._pool.run(self.registry.record_consents, effect.customer_id,
                                           effect.request_key, answers)
         log.info("consents_recorded", lane=name, customer_id=effect.customer_id,
                  new=written)
@@ -535,7 +539,7 @@ class LaneHub:
     async def _create(self, name: str, effect: CreateCustomer) -> None:
         try:
             new = presenting.new_customer(effect.candidate, effect.details, self.region)
-            record, created = await asyncio.to_thread(
+            record, created = await self._pool.run(
                 self.registry.create_customer, effect.prompt_id, new)
         except DuplicateCustomer as dup:
             if dup.field == "personal_id_fingerprint":
@@ -565,7 +569,7 @@ class LaneHub:
         that failed (the database was away), and those of a process that died.  How many."""
         resumed = 0
         me = self.process_key
-        for name, driver in await asyncio.to_thread(self.lanes.pending, me):
+        for name, driver in await self._pool.run(self.lanes.pending, me):
             if name in self._inflight:
                 continue
             slot = await self._slot(name)
@@ -574,7 +578,7 @@ class LaneHub:
             async with slot.lock:
                 if name in self._inflight:
                     continue
-                state = await asyncio.to_thread(self.lanes.take_over, name, me)
+                state = await self._pool.run(self.lanes.take_over, name, me)
                 if state is None:
                     continue  # its driver lives, or it finished meanwhile
                 lane = Lane.model_validate_json(state)
@@ -594,7 +598,7 @@ class LaneHub:
             try:
                 await self.sweep()
                 if self.lanes.shared and rounds % PRUNE_EVERY == 0:
-                    await asyncio.to_thread(self.lanes.prune_outbox)
+                    await self._pool.run(self.lanes.prune_outbox)
                 if self._sweep_failing:
                     log.info("sweep_recovered")
                 self._sweep_failing = False
@@ -616,7 +620,7 @@ class LaneHub:
                 raise ProtocolError(ErrorCode.lane_limit,
                                     f"this bridge already holds its maximum of {self.max_lanes} "
                                     "lanes (setting max_lanes)", "hello")
-            lane = await asyncio.to_thread(self._load, name)
+            lane = await self._pool.run(self._load, name)
             slot = self._slots.setdefault(name, _LaneSlot(lane, fetched=lane.seq))
         return slot
 

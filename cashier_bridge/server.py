@@ -30,6 +30,7 @@ from .lane_bus import PostgresBus
 from .lane_hub import SERVER_VERSION, LaneHub
 from .mobile.routes import mobile_router
 from .mobile.setup import mobile_options
+from .pools import Pools
 from .protocol import (
     KIOSK_INTENTS,
     REGISTER_INTENTS,
@@ -99,8 +100,10 @@ def create_app(settings: Settings, registry: Registry | None = None) -> FastAPI:
         reg = registry or await asyncio.to_thread(Registry.open, settings.db_url,
                                                   busy_timeout_s=settings.db_busy_timeout_s)
         app.state.registry = reg
+        app.state.pools = pools = Pools()
         hub = LaneHub(reg, region=settings.phone_region, max_lanes=settings.max_lanes,
-                      mobile=await asyncio.to_thread(mobile_options, settings))
+                      mobile=await asyncio.to_thread(mobile_options, settings),
+                      pool=pools.lanes)
         app.state.hub = hub
         # A shared (PostgreSQL) registry may have other bridge processes: hear their steps.
         await hub.start(PostgresBus(reg.engine.url.render_as_string(hide_password=False),
@@ -121,6 +124,7 @@ def create_app(settings: Settings, registry: Registry | None = None) -> FastAPI:
                 with contextlib.suppress(asyncio.CancelledError):
                     await watcher
             await hub.close()
+            pools.close()
             if registry is None:
                 reg.close()
             uvicorn_log.removeFilter(_not_a_crash)
@@ -221,7 +225,7 @@ async def _converse(ws: WebSocket, peer: WebSocketPeer, app: FastAPI) -> int:
                                         f"this endpoint is for {role.value} devices", "hello")
                 # A cashier console's browser proves itself with its cookie, not in the hello.
                 token = intent.token or ws.cookies.get(DEVICE_COOKIE)
-                if app.state.tokens_required and not await asyncio.to_thread(
+                if app.state.tokens_required and not await app.state.pools.lanes.run(
                         hub.registry.devices.allowed, intent.lane, role.value, token):
                     raise ProtocolError(
                         ErrorCode.unauthorized, f"this {role.value} is not paired with lane "
