@@ -92,6 +92,13 @@ def test_a_cashiers_sixth_number_comes_back_with_what_was_typed(
     assert (value_of(page, "first_name"), value_of(page, "last_name"),
             value_of(page, "personal_id")) == ("Eva", "Mallory", ANNA_PNR)
     assert "Anna" not in page.text and "1001" not in page.text
+    # Not yet confirmed, the form is first checked for duplicates: refused the same way.
+    form = client.get("/admin/customers/new")
+    unconfirmed = client.post("/admin/customers/new", data={
+        "csrf": csrf_of(form), "first_name": "Eva", "last_name": "Mallory",
+        "personal_id": OTHERS[6]})
+    assert unconfirmed.status_code == 429
+    assert reason_at(unconfirmed, "personal_id") == LIMITED.format(60)
     assert registry.count_customers() == count
     # The same sign-in through the API spends the same budget.
     csrf = csrf_of(client.get("/admin/account"))

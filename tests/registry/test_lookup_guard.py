@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -103,3 +103,35 @@ def test_refusals_are_recorded_once_per_number_and_at_most_a_hundred_a_minute(
         with pytest.raises(TooManyLookups):
             check(first, number)
     assert [h.refused for h in first.lookups.limit_hits(START)] == [RECORDED_REFUSALS]
+
+
+def _paths(reg: Registry, target: int) -> dict[str, Callable[[str], object]]:
+    """Every CustomerAdmin method that takes a caller's personnummer."""
+    new = {"first_name": "Eva", "last_name": "Ek"}
+    return {
+        "validate": lambda n: reg.customers.validate({**new, "personal_id": n}, region="SE",
+                                                     actor=ACTOR),
+        "create": lambda n: reg.customers.create({**new, "personal_id": n}, region="SE",
+                                                 idempotency_key=None, actor=ACTOR),
+        "update": lambda n: reg.customers.update(target, {"personal_id": n, "city": "Lund"},
+                                                 region="SE", actor=ACTOR),
+        "update_credit_terms": lambda n: reg.customers.update_credit_terms(
+            target, {"loyalty_rate_bp": 500}, details={"personal_id": n}, actor=ACTOR),
+    }
+
+
+ACTOR = "staff:maja"
+
+
+@pytest.mark.parametrize("path", ["validate", "create", "update", "update_credit_terms"])
+def test_every_path_with_a_personnummer_is_limited_and_changes_nothing(
+        chain: tuple[Registry, Registry, Clock], path: str) -> None:
+    first, second, _clock = chain
+    target = first.create_customer("seed-bo", NewCustomer("Bo", "Berg"))[0].id
+    for number in OTHERS[:5]:
+        first.customers.validate({"first_name": "Eva", "last_name": "Ek",
+                                  "personal_id": number}, region="SE", actor=ACTOR)
+    before = (second.count_customers(), second.customers.get(target))
+    with pytest.raises(TooManyLookups):
+        _paths(second, target)[path](ANNA_PNR)
+    assert (second.count_customers(), second.customers.get(target)) == before
