@@ -117,6 +117,10 @@ class Settings(BaseSettings):
     # over the shop's Wi-Fi without a proxy in front.
     tls_cert: str | None = None
     tls_key: str | None = None
+    # Personnummer look-ups (creating, checking or changing a customer with one) each caller —
+    # a staff member, an API token, a lane's cashier console — may make in a minute; then 429
+    # until the oldest leaves the minute. A masked number leaves ~1,000 candidates to try.
+    personal_id_lookups_per_minute: int = Field(default=5, ge=1, le=1000)
 
     @classmethod
     def settings_customise_sources(

@@ -61,6 +61,7 @@ class Action(StrEnum):
     delete_customer = "delete_customer"
     merge_customers = "merge_customers"
     export_personal_data = "export_personal_data"  # GDPR article 15, one person
+    view_security_warnings = "view_security_warnings"  # who ran out of personnummer look-ups
     manage_staff = "manage_staff"
     manage_settings = "manage_settings"
 
@@ -81,6 +82,7 @@ _DESCRIPTIONS: dict[Action, str] = {
     Action.delete_customer: "delete customers",
     Action.merge_customers: "merge customers",
     Action.export_personal_data: "export a customer's personal data",
+    Action.view_security_warnings: "see security warnings (too many personnummer checks)",
     Action.manage_staff: "manage staff accounts",
     Action.manage_settings: "change the settings",
 }
@@ -99,6 +101,8 @@ LEAST_ROLE: dict[Action, StaffRole] = {
     Action.delete_customer: StaffRole.manager,
     Action.merge_customers: StaffRole.manager,
     Action.export_personal_data: StaffRole.manager,
+    # Whoever runs the shop day to day must hear when someone tries number after number.
+    Action.view_security_warnings: StaffRole.manager,
     Action.manage_staff: StaffRole.admin,
     Action.manage_settings: StaffRole.admin,
 }

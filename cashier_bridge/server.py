@@ -100,6 +100,7 @@ def create_app(settings: Settings, registry: Registry | None = None) -> FastAPI:
         reg = registry or await asyncio.to_thread(Registry.open, settings.db_url,
                                                   busy_timeout_s=settings.db_busy_timeout_s)
         app.state.registry = reg
+        reg.lookups.per_minute = settings.personal_id_lookups_per_minute
         app.state.pools = pools = Pools()
         hub = LaneHub(reg, region=settings.phone_region, max_lanes=settings.max_lanes,
                       mobile=await asyncio.to_thread(mobile_options, settings),

@@ -24,7 +24,9 @@ from fastapi import Depends, Request
 from ..cookies import STAFF_COOKIE
 from ..permissions import Action, allowed, refusal
 from ..registry import Registry
+from ..registry.lookups import LimitHit
 from ..registry.staff import Staff, StaffSession
+from .warnings import banner_hits
 
 MAX_FORM_BYTES = 16 * 1024
 CSRF_FIELD = "csrf"
@@ -75,11 +77,19 @@ def staff_principal(request: Request) -> Staff | None:
     return session.staff if session is not None else None
 
 
+def _session_and_warnings(request: Request) -> tuple[StaffSession | None, list[LimitHit]]:
+    session = staff_session(request)
+    if session is None:
+        return None, []
+    return session, banner_hits(registry_of(request), session.staff.role)
+
+
 async def signed_in(request: Request) -> StaffSession:
-    session = await asyncio.to_thread(staff_session, request)
+    session, warnings = await asyncio.to_thread(_session_and_warnings, request)
     if session is None:
         raise SignInNeeded(request.url.path if request.method == "GET" else "/admin")
     request.state.staff_session = session  # the refusal page shows the shell too
+    request.state.security_warnings = warnings  # the shell's banner, for managers and admins
     return session
 
 

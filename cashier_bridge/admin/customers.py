@@ -26,6 +26,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ..config import Settings
+from ..lookup_limit import TooManyLookups
 from ..mobile.consent import archive, offers
 from ..money import kronor, parse_kronor
 from ..permissions import Action, allowed, refusal
@@ -242,6 +243,17 @@ def _reason(err: InvalidCustomer) -> str:
     return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
 
 
+def too_many_checks(err: TooManyLookups) -> str:
+    """What a form says at the personnummer when the staff member's look-ups are spent.
+
+    >>> too_many_checks(TooManyLookups(42, 5))
+    'Too many personnummer checks in the last minute; try again in 42 seconds. Nothing was saved.'
+    """
+    unit = "second" if err.retry_after_s == 1 else "seconds"
+    return (f"Too many personnummer checks in the last minute; try again in "
+            f"{err.retry_after_s} {unit}. Nothing was saved.")
+
+
 def _duplicate_reason(err: DuplicateCustomer) -> str:
     other = err.existing
     return (f"Already belongs to customer {other.customer_code} "
@@ -400,7 +412,7 @@ def customers_router(settings: Settings, page: Callable[..., HTMLResponse]) -> A
             if form.get("confirmed") != "yes":
                 try:
                     possible = await asyncio.to_thread(registry.customers.validate, given,
-                                                       region=region)
+                                                       region=region, actor=session.staff.actor)
                 except DuplicateCustomer:
                     # Taken by someone else: creating says who.  Taken by this very form sent
                     # before (a double click): creating returns that customer.
@@ -422,6 +434,9 @@ def customers_router(settings: Settings, page: Callable[..., HTMLResponse]) -> A
                             errors={field: _duplicate_reason(err)})
         except Conflict as err:
             return new_page(request, 409, values=values, error=_sentence(err.message))
+        except TooManyLookups as err:
+            return new_page(request, 429, values=values,
+                            errors={"personal_id": too_many_checks(err)})
         log.info("customer_created", by=session.staff.id, customer=record.id)
         return _redirect(f"/admin/customers/{record.id}", "created")
 
@@ -532,6 +547,9 @@ def customers_router(settings: Settings, page: Callable[..., HTMLResponse]) -> A
             field = "personal_id" if err.field == "personal_id_fingerprint" else err.field
             return edit_page(request, record, 409, values=values,
                              errors={field: _duplicate_reason(err)})
+        except TooManyLookups as err:
+            return edit_page(request, record, 429, values=values,
+                             errors={"personal_id": too_many_checks(err)})
         log.info("customer_changed", by=session.staff.id, customer=customer_id)
         unchanged = after.updated_at == record.updated_at
         return _redirect(f"/admin/customers/{customer_id}", "unchanged" if unchanged else "saved")

@@ -47,6 +47,8 @@ from .auth import (
 from .customers import customers_router
 from .gdpr import gdpr_router
 from .imports import imports_router
+from .security import security_router
+from .warnings import who
 
 log = structlog.get_logger("selfreg.admin")
 
@@ -76,6 +78,7 @@ NAVIGATION: tuple[tuple[str, str, Action], ...] = (
     ("/admin/customers", "Customers", Action.view_customers),
     ("/admin/groups", "Groups", Action.view_customers),
     ("/admin/import-export", "Import/Export", Action.export_customers),
+    ("/admin/security", "Security", Action.view_security_warnings),
     ("/admin/staff", "Staff", Action.manage_staff),
     ("/admin/settings", "Settings", Action.manage_settings),
 )
@@ -148,7 +151,8 @@ class _Page:
             title=title, shop=self.settings.shop_name, me=me,
             csrf=session.csrf if session else "", csrf_field=CSRF_FIELD, nav=nav,
             when=_when, changes=_changes, shown=_shown, action_text=ACTION_TEXT,
-            roles=list(StaffRole),
+            roles=list(StaffRole), who=who,
+            security_warnings=getattr(request.state, "security_warnings", ()),
             **context)
         return HTMLResponse(html, status_code=status, headers=_HEADERS)
 
@@ -160,6 +164,7 @@ def install_admin(app: FastAPI, settings: Settings) -> None:
     app.include_router(customers_router(settings, page))  # customers and groups
     app.include_router(gdpr_router(settings, page))
     app.include_router(imports_router(settings, page))  # /admin/import-export (CSV)
+    app.include_router(security_router(settings, page))  # /admin/security (warnings)
 
     async def sign_in_needed(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, SignInNeeded)

@@ -11,7 +11,7 @@ from ..registry.api_tokens import Principal
 from ..registry.customer_admin import CREDIT_TERMS
 from ..registry.records import CustomerRecord
 from .auth import CREATE, ERASE, EXPORT, READ, ROUTE_ACTIONS, WRITE, check, registry_of
-from .errors import invalid
+from .errors import RATE_LIMITED_RESPONSES, invalid
 from .models import (
     ConsentIn,
     ConsentLogEntry,
@@ -82,7 +82,8 @@ def customers_router(region: str) -> APIRouter:
     @router.post("", response_model=Customer, status_code=status.HTTP_201_CREATED,
                  summary="Create a customer",
                  responses={200: {"model": Customer,
-                                  "description": "a retry: the customer this key created"}})
+                                  "description": "a retry: the customer this key created"},
+                            **RATE_LIMITED_RESPONSES})
     def create_customer(body: CustomerIn, request: Request, response: Response,
                         principal: Principal = CREATE,
                         idempotency_key: IdempotencyKey = None) -> Customer:
@@ -100,13 +101,14 @@ def customers_router(region: str) -> APIRouter:
         return shown(request, [record])[0]
 
     @router.post("/validate", response_model=ValidationResult,
-                 summary="Check a would-be customer as creating it would, changing nothing")
+                 summary="Check a would-be customer as creating it would, changing nothing",
+                 responses=RATE_LIMITED_RESPONSES)
     def validate_customer(body: CustomerIn, request: Request,
                           principal: Principal = CREATE) -> ValidationResult:
         registry = registry_of(request)
         given = body.model_dump(exclude_unset=True)
         _credit_terms(given, principal)
-        found = registry.customers.validate(given, region=region)
+        found = registry.customers.validate(given, region=region, actor=principal.actor)
         ids = registry.groups.ids()
         return ValidationResult(ok=True, possible_duplicates=[
             PossibleDuplicate(customer=Customer.of(r, ids), reason=why) for r, why in found])
@@ -116,7 +118,8 @@ def customers_router(region: str) -> APIRouter:
                      principal: Principal = READ) -> Customer:
         return shown(request, [registry_of(request).customers.get(customer_id)])[0]
 
-    @router.patch("/{customer_id}", response_model=Customer, summary="Change a customer")
+    @router.patch("/{customer_id}", response_model=Customer, summary="Change a customer",
+                  responses=RATE_LIMITED_RESPONSES)
     def patch_customer(customer_id: int, body: CustomerPatch, request: Request,
                        principal: Principal = WRITE) -> Customer:
         registry = registry_of(request)

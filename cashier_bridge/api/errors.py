@@ -5,22 +5,26 @@ pydantic) raises; these handlers give each its status and the API's error body:
 - 401 ``unauthorized``, 403 ``forbidden`` (with ``needed_scope``), 404 ``not_found``
 - 409 ``duplicate`` (``field``, ``existing_id``) or ``conflict``
 - 413 ``too_large``, 503 ``unavailable`` / ``storage_full`` (the database, not the request)
+- 429 ``rate_limited`` (``retry_after_s``, and ``Retry-After``): the caller's personnummer
+  look-ups are spent for now (:mod:`cashier_bridge.lookup_limit`)
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..identity.errors import IdentityError
+from ..lookup_limit import TooManyLookups
 from ..protocol import ErrorCode
 from ..registry.customer_admin import FIELD_OF
 from ..registry.faults import MESSAGES as FAULT_MESSAGES
@@ -35,6 +39,23 @@ API_PREFIX = "/api/"
 MAX_LISTED_FIELDS = 10
 _HTTP_ERRORS = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "not_allowed",
                 409: "conflict", 413: "too_large", 415: "unsupported_media_type"}
+
+
+class RateLimited(BaseModel):
+    """The caller looked up too many personnummer in the last minute; nothing was checked."""
+
+    error: Literal["rate_limited"]
+    message: str
+    retry_after_s: int
+
+
+# ``responses=`` of every operation whose body may carry a personnummer.
+RATE_LIMITED_RESPONSES: dict[int | str, dict[str, Any]] = {429: {
+    "model": RateLimited,
+    "description": "too many personnummer look-ups by this caller (API token, console lane or "
+                   "staff member) in the last minute; nothing was checked or changed",
+    "headers": {"Retry-After": {"description": "seconds until the next look-up is allowed",
+                                "schema": {"type": "integer"}}}}}
 
 
 class ApiError(Exception):
@@ -93,6 +114,12 @@ def install(app: FastAPI) -> None:
                              "message": f"{field} already belongs to customer "
                                         f"{exc.existing.customer_code} (id {exc.existing.id})",
                              "field": field, "existing_id": exc.existing.id}, status_code=409)
+
+    @app.exception_handler(TooManyLookups)
+    async def too_many_lookups(_request: Request, exc: TooManyLookups) -> Response:
+        return JSONResponse({"error": "rate_limited", "message": exc.message,
+                             "retry_after_s": exc.retry_after_s}, status_code=429,
+                            headers={"Retry-After": str(exc.retry_after_s)})
 
     @app.exception_handler(NotFound)
     async def not_found(_request: Request, exc: NotFound) -> Response:

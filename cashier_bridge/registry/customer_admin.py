@@ -9,7 +9,10 @@ refuses them, so a form or body that smuggles them in changes nothing.
 
 Input arrives as plain values the caller typed (any phone format, a full personnummer); every
 field is normalised by the same rules as everywhere else in the bridge, and a bad one raises
-:class:`~.fields.InvalidCustomer` naming it.  Creation goes through the registry's own
+:class:`~.fields.InvalidCustomer` naming it.  A valid personnummer is then counted against the
+caller's look-up budget (:mod:`.lookups`) before it is compared with anyone's:
+:class:`~cashier_bridge.lookup_limit.TooManyLookups` when it is spent, nothing checked or
+changed.  Creation goes through the registry's own
 idempotent ``create_customer`` (passed in), so a retried request never makes a twin.
 """
 
@@ -37,6 +40,7 @@ from .duplicates import DuplicateProbe, email_key
 from .fields import InvalidCustomer
 from .groups import default_group_id, stored_group
 from .live import live
+from .lookups import LookupGuard
 from .problems import Conflict, NotFound
 from .records import (
     AccountStatus,
@@ -240,13 +244,14 @@ def without_fingerprints(value: Any) -> Any:
 class CustomerAdmin:
     def __init__(self, reader: Engine, writer: Engine, *, record_select: Select[Any],
                  create: CreateCustomer, likely_duplicates: LikelyDuplicates,
-                 fingerprint: Callable[[str], str]) -> None:
+                 fingerprint: Callable[[str], str], lookups: LookupGuard) -> None:
         self._reader = reader
         self._writer = writer
         self._select = record_select
         self._create = create
         self._likely_duplicates = likely_duplicates
         self._fingerprint = fingerprint
+        self._lookups = lookups
 
     # --- reading -------------------------------------------------------------------------------
 
@@ -355,6 +360,7 @@ class CustomerAdmin:
         new = self.new_customer(given, region=region, source=source)
         later = normalise({k: given[k] for k in _AFTER_CREATE if k in given}, region=region,
                           fingerprint=self._fingerprint)
+        self._looked_up(new.personal_id_fingerprint, actor, "create")
         if idempotency_key is None:
             request_key = f"{source}:{uuid.uuid4().hex}"
         else:
@@ -421,11 +427,13 @@ class CustomerAdmin:
             raise Conflict("this Idempotency-Key was used for a request with another body; "
                            "use a new key for a new customer")
 
-    def validate(self, given: Mapping[str, Any], *, region: str
+    def validate(self, given: Mapping[str, Any], *, region: str, actor: str
                  ) -> list[tuple[CustomerRecord, str]]:
         """Check a would-be customer as ``create`` would, changing nothing: raises
-        InvalidCustomer or DuplicateCustomer; else the customers it may be (with the reason)."""
+        InvalidCustomer or DuplicateCustomer; else the customers it may be (with the reason).
+        A personnummer in it is a look-up by ``actor``, as for ``create``."""
         new = self.new_customer(given, region=region)
+        self._looked_up(new.personal_id_fingerprint, actor, "validate")
         values = {"personal_id_fingerprint": new.personal_id_fingerprint, "phone": new.phone,
                   "email": new.email, "customer_code": new.customer_code}
         with self._reader.connect() as conn:
@@ -443,6 +451,7 @@ class CustomerAdmin:
         changed what, before and after.  Credit terms are refused (InvalidCustomer): they
         change only through :meth:`update_credit_terms`."""
         values = normalise(given, region=region, fingerprint=self._fingerprint)
+        self._looked_up(values.get("personal_id_fingerprint"), actor, "update")
         return self._write(customer_id, values, actor)
 
     def update_credit_terms(self, customer_id: int, terms: Mapping[str, Any], *, actor: str,
@@ -453,7 +462,14 @@ class CustomerAdmin:
         one audit entry.  The caller has decided that ``actor`` may: this method does not."""
         values = normalise(details or {}, region=region, fingerprint=self._fingerprint)
         values.update(credit_terms(terms))
+        self._looked_up(values.get("personal_id_fingerprint"), actor, "update")
         return self._write(customer_id, values, actor)
+
+    def _looked_up(self, fingerprint: str | None, actor: str, via: str) -> None:
+        # Every path that compares a caller's personnummer with the registry passes here
+        # first, once the whole request is known to be valid (an invalid one compares nothing).
+        if fingerprint is not None:
+            self._lookups.check(actor, fingerprint, via=via)
 
     def _write(self, customer_id: int, values: dict[str, Any], actor: str) -> CustomerRecord:
         try:

@@ -40,6 +40,7 @@ from .groups import GroupStore
 from .imports import BatchReport, ImportStore
 from .lane_store import LaneStore
 from .live import live
+from .lookups import LookupGuard
 from .merging import MergeStore
 from .problems import NotFound
 from .records import CustomerRecord, DuplicateCustomer, NewCustomer, record_from_row
@@ -88,10 +89,11 @@ class Registry:
         self._lanes = LaneStore(engine)
         self._devices = devices.DeviceStore(engine, self._writer)
         self._api_tokens = ApiTokenStore(engine, self._writer)
+        self._lookups = LookupGuard(engine, self._writer)
         self._customers = CustomerAdmin(engine, self._writer, record_select=_RECORD_SELECT,
                                         create=self.create_customer,
                                         likely_duplicates=self.likely_duplicates,
-                                        fingerprint=self.fingerprint)
+                                        fingerprint=self.fingerprint, lookups=self._lookups)
         self._groups = GroupStore(engine, self._writer)
         self._sales = SaleStore(engine, self._writer)
         self._consents = ConsentStore(engine, self._writer)
@@ -279,6 +281,12 @@ class Registry:
     def api_tokens(self) -> ApiTokenStore:
         """Who may call the REST API (a narrow store for the API and CLI)."""
         return self._api_tokens
+
+    @property
+    def lookups(self) -> LookupGuard:
+        """Personnummer look-ups per caller: the budget every create, check and change with a
+        personnummer spends, and the refusals managers are warned of."""
+        return self._lookups
 
     @property
     def customers(self) -> CustomerAdmin:

@@ -29,6 +29,7 @@ EXPECTED: dict[Action, set[StaffRole]] = {
     Action.delete_customer: {M, A},
     Action.merge_customers: {M, A},
     Action.export_personal_data: {M, A},
+    Action.view_security_warnings: {M, A},
     Action.manage_staff: {A},
     Action.manage_settings: {A},
 }

@@ -29,7 +29,7 @@ PATHS = ("/customers", "/customers/validate", "/customers/1", "/customers/1/sale
 queries = st.dictionaries(st.sampled_from(["q", "limit", "cursor", "group_id", "x"]),
                           st.text(max_size=12) | st.integers(-5, 500).map(str), max_size=3)
 OWN_ERRORS = {"invalid", "not_found", "conflict", "duplicate", "forbidden", "not_allowed",
-              "unsupported_media_type"}
+              "unsupported_media_type", "rate_limited"}
 
 
 @settings(max_examples=120, deadline=None,
