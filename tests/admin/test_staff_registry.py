@@ -24,7 +24,7 @@ from cashier_bridge.registry.staff import (
 )
 from cashier_bridge.registry.timestamps import UtcDateTime
 
-from .conftest import Clock
+from .conftest import Clock, CountingHasher
 
 PW = "correct horse battery"
 
@@ -247,23 +247,6 @@ def test_unknown_accounts_are_named_in_the_error(registry: Registry) -> None:
 
 
 # --- lock-out by username and by address, known devices (issue 16, finding 7) -----------------
-
-
-class CountingHasher(PasswordHasher):
-    """The tests' cheap hasher, counting the argon2 work it is asked to do."""
-
-    def __init__(self) -> None:
-        super().__init__(time_cost=1, memory_cost=1024, parallelism=1)
-        self.verifies = 0
-        self.hashes = 0
-
-    def verify(self, hash: str | bytes, password: str | bytes) -> bool:
-        self.verifies += 1
-        return super().verify(hash, password)
-
-    def hash(self, password: str | bytes, *, salt: bytes | None = None) -> str:
-        self.hashes += 1
-        return super().hash(password, salt=salt)
 
 
 def test_an_unknown_name_costs_the_same_work_as_a_known_one(registry: Registry) -> None:
