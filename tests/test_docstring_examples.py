@@ -20,6 +20,7 @@ MODULES = [
     "cashier_bridge.registry.fields",
     "cashier_bridge.registry.search",
     "cashier_bridge.registry.secret_hash",
+    "cashier_bridge.throttle",
     "kiosk.masking",
 ]
 
