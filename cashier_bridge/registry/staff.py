@@ -67,8 +67,6 @@ from .schema import audit_log, sign_in_failures, staff, staff_devices, staff_ses
 from .secret_hash import stored_hash
 from .timestamps import utcnow
 
-MAX_FAILED_LOGINS = USERNAME.failures
-LOCK_DURATION = USERNAME.lock
 # A browser stays a known device this long after its last sign-in (browsers keep a cookie at
 # most 400 days).
 DEVICE_LIFETIME = dt.timedelta(days=365)
@@ -552,7 +550,7 @@ class StaffStore:
                 before = _staff_from(row, now)
                 after = self._get_id(conn, row.id)
                 self._audit(conn, "system", LOCKED, after, before=_shown(before),
-                            after=_shown(after), reason=f"{MAX_FAILED_LOGINS} failed logins")
+                            after=_shown(after), reason=f"{USERNAME.failures} failed logins")
         name_wait = remaining(name_after, now)
         if name_wait is not None:
             return LoginRefused(locked_message(minutes_to_wait(name_wait)), name_wait)
