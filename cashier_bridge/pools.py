@@ -9,7 +9,9 @@ an argon2 hash that takes tens of milliseconds of CPU on purpose, queued ahead o
 - ``lanes``: lane steps and their effects (the hub's registry calls) — the shopper is waiting;
 - ``passwords``: argon2 hashing and checking — one thread (it is CPU-bound: more threads only
   take the other core from the lanes) and a short queue; beyond it a sign-in is refused at once
-  with :class:`Busy` rather than queued for minutes;
+  with :class:`Busy` rather than queued for minutes.  Its thread runs at the lowest CPU priority
+  (``nice`` 19, on Linux), and so do the threads argon2 starts from it (``parallelism`` 4):
+  a register waiting on a lane step gets the cores first, a sign-in takes what is left;
 - ``uploads``: reading and checking uploaded files, likewise bounded.
 
 A pool's limit counts calls running and waiting; :meth:`Pool.run` raises :class:`Busy` when it
@@ -19,8 +21,12 @@ is reached, so a flood costs the flooder a refusal, not everyone else a wait.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import functools
+import os
+import sys
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -43,13 +49,15 @@ class Pool:
     """Threads of their own for one kind of work, with at most ``limit`` calls in it (running
     or waiting); ``limit=None`` never refuses (the lanes': a shopper's step is never dropped)."""
 
-    def __init__(self, name: str, threads: int, limit: int | None = None) -> None:
+    def __init__(self, name: str, threads: int, limit: int | None = None, *,
+                 nice: int = 0) -> None:
         if threads < 1 or (limit is not None and limit < threads):
             raise ValueError("a pool needs a thread, and room for at least its threads")
         self.name = name
         self.threads = threads
         self.limit = limit
-        self._executor = ThreadPoolExecutor(threads, thread_name_prefix=f"selfreg-{name}")
+        self._executor = ThreadPoolExecutor(threads, thread_name_prefix=f"selfreg-{name}",
+                                            initializer=_lower_priority, initargs=(nice,))
         self._in_use = 0  # touched only on the event loop's thread
 
     @property
@@ -78,9 +86,20 @@ class Pools:
     """The bridge's pools (one set per app; ``app.state.pools``)."""
 
     lanes: Pool = field(default_factory=lambda: Pool("lanes", threads=8))
-    passwords: Pool = field(default_factory=lambda: Pool("passwords", threads=1, limit=4))
+    passwords: Pool = field(default_factory=lambda: Pool("passwords", threads=1, limit=4,
+                                                         nice=19))
     uploads: Pool = field(default_factory=lambda: Pool("uploads", threads=1, limit=2))
 
     def close(self) -> None:
         for pool in (self.lanes, self.passwords, self.uploads):
             pool.close()
+
+
+def _lower_priority(nice: int) -> None:
+    """Make the calling worker thread (and the threads it starts) yield the CPU to others.  On
+    Linux a nice value belongs to one thread, named by its id; elsewhere the same call would
+    lower the whole process, lanes included, so it is left alone there."""
+    if nice and sys.platform == "linux":
+        with contextlib.suppress(OSError):  # a container may forbid it: then as before
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(),
+                           min(19, os.getpriority(os.PRIO_PROCESS, 0) + nice))

@@ -28,7 +28,12 @@ def add_parser(sub: Any, db_flag: Callable[[argparse.ArgumentParser], None]) -> 
     commands.add_parser("list", help="every staff account with its role and status")
     commands.add_parser("disable", help="stop an account signing in, and sign it out"
                         ).add_argument("name")
-    commands.add_parser("unlock", help="lift a lock-out after failed logins").add_argument("name")
+    unlock = commands.add_parser(
+        "unlock", help="lift a lock-out after failed logins: an account's (and forget its "
+                       "failures), or a client address's (--address)")
+    unlock.add_argument("name", nargs="?", help="the username")
+    unlock.add_argument("--address", help="a client address stopped after failed sign-ins "
+                                          "(the Staff page names it)")
     for p in commands.choices.values():
         db_flag(p)
 
@@ -94,7 +99,15 @@ def _run(store: StaffStore, args: argparse.Namespace) -> int:
         print(f"{account.username} disabled and signed out")
         return 0
     if command == "unlock":
-        account = store.unlock(args.name)
-        print(f"{account.username} unlocked")
+        if not args.name and not args.address:
+            raise StaffError("name an account (staff unlock NAME) or an address "
+                             "(staff unlock --address ADDRESS)")
+        if args.name:
+            account = store.unlock(args.name)
+            print(f"{account.username} unlocked")
+        if args.address:
+            was = store.unlock_address(args.address)
+            print(f"{args.address} may sign in again" if was else
+                  f"{args.address} was not stopped; nothing to do")
         return 0
     raise AssertionError(f"unknown staff command {command}")

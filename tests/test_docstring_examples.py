@@ -23,6 +23,7 @@ MODULES = [
     "cashier_bridge.registry.lookups",
     "cashier_bridge.registry.search",
     "cashier_bridge.registry.secret_hash",
+    "cashier_bridge.throttle",
     "kiosk.masking",
 ]
 

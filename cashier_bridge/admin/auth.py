@@ -9,20 +9,23 @@ Three FastAPI dependencies, each raising an exception the admin app turns into a
 - :func:`posted_form` — the fields of a POSTed form, if it carries the session's CSRF token,
   else :class:`Refused` (403, nothing changed).
 
-:func:`staff_principal` is the same sign-in for the REST API's own auth dependency.
+:func:`staff_principal` is the same sign-in for the REST API's own auth dependency, and
+:func:`password_work` runs what hashes or checks a password on the passwords' own thread.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hmac
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, ParamSpec, TypeVar
 from urllib.parse import parse_qsl
 
 from fastapi import Depends, Request
 
 from ..cookies import STAFF_COOKIE
 from ..permissions import Action, allowed, refusal
+from ..pools import Busy
 from ..registry import Registry
 from ..registry.lookups import LimitHit
 from ..registry.staff import Staff, StaffSession
@@ -44,18 +47,47 @@ class SignInNeeded(Exception):
         self.back_to = back_to
 
 
-class Refused(Exception):
-    """A request the signed-in person may not make, with the reason they read."""
+BUSY = ("The bridge is busy checking other passwords; nothing was changed. Try again in a few "
+        "seconds.")
 
-    def __init__(self, reason: str, *, status: int = 403, title: str = "Not allowed") -> None:
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+class Refused(Exception):
+    """A request the signed-in person may not make, with the reason they read (and, for a
+    refusal that passes, when to try again)."""
+
+    def __init__(self, reason: str, *, status: int = 403, title: str = "Not allowed",
+                 retry_after_s: int | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
         self.status = status
         self.title = title
+        self.retry_after_s = retry_after_s
 
 
 def registry_of(request: Request) -> Registry:
     return request.app.state.registry  # type: ignore[no-any-return]
+
+
+def client_address(request: Request) -> str:
+    """Where a request comes from, for counting failed sign-ins.  Behind a proxy uvicorn has
+    already put the client's own address here, from ``X-Forwarded-For`` sent by the addresses
+    in ``FORWARDED_ALLOW_IPS`` (by default the loopback ones, where Caddy runs beside a bridge)."""
+    return request.client.host if request.client else "unknown"
+
+
+async def password_work(request: Request, fn: Callable[P, T], /, *args: P.args,
+                        **kwargs: P.kwargs) -> T:
+    """``fn`` — something that hashes or checks a password, slow on purpose — on the passwords'
+    own thread (``pools.passwords``), never on the threads that serve lanes or pages.  When that
+    pool is full: :class:`Refused`, 503, with when to try again."""
+    try:
+        return await request.app.state.pools.passwords.run(fn, *args, **kwargs)
+    except Busy as exc:
+        raise Refused(BUSY, status=503, title="Busy",
+                      retry_after_s=exc.retry_after_s) from None
 
 
 def staff_session(request: Request) -> StaffSession | None:

@@ -5,6 +5,11 @@ navigation, staff management for admins and "My account"; customers and groups a
 Pages are rendered on the server (one script of ours: the customer list searches as you
 type); every form carries the session's CSRF token and every POST is checked.  Nothing personal
 is logged: staff by id, never a password.
+
+Passwords are hashed and checked on the passwords' own thread (:func:`.auth.password_work`), so
+a flood of sign-ins cannot slow a lane; a sign-in from an address or for a username that failed
+too often is refused before any hashing (429 with the wait), and a full passwords pool is a 503
+with ``Retry-After``.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import datetime as dt
 import hmac
 import secrets
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from urllib.parse import quote, urlencode
 
 import jinja2
@@ -40,6 +45,8 @@ from .auth import (
     Refused,
     SignedIn,
     SignInNeeded,
+    client_address,
+    password_work,
     read_form,
     registry_of,
     staff_session,
@@ -52,12 +59,18 @@ from .warnings import who
 
 log = structlog.get_logger("selfreg.admin")
 
+R = TypeVar("R", bound=Response)
+
 # At module level: with postponed annotations, FastAPI resolves them in the module's globals.
 StaffAdmin = Annotated[StaffSession, Depends(Needs(Action.manage_staff))]
 
 # The sign-in form's CSRF token lives in its own short cookie: there is no session yet.
 LOGIN_COOKIE = "selfreg_login"
 LOGIN_COOKIE_S = 3600
+# A browser a staff member signed in with: its right password gets in even while the account is
+# locked.  Sent to the sign-in form only; browsers keep a cookie at most 400 days.
+KNOWN_DEVICE_COOKIE = "selfreg_staff_device"
+KNOWN_DEVICE_COOKIE_S = 365 * 86400
 
 _env = jinja2.Environment(loader=jinja2.PackageLoader("cashier_bridge.admin", "templates"),
                           autoescape=True, trim_blocks=True, lstrip_blocks=True)
@@ -99,6 +112,8 @@ ACTION_TEXT = {
     "staff_password": "password changed", "staff_disable": "disabled",
     "staff_enable": "enabled again", "staff_unlock": "unlocked",
     "staff_locked": "locked after failed logins",
+    "sign_in_throttled": "address throttled after failed sign-ins",
+    "address_unlocked": "address let in again",
 }
 
 
@@ -178,7 +193,8 @@ def install_admin(app: FastAPI, settings: Settings) -> None:
         me = getattr(request.state, "staff_session", None)
         log.info("admin_refused", status=exc.status, path=request.url.path,
                  staff=me.staff.id if me else None)
-        return page(request, "refused.html", exc.status, title=exc.title, reason=exc.reason)
+        response = page(request, "refused.html", exc.status, title=exc.title, reason=exc.reason)
+        return _retry_after(response, exc.retry_after_s)
 
     app.add_exception_handler(SignInNeeded, sign_in_needed)
     app.add_exception_handler(Refused, refused)
@@ -190,14 +206,15 @@ def admin_router(settings: Settings, page: Callable[..., HTMLResponse]) -> APIRo
     # --- signing in and out --------------------------------------------------------------------
 
     def login_page(request: Request, status: int = 200, *, error: str | None = None,
-                   username: str = "", next_: str = "") -> HTMLResponse:
+                   username: str = "", next_: str = "", retry_after_s: int | None = None
+                   ) -> HTMLResponse:
         token = secrets.token_urlsafe(32)
         response = page(request, "login.html", status, title="Sign in", error=error,
                         username=username, next=next_, login_csrf=token,
                         signed_out=request.query_params.get("signed_out") == "1")
         response.set_cookie(LOGIN_COOKIE, token, max_age=LOGIN_COOKIE_S, path="/admin/login",
                             httponly=True, samesite="strict", secure=_secure(request))
-        return response
+        return _retry_after(response, retry_after_s)
 
     @router.get("/login", response_class=HTMLResponse)
     async def login_form(request: Request) -> Response:
@@ -219,18 +236,35 @@ def admin_router(settings: Settings, page: Callable[..., HTMLResponse]) -> APIRo
         if not username or not form.get("password"):
             return login_page(request, 422, username=username, next_=next_,
                               error="Enter your username and your password.")
-        result = await asyncio.to_thread(registry_of(request).staff.login, username,
-                                         form.get("password", ""))
+        store = registry_of(request).staff
+        address = client_address(request)
+        device = request.cookies.get(KNOWN_DEVICE_COOKIE)
+        # The cheap check first: a throttled address or a locked name is turned away here,
+        # before its request costs the passwords' thread anything.
+        result = await asyncio.to_thread(store.sign_in_gate, username, address, device)
+        if result is None:
+            try:
+                result = await password_work(request, store.login, username,
+                                             form.get("password", ""), address=address,
+                                             device=device)
+            except Refused as busy:
+                log.warning("staff_login_busy")
+                return login_page(request, busy.status, username=username, next_=next_,
+                                  error=busy.reason, retry_after_s=busy.retry_after_s)
         if isinstance(result, LoginRefused):
-            log.info("staff_login_refused", locked=result.locked_minutes is not None)
-            return login_page(request, 429 if result.locked_minutes else 401,
-                              username=username, next_=next_, error=result.message)
+            log.info("staff_login_refused", locked=result.wait is not None)
+            return login_page(request, 429 if result.wait is not None else 401,
+                              username=username, next_=next_, error=result.message,
+                              retry_after_s=result.retry_after_s)
         log.info("staff_signed_in", staff=result.session.staff.id)
         response = RedirectResponse(next_, status_code=303)
         # No max-age: the browser forgets it when closed, and the server ends it anyway after
         # 30 idle minutes or 12 hours.
         response.set_cookie(STAFF_COOKIE, result.token, path="/", httponly=True,
                             samesite="strict", secure=_secure(request))
+        response.set_cookie(KNOWN_DEVICE_COOKIE, result.device, max_age=KNOWN_DEVICE_COOKIE_S,
+                            path="/admin/login", httponly=True, samesite="strict",
+                            secure=_secure(request))
         response.delete_cookie(LOGIN_COOKIE, path="/admin/login")
         return response
 
@@ -262,9 +296,11 @@ def admin_router(settings: Settings, page: Callable[..., HTMLResponse]) -> APIRo
 
     @router.get("/staff", response_class=HTMLResponse)
     async def staff_list(request: Request, session: StaffAdmin) -> HTMLResponse:
-        accounts = await asyncio.to_thread(registry_of(request).staff.list)
+        store = registry_of(request).staff
+        accounts = await asyncio.to_thread(store.list)
+        alerts = await asyncio.to_thread(store.sign_in_alerts)
         return page(request, "staff_list.html", title="Staff", accounts=accounts,
-                    now=registry_of(request).staff.clock())
+                    alerts=alerts, now=store.clock())
 
     def new_form(request: Request, status: int = 200, *, error: str | None = None,
                  values: dict[str, str] | None = None) -> HTMLResponse:
@@ -283,9 +319,10 @@ def admin_router(settings: Settings, page: Callable[..., HTMLResponse]) -> APIRo
             return new_form(request, 422, values=values,
                             error="The two passwords differ; type the same one twice.")
         try:
-            added = await asyncio.to_thread(
-                registry_of(request).staff.add, values["username"], password, values["role"],
-                display_name=values["display_name"] or None, actor=session.staff.actor)
+            added = await password_work(
+                request, registry_of(request).staff.add, values["username"], password,
+                values["role"], display_name=values["display_name"] or None,
+                actor=session.staff.actor)
         except StaffError as exc:
             return new_form(request, 409 if isinstance(exc, UsernameTaken) else 422,
                             values=values, error=_sentence(exc.message))
@@ -310,9 +347,9 @@ def admin_router(settings: Settings, page: Callable[..., HTMLResponse]) -> APIRo
         return await account_page(request, username)
 
     async def change(request: Request, username: str, done: str,
-                     do: Callable[[], Staff]) -> Response:
+                     do: Callable[[], Staff], *, hashes: bool = False) -> Response:
         try:
-            account = await asyncio.to_thread(do)
+            account = await (password_work(request, do) if hashes else asyncio.to_thread(do))
         except UnknownStaff as exc:
             raise Refused(_sentence(exc.message), status=404, title="No such account") from None
         except StaffError as exc:
@@ -335,7 +372,7 @@ def admin_router(settings: Settings, page: Callable[..., HTMLResponse]) -> APIRo
                                       error="The two passwords differ; type the same one twice.")
         return await change(request, username, "password", lambda: store.set_password(
             username, form.get("password", ""), actor=session.staff.actor,
-            keep_session=request.cookies.get(STAFF_COOKIE)))
+            keep_session=request.cookies.get(STAFF_COOKIE)), hashes=True)
 
     for verb, done in (("disable", "disabled"), ("enable", "enabled"), ("unlock", "unlocked")):
         def add_route(verb: str = verb, done: str = done) -> None:
@@ -350,10 +387,12 @@ def admin_router(settings: Settings, page: Callable[..., HTMLResponse]) -> APIRo
 
     # --- my account ----------------------------------------------------------------------------
 
-    def my_page(request: Request, status: int = 200, *, error: str | None = None
-                ) -> HTMLResponse:
-        return page(request, "account.html", status, title="My account", error=error,
-                    done=DONE.get(request.query_params.get("done", "")))
+    def my_page(request: Request, status: int = 200, *, error: str | None = None,
+                retry_after_s: int | None = None) -> HTMLResponse:
+        return _retry_after(page(request, "account.html", status, title="My account",
+                                 error=error,
+                                 done=DONE.get(request.query_params.get("done", ""))),
+                            retry_after_s)
 
     @router.get("/account", response_class=HTMLResponse)
     async def my_account(request: Request, session: SignedIn) -> HTMLResponse:
@@ -363,22 +402,41 @@ def admin_router(settings: Settings, page: Callable[..., HTMLResponse]) -> APIRo
     async def my_password(request: Request, session: SignedIn, form: Form) -> Response:
         store = registry_of(request).staff
         me = session.staff
-        if not await asyncio.to_thread(store.verify_password, me.username,
-                                       form.get("current", "")):
-            return my_page(request, 422, error="Your current password is not right; nothing "
-                                               "was changed.")
         if form.get("password", "") != form.get("password_again", ""):
             return my_page(request, 422,
                            error="The two new passwords differ; type the same one twice.")
+        # A wrong current password counts like a failed sign-in: a session left open on a
+        # till must not become a way to guess the password behind it.
+        refused = await password_work(request, store.check_current_password, me.username,
+                                      form.get("current", ""), address=client_address(request))
+        if refused is not None and refused.locked_minutes is not None:
+            log.info("staff_password_locked", staff=me.id)
+            return my_page(request, 429, retry_after_s=refused.retry_after_s, error=(
+                f"Too many wrong passwords: your account is locked for "
+                f"{_minutes(refused.locked_minutes)}, and nothing was changed. You stay signed "
+                "in here; an admin can unlock it sooner."))
+        if refused is not None:
+            return my_page(request, 422, error="Your current password is not right; nothing "
+                                               "was changed.")
         try:
-            await asyncio.to_thread(store.set_password, me.username, form.get("password", ""),
-                                    actor=me.actor,
-                                    keep_session=request.cookies.get(STAFF_COOKIE))
+            await password_work(request, store.set_password, me.username,
+                                form.get("password", ""), actor=me.actor,
+                                keep_session=request.cookies.get(STAFF_COOKIE))
         except StaffError as exc:
             return my_page(request, 422, error=_sentence(exc.message))
         return _done("/admin/account", "own_password")
 
     return router
+
+
+def _retry_after(response: R, seconds: int | None) -> R:
+    if seconds is not None:
+        response.headers["Retry-After"] = str(seconds)
+    return response
+
+
+def _minutes(minutes: int) -> str:
+    return f"{minutes} minute" if minutes == 1 else f"{minutes} minutes"
 
 
 def _done(path: str, what: str) -> RedirectResponse:

@@ -22,6 +22,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ..config import Settings
 from ..cookies import DEVICE_COOKIE
+from ..throttle import Scope, minutes_to_wait, seconds_to_wait
 from .texts import CURRENCY, LANGUAGE, TEXTS, text
 
 log = structlog.get_logger("selfreg.console")
@@ -98,19 +99,36 @@ def console_router(settings: Settings) -> APIRouter:
         if not code:
             return page("sign_in.html", 422, code="", auto=False, signed_out=False,
                         error=text("sign_in.empty"))
-        device = await asyncio.to_thread(request.app.state.registry.devices.redeem_sign_in,
-                                         code, DEVICE_LABEL)
-        if device is None or device.role != "register":
-            log.info("console_sign_in_refused")
-            # What was typed stays in the field: a typo is corrected, not retyped.
-            return page("sign_in.html", 400, code=code, auto=False, signed_out=False,
-                        error=text("sign_in.bad_code"))
-        log.info("console_signed_in", lane=device.lane, device=device.id)
-        response = RedirectResponse("/console", status_code=303)
-        response.set_cookie(DEVICE_COOKIE, device.token, max_age=COOKIE_MAX_AGE_S, path="/",
-                            httponly=True, samesite="strict",
-                            secure=request.url.scheme == "https")
-        return response
+        registry = request.app.state.registry
+        # Codes are far too long to guess, but a flood of guesses is still refused: wrong codes
+        # are counted per client address (uvicorn has put a proxy's client here), in the
+        # database so that every process of a chain counts them together.
+        address = request.client.host if request.client else "unknown"
+        throttle, now = registry.staff.sign_ins, registry.staff.clock()
+        wait = await asyncio.to_thread(throttle.wait, Scope.console, address, now)
+        if wait is None:
+            device = await asyncio.to_thread(registry.devices.redeem_sign_in, code,
+                                             DEVICE_LABEL)
+            if device is not None and device.role == "register":
+                log.info("console_signed_in", lane=device.lane, device=device.id)
+                response = RedirectResponse("/console", status_code=303)
+                response.set_cookie(DEVICE_COOKIE, device.token, max_age=COOKIE_MAX_AGE_S,
+                                    path="/", httponly=True, samesite="strict",
+                                    secure=request.url.scheme == "https")
+                return response
+            wait = await asyncio.to_thread(throttle.failed, Scope.console, address, now)
+        if wait is not None:
+            log.info("console_sign_in_throttled")
+            minutes = minutes_to_wait(wait)
+            refused = page("sign_in.html", 429, code=code, auto=False, signed_out=False,
+                           error=text("sign_in.throttled", minutes=minutes,
+                                      unit="minute" if minutes == 1 else "minutes"))
+            refused.headers["Retry-After"] = str(seconds_to_wait(wait))
+            return refused
+        log.info("console_sign_in_refused")
+        # What was typed stays in the field: a typo is corrected, not retyped.
+        return page("sign_in.html", 400, code=code, auto=False, signed_out=False,
+                    error=text("sign_in.bad_code"))
 
     @router.post("/console/sign-out")
     async def sign_out(request: Request) -> Response:

@@ -18,6 +18,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "sign_in.bad_code": "This code is unknown, already used or older than an hour. Run "
                             "`selfreg-bridge pair --lane LANE --role register` for a new one.",
         "sign_in.empty": "Type the sign-in code.",
+        "sign_in.throttled": "Too many wrong codes from this address: try again in {minutes} "
+                             "{unit}. Nothing was signed in.",
         "sign_in.signed_out": "This browser is signed out.",
         "sign_out": "Sign out",
         "conn.connecting": "connecting…",

@@ -205,8 +205,34 @@ staff = Table(
     Column("password_hash", String(255), nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("disabled_at", UtcDateTime()),
-    Column("failed_logins", Integer(), nullable=False, server_default="0"),
+)
+
+# Failed sign-ins, counted per client address, per username (known or not: an unknown name is
+# counted and locked like a known one) and per address at the console's sign-in, in the database
+# so that every bridge process of a chain sees the same count.  Kept by the SHA-256 of what is
+# counted ("address:…", "username:…", "console:…"): a typed username may be a password typed in
+# the wrong box.  ``staff_id`` names the account a username row is about, for the staff pages.
+sign_in_failures = Table(
+    "sign_in_failures",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("scope", String(16), nullable=False),
+    Column("staff_id", Id, ForeignKey("staff.id", ondelete="CASCADE"), unique=True),
+    Column("failures", Integer(), nullable=False, server_default="0"),
+    Column("since", UtcDateTime()),  # the first failure of the current window
     Column("locked_until", UtcDateTime()),
+)
+
+# Browsers a staff member has signed in with (by the SHA-256 of the token in their long-lived
+# cookie): the right password from one of them gets in even while the account is locked.
+staff_devices = Table(
+    "staff_devices",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("staff_id", Id, ForeignKey("staff.id", ondelete="CASCADE"), primary_key=True,
+           index=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("last_used_at", UtcDateTime(), nullable=False),
 )
 
 # Signed-in back-office browsers, by the SHA-256 of the cookie's token (never the token).

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,6 +25,27 @@ __all__ = ["postgres_server"]
 # tests that hash dozens of times use cheap ones (the rehash test switches between the two).
 FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 START = dt.datetime(2026, 11, 24, 9, 0, tzinfo=dt.UTC)
+
+
+class CountingHasher(PasswordHasher):
+    """The tests' cheap hasher, counting the argon2 work it is asked to do and noting the
+    threads that do it."""
+
+    def __init__(self) -> None:
+        super().__init__(time_cost=1, memory_cost=1024, parallelism=1)
+        self.verifies = 0
+        self.hashes = 0
+        self.threads: list[str] = []
+
+    def verify(self, hash: str | bytes, password: str | bytes) -> bool:
+        self.verifies += 1
+        self.threads.append(threading.current_thread().name)
+        return super().verify(hash, password)
+
+    def hash(self, password: str | bytes, *, salt: bytes | None = None) -> str:
+        self.hashes += 1
+        self.threads.append(threading.current_thread().name)
+        return super().hash(password, salt=salt)
 
 
 class Clock:

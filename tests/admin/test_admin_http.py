@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import json
 import re
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,11 +17,13 @@ from sqlalchemy import func, select
 
 from cashier_bridge.config import Settings
 from cashier_bridge.permissions import StaffRole
+from cashier_bridge.pools import Pool
 from cashier_bridge.registry import NewCustomer, Registry
 from cashier_bridge.registry.schema import audit_log
+from cashier_bridge.registry.staff import LoginRefused
 from cashier_bridge.server import create_app
 
-from .conftest import FAST_HASHER, Clock
+from .conftest import FAST_HASHER, Clock, CountingHasher
 
 PW = "correct horse battery"
 USERS = {"root": StaffRole.admin, "maja": StaffRole.manager, "kim": StaffRole.cashier}
@@ -48,13 +51,15 @@ def registry(tmp_path: Path, clock: Clock) -> Iterator[Registry]:
 
 
 def make_client(registry: Registry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                base_url: str = "http://testserver") -> TestClient:
+                base_url: str = "http://testserver", address: str = "testclient"
+                ) -> TestClient:
+    """A browser at ``address`` on the bridge's real app."""
     monkeypatch.setenv("SELFREG_CONFIG", str(tmp_path / "none.toml"))
     monkeypatch.setenv("SELFREG_DATA_DIR", str(tmp_path / "data"))
     settings = Settings(db_url=registry.engine.url.render_as_string(hide_password=False),
                         auth="off", shop_name="Butiken Centrum")
     return TestClient(create_app(settings, registry), base_url=base_url,
-                      follow_redirects=False)
+                      follow_redirects=False, client=(address, 50000))
 
 
 @pytest.fixture
@@ -433,6 +438,153 @@ def test_change_my_password(client: TestClient, registry: Registry, tmp_path: Pa
         assert client.get("/admin/account").status_code == 200  # this browser stays in
         assert elsewhere.get("/admin/account").status_code == 303  # the other is signed out
     assert registry.staff.history("kim")[0].actor == "staff:kim"
+
+
+# --- lock-out, throttling and known devices (issue 16, findings 6 and 7) ---------------------
+
+def set_cookie(response: httpx.Response, name: str) -> str:
+    found = [c for c in response.headers.get_list("set-cookie") if c.startswith(f"{name}=")]
+    assert len(found) == 1, response.headers.get_list("set-cookie")
+    return found[0]
+
+
+def test_unknown_and_known_names_answer_alike_and_lock_alike(
+        registry: Registry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    seen = {}
+    for name, address in (("kim", "10.0.0.2"), ("nobody", "10.0.0.3")):
+        with make_client(registry, tmp_path, monkeypatch, address=address) as browser:
+            answers = [try_login(browser, name, "wrong guess!") for _ in range(6)]
+            seen[name] = [(a.status_code, text_of(a, "error"), a.headers.get("retry-after"))
+                          for a in answers]
+    assert seen["kim"] == seen["nobody"]
+    assert [status for status, _text, _wait in seen["kim"]] == [401] * 4 + [429, 429]
+    assert seen["kim"][4][1].startswith(
+        "Too many failed logins: this account is locked for 15 minutes.")
+    assert seen["kim"][4][2] == "900"
+
+
+def test_twenty_names_from_one_address_are_throttled_and_another_address_gets_in(
+        registry: Registry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    spy = registry.staff.hasher = CountingHasher()
+    with make_client(registry, tmp_path, monkeypatch, address="203.0.113.7") as attacker:
+        answers = [try_login(attacker, f"user{i}", "wrong guess!") for i in range(20)]
+        assert [a.status_code for a in answers] == [401] * 9 + [429] * 11
+        last = answers[-1]
+        assert text_of(last, "error").startswith(
+            "Too many failed sign-ins from your address: try again in 15 minutes.")
+        assert last.headers["retry-after"] == "900"
+        assert spy.verifies == 10  # refused before any hashing once throttled
+        assert try_login(attacker, "root").status_code == 429  # the right password, too
+    with make_client(registry, tmp_path, monkeypatch, address="198.51.100.2") as office:
+        assert try_login(office, "root").status_code == 303
+        staff = office.get("/admin/staff")
+        assert text_of(staff, "alerts-note").startswith("Failed sign-ins")
+        alert = text_of(staff, "alert-0")
+        assert "203.0.113.7" in alert and "back office" in alert and "15 minutes" in alert
+
+
+def test_a_known_device_gets_a_locked_out_admin_in(registry: Registry, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    with make_client(registry, tmp_path, monkeypatch, address="10.0.0.2") as admins:
+        first = try_login(admins, "root")
+        cookie = set_cookie(first, "selfreg_staff_device")
+        for attribute in ("HttpOnly", "SameSite=strict", "Path=/admin/login",
+                          "Max-Age=31536000"):
+            assert attribute in cookie
+        csrf = csrf_of(admins.get("/admin/account"))
+        assert admins.post("/admin/logout", data={"csrf": csrf}).status_code == 303
+
+        with make_client(registry, tmp_path, monkeypatch, address="203.0.113.7") as attacker:
+            for _ in range(5):
+                try_login(attacker, "root", "wrong guess!")
+            assert try_login(attacker, "root").status_code == 429
+        # Another browser in the same office, without the cookie: locked like everyone else.
+        with make_client(registry, tmp_path, monkeypatch, address="10.0.0.2") as other:
+            assert try_login(other, "root").status_code == 429
+        assert try_login(admins, "root", "wrong guess!").status_code == 429
+        back = try_login(admins, "root")
+        assert back.status_code == 303
+        page = admins.get("/admin/staff/root")
+        assert text_of(page, "status") == "active"
+        assert "<td>unlocked</td>" in page.text  # in the account's history
+    with make_client(registry, tmp_path, monkeypatch, address="10.0.0.9") as anywhere:
+        assert try_login(anywhere, "root").status_code == 303  # the lock was lifted
+
+
+def test_wrong_current_passwords_lock_the_account_like_sign_in(
+        client: TestClient, registry: Registry, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    csrf = login(client, "kim")
+
+    def change(current: str) -> httpx.Response:
+        return client.post("/admin/account/password", data={
+            "csrf": csrf, "current": current, "password": "a brand new secret",
+            "password_again": "a brand new secret"})
+
+    for _ in range(4):
+        assert change("not it at all").status_code == 422
+    fifth = change("not it at all")
+    assert fifth.status_code == 429 and fifth.headers["retry-after"] == "900"
+    assert text_of(fifth, "error") == (
+        "Too many wrong passwords: your account is locked for 15 minutes, and nothing was "
+        "changed. You stay signed in here; an admin can unlock it sooner.")
+    assert change(PW).status_code == 429  # the right one too, while locked
+    assert client.get("/admin/account").status_code == 200  # still signed in here
+    with make_client(registry, tmp_path, monkeypatch, address="10.0.0.3") as elsewhere:
+        assert try_login(elsewhere, "kim").status_code == 429
+    assert registry.staff.history("kim")[0].action == "staff_locked"
+    assert isinstance(registry.staff.login("kim", "a brand new secret", address="10.0.0.4"),
+                      LoginRefused)
+
+
+def test_every_password_is_hashed_and_checked_on_the_passwords_thread(
+        client: TestClient, registry: Registry) -> None:
+    spy = registry.staff.hasher = CountingHasher()
+    csrf = login(client, "root")  # a sign-in verifies
+    assert client.post("/admin/staff/new", data={
+        "csrf": csrf, "username": "nils", "display_name": "", "role": "cashier",
+        "password": "a long enough secret", "password_again": "a long enough secret",
+    }).status_code == 303  # adding hashes
+    assert client.post("/admin/staff/nils/password", data={
+        "csrf": csrf, "password": "another long secret",
+        "password_again": "another long secret"}).status_code == 303  # a reset hashes
+    assert client.post("/admin/account/password", data={
+        "csrf": csrf, "current": PW, "password": "a brand new secret",
+        "password_again": "a brand new secret"}).status_code == 303  # verifies, then hashes
+    client.cookies.clear()
+    try_login(client, "nobody", "wrong guess!")  # the dummy verify
+    assert (spy.verifies, spy.hashes) == (3, 3)
+    assert {name.split("_")[0] for name in spy.threads} == {"selfreg-passwords"}, spy.threads
+
+
+def test_a_full_passwords_pool_is_a_503_with_retry_after(
+        client: TestClient, registry: Registry) -> None:
+    entered, release = threading.Event(), threading.Event()
+
+    class SlowHasher(CountingHasher):
+        def verify(self, hash: str | bytes, password: str | bytes) -> bool:
+            entered.set()
+            release.wait(30)
+            return super().verify(hash, password)
+
+    client.app.state.pools.passwords = Pool("passwords", threads=1, limit=1)
+    registry.staff.hasher = SlowHasher()
+    first: list[httpx.Response] = []
+    form = client.get("/admin/login")
+    waiting = threading.Thread(target=lambda: first.append(client.post("/admin/login", data={
+        "csrf": csrf_of(form), "username": "kim", "password": PW, "next": ""})))
+    waiting.start()
+    try:
+        assert entered.wait(30)
+        busy = try_login(client, "root")
+        assert busy.status_code == 503 and busy.headers["retry-after"] == "5"
+        assert text_of(busy, "error") == ("The bridge is busy checking other passwords; "
+                                          "nothing was changed. Try again in a few seconds.")
+        assert 'value="root"' in busy.text  # what was typed stays
+    finally:
+        release.set()
+        waiting.join(30)
+    assert first[0].status_code == 303
 
 
 # --- customers ---------------------------------------------------------------------------------

@@ -105,6 +105,30 @@ def test_passwd_disable_and_unlock(tmp_path: Path) -> None:
         registry.close()
 
 
+def test_unlock_lifts_an_accounts_lock_and_an_addresss(tmp_path: Path) -> None:
+    staff("add", "kim", "--role", "cashier", "--password-stdin", tmp=tmp_path, password=PW)
+    registry = open_registry(tmp_path)
+    try:
+        for i in range(10):  # kim locked, and the address stopped for every name
+            registry.staff.login("kim" if i < 5 else f"guess{i}", "wrong guess!",
+                                 address="203.0.113.7")
+        assert isinstance(registry.staff.login("kim", PW, address="10.0.0.2"), LoginRefused)
+        unlocked = staff("unlock", "kim", tmp=tmp_path)
+        assert unlocked.returncode == 0 and unlocked.stdout.strip() == "kim unlocked"
+        assert registry.staff.get("kim").failed_logins == 0
+        assert isinstance(registry.staff.login("kim", PW, address="10.0.0.2"), SignedIn)
+        assert isinstance(registry.staff.login("kim", PW, address="203.0.113.7"), LoginRefused)
+        address = staff("unlock", "--address", "203.0.113.7", tmp=tmp_path)
+        assert address.stdout.strip() == "203.0.113.7 may sign in again"
+        assert isinstance(registry.staff.login("kim", PW, address="203.0.113.7"), SignedIn)
+        again = staff("unlock", "--address", "203.0.113.7", tmp=tmp_path)
+        assert again.stdout.strip() == "203.0.113.7 was not stopped; nothing to do"
+        neither = staff("unlock", tmp=tmp_path)
+        assert neither.returncode == 1 and "name an account" in neither.stderr
+    finally:
+        registry.close()
+
+
 def test_the_password_is_typed_twice_on_a_terminal(tmp_path: Path) -> None:
     """Without --password-stdin the password is asked for twice, unechoed, on the terminal."""
     def typed(first: str, second: str) -> tuple[int, str]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import os
+import sys
 import threading
 
 import pytest
@@ -67,3 +69,27 @@ async def test_the_callers_context_goes_with_the_call() -> None:
 def test_a_pool_needs_room_for_its_threads() -> None:
     with pytest.raises(ValueError):
         Pool("x", threads=2, limit=1)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="a thread's own nice value is Linux's")
+async def test_password_work_yields_the_cpu_to_the_lanes() -> None:
+    def priority() -> int:
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    def started_thread_priority() -> int:
+        # argon2 starts threads of its own (parallelism 4): they inherit the low priority.
+        seen: list[int] = []
+        helper = threading.Thread(target=lambda: seen.append(priority()))
+        helper.start()
+        helper.join()
+        return seen[0]
+
+    pools = Pools()
+    try:
+        own = os.getpriority(os.PRIO_PROCESS, 0)
+        assert await pools.passwords.run(priority) == min(19, own + 19)
+        assert await pools.passwords.run(started_thread_priority) == min(19, own + 19)
+        assert await pools.lanes.run(priority) == own
+        assert os.getpriority(os.PRIO_PROCESS, 0) == own  # the process itself is untouched
+    finally:
+        pools.close()
