@@ -86,9 +86,10 @@ def candidate(form: PhoneForm, fingerprint: Callable[[str], str], region: str = 
 
 
 def consent_choices(form: PhoneForm, versions: Mapping[str, str]) -> tuple[ConsentChoice, ...]:
-    """Every purpose asked about, given or refused, with the version of the text shown."""
-    return tuple(ConsentChoice(purpose=p, granted=granted, version=versions[p])
-                 for p, granted in form.consents.items())
+    """The ticked boxes, each with the version of the text shown.  An unticked box is "not
+    asked now": it is no refusal, and never a withdrawal of a consent given before."""
+    return tuple(ConsentChoice(purpose=p, granted=True, version=versions[p])
+                 for p, ticked in form.consents.items() if ticked and p in versions)
 
 
 def _ticked(value: object) -> bool:
