@@ -77,9 +77,9 @@ def mobile_router(settings: Settings) -> APIRouter:
     purposes = list(settings.consent_texts)
     remembered: set[str] = set()  # consent text versions this process already filed
 
-    def page(request: Request, template: str, status: int = 200, **context: Any
-             ) -> HTMLResponse:
-        lang = _language(request, settings)
+    def page(request: Request, template: str, status: int = 200, *, lang: str | None = None,
+             **context: Any) -> HTMLResponse:
+        lang = lang or _language(request, settings)
         html = _env.get_template(template).render(
             lang=lang, t=lambda key, **kw: text(lang, key, **kw), shop=settings.shop_name,
             languages=list(LANGUAGE_NAMES.items()), controller=controller,
@@ -96,8 +96,9 @@ def mobile_router(settings: Settings) -> APIRouter:
         return page(request, "problem.html", PROBLEM_STATUS[problem], problem=problem.value)
 
     async def form_page(request: Request, token: str, *, receipt: str | None = None,
-                        f: form.PhoneForm | None = None) -> HTMLResponse:
-        lang = _language(request, settings)
+                        f: form.PhoneForm | None = None, lang: str | None = None
+                        ) -> HTMLResponse:
+        lang = lang or _language(request, settings)
         offered = consent.offers(settings.consent_texts, lang)
         new = [o for o in offered if o.version not in remembered]
         if new:  # the consent log must be able to say what each version said
@@ -105,7 +106,7 @@ def mobile_router(settings: Settings) -> APIRouter:
                                     consent.archive(new))
             remembered.update(o.version for o in new)
         errors = {k: error_text(lang, k, v) for k, v in (f.errors if f else {}).items()}
-        return page(request, "form.html", 422 if errors else 200, stage="form",
+        return page(request, "form.html", 422 if errors else 200, lang=lang, stage="form",
                     action=f"/m/{token}", receipt=receipt or tokens.new_receipt(),
                     fields=_fields(lang), values=f.values if f else dict.fromkeys(form.FIELDS, ""),
                     errors=errors, member=f.member if f else False,
@@ -164,15 +165,16 @@ def mobile_router(settings: Settings) -> APIRouter:
             return problem(request, view.problem)
         if view.stage is not Stage.form:  # this phone sent this form already (a double tap)
             return _to_status(request, token, f.receipt)
+        # The versions of the texts in the language the form was shown in (the form says which;
+        # the texts and their versions are the bridge's own, never what a phone sends).
+        shown = f.language or _language(request, settings)
         if not f.ok:
             return await form_page(request, token, receipt=f.receipt if receipt_ok else None,
-                                   f=f)
+                                   f=f, lang=shown)
         assert name is not None
         registry, hub = request.app.state.registry, request.app.state.hub
         candidate, keys = form.candidate(f, registry.fingerprint, settings.phone_region)
-        versions = {o.purpose: o.version
-                    for o in consent.offers(settings.consent_texts, _language(request,
-                                                                              settings))}
+        versions = {o.purpose: o.version for o in consent.offers(settings.consent_texts, shown)}
         lookup_id = tokens.new_receipt()
         th, rh = tokens.token_hash(token), tokens.token_hash(f.receipt)
 
