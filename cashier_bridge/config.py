@@ -117,6 +117,10 @@ class Settings(BaseSettings):
     # over the shop's Wi-Fi without a proxy in front.
     tls_cert: str | None = None
     tls_key: str | None = None
+    # Requests one address may make to the phone page per minute (pages, field checks, live
+    # updates); more get 429 with Retry-After. A shopper's visit takes a few dozen; raise it when
+    # many phones reach the bridge through one address (a proxy that hides theirs, a NAT).
+    mobile_requests_per_minute: int = Field(default=240, ge=1)
 
     @classmethod
     def settings_customise_sources(

@@ -60,6 +60,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "todo.expired": "Skanna den nya koden på skärmen.",
         "todo.used": "Varje kod gäller för en mobil. Skanna den nya koden på skärmen.",
         "todo.replaced": "Skanna koden som visas på skärmen nu.",
+        "too_many": "För många försök",
+        "too_many_todo": "Vänta {seconds} sekunder och försök igen, eller fråga i kassan.",
         "privacy_title": "Integritetspolicy",
         "privacy_full": "{controller} är personuppgiftsansvarig. Vi sparar förnamn, efternamn, "
                         "mobilnummer och ett kontrollvärde av ditt personnummer (numret går "
@@ -125,6 +127,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "todo.expired": "Scan the new code on the screen.",
         "todo.used": "Each code works for one phone. Scan the new code on the screen.",
         "todo.replaced": "Scan the code the screen shows now.",
+        "too_many": "Too many requests",
+        "too_many_todo": "Please wait {seconds} seconds and try again, or ask at the till.",
         "privacy_title": "Privacy notice",
         "privacy_full": "{controller} is the data controller. We keep your first name, last "
                         "name, mobile number and a check value of your personal identity "
@@ -191,6 +195,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "todo.expired": "Scan de nieuwe code op het scherm.",
         "todo.used": "Elke code werkt voor één telefoon. Scan de nieuwe code op het scherm.",
         "todo.replaced": "Scan de code die het scherm nu toont.",
+        "too_many": "Te veel verzoeken",
+        "too_many_todo": "Wacht {seconds} seconden en probeer het opnieuw, of vraag het bij de "
+                         "kassa.",
         "privacy_title": "Privacyverklaring",
         "privacy_full": "{controller} is verwerkingsverantwoordelijke. We bewaren je voornaam, "
                         "achternaam, mobiele nummer en een controlewaarde van je "

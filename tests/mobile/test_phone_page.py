@@ -114,6 +114,25 @@ def test_an_invalid_personnummer_is_explained_next_to_the_field(
     assert register.next("customer_connected")["customer"]["customer_code"] == "1001"
 
 
+def test_the_page_runs_its_own_script_and_no_other(phone: Any,
+                                                   lane: tuple[Device, Device]) -> None:
+    kiosk, register = lane
+    phone.add_init_script("""window.refused = [];
+        document.addEventListener("securitypolicyviolation",
+                                  (e) => window.refused.push(e.violatedDirective));""")
+    phone.goto(show_code(kiosk, register))
+    fill(phone, personal_id="19850312-0184")
+    phone.locator("#personal_id").blur()  # the page's own script checks the field
+    expect(phone.locator("#personal_id-err")).to_have_text(
+        "The last digit does not match. Check the number.")
+    # A script slipped into the page (as an injection would) is refused, and only it.
+    phone.evaluate("""() => { const s = document.createElement("script");
+                             s.textContent = "window.injected = 1"; document.body.append(s); }""")
+    phone.wait_for_function("() => window.refused.length > 0")
+    assert phone.evaluate("() => window.refused") == ["script-src-elem"]
+    assert phone.evaluate("() => window.injected === undefined")
+
+
 def test_the_page_works_without_javascript(browser: Any, lane: tuple[Device, Device]) -> None:
     kiosk, register = lane
     context = browser.new_context(**PHONE, java_script_enabled=False)
