@@ -129,6 +129,8 @@ class PhoneSession(BaseModel):
     # Set when the lane connects a customer while the session is under way; None (as in a lane
     # saved before this field existed) shows the phone nothing.
     link: PhoneLink | None = None
+    # Whom: the phone never sees nor speaks for a customer the cashier connects afterwards.
+    customer_id: int | None = None
     consents_recorded: bool = False
 
 
@@ -264,7 +266,8 @@ def _connect(lane: Lane, customer: CustomerCard, link: PhoneLink, **changes: obj
     says how, for a phone session under way."""
     phone = lane.phone
     if phone is not None and phone.outcome is None:
-        phone = phone.model_copy(update={"outcome": PhoneOutcome.connected, "link": link})
+        phone = phone.model_copy(update={"outcome": PhoneOutcome.connected, "link": link,
+                                         "customer_id": customer.id})
     nxt = _next(lane, phase=Phase.connected, customer=customer, phone=phone, **changes)
     effects: list[Effect] = [ToRegister(CustomerConnected(
         lane=lane.name, seq=nxt.seq, sale_id=lane.sale_id, customer=customer))]
@@ -281,10 +284,10 @@ def _consent_effects(lane: Lane) -> list[Effect]:
     consent for."""
     p = lane.phone
     if p is None or p.outcome is not PhoneOutcome.connected or p.consents_recorded or \
-            p.link not in PHONE_SPEAKS_FOR or lane.customer is None:
+            p.link not in PHONE_SPEAKS_FOR or p.customer_id is None:
         return []
     given = tuple(c for c in p.consents if c.granted)
-    return [RecordConsents(lane.customer.id, p.token_hash, given)] if given else []
+    return [RecordConsents(p.customer_id, p.token_hash, given)] if given else []
 
 
 def _next(lane: Lane, **changes: object) -> Lane:

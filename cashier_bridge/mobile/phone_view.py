@@ -79,10 +79,12 @@ def _follow(lane: Lane, session: PhoneSession) -> PhoneView:
         case PhoneOutcome.connected:
             if session.link not in PHONE_SPEAKS_FOR:
                 return PhoneView(stage=Stage.at_till)
-            if lane.phase is Phase.connected and lane.customer is not None:
-                c = lane.customer
+            c = lane.customer
+            if lane.phase is Phase.connected and c is not None and c.id == session.customer_id:
                 return PhoneView(stage=Stage.welcome, first_name=c.first_name,
                                  customer_code=c.customer_code, is_new=c.is_new)
+            if lane.phase is Phase.connected:  # the cashier connected someone else since
+                return PhoneView(stage=Stage.at_till)
             return PhoneView(stage=Stage.ended)
         case PhoneOutcome.cancelled:
             return PhoneView(stage=Stage.cancelled)

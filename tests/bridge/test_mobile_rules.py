@@ -331,6 +331,19 @@ def test_someone_who_registered_the_same_personnummer_meanwhile_is_not_shown_to_
     assert (view.stage, view.first_name) == (Stage.at_till, None)
 
 
+def test_a_customer_the_cashier_connects_after_a_match_is_neither_shown_nor_consented_for(
+) -> None:
+    lane, token = showing_code()
+    lane, _ = submit(lane, token)
+    lane, _ = machine.lookup_done(lane, "L1", Found(customer=card(), agrees=True), (), "P1")
+    # The cashier picks someone else for the sale before the phone's consents were written.
+    lane, _ = machine.connect_by_hand(lane, anna())
+    view = resolve(lane, tokens.token_hash(token), tokens.token_hash("r" * 20), NOW)
+    assert (view.stage, view.first_name, view.customer_code) == (Stage.at_till, None, None)
+    (record,) = machine.pending_effects(lane)
+    assert isinstance(record, machine.RecordConsents) and record.customer_id == 7  # not Anna
+
+
 def test_a_session_saved_before_links_were_recorded_shows_the_phone_nothing() -> None:
     lane, token = showing_code()
     lane, _ = submit(lane, token)
