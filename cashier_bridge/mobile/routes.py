@@ -64,6 +64,7 @@ def page_policy(nonce: str) -> str:
     return (f"default-src 'none'; script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; "
             "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
 
+
 _env = jinja2.Environment(loader=jinja2.PackageLoader("cashier_bridge.mobile", "templates"),
                           autoescape=True, trim_blocks=True, lstrip_blocks=True)
 
@@ -100,6 +101,16 @@ def mobile_router(settings: Settings) -> APIRouter:
     purposes = list(settings.consent_texts)
     remembered: set[str] = set()  # consent text versions this process already filed
     limiter = RateLimiter(settings.mobile_requests_per_minute, RATE_WINDOW_S)
+    # A flood must not become a flood of log lines: refusals are counted and logged once a
+    # window.
+    refused: dict[str, float] = {"count": 0, "logged_at": float("-inf")}
+
+    def note_refusal(route: str) -> None:
+        refused["count"] += 1
+        now = time.monotonic()
+        if now - refused["logged_at"] >= RATE_WINDOW_S:
+            log.warning("mobile_throttled", route=route, refused=refused["count"])
+            refused.update(count=0, logged_at=now)
 
     class _PhoneRoute(APIRoute):
         """Every phone-page route: throttled per address, answered with the headers."""
@@ -113,7 +124,7 @@ def mobile_router(settings: Settings) -> APIRouter:
                 if wait is None:
                     response = await handler(request)
                 else:
-                    log.info("mobile_throttled", route=self.name)
+                    note_refusal(self.name)
                     response = too_many(request, wait, html=html)
                 response.headers.setdefault("Content-Security-Policy", NOTHING_ALLOWED)
                 response.headers.update(HEADERS)

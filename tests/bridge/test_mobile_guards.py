@@ -78,7 +78,7 @@ async def throttled(db: str, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
 
 
 async def test_the_phone_page_answers_a_flood_with_429_and_when_to_retry(
-        throttled: MobileBridge) -> None:
+        throttled: MobileBridge, capsys: pytest.CaptureFixture[str]) -> None:
     async with device(throttled, "kiosk") as kiosk, device(throttled, "register") as register, \
             httpx.AsyncClient(base_url=throttled.http,
                               headers={"Accept-Language": "en"}) as phone:
@@ -96,6 +96,9 @@ async def test_the_phone_page_answers_a_flood_with_429_and_when_to_retry(
                       phone.post(path, data={"receipt": "x" * 20})):
             response = await other
             assert response.status_code == 429 and int(response.headers["Retry-After"]) >= 1
+        # The flood is logged once, not once a request.
+        logged = capsys.readouterr()
+        assert (logged.out + logged.err).count("mobile_throttled") == 1
         # Another address (here: behind the proxy on loopback) is not held up by this one.
         async with httpx.AsyncClient(base_url=throttled.http,
                                      headers={"X-Forwarded-For": "198.51.100.7"}) as other:
