@@ -7,7 +7,7 @@ A real bridge on loopback, real websockets for the kiosk and the register, httpx
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
@@ -78,7 +78,14 @@ async def throttled(db: str, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
 
 
 async def test_the_phone_page_answers_a_flood_with_429_and_when_to_retry(
-        throttled: MobileBridge, capsys: pytest.CaptureFixture[str]) -> None:
+        throttled: MobileBridge, monkeypatch: pytest.MonkeyPatch) -> None:
+    logged: list[tuple[str, str, dict[str, object]]] = []
+
+    class Log:  # the phone page's log, read back
+        def __getattr__(self, level: str) -> Callable[..., None]:
+            return lambda event, **fields: logged.append((level, event, fields))
+
+    monkeypatch.setattr("cashier_bridge.mobile.routes.log", Log())
     async with device(throttled, "kiosk") as kiosk, device(throttled, "register") as register, \
             httpx.AsyncClient(base_url=throttled.http,
                               headers={"Accept-Language": "en"}) as phone:
@@ -97,8 +104,8 @@ async def test_the_phone_page_answers_a_flood_with_429_and_when_to_retry(
             response = await other
             assert response.status_code == 429 and int(response.headers["Retry-After"]) >= 1
         # The flood is logged once, not once a request.
-        logged = capsys.readouterr()
-        assert (logged.out + logged.err).count("mobile_throttled") == 1
+        assert [entry for entry in logged if entry[1] == "mobile_throttled"] == [
+            ("warning", "mobile_throttled", {"route": "phone_page", "refused": 1})]
         # Another address (here: behind the proxy on loopback) is not held up by this one.
         async with httpx.AsyncClient(base_url=throttled.http,
                                      headers={"X-Forwarded-For": "198.51.100.7"}) as other:
