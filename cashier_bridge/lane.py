@@ -13,7 +13,13 @@ were in flight are re-issued from the persisted lane by :func:`pending_effects`.
 Via mobil adds two things to a lane: an open *phone code* (:class:`MobileLink`, what the kiosk
 shows as a QR code: only its hash and the nonce it is derived from are kept, never the code) and,
 once a phone sent its details, the *phone session* (:class:`PhoneSession`) the phone page follows
-until the flow ends.  A submission is a presentation like a typed number (method ``mobile``).
+until the flow ends.  A submission is a presentation like a typed number (method ``mobile``),
+with one difference: a personnummer is not a secret, so a customer found by it (or by the phone
+number) is connected only when the rest of what the phone sent matches what the shop holds
+(:class:`Found`, decided by ``presenting.agrees``); otherwise the cashier is asked
+(``details_mismatch``) and the phone learns nothing.  The session records how its shopper was
+connected (:class:`PhoneLink`): only a match or a member made from the phone's own details
+is shown their card and has their consent answers kept.
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ from .protocol import (
     Method,
     Notice,
     Phase,
+    PromptKind,
     PromptWithdrawn,
     RegisterState,
     RegisterView,
@@ -89,10 +96,24 @@ class MobileLink(BaseModel):
         return now < self.expires_at
 
 
+class PhoneLink(StrEnum):
+    """How the lane's customer came to be the phone's shopper; it alone decides whether the
+    phone may see them (welcome, customer code, member card) and whether the phone's consent
+    answers are theirs."""
+
+    matched = "matched"  # what the phone sent matches the customer on file
+    new_member = "new_member"  # created from what the phone sent
+    by_cashier = "by_cashier"  # the cashier connected someone: the phone is told nothing
+
+
+# The links that let the phone see the customer and speak for them.
+PHONE_SPEAKS_FOR = frozenset({PhoneLink.matched, PhoneLink.new_member})
+
+
 class ConsentChoice(BaseModel):
     model_config = ConfigDict(frozen=True)
     purpose: str
-    granted: bool
+    granted: bool  # only ticked boxes are kept: an unticked one was not answered
     version: str  # of the text the shopper saw
 
 
@@ -105,6 +126,11 @@ class PhoneSession(BaseModel):
     consents: tuple[ConsentChoice, ...] = ()
     wants_member: bool = False
     outcome: PhoneOutcome | None = None
+    # Set when the lane connects a customer while the session is under way; None (as in a lane
+    # saved before this field existed) shows the phone nothing.
+    link: PhoneLink | None = None
+    # Whom: the phone never sees nor speaks for a customer the cashier connects afterwards.
+    customer_id: int | None = None
     consents_recorded: bool = False
 
 
@@ -135,6 +161,16 @@ class Candidate(BaseModel):
         return self.personal_id_masked or self.phone_masked
 
 
+class Found(BaseModel):
+    """The customer a lookup found, and whether the rest of what the shopper presented agrees
+    with what the shop holds of them (``presenting.agrees``: for a phone, the names, and the
+    phone number when one is on file).  Only an agreeing find is connected by itself."""
+
+    model_config = ConfigDict(frozen=True)
+    customer: CustomerCard
+    agrees: bool
+
+
 class MatchKey(BaseModel):
     model_config = ConfigDict(frozen=True)
     kind: str  # personal_id_fingerprint | phone | customer_code | email
@@ -153,6 +189,7 @@ class Lane(BaseModel):
     lookup_id: str | None = None
     lookup_keys: tuple[MatchKey, ...] = ()
     prompt_id: str | None = None
+    prompt_kind: PromptKind = PromptKind.new_member  # of the open prompt (await_cashier)
     creating: MemberDetails | None = None
     customer: CustomerCard | None = None
     duplicates: tuple[CustomerCard, ...] = ()
@@ -224,11 +261,13 @@ RENEW_MARGIN_S = 2.0
 MOBILE_URL_PLACEHOLDER = "selfreg-mobile-code:"
 
 
-def _connect(lane: Lane, customer: CustomerCard, **changes: object) -> Step:
-    """The shopper is this customer: the register hears it and the sale is theirs."""
+def _connect(lane: Lane, customer: CustomerCard, link: PhoneLink, **changes: object) -> Step:
+    """The shopper is this customer: the register hears it and the sale is theirs.  ``link``
+    says how, for a phone session under way."""
     phone = lane.phone
     if phone is not None and phone.outcome is None:
-        phone = phone.model_copy(update={"outcome": PhoneOutcome.connected})
+        phone = phone.model_copy(update={"outcome": PhoneOutcome.connected, "link": link,
+                                         "customer_id": customer.id})
     nxt = _next(lane, phase=Phase.connected, customer=customer, phone=phone, **changes)
     effects: list[Effect] = [ToRegister(CustomerConnected(
         lane=lane.name, seq=nxt.seq, sale_id=lane.sale_id, customer=customer))]
@@ -239,11 +278,16 @@ def _connect(lane: Lane, customer: CustomerCard, **changes: object) -> Step:
 
 
 def _consent_effects(lane: Lane) -> list[Effect]:
+    """The phone's ticked boxes, for the customer it may speak for.  An unticked box was not
+    answered (nothing is written for it, least of all a withdrawal), and a customer the phone
+    merely named (a personnummer is no secret) or the cashier connected is not the phone's to
+    consent for."""
     p = lane.phone
     if p is None or p.outcome is not PhoneOutcome.connected or p.consents_recorded or \
-            not p.consents or lane.customer is None:
+            p.link not in PHONE_SPEAKS_FOR or p.customer_id is None:
         return []
-    return [RecordConsents(lane.customer.id, p.token_hash, p.consents)]
+    given = tuple(c for c in p.consents if c.granted)
+    return [RecordConsents(p.customer_id, p.token_hash, given)] if given else []
 
 
 def _next(lane: Lane, **changes: object) -> Lane:
@@ -263,8 +307,9 @@ def _back_to_choices(lane: Lane, *, reason: str) -> Step:
 def _choosing(lane: Lane, outcome: PhoneOutcome = PhoneOutcome.cancelled) -> Lane:
     # Back to the choices voids the phone code; a phone session still under way ends here.
     return _next(lane, phase=Phase.choosing, method=None, candidate=None, lookup_id=None,
-                 lookup_keys=(), prompt_id=None, creating=None, customer=None, duplicates=(),
-                 notice=None, mobile=None, phone=_phone_ended(lane.phone, outcome))
+                 lookup_keys=(), prompt_id=None, prompt_kind=PromptKind.new_member,
+                 creating=None, customer=None, duplicates=(), notice=None, mobile=None,
+                 phone=_phone_ended(lane.phone, outcome))
 
 
 def _phone_ended(phone: PhoneSession | None, outcome: PhoneOutcome) -> PhoneSession | None:
@@ -313,6 +358,10 @@ def confirm_member(lane: Lane, prompt_id: str, details: MemberDetails) -> Step:
     _require(lane, Phase.await_cashier)
     if prompt_id != lane.prompt_id:
         raise StalePrompt(f"prompt {prompt_id} is not the open prompt")
+    if lane.prompt_kind is PromptKind.details_mismatch:
+        raise NotAllowed("the shopper's details do not match the customer on file, who holds "
+                         "this personnummer or phone number: check their ID and connect them "
+                         "(connect_existing), or abort")
     assert lane.candidate is not None
     if lane.creating is not None:
         return lane, []  # already being created
@@ -334,7 +383,7 @@ def connect_existing(lane: Lane, prompt_id: str, customer_id: int) -> Step:
     if chosen is None:
         raise NotAllowed(f"customer {customer_id} is not among the prompt's possible duplicates")
     card = chosen.model_copy(update={"matched_on": "cashier", "is_new": False})
-    return _connect(lane, card, duplicates=())
+    return _connect(lane, card, PhoneLink.by_cashier, duplicates=())
 
 
 def connect_by_hand(lane: Lane, customer: CustomerCard) -> Step:
@@ -347,9 +396,9 @@ def connect_by_hand(lane: Lane, customer: CustomerCard) -> Step:
     if lane.creating is not None:
         raise NotAllowed("the shopper's new membership is being created; wait for it")
     card = customer.model_copy(update={"matched_on": "cashier"})
-    nxt, effects = _connect(lane, card, method=None, candidate=None, lookup_id=None,
-                            lookup_keys=(), prompt_id=None, duplicates=(), notice=None,
-                            mobile=None)
+    nxt, effects = _connect(lane, card, PhoneLink.by_cashier, method=None, candidate=None,
+                            lookup_id=None, lookup_keys=(), prompt_id=None, duplicates=(),
+                            notice=None, mobile=None)
     if lane.phase is Phase.await_cashier and lane.prompt_id:
         effects.insert(0, ToRegister(PromptWithdrawn(
             lane=lane.name, seq=nxt.seq, prompt_id=lane.prompt_id,
@@ -363,6 +412,9 @@ def abort_member(lane: Lane, prompt_id: str) -> Step:
         raise StalePrompt(f"prompt {prompt_id} is not the open prompt")
     if lane.creating is not None:
         raise NotAllowed("the customer is already being created")
+    if lane.prompt_kind is PromptKind.details_mismatch:
+        # Nobody asked for a membership: the shopper simply starts again.
+        return _choosing(lane, PhoneOutcome.cancelled), []
     nxt = _choosing(lane, PhoneOutcome.member_aborted)
     return nxt.model_copy(update={"notice": Notice.member_aborted}), []
 
@@ -465,16 +517,21 @@ def _require_presentable(lane: Lane, source: Method) -> None:
         _require(lane, Phase.identifying)
 
 
-def lookup_done(lane: Lane, lookup_id: str, customer: CustomerCard | None,
+def lookup_done(lane: Lane, lookup_id: str, found: Found | None,
                 duplicates: tuple[CustomerCard, ...] = (), prompt_id: str | None = None
                 ) -> Step:
     """The registry answered; ``duplicates`` are near misses for the cashier's prompt.  A phone
-    that already said "make me a member" goes straight to the cashier (``prompt_id``)."""
+    that already said "make me a member" goes straight to the cashier (``prompt_id``), and so
+    does one whose details do not match the customer it named."""
     if lane.lookup_id != lookup_id:
         return lane, []  # the shopper or cashier moved on meanwhile
     assert lane.candidate is not None
-    if customer is not None:
-        return _connect(lane, customer, lookup_id=None)
+    if found is not None and found.agrees:
+        return _connect(lane, found.customer, PhoneLink.matched, lookup_id=None)
+    if found is not None:
+        if prompt_id is None:
+            raise NotAllowed("a details mismatch goes to the cashier: it needs a prompt id")
+        return _details_mismatch(lane, found.customer, prompt_id)
     if lane.candidate.can_become_member:
         asked = _next(lane, phase=Phase.ask_member, lookup_id=None, duplicates=duplicates)
         if lane.phone is not None and lane.phone.wants_member and prompt_id is not None:
@@ -492,13 +549,24 @@ def lookup_failed(lane: Lane, lookup_id: str) -> Step:
     return _next(lane, lookup_id=None, lookup_keys=(), notice=Notice.unavailable), []
 
 
+def _details_mismatch(lane: Lane, on_file: CustomerCard, prompt_id: str) -> Step:
+    """The shopper named a customer (by personnummer or phone) but the rest does not match: the
+    cashier checks their ID.  Nothing of the customer's reaches the kiosk or the phone, whose
+    page looks exactly as for a shopper waiting to become a member."""
+    nxt = _next(lane, phase=Phase.await_cashier, lookup_id=None, prompt_id=prompt_id,
+                prompt_kind=PromptKind.details_mismatch, duplicates=(on_file,))
+    return nxt, [ToRegister(MemberPromptEvent(lane=lane.name, seq=nxt.seq, sale_id=lane.sale_id,
+                                              prompt=member_prompt(nxt)))]
+
+
 def member_answer(lane: Lane, accept: bool, prompt_id: str) -> Step:
     _require(lane, Phase.ask_member)
     if not accept:
         return _choosing(lane, PhoneOutcome.member_declined).model_copy(
             update={"notice": Notice.member_declined}), []
     assert lane.candidate is not None
-    nxt = _next(lane, phase=Phase.await_cashier, prompt_id=prompt_id)
+    nxt = _next(lane, phase=Phase.await_cashier, prompt_id=prompt_id,
+                prompt_kind=PromptKind.new_member)
     return nxt, [ToRegister(MemberPromptEvent(lane=lane.name, seq=nxt.seq, sale_id=lane.sale_id,
                                               prompt=member_prompt(nxt)))]
 
@@ -522,10 +590,15 @@ def screen_timeout(lane: Lane, seen_seq: int) -> Step:
 # --- results of effects -----------------------------------------------------------------------
 
 
-def customer_created(lane: Lane, prompt_id: str, customer: CustomerCard) -> Step:
+def customer_created(lane: Lane, prompt_id: str, customer: CustomerCard, *,
+                     made_here: bool = True) -> Step:
+    """The confirmed member exists.  ``made_here`` false: not from this prompt's details but
+    someone who registered the same personnummer meanwhile; they are connected, but a phone
+    is told nothing of them."""
     if lane.prompt_id != prompt_id or lane.phase is not Phase.await_cashier:
         return lane, []
-    return _connect(lane, customer, creating=None, duplicates=())
+    link = PhoneLink.new_member if made_here else PhoneLink.by_cashier
+    return _connect(lane, customer, link, creating=None, duplicates=())
 
 
 def create_failed(lane: Lane, prompt_id: str, notice: Notice) -> Step:
@@ -555,7 +628,8 @@ def pending_effects(lane: Lane) -> list[Effect]:
 def member_prompt(lane: Lane) -> MemberPrompt:
     c = lane.candidate
     assert c is not None and lane.prompt_id is not None
-    return MemberPrompt(prompt_id=lane.prompt_id, personal_id_masked=c.personal_id_masked,
+    return MemberPrompt(prompt_id=lane.prompt_id, kind=lane.prompt_kind,
+                        personal_id_masked=c.personal_id_masked,
                         birth_date=c.birth_date, phone=c.phone, first_name=c.first_name,
                         last_name=c.last_name, email=c.email, address=c.address,
                         document=c.document, document_number=c.document_number,
@@ -571,11 +645,14 @@ def kiosk_state(lane: Lane, now: float | None = None) -> KioskState:
     first_name = lane.customer.first_name if connected and lane.customer else None
     masked = lane.candidate.masked if lane.candidate else None
     busy = lane.lookup_id is not None or lane.creating is not None
+    notice = lane.notice
+    if lane.phase is Phase.await_cashier and lane.prompt_kind is PromptKind.details_mismatch:
+        notice = Notice.ask_cashier  # and no more: the shopper may not be who they said
     # The QR screen does not time out: the shopper is busy on their phone, not on the screen.
     showing_code = lane.phase is Phase.identifying and lane.method is Method.mobile
     link = lane.mobile
     view = KioskView(method=lane.method, first_name=first_name, masked_id=masked,
-                     notice=lane.notice, busy=busy,
+                     notice=notice, busy=busy,
                      times_out=lane.phase in TIMED_PHASES and not showing_code,
                      mobile_url=mobile_placeholder(link) if link else None,
                      mobile_expires_in_s=max(0, round(link.expires_at - now))

@@ -34,6 +34,7 @@ from .lane import (
     CloseSale,
     CreateCustomer,
     Effect,
+    Found,
     Lane,
     LinkSale,
     Lookup,
@@ -507,9 +508,10 @@ class LaneHub:
             await peer.send(error)
 
     async def _lookup(self, name: str, effect: Lookup) -> None:
-        card, duplicates = await self._pool.run(self._match, effect)
-        prompt_id = uuid.uuid4().hex  # used if a phone already asked to become a member
-        await self.apply(name, lambda ln: machine.lookup_done(ln, effect.lookup_id, card,
+        found, duplicates = await self._pool.run(self._match, effect)
+        # Used if a phone already asked to become a member, or its details do not match.
+        prompt_id = uuid.uuid4().hex
+        await self.apply(name, lambda ln: machine.lookup_done(ln, effect.lookup_id, found,
                                                               duplicates, prompt_id),
                          cause=effect)
 
@@ -522,13 +524,15 @@ class LaneHub:
         await self.apply(name, lambda ln: machine.consents_recorded(ln, effect.request_key),
                          cause=effect)
 
-    def _match(self, effect: Lookup) -> tuple[CustomerCard | None, tuple[CustomerCard, ...]]:
-        """The customer the keys name, else the near misses a new member might duplicate."""
+    def _match(self, effect: Lookup) -> tuple[Found | None, tuple[CustomerCard, ...]]:
+        """The customer the keys name (and whether the rest of what was presented agrees with
+        them), else the near misses a new member might duplicate."""
         keys = list(effect.keys)
         while keys and (found := self.registry.find(keys)) is not None:
             record, key = found
             if not presenting.contradicts(effect.candidate, record.personal_id_fingerprint):
-                return record.to_card(matched_on=key.reading), ()
+                card = record.to_card(matched_on=key.reading)
+                return Found(customer=card, agrees=presenting.agrees(effect.candidate, card)), ()
             keys = keys[keys.index(key) + 1:]  # someone else's phone or e-mail: try the rest
         c = effect.candidate
         if c is None or not c.can_become_member:
@@ -546,7 +550,7 @@ class LaneHub:
                 # The same person registered meanwhile (another lane): connect them, not a twin.
                 card = dup.existing.to_card(matched_on="personnummer")
                 await self.apply(name, lambda ln: machine.customer_created(
-                    ln, effect.prompt_id, card), cause=effect)
+                    ln, effect.prompt_id, card, made_here=False), cause=effect)
                 return
             notice = Notice.of(f"duplicate_{dup.field}")
             await self.apply(name, lambda ln: machine.create_failed(

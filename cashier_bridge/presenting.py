@@ -1,8 +1,9 @@
 """What a presented input means for a lane: pure rules beside the lane state machine.
 
 Which readings of a typed or scanned input become match keys, what a candidate may keep (a
-fingerprint and masked forms, never the raw personal ID), which near misses the duplicate guard
-looks for, and what a confirmed member is created with.  No I/O: the personal-ID fingerprint
+fingerprint and masked forms, never the raw personal ID), whether a customer found is the
+shopper (:func:`agrees`), which near misses the duplicate guard looks for, and what a confirmed
+member is created with.  No I/O: the personal-ID fingerprint
 (keyed with the installation's secret) is passed in.
 """
 
@@ -16,8 +17,9 @@ from .identity import Classification, classify
 from .identity import phone as phone_id
 from .identity.customer_code import ANY, CardFormat
 from .lane import Candidate, Lane, MatchKey
-from .protocol import MemberDetails, Method, Notice
+from .protocol import CustomerCard, MemberDetails, Method, Notice
 from .registry.duplicates import DuplicateProbe
+from .registry.fields import search_key
 from .registry.records import NewCustomer
 
 Fingerprint = Callable[[str], str]
@@ -86,6 +88,58 @@ def contradicts(candidate: Candidate | None, personal_id_fingerprint: str | None
     """
     mine = candidate.personal_id_fingerprint if candidate is not None else None
     return bool(mine and personal_id_fingerprint and mine != personal_id_fingerprint)
+
+
+def agrees(candidate: Candidate | None, customer: CustomerCard) -> bool:
+    """Whether a customer found by what the shopper presented is the shopper.
+
+    A typed number or a card held up to the camera at the till is enough, as it always was.  A
+    phone's form is not: a personnummer is no secret in Sweden and a phone number is easily
+    known, so the names typed must be the names on file (:func:`same_name`), and the phone
+    number typed the one on file when there is one.
+
+    >>> def phone(first, last, number=None):
+    ...     return Candidate(source=Method.mobile, kind="personnummer", first_name=first,
+    ...                      last_name=last, phone=number)
+    >>> anna = CustomerCard(id=1, customer_code="1001", first_name="Åsa",
+    ...                     last_name="Östlund", phone="+46701234567", created_via="import")
+    >>> agrees(phone("asa", "OSTLUND", "+46701234567"), anna)
+    True
+    >>> agrees(phone("Eva", "Östlund", "+46701234567"), anna)  # another first name
+    False
+    >>> agrees(phone("Åsa", "Östlund", "+46709999999"), anna)  # another phone than on file
+    False
+    >>> agrees(phone("Åsa", "Östlund", "+46709999999"), anna.model_copy(update={"phone": None}))
+    True
+    >>> agrees(Candidate(source=Method.numpad, kind="personnummer"), anna)
+    True
+    """
+    if candidate is None or candidate.source is not Method.mobile:
+        return True
+    if not (candidate.first_name and candidate.last_name):
+        return False
+    return same_name(candidate.first_name, customer.first_name) and \
+        same_name(candidate.last_name, customer.last_name) and \
+        (customer.phone is None or candidate.phone == customer.phone)
+
+
+def same_name(typed: str, on_file: str) -> bool:
+    """Names compared as the registry's search compares them (case, accents and spacing do not
+    count), and a hyphen is a space: phones autocorrect and keyboards lack letters, but the
+    name must be the same.
+
+    >>> same_name("asa", "Åsa"), same_name("ÖSTLUND", "östlund"), same_name(" Björn ", "bjorn")
+    (True, True, True)
+    >>> same_name("anna karin", "Anna-Karin"), same_name("ANNA-KARIN", "Anna-Karin")
+    (True, True)
+    >>> same_name("Anna", "Anna-Karin"), same_name("Ana", "Anna"), same_name("", "Anna")
+    (False, False, False)
+    """
+    return bool(_name_key(typed)) and _name_key(typed) == _name_key(on_file)
+
+
+def _name_key(name: str) -> str:
+    return " ".join(search_key(name).replace("-", " ").split())
 
 
 def duplicate_probe(candidate: Candidate) -> DuplicateProbe:

@@ -73,6 +73,9 @@ class Notice(StrEnum):
     storage_full = "storage_full"
     member_aborted = "member_aborted"
     member_declined = "member_declined"
+    # Via mobil: what the phone sent does not match the member on file, so the cashier takes
+    # over (the kiosk asks the shopper to turn to the till and says no more).
+    ask_cashier = "ask_cashier"
     # The cashier's new member collides with another customer (register only).
     duplicate_phone = "duplicate_phone"
     duplicate_email = "duplicate_email"
@@ -310,12 +313,31 @@ class CustomerCard(BaseModel):
         "same_birth_date_no_personal_id.")
 
 
+class PromptKind(StrEnum):
+    """Why the cashier is asked.  ``new_member``: nobody matched and the shopper wants to become
+    a member.  ``details_mismatch``: a phone (Via mobil) sent the personnummer or phone number
+    of a customer on file, but the names (or the phone number on file) differ: the shopper may
+    be someone else who knows her number.  Nothing of hers was shown or changed; the cashier
+    checks the shopper's ID and connects her (connect_existing) or aborts.  Creating a member
+    from such a prompt is refused."""
+
+    new_member = "new_member"
+    details_mismatch = "details_mismatch"
+
+
 class MemberPrompt(BaseModel):
-    """What the register is told when a shopper wants to become a member."""
+    """What the register is told when a shopper wants to become a member, or when what a phone
+    sent does not match the customer on file (``kind``)."""
 
     model_config = ConfigDict(frozen=True)
     prompt_id: str = Field(description="Answer with confirm_member, connect_existing or "
                            "abort_member carrying this id.")
+    kind: PromptKind = Field(PromptKind.new_member, description="new_member: create the "
+                             "shopper (confirm_member), connect a possible duplicate or abort. "
+                             "details_mismatch: the details below are what the shopper typed; "
+                             "the one possible_duplicates entry is the customer on file they "
+                             "claim to be. Connect them after checking ID, or abort; "
+                             "confirm_member is refused (not_allowed).")
     personal_id_masked: str | None = None
     birth_date: str | None = Field(None, description="YYYY-MM-DD")
     phone: str | None = Field(None, description="E.164")
@@ -332,7 +354,9 @@ class MemberPrompt(BaseModel):
     # one of them instead of creating a duplicate.
     possible_duplicates: tuple[CustomerCard, ...] = Field(
         (), description="Existing customers who may be this shopper (matched_on says why): "
-        "connect one with connect_existing instead of creating a duplicate.")
+        "connect one with connect_existing instead of creating a duplicate. For a "
+        "details_mismatch prompt: exactly the customer on file (matched_on personnummer, "
+        "samordningsnummer or phone).")
 
 
 class Welcome(_Msg):
@@ -414,7 +438,9 @@ class CustomerConnected(_Msg):
 
 class MemberPromptEvent(_Msg):
     """A shopper nobody knows wants to become a member: the cashier completes the details and
-    answers confirm_member, connect_existing or abort_member (event; the state follows)."""
+    answers confirm_member, connect_existing or abort_member; or (prompt kind
+    details_mismatch) a phone's details do not match the customer on file: the cashier
+    connects them after checking ID, or aborts (event; the state follows)."""
 
     type: Literal["member_prompt"] = "member_prompt"
     lane: str

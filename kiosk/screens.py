@@ -17,6 +17,7 @@ from kivy.uix.gridlayout import GridLayout
 from kivy.uix.widget import Widget
 
 from cashier_bridge.protocol import KioskView, Method
+from cashier_bridge.protocol import Notice as LaneNotice
 
 from . import theme
 from .i18n import gettext
@@ -37,6 +38,9 @@ NOTICES = {
     "unavailable": "We cannot look you up right now – please try again in a moment",
     "member_aborted": "The membership was not created. You can try again.",
     "member_declined": "No problem – you can become a member another time.",
+    # Via mobil: the phone's details do not match the member on file.  The shopper in front of
+    # the screen may not be who they said: ask them to the till, and say nothing else.
+    "ask_cashier": "Please turn to the cashier – they will help you finish.",
 }
 # A scanned code that is not an identifier fails for a reason worded for typed numbers; the
 # shopper who held up a card gets words about the card.
@@ -339,9 +343,11 @@ def ask_member(m: ScreenModel, a: Actions) -> Widget:
 
 
 def waiting(m: ScreenModel, a: Actions) -> Widget:
+    asked = m.view.notice is LaneNotice.ask_cashier  # not a membership: the cashier checks ID
     parts: list[Widget] = [_icon("spinner" if m.view.busy else "clock", 130),
                            _title(m.t("Waiting for the cashier")),
-                           _body(m.t("The cashier is completing your membership. It only takes a "
+                           _body(m.notice() if asked else
+                                 m.t("The cashier is completing your membership. It only takes a "
                                      "moment."))]
     if not m.view.busy:  # once the cashier is creating the member, cancelling is not possible
         parts.append(_buttons(_pill("cancel", m.t("Cancel"), a.cancel, primary=False)))

@@ -23,6 +23,7 @@ from cashier_bridge.protocol import (
     Error,
     MemberDetails,
     MemberPromptEvent,
+    PromptKind,
     PromptWithdrawn,
     RegisterState,
 )
@@ -52,6 +53,16 @@ def _describe(message: object) -> str | None:
         return (f"** customer connected{new}: {c.customer_code} {c.first_name} {c.last_name}"
                 f" phone {c.phone or '-'} id {c.personal_id_masked or '-'}"
                 f" matched on {c.matched_on or '-'}")
+    if isinstance(message, MemberPromptEvent) and \
+            message.prompt.kind is PromptKind.details_mismatch:
+        p = message.prompt
+        lines = [f"** details don't match the member on file: the phone sent id "
+                 f"{p.personal_id_masked or '-'}, phone {p.phone or '-'}, name "
+                 f"{p.first_name or '-'} {p.last_name or ''} — check their ID, a to abort"]
+        lines += [f"   on file ({d.matched_on}): {d.id} {d.customer_code} {d.first_name} "
+                  f"{d.last_name} phone {d.phone or '-'} — k {d.id} to connect them"
+                  for d in p.possible_duplicates]
+        return "\n".join(lines)
     if isinstance(message, MemberPromptEvent):
         p = message.prompt
         lines = [f"** shopper wants to become a member: id {p.personal_id_masked or '-'}, born "

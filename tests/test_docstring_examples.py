@@ -18,6 +18,7 @@ MODULES = [
     "cashier_bridge.money",
     "cashier_bridge.permissions",
     "cashier_bridge.presenting",
+    "cashier_bridge.ratelimit",
     "cashier_bridge.registry.customer_admin",
     "cashier_bridge.registry.fields",
     "cashier_bridge.registry.lookups",

@@ -32,6 +32,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "phase.not_found": "The shopper was not found",
         "phase.ask_member": "The shopper is asked whether to become a member",
         "phase.await_cashier": "Member prompt — the shopper wants to become a member",
+        "phase.await_cashier.details_mismatch": "Details don't match the member on file — "
+                                                "check the shopper's ID",
         "phase.connected": "Customer connected",
         "method.numpad": "Ange ID",
         "method.scan": "Skanna ID",
@@ -56,6 +58,12 @@ TEXTS: dict[str, dict[str, str]] = {
         "new_member": "new member",
         "matched_on": "Found by",
         "prompt.title": "New member",
+        "prompt.title.details_mismatch": "Details don't match the member on file",
+        "prompt.mismatch_lead": "A phone sent this member's personnummer or phone number with "
+                                "other details. Nothing of theirs was shown to the phone or "
+                                "changed. Check the shopper's ID, and connect the member only "
+                                "if it is them.",
+        "prompt.on_file": "The member on file",
         "prompt.shared": "What the shopper shared",
         "prompt.duplicates": "Possibly already a customer",
         "prompt.no_duplicates": "No likely duplicates.",
@@ -80,6 +88,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "field.document_number": "Document number",
         "field.document_expired": "Document expired",
         "field.source": "Shared via",
+        "field.customer_code": "Customer code",
+        "field.matched_on": "Named by",
         "field.required": "Required.",
         "form.member_title": "Create the new member",
         "form.new_title": "New customer",
@@ -118,6 +128,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "how.phone": "phone number",
         "how.customer_code": "customer code",
         "how.email": "e-mail",
+        "how.samordningsnummer": "samordningsnummer",
         "how.cashier": "the cashier",
         "none": "—",
     },

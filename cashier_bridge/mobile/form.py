@@ -15,6 +15,7 @@ from ..lane import Candidate, ConsentChoice, MatchKey
 from ..protocol import Method
 from ..registry.fields import InvalidCustomer
 from ..registry.fields import name as clean_name
+from .texts import LANGUAGES
 from .tokens import RECEIPT_RE
 
 FIELDS = ("first_name", "last_name", "phone", "personal_id")
@@ -28,6 +29,7 @@ class PhoneForm:
     member: bool = False
     consents: dict[str, bool] = field(default_factory=dict)
     receipt: str = ""
+    language: str | None = None  # the language the form was shown in (one the page has)
 
     @property
     def ok(self) -> bool:
@@ -42,9 +44,10 @@ def read(data: Mapping[str, str], purposes: Sequence[str], region: str = "SE") -
     receipt = str(data.get("receipt", ""))
     if not RECEIPT_RE.fullmatch(receipt):
         errors["receipt"] = "reload"
+    shown = data.get("lang")
     return PhoneForm(values=values, errors=errors, member=_ticked(data.get("member")),
                      consents={p: _ticked(data.get(f"consent_{p}")) for p in purposes},
-                     receipt=receipt)
+                     receipt=receipt, language=shown if shown in LANGUAGES else None)
 
 
 def check(name: str, value: str, region: str = "SE") -> str | None:
@@ -86,9 +89,10 @@ def candidate(form: PhoneForm, fingerprint: Callable[[str], str], region: str = 
 
 
 def consent_choices(form: PhoneForm, versions: Mapping[str, str]) -> tuple[ConsentChoice, ...]:
-    """Every purpose asked about, given or refused, with the version of the text shown."""
-    return tuple(ConsentChoice(purpose=p, granted=granted, version=versions[p])
-                 for p, granted in form.consents.items())
+    """The ticked boxes, each with the version of the text shown.  An unticked box is "not
+    asked now": it is no refusal, and never a withdrawal of a consent given before."""
+    return tuple(ConsentChoice(purpose=p, granted=True, version=versions[p])
+                 for p, ticked in form.consents.items() if ticked and p in versions)
 
 
 def _ticked(value: object) -> bool:

@@ -1,12 +1,18 @@
 """What the phone page shows for a code: a pure function of the lane, the code's hash and the
-phone's receipt (the cookie the submitting phone was given)."""
+phone's receipt (the cookie the submitting phone was given).
+
+The phone sees a customer (welcome by first name, customer code, member card) only when the
+lane's phone session says it may speak for them (:data:`~cashier_bridge.lane.PHONE_SPEAKS_FOR`):
+its details matched the customer on file, or the customer was just made from them.  A phone
+whose details did not match is shown what a would-be member waiting for the cashier is shown,
+and after the cashier's decision nothing about whom they connected."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
 
-from ..lane import Lane, MobileProblem, PhoneOutcome, PhoneSession
+from ..lane import PHONE_SPEAKS_FOR, Lane, MobileProblem, PhoneOutcome, PhoneSession
 from ..protocol import Phase
 
 
@@ -16,14 +22,15 @@ class Stage(StrEnum):
     answer_on_screen = "answer_on_screen"
     with_cashier = "with_cashier"
     welcome = "welcome"
+    at_till = "at_till"  # the cashier connected a customer: the phone is not told whom
     cancelled = "cancelled"
     member_declined = "member_declined"
     member_aborted = "member_aborted"
     ended = "ended"
 
 
-FINAL = frozenset({Stage.welcome, Stage.cancelled, Stage.member_declined, Stage.member_aborted,
-                   Stage.ended})
+FINAL = frozenset({Stage.welcome, Stage.at_till, Stage.cancelled, Stage.member_declined,
+                   Stage.member_aborted, Stage.ended})
 PROBLEM_STATUS = {MobileProblem.malformed: 404, MobileProblem.unknown: 404,
                   MobileProblem.expired: 410, MobileProblem.used: 410,
                   MobileProblem.replaced: 410}
@@ -70,10 +77,14 @@ def resolve(lane: Lane | None, token_hash: str, receipt_hash: str | None, now: f
 def _follow(lane: Lane, session: PhoneSession) -> PhoneView:
     match session.outcome:
         case PhoneOutcome.connected:
-            if lane.phase is Phase.connected and lane.customer is not None:
-                c = lane.customer
+            if session.link not in PHONE_SPEAKS_FOR:
+                return PhoneView(stage=Stage.at_till)
+            c = lane.customer
+            if lane.phase is Phase.connected and c is not None and c.id == session.customer_id:
                 return PhoneView(stage=Stage.welcome, first_name=c.first_name,
                                  customer_code=c.customer_code, is_new=c.is_new)
+            if lane.phase is Phase.connected:  # the cashier connected someone else since
+                return PhoneView(stage=Stage.at_till)
             return PhoneView(stage=Stage.ended)
         case PhoneOutcome.cancelled:
             return PhoneView(stage=Stage.cancelled)

@@ -4,13 +4,18 @@
 
 Every lane change goes through the lane machine (:func:`cashier_bridge.lane.mobile_submit` via
 the hub), so a chain's processes serve the page for any lane.  Nothing personal is logged.
+
+Every route is throttled per client address and every response carries the page's security
+headers, both in one place (:class:`_PhoneRoute`); each HTML page allows only its own inline
+style and script, by a nonce made for that response.
 """
 
 from __future__ import annotations
 
 import asyncio
+import secrets
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
@@ -26,11 +31,13 @@ from fastapi.responses import (
     Response,
     StreamingResponse,
 )
+from fastapi.routing import APIRoute
 
 from .. import lane as machine
 from ..config import Settings
 from ..lane import Lane, MobileProblem
 from ..protocol import Role
+from ..ratelimit import RateLimiter, address_key, retry_after_header
 from . import card, consent, form, tokens
 from .phone_view import PROBLEM_STATUS, PhoneView, Stage, resolve
 from .texts import LANGUAGE_NAMES, error_text, negotiate, text
@@ -42,6 +49,21 @@ LANG_COOKIE = "sr_lang"
 EVENTS_MAX_S = 120.0  # a stream ends now and then; EventSource reconnects by itself
 KEEPALIVE_S = 15.0
 MAX_FORM_BYTES = 16 * 1024
+RATE_WINDOW_S = 60.0
+
+# On every response of the phone page: it carries personal data (no cache may keep it), it is
+# never framed (no clickjacking of the form) and it tells nobody where the shopper came from.
+HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff",
+           "Referrer-Policy": "no-referrer"}
+NOTHING_ALLOWED = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'"
+
+
+def page_policy(nonce: str) -> str:
+    """An HTML page's CSP: its own nonce'd style and script, fetches and the form back to the
+    bridge, nothing else."""
+    return (f"default-src 'none'; script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; "
+            "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+
 
 _env = jinja2.Environment(loader=jinja2.PackageLoader("cashier_bridge.mobile", "templates"),
                           autoescape=True, trim_blocks=True, lstrip_blocks=True)
@@ -70,23 +92,58 @@ class PhonePeer:
         self.changed.set()
 
 
+Endpoint = Callable[[Request], Coroutine[Any, Any, Response]]
+
+
 def mobile_router(settings: Settings) -> APIRouter:
-    router = APIRouter()
     controller = settings.data_controller or settings.shop_name
     privacy_url = settings.privacy_url or "/m/privacy"
     purposes = list(settings.consent_texts)
     remembered: set[str] = set()  # consent text versions this process already filed
+    limiter = RateLimiter(settings.mobile_requests_per_minute, RATE_WINDOW_S)
+    # A flood must not become a flood of log lines: refusals are counted and logged once a
+    # window.
+    refused: dict[str, float] = {"count": 0, "logged_at": float("-inf")}
 
-    def page(request: Request, template: str, status: int = 200, **context: Any
-             ) -> HTMLResponse:
-        lang = _language(request, settings)
+    def note_refusal(route: str) -> None:
+        refused["count"] += 1
+        now = time.monotonic()
+        if now - refused["logged_at"] >= RATE_WINDOW_S:
+            log.warning("mobile_throttled", route=route, refused=refused["count"])
+            refused.update(count=0, logged_at=now)
+
+    class _PhoneRoute(APIRoute):
+        """Every phone-page route: throttled per address, answered with the headers."""
+
+        def get_route_handler(self) -> Endpoint:
+            handler = super().get_route_handler()
+            html = self.response_class is HTMLResponse
+
+            async def guarded(request: Request) -> Response:
+                wait = limiter.hit(address_key(request.client.host if request.client else None))
+                if wait is None:
+                    response = await handler(request)
+                else:
+                    note_refusal(self.name)
+                    response = too_many(request, wait, html=html)
+                response.headers.setdefault("Content-Security-Policy", NOTHING_ALLOWED)
+                response.headers.update(HEADERS)
+                return response
+
+            return guarded
+
+    router = APIRouter(route_class=_PhoneRoute)
+
+    def page(request: Request, template: str, status: int = 200, *, lang: str | None = None,
+             headers: dict[str, str] | None = None, **context: Any) -> HTMLResponse:
+        lang = lang or _language(request, settings)
+        nonce = secrets.token_urlsafe(18)
         html = _env.get_template(template).render(
             lang=lang, t=lambda key, **kw: text(lang, key, **kw), shop=settings.shop_name,
             languages=list(LANGUAGE_NAMES.items()), controller=controller,
-            privacy_url=privacy_url, **context)
-        response = HTMLResponse(html, status_code=status,
-                                headers={"Cache-Control": "no-store",
-                                         "X-Content-Type-Options": "nosniff"})
+            privacy_url=privacy_url, nonce=nonce, **context)
+        response = HTMLResponse(html, status_code=status, headers={
+            **(headers or {}), "Content-Security-Policy": page_policy(nonce)})
         if request.query_params.get("lang") == lang:
             response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax",
                                 httponly=True)
@@ -95,9 +152,17 @@ def mobile_router(settings: Settings) -> APIRouter:
     def problem(request: Request, problem: MobileProblem) -> HTMLResponse:
         return page(request, "problem.html", PROBLEM_STATUS[problem], problem=problem.value)
 
+    def too_many(request: Request, wait_s: float, *, html: bool) -> Response:
+        retry = retry_after_header(wait_s)
+        headers = {"Retry-After": retry}
+        if not html:  # the page's field checks and live updates: their scripts read no page
+            return plain_error(429, f"too many requests: try again in {retry} s", headers)
+        return page(request, "too_many.html", 429, headers=headers, seconds=retry)
+
     async def form_page(request: Request, token: str, *, receipt: str | None = None,
-                        f: form.PhoneForm | None = None) -> HTMLResponse:
-        lang = _language(request, settings)
+                        f: form.PhoneForm | None = None, lang: str | None = None
+                        ) -> HTMLResponse:
+        lang = lang or _language(request, settings)
         offered = consent.offers(settings.consent_texts, lang)
         new = [o for o in offered if o.version not in remembered]
         if new:  # the consent log must be able to say what each version said
@@ -105,7 +170,7 @@ def mobile_router(settings: Settings) -> APIRouter:
                                     consent.archive(new))
             remembered.update(o.version for o in new)
         errors = {k: error_text(lang, k, v) for k, v in (f.errors if f else {}).items()}
-        return page(request, "form.html", 422 if errors else 200, stage="form",
+        return page(request, "form.html", 422 if errors else 200, lang=lang, stage="form",
                     action=f"/m/{token}", receipt=receipt or tokens.new_receipt(),
                     fields=_fields(lang), values=f.values if f else dict.fromkeys(form.FIELDS, ""),
                     errors=errors, member=f.member if f else False,
@@ -164,15 +229,16 @@ def mobile_router(settings: Settings) -> APIRouter:
             return problem(request, view.problem)
         if view.stage is not Stage.form:  # this phone sent this form already (a double tap)
             return _to_status(request, token, f.receipt)
+        # The versions of the texts in the language the form was shown in (the form says which;
+        # the texts and their versions are the bridge's own, never what a phone sends).
+        shown = f.language or _language(request, settings)
         if not f.ok:
             return await form_page(request, token, receipt=f.receipt if receipt_ok else None,
-                                   f=f)
+                                   f=f, lang=shown)
         assert name is not None
         registry, hub = request.app.state.registry, request.app.state.hub
         candidate, keys = form.candidate(f, registry.fingerprint, settings.phone_region)
-        versions = {o.purpose: o.version
-                    for o in consent.offers(settings.consent_texts, _language(request,
-                                                                              settings))}
+        versions = {o.purpose: o.version for o in consent.offers(settings.consent_texts, shown)}
         lookup_id = tokens.new_receipt()
         th, rh = tokens.token_hash(token), tokens.token_hash(f.receipt)
 
@@ -250,8 +316,9 @@ def mobile_router(settings: Settings) -> APIRouter:
 _SUBMIT = SimpleNamespace(type="mobile_submit")  # how the lane's log names the cause
 
 
-def plain_error(status: int, message: str) -> Response:
-    return Response(message + "\n", status_code=status, media_type="text/plain")
+def plain_error(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+    return Response(message + "\n", status_code=status, media_type="text/plain",
+                    headers=headers)
 
 
 def _to_status(request: Request, token: str, receipt: str) -> RedirectResponse:

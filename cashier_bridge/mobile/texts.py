@@ -37,12 +37,13 @@ TEXTS: dict[str, dict[str, str]] = {
         "errors_above": "Rätta de markerade fälten.",
         "stage.checking": "Ett ögonblick, vi letar upp dig …",
         "stage.answer_on_screen": "Svara på skärmen vid kassan: vill du bli medlem?",
-        "stage.with_cashier": "Kassören bekräftar ditt medlemskap …",
+        "stage.with_cashier": "Vänd dig till kassören, som gör klart det här med dig …",
         "stage.welcome": "Välkommen, {name}! Du är kopplad till ditt köp.",
         "stage.welcome_new": "Välkommen som medlem, {name}!",
         "stage.cancelled": "Inget registrerades. Du kan välja igen på skärmen.",
         "stage.member_declined": "Du valde att inte bli medlem. Inget sparades.",
         "stage.member_aborted": "Kassören skapade inget medlemskap. Inget sparades.",
+        "stage.at_till": "Kassören har tagit hand om resten. Du kan lägga undan mobilen.",
         "stage.ended": "Det här besöket är avslutat.",
         "live_hint": "Sidan uppdateras av sig själv.",
         "card": "Ditt medlemskort",
@@ -59,6 +60,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "todo.expired": "Skanna den nya koden på skärmen.",
         "todo.used": "Varje kod gäller för en mobil. Skanna den nya koden på skärmen.",
         "todo.replaced": "Skanna koden som visas på skärmen nu.",
+        "too_many": "För många försök",
+        "too_many_todo": "Vänta {seconds} sekunder och försök igen, eller fråga i kassan.",
         "privacy_title": "Integritetspolicy",
         "privacy_full": "{controller} är personuppgiftsansvarig. Vi sparar förnamn, efternamn, "
                         "mobilnummer och ett kontrollvärde av ditt personnummer (numret går "
@@ -100,12 +103,14 @@ TEXTS: dict[str, dict[str, str]] = {
         "stage.checking": "One moment, we are looking you up …",
         "stage.answer_on_screen": "Answer on the screen at the till: do you want to become "
                                   "a member?",
-        "stage.with_cashier": "The cashier is confirming your membership …",
+        "stage.with_cashier": "Please turn to the cashier, who will finish this with you …",
         "stage.welcome": "Welcome, {name}! You are connected to your purchase.",
         "stage.welcome_new": "Welcome as a member, {name}!",
         "stage.cancelled": "Nothing was registered. You can choose again on the screen.",
         "stage.member_declined": "You chose not to become a member. Nothing was kept.",
         "stage.member_aborted": "The cashier did not create a membership. Nothing was kept.",
+        "stage.at_till": "The cashier has taken care of the rest. You can put your phone "
+                         "away.",
         "stage.ended": "This visit is over.",
         "live_hint": "This page updates by itself.",
         "card": "Your member card",
@@ -122,6 +127,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "todo.expired": "Scan the new code on the screen.",
         "todo.used": "Each code works for one phone. Scan the new code on the screen.",
         "todo.replaced": "Scan the code the screen shows now.",
+        "too_many": "Too many requests",
+        "too_many_todo": "Please wait {seconds} seconds and try again, or ask at the till.",
         "privacy_title": "Privacy notice",
         "privacy_full": "{controller} is the data controller. We keep your first name, last "
                         "name, mobile number and a check value of your personal identity "
@@ -163,13 +170,15 @@ TEXTS: dict[str, dict[str, str]] = {
         "errors_above": "Verbeter de gemarkeerde velden.",
         "stage.checking": "Een ogenblik, we zoeken je op …",
         "stage.answer_on_screen": "Antwoord op het scherm bij de kassa: wil je lid worden?",
-        "stage.with_cashier": "De kassamedewerker bevestigt je lidmaatschap …",
+        "stage.with_cashier": "Wend je tot de kassamedewerker, die dit met je afrondt …",
         "stage.welcome": "Welkom, {name}! Je bent gekoppeld aan je aankoop.",
         "stage.welcome_new": "Welkom als lid, {name}!",
         "stage.cancelled": "Er is niets geregistreerd. Je kunt opnieuw kiezen op het scherm.",
         "stage.member_declined": "Je koos ervoor geen lid te worden. Er is niets bewaard.",
         "stage.member_aborted": "De kassamedewerker heeft geen lidmaatschap aangemaakt. Er is "
                                 "niets bewaard.",
+        "stage.at_till": "De kassamedewerker heeft de rest geregeld. Je kunt je telefoon "
+                         "wegleggen.",
         "stage.ended": "Dit bezoek is afgelopen.",
         "live_hint": "Deze pagina werkt zichzelf bij.",
         "card": "Je ledenpas",
@@ -186,6 +195,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "todo.expired": "Scan de nieuwe code op het scherm.",
         "todo.used": "Elke code werkt voor één telefoon. Scan de nieuwe code op het scherm.",
         "todo.replaced": "Scan de code die het scherm nu toont.",
+        "too_many": "Te veel verzoeken",
+        "too_many_todo": "Wacht {seconds} seconden en probeer het opnieuw, of vraag het bij de "
+                         "kassa.",
         "privacy_title": "Privacyverklaring",
         "privacy_full": "{controller} is verwerkingsverantwoordelijke. We bewaren je voornaam, "
                         "achternaam, mobiele nummer en een controlewaarde van je "

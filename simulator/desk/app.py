@@ -45,6 +45,7 @@ from cashier_bridge.protocol import (
     Error,
     MemberDetails,
     MemberPromptEvent,
+    PromptKind,
     PromptWithdrawn,
     RegisterMessage,
     RegisterState,
@@ -437,8 +438,11 @@ class DeskApp(KioskApp):
         if prompt is None:
             self.prompt_text.text = "no member prompt"
         else:
+            # A phone that named a member with other details: connect (after ID) or abort.
+            title = "DETAILS DON'T MATCH THE MEMBER ON FILE" \
+                if prompt.kind is PromptKind.details_mismatch else "MEMBER PROMPT"
             self.prompt_text.text = (
-                f"MEMBER PROMPT ({prompt.source}): id {prompt.personal_id_masked or '-'}, "
+                f"{title} ({prompt.source}): id {prompt.personal_id_masked or '-'}, "
                 f"born {prompt.birth_date or '-'}, phone {prompt.phone or '-'}\n"
                 f"name {prompt.first_name or '-'} {prompt.last_name or ''}"
                 f"{', ' + prompt.document if prompt.document else ''}")

@@ -31,6 +31,7 @@ from cashier_bridge.protocol import (
     CustomerConnected,
     Error,
     MemberPromptEvent,
+    PromptKind,
     PromptWithdrawn,
     RegisterMessage,
     RegisterState,
@@ -267,6 +268,8 @@ def _event(message: RegisterMessage) -> dict[str, Any] | None:
     if isinstance(message, MemberPromptEvent):
         prompt = message.prompt
         event = {"event": "member_prompt"}
+        if prompt.kind is not PromptKind.new_member:
+            event["kind"] = prompt.kind.value
         for key in ("source", "personal_id_masked", "document"):
             value = getattr(prompt, key, None)
             if value:

@@ -8,6 +8,7 @@ from cashier_bridge import lane as m
 from cashier_bridge.lane import (
     Candidate,
     CreateCustomer,
+    Found,
     Lane,
     LinkSale,
     Lookup,
@@ -26,6 +27,7 @@ from cashier_bridge.protocol import (
 
 ANNA = CustomerCard(id=7, customer_code="1001", first_name="Anna", last_name="Andersson",
                     phone="+46701234567", personal_id_masked="19850312-****", created_via="import")
+FOUND_ANNA = Found(customer=ANNA, agrees=True)
 NEW_PERSON = Candidate(source=Method.numpad, kind="personnummer",
                        personal_id_fingerprint="f" * 64, personal_id_masked="19900101-****",
                        birth_date="1990-01-01", can_become_member=True)
@@ -77,7 +79,7 @@ def test_every_change_advances_seq_and_a_repeated_start_sale_changes_nothing() -
 
 
 def test_known_customer_is_connected_and_the_register_is_told() -> None:
-    lane, effects = m.lookup_done(presented(), "lookup-1", ANNA)
+    lane, effects = m.lookup_done(presented(), "lookup-1", FOUND_ANNA)
     assert lane.phase is Phase.connected
     event = only(effects, ToRegister).message  # type: ignore[attr-defined]
     assert isinstance(event, CustomerConnected)
@@ -87,12 +89,12 @@ def test_known_customer_is_connected_and_the_register_is_told() -> None:
 
 def test_connecting_with_no_open_sale_links_nothing() -> None:
     lane = presented().model_copy(update={"sale_id": None})
-    _, effects = m.lookup_done(lane, "lookup-1", ANNA)
+    _, effects = m.lookup_done(lane, "lookup-1", FOUND_ANNA)
     assert not [e for e in effects if isinstance(e, LinkSale)]
 
 
 def test_kiosk_view_of_a_connected_customer_has_first_name_only() -> None:
-    lane, _ = m.lookup_done(presented(), "lookup-1", ANNA)
+    lane, _ = m.lookup_done(presented(), "lookup-1", FOUND_ANNA)
     view = m.kiosk_state(lane).view
     assert view.first_name == "Anna"
     dumped = m.kiosk_state(lane).model_dump_json()
@@ -120,7 +122,7 @@ def test_not_found_says_why_when_another_reading_was_rejected() -> None:
 def test_a_late_lookup_result_for_an_abandoned_lookup_is_ignored() -> None:
     lane = presented()
     lane, _ = m.cancel(lane)
-    after, effects = m.lookup_done(lane, "lookup-1", ANNA)
+    after, effects = m.lookup_done(lane, "lookup-1", FOUND_ANNA)
     assert after is lane and effects == []
 
 
@@ -189,7 +191,7 @@ def test_intents_out_of_place_are_refused() -> None:
 
 
 def test_end_sale_forgets_everything_personal() -> None:
-    lane, _ = m.lookup_done(presented(), "lookup-1", ANNA)
+    lane, _ = m.lookup_done(presented(), "lookup-1", FOUND_ANNA)
     lane, effects = m.end_sale(lane, "sale-1", 24900, "SEK")
     assert lane == Lane(name="lane-1", seq=lane.seq)
     # What stays is the sale on the customer's account, for the books and their history.

@@ -8,12 +8,30 @@ import json
 import pytest
 
 from cashier_bridge import lane as machine
-from cashier_bridge.lane import Lane, MobileLink, MobileProblem, MobileRefused, PhoneOutcome
+from cashier_bridge import presenting
+from cashier_bridge.lane import (
+    Candidate,
+    Found,
+    Lane,
+    MobileLink,
+    MobileProblem,
+    MobileRefused,
+    PhoneLink,
+    PhoneOutcome,
+)
 from cashier_bridge.mobile import form, tokens
 from cashier_bridge.mobile.consent import offers, version
 from cashier_bridge.mobile.phone_view import Stage, resolve
 from cashier_bridge.mobile.texts import negotiate
-from cashier_bridge.protocol import CustomerCard, MemberPromptEvent, Method, Phase
+from cashier_bridge.protocol import (
+    CustomerCard,
+    MemberDetails,
+    MemberPromptEvent,
+    Method,
+    Notice,
+    Phase,
+    PromptKind,
+)
 
 KEY = b"k" * 32
 NOW = 1_000_000.0
@@ -134,13 +152,16 @@ def card(is_new: bool = False) -> CustomerCard:
 def test_a_known_customer_is_connected_and_the_phone_consents_are_recorded() -> None:
     lane, token = showing_code()
     lane, _ = submit(lane, token)
-    lane, effects = machine.lookup_done(lane, "L1", card(), (), "P1")
+    lane, effects = machine.lookup_done(lane, "L1", Found(customer=card(), agrees=True), (),
+                                        "P1")
     assert lane.phase is Phase.connected and lane.phone
     assert lane.phone.outcome is PhoneOutcome.connected
+    assert lane.phone.link is PhoneLink.matched
     record = [e for e in effects if isinstance(e, machine.RecordConsents)]
     assert record and record[0].customer_id == 7
+    # The ticked box only: "profiling" was not ticked, which is no answer at all.
     assert {(c.purpose, c.granted, c.version) for c in record[0].consents} == {
-        ("marketing", True, "v-a"), ("profiling", False, "v-b")}
+        ("marketing", True, "v-a")}
     assert machine.pending_effects(lane) == record  # carried out again after a crash
     done, _ = machine.consents_recorded(lane, tokens.token_hash(token))
     assert machine.pending_effects(done) == []
@@ -215,3 +236,169 @@ def test_language_by_choice_then_cookie_then_phone() -> None:
 def test_kiosk_state_json_has_the_new_fields_only_as_optional() -> None:
     plain = json.loads(machine.kiosk_state(Lane(name="x")).model_dump_json())["view"]
     assert plain["mobile_url"] is None and plain["mobile_submitted"] is False
+
+
+# --- a personnummer is no secret: the rest of the form must match (issue 16) ------------------
+
+
+def anna() -> CustomerCard:
+    return CustomerCard(id=9, customer_code="1001", first_name="Anna", last_name="Andersson",
+                        phone="+46701234567", personal_id_masked="19850312-****",
+                        created_via="import", matched_on="personnummer")
+
+
+def mismatched() -> tuple[Lane, str, list[machine.Effect]]:
+    """A phone sent Anna's personnummer with other names; the lookup found her."""
+    lane, token = showing_code()
+    lane, _ = submit(lane, token)
+    lane, effects = machine.lookup_done(lane, "L1", Found(customer=anna(), agrees=False), (),
+                                        "P1")
+    return lane, token, effects
+
+
+def test_a_phone_whose_details_do_not_match_goes_to_the_cashier_and_sees_nothing() -> None:
+    lane, token, effects = mismatched()
+    assert lane.phase is Phase.await_cashier and lane.customer is None
+    assert not any(isinstance(e, machine.LinkSale | machine.RecordConsents) for e in effects)
+    (told,) = [e.message for e in effects if isinstance(e, machine.ToRegister)]
+    assert isinstance(told, MemberPromptEvent) and told.prompt.kind is PromptKind.details_mismatch
+    assert (told.prompt.first_name, told.prompt.phone) == ("Nils", "+46707654321")  # typed
+    assert [c.customer_code for c in told.prompt.possible_duplicates] == ["1001"]  # on file
+    kiosk = machine.kiosk_state(lane, NOW)
+    assert kiosk.view.notice is Notice.ask_cashier and kiosk.view.first_name is None
+    assert "Anna" not in kiosk.model_dump_json()
+    th, rh = tokens.token_hash(token), tokens.token_hash("r" * 20)
+    view = resolve(lane, th, rh, NOW)
+    assert view.stage is Stage.with_cashier  # as for a shopper waiting to become a member
+    assert (view.first_name, view.customer_code) == (None, None)
+    assert machine.pending_effects(lane) == []
+
+
+def test_the_cashier_may_connect_the_member_on_file_but_the_phone_still_learns_nothing() -> None:
+    lane, token, _ = mismatched()
+    with pytest.raises(machine.NotAllowed, match="do not match"):
+        machine.confirm_member(lane, "P1", MemberDetails(first_name="Nils", last_name="Nilsson"))
+    lane, effects = machine.connect_existing(lane, "P1", 9)
+    assert lane.phase is Phase.connected and lane.customer and lane.customer.id == 9
+    assert lane.phone and lane.phone.link is PhoneLink.by_cashier
+    assert not any(isinstance(e, machine.RecordConsents) for e in effects)
+    assert machine.pending_effects(lane) == []  # the phone's ticked box is not hers
+    view = resolve(lane, tokens.token_hash(token), tokens.token_hash("r" * 20), NOW)
+    assert (view.stage, view.first_name, view.customer_code) == (Stage.at_till, None, None)
+
+
+def test_an_aborted_mismatch_sends_the_shopper_back_to_the_choices_with_nothing_said() -> None:
+    lane, token, _ = mismatched()
+    lane, _ = machine.abort_member(lane, "P1")
+    assert lane.phase is Phase.choosing and lane.notice is None
+    assert lane.prompt_kind is PromptKind.new_member  # the next prompt starts afresh
+    view = resolve(lane, tokens.token_hash(token), tokens.token_hash("r" * 20), NOW)
+    assert view.stage is Stage.cancelled
+
+
+def test_a_mismatch_without_a_prompt_id_is_refused_rather_than_connected() -> None:
+    lane, token = showing_code()
+    lane, _ = submit(lane, token)
+    with pytest.raises(machine.NotAllowed):
+        machine.lookup_done(lane, "L1", Found(customer=anna(), agrees=False))
+
+
+def test_a_new_member_made_from_the_phone_gets_the_card_and_their_ticked_box() -> None:
+    lane, token = showing_code()
+    lane, _ = submit(lane, token, member=True)
+    lane, _ = machine.lookup_done(lane, "L1", None, (), "P1")
+    lane, _ = machine.confirm_member(lane, "P1", MemberDetails(first_name="Nils",
+                                                               last_name="Nilsson"))
+    lane, effects = machine.customer_created(lane, "P1", card(is_new=True))
+    assert lane.phone and lane.phone.link is PhoneLink.new_member
+    (record,) = [e for e in effects if isinstance(e, machine.RecordConsents)]
+    assert [(c.purpose, c.granted) for c in record.consents] == [("marketing", True)]
+    view = resolve(lane, tokens.token_hash(token), tokens.token_hash("r" * 20), NOW)
+    assert (view.stage, view.first_name, view.is_new) == (Stage.welcome, "Nils", True)
+
+
+def test_someone_who_registered_the_same_personnummer_meanwhile_is_not_shown_to_the_phone(
+) -> None:
+    lane, token = showing_code()
+    lane, _ = submit(lane, token, member=True)
+    lane, _ = machine.lookup_done(lane, "L1", None, (), "P1")
+    lane, _ = machine.confirm_member(lane, "P1", MemberDetails(first_name="Nils",
+                                                               last_name="Nilsson"))
+    lane, effects = machine.customer_created(lane, "P1", anna(), made_here=False)
+    assert lane.phase is Phase.connected
+    assert not any(isinstance(e, machine.RecordConsents) for e in effects)
+    view = resolve(lane, tokens.token_hash(token), tokens.token_hash("r" * 20), NOW)
+    assert (view.stage, view.first_name) == (Stage.at_till, None)
+
+
+def test_a_customer_the_cashier_connects_after_a_match_is_neither_shown_nor_consented_for(
+) -> None:
+    lane, token = showing_code()
+    lane, _ = submit(lane, token)
+    lane, _ = machine.lookup_done(lane, "L1", Found(customer=card(), agrees=True), (), "P1")
+    # The cashier picks someone else for the sale before the phone's consents were written.
+    lane, _ = machine.connect_by_hand(lane, anna())
+    view = resolve(lane, tokens.token_hash(token), tokens.token_hash("r" * 20), NOW)
+    assert (view.stage, view.first_name, view.customer_code) == (Stage.at_till, None, None)
+    (record,) = machine.pending_effects(lane)
+    assert isinstance(record, machine.RecordConsents) and record.customer_id == 7  # not Anna
+
+
+def test_a_session_saved_before_links_were_recorded_shows_the_phone_nothing() -> None:
+    lane, token = showing_code()
+    lane, _ = submit(lane, token)
+    lane, _ = machine.lookup_done(lane, "L1", Found(customer=card(), agrees=True), (), "P1")
+    assert lane.phone is not None
+    old = lane.model_copy(update={"phone": lane.phone.model_copy(update={"link": None})})
+    view = resolve(old, tokens.token_hash(token), tokens.token_hash("r" * 20), NOW)
+    assert (view.stage, view.customer_code) == (Stage.at_till, None)
+
+
+def test_unticked_boxes_are_no_answer_at_all() -> None:
+    data = {"first_name": "Nils", "last_name": "Nilsson", "phone": "070-765 43 21",
+            "personal_id": PNR, "receipt": "r" * 20, "consent_profiling": "on"}
+    f = form.read(data, ["marketing", "profiling"])
+    assert form.consent_choices(f, {"marketing": "v-a", "profiling": "v-b"}) == (
+        machine.ConsentChoice(purpose="profiling", granted=True, version="v-b"),)
+
+
+def test_refusals_in_a_saved_session_are_never_written() -> None:
+    lane, token = showing_code()
+    lane, _ = submit(lane, token)
+    assert lane.phone is not None
+    refused = machine.ConsentChoice(purpose="profiling", granted=False, version="v-b")
+    lane = lane.model_copy(update={"phone": lane.phone.model_copy(update={
+        "consents": (*lane.phone.consents, refused)})})
+    _, effects = machine.lookup_done(lane, "L1", Found(customer=card(), agrees=True))
+    (record,) = [e for e in effects if isinstance(e, machine.RecordConsents)]
+    assert all(c.granted for c in record.consents)
+
+
+@pytest.mark.parametrize(("typed", "on_file", "same"), [
+    ("Åsa", "Åsa", True), ("asa", "Åsa", True), ("ÖSTLUND", "östlund", True),
+    ("  Anna   Karin ", "Anna Karin", True), ("anna-karin", "Anna-Karin", True),
+    ("Anna Karin", "Anna-Karin", True), ("Bjorn", "Bjørn", True),
+    ("Anna", "Anna-Karin", False), ("Åsa", "Åse", False), ("Eva", "Anna", False),
+    ("", "Anna", False),
+])
+def test_names_match_ignoring_case_accents_and_spacing_only(typed: str, on_file: str,
+                                                            same: bool) -> None:
+    assert presenting.same_name(typed, on_file) is same
+
+
+@pytest.mark.parametrize(("first", "last", "phone", "on_file_phone", "agrees"), [
+    ("anna", "ANDERSSON", "+46701234567", "+46701234567", True),
+    ("Anna", "Andersson", "+46709999999", None, True),  # no phone on file to compare
+    ("Anna", "Andersson", "+46709999999", "+46701234567", False),
+    ("Eva", "Andersson", "+46701234567", "+46701234567", False),
+    ("Anna", "Svensson", "+46701234567", "+46701234567", False),
+])
+def test_a_phone_agrees_with_the_customer_on_file_only_by_names_and_phone(
+        first: str, last: str, phone: str, on_file_phone: str | None, agrees: bool) -> None:
+    candidate = Candidate(source=Method.mobile, kind="personnummer", first_name=first,
+                          last_name=last, phone=phone, can_become_member=True)
+    customer = anna().model_copy(update={"phone": on_file_phone})
+    assert presenting.agrees(candidate, customer) is agrees
+    # A typed number or a card at the till is identification enough, as it always was.
+    typed = candidate.model_copy(update={"source": Method.numpad})
+    assert presenting.agrees(typed, customer) is True

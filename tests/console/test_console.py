@@ -3,15 +3,18 @@ only paired devices, with a simulated kiosk on the same lane."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
+import httpx
 from playwright.sync_api import expect
 
 from cashier_bridge.cookies import DEVICE_COOKIE
 from cashier_bridge.registry import Registry
 from tests.console.conftest import (
     ABORTED_PNR,
+    ANNA_PNR,
     BRITT_TWIN_PNR,
     NILS_PNR,
     TILL,
@@ -317,3 +320,63 @@ def test_the_console_reconnects_after_a_bridge_restart_and_shows_the_same_state(
             till.context.close()
             till.kiosk.ws.close()  # its bridge was restarted under it
         stop_bridge(bridge)
+
+
+def phone_sends(till: Till, **fields: str) -> None:
+    """Via mobil: the shopper's phone opens the kiosk's code and sends the form."""
+    till.kiosk.send(type="choose", method="mobile")
+    url = till.kiosk.next("state", phase="identifying")["view"]["mobile_url"]
+    with httpx.Client(headers={"Accept-Language": "en"}) as phone:
+        form = phone.get(url)
+        receipt = re.search(r'name="receipt" value="([^"]+)"', form.text)
+        assert receipt, form.text
+        sent = phone.post(url, data={"receipt": receipt.group(1), **fields})
+        assert sent.status_code == 303
+
+
+def test_a_phone_that_names_a_member_with_other_details_is_shown_beside_her(
+        till: Till) -> None:
+    page, kiosk = till.page, till.kiosk
+    start_sale(till)
+    phone_sends(till, first_name="Eva", last_name="Svensson", phone="070-999 88 77",
+                personal_id=ANNA_PNR)
+    assert kiosk.next("state", phase="await_cashier")["view"]["notice"] == "ask_cashier"
+    expect(page.locator("#phase")).to_have_text(
+        "Details don't match the member on file — check the shopper's ID")
+    expect(page.locator("#prompt-title")).to_have_text("Details don't match the member on file")
+    expect(page.locator("#prompt-lead")).to_contain_text("Check the shopper's ID")
+    typed, on_file = page.locator("#prompt-fields"), page.locator("#on-file-fields")
+    expect(typed.locator("dd[data-field=first_name]")).to_have_text("Eva")
+    expect(typed.locator("dd[data-field=phone]")).to_have_text("+46709998877")
+    expect(typed.locator("dd[data-field=source]")).to_have_text("Via mobil")
+    expect(on_file.locator("dd[data-field=first_name]")).to_have_text("Anna")
+    expect(on_file.locator("dd[data-field=last_name]")).to_have_text("Andersson")
+    expect(on_file.locator("dd[data-field=customer_code]")).to_have_text("1001")
+    expect(on_file.locator("dd[data-field=matched_on]")).to_have_text("personnummer")
+    # Side by side, and only what the cashier may do: connect her after checking ID, or abort.
+    typed_box, on_file_box = (page.locator("#shared").bounding_box(),
+                              page.locator("#on-file").bounding_box())
+    assert typed_box and on_file_box and on_file_box["x"] > typed_box["x"]
+    expect(page.locator("#create-member")).to_be_hidden()
+    expect(page.locator("#duplicates-part")).to_be_hidden()
+    expect(page.locator("#abort-member")).to_be_visible()
+    page.click("#connect-on-file")
+    assert kiosk.next("state", phase="connected")["view"]["first_name"] == "Anna"
+    expect(page.locator("#customer-name")).to_have_text("Anna Andersson")
+    expect(page.locator("#customer-matched")).to_have_text("the cashier")
+
+
+def test_after_an_aborted_mismatch_a_new_member_prompt_offers_create_again(till: Till) -> None:
+    page, kiosk = till.page, till.kiosk
+    start_sale(till)
+    phone_sends(till, first_name="Eva", last_name="Svensson", phone="070-999 88 77",
+                personal_id=ANNA_PNR)
+    expect(page.locator("#connect-on-file")).to_be_visible()
+    page.click("#abort-member")
+    assert kiosk.next("state", phase="choosing")["view"]["notice"] is None
+    shopper_asks_to_join(till, ABORTED_PNR)  # nobody has it, whatever ran before
+    expect(page.locator("#prompt-title")).to_have_text("New member")
+    expect(page.locator("#create-member")).to_be_visible()
+    expect(page.locator("#connect-on-file")).to_be_hidden()
+    expect(page.locator("#on-file")).to_be_hidden()
+    expect(page.locator("#prompt-lead")).to_be_hidden()

@@ -106,3 +106,25 @@ def test_a_recorded_outage_carries_the_desks_busy_timeout_and_a_session_without_
     scenario = rec.scenario("outage")
     assert scenario.bridge.settings == {"db_busy_timeout_s": 3}
     assert [s.do.value for s in scenario.steps] == ["start_sale", "db_outage", "db_restore"]
+
+
+def test_a_details_mismatch_prompt_is_recorded_as_one_and_a_member_prompt_as_before() -> None:
+    from cashier_bridge.protocol import CustomerCard, MemberPrompt, MemberPromptEvent, PromptKind
+
+    anna = CustomerCard(id=1, customer_code="1001", first_name="Anna", last_name="Andersson",
+                        created_via="import", matched_on="personnummer")
+    recorded = {}
+    for kind in PromptKind:
+        feed = Feed()
+        rec = feed.recorder()
+        rec.record("phone_send", first_name="Eva", last_name="Svensson", phone="0709998877",
+                   personal_id="198503121249")
+        feed.received.append(MemberPromptEvent(
+            lane="lane-1", seq=3, sale_id="s1", prompt=MemberPrompt(
+                prompt_id="p", kind=kind, source="mobile", possible_duplicates=(anna,))))
+        feed.show("waiting", "Väntar på kassören")
+        (step,) = rec.scenario("prompt").steps
+        (event,) = step.expect.events
+        recorded[kind] = event.model_dump(exclude_none=True)
+    assert recorded[PromptKind.details_mismatch].get("kind") == "details_mismatch"
+    assert "kind" not in recorded[PromptKind.new_member]  # recorded files stay as they were

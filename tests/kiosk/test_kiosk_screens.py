@@ -188,6 +188,16 @@ def test_while_the_cashier_creates_the_member_there_is_nothing_to_cancel(
     assert "cancel" not in probe["buttons"]
 
 
+def test_a_phone_whose_details_do_not_match_is_asked_to_the_till_and_told_nothing_else(
+        bridge: FakeBridge, kiosk: Kiosk) -> None:
+    fresh(bridge, kiosk)
+    probe = show(bridge, kiosk, Phase.await_cashier, "waiting", method=Method.mobile,
+                 notice="ask_cashier")
+    assert "Vänd dig till kassören – hen hjälper dig vidare." in probe["texts"]
+    assert not any("medlemskap" in t for t in probe["texts"])  # nobody asked to join
+    assert "cancel" in probe["buttons"]
+
+
 @pytest.mark.parametrize(("notice", "swedish"), [
     ("member_declined", "Inga problem – du kan bli medlem en annan gång."),
     ("member_aborted", "Medlemskapet skapades inte. Du kan försöka igen."),

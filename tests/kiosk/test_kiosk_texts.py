@@ -80,6 +80,19 @@ def test_every_text_on_screen_is_translated(language: str) -> None:
     assert not missing, f"{language} lacks {sorted(missing)}"
 
 
+@pytest.mark.parametrize(("language", "says"), [
+    ("sv", "Vänd dig till kassören – hen hjälper dig vidare."),
+    ("en", "Please turn to the cashier – they will help you finish."),
+    ("nl", "Ga naar de kassamedewerker – die helpt je verder."),
+])
+def test_a_phone_whose_details_do_not_match_is_sent_to_the_cashier_in_every_language(
+        language: str, says: str) -> None:
+    view = KioskView(notice="ask_cashier")
+    assert screens.ScreenModel(language, view).notice() == says
+    assert screen_for(KioskState(lane="l", phase=Phase.await_cashier, seq=1, view=view)) == \
+        "waiting"
+
+
 def test_swedish_characters_survive_the_catalog() -> None:
     assert gettext("sv", "Welcome, {name}!", name="Åsa") == "Välkommen, Åsa!"
     assert gettext("sv", "YYYYMMDD-XXXX or 07X-XXX XX XX").startswith("ÅÅÅÅMMDD")

@@ -51,7 +51,7 @@ def test_new_member_confirmed_by_the_cashier_step_by_step(phone: Any,
     prompt = register.next("member_prompt")["prompt"]
     assert (prompt["first_name"], prompt["last_name"], prompt["phone"]) == (
         "Nils", "Nilsson", "+46707654321")
-    expect(phone.locator("#status")).to_contain_text("The cashier is confirming")
+    expect(phone.locator("#status")).to_contain_text("Please turn to the cashier")
     register.send(type="confirm_member", prompt_id=prompt["prompt_id"],
                   details={"first_name": "Nils", "last_name": "Nilsson"})
     code = register.next("customer_connected")["customer"]["customer_code"]
@@ -66,7 +66,7 @@ def test_new_member_aborted_by_the_cashier(phone: Any, lane: tuple[Device, Devic
     phone.locator("#member").check()  # "make me a member": straight to the cashier
     phone.tap("#send")
     prompt = register.next("member_prompt")["prompt"]
-    expect(phone.locator("#status")).to_contain_text("The cashier is confirming")
+    expect(phone.locator("#status")).to_contain_text("Please turn to the cashier")
     register.send(type="abort_member", prompt_id=prompt["prompt_id"])
     kiosk.next("state", phase="choosing")
     expect(phone.locator("#status")).to_contain_text("The cashier did not create a membership")
@@ -98,7 +98,8 @@ def test_an_invalid_personnummer_is_explained_next_to_the_field(
         phone: Any, lane: tuple[Device, Device]) -> None:
     kiosk, register = lane
     phone.goto(show_code(kiosk, register))
-    fill(phone, personal_id="19850312-0184")
+    fill(phone, first="Anna", last="Andersson", phone="070-123 45 67",
+         personal_id="19850312-0184")
     phone.locator("#personal_id").blur()  # with JavaScript: checked as soon as it is left
     expect(phone.locator("#personal_id-err")).to_have_text(
         "The last digit does not match. Check the number.")
@@ -111,6 +112,25 @@ def test_an_invalid_personnummer_is_explained_next_to_the_field(
     phone.fill("#personal_id", ANNA_PNR)
     phone.tap("#send")
     assert register.next("customer_connected")["customer"]["customer_code"] == "1001"
+
+
+def test_the_page_runs_its_own_script_and_no_other(phone: Any,
+                                                   lane: tuple[Device, Device]) -> None:
+    kiosk, register = lane
+    phone.add_init_script("""window.refused = [];
+        document.addEventListener("securitypolicyviolation",
+                                  (e) => window.refused.push(e.violatedDirective));""")
+    phone.goto(show_code(kiosk, register))
+    fill(phone, personal_id="19850312-0184")
+    phone.locator("#personal_id").blur()  # the page's own script checks the field
+    expect(phone.locator("#personal_id-err")).to_have_text(
+        "The last digit does not match. Check the number.")
+    # A script slipped into the page (as an injection would) is refused, and only it.
+    phone.evaluate("""() => { const s = document.createElement("script");
+                             s.textContent = "window.injected = 1"; document.body.append(s); }""")
+    phone.wait_for_function("() => window.refused.length > 0")
+    assert phone.evaluate("() => window.refused") == ["script-src-elem"]
+    assert phone.evaluate("() => window.injected === undefined")
 
 
 def test_the_page_works_without_javascript(browser: Any, lane: tuple[Device, Device]) -> None:
@@ -126,7 +146,7 @@ def test_the_page_works_without_javascript(browser: Any, lane: tuple[Device, Dev
         kiosk.send(type="member_answer", accept=True)
         prompt = register.next("member_prompt")["prompt"]
         # The page refreshes itself (meta refresh) until the flow is over.
-        expect(page.locator("#status")).to_contain_text("The cashier is confirming")
+        expect(page.locator("#status")).to_contain_text("Please turn to the cashier")
         register.send(type="confirm_member", prompt_id=prompt["prompt_id"],
                       details={"first_name": "Nils", "last_name": "Nilsson"})
         expect(page.locator("#status")).to_contain_text("Welcome as a member, Nils!",

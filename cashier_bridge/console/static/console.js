@@ -124,7 +124,9 @@ function render(s) {
   const phase = s.phase;
   const view = s.view;
   document.body.dataset.phase = phase;
-  $("phase").textContent = t(`phase.${phase}`);
+  const mismatch = phase === "await_cashier" && view.prompt &&
+    view.prompt.kind === "details_mismatch";
+  $("phase").textContent = t(mismatch ? "phase.await_cashier.details_mismatch" : `phase.${phase}`);
   show($("sale-line"), Boolean(view.sale_id));
   $("sale-id").textContent = view.sale_id || "";
   show($("method"), Boolean(view.method) && phase !== "connected");
@@ -181,6 +183,27 @@ const PROMPT_FIELDS = [
   ["document_expired", "field.document_expired"], ["source", "field.source"],
 ];
 
+// The member a phone named, beside what the phone typed (a details_mismatch prompt).
+const ON_FILE_FIELDS = [
+  ["first_name", "field.first_name"], ["last_name", "field.last_name"],
+  ["customer_code", "field.customer_code"], ["personal_id_masked", "field.personal_id"],
+  ["phone", "field.phone"], ["email", "field.email"], ["matched_on", "field.matched_on"],
+];
+
+function fillFacts(dl, fields, record, shown) {
+  dl.replaceChildren();
+  for (const [key, label] of fields) {
+    const value = record[key];
+    if (value === null || value === undefined || value === "") continue;
+    const dt = document.createElement("dt");
+    dt.textContent = t(label);
+    const dd = document.createElement("dd");
+    dd.dataset.field = key;
+    dd.textContent = shown(key, value);
+    dl.append(dt, dd);
+  }
+}
+
 function renderPrompt(p, notice) {
   show($("prompt"), Boolean(p));
   if (!p) {
@@ -190,19 +213,27 @@ function renderPrompt(p, notice) {
     return;
   }
   $("prompt").dataset.promptId = p.prompt_id;
-  const dl = $("prompt-fields");
-  dl.replaceChildren();
-  for (const [key, label] of PROMPT_FIELDS) {
-    const value = p[key];
-    if (value === null || value === undefined || value === "") continue;
-    const dt = document.createElement("dt");
-    dt.textContent = t(label);
-    const dd = document.createElement("dd");
-    dd.dataset.field = key;
-    dd.textContent = typeof value === "boolean" ? t(value ? "yes" : "no")
-      : key === "source" ? t(`method.${value}`) : String(value);
-    dl.append(dt, dd);
+  $("prompt").dataset.kind = p.kind;
+  fillFacts($("prompt-fields"), PROMPT_FIELDS, p, (key, value) =>
+    typeof value === "boolean" ? t(value ? "yes" : "no")
+      : key === "source" ? t(`method.${value}`) : String(value));
+  // A phone that named a member with other details: both side by side, and only what the
+  // cashier may do about it (connect after checking ID, or abort; never create a twin).
+  const mismatch = p.kind === "details_mismatch";
+  const onFile = mismatch ? p.possible_duplicates[0] : null;
+  $("prompt-title").textContent = t(mismatch ? "prompt.title.details_mismatch" : "prompt.title");
+  show($("prompt-lead"), mismatch);
+  show($("on-file"), Boolean(onFile));
+  $("prompt").querySelector(".compare").classList.toggle("two", Boolean(onFile));
+  if (onFile) {
+    fillFacts($("on-file-fields"), ON_FILE_FIELDS, onFile, (key, value) =>
+      key === "matched_on" ? t(`how.${value}`) : String(value));
+    $("connect-on-file").dataset.customerId = String(onFile.id);
   }
+  show($("duplicates-part"), !mismatch);
+  show($("create-member"), !mismatch);
+  show($("connect-on-file"), Boolean(onFile));
+  if (mismatch && formMode === "member") closeForm();
   const ul = $("duplicates");
   ul.replaceChildren();
   for (const d of p.possible_duplicates) {
@@ -294,6 +325,12 @@ $("end-sale-form").addEventListener("submit", (e) => {
 $("abort-member").addEventListener("click", () => {
   const p = state && state.view.prompt;
   if (p) send({ type: "abort_member", prompt_id: p.prompt_id });
+});
+
+$("connect-on-file").addEventListener("click", (e) => {
+  const p = state && state.view.prompt;
+  if (p) send({ type: "connect_existing", prompt_id: p.prompt_id,
+                customer_id: Number(e.currentTarget.dataset.customerId) });
 });
 
 $("create-member").addEventListener("click", () => {
