@@ -24,11 +24,13 @@ is shown their card and has their consent answers kept.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
+from .lookup_limit import WINDOW_S, wait_s
 from .protocol import (
     CustomerCard,
     CustomerConnected,
@@ -196,6 +198,10 @@ class Lane(BaseModel):
     notice: Notice | None = None
     mobile: MobileLink | None = None
     phone: PhoneSession | None = None
+    # Unix times of the lane's recent Ange ID look-ups, and until when Ange ID is paused
+    # after too many of them (see present): kept across sales, so ending one resets nothing.
+    ange_id_tries: tuple[float, ...] = ()
+    ange_id_paused_until: float | None = None
 
 
 # Screens that return to the choices when nobody touches them (the kiosk times them).
@@ -252,8 +258,23 @@ class RecordConsents:
     consents: tuple[ConsentChoice, ...]
 
 
-Effect = Lookup | CreateCustomer | ToRegister | LinkSale | CloseSale | RecordConsents
+@dataclass(frozen=True, slots=True)
+class AuditLookup:
+    """Audit an Ange ID look-up, or its refusal during a pause, with the lane as the actor
+    (stored with the transition).  ``fingerprint``: the personnummer's, when it was one."""
+
+    refused: bool
+    fingerprint: str | None
+
+
+Effect = (Lookup | CreateCustomer | ToRegister | LinkSale | CloseSale | RecordConsents
+          | AuditLookup)
 Step = tuple[Lane, list[Effect]]
+
+# Ange ID look-ups one lane may make in ANGE_ID_WINDOW_S seconds before it pauses (the bridge's
+# personal_id_lookups_per_minute, the same budget a staff member or an API token has).
+ANGE_ID_LIMIT = 5
+ANGE_ID_WINDOW_S = WINDOW_S
 
 # A code about to run out is renewed too: a QR shown for its last second or two cannot be
 # scanned and opened in time.
@@ -343,7 +364,8 @@ def end_sale(lane: Lane, sale_id: str | None = None, total_minor: int | None = N
     if sale_id is not None and lane.sale_id is not None and sale_id != lane.sale_id:
         raise NotAllowed(f"sale {sale_id} is not the open sale")
     effects: list[Effect] = []
-    nxt = Lane(name=lane.name, seq=lane.seq + 1)
+    nxt = Lane(name=lane.name, seq=lane.seq + 1, ange_id_tries=lane.ange_id_tries,
+               ange_id_paused_until=lane.ange_id_paused_until)
     if lane.phase is Phase.connected and lane.customer is not None and lane.sale_id:
         effects.append(CloseSale(lane.sale_id, lane.customer.id, total_minor, currency))
     if lane.phase is Phase.await_cashier and lane.prompt_id:
@@ -490,14 +512,35 @@ def consents_recorded(lane: Lane, token_hash: str) -> Step:
     return _next(lane, phone=p.model_copy(update={"consents_recorded": True})), []
 
 
-def present(lane: Lane, candidate: Candidate, keys: tuple[MatchKey, ...], lookup_id: str) -> Step:
-    """The shopper presented something that parsed; look it up."""
+def present(lane: Lane, candidate: Candidate, keys: tuple[MatchKey, ...], lookup_id: str,
+            now: float = 0.0, *, ange_id_limit: int = ANGE_ID_LIMIT) -> Step:
+    """The shopper presented something that parsed; look it up.
+
+    Ange ID pauses after ``ange_id_limit`` look-ups in a minute on this lane, found or not: a
+    masked personnummer leaves a thousand candidates and customer numbers can be typed one
+    after the other, and each answer says whether the number is someone's.  During the pause
+    the screen says how long to wait (or to ask the cashier), nothing is looked up, and every
+    refused try is audited; so is every look-up made.  Typos that are no valid number never
+    get here (:func:`present_rejected`), so they cost nothing."""
     _require_presentable(lane, candidate.source)
     if lane.lookup_id is not None:
         raise NotAllowed("a lookup is already running")
+    changes: dict[str, object] = {}
+    effects: list[Effect] = []
+    if candidate.source is Method.numpad:
+        recent = tuple(t for t in lane.ange_id_tries if t > now - ANGE_ID_WINDOW_S)
+        wait = wait_s(recent, now, limit=ange_id_limit, window_s=ANGE_ID_WINDOW_S)
+        if wait:
+            nxt = _next(lane, phase=Phase.identifying, method=Method.numpad, candidate=None,
+                        notice=Notice.too_many_tries, ange_id_tries=recent,
+                        ange_id_paused_until=now + wait)
+            return nxt, [AuditLookup(refused=True,
+                                     fingerprint=candidate.personal_id_fingerprint)]
+        changes = {"ange_id_tries": (*recent, now), "ange_id_paused_until": None}
+        effects.append(AuditLookup(refused=False, fingerprint=candidate.personal_id_fingerprint))
     nxt = _next(lane, phase=Phase.identifying, method=candidate.source, candidate=candidate,
-                lookup_id=lookup_id, lookup_keys=keys, notice=None)
-    return nxt, [Lookup(lookup_id, keys, candidate)]
+                lookup_id=lookup_id, lookup_keys=keys, notice=None, **changes)
+    return nxt, [Lookup(lookup_id, keys, candidate), *effects]
 
 
 def present_rejected(lane: Lane, source: Method, notice: Notice) -> Step:
@@ -651,8 +694,12 @@ def kiosk_state(lane: Lane, now: float | None = None) -> KioskState:
     # The QR screen does not time out: the shopper is busy on their phone, not on the screen.
     showing_code = lane.phase is Phase.identifying and lane.method is Method.mobile
     link = lane.mobile
+    paused = lane.ange_id_paused_until
     view = KioskView(method=lane.method, first_name=first_name, masked_id=masked,
                      notice=notice, busy=busy,
+                     retry_in_s=max(1, math.ceil(paused - now))
+                     if notice is Notice.too_many_tries and paused and now is not None
+                     else None,
                      times_out=lane.phase in TIMED_PHASES and not showing_code,
                      mobile_url=mobile_placeholder(link) if link else None,
                      mobile_expires_in_s=max(0, round(link.expires_at - now))

@@ -31,6 +31,7 @@ from . import presenting
 from .identity.customer_code import ANY, CardFormat
 from .lane import (
     MOBILE_URL_PLACEHOLDER,
+    AuditLookup,
     CloseSale,
     CreateCustomer,
     Effect,
@@ -73,7 +74,7 @@ from .protocol import (
 from .registry import DuplicateCustomer, Registry
 from .registry.faults import MESSAGES as FAULT_MESSAGES
 from .registry.faults import registry_fault
-from .registry.lane_store import LaneStore, LaneWrite, SaleLink
+from .registry.lane_store import LaneAudit, LaneStore, LaneWrite, SaleLink
 from .registry.mobile import ConsentAnswer
 
 log = structlog.get_logger("selfreg.lane")
@@ -140,11 +141,13 @@ class Bus(Protocol):
 class LaneHub:
     def __init__(self, registry: Registry, *, region: str = "SE",
                  card_format: CardFormat = ANY, max_lanes: int = 2000,
-                 mobile: MobileOptions | None = None, pool: Pool | None = None) -> None:
+                 mobile: MobileOptions | None = None, pool: Pool | None = None,
+                 ange_id_limit: int = machine.ANGE_ID_LIMIT) -> None:
         self.registry = registry
         # Threads of the lanes' own: what the back office or an upload is doing meanwhile
         # never queues ahead of a shopper's step (see pools.py).
         self._pool = pool or Pool("lanes", threads=8)
+        self.ange_id_limit = ange_id_limit  # Ange ID look-ups per lane per minute
         self.mobile = mobile or MobileOptions()
         self._key_id = tokens.key_id(self.mobile.key)
         self._foreign_key_logged = False
@@ -345,7 +348,8 @@ class LaneHub:
         lookup_id = uuid.uuid4().hex
         return lambda ln: presenting.present(
             ln, raw, source, lookup_id=lookup_id, fingerprint=self.registry.fingerprint,
-            region=self.region, card_format=self.card_format)
+            region=self.region, card_format=self.card_format, now=time.time(),
+            ange_id_limit=self.ange_id_limit)
 
     # --- transitions --------------------------------------------------------------------------
 
@@ -399,7 +403,9 @@ class LaneHub:
             register_state=dump(machine.register_state(after)))
         return LaneWrite(state_json=after.model_dump_json(), seq=after.seq,
                          pending=machine.is_pending(after), outbox=delivery.model_dump_json(),
-                         sale_link=link)
+                         sale_link=link,
+                         audits=tuple(LaneAudit(e.refused, e.fingerprint)
+                                      for e in effects if isinstance(e, AuditLookup)))
 
     async def _deliver(self, slot: _LaneSlot, delivery: Delivery) -> None:
         for peer, seen in list(slot.peers.items()):

@@ -26,7 +26,8 @@ Fingerprint = Callable[[str], str]
 
 
 def present(lane: Lane, raw: str, source: Method, *, lookup_id: str, fingerprint: Fingerprint,
-            region: str = "SE", card_format: CardFormat = ANY) -> machine.Step:
+            region: str = "SE", card_format: CardFormat = ANY, now: float = 0.0,
+            ange_id_limit: int = machine.ANGE_ID_LIMIT) -> machine.Step:
     """The shopper presented ``raw``: look it up, or tell them why it is no identifier."""
     result = classify(raw, source.value, region=region, card_format=card_format)
     candidate, keys = candidate_of(result, source, fingerprint)
@@ -35,7 +36,7 @@ def present(lane: Lane, raw: str, source: Method, *, lookup_id: str, fingerprint
         rejection = result.best_rejection()
         notice = Notice.of(rejection.code) if rejection else Notice.unreadable
         return machine.present_rejected(lane, source, notice)
-    return machine.present(lane, candidate, keys, lookup_id)
+    return machine.present(lane, candidate, keys, lookup_id, now, ange_id_limit=ange_id_limit)
 
 
 def candidate_of(result: Classification, source: Method, fingerprint: Fingerprint

@@ -76,6 +76,8 @@ class Notice(StrEnum):
     # Via mobil: what the phone sent does not match the member on file, so the cashier takes
     # over (the kiosk asks the shopper to turn to the till and says no more).
     ask_cashier = "ask_cashier"
+    # Ange ID is paused on this lane: too many look-ups in a minute (the view says how long).
+    too_many_tries = "too_many_tries"
     # The cashier's new member collides with another customer (register only).
     duplicate_phone = "duplicate_phone"
     duplicate_email = "duplicate_email"
@@ -387,6 +389,9 @@ class KioskView(BaseModel):
     mobile_expires_in_s: int | None = None
     # The shopper's phone sent its details; the kiosk may say "continue on your phone".
     mobile_submitted: bool = False
+    # With notice too_many_tries: the seconds, when this state was sent, until Ange ID takes
+    # a number again.
+    retry_in_s: int | None = None
 
 
 class RegisterView(BaseModel):

@@ -41,6 +41,9 @@ NOTICES = {
     # Via mobil: the phone's details do not match the member on file.  The shopper in front of
     # the screen may not be who they said: ask them to the till, and say nothing else.
     "ask_cashier": "Please turn to the cashier – they will help you finish.",
+    # Ange ID is paused on this lane after too many look-ups in a minute.
+    "too_many_tries": "Too many tries in a short time – please wait {seconds} seconds, or ask "
+                      "the cashier.",
 }
 # A scanned code that is not an identifier fails for a reason worded for typed numbers; the
 # shopper who held up a card gets words about the card.
@@ -86,6 +89,8 @@ class ScreenModel:
         code = str(code)
         if self.view.method is Method.scan and code in SCAN_NOTICES:
             return self.t(SCAN_NOTICES[code])
+        if code == LaneNotice.too_many_tries:
+            return self.t(NOTICES[code], seconds=self.view.retry_in_s or 60)
         return self.t(NOTICES.get(code, GENERIC_NOTICE))
 
 

@@ -145,6 +145,26 @@ class LookupGuard:
         return out
 
 
+def kiosk_actor(lane: str) -> str:
+    """Who an Ange ID look-up is audited as: the lane's kiosk."""
+    return f"kiosk:{lane}"[:64]
+
+
+def record_kiosk(conn: Connection, now: dt.datetime, lane: str, *, refused: bool,
+                 fingerprint: str | None) -> None:
+    """Audit an Ange ID look-up of ``lane`` (the lane machine counts and pauses them; this only
+    writes, in the transition's own transaction).  A number that is no personnummer (a phone,
+    a customer number) has no digest."""
+    detail = {"via": "ange_id"}
+    if fingerprint is not None:
+        detail["digest"] = digest(fingerprint)
+    conn.execute(insert(audit_log).values(
+        at=now, actor=kiosk_actor(lane), action=LIMITED if refused else LOOKUP,
+        detail=json.dumps(detail)))
+    if refused:
+        log.warning("ange_id_paused", lane=lane)
+
+
 def _record(conn: Connection, now: dt.datetime, actor: str, action: str, mark: str,
             via: str) -> None:
     conn.execute(insert(audit_log).values(

@@ -45,7 +45,10 @@ def at_numpad() -> Lane:
 
 def presented(candidate: Candidate = NEW_PERSON) -> Lane:
     lane, effects = m.present(at_numpad(), candidate, KEYS, "lookup-1")
-    assert effects == [Lookup("lookup-1", KEYS, candidate)]
+    # Ange ID look-ups are audited with the lane (stored with the step).
+    assert effects == [Lookup("lookup-1", KEYS, candidate),
+                       m.AuditLookup(refused=False,
+                                     fingerprint=candidate.personal_id_fingerprint)]
     return lane
 
 
@@ -193,7 +196,9 @@ def test_intents_out_of_place_are_refused() -> None:
 def test_end_sale_forgets_everything_personal() -> None:
     lane, _ = m.lookup_done(presented(), "lookup-1", FOUND_ANNA)
     lane, effects = m.end_sale(lane, "sale-1", 24900, "SEK")
-    assert lane == Lane(name="lane-1", seq=lane.seq)
+    # Only when Ange ID was used stays (times, no numbers): ending a sale lifts no pause.
+    assert lane == Lane(name="lane-1", seq=lane.seq, ange_id_tries=lane.ange_id_tries)
+    assert all(isinstance(t, float) for t in lane.ange_id_tries)
     # What stays is the sale on the customer's account, for the books and their history.
     assert effects == [m.CloseSale("sale-1", ANNA.id, 24900, "SEK")]
     assert m.kiosk_state(lane).view.first_name is None
@@ -292,3 +297,82 @@ def test_a_failed_lookup_lets_the_shopper_try_again() -> None:
     assert m.kiosk_state(lane).view.busy is False
     again, _ = m.present(lane, NEW_PERSON, KEYS, "lookup-2")  # a new try is accepted
     assert again.lookup_id == "lookup-2"
+
+
+# --- Ange ID pauses after too many look-ups -----------------------------------------------
+
+
+def _person(n: int) -> tuple[Candidate, tuple[MatchKey, ...]]:
+    fp = f"{n:064x}"
+    return (NEW_PERSON.model_copy(update={"personal_id_fingerprint": fp}),
+            (MatchKey(kind="personal_id_fingerprint", value=fp, reading="personnummer"),))
+
+
+def _typed(lane: Lane, n: int, now: float, limit: int = 5) -> tuple[Lane, list[m.Effect]]:
+    """The shopper types the n-th number on the numpad and, once it was looked up, goes back
+    to the numpad (as they would after "not found" or "no, thanks")."""
+    candidate, keys = _person(n)
+    lane, effects = m.present(lane, candidate, keys, f"lookup-{n}", now, ange_id_limit=limit)
+    if lane.lookup_id is not None:
+        lane, _ = m.lookup_done(lane, lane.lookup_id, None)
+        lane, _ = m.cancel(lane)
+        lane, _ = m.choose(lane, Method.numpad)
+    return lane, effects
+
+
+def test_ange_id_pauses_after_five_look_ups_in_a_minute_and_looks_nothing_up() -> None:
+    lane = at_numpad()
+    for n in range(5):
+        lane, effects = _typed(lane, n, now=1000.0 + n)
+        assert any(isinstance(e, Lookup) for e in effects)
+        assert m.AuditLookup(refused=False, fingerprint=f"{n:064x}") in effects
+    paused, effects = _typed(lane, 5, now=1010.0)
+    assert not any(isinstance(e, Lookup) for e in effects)  # nothing is compared
+    assert effects == [m.AuditLookup(refused=True, fingerprint=f"{5:064x}")]
+    assert paused.phase is Phase.identifying and paused.notice is m.Notice.too_many_tries
+    assert paused.candidate is None
+    # The screen says how long: until the first look-up (at 1000 s) leaves the minute.
+    view = m.kiosk_state(paused, now=1010.0).view
+    assert view.notice == "too_many_tries" and view.retry_in_s == 50
+    # Still paused a little later, with the wait counting down.
+    again, effects = _typed(paused, 6, now=1030.0)
+    assert not any(isinstance(e, Lookup) for e in effects)
+    assert m.kiosk_state(again, now=1030.0).view.retry_in_s == 30
+
+
+def test_the_pause_ends_when_the_oldest_look_up_leaves_the_minute() -> None:
+    lane = at_numpad()
+    for n in range(5):
+        lane, _ = _typed(lane, n, now=1000.0 + n)
+    lane, _ = _typed(lane, 5, now=1010.0)
+    lane, effects = _typed(lane, 6, now=1060.5)
+    assert any(isinstance(e, Lookup) for e in effects)
+    assert lane.notice is None
+
+
+def test_mistyped_numbers_and_scanned_cards_do_not_count_and_ending_the_sale_resets_nothing(
+        ) -> None:
+    lane = at_numpad()
+    for _ in range(10):  # a check digit that does not match compares nothing
+        lane, effects = m.present_rejected(lane, Method.numpad, m.Notice.invalid_checksum)
+        assert effects == []
+    for n in range(5):
+        lane, _ = _typed(lane, n, now=2000.0 + n)
+    card = CARD_ONLY.model_copy(update={"source": Method.scan})
+    lane, effects = m.present(lane, card, KEYS, "scan-1", 2006.0)
+    assert any(isinstance(e, Lookup) for e in effects)  # a card held up is not Ange ID
+    lane, _ = m.lookup_done(lane, "scan-1", None)
+    lane, _ = m.end_sale(lane)
+    lane, _ = m.start_sale(lane, "sale-2")
+    lane, _ = m.choose(lane, Method.numpad)
+    lane, effects = _typed(lane, 9, now=2010.0)
+    assert lane.notice is m.Notice.too_many_tries
+    assert not any(isinstance(e, Lookup) for e in effects)
+
+
+def test_the_budget_is_the_bridges_setting() -> None:
+    lane = at_numpad()
+    lane, _ = _typed(lane, 0, now=10.0, limit=1)
+    lane, effects = _typed(lane, 1, now=11.0, limit=1)
+    assert lane.notice is m.Notice.too_many_tries
+    assert not any(isinstance(e, Lookup) for e in effects)

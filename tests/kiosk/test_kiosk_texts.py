@@ -100,3 +100,17 @@ def test_swedish_characters_survive_the_catalog() -> None:
 
 def test_the_toggle_cycles_through_every_language() -> None:
     assert [next_language(x) for x in ("sv", "en", "nl")] == ["en", "nl", "sv"]
+
+
+@pytest.mark.parametrize(("language", "says"), [
+    ("sv", "För många försök på kort tid – vänta 42 sekunder eller fråga kassören."),
+    ("en", "Too many tries in a short time – please wait 42 seconds, or ask the cashier."),
+    ("nl", "Te veel pogingen in korte tijd – wacht 42 seconden of vraag het de "
+           "kassamedewerker."),
+])
+def test_a_paused_ange_id_says_how_long_to_wait_in_every_language(language: str,
+                                                                   says: str) -> None:
+    view = KioskView(method=Method.numpad, notice="too_many_tries", retry_in_s=42)
+    assert screens.ScreenModel(language, view).notice() == says
+    assert screen_for(KioskState(lane="l", phase=Phase.identifying, seq=1, view=view)) == \
+        "numpad"
