@@ -84,7 +84,7 @@ class BridgeProcess:
             self._tokens[lane, role] = self.pair(lane, role)
         return self._tokens[lane, role]
 
-    def start(self, timeout: float = 20.0, *, auth: str = "required",
+    def start(self, timeout: float = 60.0, *, auth: str = "required",
               args: tuple[str, ...] = (), env: dict[str, str] | None = None) -> None:
         if env is not None:
             self.env = env  # kept for restarts
