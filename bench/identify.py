@@ -80,13 +80,15 @@ def build_db(path: Path) -> tuple[str, float]:
         registry.close()
 
 
-async def measure(bridge_url: str) -> list[float]:
+async def measure(bridge: BridgeProcess) -> list[float]:
     rng = random.Random(7)
     latencies: list[float] = []
-    async with connect(bridge_url + "/ws/kiosk") as kiosk, \
-            connect(bridge_url + "/ws/register") as register:
-        await kiosk.send(dump(Hello(role=Role.kiosk, lane="bench")))
-        await register.send(dump(Hello(role=Role.register, lane="bench")))
+    async with connect(bridge.url + "/ws/kiosk") as kiosk, \
+            connect(bridge.url + "/ws/register") as register:
+        await kiosk.send(dump(Hello(role=Role.kiosk, lane="bench",
+                                    token=bridge.token("bench", "kiosk"))))
+        await register.send(dump(Hello(role=Role.register, lane="bench",
+                                       token=bridge.token("bench", "register"))))
 
         async def register_until(kind: str) -> dict:
             while True:
@@ -129,7 +131,7 @@ def main() -> None:
     bridge = BridgeProcess(out, url)
     bridge.start(timeout=60)
     try:
-        latencies = asyncio.run(measure(bridge.url))
+        latencies = asyncio.run(measure(bridge))
     finally:
         bridge.stop()
     q = statistics.quantiles(latencies, n=100, method="inclusive")

@@ -58,12 +58,27 @@ def display() -> Iterator[str]:
         proc.wait()
 
 
+def db_url(tmp: Path) -> str:
+    return f"sqlite:///{tmp / 'b.db'}"
+
+
+def pair(tmp: Path, lane: str, role: str) -> str:
+    """A token for a device of ``lane``: the bridge lets in only paired devices."""
+    from cashier_bridge.registry import Registry
+
+    registry = Registry.open(db_url(tmp))
+    try:
+        return registry.devices.pair(lane, role, label="bench").token
+    finally:
+        registry.close()
+
+
 @contextlib.contextmanager
 def bridge(tmp: Path) -> Iterator[str]:
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "cashier_bridge.cli", "serve", "--host", "127.0.0.1",
-         "--port", str(port), "--db", f"sqlite:///{tmp / 'b.db'}"],
+         "--port", str(port), "--db", db_url(tmp)],
         stdout=subprocess.DEVNULL, stderr=(tmp / "bridge.log").open("w"),
         env=dict(os.environ, SELFREG_CONFIG=str(tmp / "none.toml")))
     deadline = time.monotonic() + 30
@@ -95,7 +110,8 @@ def one_start(display_name: str, bridge_url: str, tmp: Path, run: int) -> tuple[
     probe = tmp / f"probe-{run}.json"
     env = dict(os.environ, DISPLAY=display_name, KIVY_HOME=str(tmp / "kivy"), KIVY_NO_ARGS="1",
                KIVY_LOG_MODE="PYTHON", SELFREG_KIOSK_PROBE=str(probe),
-               SELFREG_CONFIG=str(tmp / "none.toml"))
+               SELFREG_CONFIG=str(tmp / "none.toml"),
+               SELFREG_DEVICE_TOKEN=pair(tmp, f"bench-{run}", "kiosk"))
     started = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "kiosk.cli", "--bridge", bridge_url,
                              "--lane", f"bench-{run}"], env=env, stdout=subprocess.DEVNULL,
@@ -147,7 +163,8 @@ def scan_rss(display_name: str, bridge_url: str, tmp: Path, camera: str, lane: s
     probe = tmp / f"probe-{lane}.json"
     env = dict(os.environ, DISPLAY=display_name, KIVY_HOME=str(tmp / "kivy"), KIVY_NO_ARGS="1",
                KIVY_LOG_MODE="PYTHON", SELFREG_KIOSK_PROBE=str(probe),
-               SELFREG_CONFIG=str(tmp / "none.toml"), SELFREG_CAMERA=camera)
+               SELFREG_CONFIG=str(tmp / "none.toml"), SELFREG_CAMERA=camera,
+               SELFREG_DEVICE_TOKEN=pair(tmp, lane, "kiosk"))
     proc = subprocess.Popen([sys.executable, "-m", "kiosk.cli", "--bridge", bridge_url,
                              "--lane", lane], env=env, stdout=subprocess.DEVNULL,
                             stderr=(tmp / f"kiosk-{lane}.log").open("w"))
@@ -173,7 +190,8 @@ def scan_rss(display_name: str, bridge_url: str, tmp: Path, camera: str, lane: s
         async with connect(f"{bridge_url}/ws/register") as register, \
                 connect(f"{bridge_url}/ws/kiosk") as chooser:
             for ws, role in ((register, "register"), (chooser, "kiosk")):
-                await ws.send(json.dumps({"v": 1, "type": "hello", "role": role, "lane": lane}))
+                await ws.send(json.dumps({"v": 1, "type": "hello", "role": role, "lane": lane,
+                                          "token": pair(tmp, lane, role)}))
             await register.send(json.dumps({"v": 1, "type": "start_sale", "sale_id": "b1"}))
             while json.loads(await chooser.recv()).get("phase") != "choosing":
                 pass

@@ -157,6 +157,8 @@ class LaneSpec:
     name: str
     kiosk_url: str
     register_url: str
+    kiosk_token: str = ""  # the lane's devices are paired, as a shop's are
+    register_token: str = ""
 
 
 @dataclass(frozen=True)
@@ -186,8 +188,10 @@ class SimLane:
                                    # answers later, and a lost lane would end its figures.
                                    ping_timeout=60)
         self.register = await connect(self.spec.register_url, open_timeout=60)
-        await self.kiosk.send(dump(Hello(role=Role.kiosk, lane=self.spec.name)))
-        await self.register.send(dump(Hello(role=Role.register, lane=self.spec.name)))
+        await self.kiosk.send(dump(Hello(role=Role.kiosk, lane=self.spec.name,
+                                         token=self.spec.kiosk_token)))
+        await self.register.send(dump(Hello(role=Role.register, lane=self.spec.name,
+                                            token=self.spec.register_token)))
         await self._next(self.kiosk, "welcome")
         state = await self._next(self.kiosk, "state")
         await self._next(self.register, "welcome")
@@ -583,12 +587,33 @@ class Config:
     postmaster: list[int]
 
 
-def spread(lanes: int, urls: list[str]) -> list[LaneSpec]:
+def spread(lanes: int, urls: list[str], tokens: dict[tuple[str, str], str] | None = None
+           ) -> list[LaneSpec]:
     """Lane i's kiosk on process i mod P and its register on the next one, as a round-robin
     proxy would place two devices that connect one after the other."""
     count = len(urls)
-    return [LaneSpec(f"bench-{i:04d}", f"{urls[i % count]}/ws/kiosk",
-                     f"{urls[(i + 1) % count]}/ws/register") for i in range(lanes)]
+    tokens = tokens or {}
+    names = lane_names(lanes)
+    return [LaneSpec(name, f"{urls[i % count]}/ws/kiosk", f"{urls[(i + 1) % count]}/ws/register",
+                     tokens.get((name, "kiosk"), ""), tokens.get((name, "register"), ""))
+            for i, name in enumerate(names)]
+
+
+def lane_names(lanes: int) -> list[str]:
+    return [f"bench-{i:04d}" for i in range(lanes)]
+
+
+def pair_lanes(db_url: str, names: list[str]) -> dict[tuple[str, str], str]:
+    """Tokens for every lane's kiosk and register, paired in one transaction."""
+    from cashier_bridge.registry import Registry
+
+    registry = Registry.open(db_url)
+    try:
+        paired = registry.devices.pair_many(
+            [(name, role) for name in names for role in ("kiosk", "register")], label="bench")
+    finally:
+        registry.close()
+    return {(d.lane, d.role): d.token for d in paired}
 
 
 def percentile(values: list[float], q: int) -> float | None:
@@ -618,7 +643,8 @@ def run_config(config: Config, args: argparse.Namespace, people: list[Person],
         bridge_pids = [b.proc.pid for b in bridges if b.proc is not None]
         say(f"{label}: {config.processes} bridge process(es) on ports "
             f"{', '.join(str(b.port) for b in bridges)}; logs in {logs}")
-        specs = spread(args.lanes, [b.url for b in bridges])
+        tokens = pair_lanes(config.db_url, lane_names(args.lanes))
+        specs = spread(args.lanes, [b.url for b in bridges], tokens)
         clients = max(1, min(args.clients, args.lanes))
         tag = secrets.token_hex(3)
         context = mp.get_context("spawn")  # a clean interpreter: no inherited threads or sockets

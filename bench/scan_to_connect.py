@@ -49,16 +49,17 @@ def _identify_module():  # type: ignore[no-untyped-def]
     return module
 
 
-async def measure(bridge_url: str, customers: int, samples: int = SAMPLES
+async def measure(bridge: BridgeProcess, customers: int, samples: int = SAMPLES
                   ) -> tuple[list[float], list[int]]:
     rng = random.Random(11)
     latencies: list[float] = []
     frames_used: list[int] = []
     misreads: list[str] = []
-    async with connect(bridge_url + "/ws/kiosk") as kiosk, \
-            connect(bridge_url + "/ws/register") as register:
+    async with connect(bridge.url + "/ws/kiosk") as kiosk, \
+            connect(bridge.url + "/ws/register") as register:
         for ws, role in ((kiosk, "kiosk"), (register, "register")):
-            await ws.send(json.dumps({"v": 1, "type": "hello", "role": role, "lane": "scan"}))
+            await ws.send(json.dumps({"v": 1, "type": "hello", "role": role, "lane": "scan",
+                                      "token": bridge.token("scan", role)}))
 
         async def until(ws, kind: str, **match: object) -> dict:  # type: ignore[no-untyped-def]
             async def scan() -> dict:
@@ -132,7 +133,7 @@ def main() -> None:
     bridge = BridgeProcess(out, url)
     bridge.start(timeout=60)
     try:
-        latencies, frames_used = asyncio.run(measure(bridge.url, identify.CUSTOMERS,
+        latencies, frames_used = asyncio.run(measure(bridge, identify.CUSTOMERS,
                                                      args.samples))
     finally:
         bridge.stop()

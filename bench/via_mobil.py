@@ -44,8 +44,10 @@ async def measure(bridge: BridgeProcess) -> tuple[list[float], int, int]:
     async with connect(bridge.url + "/ws/kiosk") as kiosk, \
             connect(bridge.url + "/ws/register") as register, \
             httpx.AsyncClient(headers={"Accept-Language": "sv"}) as phone:
-        await kiosk.send(dump(Hello(role=Role.kiosk, lane="bench-mobil")))
-        await register.send(dump(Hello(role=Role.register, lane="bench-mobil")))
+        await kiosk.send(dump(Hello(role=Role.kiosk, lane="bench-mobil",
+                                    token=bridge.token("bench-mobil", "kiosk"))))
+        await register.send(dump(Hello(role=Role.register, lane="bench-mobil",
+                                       token=bridge.token("bench-mobil", "register"))))
 
         async def register_until(kind: str) -> dict:
             while True:

@@ -235,8 +235,8 @@ def build() -> dict[str, Any]:
         "servers": {
             "local": {"host": "127.0.0.1:8765", "protocol": "ws",
                       "description": "The bridge on the register's own machine, as installed "
-                                     "(`selfreg-bridge serve`). On loopback no pairing token is "
-                                     "needed unless the bridge is set to `auth = \"required\"`."},
+                                     "(`selfreg-bridge serve`). Devices are paired and send "
+                                     "their token in `hello` here too."},
             "shop": {"host": "{host}:{port}", "protocol": "ws",
                      "description": "A bridge elsewhere in the shop's network (`host = "
                                     "\"0.0.0.0\"`): every device must be paired and send its "

@@ -128,8 +128,13 @@ def _serve(settings, workers: int = 1) -> int:  # type: ignore[no-untyped-def]
     import uvicorn
     from sqlalchemy.engine import make_url
 
+    from .config import auth_refusal
     from .protocol import MAX_FRAME_BYTES
 
+    refusal = auth_refusal(settings)
+    if refusal is not None:
+        print(f"not started: {refusal}", file=sys.stderr)
+        return 2
     options = {"host": settings.host, "port": settings.port, "ws": "websockets-sansio",
                "ws_max_size": MAX_FRAME_BYTES, "log_config": None, "lifespan": "on"}
     if settings.tls_cert and settings.tls_key:  # HTTPS (and wss) for phones on the shop's Wi-Fi

@@ -7,18 +7,22 @@ Precedence, highest first: command-line flags (applied by each CLI), environment
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import platformdirs
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+from .origins import Origin
 
 APP_NAME = "selfreg"
 Language = Literal["sv", "en", "nl"]
@@ -57,9 +61,16 @@ class Settings(BaseSettings):
     screen_timeout_s: float = Field(default=45.0, gt=0)
     # Seconds the welcome screen is shown before personal data leaves the screen.
     welcome_s: float = Field(default=8.0, gt=0)
-    # Devices prove they belong to a lane with a token from `selfreg-bridge pair`. "auto": only
-    # when the bridge listens beyond this machine (a loopback-only bridge has no one to keep out).
-    auth: Literal["auto", "required", "off"] = "auto"
+    # Devices prove they belong to a lane with a token from `selfreg-bridge pair`, on loopback
+    # too: any web page the till's browser opens can reach 127.0.0.1. "auto" (what older files
+    # say) is read as "required". "off" is for development on a loopback-only bridge: it is
+    # refused beyond loopback and warned about at every start.
+    auth: Literal["required", "auto", "off"] = "required"
+    # Web pages besides the bridge's own (public_url, and its address as each connection reached
+    # it) whose scripts may open its websockets, as scheme://host[:port]: e.g. the console
+    # opened under another name, "http://kassa-3.local:8765". SELFREG_ALLOWED_ORIGINS takes
+    # them separated by commas or spaces.
+    allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     device_token: str | None = None  # this kiosk's (or simulated register's) pairing token
     # Lanes the bridge holds at once (a device attached or a sale open); a hello naming one more
     # is refused with `lane_limit`. Idle lanes with no device are let go (their state is saved).
@@ -126,6 +137,18 @@ class Settings(BaseSettings):
     # many phones reach the bridge through one address (a proxy that hides theirs, a NAT).
     mobile_requests_per_minute: int = Field(default=240, ge=1)
 
+    @field_validator("allowed_origins", mode="before")
+    @classmethod
+    def _origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = value.replace(",", " ").split()
+        if isinstance(value, list):
+            for entry in value:
+                if not isinstance(entry, str) or Origin.parse(entry) is None:
+                    raise ValueError(f"{entry!r} is not a web origin: give scheme://host[:port],"
+                                     " e.g. http://kassa-3.local:8765")
+        return value
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -140,9 +163,25 @@ class Settings(BaseSettings):
 
 
 def tokens_required(settings: Settings) -> bool:
-    if settings.auth != "auto":
-        return settings.auth == "required"
-    return settings.host not in ("127.0.0.1", "::1", "localhost")
+    return settings.auth != "off"
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def auth_refusal(settings: Settings) -> str | None:
+    """Why the bridge must not start with these settings' ``auth``, or None."""
+    if settings.auth == "off" and not is_loopback(settings.host):
+        return (f'auth = "off" lets any device in, and this bridge listens on {settings.host}: '
+                'remove auth (pairing is the default) and pair each device with '
+                '`selfreg-bridge pair --lane LANE --role kiosk|register`')
+    return None
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -140,7 +140,8 @@ class Hello(_Msg):
                            "serves, e.g. kassa-1.")
     token: Annotated[str, Field(max_length=200)] | None = Field(
         None, description="The device token from `selfreg-bridge pair --lane LANE --role "
-        "ROLE`; needed whenever the bridge requires pairing (it listens beyond loopback).")
+        "ROLE`; every bridge requires it, on loopback too (unless run with `auth = \"off\"` "
+        "for development).")
 
 
 class StartSale(_Msg):

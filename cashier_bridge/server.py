@@ -11,8 +11,10 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 import structlog
 from fastapi import FastAPI, WebSocket, WebSocketDisconnect
@@ -23,13 +25,14 @@ from websockets.frames import CloseCode
 
 from .admin import install_admin
 from .api import install_api
-from .config import Settings, tokens_required
+from .config import Settings, auth_refusal, tokens_required
 from .console.routes import console_router
 from .cookies import DEVICE_COOKIE
 from .lane_bus import PostgresBus
 from .lane_hub import SERVER_VERSION, LaneHub
 from .mobile.routes import mobile_router
-from .mobile.setup import mobile_options
+from .mobile.setup import mobile_options, public_url
+from .origins import OriginPolicy
 from .pools import Pools
 from .protocol import (
     KIOSK_INTENTS,
@@ -95,6 +98,10 @@ def app_from_environment() -> FastAPI:
 
 
 def create_app(settings: Settings, registry: Registry | None = None) -> FastAPI:
+    refusal = auth_refusal(settings)
+    if refusal is not None:
+        raise ValueError(refusal)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         reg = registry or await asyncio.to_thread(Registry.open, settings.db_url,
@@ -111,12 +118,20 @@ def create_app(settings: Settings, registry: Registry | None = None) -> FastAPI:
                                     hub.notified, hub.caught_up_all)
                         if reg.lanes.shared else None)
         app.state.tokens_required = tokens_required(settings)
+        app.state.origins = OriginPolicy.of(
+            [await asyncio.to_thread(public_url, settings), *settings.allowed_origins])
+        app.state.refusals = RefusalLog()
         app.state.peers = set()
         watcher = (asyncio.create_task(_send_away_unpaired(app, settings.revocation_check_s))
                    if app.state.tokens_required else None)
         uvicorn_log.addFilter(_not_a_crash)
         log.info("bridge_started", db=_safe_url(settings.db_url), version=SERVER_VERSION,
-                 tokens_required=app.state.tokens_required)
+                 tokens_required=app.state.tokens_required,
+                 origins=sorted(map(str, app.state.origins.named)))
+        if not app.state.tokens_required:
+            log.warning("pairing_off", hint='auth = "off": any program on this machine may '
+                        "connect as any lane's kiosk or register and read customers; for "
+                        "development only (remove auth and pair the devices)")
         try:
             yield
         finally:
@@ -125,6 +140,7 @@ def create_app(settings: Settings, registry: Registry | None = None) -> FastAPI:
                 with contextlib.suppress(asyncio.CancelledError):
                     await watcher
             await hub.close()
+            app.state.refusals.flush()
             pools.close()
             if registry is None:
                 reg.close()
@@ -179,6 +195,11 @@ def create_app(settings: Settings, registry: Registry | None = None) -> FastAPI:
 
 async def _serve_device(ws: WebSocket, app: FastAPI, role: Role) -> None:
     hub: LaneHub = app.state.hub
+    origin = ws.headers.get("origin")
+    if origin is not None and not app.state.origins.allows(
+            origin, local=ws.scope.get("server"), secure=ws.url.scheme == "wss"):
+        await _refuse_page(ws, app, role, origin)
+        return
     await ws.accept()
     peer = WebSocketPeer(ws, role)
     code: int | None = None
@@ -228,10 +249,8 @@ async def _converse(ws: WebSocket, peer: WebSocketPeer, app: FastAPI) -> int:
                 token = intent.token or ws.cookies.get(DEVICE_COOKIE)
                 if app.state.tokens_required and not await app.state.pools.lanes.run(
                         hub.registry.devices.allowed, intent.lane, role.value, token):
-                    raise ProtocolError(
-                        ErrorCode.unauthorized, f"this {role.value} is not paired with lane "
-                        f"{intent.lane}: run `selfreg-bridge pair --lane {intent.lane} "
-                        f"--role {role.value}` and give the device its token", "hello")
+                    raise ProtocolError(ErrorCode.unauthorized,
+                                        _not_paired(role, intent.lane, token), "hello")
                 peer.token_hash = stored_hash(token) if token else None
                 if attached:
                     hub.detach(peer)
@@ -251,7 +270,7 @@ async def _converse(ws: WebSocket, peer: WebSocketPeer, app: FastAPI) -> int:
             about = {"role": role.value, "lane": peer.lane or None, "code": err.code.value,
                      "ref": err.ref, "detail": str(err)}
             if sent_away:
-                log.warning("device_refused", **about)
+                app.state.refusals.refused(**about)
             else:
                 log.info("protocol_error", **about)
             await peer.send(dump(err.reply()))
@@ -272,6 +291,51 @@ async def _converse(ws: WebSocket, peer: WebSocketPeer, app: FastAPI) -> int:
             await peer.send(dump(ProtocolError(ErrorCode.internal,
                                                "the bridge could not carry this out; "
                                                "try again").reply()))
+
+
+async def _refuse_page(ws: WebSocket, app: FastAPI, role: Role, origin: str) -> None:
+    """Refuse a web page that is not the bridge's own before the handshake completes (a close
+    before accept is HTTP 403): its script learns nothing and can send nothing, and no lane or
+    peer is made.  The operator reads why in the log; the page's script could not."""
+    app.state.refusals.refused(role=role.value, lane=None, code="forbidden_origin",
+                               origin=origin[:100], hint="a console opened under this address? "
+                               "add it to allowed_origins")
+    await ws.close(code=CloseCode.POLICY_VIOLATION)
+
+
+class RefusalLog:
+    """The ``device_refused`` warnings, bounded: the first ``burst`` in every ``window_s`` are
+    written in full, the rest only counted and summed up in one ``device_refused_suppressed``
+    line per window (and at shutdown).  A flood of strangers (lane names, origins, tokens
+    tried one after another) costs a bounded number of lines, not one each."""
+
+    def __init__(self, burst: int = 20, window_s: float = 60.0,
+                 clock: Callable[[], float] = time.monotonic,
+                 write: Callable[..., Any] | None = None) -> None:
+        self.burst = burst
+        self.window_s = window_s
+        self._clock = clock
+        self._write = write or log.warning
+        self._window_start = clock()
+        self._written = 0
+        self._suppressed = 0
+
+    def refused(self, **about: Any) -> None:
+        now = self._clock()
+        if now - self._window_start >= self.window_s:
+            self.flush()
+            self._window_start, self._written = now, 0
+        if self._written < self.burst:
+            self._written += 1
+            self._write("device_refused", **about)
+        else:
+            self._suppressed += 1
+
+    def flush(self) -> None:
+        if self._suppressed:
+            self._write("device_refused_suppressed", count=self._suppressed,
+                        window_s=self.window_s)
+            self._suppressed = 0
 
 
 async def _send_away_unpaired(app: FastAPI, every_s: float) -> None:
@@ -298,6 +362,18 @@ async def _send_away_unpaired(app: FastAPI, every_s: float) -> None:
                 "signed out); pair it again to reconnect").reply()))
             with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
                 await peer.ws.close(code=CloseCode.POLICY_VIOLATION)
+
+
+def _not_paired(role: Role, lane: str, token: str | None) -> str:
+    """What the installer reads when a device is refused: what to run, whatever was wrong."""
+    pair = f"`selfreg-bridge pair --lane {lane} --role {role.value}`"
+    if role is Role.kiosk:
+        then = "and start the kiosk with the token it prints (--token or SELFREG_DEVICE_TOKEN)"
+    else:
+        then = ("and give the register the token it prints (a cashier console: open the "
+                "sign-in link it prints)")
+    why = "no token was sent" if not token else "this token is not a live one for it"
+    return f"this {role.value} is not paired with lane {lane} ({why}): run {pair} {then}"
 
 
 # Errors after which the device is disconnected: it cannot be served until someone acts.

@@ -79,6 +79,9 @@ class KioskApp(App):
         self.screen = "idle"
         self.digits = ""
         self.offline_shown = False
+        # The bridge refused this screen's pairing token (or it has none): the offline screen
+        # tells whoever installs it what to run, instead of "reconnecting" forever.
+        self.unpaired = False
         self.sent: deque[BaseModel] = deque(maxlen=32)  # recent intents, for support and tests
         self._sending: set[asyncio.Task[bool]] = set()
         self.probe_file = probe_file if probe_file is not None else probe.probe_path()
@@ -167,12 +170,18 @@ class KioskApp(App):
             # The shopper never sees protocol trouble; the bridge's answer is logged for support.
             log.warning("bridge refused an intent: %s %s (%s)", message.code.value,
                         message.message, message.ref)
-            if message.code in REGISTRY_TROUBLE:
+            if message.code is ErrorCode.unauthorized:
+                log.error("this kiosk is not paired with lane %s: %s", self.settings.lane,
+                          message.message)
+                self.unpaired = True
+                self.render()
+            elif message.code in REGISTRY_TROUBLE:
                 # The registry is away (or full): nothing happened, so the shopper is asked to
                 # try again in a moment, on the screen they are on, until the next state.
                 self.bridge_notice = Notice.unavailable
                 self.render()
         elif isinstance(message, Welcome):
+            self.unpaired = False
             log.info("connected to bridge %s as kiosk of lane %s", message.server_version,
                      message.lane)
 
@@ -403,7 +412,8 @@ class KioskApp(App):
         self._screen_model_camera = session.status if session is not None else ""
         model = screens.ScreenModel(language=self.language, view=view, digits=self.digits,
                                     camera=self._screen_model_camera, reveal=self.revealing,
-                                    mobile_left_s=self._mobile_left())
+                                    mobile_left_s=self._mobile_left(),
+                                    unpaired_lane=self.settings.lane if self.unpaired else "")
         self._cancel("_mobile_tick")
         if self.screen == "mobile" and view.mobile_url and not view.mobile_submitted:
             self._mobile_tick = Clock.schedule_interval(self._tick_mobile, 1.0)

@@ -18,7 +18,14 @@ from pydantic import BaseModel, ValidationError
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
-from cashier_bridge.protocol import Hello, KioskMessage, Role, dump, parse_kiosk_message
+from cashier_bridge.protocol import (
+    Hello,
+    KioskMessage,
+    Role,
+    Welcome,
+    dump,
+    parse_kiosk_message,
+)
 
 log = logging.getLogger("selfreg.kiosk.link")
 
@@ -85,7 +92,6 @@ class BridgeLink:
                     await ws.send(dump(Hello(role=Role.kiosk, lane=self.lane, token=self.token)))
                     self._ws = ws
                     self.connects += 1
-                    self._backoff.reset()
                     self._on_online(True)
                     async for frame in ws:
                         self._handle(frame)
@@ -107,6 +113,10 @@ class BridgeLink:
         except ValidationError as exc:
             log.warning("ignoring a frame the kiosk does not understand: %s", exc)
             return
+        if isinstance(message, Welcome):
+            # Only a welcome means the bridge took the kiosk: one that refuses it (unpaired)
+            # is asked again ever more slowly, not five times a second.
+            self._backoff.reset()
         self._on_message(message)
 
     async def send(self, intent: BaseModel) -> bool:

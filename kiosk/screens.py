@@ -78,6 +78,7 @@ class ScreenModel:
     camera: str = ""  # Skanna ID's camera: "starting", "live" or "failed"
     mobile_left_s: int | None = None  # seconds the Via mobil code on screen still lasts
     reveal: bool = False  # the shopper holds "show": the typed number unmasked
+    unpaired_lane: str = ""  # the bridge refused this screen's token: what to pair, for staff
 
     def t(self, msgid: str, **fields: object) -> str:
         return gettext(self.language, msgid, **fields)
@@ -370,6 +371,12 @@ def thanks(m: ScreenModel, a: Actions) -> Widget:
 
 
 def offline(m: ScreenModel, a: Actions) -> Widget:
+    if m.unpaired_lane:
+        return _column(_icon("offline", 140, theme.MUTED),
+                       _title(m.t("This screen is not paired with the register")),
+                       _body(m.t("Staff: run selfreg-bridge pair --lane {lane} --role kiosk and "
+                                 "start the screen with the token it prints.",
+                                 lane=m.unpaired_lane)), spacing=28)
     return _column(_icon("offline", 140, theme.MUTED), _title(m.t("The register is not connected")),
                    _body(m.t("Reconnecting…")), _icon("spinner", 56), spacing=28)
 

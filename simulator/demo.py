@@ -16,7 +16,7 @@ import sys
 import webbrowser
 from pathlib import Path
 
-from cashier_bridge.config import Settings, data_dir, load_settings, tokens_required
+from cashier_bridge.config import Settings, data_dir, load_settings
 from cashier_bridge.mobile.setup import public_url
 from cashier_bridge.protocol import (
     CustomerConnected,
@@ -145,14 +145,12 @@ async def _demo(settings: Settings) -> int:
         print(f"the bridge did not start (is port {settings.port} in use?): {exc}")
         return 1
     print(f"bridge running on {bridge.url} (database {settings.db_url}); log {bridge.log_path}")
-    kiosk_token = register_token = None
-    if tokens_required(settings):
-        # Listening beyond this machine: only paired devices get in, so pair this demo's two.
-        await asyncio.to_thread(bridge.cli, "unpair", "--lane", settings.lane)
-        kiosk_token = await asyncio.to_thread(bridge.pair, settings.lane, "kiosk")
-        register_token = await asyncio.to_thread(bridge.pair, settings.lane, "register")
-        print(f"listening on {settings.host}: the kiosk and this register are paired with "
-              f"lane {settings.lane}")
+    # Only paired devices get in, on loopback too: the demo pairs its kiosk and register as an
+    # installer would (the lane's earlier pairings, an earlier demo's, are revoked).
+    kiosk_token, register_token = await asyncio.to_thread(_pair_demo_devices, settings.db_url,
+                                                          settings.lane)
+    print(f"the kiosk and this register are paired with lane {settings.lane} "
+          f"(selfreg-bridge pair --lane {settings.lane} pairs real ones)")
     phone_url = bridge.http_url if settings.host.startswith("127.") else public_url(settings)
     print(f"Via mobil: the kiosk's QR code leads to {phone_url}/m/… "
           + ("(this machine only: for a phone on your network run SELFREG_HOST=0.0.0.0 "
@@ -176,9 +174,10 @@ async def _demo(settings: Settings) -> int:
     print("Skanna ID uses " + ("the virtual camera: hold things up to it with p ITEM"
                                if control else f"camera {camera}"))
     kiosk = subprocess.Popen(
-        [sys.executable, "-m", "kiosk.cli", "--bridge", bridge.url, "--lane", settings.lane,
-         *([f"--token={kiosk_token}"] if kiosk_token else [])],
-        env={**os.environ, "DISPLAY": display, "SELFREG_CAMERA": camera},
+        [sys.executable, "-m", "kiosk.cli", "--bridge", bridge.url, "--lane", settings.lane],
+        # The token in the environment, not on the command line, where `ps` shows it to anyone.
+        env={**os.environ, "DISPLAY": display, "SELFREG_CAMERA": camera,
+             "SELFREG_DEVICE_TOKEN": kiosk_token},
         stdout=(work / "kiosk.log").open("ab"), stderr=subprocess.STDOUT)
     register = ScriptedRegister(bridge.url, settings.lane, token=register_token)
     try:
@@ -238,6 +237,17 @@ def _demo_admin(db_url: str) -> str | None:
         password = secrets.token_urlsafe(9)
         registry.staff.add(DEMO_ADMIN, password, "admin", display_name="Demo admin")
         return password
+    finally:
+        registry.close()
+
+
+def _pair_demo_devices(db_url: str, lane: str) -> tuple[str, str]:
+    """Tokens for the demo's kiosk and register of ``lane``."""
+    registry = Registry.open(db_url)
+    try:
+        registry.devices.revoke(lane)
+        return (registry.devices.pair(lane, "kiosk", label="demo").token,
+                registry.devices.pair(lane, "register", label="demo").token)
     finally:
         registry.close()
 

@@ -52,6 +52,7 @@ class BridgeProcess:
         self.log_path = workdir / "bridge.log"
         self.starts = 0
         self.env: dict[str, str] = {}
+        self._tokens: dict[tuple[str, str], str] = {}
 
     @property
     def url(self) -> str:
@@ -67,13 +68,23 @@ class BridgeProcess:
             capture_output=True, text=True, env=_env(self.workdir), timeout=120, check=False)
 
     def pair(self, lane: str, role: str) -> str:
-        """A pairing token for a device of ``lane``, as an installer gets it."""
-        result = self.cli("pair", "--lane", lane, "--role", role)
-        if result.returncode != 0:
-            raise ProcessFailed(f"pairing failed: {result.stderr}")
-        return result.stdout.strip()
+        """A new pairing token for a device of ``lane``, as `selfreg-bridge pair` issues it
+        (through the registry itself: no process started per device)."""
+        from cashier_bridge.registry import Registry
 
-    def start(self, timeout: float = 20.0, *, auth: str = "auto",
+        registry = Registry.open(self.db_url)
+        try:
+            return registry.devices.pair(lane, role, label="simulator").token
+        finally:
+            registry.close()
+
+    def token(self, lane: str, role: str) -> str:
+        """The token of the simulator's own device of ``lane`` and ``role`` (paired once)."""
+        if (lane, role) not in self._tokens:
+            self._tokens[lane, role] = self.pair(lane, role)
+        return self._tokens[lane, role]
+
+    def start(self, timeout: float = 60.0, *, auth: str = "required",
               args: tuple[str, ...] = (), env: dict[str, str] | None = None) -> None:
         if env is not None:
             self.env = env  # kept for restarts
@@ -175,12 +186,13 @@ class KioskProcess:
         env = {**_env(self.workdir), **self.env}
         env.update(DISPLAY=self.display, SELFREG_KIOSK_PROBE=str(self.probe_path),
                    SELFREG_CAMERA=self.camera)
+        if self.token:  # not on the command line, where `ps` shows it to anyone
+            env["SELFREG_DEVICE_TOKEN"] = self.token
         w, h = self.size
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "kiosk.cli", "--bridge", self.bridge_url, "--lane", self.lane,
-             "--size", f"{w}x{h}", *([f"--token={self.token}"] if self.token else [])],
-            stdout=log, stderr=subprocess.STDOUT, env=env)
+             "--size", f"{w}x{h}"], stdout=log, stderr=subprocess.STDOUT, env=env)
         self.wait_for(lambda p: True, timeout, what="the kiosk's first screen", since=0)
 
     def probe(self) -> dict[str, Any] | None:

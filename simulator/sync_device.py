@@ -12,10 +12,15 @@ from .processes import BridgeProcess
 
 
 class SyncDevice:
-    def __init__(self, bridge: BridgeProcess, role: str, lane: str) -> None:
+    """A device of ``lane`` on ``bridge``, paired with it (``token``, else the simulator's own
+    device of that lane and role)."""
+
+    def __init__(self, bridge: BridgeProcess, role: str, lane: str,
+                 token: str | None = None) -> None:
+        token = token or bridge.token(lane, role)
         self._connection = connect(f"{bridge.url}/ws/{role}")
         self.ws: ClientConnection = self._connection.__enter__()
-        self.send(type="hello", role=role, lane=lane)
+        self.send(type="hello", role=role, lane=lane, token=token)
         self.next("welcome")
 
     def send(self, **message: Any) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import Engine, insert, select, update
@@ -31,14 +32,27 @@ class PairedDevice:
 
 
 def pair(engine: Engine, lane: str, role: str, label: str | None = None) -> PairedDevice:
-    if role not in ROLES:
-        raise ValueError(f"a device is a {' or a '.join(ROLES)}, not {role!r}")
-    token = "sr_" + secrets.token_urlsafe(32)  # never starts with "-", which flags would eat
+    [device] = pair_many(engine, [(lane, role)], label)
+    return device
+
+
+def pair_many(engine: Engine, wanted: Iterable[tuple[str, str]], label: str | None = None
+              ) -> list[PairedDevice]:
+    """A device of each (lane, role), in one transaction (a bench's thousand lanes)."""
+    wanted = list(wanted)
+    for _, role in wanted:
+        if role not in ROLES:
+            raise ValueError(f"a device is a {' or a '.join(ROLES)}, not {role!r}")
+    paired = []
+    now = utcnow()
     with engine.begin() as conn:
-        device_id = conn.execute(insert(devices).values(
-            lane=lane, role=role, token_hash=stored_hash(token), label=label,
-            created_at=utcnow())).inserted_primary_key[0]
-    return PairedDevice(int(device_id), lane, role, label, token)
+        for lane, role in wanted:
+            token = "sr_" + secrets.token_urlsafe(32)  # never starts with "-" (flags eat it)
+            device_id = conn.execute(insert(devices).values(
+                lane=lane, role=role, token_hash=stored_hash(token), label=label,
+                created_at=now)).inserted_primary_key[0]
+            paired.append(PairedDevice(int(device_id), lane, role, label, token))
+    return paired
 
 
 def allowed(engine: Engine, lane: str, role: str, token: str | None) -> bool:
@@ -143,6 +157,10 @@ class DeviceStore:
 
     def pair(self, lane: str, role: str, label: str | None = None) -> PairedDevice:
         return pair(self._writer, lane, role, label)
+
+    def pair_many(self, wanted: Iterable[tuple[str, str]], label: str | None = None
+                  ) -> list[PairedDevice]:
+        return pair_many(self._writer, wanted, label)
 
     def allowed(self, lane: str, role: str, token: str | None) -> bool:
         return allowed(self._reader, lane, role, token)

@@ -17,7 +17,7 @@ import uvicorn
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from cashier_bridge.config import Settings, tokens_required
+from cashier_bridge.config import Settings, auth_refusal, tokens_required
 from cashier_bridge.lane import MatchKey
 from cashier_bridge.registry import NewCustomer, Registry
 from cashier_bridge.server import create_app
@@ -40,17 +40,29 @@ def _free_port() -> int:
 
 
 class Bridge:
-    def __init__(self, db_url: str, auth: str = "auto", **settings: Any) -> None:
+    def __init__(self, db_url: str, auth: str = "required", **settings: Any) -> None:
         self.db_url = db_url
         self.auth = auth
         self.settings = settings  # more bridge settings, as the tests need them
         self.port = _free_port()
         self.server: uvicorn.Server | None = None
         self.task: asyncio.Task[None] | None = None
+        self._tokens: dict[tuple[str, str], str] = {}
 
     @property
     def url(self) -> str:
         return f"ws://127.0.0.1:{self.port}"
+
+    def token(self, lane: str, role: str) -> str:
+        """The token of this test's device of ``lane`` and ``role`` (paired once, as an
+        installer pairs a device: the bridge lets in nothing else, on loopback too)."""
+        if (lane, role) not in self._tokens:
+            registry = Registry.open(self.db_url)
+            try:
+                self._tokens[lane, role] = registry.devices.pair(lane, role).token
+            finally:
+                registry.close()
+        return self._tokens[lane, role]
 
     async def start(self) -> None:
         settings = Settings(db_url=self.db_url, port=self.port, auth=self.auth, **self.settings)
@@ -89,7 +101,7 @@ class Device:
 async def device(bridge: Bridge, role: str, lane: str = "lane-1") -> AsyncIterator[Device]:
     async with connect(f"{bridge.url}/ws/{role}") as ws:
         d = Device(ws)
-        await d.send(type="hello", role=role, lane=lane)
+        await d.send(type="hello", role=role, lane=lane, token=bridge.token(lane, role))
         await d.next("welcome")
         yield d
 
@@ -226,7 +238,8 @@ async def test_bad_messages_get_specific_errors_and_the_connection_stays(bridge:
         assert (await kiosk.next("error"))["code"] == "invalid_json"
         await kiosk.send(type="hello", role="register", lane="lane-1")
         assert (await kiosk.next("error"))["code"] == "wrong_role"
-        await kiosk.send(type="hello", role="kiosk", lane="lane-1")
+        await kiosk.send(type="hello", role="kiosk", lane="lane-1",
+                         token=bridge.token("lane-1", "kiosk"))
         await kiosk.next("welcome")
         await kiosk.next("state", phase="idle")
         await kiosk.send(type="start_sale", sale_id="x")
@@ -246,7 +259,8 @@ async def test_a_reconnecting_kiosk_is_sent_the_current_state(bridge: Bridge) ->
             await start_numpad(kiosk, register)
         async with connect(f"{bridge.url}/ws/kiosk") as ws:
             again = Device(ws)
-            await again.send(type="hello", role="kiosk", lane="lane-1")
+            await again.send(type="hello", role="kiosk", lane="lane-1",
+                             token=bridge.token("lane-1", "kiosk"))
             await again.next("welcome")
             state = await again.next("state")
             assert (state["phase"], state["view"]["method"]) == ("identifying", "numpad")
@@ -445,11 +459,17 @@ async def test_with_pairing_required_only_paired_devices_get_in(db: str) -> None
         await bridge.stop()
 
 
-def test_pairing_is_needed_once_the_bridge_listens_beyond_this_machine() -> None:
-    assert not tokens_required(Settings(host="127.0.0.1"))
+def test_pairing_is_needed_wherever_the_bridge_listens() -> None:
+    # Loopback too: every web page the till's browser shows can reach 127.0.0.1.
+    assert tokens_required(Settings(host="127.0.0.1"))
     assert tokens_required(Settings(host="0.0.0.0"))
-    assert tokens_required(Settings(host="127.0.0.1", auth="required"))
-    assert not tokens_required(Settings(host="0.0.0.0", auth="off"))
+    assert tokens_required(Settings(host="127.0.0.1", auth="auto"))  # older files said "auto"
+    assert not tokens_required(Settings(host="127.0.0.1", auth="off"))  # development only
+    assert auth_refusal(Settings(host="127.0.0.1", auth="off")) is None
+    refusal = auth_refusal(Settings(host="0.0.0.0", auth="off"))
+    assert refusal is not None and "selfreg-bridge pair" in refusal
+    with pytest.raises(ValueError, match="selfreg-bridge pair"):
+        create_app(Settings(host="0.0.0.0", auth="off"))
 
 
 async def test_an_in_store_ean13_loyalty_card_held_up_connects_its_customer(

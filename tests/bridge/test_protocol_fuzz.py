@@ -207,9 +207,10 @@ def expect(frame: Frame) -> Expect:
 
 
 class Device:
-    def __init__(self, ws: ClientConnection, role: Role) -> None:
+    def __init__(self, ws: ClientConnection, role: Role, tokens: dict[str, str]) -> None:
         self.role = role
         self.ws = ws
+        self.tokens = tokens  # lane -> this role's pairing token
         self.closed = False
         self.latest_prompt = "none yet"
         self.phase = "unknown"
@@ -238,10 +239,29 @@ class Device:
             pongs -= replies[-1]["type"] == "pong"
         return replies
 
+    def paired(self, frame: Frame) -> tuple[Frame, Expect | None]:
+        """A well-formed hello of this device's role says hello as the lane's paired device
+        (with its token); one that names a token of its own is refused and sent away."""
+        if not isinstance(frame.data, str) or not frame.text:
+            return frame, None
+        try:
+            intent = parse_intent(frame.data)
+        except ProtocolError:
+            return frame, None
+        if not isinstance(intent, Hello) or intent.role is not self.role:
+            return frame, None
+        if intent.token is None:
+            return Frame(intent.model_copy(update={"token": self.tokens[intent.lane]})
+                         .model_dump_json()), None
+        if intent.token != self.tokens[intent.lane]:
+            return frame, Expect("closed", 1008)
+        return frame, None
+
     def say(self, frame: Frame) -> None:
         if isinstance(frame.data, str) and LATEST_PROMPT in frame.data:
             frame = Frame(frame.data.replace(LATEST_PROMPT, self.latest_prompt))
-        expected = expect(frame)
+        frame, refused = self.paired(frame)
+        expected = refused or expect(frame)
         event(f"{expected.outcome} {expected.code or ''}")  # --hypothesis-show-statistics
         self.ws.send(frame.data, text=frame.text)
         if expected.outcome == "closed":
@@ -302,6 +322,9 @@ def bridge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BridgeProcess]:
 def test_whatever_devices_send_they_get_protocol_messages_and_the_log_stays_clean(
         bridge: BridgeProcess) -> None:
     conversations = 0
+    # The lanes' devices are paired; the fuzz's hellos speak as them (see Device.paired).
+    tokens = {role: {lane: bridge.token(lane, role.value) for lane in (LANE, "fuzz-2")}
+              for role in Role}
 
     @settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck))
     @given(opening=st.sampled_from(["none", "hello", "prompt"]), pnr=new_personnummer(),
@@ -311,7 +334,7 @@ def test_whatever_devices_send_they_get_protocol_messages_and_the_log_stays_clea
         with contextlib.ExitStack() as connections:
             devices = {role: Device(connections.enter_context(connect(
                 f"{bridge.url}/ws/{role.value}", open_timeout=10, close_timeout=5,
-                max_size=None)), role) for role in Role}
+                max_size=None)), role, tokens[role]) for role in Role}
             conversations += 1
             if opening != "none":
                 for role, device in devices.items():

@@ -22,7 +22,7 @@ import pytest
 import uvicorn
 from fastapi import Request
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from cashier_bridge.config import Settings
 from cashier_bridge.protocol import (
@@ -32,6 +32,7 @@ from cashier_bridge.protocol import (
     Scan,
     parse_intent,
 )
+from cashier_bridge.registry import Registry
 from cashier_bridge.server import MAX_HTTP_BODY_BYTES, create_app
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -52,19 +53,33 @@ class BridgeProcess:
         self.http = f"http://127.0.0.1:{self.port}"
         # Only what the test says: no operator's config file or SELFREG_* variables.
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("SELFREG_")}
+        self.db_url = f"sqlite:///{tmp_path / 'bridge.db'}"
         self.env.update({"SELFREG_CONFIG": str(tmp_path / "absent.toml"),
                          "SELFREG_DATA_DIR": str(tmp_path / "data"),
-                         "SELFREG_DB_URL": f"sqlite:///{tmp_path / 'bridge.db'}",
+                         "SELFREG_DB_URL": self.db_url,
                          "PYTHONPATH": str(ROOT)})
         self.env.update({f"SELFREG_{k.upper()}": v for k, v in settings.items()})
+        self._tokens: dict[tuple[str, str], str] = {}
         self._lines: list[str] = []
         self._changed = threading.Condition()
         self._proc: subprocess.Popen[str] | None = None
         self._reader: threading.Thread | None = None
 
-    def start(self) -> None:
+    def token(self, lane: str, role: str = "kiosk") -> str:
+        """The token of this test's device of ``lane`` and ``role``, paired once as an
+        installer pairs it (through the registry, not a process per device)."""
+        if (lane, role) not in self._tokens:
+            registry = Registry.open(self.db_url)
+            try:
+                self._tokens[lane, role] = registry.devices.pair(lane, role).token
+            finally:
+                registry.close()
+        return self._tokens[lane, role]
+
+    def start(self, *args: str) -> None:
         self._proc = subprocess.Popen(
-            [sys.executable, "-m", "cashier_bridge.cli", "serve", "--port", str(self.port)],
+            [sys.executable, "-m", "cashier_bridge.cli", "serve", "--port", str(self.port),
+             *args],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=self.env, cwd=ROOT)
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
@@ -134,8 +149,10 @@ async def receive(ws: ClientConnection) -> dict[str, Any]:
     return dict(json.loads(await ws.recv()))
 
 
-async def hello(ws: ClientConnection, lane: str, role: str = "kiosk") -> None:
-    await send(ws, type="hello", role=role, lane=lane)
+async def hello(bridge: BridgeProcess, ws: ClientConnection, lane: str, role: str = "kiosk"
+                ) -> None:
+    """Say hello as the lane's paired device and take the welcome and the lane's state."""
+    await send(ws, type="hello", role=role, lane=lane, token=bridge.token(lane, role))
     assert (await receive(ws))["type"] == "welcome"
     assert (await receive(ws))["type"] == "state"
 
@@ -152,11 +169,12 @@ async def test_devices_that_leave_are_one_info_line_each_and_never_a_traceback(
     # says hello.
     for i in range(10):
         ws = await connect(f"{bridge.url}/ws/kiosk")
-        await send(ws, type="hello", role="kiosk", lane=f"hasty-{i}")
+        await send(ws, type="hello", role="kiosk", lane=f"hasty-{i}",
+                   token=bridge.token(f"hasty-{i}"))
         await ws.close()
     for i in range(5):
         ws = await connect(f"{bridge.url}/ws/kiosk")
-        await hello(ws, f"pulled-{i}")
+        await hello(bridge, ws, f"pulled-{i}")
         ws.transport.abort()
     for _ in range(5):
         ws = await connect(f"{bridge.url}/ws/register")
@@ -176,7 +194,7 @@ async def test_devices_that_leave_are_one_info_line_each_and_never_a_traceback(
 async def test_a_binary_frame_is_answered_and_the_device_stays_connected(
         bridge: BridgeProcess) -> None:
     async with connect(f"{bridge.url}/ws/kiosk") as ws:
-        await hello(ws, "lane-1")
+        await hello(bridge, ws, "lane-1")
         await ws.send(b"\x00\x01binary")
         error = await receive(ws)
         assert (error["type"], error["code"]) == ("error", ErrorCode.binary_frame)
@@ -189,7 +207,7 @@ async def test_a_binary_frame_is_answered_and_the_device_stays_connected(
 async def test_a_frame_beyond_the_cap_closes_with_1009_and_the_largest_message_fits(
         bridge: BridgeProcess) -> None:
     async with connect(f"{bridge.url}/ws/kiosk") as ws:
-        await hello(ws, "lane-1")
+        await hello(bridge, ws, "lane-1")
         # The largest valid message: a scan at its maximum length, every character escaped.
         largest = Scan(text="\x01" * 8192).model_dump_json()
         assert len(largest.encode()) <= MAX_FRAME_BYTES
@@ -209,7 +227,7 @@ async def test_deeply_nested_json_is_invalid_json_and_the_device_stays(
         bridge: BridgeProcess) -> None:
     depth = MAX_FRAME_BYTES // 2 - 100
     async with connect(f"{bridge.url}/ws/kiosk") as ws:
-        await hello(ws, "lane-1")
+        await hello(bridge, ws, "lane-1")
         await ws.send("[" * depth + "]" * depth)
         error = await receive(ws)
         assert (error["type"], error["code"]) == ("error", ErrorCode.invalid_json)
@@ -223,7 +241,7 @@ async def test_deeply_nested_json_is_invalid_json_and_the_device_stays(
 async def test_an_escaped_lone_surrogate_is_invalid_json_and_the_device_stays(
         bridge: BridgeProcess) -> None:
     async with connect(f"{bridge.url}/ws/register") as ws:
-        await hello(ws, "lane-1", role="register")
+        await hello(bridge, ws, "lane-1", role="register")
         # Valid JSON escapes, but half a surrogate pair is no text: nothing could echo or save it.
         await ws.send('{"v": 1, "type": "start_sale", "sale_id": "\\ud800"}')
         error = await receive(ws)
@@ -242,7 +260,7 @@ def test_an_over_long_frame_is_refused_before_it_is_parsed() -> None:
 async def test_invalid_utf8_in_a_text_frame_closes_with_1007_without_a_traceback(
         bridge: BridgeProcess) -> None:
     async with connect(f"{bridge.url}/ws/kiosk") as ws:
-        await hello(ws, "lane-1")
+        await hello(bridge, ws, "lane-1")
         await ws.send(b'{"type": "ping", "x": "\xff\xfe"}', text=True)
         with pytest.raises(ConnectionClosed) as closed:
             await ws.recv()
@@ -269,10 +287,11 @@ async def test_lanes_beyond_max_lanes_are_refused_and_names_that_come_and_go_do_
         small_bridge: BridgeProcess) -> None:
     bridge = small_bridge
     async with connect(f"{bridge.url}/ws/kiosk") as a, connect(f"{bridge.url}/ws/kiosk") as b:
-        await hello(a, "kassa-a")
-        await hello(b, "kassa-b")
+        await hello(bridge, a, "kassa-a")
+        await hello(bridge, b, "kassa-b")
         async with connect(f"{bridge.url}/ws/kiosk") as c:
-            await send(c, type="hello", role="kiosk", lane="kassa-c")
+            await send(c, type="hello", role="kiosk", lane="kassa-c",
+                       token=bridge.token("kassa-c"))
             error = await receive(c)
             assert (error["code"], error["ref"]) == (ErrorCode.lane_limit, "hello")
             assert "max_lanes" in error["message"]
@@ -284,19 +303,20 @@ async def test_lanes_beyond_max_lanes_are_refused_and_names_that_come_and_go_do_
 
     for i in range(6):  # three times the limit, one after another
         async with connect(f"{bridge.url}/ws/kiosk") as ws:
-            await hello(ws, f"passing-{i}")
+            await hello(bridge, ws, f"passing-{i}")
     await bridge.until("device_disconnected", count=3 + 6)
     assert await lanes_held(bridge) == 0
 
     # A lane with an open sale is kept while nobody is attached: its register comes back to it.
     async with connect(f"{bridge.url}/ws/register") as register:
-        await hello(register, "kassa-a", role="register")
+        await hello(bridge, register, "kassa-a", role="register")
         await send(register, type="start_sale", sale_id="s1")
         assert (await receive(register))["phase"] == "choosing"
     await bridge.until("device_disconnected", count=3 + 6 + 1)
     assert await lanes_held(bridge) == 1
     async with connect(f"{bridge.url}/ws/kiosk") as kiosk:
-        await send(kiosk, type="hello", role="kiosk", lane="kassa-a")
+        await send(kiosk, type="hello", role="kiosk", lane="kassa-a",
+                   token=bridge.token("kassa-a"))
         await receive(kiosk)
         assert (await receive(kiosk))["phase"] == "choosing"
     refused = bridge.lines("device_refused")
@@ -347,3 +367,186 @@ async def test_a_streamed_http_body_is_counted_and_cut_at_the_cap(
     assert "content-length" not in small.request.headers  # streamed, size not announced
     assert (small.status_code, small.json()) == (200, {"received": 64 * 1024})
     assert large.status_code == 413
+
+
+# --- who may connect: paired devices, and browsers only from the bridge's own pages ------------
+
+
+async def refused_hello(ws: ClientConnection, **hello_fields: Any) -> dict[str, Any]:
+    """Say hello; the bridge's refusal, after which it must have closed with 1008."""
+    await send(ws, type="hello", **hello_fields)
+    error = await receive(ws)
+    with pytest.raises(ConnectionClosed) as closed:
+        await ws.recv()
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
+    return error
+
+
+async def test_on_loopback_with_the_defaults_a_device_without_its_token_is_told_what_to_run(
+        bridge: BridgeProcess) -> None:
+    # The default bridge listens on 127.0.0.1 only, and still lets in only paired devices:
+    # anything on the till (a browser's page included) can reach loopback.
+    for role in ("register", "kiosk"):
+        async with connect(f"{bridge.url}/ws/{role}") as ws:
+            error = await refused_hello(ws, role=role, lane="lane-1")
+        assert (error["type"], error["code"], error["ref"]) == ("error", "unauthorized", "hello")
+        assert f"selfreg-bridge pair --lane lane-1 --role {role}" in error["message"]
+        assert "no token was sent" in error["message"]
+    async with connect(f"{bridge.url}/ws/register") as ws:  # a kiosk's token is no register's
+        error = await refused_hello(ws, role="register", lane="lane-1",
+                                    token=bridge.token("lane-1", "kiosk"))
+        assert error["code"] == "unauthorized"
+    async with connect(f"{bridge.url}/ws/register") as ws:
+        await hello(bridge, ws, "lane-1", role="register")
+        await still_connected(ws)
+    assert_no_traceback(bridge.stop())
+
+
+async def test_hellos_naming_lanes_nobody_paired_leave_the_bridge_holding_nothing(
+        bridge: BridgeProcess) -> None:
+    """A lane exists only when a device of it is paired: strangers trying lane names, with no
+    token or with another lane's, are sent away without a lane being made for them, and their
+    flood is a bounded number of log lines."""
+    another_lanes = bridge.token("kassa-1", "register")
+    tried = 60
+    sockets = [await connect(f"{bridge.url}/ws/register") for _ in range(tried)]
+    try:
+        for i, ws in enumerate(sockets):
+            await send(ws, type="hello", role="register", lane=f"guess-{i}",
+                       **({"token": another_lanes} if i % 2 else {}))
+        replies = [await receive(ws) for ws in sockets]
+        # Asked while the strangers' sockets are still open on this side.
+        assert await lanes_held(bridge) == 0
+    finally:
+        for ws in sockets:
+            await ws.close()
+    assert {(r["type"], r["code"]) for r in replies} == {("error", "unauthorized")}
+    await bridge.until("device_disconnected", count=tried)
+    assert await lanes_held(bridge) == 0
+    log = bridge.stop()
+    refused = [line for line in log.splitlines() if "device_refused " in line]
+    assert 0 < len(refused) <= 20
+    [summary] = [line for line in log.splitlines() if "device_refused_suppressed" in line]
+    assert f"count={tried - len(refused)}" in summary
+    assert_no_traceback(log)
+
+
+def test_a_flood_of_refusals_is_a_bounded_number_of_lines_per_window() -> None:
+    from cashier_bridge.server import RefusalLog
+
+    now = [1000.0]
+    lines: list[tuple[str, dict[str, Any]]] = []
+    refusals = RefusalLog(burst=3, window_s=60, clock=lambda: now[0],
+                          write=lambda event, **about: lines.append((event, about)))
+    for i in range(10):
+        refusals.refused(lane=f"guess-{i}")
+    assert [about["lane"] for _, about in lines] == ["guess-0", "guess-1", "guess-2"]
+    now[0] += 60  # the next window: what was left out is summed up, then lines again
+    refusals.refused(lane="guess-10")
+    assert lines[3:] == [("device_refused_suppressed", {"count": 7, "window_s": 60}),
+                         ("device_refused", {"lane": "guess-10"})]
+    refusals.flush()  # nothing suppressed since: no line
+    assert len(lines) == 5
+
+
+async def handshake_status(url: str, origin: str) -> int:
+    """The HTTP status a browser's handshake from ``origin`` gets (101: let in)."""
+    try:
+        async with connect(url, origin=origin):  # type: ignore[arg-type]
+            return 101
+    except InvalidStatus as refused:
+        return int(refused.response.status_code)
+
+
+async def test_pages_of_other_origins_are_refused_before_the_handshake(
+        bridge: BridgeProcess) -> None:
+    port = bridge.port
+    for role in ("register", "kiosk"):
+        url = f"{bridge.url}/ws/{role}"
+        # Another port of this machine, another scheme, a name resolved to 127.0.0.1 (DNS
+        # rebinding: its Origin and Host agree), a sandboxed page, a look-alike.
+        for origin in (f"http://127.0.0.1:{port + 1}", f"https://127.0.0.1:{port}",
+                       f"http://evil.example:{port}", "null", f"http://127.0.0.1.nip.io:{port}",
+                       f"http://localhost.evil.example:{port}", "http://127.0.0.1"):
+            assert await handshake_status(url, origin) == 403, origin
+    log = bridge.stop()
+    assert f"origin=http://evil.example:{port}" in log and "allowed_origins" in log
+    assert log.count("code=forbidden_origin") == 14
+    assert_no_traceback(log)
+
+
+async def test_the_bridges_own_pages_get_in_and_then_need_a_token_like_any_device(
+        bridge: BridgeProcess) -> None:
+    port = bridge.port
+    for origin in (f"http://127.0.0.1:{port}", f"http://localhost:{port}",
+                   f"HTTP://LocalHost:{port}/"):
+        assert await handshake_status(f"{bridge.url}/ws/register", origin) == 101, origin
+    async with connect(f"{bridge.url}/ws/register",
+                       origin=f"http://127.0.0.1:{port}") as ws:  # type: ignore[arg-type]
+        error = await refused_hello(ws, role="register", lane="lane-1")
+        assert error["code"] == "unauthorized"
+    async with connect(f"{bridge.url}/ws/register",
+                       origin=f"http://localhost:{port}") as ws:  # type: ignore[arg-type]
+        await hello(bridge, ws, "lane-1", role="register")
+    assert_no_traceback(bridge.stop())
+
+
+async def test_a_configured_origin_gets_in(tmp_path: Path) -> None:
+    # The console behind a name the bridge cannot know by itself, and a proxy's public_url.
+    bridge = BridgeProcess(tmp_path, allowed_origins="http://kassa-3.local:8765, https://kassa",
+                           public_url="https://kund.butiken.se")
+    bridge.start()
+    try:
+        url = f"{bridge.url}/ws/register"
+        for origin in ("http://kassa-3.local:8765", "https://kassa", "https://kassa:443",
+                       "https://kund.butiken.se", "HTTPS://KUND.butiken.se:443"):
+            assert await handshake_status(url, origin) == 101, origin
+        for origin in ("http://kassa-3.local", "http://kassa", "http://kund.butiken.se",
+                       "https://kund.butiken.se:8443"):
+            assert await handshake_status(url, origin) == 403, origin
+        async with connect(url, origin="https://kund.butiken.se") as ws:  # type: ignore[arg-type]
+            await hello(bridge, ws, "lane-1", role="register")
+    finally:
+        log = bridge.stop()
+    assert_no_traceback(log)
+
+
+def test_pairing_cannot_be_switched_off_beyond_loopback(tmp_path: Path) -> None:
+    bridge = BridgeProcess(tmp_path, auth="off")
+    done = subprocess.run(
+        [sys.executable, "-m", "cashier_bridge.cli", "serve", "--host", "0.0.0.0", "--port",
+         str(bridge.port)], capture_output=True, text=True, env=bridge.env, cwd=ROOT,
+        timeout=60, check=False)
+    assert done.returncode == 2
+    assert 'auth = "off"' in done.stderr and "selfreg-bridge pair" in done.stderr
+    assert "Uvicorn running" not in done.stdout + done.stderr
+
+
+async def test_pairing_off_on_loopback_is_for_development_and_said_at_every_start(
+        tmp_path: Path) -> None:
+    bridge = BridgeProcess(tmp_path, auth="off")
+    bridge.start()
+    try:
+        [warning] = bridge.lines("] pairing_off ")
+        assert "[warning" in warning and "development only" in warning
+        async with connect(f"{bridge.url}/ws/kiosk") as ws:
+            await send(ws, type="hello", role="kiosk", lane="dev-1")
+            assert (await receive(ws))["type"] == "welcome"
+        # Browsers are still held to the bridge's own pages.
+        assert await handshake_status(f"{bridge.url}/ws/kiosk",
+                                      f"http://127.0.0.1:{bridge.port + 1}") == 403
+    finally:
+        log = bridge.stop()
+    assert_no_traceback(log)
+
+
+async def test_auto_from_an_older_configuration_file_means_pairing_required(
+        tmp_path: Path) -> None:
+    bridge = BridgeProcess(tmp_path, auth="auto")
+    bridge.start()
+    try:
+        async with connect(f"{bridge.url}/ws/kiosk") as ws:
+            assert (await refused_hello(ws, role="kiosk", lane="lane-1"))["code"] == \
+                "unauthorized"
+    finally:
+        assert_no_traceback(bridge.stop())

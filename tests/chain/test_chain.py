@@ -55,13 +55,15 @@ class Device:
 
 
 @contextlib.asynccontextmanager
-async def device(bridge: BridgeProcess | str, role: str, lane: str = "lane-1"
-                 ) -> AsyncIterator[Device]:
-    """A device of ``lane`` connected to the bridge (or to any ``ws://`` URL leading to it)."""
-    url = bridge if isinstance(bridge, str) else bridge.url
-    async with connect(f"{url}/ws/{role}") as ws:
+async def device(bridge: BridgeProcess, role: str, lane: str = "lane-1", *,
+                 via: str | None = None) -> AsyncIterator[Device]:
+    """A device of ``lane``, paired with the chain's registry, connected to ``bridge`` (or
+    through ``via``, a ``ws://`` URL leading to the chain: a proxy, a cable that can be
+    pulled)."""
+    token = await asyncio.to_thread(bridge.token, lane, role)
+    async with connect(f"{via or bridge.url}/ws/{role}") as ws:
         d = Device(ws, role)
-        await d.send(type="hello", role=role, lane=lane)
+        await d.send(type="hello", role=role, lane=lane, token=token)
         await d.next("welcome")
         yield d
 

@@ -72,8 +72,9 @@ def _start_caddy(caddy: str, bridges: list[BridgeProcess], tmp_path: Path
     return url, proxy
 
 
-async def _identify_anna(ws_url: str, sale: str) -> None:
-    async with device(ws_url, "kiosk") as kiosk, device(ws_url, "register") as register:
+async def _identify_anna(chain: BridgeProcess, ws_url: str, sale: str) -> None:
+    async with device(chain, "kiosk", via=ws_url) as kiosk, \
+            device(chain, "register", via=ws_url) as register:
         await to_numpad(kiosk, register, sale=sale)
         await kiosk.send(type="submit_id", digits=ANNA_PNR)
         event = await register.next("customer_connected")
@@ -87,7 +88,7 @@ async def test_devices_reach_the_chain_through_caddy_and_survive_a_dead_bridge(
         chain: tuple[str, BridgeProcess, BridgeProcess]) -> None:
     url, a, b = chain
     ws_url = url.replace("http://", "ws://")
-    await _identify_anna(ws_url, "s1")
+    await _identify_anna(b, ws_url, "s1")
     a.kill()
     survivor = _ready(b.http_url)
     assert survivor is not None
@@ -96,4 +97,4 @@ async def test_devices_reach_the_chain_through_caddy_and_survive_a_dead_bridge(
     while [(_ready(url) or {}).get("process") for _ in range(5)] != [survivor["process"]] * 5:
         assert time.monotonic() < deadline, "caddy kept sending requests to the dead bridge"
         time.sleep(0.2)
-    await _identify_anna(ws_url, "s2")  # devices reconnect through the same address
+    await _identify_anna(b, ws_url, "s2")  # devices reconnect through the same address

@@ -49,7 +49,7 @@ async def _gone(d: Device) -> None:
 async def test_kiosk_cut_off_while_the_cashier_confirms(bridge: BridgeProcess,
                                                         db_url: str) -> None:
     async with cable(bridge) as net, device(bridge, "register") as register:
-        async with device(net.url, "kiosk") as kiosk:
+        async with device(bridge, "kiosk", via=net.url) as kiosk:
             prompt_id = await _until_prompt(kiosk, register)
             net.cut()
             await _gone(kiosk)
@@ -58,7 +58,7 @@ async def test_kiosk_cut_off_while_the_cashier_confirms(bridge: BridgeProcess,
         event = await register.next("customer_connected")
         assert event["customer"]["is_new"] is True
         net.restore()
-        async with device(net.url, "kiosk") as kiosk:  # the kiosk reconnects
+        async with device(bridge, "kiosk", via=net.url) as kiosk:  # the kiosk reconnects
             state = await kiosk.next("state")
             assert (state["phase"], state["view"]["first_name"]) == ("connected", "Frida")
         await register.send(type="end_sale", sale_id="s1")
@@ -69,14 +69,14 @@ async def test_kiosk_cut_off_while_the_cashier_confirms(bridge: BridgeProcess,
 async def test_register_cut_off_right_after_confirming_retries_without_a_twin(
         bridge: BridgeProcess, db_url: str) -> None:
     async with cable(bridge) as net, device(bridge, "kiosk") as kiosk:
-        async with device(net.url, "register") as register:
+        async with device(bridge, "register", via=net.url) as register:
             prompt_id = await _until_prompt(kiosk, register)
             details = {"first_name": "Gustav", "last_name": "Gran"}
             await register.send(type="confirm_member", prompt_id=prompt_id, details=details)
             net.cut()  # did the confirm arrive? the register cannot know
             await _gone(register)
         net.restore()
-        async with device(net.url, "register") as register:
+        async with device(bridge, "register", via=net.url) as register:
             state = await register.next("state")
             # A POS that is unsure repeats its confirm: the prompt id makes it harmless.
             await register.send(type="confirm_member", prompt_id=prompt_id, details=details)

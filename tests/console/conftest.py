@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 from stdnum import luhn
-from websockets.sync.client import connect
 
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
@@ -86,15 +85,7 @@ class Kiosk(SyncDevice):
     """The lane's customer screen, paired as an installer pairs it."""
 
     def __init__(self, bridge: BridgeProcess, lane: str) -> None:
-        registry = Registry.open(bridge.db_url)
-        try:
-            token = registry.devices.pair(lane, "kiosk").token
-        finally:
-            registry.close()
-        self._connection = connect(f"{bridge.url}/ws/kiosk")
-        self.ws = self._connection.__enter__()
-        self.send(type="hello", role="kiosk", lane=lane, token=token)
-        self.next("welcome")
+        super().__init__(bridge, "kiosk", lane)
 
 
 def sign_in_code(bridge: BridgeProcess, lane: str) -> str:

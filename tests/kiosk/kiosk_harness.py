@@ -148,7 +148,7 @@ class Kiosk:
 
     def __init__(self, display: str, bridge_url: str, tmp: Path, *, size: str = "1280x800",
                  screen_timeout_s: float = 60, welcome_s: float = 1.5,
-                 camera: str = "none") -> None:
+                 camera: str = "none", token: str | None = None) -> None:
         self.display = display
         self.probe = tmp / "probe.json"
         env = dict(os.environ, DISPLAY=display, KIVY_HOME=str(tmp / "kivy"), KIVY_NO_ARGS="1",
@@ -158,6 +158,9 @@ class Kiosk:
                    SELFREG_WELCOME_S=str(welcome_s), SELFREG_LANGUAGE="sv",
                    SELFREG_CAMERA=camera)
         env.pop("KIVY_GL_BACKEND", None)
+        env.pop("SELFREG_DEVICE_TOKEN", None)
+        if token is not None:
+            env["SELFREG_DEVICE_TOKEN"] = token
         self.log = (tmp / "kiosk.log").open("w")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "kiosk.cli", "--bridge", bridge_url, "--lane", "lane-1",

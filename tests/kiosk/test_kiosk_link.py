@@ -8,6 +8,8 @@ from websockets.asyncio.server import ServerConnection, serve
 
 from cashier_bridge.protocol import (
     Cancel,
+    Error,
+    ErrorCode,
     Hello,
     KioskState,
     KioskView,
@@ -92,3 +94,44 @@ async def test_link_says_hello_delivers_states_sends_intents_and_reconnects() ->
         await link.stop()
         task.cancel()
         server.close()
+
+
+class RecordingBackoff(Backoff):
+    def __init__(self) -> None:
+        super().__init__(initial=0.01, cap=0.16, rand=lambda: 0.0)
+        self.delays: list[float] = []
+
+    def next(self) -> float:
+        self.delays.append(super().next())
+        return self.delays[-1]
+
+
+async def test_a_bridge_that_refuses_the_kiosk_is_asked_again_ever_more_slowly() -> None:
+    """Connecting is not being let in: an unpaired kiosk backs off to the cap instead of
+    saying hello five times a second for as long as nobody pairs it."""
+    refusals = 0
+
+    async def refuse(ws: ServerConnection) -> None:
+        nonlocal refusals
+        await ws.recv()
+        await ws.send(dump(Error(code=ErrorCode.unauthorized, message="not paired")))
+        refusals += 1
+        await ws.close(1008)
+
+    server = await serve(refuse, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    backoff = RecordingBackoff()
+    errors: list[object] = []
+    link = BridgeLink(f"ws://127.0.0.1:{port}", "lane-7", on_message=errors.append,
+                      on_online=lambda online: None, backoff=backoff)
+    task = asyncio.create_task(link.run())
+    try:
+        async with asyncio.timeout(10):
+            while len(backoff.delays) < 6:
+                await asyncio.sleep(0.01)
+    finally:
+        await link.stop()
+        task.cancel()
+        server.close()
+    assert backoff.delays[:6] == [0.01, 0.02, 0.04, 0.08, 0.16, 0.16]
+    assert refusals >= 5 and all(isinstance(e, Error) for e in errors)

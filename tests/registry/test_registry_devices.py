@@ -36,3 +36,15 @@ def test_revoked_tokens_stop_working(registry: Registry) -> None:
 def test_unknown_roles_are_refused(registry: Registry) -> None:
     with pytest.raises(ValueError, match="kiosk"):
         registry.devices.pair("lane-1", "toaster")
+
+
+def test_many_devices_are_paired_at_once_or_none_are(registry: Registry) -> None:
+    paired = registry.devices.pair_many(
+        [(f"bench-{i}", role) for i in range(3) for role in ("kiosk", "register")])
+    assert len({d.token for d in paired}) == 6
+    assert all(registry.devices.allowed(d.lane, d.role, d.token) for d in paired)
+    assert not registry.devices.allowed("bench-1", "kiosk", paired[0].token)
+    with pytest.raises(ValueError, match="kiosk"):
+        registry.devices.pair_many([("lane-9", "kiosk"), ("lane-9", "toaster")])
+    with registry.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM devices")).scalar_one() == 6
