@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import secrets
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
@@ -31,6 +30,7 @@ from sqlalchemy.exc import IntegrityError
 from ..identity import personnummer
 from ..lane import MatchKey
 from . import bulk, devices, migrate, mobile, search
+from . import personal_id_key as personal_id_key_
 from .api_tokens import ApiTokenStore
 from .consents import ConsentStore
 from .customer_admin import CustomerAdmin
@@ -59,7 +59,6 @@ from .writes import (
     reserve_codes,
 )
 
-SECRET_KEY = "secret"
 # Codes the registry assigns: six digits and up, never a leading 0 or +, so the numpad
 # classifier cannot mistake one for a phone number or a personnummer.
 FIRST_ASSIGNED_CODE = 500_001
@@ -104,15 +103,25 @@ class Registry:
                         if engine.dialect.name == "postgresql" else engine)
 
     @classmethod
-    def open(cls, url: str, *, busy_timeout_s: float = BUSY_TIMEOUT_MS / 1000) -> Registry:
+    def open(cls, url: str, *, busy_timeout_s: float = BUSY_TIMEOUT_MS / 1000,
+             personal_id_key: str | None = None, key_dir: Path | None = None) -> Registry:
         """Open ``sqlite:///path`` (parent directories created) or ``postgresql+psycopg://…``,
-        upgrade its schema to the newest migration and load (or create) the installation
-        secret.  One Registry per process; its methods may run concurrently in threads.
-        ``busy_timeout_s`` (SQLite): how long a write waits for another connection's lock."""
+        upgrade its schema to the newest migration and check the personnummer key against
+        it (see :mod:`.personal_id_key`).  One Registry per process; its methods may run
+        concurrently in threads.  ``busy_timeout_s`` (SQLite): how long a write waits for
+        another connection's lock.  ``personal_id_key``: the configured key (default: the
+        ``personal_id_key`` setting); ``key_dir``: where ``personal-id.key`` is (default:
+        beside a SQLite file, else the data directory).  Raises
+        :class:`~.personal_id_key.PersonalIdKeyError` saying what to copy or set when this
+        bridge lacks the registry's key."""
         engine = make_engine(url, busy_timeout_ms=round(busy_timeout_s * 1000))
         try:
             migrate.upgrade(engine)
-            secret = _installation_secret(writer(engine))
+            place = personal_id_key_.default_place(url, personal_id_key)
+            if key_dir is not None:
+                place = personal_id_key_.KeyPlace(place.configured, key_dir)
+            secret = personal_id_key_.establish(writer(engine), place)
+            _ensure_code_counter(writer(engine))
         except BaseException:
             engine.dispose()
             raise
@@ -355,22 +364,11 @@ class Registry:
 # --- helpers on a connection --------------------------------------------------------------------
 
 
-def _installation_secret(engine: Engine) -> bytes:
-    """The HMAC secret, created by whichever process opens a new database first."""
+def _ensure_code_counter(engine: Engine) -> None:
     with engine.begin() as conn:
-        stored = dict(conn.execute(select(installation.c.key, installation.c.value)).all())
-        missing = {}
-        if SECRET_KEY not in stored:
-            missing[SECRET_KEY] = secrets.token_hex(32)
-        if NEXT_CODE_KEY not in stored:
-            missing[NEXT_CODE_KEY] = str(FIRST_ASSIGNED_CODE)
-        for key, value in missing.items():
-            stmt = _upsert(conn, installation).values(key=key, value=value)
-            conn.execute(stmt.on_conflict_do_nothing(index_elements=["key"]))
-        secret = conn.execute(
-            select(installation.c.value).where(installation.c.key == SECRET_KEY)
-        ).scalar_one()
-    return bytes.fromhex(secret)
+        stmt = _upsert(conn, installation).values(key=NEXT_CODE_KEY,
+                                                   value=str(FIRST_ASSIGNED_CODE))
+        conn.execute(stmt.on_conflict_do_nothing(index_elements=["key"]))
 
 
 def _upsert(conn: Connection, table: Any = sales) -> Any:

@@ -227,8 +227,8 @@ def test_fingerprint_is_stable_secret_and_not_the_number(db_url: str) -> None:
 
 
 def test_two_installations_fingerprint_differently(tmp_path: Any) -> None:
-    one = Registry.open(f"sqlite:///{tmp_path / 'one.db'}")
-    two = Registry.open(f"sqlite:///{tmp_path / 'two.db'}")
+    one = Registry.open(f"sqlite:///{tmp_path / 'one' / 'selfreg.db'}")
+    two = Registry.open(f"sqlite:///{tmp_path / 'two' / 'selfreg.db'}")
     try:
         assert one.fingerprint(ANNA_PNR) != two.fingerprint(ANNA_PNR)
     finally:
