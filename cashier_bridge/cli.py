@@ -44,8 +44,9 @@ def main(argv: list[str] | None = None) -> int:
     _db_flag(exp)
 
     cp = sub.add_parser("copy-registry",
-                        help="copy the whole registry (secret, customers, consents, sales, "
-                             "devices, lanes) into an empty database, e.g. SQLite → PostgreSQL")
+                        help="copy the whole registry (customers, consents, sales, devices, "
+                             "lanes) into an empty database, e.g. SQLite → PostgreSQL; the "
+                             "personnummer key stays outside, and it says where it must go")
     cp.add_argument("--to", required=True, help="the target database URL (must be empty)")
     _db_flag(cp)
 
@@ -125,7 +126,7 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace,
     if args.command == "export-csv":
         return _export(settings.db_url, args.file)
     if args.command == "copy-registry":
-        return _copy(settings.db_url, args.to)
+        return _copy(settings, args.to)
     if args.command in ("pair", "unpair"):
         return _pairing(settings, args)
     if args.command == "token":
@@ -224,11 +225,17 @@ def _personal_id_key(settings, args: argparse.Namespace) -> int:  # type: ignore
     return 0
 
 
-def _copy(db_url: str, target: str) -> int:
+def _copy(settings, target: str) -> int:  # type: ignore[no-untyped-def]
+    from .registry import Registry
+    from .registry import personal_id_key as keys
     from .registry.copying import TargetNotEmpty, copy_registry
     from .registry.engine import make_engine
 
-    source = make_engine(db_url)
+    # Opened first: an old registry's key is moved out of it (never copied along), and a
+    # source whose key this machine lacks is refused before anything is written.
+    Registry.open(settings.db_url, busy_timeout_s=settings.db_busy_timeout_s,
+                  personal_id_key=settings.personal_id_key).close()
+    source = make_engine(settings.db_url)
     try:
         counts = copy_registry(source, target, progress=lambda table, rows: print(
             f"\r{table}: {rows}", end="", file=sys.stderr, flush=True))
@@ -240,6 +247,8 @@ def _copy(db_url: str, target: str) -> int:
     print("\n" + ", ".join(f"{table} {rows}" for table, rows in counts.items()),
           file=sys.stderr)
     print(f"copied {counts.get('customers', 0)} customers")
+    print(keys.copy_advice(keys.default_place(settings.db_url, settings.personal_id_key),
+                           keys.default_place(target, "")))
     return 0
 
 

@@ -196,6 +196,23 @@ def establish(writer: Engine, place: KeyPlace) -> bytes:
     return key
 
 
+def copy_advice(source: KeyPlace, target: KeyPlace) -> str:
+    """What to do with the key after ``copy-registry``: the rows went, the key did not."""
+    if source.configured:
+        where = f"the same {ENVIRONMENT} as this bridge"
+        how = f"Give every bridge that opens the copy {where}"
+    elif target.directory == data_dir():
+        how = (f"Copy {source.file} (mode 0600) into the data directory of every bridge that "
+               f"opens the copy (here {target.file}), or set {ENVIRONMENT} to its contents "
+               "there")
+    else:
+        how = (f"Copy {source.file} to {target.file} (mode 0600), or set {ENVIRONMENT} to its "
+               "contents for every program that opens the copy")
+    return ("The personnummer key was not copied: it never leaves its file. " + how +
+            ". Without it the copy refuses to start, and with another key no personnummer "
+            "would match.")
+
+
 def forget_lost_key(writer: Engine, place: KeyPlace, *, actor: str = "cli") -> int:
     """After the key is lost for good: every stored fingerprint is cleared (they can never be
     matched again, and a stale one would make its customer look like somebody else), the
