@@ -24,7 +24,6 @@ from sqlalchemy import (
     insert,
     select,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from ..identity import personnummer
@@ -44,24 +43,19 @@ from .merging import MergeStore
 from .problems import NotFound
 from .records import CustomerRecord, DuplicateCustomer, NewCustomer, record_from_row
 from .sales import SaleStore
-from .schema import consents, customer_groups, customers, installation, sales
+from .schema import consents, customer_groups, customers
 from .staff import StaffStore
 from .timestamps import utcnow
 from .writes import (
     DEFAULT_GROUP,
     MARKETING,
-    NEXT_CODE_KEY,
+    assign_codes,
     audit,
     consent_values,
     customer_values,
     first_holder,
     group_id,
-    reserve_codes,
 )
-
-# Codes the registry assigns: six digits and up, never a leading 0 or +, so the numpad
-# classifier cannot mistake one for a phone number or a personnummer.
-FIRST_ASSIGNED_CODE = 500_001
 
 _MATCH_COLUMNS = {
     "personal_id_fingerprint": customers.c.personal_id_fingerprint,
@@ -121,7 +115,6 @@ class Registry:
             if key_dir is not None:
                 place = personal_id_key_.KeyPlace(place.configured, key_dir)
             secret = personal_id_key_.establish(writer(engine), place)
-            _ensure_code_counter(writer(engine))
         except BaseException:
             engine.dispose()
             raise
@@ -364,18 +357,6 @@ class Registry:
 # --- helpers on a connection --------------------------------------------------------------------
 
 
-def _ensure_code_counter(engine: Engine) -> None:
-    with engine.begin() as conn:
-        stmt = _upsert(conn, installation).values(key=NEXT_CODE_KEY,
-                                                   value=str(FIRST_ASSIGNED_CODE))
-        conn.execute(stmt.on_conflict_do_nothing(index_elements=["key"]))
-
-
-def _upsert(conn: Connection, table: Any = sales) -> Any:
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    return dialect.insert(table)
-
-
 def _another_person(probe: DuplicateProbe, row: Any) -> bool:
     """Two personal ID numbers: two people, whatever else they share (a family's phone)."""
     return bool(probe.personal_id_fingerprint and row.personal_id_fingerprint
@@ -450,7 +431,7 @@ def _taken(conn: Connection, values: dict[str, Any], check_code: bool,
 def _insert_customer(conn: Connection, values: dict[str, Any], new: NewCustomer, *,
                      request_key: str | None, actor: str) -> Any:
     now = utcnow()
-    code = values["customer_code"] or _assign_code(conn)
+    code = values["customer_code"] or assign_codes(conn, 1)[0]
     group = group_id(conn, new.customer_group) if new.customer_group else None
     customer_id = conn.execute(
         insert(customers).values(
@@ -464,17 +445,6 @@ def _insert_customer(conn: Connection, values: dict[str, Any], new: NewCustomer,
     audit(conn, actor, "create", customer_id,
            {"created_via": new.created_via, "customer_code": code})
     return _by(conn, customers.c.id == customer_id)
-
-
-def _assign_code(conn: Connection) -> str:
-    # Imported codes may sit in the assigned range; skip past them.
-    while True:
-        code = str(reserve_codes(conn, 1))
-        taken = conn.execute(
-            select(customers.c.id).where(customers.c.customer_code == code)
-        ).first()
-        if taken is None:
-            return code
 
 
 def _latest_consent(conn: Connection, customer_id: int, purpose: str) -> bool | None:

@@ -1,4 +1,4 @@
-"""The personnummer key leaves the database; only its check value stays.
+"""The personnummer key leaves the database, only its check value stays; codes are random.
 
 Until now the HMAC key personnummer fingerprints are made with sat in ``installation`` (row
 ``secret``) beside the fingerprints, so a copied database gave back every personnummer in a
@@ -10,6 +10,10 @@ This migration stores the check value of the key still in the table.  Moving the
 needs to know where this bridge keeps its key file, so ``Registry.open`` does that right after
 migrating: it writes the file and deletes the row.  A database at this revision also stops a
 bridge of an older version, which would have made itself a new key when it found none.
+
+New members' codes are drawn at random with a check digit now (identity/customer_code.py), so
+the counter of sequential codes (``next_customer_code``) goes.  A downgrade needs no counter:
+the older version starts one itself, past the codes already taken.
 
 Revision ID: 0015
 Revises: 0011
@@ -44,6 +48,7 @@ def upgrade() -> None:
     if secret is not None and "personal_id_key_check" not in rows:
         check = hmac.new(bytes.fromhex(secret), _CHECK_MESSAGE, hashlib.sha256).hexdigest()
         conn.execute(sa.insert(_installation).values(key="personal_id_key_check", value=check))
+    conn.execute(sa.delete(_installation).where(_installation.c.key == "next_customer_code"))
 
 
 def downgrade() -> None:
