@@ -139,3 +139,18 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def test_parse_refuses_a_licence_with_a_field_past_its_standard(tmp_path: Path) -> None:
+    licence = tmp_path / "licence.txt"
+    licence.write_text("@\n\x1e\rANSI 636000100002DL00410278ZV03190008DLDAQ" + "7" * 500_000 +
+                       "\nDCSSAMPLE\nDACMICHAEL\nDBB06061986\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "cashier_bridge.cli", "parse", str(licence)],
+        capture_output=True, text=True, timeout=60, check=False,
+        env={"PATH": "/usr/bin:/bin", "SELFREG_CONFIG": str(tmp_path / "none.toml")})
+    assert result.returncode == 1
+    line = json.loads(result.stdout.strip().splitlines()[-1])
+    assert line["code"] == "invalid_length"
+    assert line["error"] == ("the licence's licence number (DAQ) has 500000 characters; AAMVA "
+                             "allows at most 25")
