@@ -13,11 +13,13 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 MODULES = [
     "cashier_bridge.admin.customers",
+    "cashier_bridge.keyfile",
     "cashier_bridge.money",
     "cashier_bridge.permissions",
     "cashier_bridge.presenting",
     "cashier_bridge.registry.customer_admin",
     "cashier_bridge.registry.fields",
+    "cashier_bridge.registry.personal_id_key",
     "cashier_bridge.registry.search",
     "cashier_bridge.registry.secret_hash",
     "kiosk.masking",
