@@ -199,8 +199,10 @@ def establish(writer: Engine, place: KeyPlace) -> bytes:
 def copy_advice(source: KeyPlace, target: KeyPlace) -> str:
     """What to do with the key after ``copy-registry``: the rows went, the key did not."""
     if source.configured:
-        where = f"the same {ENVIRONMENT} as this bridge"
-        how = f"Give every bridge that opens the copy {where}"
+        how = f"Give every bridge that opens the copy the same {ENVIRONMENT} as this one"
+    elif source.file == target.file:
+        return (f"The copy is beside the registry and uses the same personnummer key, "
+                f"{source.file}.")
     elif target.directory == data_dir():
         how = (f"Copy {source.file} (mode 0600) into the data directory of every bridge that "
                f"opens the copy (here {target.file}), or set {ENVIRONMENT} to its contents "

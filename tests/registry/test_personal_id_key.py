@@ -22,8 +22,10 @@ from cashier_bridge.registry import NewCustomer, Registry, migrate
 from cashier_bridge.registry.engine import make_engine, writer
 from cashier_bridge.registry.personal_id_key import (
     KEY_FILE,
+    KeyPlace,
     PersonalIdKeyError,
     check_value,
+    copy_advice,
 )
 from cashier_bridge.registry.schema import customers, installation, metadata
 from cashier_bridge.registry.timestamps import utcnow
@@ -273,3 +275,16 @@ def test_downgrading_past_the_move_needs_the_key_put_back(db_url: str, tmp_path:
             migrate.downgrade(registry.engine, "0011")
     finally:
         registry.close()
+
+
+def test_copy_registry_says_where_the_key_must_go(tmp_path: Path, own_data_dir: Path) -> None:
+    shop = KeyPlace(None, tmp_path / "shop")
+    assert copy_advice(shop, KeyPlace(None, own_data_dir)).startswith(
+        f"The personnummer key was not copied: it never leaves its file. Copy {shop.file} "
+        "(mode 0600) into the data directory of every bridge that opens the copy "
+        f"(here {own_data_dir / KEY_FILE})")
+    backup = KeyPlace(None, tmp_path / "backup")
+    assert f"Copy {shop.file} to {backup.file} (mode 0600)" in copy_advice(shop, backup)
+    assert "uses the same personnummer key" in copy_advice(shop, shop)
+    assert "the same SELFREG_PERSONAL_ID_KEY" in copy_advice(
+        KeyPlace("ab" * 32, tmp_path), backup)
