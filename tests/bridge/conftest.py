@@ -17,10 +17,11 @@ __all__ = ["postgres_server"]
 
 
 @pytest.fixture(autouse=True)
-def personal_id_key(monkeypatch: pytest.MonkeyPatch) -> str:
-    """The personnummer key the test process and the bridges it starts share, as every bridge
-    of a chain is given it (a PostgreSQL registry's key file would otherwise be looked for in
-    whichever data directory a test happens to set)."""
-    key = "b1d9e" * 12 + "b1d9"
-    monkeypatch.setenv("SELFREG_PERSONAL_ID_KEY", key)
-    return key
+def own_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test's data directory, the same ``tmp_path / "data"`` the tests set for the bridge
+    they start, and set before any registry is opened: a PostgreSQL registry's personnummer key
+    file lives there, so the test process and its bridge share it, as one machine's bridge and
+    CLI do.  No personnummer key from the environment that runs the tests."""
+    monkeypatch.setenv("SELFREG_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("SELFREG_PERSONAL_ID_KEY", raising=False)
+    return tmp_path / "data"
