@@ -637,8 +637,15 @@ def run_config(config: Config, args: argparse.Namespace, people: list[Person],
     figures: dict[str, Any] = {}
     workers: list[tuple[Any, Connection]] = []
     try:
+        # Each bridge has a data directory of its own: like a chain's bridges, they are all
+        # given the registry's personnummer key.
+        from cashier_bridge.registry.personal_id_key import default_place
+
+        place = default_place(config.db_url)
+        key = place.configured or place.file.read_text().strip()
         for bridge in bridges:
-            bridge.start(timeout=120, args=("--log-json",))
+            bridge.start(timeout=120, args=("--log-json",),
+                         env={"SELFREG_PERSONAL_ID_KEY": key})
         assert all(b.proc is not None for b in bridges)
         bridge_pids = [b.proc.pid for b in bridges if b.proc is not None]
         say(f"{label}: {config.processes} bridge process(es) on ports "

@@ -44,8 +44,9 @@ def main(argv: list[str] | None = None) -> int:
     _db_flag(exp)
 
     cp = sub.add_parser("copy-registry",
-                        help="copy the whole registry (secret, customers, consents, sales, "
-                             "devices, lanes) into an empty database, e.g. SQLite → PostgreSQL")
+                        help="copy the whole registry (customers, consents, sales, devices, "
+                             "lanes) into an empty database, e.g. SQLite → PostgreSQL; the "
+                             "personnummer key stays outside, and it says where it must go")
     cp.add_argument("--to", required=True, help="the target database URL (must be empty)")
     _db_flag(cp)
 
@@ -72,6 +73,19 @@ def main(argv: list[str] | None = None) -> int:
     revoke.add_argument("id", type=int)
     _db_flag(revoke)
 
+    key = sub.add_parser("personal-id-key",
+                         help="the key personnummer fingerprints are made with (kept outside "
+                              "the database)")
+    key_sub = key.add_subparsers(dest="key_command", required=True)
+    where = key_sub.add_parser("where", help="where this bridge finds the key, and whether it "
+                                             "is the registry's")
+    _db_flag(where)
+    lost = key_sub.add_parser("lost", help="the key is lost for good: forget every stored "
+                                           "fingerprint (customers stay findable by phone, "
+                                           "code and e-mail) and start with a new key")
+    lost.add_argument("--yes", action="store_true", help="yes, the key is lost for good")
+    _db_flag(lost)
+
     parse = sub.add_parser("parse", help="show what the bridge makes of scanned or typed codes")
     parse.add_argument("files", nargs="+", help="files holding one payload each; - for stdin")
 
@@ -89,7 +103,20 @@ def main(argv: list[str] | None = None) -> int:
     from .logs import configure
 
     configure(settings.log_level, json=settings.log_json)
+    if args.command in ("parse", "asyncapi"):  # no registry: stay light
+        return _run(parser, args, settings)
+    from .registry.personal_id_key import PersonalIdKeyError
 
+    try:
+        return _run(parser, args, settings)
+    except PersonalIdKeyError as exc:
+        print(f"selfreg-bridge: cannot use the registry's personnummer key: {exc}",
+              file=sys.stderr)
+        return 2
+
+
+def _run(parser: argparse.ArgumentParser, args: argparse.Namespace,
+         settings) -> int:  # type: ignore[no-untyped-def]
     if args.command == "serve":
         return _serve(settings, args.workers)
     if args.command in ("import-csv", "import-undo", "imports"):
@@ -99,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "export-csv":
         return _export(settings.db_url, args.file)
     if args.command == "copy-registry":
-        return _copy(settings.db_url, args.to)
+        return _copy(settings, args.to)
     if args.command in ("pair", "unpair"):
         return _pairing(settings, args)
     if args.command == "token":
@@ -108,6 +135,8 @@ def main(argv: list[str] | None = None) -> int:
         from .staff_cli import run as run_staff
 
         return run_staff(settings.db_url, args)
+    if args.command == "personal-id-key":
+        return _personal_id_key(settings, args)
     if args.command == "parse":
         from .parse_cli import run
 
@@ -135,6 +164,11 @@ def _serve(settings, workers: int = 1) -> int:  # type: ignore[no-untyped-def]
     if refusal is not None:
         print(f"not started: {refusal}", file=sys.stderr)
         return 2
+    if workers > 1 and make_url(settings.db_url).get_backend_name() != "postgresql":
+        print("--workers needs a PostgreSQL registry (--db postgresql+psycopg://…): SQLite "
+              "serves one bridge process", file=sys.stderr)
+        return 2
+    _check_registry(settings)
     options = {"host": settings.host, "port": settings.port, "ws": "websockets-sansio",
                "ws_max_size": MAX_FRAME_BYTES, "log_config": None, "lifespan": "on"}
     if settings.tls_cert and settings.tls_key:  # HTTPS (and wss) for phones on the shop's Wi-Fi
@@ -144,10 +178,6 @@ def _serve(settings, workers: int = 1) -> int:  # type: ignore[no-untyped-def]
 
         uvicorn.run(create_app(settings), **options)
         return 0
-    if make_url(settings.db_url).get_backend_name() != "postgresql":
-        print("--workers needs a PostgreSQL registry (--db postgresql+psycopg://…): SQLite "
-              "serves one bridge process", file=sys.stderr)
-        return 2
     # Each worker is its own process and reads its settings afresh: hand the flags over.
     os.environ.update({f"SELFREG_{key.upper()}": str(value) for key, value in
                        settings.model_dump(include={"host", "port", "db_url", "log_json"})
@@ -157,11 +187,60 @@ def _serve(settings, workers: int = 1) -> int:  # type: ignore[no-untyped-def]
     return 0
 
 
-def _copy(db_url: str, target: str) -> int:
+def _check_registry(settings) -> None:  # type: ignore[no-untyped-def]
+    """Open the registry once before serving: its schema is upgraded and its personnummer key
+    checked (an old registry's moved out) before any worker starts, and a bridge without the
+    right key stops here with what to do instead of a traceback from each worker."""
+    from .registry import Registry
+
+    Registry.open(settings.db_url, busy_timeout_s=settings.db_busy_timeout_s,
+                  personal_id_key=settings.personal_id_key).close()
+
+
+def _personal_id_key(settings, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+    from .registry import Registry, migrate
+    from .registry import personal_id_key as keys
+    from .registry.engine import make_engine, writer
+
+    place = keys.default_place(settings.db_url, settings.personal_id_key)
+    source = (f"{keys.ENVIRONMENT} (personal_id_key)" if place.configured
+              else f"the file {place.file}")
+    if args.key_command == "where":
+        Registry.open(settings.db_url, personal_id_key=settings.personal_id_key).close()
+        print(f"this bridge's personnummer key is {source}, and it is this registry's key. "
+              "Keep a copy of it apart from the database's backups: without it no personnummer "
+              "can be matched again.")
+        return 0
+    if not args.yes:
+        print("this clears every customer's personnummer fingerprint for good (their masked "
+              "number, birth date, phone, code and e-mail stay); shoppers will be asked for "
+              "their personnummer again. If a copy of the key exists (a backup, another bridge "
+              f"of the chain), put it at {place.file} instead. Add --yes to go ahead.",
+              file=sys.stderr)
+        return 2
+    engine = make_engine(settings.db_url)
+    try:
+        migrate.upgrade(engine)
+        cleared = keys.forget_lost_key(writer(engine), place)
+    finally:
+        engine.dispose()
+    Registry.open(settings.db_url, personal_id_key=settings.personal_id_key).close()
+    print(f"cleared {cleared} personnummer fingerprints; new fingerprints are made with "
+          f"{source}. Back it up apart from the database.")
+    return 0
+
+
+def _copy(settings, target: str) -> int:  # type: ignore[no-untyped-def]
+    from .registry import Registry
+    from .registry import personal_id_key as keys
     from .registry.copying import TargetNotEmpty, copy_registry
     from .registry.engine import make_engine
 
-    source = make_engine(db_url)
+    # Opened first: an old registry's key is moved out of it (never copied along), and a
+    # source whose key this machine lacks is refused before anything is written.
+    Registry.open(settings.db_url, busy_timeout_s=settings.db_busy_timeout_s,
+                  personal_id_key=settings.personal_id_key).close()
+    source = make_engine(settings.db_url)
     try:
         counts = copy_registry(source, target, progress=lambda table, rows: print(
             f"\r{table}: {rows}", end="", file=sys.stderr, flush=True))
@@ -173,6 +252,8 @@ def _copy(db_url: str, target: str) -> int:
     print("\n" + ", ".join(f"{table} {rows}" for table, rows in counts.items()),
           file=sys.stderr)
     print(f"copied {counts.get('customers', 0)} customers")
+    print(keys.copy_advice(keys.default_place(settings.db_url, settings.personal_id_key),
+                           keys.default_place(target, "")))
     return 0
 
 

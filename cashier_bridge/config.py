@@ -54,6 +54,12 @@ class Settings(BaseSettings):
     # stuck job) before the devices are told "unavailable". The simulator lowers it so that a
     # database outage scenario does not spend 15 s per attempt.
     db_busy_timeout_s: float = Field(default=15.0, gt=0, le=600)
+    # The key personnummer fingerprints are made with (64 hexadecimal characters, what a
+    # personal-id.key file holds). Kept out of the database so that a copied database cannot
+    # be turned back into personnummer. Default: the file personal-id.key beside a SQLite
+    # registry, or in the data directory for PostgreSQL. Every bridge of a chain needs the
+    # same key (SELFREG_PERSONAL_ID_KEY, or the same file).
+    personal_id_key: str | None = None
     lane: str = "lane-1"
     language: Language = "sv"
     phone_region: str = "SE"

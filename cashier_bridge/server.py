@@ -104,8 +104,9 @@ def create_app(settings: Settings, registry: Registry | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        reg = registry or await asyncio.to_thread(Registry.open, settings.db_url,
-                                                  busy_timeout_s=settings.db_busy_timeout_s)
+        reg = registry or await asyncio.to_thread(
+            Registry.open, settings.db_url, busy_timeout_s=settings.db_busy_timeout_s,
+            personal_id_key=settings.personal_id_key)
         app.state.registry = reg
         reg.lookups.per_minute = settings.personal_id_lookups_per_minute
         app.state.pools = pools = Pools()

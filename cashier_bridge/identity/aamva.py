@@ -15,7 +15,7 @@ import string
 
 from .clean import lead, payload
 from .document import ParsedDocument, join_nonempty
-from .errors import Incomplete, InvalidDate, InvalidFormat, NoIdentity
+from .errors import Incomplete, InvalidDate, InvalidFormat, InvalidLength, NoIdentity
 
 _HEADER = re.compile(r"(?:ANSI ?|AAMVA|AMVA ?)(\d{6})(\d{2})", re.ASCII)
 _ELEMENT_IDS = frozenset(
@@ -94,6 +94,20 @@ _SEPARATOR_BEFORE_ID = re.compile(
     f"([{re.escape(''.join(sorted(_PRINTABLE_SEPARATORS)))}])(?:{'|'.join(sorted(_JAMMED_IDS))})"
 )
 _PLAUSIBLE_YEARS = range(1880, 2200)
+# The longest value the DL/ID Card Design Standard (Annex D) allows for each element read here,
+# the largest of any version: version 1's full name DAA 125, versions 2-3's given names DCT 80.
+# Longer is no licence: refused, never cut (a cut licence number would find somebody else).
+_MAX_CHARS = {"DAA": 125, "DAB": 40, "DAC": 40, "DAD": 40, "DAE": 5, "DCS": 40, "DCT": 80,
+              "DCU": 5, "DAG": 35, "DAH": 35, "DAI": 20, "DAJ": 2, "DAK": 11, "DAQ": 25,
+              "DBB": 8, "DCG": 3}
+_WHAT = {"DAA": "full name", "DAB": "last name", "DAC": "first name", "DAD": "middle name",
+         "DAE": "name suffix", "DCS": "last name", "DCT": "given names", "DCU": "name suffix",
+         "DAG": "street", "DAH": "street (second line)", "DAI": "city", "DAJ": "jurisdiction",
+         "DAK": "postal code", "DAQ": "licence number", "DBB": "birth date",
+         "DCG": "country"}
+# Dates are 8 digits; a longer expiry or issue date is unreadable (it does not hide who the
+# holder is), and what is kept of it for support is no longer than a date.
+_DATE_CHARS = 8
 
 
 @functools.lru_cache(maxsize=32)
@@ -194,8 +208,8 @@ def _jammed_starts(chunk: str) -> list[int]:
 def _date(value: str | None, what: str) -> dt.date | None:
     if not value or value.upper() in ("NONE", "UNAVL"):
         return None
-    digits = value[:8]
-    if len(digits) != 8 or not digits.isdigit():
+    digits = value[:_DATE_CHARS]
+    if len(value) != _DATE_CHARS or not digits.isdigit():
         raise InvalidDate(f"the {what} {value!r} is not a date", kind="aamva")
     # The standard says MMDDCCYY for the USA and CCYYMMDD for Canada (and version 1); cards
     # disagree, so take whichever order gives a real date in a plausible year.
@@ -271,6 +285,11 @@ def parse(raw: str, *, today: dt.date | None = None) -> ParsedDocument:
     """
     today = today or dt.date.today()
     version, el = elements(raw)
+    for element, limit in _MAX_CHARS.items():
+        value = el.get(element)
+        if value is not None and len(value) > limit:
+            raise InvalidLength(f"the licence's {_WHAT[element]} ({element}) has {len(value)} "
+                                f"characters; AAMVA allows at most {limit}", kind="aamva")
     last = _clean((el.get("DCS") or el.get("DAB") or "").rstrip(", "))
     first = _clean(el.get("DAC"))
     middle = _clean(el.get("DAD"))
@@ -286,7 +305,7 @@ def parse(raw: str, *, today: dt.date | None = None) -> ParsedDocument:
     except InvalidDate:
         # A garbled expiry date must not hide who the holder is; "expired" stays unknown.
         expiry = None
-        extra["expiry_date_unreadable"] = el.get("DBA", "")
+        extra["expiry_date_unreadable"] = el.get("DBA", "")[:_DATE_CHARS]
     number = _clean(el.get("DAQ"))
     street = join_nonempty([_clean(el.get("DAG")), _clean(el.get("DAH"))], ", ")
     city_line = join_nonempty([_clean(el.get("DAJ")), _postal_code(el.get("DAK"))])

@@ -2,10 +2,18 @@
 
 A shop configures the format: any string (default), or digits of a fixed length with an optional
 prefix and an EAN-13 / Luhn check digit.  Codes are trimmed and upper-cased.
+
+The codes selfreg gives new members (:func:`new_assigned`) are 11 digits: a first digit 1-9 and
+nine random ones (from :mod:`secrets`), then a Luhn check digit.  A code is a bearer credential
+at Skanna ID, so a member's code says nothing about anyone else's, and a typed or scanned code
+of that length with a wrong digit is refused here, before any lookup (docs/decisions.md,
+"Customer codes"). Eleven digits is neither a personnummer (10 or 12) nor, without a leading 0
+or +, a phone number, and fits in an in-store EAN-13 (``2`` + 11 digits + its check digit).
 """
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from typing import Literal
 
@@ -28,6 +36,31 @@ class CardFormat:
 
 ANY = CardFormat()
 
+ASSIGNED_LENGTH = 11
+_ASSIGNED_FIRST = 10 ** (ASSIGNED_LENGTH - 2)  # the smallest 10-digit body: no leading 0
+_ASSIGNED_BODIES = 9 * _ASSIGNED_FIRST
+
+
+def new_assigned() -> str:
+    """A new member's code: random, 11 digits, the last a Luhn check digit.
+
+    >>> code = new_assigned()
+    >>> len(code), code[0] != "0", luhn.is_valid(code)
+    (11, True, True)
+    """
+    body = str(_ASSIGNED_FIRST + secrets.randbelow(_ASSIGNED_BODIES))
+    return body + luhn.calc_check_digit(body)
+
+
+def is_assigned_shape(code: str) -> bool:
+    """Whether ``code`` has the shape of the codes selfreg assigns, which must end in their
+    check digit: 11 digits (with a leading 0 too, so that no single wrong digit gets past).
+
+    >>> [is_assigned_shape(c) for c in ("12345678903", "500001", "01234567890")]
+    [True, False, True]
+    """
+    return len(code) == ASSIGNED_LENGTH and code.isdigit()
+
 
 def compact(raw: str, fmt: CardFormat = ANY) -> str:
     r"""The code as the registry keeps it: no whitespace or padding, upper case.
@@ -49,6 +82,10 @@ def compact(raw: str, fmt: CardFormat = ANY) -> str:
         raise InvalidLength("a customer code has at most 64 characters", kind="customer_code")
     if not code.isprintable():
         raise InvalidFormat("a customer code is printable text", kind="customer_code")
+    if is_assigned_shape(code) and not luhn.is_valid(code):
+        # One wrong digit of a member's code must find nobody, not the member next to it.
+        raise InvalidChecksum("an 11-digit customer number ends in a check digit, and this "
+                              "one's does not match", kind="customer_code")
     if fmt.length is not None and len(code) != fmt.length:
         raise InvalidLength(
             f"this shop's customer codes have {fmt.length} characters", kind="customer_code"
@@ -80,7 +117,10 @@ def in_store_number(code: str) -> str | None:
     """
     if len(code) != 13 or not code.isdigit() or code[0] != "2" or not ean.is_valid(code):
         return None
-    return code[1:12].lstrip("0") or None
+    inner = code[1:12].lstrip("0")
+    if not inner or (is_assigned_shape(inner) and not luhn.is_valid(inner)):
+        return None
+    return inner
 
 
 def validate(raw: str, fmt: CardFormat = ANY) -> str:

@@ -15,8 +15,30 @@ from typing import Any, Literal
 
 from .clean import field as _field
 from .clean import is_tidy as _is_tidy
+from .errors import InvalidLength
 
 DocumentKind = Literal["vcard", "mecard", "bizcard", "aamva", "mrz"]
+
+# The longest value each field may have, whatever the document: never more than the customer
+# field it ends up in (names 100, e-mail 254, street 200), and no more than any of the formats
+# allows (a document number: AAMVA 25, an MRZ's at most 24 with its overflow; an MRZ's
+# optional data 26; nationality 3).  Each parser also holds its own format's tighter limits.
+MAX_CHARS = {"first_name": 100, "middle_name": 100, "last_name": 100, "phone": 16,
+             "email": 254, "personal_id": 12, "personal_number": 26, "document_number": 25,
+             "address": 200, "nationality": 3}
+MAX_EXTRA_CHARS = 64
+# More than this many phone numbers or e-mail addresses on one card is not a person's card.
+MAX_ALTERNATIVES = 10
+_LABELS = {"first_name": "first name", "middle_name": "middle name", "last_name": "last name",
+           "personal_id": "personal identity number", "personal_number": "personal number",
+           "document_number": "document number", "email": "e-mail address",
+           "phone": "phone number"}
+
+
+def too_long(what: str, length: int, limit: int, kind: str) -> InvalidLength:
+    """The error for a value past its limit, naming the field (never echoing the value)."""
+    return InvalidLength(f"the {what} on this {kind} has {length} characters; at most {limit} "
+                         "are accepted", kind=kind)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,12 +79,32 @@ class ParsedDocument:
             if self.extra:
                 extra = {k: _field(v) or "" for k, v in self.extra.items()}
                 object.__setattr__(self, "extra", extra)
+        self._check_lengths()
         names = _NAME_VALUES(self)
         if not "".join(filter(None, names)).isalpha():  # else all plain words: nothing to do
             for name, value in zip(_NAME_FIELDS, names, strict=True):
                 if value and _LETTER.search(value) is None:
                     # "-", "." or a stray separator where a reader lost the name: no name.
                     object.__setattr__(self, name, None)
+
+    def _check_lengths(self) -> None:
+        kind = self.kind
+        for name, value in zip(_TEXT_FIELDS, _TEXT_VALUES(self), strict=True):
+            if value is not None and len(value) > MAX_CHARS[name]:
+                raise too_long(_LABELS.get(name, name.replace("_", " ")), len(value),
+                               MAX_CHARS[name], kind)
+        for what, many, values, limit in (
+                ("phone number", "phone numbers", self.phones, MAX_CHARS["phone"]),
+                ("e-mail address", "e-mail addresses", self.emails, MAX_CHARS["email"])):
+            if len(values) > MAX_ALTERNATIVES:
+                raise InvalidLength(f"this {kind} carries {len(values)} {many}; at most "
+                                    f"{MAX_ALTERNATIVES} are accepted", kind=kind)
+            for value in values:
+                if len(value) > limit:
+                    raise too_long(what, len(value), limit, kind)
+        for key, value in self.extra.items():
+            if len(value) > MAX_EXTRA_CHARS:
+                raise too_long(key.replace("_", " "), len(value), MAX_EXTRA_CHARS, kind)
 
     @property
     def has_name(self) -> bool:

@@ -11,10 +11,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import os
 import re
 import secrets
 from pathlib import Path
+
+from .. import keyfile
 
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{43}$")
 RECEIPT_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
@@ -54,24 +55,4 @@ def load_key(configured: str | None, data_dir: Path) -> bytes:
     by the bridge's user only).  Several processes starting at once agree on one file."""
     if configured:
         return configured.encode("utf-8")
-    path = data_dir / KEY_FILE
-    try:
-        return bytes.fromhex(path.read_text().strip())
-    except FileNotFoundError:
-        pass
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another process won the race; its key is the key
-        return bytes.fromhex(_read_when_written(path))
-    with os.fdopen(fd, "w") as f:
-        f.write(secrets.token_hex(32))
-    return bytes.fromhex(path.read_text().strip())
-
-
-def _read_when_written(path: Path) -> str:
-    for _ in range(1000):
-        text = path.read_text().strip()
-        if len(text) == 64:
-            return text
-    raise RuntimeError(f"{path} holds no key")
+    return keyfile.load_or_create(data_dir / KEY_FILE)

@@ -1,7 +1,8 @@
 """The customer registry (SQLAlchemy 2 + Alembic; SQLite for one shop, PostgreSQL for a chain).
 
-Personal ID numbers never reach the database: only an HMAC fingerprint (keyed with a secret kept
-in the ``installation`` table, shared by every bridge process of a chain) and a masked form.
+Personal ID numbers never reach the database: only an HMAC fingerprint (made with a key kept
+outside the database, see :mod:`.personal_id_key`; every bridge of a chain is given the same)
+and a masked form.
 """
 
 from .duplicates import DuplicateProbe

@@ -33,17 +33,18 @@ from typing import Any
 from sqlalchemy import Connection, Dialect, Engine, select
 from sqlalchemy.exc import IntegrityError
 
+from ..identity import customer_code
 from .records import NewCustomer
 from .schema import consents, customers
 from .timestamps import utcnow
 from .writes import (
     MARKETING,
+    assign_codes,
     audit,
     consent_values,
     customer_values,
     group_id,
     insert_many,
-    reserve_codes,
 )
 
 # Large chunks: each commit of a WAL database may checkpoint, rewriting the indexes' pages.
@@ -131,13 +132,23 @@ def _prepare(chunk: list[NewCustomer], dialect: Dialect) -> _Chunk:
 
 
 def _insert(conn: Connection, chunk: _Chunk, groups: dict[str, int], actor: str,
-            stage: _ConsentStage | None = None) -> int:
+            stage: _ConsentStage | None = None, load_codes: set[str] | None = None) -> int:
+    """``load_codes``: loading into an empty registry, the codes of selfreg's shape this load
+    holds so far (the database is not asked: its indexes are being rebuilt)."""
+    # Only codes of the shape selfreg assigns can clash with the ones it draws.
+    given = {row[_CODE] for row in chunk.rows
+             if row[_CODE] is not None and customer_code.is_assigned_shape(row[_CODE])}
+    if load_codes is not None:
+        load_codes.update(given)
     missing = sum(1 for row in chunk.rows if row[_CODE] is None)
-    next_code = reserve_codes(conn, missing) if missing else 0
+    new_codes = assign_codes(conn, missing, avoid=given if load_codes is None else load_codes,
+                             look_up=load_codes is None) if missing else []
+    if load_codes is not None:
+        load_codes.update(new_codes)
+    fresh = iter(new_codes)
     for row, group in zip(chunk.rows, chunk.groups, strict=True):
         if row[_CODE] is None:
-            row[_CODE] = str(next_code)
-            next_code += 1
+            row[_CODE] = next(fresh)
         if group is not None:
             if group not in groups:
                 groups[group] = group_id(conn, group)
@@ -189,9 +200,11 @@ def _load_fresh(engine: Engine, chunks: Iterator[list[NewCustomer]], groups: dic
                 conn.exec_driver_sql("SET LOCAL maintenance_work_mem = '1GB'")
             rebuild = _drop_secondary_indexes(conn)
             stage = _ConsentStage()
+            load_codes: set[str] = set()
             total = 0
             for chunk in chunks:
-                total += _insert(conn, _prepare(chunk, engine.dialect), groups, actor, stage)
+                total += _insert(conn, _prepare(chunk, engine.dialect), groups, actor, stage,
+                                 load_codes)
             # A duplicate shows up here, as IntegrityError, when its unique index is rebuilt.
             for statement in rebuild:
                 conn.exec_driver_sql(statement)

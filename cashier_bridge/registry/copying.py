@@ -1,10 +1,12 @@
 """Copy a whole registry to another database: how one shop's SQLite file becomes a chain's
 PostgreSQL registry (or a backup goes back) with nothing lost.
 
-A CSV export cannot do this: personal ID numbers are stored only as fingerprints keyed with the
-installation's secret, so the secret, the fingerprints, consents, sales, the audit log, paired
-devices and lanes must travel as they are.  The target must be an empty database; it is brought
-to the newest schema first, then filled table by table in foreign-key order in one transaction.
+A CSV export cannot do this: personal ID numbers are stored only as fingerprints, so the
+fingerprints, consents, sales, the audit log, paired devices and lanes must travel as they are.
+The key the fingerprints were made with does not travel: it lives outside the database
+(:mod:`.personal_id_key`), and whoever opens the copy needs it; only its check value is copied.
+The target must be an empty database; it is brought to the newest schema first, then filled
+table by table in foreign-key order in one transaction.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from sqlalchemy.engine import Connection, make_url
 
 from . import migrate
 from .engine import make_engine, writer
-from .schema import customers, metadata
+from .personal_id_key import LEGACY_ROW, PersonalIdKeyError
+from .schema import customers, installation, metadata
 
 BATCH = 5000
 
@@ -32,6 +35,12 @@ def copy_registry(source: Engine, target_url: str,
                   progress: Progress = lambda table, rows: None) -> dict[str, int]:
     """Copy every table of ``source`` into the database at ``target_url``; rows per table."""
     migrate.upgrade(source)  # read what the code knows how to read
+    with source.connect() as conn:
+        if conn.execute(select(installation.c.key).where(
+                installation.c.key == LEGACY_ROW)).first() is not None:
+            raise PersonalIdKeyError("the source registry still holds its personnummer key; "
+                                     "open it once with this version (any selfreg-bridge "
+                                     "command), which moves the key out, then copy")
     target = make_engine(target_url)
     try:
         migrate.upgrade(target)

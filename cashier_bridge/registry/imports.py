@@ -53,7 +53,7 @@ from .records import ImportReport
 from .schema import audit_log, consents, customer_groups, customers, import_batches, import_changes
 from .schema import sales as sales_table
 from .timestamps import utcnow
-from .writes import DEFAULT_GROUP, MARKETING, audit, group_id, insert_many, reserve_codes
+from .writes import DEFAULT_GROUP, MARKETING, assign_codes, audit, group_id, insert_many
 
 Progress = Callable[[str, int, int], None]  # (phase, rows done, rows in all)
 
@@ -697,20 +697,12 @@ def _insert_new(conn: Connection, rows: list[dict[str, Any]]) -> None:
 
 
 def _codes_for(conn: Connection, creates: Sequence[Planned]) -> list[str]:
-    """The file's codes, and the next free assigned codes for rows without one (skipping codes
-    that imported customers or this file already have)."""
+    """The file's codes, and new members' codes for rows without one (none that a customer or
+    this file already has)."""
     missing = sum(1 for p in creates if p.row.customer_code is None)
     given = {p.row.customer_code for p in creates} - {None}
-    fresh: list[str] = []
-    while len(fresh) < missing:
-        need = missing - len(fresh)
-        first = reserve_codes(conn, need)
-        candidates = [str(n) for n in range(first, first + need)]
-        taken = set(conn.execute(select(customers.c.customer_code)
-                                 .where(customers.c.customer_code.in_(candidates))).scalars())
-        fresh += [c for c in candidates if c not in taken and c not in given]
-    it = iter(fresh)
-    return [p.row.customer_code or next(it) for p in creates]
+    fresh = iter(assign_codes(conn, missing, avoid=given))  # type: ignore[arg-type]
+    return [p.row.customer_code or next(fresh) for p in creates]
 
 
 def _jsonable(value: Any) -> Any:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import secrets
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
@@ -25,12 +24,12 @@ from sqlalchemy import (
     insert,
     select,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from ..identity import personnummer
 from ..lane import MatchKey
 from . import bulk, devices, migrate, mobile, search
+from . import personal_id_key as personal_id_key_
 from .api_tokens import ApiTokenStore
 from .consents import ConsentStore
 from .customer_admin import CustomerAdmin
@@ -45,25 +44,19 @@ from .merging import MergeStore
 from .problems import NotFound
 from .records import CustomerRecord, DuplicateCustomer, NewCustomer, record_from_row
 from .sales import SaleStore
-from .schema import consents, customer_groups, customers, installation, sales
+from .schema import consents, customer_groups, customers
 from .staff import StaffStore
 from .timestamps import utcnow
 from .writes import (
     DEFAULT_GROUP,
     MARKETING,
-    NEXT_CODE_KEY,
+    assign_codes,
     audit,
     consent_values,
     customer_values,
     first_holder,
     group_id,
-    reserve_codes,
 )
-
-SECRET_KEY = "secret"
-# Codes the registry assigns: six digits and up, never a leading 0 or +, so the numpad
-# classifier cannot mistake one for a phone number or a personnummer.
-FIRST_ASSIGNED_CODE = 500_001
 
 _MATCH_COLUMNS = {
     "personal_id_fingerprint": customers.c.personal_id_fingerprint,
@@ -106,15 +99,24 @@ class Registry:
                         if engine.dialect.name == "postgresql" else engine)
 
     @classmethod
-    def open(cls, url: str, *, busy_timeout_s: float = BUSY_TIMEOUT_MS / 1000) -> Registry:
+    def open(cls, url: str, *, busy_timeout_s: float = BUSY_TIMEOUT_MS / 1000,
+             personal_id_key: str | None = None, key_dir: Path | None = None) -> Registry:
         """Open ``sqlite:///path`` (parent directories created) or ``postgresql+psycopg://…``,
-        upgrade its schema to the newest migration and load (or create) the installation
-        secret.  One Registry per process; its methods may run concurrently in threads.
-        ``busy_timeout_s`` (SQLite): how long a write waits for another connection's lock."""
+        upgrade its schema to the newest migration and check the personnummer key against
+        it (see :mod:`.personal_id_key`).  One Registry per process; its methods may run
+        concurrently in threads.  ``busy_timeout_s`` (SQLite): how long a write waits for
+        another connection's lock.  ``personal_id_key``: the configured key (default: the
+        ``personal_id_key`` setting); ``key_dir``: where ``personal-id.key`` is (default:
+        beside a SQLite file, else the data directory).  Raises
+        :class:`~.personal_id_key.PersonalIdKeyError` saying what to copy or set when this
+        bridge lacks the registry's key."""
         engine = make_engine(url, busy_timeout_ms=round(busy_timeout_s * 1000))
         try:
             migrate.upgrade(engine)
-            secret = _installation_secret(writer(engine))
+            place = personal_id_key_.default_place(url, personal_id_key)
+            if key_dir is not None:
+                place = personal_id_key_.KeyPlace(place.configured, key_dir)
+            secret = personal_id_key_.establish(writer(engine), place)
         except BaseException:
             engine.dispose()
             raise
@@ -363,29 +365,6 @@ class Registry:
 # --- helpers on a connection --------------------------------------------------------------------
 
 
-def _installation_secret(engine: Engine) -> bytes:
-    """The HMAC secret, created by whichever process opens a new database first."""
-    with engine.begin() as conn:
-        stored = dict(conn.execute(select(installation.c.key, installation.c.value)).all())
-        missing = {}
-        if SECRET_KEY not in stored:
-            missing[SECRET_KEY] = secrets.token_hex(32)
-        if NEXT_CODE_KEY not in stored:
-            missing[NEXT_CODE_KEY] = str(FIRST_ASSIGNED_CODE)
-        for key, value in missing.items():
-            stmt = _upsert(conn, installation).values(key=key, value=value)
-            conn.execute(stmt.on_conflict_do_nothing(index_elements=["key"]))
-        secret = conn.execute(
-            select(installation.c.value).where(installation.c.key == SECRET_KEY)
-        ).scalar_one()
-    return bytes.fromhex(secret)
-
-
-def _upsert(conn: Connection, table: Any = sales) -> Any:
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    return dialect.insert(table)
-
-
 def _another_person(probe: DuplicateProbe, row: Any) -> bool:
     """Two personal ID numbers: two people, whatever else they share (a family's phone)."""
     return bool(probe.personal_id_fingerprint and row.personal_id_fingerprint
@@ -460,7 +439,7 @@ def _taken(conn: Connection, values: dict[str, Any], check_code: bool,
 def _insert_customer(conn: Connection, values: dict[str, Any], new: NewCustomer, *,
                      request_key: str | None, actor: str) -> Any:
     now = utcnow()
-    code = values["customer_code"] or _assign_code(conn)
+    code = values["customer_code"] or assign_codes(conn, 1)[0]
     group = group_id(conn, new.customer_group) if new.customer_group else None
     customer_id = conn.execute(
         insert(customers).values(
@@ -474,17 +453,6 @@ def _insert_customer(conn: Connection, values: dict[str, Any], new: NewCustomer,
     audit(conn, actor, "create", customer_id,
            {"created_via": new.created_via, "customer_code": code})
     return _by(conn, customers.c.id == customer_id)
-
-
-def _assign_code(conn: Connection) -> str:
-    # Imported codes may sit in the assigned range; skip past them.
-    while True:
-        code = str(reserve_codes(conn, 1))
-        taken = conn.execute(
-            select(customers.c.id).where(customers.c.customer_code == code)
-        ).first()
-        if taken is None:
-            return code
 
 
 def _latest_consent(conn: Connection, customer_id: int, purpose: str) -> bool | None:

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Container, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import BigInteger, Connection, String, Table, and_, cast, insert, select, update
+from sqlalchemy import Connection, Table, and_, insert, select
 
+from ..identity import customer_code
 from . import fields
 from .duplicates import email_key
 from .records import NewCustomer
-from .schema import audit_log, customer_groups, customers, installation
+from .schema import audit_log, customer_groups, customers
 from .timestamps import utcnow
 
-NEXT_CODE_KEY = "next_customer_code"
 MARKETING = "marketing"
+_LOOKUP_BATCH = 500
 
 
 def customer_values(new: NewCustomer) -> dict[str, Any]:
@@ -86,16 +87,29 @@ def insert_many(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> N
 
 
 
-def reserve_codes(conn: Connection, count: int) -> int:
-    """Reserve ``count`` consecutive assigned codes; returns the first."""
-    value = installation.c.value
-    last = conn.execute(
-        update(installation).where(installation.c.key == NEXT_CODE_KEY)
-        .values(value=cast(cast(value, BigInteger) + count, String))
-        .returning(value)
-    ).scalar_one()
-    return int(last) - count
-
+def assign_codes(conn: Connection, count: int, *, avoid: Container[str] = frozenset(),
+                 look_up: bool = True) -> list[str]:
+    """``count`` new members' codes (:func:`customer_code.new_assigned`: random, with a check
+    digit), none of them in ``avoid`` or, when ``look_up``, held by any customer (erased and
+    imported ones included).  Every code the registry gives out comes from here."""
+    drawn: set[str] = set()
+    codes: list[str] = []
+    while len(codes) < count:
+        fresh: list[str] = []
+        while len(fresh) < count - len(codes):
+            code = customer_code.new_assigned()
+            if code not in drawn and code not in avoid:
+                drawn.add(code)
+                fresh.append(code)
+        if look_up:
+            taken: set[str] = set()
+            for start in range(0, len(fresh), _LOOKUP_BATCH):
+                taken.update(conn.execute(select(customers.c.customer_code).where(
+                    customers.c.customer_code.in_(fresh[start:start + _LOOKUP_BATCH])))
+                    .scalars())
+            fresh = [code for code in fresh if code not in taken]
+        codes += fresh
+    return codes
 
 
 DEFAULT_GROUP = "All customers"

@@ -274,8 +274,8 @@ def test_search_as_you_type(api: Api, shoppers: dict[str, int]) -> None:
     assert found("070-123 45 67") == found("+46701234567") == [shoppers["Anna"]]
     assert found("anna.s@") == [shoppers["Anna"]]
     code = api.get(f"/customers/{shoppers['Sven']}").json()["customer_code"]
-    assert found(code[:-1])[0] == shoppers["Anna"]  # assigned codes share their start
-    assert shoppers["Sven"] in found(code[:-1])
+    # The start of a code finds it; assigned codes are random, so a neighbour's shares nothing.
+    assert found(code[:-1]) == [shoppers["Sven"]]
     assert found(code)[0] == shoppers["Sven"]
     assert found("nobody") == []
     assert len(api.get("/customers", params={"q": "a", "limit": 2}).json()["items"]) == 2

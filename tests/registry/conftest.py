@@ -20,6 +20,14 @@ __all__ = ["postgres_server"]
 DEMO_CSV = ROOT / "cashier_bridge" / "data" / "demo_customers.csv"
 
 
+@pytest.fixture(autouse=True)
+def own_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test's own data directory (where a PostgreSQL registry's personal-id.key goes),
+    and no personnummer key from the environment that runs the tests."""
+    monkeypatch.setenv("SELFREG_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("SELFREG_CONFIG", str(tmp_path / "no-config.toml"))
+    monkeypatch.delenv("SELFREG_PERSONAL_ID_KEY", raising=False)
+    return tmp_path / "data"
 
 
 @pytest.fixture

@@ -27,7 +27,7 @@ def test_open_migrates_an_empty_database_to_head(db_url: str) -> None:
     try:
         tables = set(inspect(reg.engine).get_table_names())
         assert tables == TABLES
-        assert migrate.current_revision(reg.engine) == migrate.head_revision() == "0014"
+        assert migrate.current_revision(reg.engine) == migrate.head_revision() == "0015"
         assert reg.count_customers() == 0
     finally:
         reg.close()
