@@ -14,7 +14,8 @@ from cashier_bridge.registry.schema import metadata
 TABLES = {"customers", "customer_groups", "consents", "sales", "lanes", "audit_log",
           "installation", "devices", "lane_outbox", "consent_texts", "mobile_tokens",
           "api_tokens", "sign_in_codes", "staff", "staff_sessions", "import_batches",
-          "import_changes", "idempotency_keys", "alembic_version"}
+          "import_changes", "idempotency_keys", "import_previews", "import_preview_chunks",
+          "alembic_version"}
 
 
 def test_open_migrates_an_empty_database_to_head(db_url: str) -> None:
@@ -26,7 +27,7 @@ def test_open_migrates_an_empty_database_to_head(db_url: str) -> None:
     try:
         tables = set(inspect(reg.engine).get_table_names())
         assert tables == TABLES
-        assert migrate.current_revision(reg.engine) == migrate.head_revision() == "0011"
+        assert migrate.current_revision(reg.engine) == migrate.head_revision() == "0013"
         assert reg.count_customers() == 0
     finally:
         reg.close()
