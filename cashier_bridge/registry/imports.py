@@ -385,7 +385,7 @@ class ImportStore:
             conn.execute(update(import_previews).where(
                 import_previews.c.id == result.id,
                 import_previews.c.state == PreviewState.CHECKING.value).values(
-                state=PreviewState.READY.value, phase=None, done=result.rows_total,
+                state=PreviewState.READY.value, done=result.rows_total,
                 total=result.rows_total, updated_at=now, summary_json=_summary_json(result)))
             result.earlier = _earlier(conn, result.sha256)
         if progress:
@@ -468,15 +468,16 @@ class ImportStore:
                 preview.earlier = _earlier(conn, preview.sha256)
         return preview
 
-    def running(self, staff_id: int | None = None) -> list[Preview]:
-        """Previews being read or imported now (every process's), newest first."""
+    def running(self, *, importing: bool = False) -> list[Preview]:
+        """Previews being read or (only, with ``importing``) imported now, by any process,
+        newest first."""
         now = self.clock()
+        states = [PreviewState.IMPORTING.value] + (
+            [] if importing else [PreviewState.CHECKING.value])
         with self._engine.connect() as conn:
             rows = conn.execute(select(import_previews).where(
-                import_previews.c.state.in_([PreviewState.CHECKING.value,
-                                             PreviewState.IMPORTING.value]),
-                import_previews.c.updated_at >= now - STALE_AFTER,
-                *([import_previews.c.staff_id == staff_id] if staff_id is not None else []))
+                import_previews.c.state.in_(states),
+                import_previews.c.updated_at >= now - STALE_AFTER)
                 .order_by(import_previews.c.id.desc()).limit(20)).all()
         return [_preview_of(row._asdict()) for row in rows]
 
@@ -660,7 +661,7 @@ class ImportStore:
             conn.execute(delete(import_preview_chunks)
                          .where(import_preview_chunks.c.preview_id == current.id))
             conn.execute(update(import_previews).where(import_previews.c.id == current.id)
-                         .values(state=PreviewState.IMPORTED.value, phase=None, done=work,
+                         .values(state=PreviewState.IMPORTED.value, done=work,
                                  total=work, stored_bytes=0, updated_at=self.clock()))
         return report
 

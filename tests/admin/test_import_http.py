@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-import threading
+import time
 from pathlib import Path
 
 import httpx
@@ -28,16 +28,30 @@ LIGHTSPEED = Path(__file__).resolve().parents[1] / "fixtures" / "lightspeed" / \
 
 def upload(client: TestClient, csrf: str, name: str, data: bytes,
            content_type: str = "text/csv") -> httpx.Response:
-    return client.post("/admin/import-export/preview", data={"csrf": csrf},
-                       files={"file": (name, data, content_type)})
+    """Post the file; when it is taken, the page its check ends on (it runs in a worker
+    process while the page shows progress)."""
+    posted = client.post("/admin/import-export/preview", data={"csrf": csrf},
+                         files={"file": (name, data, content_type)})
+    if posted.status_code != 303:
+        return posted
+    return settled(client, posted.headers["location"])
 
 
-def wait_for(job_url: str) -> None:
-    """The import's own thread finishing: the event the progress endpoint reports."""
-    job_id = job_url.rsplit("/", 1)[-1]
-    for thread in threading.enumerate():
-        if thread.name == f"import-{job_id}":
-            thread.join(60)
+def settled(client: TestClient, url: str) -> httpx.Response:
+    """``url`` once it no longer shows a check or import in progress (the worker finished:
+    the event the page reports)."""
+    deadline = time.monotonic() + 120
+    while True:
+        page = client.get(url)
+        if 'id="progress"' not in page.text or time.monotonic() > deadline:
+            return page
+
+
+def wait_for(job_url: str, client: TestClient) -> None:
+    """The import's worker finishing: the event the progress endpoint reports."""
+    deadline = time.monotonic() + 120
+    while not client.get(job_url + "/progress").json()["finished"]:
+        assert time.monotonic() < deadline, "the import did not finish"
 
 
 def test_a_manager_previews_imports_reads_the_report_and_undoes(
@@ -61,7 +75,7 @@ def test_a_manager_previews_imports_reads_the_report_and_undoes(
     started = client.post("/admin/import-export/import", data={"csrf": csrf, "upload": token})
     assert started.status_code == 303
     job_url = started.headers["location"]
-    wait_for(job_url)
+    wait_for(job_url, client)
     progress = client.get(job_url + "/progress").json()
     assert progress["finished"] and progress["error"] is None
     assert (progress["phase"], progress["done"], progress["total"]) == ("importing", 4, 4)
