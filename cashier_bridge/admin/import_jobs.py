@@ -79,7 +79,7 @@ class ImportJobs:
         self._pool = pool
         self._region = region
         self._db_url = registry.engine.url.render_as_string(hide_password=False)
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: dict[asyncio.Task[None], threading.Event] = {}  # running → its stop
 
     def full(self) -> bool:
         return self._pool.limit is not None and self._pool.in_use >= self._pool.limit
@@ -100,12 +100,21 @@ class ImportJobs:
     def _start(self, job: Job, path: str | None) -> None:
         if self.full():
             raise Busy(self._pool.name)
-        task = asyncio.get_running_loop().create_task(self._run(job, path))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _run(self, job: Job, path: str | None) -> None:
         stop = threading.Event()
+        task = asyncio.get_running_loop().create_task(self._run(job, path, stop))
+        self._tasks[task] = stop
+        task.add_done_callback(self._tasks.pop)
+
+    async def close(self, timeout_s: float = 10.0) -> None:
+        """End every worker (the bridge is stopping) and wait until each is recorded as
+        stopped.  Before the lifespan's end: uvicorn kills its own process with the signal it
+        caught once the app has shut down, so nothing may be left to asyncio or atexit."""
+        for stop in self._tasks.values():
+            stop.set()
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=timeout_s)
+
+    async def _run(self, job: Job, path: str | None, stop: threading.Event) -> None:
         started = threading.Event()
         stopped = self._registry.imports.stopped
         try:
@@ -147,6 +156,7 @@ def _in_worker(job: Job, stop: threading.Event, started: threading.Event,
     """Run ``job`` in a worker process and wait for it (in an uploads thread); ``stop`` ends
     it early.  Returns None when it finished, else what ended it."""
     if stop.is_set():
+        stopped(job.preview_id, _why("stopped", job.kind))
         return "stopped"
     context = _context()
     receive, send = context.Pipe(duplex=False)

@@ -25,7 +25,7 @@ import hashlib
 import hmac
 import os
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Annotated, Any, BinaryIO
 
 import structlog
@@ -100,8 +100,18 @@ def _gone(p: Preview) -> str:
     return f"{name} cannot be imported."
 
 
+@contextlib.asynccontextmanager
+async def _lifespan(app: Any) -> AsyncIterator[None]:
+    yield
+    jobs: ImportJobs | None = getattr(app.state, "import_jobs", None)
+    if jobs is not None:
+        await jobs.close()
+
+
 def imports_router(settings: Settings, page: Callable[..., HTMLResponse]) -> APIRouter:
-    router = APIRouter(prefix=BASE)
+    # FastAPI runs an included router's lifespan inside the app's: workers end before the
+    # pools and the registry close.
+    router = APIRouter(prefix=BASE, lifespan=_lifespan)
 
     async def main_page(request: Request, status: int = 200, *, error: str | None = None,
                         headers: dict[str, str] | None = None) -> HTMLResponse:
