@@ -406,7 +406,7 @@ def _file_problem(name: str, size: int, head: bytes) -> str | None:
 
 
 def _sentence(message: str) -> str:
-    return message[:1].upper() + message[1:] + ("" if message.endswith(".") else ".")
+    return message[:1].upper() + message[1:] + ("" if message.endswith((".", "?", "!")) else ".")
 
 
 # Polls the progress endpoint and moves the bar; when the import is done, the page follows to
