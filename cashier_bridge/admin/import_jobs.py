@@ -119,8 +119,11 @@ class ImportJobs:
         stopped = self._registry.imports.stopped
         try:
             await self._pool.run(_in_worker, job, stop, started, stopped)
-        except Busy:  # two uploads passed full() in one turn of the loop
-            await asyncio.to_thread(stopped, job.preview_id, _BUSY)
+        except Busy:  # two jobs passed full() in one turn of the loop
+            if job.kind == "import":  # claimed: it waits for "Import" again
+                await asyncio.to_thread(self._registry.imports.release, job.preview_id)
+            else:
+                await asyncio.to_thread(stopped, job.preview_id, _BUSY)
         except asyncio.CancelledError:
             # The bridge is stopping: the waiting thread ends the worker and says so.
             stop.set()

@@ -258,9 +258,9 @@ def imports_router(settings: Settings, page: Callable[..., HTMLResponse]) -> API
             return await main_page(request, 409, error=_gone(found))
         try:
             jobs.apply(claimed, session.staff.actor)
-        except Busy as exc:
+        except Busy as exc:  # filled since full() above: the preview waits again
             assert claimed.id is not None
-            await asyncio.to_thread(imports.stopped, claimed.id, "The bridge was busy.")
+            await asyncio.to_thread(imports.release, claimed.id)
             return await busy_page(request, exc)
         log.info("import_started", staff=session.staff.id, preview=claimed.id)
         return RedirectResponse(f"{BASE}/jobs/{claimed.token}", status_code=303)

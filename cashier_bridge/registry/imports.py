@@ -482,17 +482,25 @@ class ImportStore:
         return [_preview_of(row._asdict()) for row in rows]
 
     def stopped(self, preview_id: int, why: str) -> None:
-        """Its reading or import stopped (the process doing it ended): say so."""
+        """Its reading or import stopped (the process doing it ended): say so.  Its rows go:
+        a stopped check is incomplete, and a stopped import is not resumed (what it applied is
+        in its batch)."""
         with self._writer.begin() as conn:
             state = conn.execute(select(import_previews.c.state)
                                  .where(import_previews.c.id == preview_id)).scalar()
-            if state == PreviewState.CHECKING.value:
-                conn.execute(delete(import_preview_chunks)
-                             .where(import_preview_chunks.c.preview_id == preview_id))
             if state in (PreviewState.CHECKING.value, PreviewState.IMPORTING.value):
+                _retire(conn, [preview_id], PreviewState.STOPPED, self.clock())
                 conn.execute(update(import_previews).where(import_previews.c.id == preview_id)
-                             .values(state=PreviewState.STOPPED.value, error=why[:2000],
-                                     updated_at=self.clock()))
+                             .values(error=why[:2000]))
+
+    def release(self, preview_id: int) -> None:
+        """Undo :meth:`claim` when the import could not be started: it is READY again."""
+        with self._writer.begin() as conn:
+            conn.execute(update(import_previews).where(
+                import_previews.c.id == preview_id,
+                import_previews.c.state == PreviewState.IMPORTING.value,
+                import_previews.c.batch_id.is_(None)).values(
+                state=PreviewState.READY.value, updated_at=self.clock()))
 
     def discard(self, preview_id: int) -> None:
         """Forget the preview and its rows (the command line's, when it is done)."""
@@ -827,18 +835,14 @@ def _retire(conn: Connection, ids: Sequence[int], state: PreviewState,
 
 
 def _sweep(conn: Connection, now: dt.datetime) -> None:
-    """Expired previews lose their rows, stopped ones are said to be, old ones go, and the
-    oldest ready ones make room when all of them together hold more than MAX_STORED_BYTES."""
+    """Expired previews lose their rows, and so do checks and imports not heard from (their
+    process is gone); old ones go, and the oldest ready ones make room when all of them
+    together hold more than MAX_STORED_BYTES."""
     p = import_previews.c
     running = (PreviewState.CHECKING.value, PreviewState.IMPORTING.value)
-    stale = conn.execute(select(p.id, p.state).where(
-        p.state.in_(running), p.updated_at < now - STALE_AFTER)).all()
-    _retire(conn, [r.id for r in stale if r.state == PreviewState.CHECKING.value],
-            PreviewState.STOPPED, now)
-    if any(r.state == PreviewState.IMPORTING.value for r in stale):
-        conn.execute(update(import_previews).where(p.id.in_(
-            [r.id for r in stale if r.state == PreviewState.IMPORTING.value]))
-            .values(state=PreviewState.STOPPED.value, updated_at=now))
+    _retire(conn, conn.execute(select(p.id).where(
+        p.state.in_(running), p.updated_at < now - STALE_AFTER)).scalars().all(),
+        PreviewState.STOPPED, now)
     _retire(conn, conn.execute(select(p.id).where(
         p.state == PreviewState.READY.value, p.expires_at < now)).scalars().all(),
         PreviewState.EXPIRED, now)

@@ -7,12 +7,14 @@ progress, the report, undo, export; who may, CSRF, upload limits and files that 
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import io
 import re
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -277,19 +279,34 @@ def test_a_busy_bridge_answers_503_with_retry_after_and_keeps_nothing(
         client: TestClient, registry: Registry) -> None:
     csrf = login(client, "maja")
     pool = client.app.state.pools.uploads  # type: ignore[attr-defined]
-    release = threading.Event()
-    holding = [client.portal.start_task_soon(pool.run, release.wait)  # type: ignore[union-attr]
-               for _ in range(pool.limit)]
-    try:
+
+    @contextlib.contextmanager
+    def pool_full() -> Iterator[None]:  # as many files being read as the pool takes
+        release = threading.Event()
+        holding = [client.portal.start_task_soon(pool.run, release.wait)  # type: ignore[union-attr]
+                   for _ in range(pool.limit)]
+        try:
+            yield
+        finally:
+            release.set()
+            for held in holding:
+                held.result(30)
+
+    with pool_full():
         page = upload(client, csrf, "customers.csv", LIGHTSPEED.read_bytes())
-        assert page.status_code == 503
-        assert page.headers["retry-after"] == "5"
-        assert text_of(page, "error").startswith("The bridge is busy checking or importing "
-                                                 "other files; nothing was sent on.")
-    finally:
-        release.set()
-        for held in holding:
-            held.result(30)
+    assert page.status_code == 503
+    assert page.headers["retry-after"] == "5"
+    assert text_of(page, "error").startswith("The bridge is busy checking or importing "
+                                             "other files; nothing was sent on.")
     with registry.engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(import_previews)).scalar_one() == 0
-    assert upload(client, csrf, "customers.csv", LIGHTSPEED.read_bytes()).status_code == 200
+
+    page = upload(client, csrf, "customers.csv", LIGHTSPEED.read_bytes())
+    assert page.status_code == 200
+    token = re.search(r'name="upload" value="([^"]+)"', page.text).group(1)
+    with pool_full():
+        busy = client.post("/admin/import-export/import", data={"csrf": csrf, "upload": token})
+    assert busy.status_code == 503 and busy.headers["retry-after"] == "5"
+    assert registry.imports.list() == [] and registry.count_customers() == 2
+    # The checked file waits for "Import" as before.
+    assert client.get(f"/admin/import-export/previews/{token}").status_code == 200
