@@ -1076,9 +1076,13 @@ def _updates(conn: Connection, rows: Sequence[tuple[int, csv_io.ParsedRow, int]]
     stored now; and how many no longer change anything."""
     if not rows:
         return [], 0
-    stored = {r.id: r for r in conn.execute(_STORED_BY_ID, {"ids": [d for _, _, d in rows]})}
-    consent_of = _latest_consents(conn, {d for _, row, d in rows
-                                         if row.marketing_consent is not None})
+    ids = [d for _, _, d in rows]
+    stored = {r.id: r for part in _chunks(ids, MATCH_CHUNK)
+              for r in conn.execute(_STORED_BY_ID, {"ids": list(part)})}
+    consent_of: dict[int, bool] = {}
+    for part in _chunks([d for _, row, d in rows if row.marketing_consent is not None],
+                        MATCH_CHUNK):
+        consent_of.update(_latest_consents(conn, set(part)))
     planned, same = [], 0
     for line, row, customer_id in rows:
         target = stored.get(customer_id)
