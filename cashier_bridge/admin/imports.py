@@ -40,7 +40,6 @@ from ..registry.csv_io import FIELDS, MAX_COLUMNS, MAX_ROWS
 from ..registry.imports import (
     KEEP_PREVIEWS,
     PREVIEW_TTL,
-    SHOWN_ERRORS,
     AlreadyUndone,
     Preview,
     PreviewGone,
@@ -126,8 +125,8 @@ def imports_router(settings: Settings, page: Callable[..., HTMLResponse]) -> API
         response.headers.update(headers or {})
         return response
 
-    def busy_page(request: Request, exc: Busy) -> Any:
-        return main_page(request, 503, error=(
+    async def busy_page(request: Request, exc: Busy) -> HTMLResponse:
+        return await main_page(request, 503, error=(
             "The bridge is busy checking or importing other files; nothing was sent on. Try "
             f"again in {exc.retry_after_s} seconds."),
             headers={"Retry-After": str(exc.retry_after_s)})
@@ -135,7 +134,7 @@ def imports_router(settings: Settings, page: Callable[..., HTMLResponse]) -> API
     def preview_page(request: Request, p: Preview, status: int = 200, *,
                      error: str | None = None) -> HTMLResponse:
         return page(request, "import_preview.html", status, title="Check the import", p=p,
-                    token=p.token, sample=p.sample(), error=error, shown_errors=SHOWN_ERRORS)
+                    token=p.token, sample=p.sample(), error=error)
 
     def progress_page(request: Request, p: Preview) -> HTMLResponse:
         url = f"{BASE}/{'previews' if p.state == PreviewState.CHECKING else 'jobs'}/{p.token}"

@@ -122,8 +122,8 @@ class PreviewState(enum.StrEnum):
     DROPPED = "dropped"  # to keep the stored previews under MAX_STORED_BYTES
 
 
-# States whose rows are (being) stored; the others keep the row alone, to say what became of it.
-_HOLDING = (PreviewState.CHECKING, PreviewState.READY, PreviewState.IMPORTING)
+# A worker process is reading or importing it (or was, if it has not moved for STALE_AFTER).
+_RUNNING = (PreviewState.CHECKING, PreviewState.IMPORTING)
 
 
 class AlreadyUndone(ValueError):
@@ -382,12 +382,15 @@ class ImportStore:
         result.state = PreviewState.READY
         now = self.clock()
         with self._writer.begin() as conn:
-            conn.execute(update(import_previews).where(
+            ready = conn.execute(update(import_previews).where(
                 import_previews.c.id == result.id,
                 import_previews.c.state == PreviewState.CHECKING.value).values(
                 state=PreviewState.READY.value, done=result.rows_total,
-                total=result.rows_total, updated_at=now, summary_json=_summary_json(result)))
+                total=result.rows_total, updated_at=now, summary_json=_summary_json(result)
+                )).rowcount
             result.earlier = _earlier(conn, result.sha256)
+        if not ready:  # replaced or stopped at the last moment: that has the last word
+            return self.stored_preview(preview.id) or result
         if progress:
             progress("checking", result.rows_total, result.rows_total)
         return result
@@ -457,12 +460,10 @@ class ImportStore:
             if row is None:
                 return None
             preview = _preview_of(row._asdict())
-            if preview.state in _HOLDING and (
-                    preview.updated_at is not None and preview.state != PreviewState.READY
-                    and preview.updated_at < now - STALE_AFTER):
-                preview.state = PreviewState.STOPPED  # made true by the next sweep
-            elif preview.state == PreviewState.READY and preview.expires_at is not None \
-                    and preview.expires_at < now:
+            # What the next sweep will make of it, said already.
+            if preview.state in _RUNNING and row.updated_at < now - STALE_AFTER:
+                preview.state = PreviewState.STOPPED
+            elif preview.state == PreviewState.READY and row.expires_at < now:
                 preview.state = PreviewState.EXPIRED
             if preview.state == PreviewState.READY:
                 preview.earlier = _earlier(conn, preview.sha256)
