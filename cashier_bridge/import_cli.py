@@ -15,6 +15,7 @@ from importlib import resources
 from typing import BinaryIO, TextIO
 
 from .registry import Registry
+from .registry.import_worker import batch_gc
 from .registry.imports import AlreadyUndone, Batch, Preview, RowIssue
 
 DEMO_CSV = "demo_customers.csv"
@@ -49,7 +50,8 @@ def run(db_url: str, args: argparse.Namespace, region: str) -> int:
             return _list(registry)
         if args.command == "import-undo":
             return _undo(registry, args.batch)
-        return _import(registry, args.file, region, dry_run=args.dry_run, again=args.again)
+        with batch_gc():  # this process does nothing else meanwhile
+            return _import(registry, args.file, region, dry_run=args.dry_run, again=args.again)
     finally:
         registry.close()
 

@@ -14,7 +14,9 @@ row).  Progress and results are in the database.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import gc
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Literal
@@ -34,6 +36,21 @@ class Job:
     actor: str = ""  # who imports (import)
 
 
+@contextlib.contextmanager
+def batch_gc() -> Iterator[None]:
+    """Collect garbage a hundred times less often, as a batch job should: reading and
+    importing a file allocates a few objects per cell, and at the default threshold (a
+    collection every 700) collections took a third of an import's time.  Cycles are still
+    collected.  For a process that does only this (the worker, the command line), never
+    around a server's other work."""
+    before = gc.get_threshold()
+    gc.set_threshold(100_000, 50, 100)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+
+
 def work(job: Job, reply: Connection) -> None:
     """The worker process's main: do ``job``, then say how it went on ``reply``."""
     outcome: str | None = None
@@ -45,10 +62,11 @@ def work(job: Job, reply: Connection) -> None:
             outcome = PreviewGone.__name__
         elif job.kind == "check":
             assert job.path is not None
-            with open(job.path, "rb") as source:
+            with open(job.path, "rb") as source, batch_gc():
                 store.check(preview, source, region=job.region)
         else:
-            store.apply(preview, actor=job.actor)
+            with batch_gc():
+                store.apply(preview, actor=job.actor)
     except BaseException as exc:  # said on the pipe; the parent records it
         outcome = type(exc).__name__
     finally:

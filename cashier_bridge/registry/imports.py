@@ -38,14 +38,12 @@ import enum
 import hashlib
 import io
 import json
-import operator
 import secrets
 import zlib
 from array import array
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from dataclasses import fields as dc_fields
-from typing import Any, BinaryIO, TextIO
+from typing import Any, BinaryIO, NamedTuple, TextIO
 
 from sqlalchemy import (
     Connection,
@@ -181,7 +179,7 @@ class Batch:
                 for e in self.report.get("errors", [])]
 
 
-@dataclass
+@dataclass(slots=True)
 class Planned:
     line: int
     row: csv_io.ParsedRow
@@ -326,11 +324,12 @@ class ImportStore:
                             "batch_id": None})
 
     def check(self, preview: Preview, source: BinaryIO | bytes, *, region: str = "SE",
-              progress: Progress | None = None, on_issue: OnIssue | None = None) -> Preview:
-        """Read ``preview``'s file, check every row on its own and against the registry and
-        the file's other rows, and store the rows as read with what was found: the preview
-        becomes READY, or FAILED with the reason (a file that cannot be read on).  Progress is
-        also stored with the preview, for pages on other processes."""
+              progress: Progress | None = None, on_issue: OnIssue | None = None,
+              match: bool = True) -> Preview:
+        """Read ``preview``'s file, check every row on its own and (unless not ``match``)
+        against the registry and the file's other rows, and store the rows as read with what
+        was found: the preview becomes READY, or FAILED with the reason (a file that cannot be
+        read on).  Progress is also stored with the preview, for pages on other processes."""
         assert preview.id is not None
         binary = io.BytesIO(source) if isinstance(source, bytes) else source
         size = _size(binary)
@@ -341,7 +340,7 @@ class ImportStore:
                          not_kept_columns=table.not_kept, names=table.names)
         if table.problem:
             return self._fail(result, table.problem)
-        planner = _Planner(table.names)
+        planner = _Planner(table.names) if match else None
         issues = _Issues(on_issue)
         parsed: list[tuple[int, csv_io.ParsedRow]] = []
         unreadable: list[RowIssue] = []
@@ -396,10 +395,12 @@ class ImportStore:
         return result
 
     def _store_chunk(self, result: Preview, seq: int, parsed: list[tuple[int, csv_io.ParsedRow]],
-                     unreadable: list[RowIssue], planner: _Planner, issues: _Issues,
+                     unreadable: list[RowIssue], planner: _Planner | None, issues: _Issues,
                      estimate: int) -> None:
-        with self._engine.connect() as conn:
-            planned = planner.plan(conn, parsed)
+        planned: list[Planned | RowIssue] = []
+        if planner is not None:
+            with self._engine.connect() as conn:
+                planned = planner.plan(conn, parsed)
         found = list(unreadable)
         for item in planned:
             if isinstance(item, RowIssue):
@@ -539,8 +540,9 @@ class ImportStore:
             on_issue: OnIssue | None = None) -> BatchReport:
         """Check the file and apply what can be applied, as one batch; nothing of the
         preview is kept."""
-        preview = self.preview(data, filename=filename, region=region, actor=actor,
-                               progress=progress)
+        # Not matched against the registry here: apply() does that once, just before it writes.
+        started = self.begin(filename=filename, sha256=_digest(data), actor=actor)
+        preview = self.check(started, data, region=region, progress=progress, match=False)
         try:
             return self.apply(preview, actor=actor, progress=progress, on_issue=on_issue)
         finally:
@@ -778,9 +780,9 @@ class ImportStore:
 
 # --- stored previews --------------------------------------------------------------------------
 
-_ROW_FIELDS = tuple(f.name for f in dc_fields(csv_io.ParsedRow))
-_ROW_VALUES = operator.attrgetter(*_ROW_FIELDS)
+_ROW_FIELDS = csv_io.ParsedRow._fields
 _BIRTH = 1 + _ROW_FIELDS.index("birth_date")  # in a stored row, after its line
+_MAKE_ROW = csv_io.ParsedRow._make
 
 
 def _iso(value: Any) -> str:
@@ -793,7 +795,7 @@ def _encode_chunk(parsed: Sequence[tuple[int, csv_io.ParsedRow]],
                   unreadable: Sequence[RowIssue]) -> bytes:
     """Rows as read, compactly: a list of values per row (the fields in ParsedRow's order),
     JSON, compressed (level 1: most of the gain at a fraction of the time)."""
-    body = json.dumps({"rows": [[line, *_ROW_VALUES(row)] for line, row in parsed],
+    body = json.dumps({"rows": [[line, *row] for line, row in parsed],
                        "issues": [[i.line, i.reason, i.column] for i in unreadable]},
                       ensure_ascii=False, separators=(",", ":"), default=_iso)
     return zlib.compress(body.encode("utf-8"), 1)
@@ -802,10 +804,11 @@ def _encode_chunk(parsed: Sequence[tuple[int, csv_io.ParsedRow]],
 def _decode_chunk(body: bytes) -> tuple[list[tuple[int, csv_io.ParsedRow]], list[RowIssue]]:
     data = json.loads(zlib.decompress(body))
     parsed = []
+    born = dt.date.fromisoformat
     for values in data["rows"]:
         if values[_BIRTH] is not None:
-            values[_BIRTH] = dt.date.fromisoformat(values[_BIRTH])
-        parsed.append((values[0], csv_io.ParsedRow(*values[1:])))
+            values[_BIRTH] = born(values[_BIRTH])
+        parsed.append((values[0], _MAKE_ROW(values[1:])))
     return parsed, [RowIssue(*issue) for issue in data["issues"]]
 
 
@@ -896,8 +899,7 @@ def _preview_of(row: dict[str, Any]) -> Preview:
 
 
 def _sample_of(p: Planned) -> dict[str, Any]:
-    values = {f: v for f, v in zip(_ROW_FIELDS, _ROW_VALUES(p.row), strict=True)
-              if v is not None}
+    values = {f: v for f, v in p.row._asdict().items() if v is not None}
     values.pop("personal_id_fingerprint", None)  # a hash, of no use to a person
     values.pop("phone_column", None)
     if p.action == "update":
@@ -931,8 +933,11 @@ def _size(source: BinaryIO) -> int:
 # --- planning ---------------------------------------------------------------------------------
 
 
-@dataclass
-class _Claim:
+class _Claim(NamedTuple):
+    """The row that first gave an identifier.  A tuple of plain values, like the keys it is
+    kept under: the garbage collector stops scanning those, and a file's worth of claims
+    otherwise made it rescan them over and over (a third of an import's time)."""
+
     line: int
     target: Any  # the stored customer's id, or ("new", line)
     code: str | None
