@@ -1,19 +1,22 @@
 """``selfreg-bridge import-csv | import-undo | imports``: CSV imports from the command line.
 
 Progress goes to stderr (a line that rewrites itself on a terminal, a line per 10 % when
-redirected), row errors too, one a line; the summary goes to stdout.  ``import-csv`` exits 1
-when any row failed, so a script notices.
+redirected), row errors too, one a line, as the file is read; the summary goes to stdout.
+``import-csv`` exits 1 when any row failed or the file cannot be read (past a limit of
+:mod:`.registry.csv_io`: the message says where and which), so a script notices.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import sys
 from importlib import resources
-from typing import TextIO
+from typing import BinaryIO, TextIO
 
 from .registry import Registry
-from .registry.imports import AlreadyUndone, Batch, Preview
+from .registry.import_worker import batch_gc
+from .registry.imports import AlreadyUndone, Batch, Preview, RowIssue
 
 DEMO_CSV = "demo_customers.csv"
 SHOW_PROGRESS_FROM = 5_000  # rows; small files finish before a bar means anything
@@ -47,57 +50,70 @@ def run(db_url: str, args: argparse.Namespace, region: str) -> int:
             return _list(registry)
         if args.command == "import-undo":
             return _undo(registry, args.batch)
-        return _import(registry, args.file, region, dry_run=args.dry_run, again=args.again)
+        with batch_gc():  # this process does nothing else meanwhile
+            return _import(registry, args.file, region, dry_run=args.dry_run, again=args.again)
     finally:
         registry.close()
 
 
-def _read(file: str) -> tuple[bytes, str]:
+def _open(file: str) -> tuple[BinaryIO, str]:
     if file == "demo":
-        return (resources.files("cashier_bridge").joinpath("data", DEMO_CSV).read_bytes(),
-                DEMO_CSV)
-    with open(file, "rb") as f:
-        return f.read(), file.replace("\\", "/").rsplit("/", 1)[-1]
+        return (io.BytesIO(resources.files("cashier_bridge").joinpath("data", DEMO_CSV)
+                           .read_bytes()), DEMO_CSV)
+    return open(file, "rb"), file.replace("\\", "/").rsplit("/", 1)[-1]
 
 
 def _import(registry: Registry, file: str, region: str, *, dry_run: bool, again: bool) -> int:
     try:
-        data, name = _read(file)
+        source, name = _open(file)
     except OSError as exc:
         print(f"cannot read {file}: {exc.strerror}", file=sys.stderr)
         return 2
     bar = _Bar()
-    preview = registry.imports.preview(data, filename=name, region=region, progress=bar)
-    if preview.header_error:
-        print(f"line 1: {preview.header_error}", file=sys.stderr)
-        print("nothing imported")
-        return 1
-    _columns(preview)
-    for issue in preview.errors:
+    seen: set[tuple[int, str]] = set()
+
+    def found(issue: RowIssue) -> None:  # every row error, as the file is read
+        seen.add((issue.line, issue.reason))
         print(str(issue), file=sys.stderr)
-    if dry_run:
-        print(f"would create {preview.creates}, update {preview.updates}, leave "
-              f"{preview.unchanged} unchanged; {preview.failed} rows cannot be imported "
-              "(nothing was changed)")
-        for row in preview.sample(5):
-            values = ", ".join(f"{k}={v}" for k, v in row["values"].items())
-            print(f"  line {row['line']}: {row['action']} {values}")
-        if preview.earlier:
-            print(_earlier(preview.earlier))
-        return 1 if preview.errors else 0
-    if preview.earlier and not again:
-        print(f"{_earlier(preview.earlier)}; nothing imported (--again imports it anyway)")
-        print("created 0, updated 0, skipped 0, errors 0")
-        return 0
-    report = registry.imports.apply(preview, actor="cli", progress=bar)
-    late = {(i.line, i.reason) for i in report.issues} - {(i.line, i.reason)
-                                                          for i in preview.errors}
-    for line, reason in sorted(late):
-        print(f"line {line}: {reason}", file=sys.stderr)
+
+    with source:
+        # The file is read a row at a time; its rows, as read, wait in the database.
+        preview = registry.imports.preview(source, filename=name, region=region, actor="cli",
+                                           progress=bar, on_issue=found)
+    assert preview.id is not None
+    try:
+        if preview.header_error:
+            # The message says where (the header, or the line) and what the limit is.
+            print(preview.header_error, file=sys.stderr)
+            print("nothing imported")
+            return 1
+        _columns(preview)
+        if dry_run:
+            print(f"would create {preview.creates}, update {preview.updates}, leave "
+                  f"{preview.unchanged} unchanged; {preview.failed} rows cannot be imported "
+                  "(nothing was changed)")
+            for row in preview.sample(5):
+                values = ", ".join(f"{k}={v}" for k, v in row["values"].items())
+                print(f"  line {row['line']}: {row['action']} {values}")
+            if preview.earlier:
+                print(_earlier(preview.earlier))
+            return 1 if preview.failed else 0
+        if preview.earlier and not again:
+            print(f"{_earlier(preview.earlier)}; nothing imported (--again imports it anyway)")
+            print("created 0, updated 0, skipped 0, errors 0")
+            return 0
+
+        def late(issue: RowIssue) -> None:  # found by the import, not by the check before
+            if (issue.line, issue.reason) not in seen:
+                print(str(issue), file=sys.stderr)
+
+        report = registry.imports.apply(preview, actor="cli", progress=bar, on_issue=late)
+    finally:
+        registry.imports.discard(preview.id)
     print(f"created {report.created}, updated {report.updated}, skipped {report.skipped}, "
-          f"errors {len(report.errors)} (batch {report.batch_id}; "
+          f"errors {report.failed} (batch {report.batch_id}; "
           f"'selfreg-bridge import-undo {report.batch_id}' undoes it)")
-    return 1 if report.errors else 0
+    return 1 if report.failed else 0
 
 
 def _columns(preview: Preview) -> None:

@@ -107,7 +107,8 @@ def _pages(page: Any, url: str, out_dir: Path, kept: int, other: int, work: Path
     page.goto(f"{url}/admin/import-export")
     page.set_input_files("#file", str(_lightspeed_file(work)))
     page.click("#check")
-    expect(page.locator("#failed")).to_have_text("1")
+    # Checked in a worker process while a progress page shows; then the preview.
+    expect(page.locator("#failed")).to_have_text("1", timeout=60_000)
     shoot("import")
     page.goto(f"{url}/admin/customers/{kept}/merge?other={other}")
     expect(page.locator("#merge-preview")).to_be_visible()

@@ -1,27 +1,32 @@
 """``/admin/import-export``: customers in and out as CSV (Lightspeed X-Series columns).
 
 Upload (multipart, its own body limit of :data:`MAX_UPLOAD_BYTES`, well above the bridge's
-1 MiB for everything else) → preview (counts, the first rows as they will be stored, every row
-that cannot be imported with line, column and reason) → "Import", which runs in a background
-thread while the page shows progress (a small script polls a JSON endpoint; without scripts the
-page reloads itself through a ``Refresh`` header) → the row-by-row report.  Batches are listed
-with Undo (a POST with the CSRF token and a confirmation box).  "Export CSV" streams the file.
+1 MiB for everything else; copied to a file of the data directory a block at a time, off the
+event loop) → the file is read and checked in a worker process (:mod:`.import_jobs`) while a
+page shows progress → the preview (counts, the first rows as they will be stored, the rows
+that cannot be imported with line, column and reason) → "Import", which runs in a worker
+process too while the page shows progress (a small script polls a JSON endpoint; without
+scripts the page reloads itself through a ``Refresh`` header) → the row-by-row report.
+Batches are listed with Undo (a POST with the CSRF token and a confirmation box).  "Export
+CSV" streams the file.
 
-Managers and admins only (``Action.import_customers`` / ``Action.export_customers``).  The
-uploaded file's rows, as the preview read them, live in memory until they are imported or
-replaced; nothing of them is logged.
+A preview and its rows live in the database (``registry.imports``), named in URLs by a random
+token that only its staff member may use: it survives a restart, any process of a chain shows
+it, and its page says when it was replaced by the same person's newer upload, expired or
+stopped.  Managers and admins only (``Action.import_customers`` /
+``Action.export_customers``).  Nothing of a file's rows is logged.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import hashlib
 import hmac
-import secrets
+import os
 import tempfile
-import threading
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from typing import Annotated, Any
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Annotated, Any, BinaryIO
 
 import structlog
 from fastapi import APIRouter, Depends, Request
@@ -30,11 +35,19 @@ from starlette.responses import StreamingResponse
 
 from ..config import Settings
 from ..permissions import Action
-from ..registry import Registry
-from ..registry.csv_io import FIELDS
-from ..registry.imports import AlreadyUndone, BatchReport, Preview
+from ..pools import Busy
+from ..registry.csv_io import FIELDS, MAX_COLUMNS, MAX_ROWS
+from ..registry.imports import (
+    KEEP_PREVIEWS,
+    PREVIEW_TTL,
+    AlreadyUndone,
+    Preview,
+    PreviewGone,
+    PreviewState,
+)
 from ..registry.staff import StaffSession
 from .auth import CSRF_REFUSED, Form, Needs, Refused, registry_of
+from .import_jobs import ImportJobs, new_upload_file
 
 log = structlog.get_logger("selfreg.admin.imports")
 
@@ -42,7 +55,10 @@ MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 # The request may be a little larger than the file (multipart headers, the CSRF field): the
 # route's limit leaves room for that, so a file just over the limit gets our own clear page.
 MAX_BODY_BYTES = MAX_UPLOAD_BYTES + 64 * 1024
-KEEP_UPLOADS = 8  # previews waiting for "Import", per bridge process
+COPY_BLOCK = 1024 * 1024  # the upload is copied a block at a time
+# A preview's page waits this long for a check under way to end (a small file's does) before
+# it shows the progress instead; short, so that a stopping bridge is not held up by it.
+WAIT_FOR_CHECK_S = 1.5
 BASE = "/admin/import-export"
 
 Importer = Annotated[StaffSession, Depends(Needs(Action.import_customers))]
@@ -53,71 +69,99 @@ _SCRIPT_CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; script-src
                "frame-ancestors 'none'")
 
 
-@dataclass
-class Upload:
-    token: str
-    staff_id: int
-    filename: str
-    preview: Preview  # with the file's rows as read: the import does not read it again
-
-
-@dataclass
-class Job:
-    id: str
-    staff_id: int
-    filename: str
-    phase: str = "checking"
-    done: int = 0
-    total: int = 0
-    finished: bool = False
-    report: BatchReport | None = None
-    error: str | None = None
-    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-    def progress(self, phase: str, done: int, total: int) -> None:
-        with self.lock:
-            self.phase, self.done, self.total = phase, done, total
-
-    def state(self) -> dict[str, Any]:
-        with self.lock:
-            return {"phase": self.phase, "done": self.done, "total": self.total,
-                    "finished": self.finished, "error": self.error,
-                    "batch": self.report.batch_id if self.report else None}
-
-
-@dataclass
-class _Work:
-    uploads: dict[str, Upload] = field(default_factory=dict)
-    jobs: dict[str, Job] = field(default_factory=dict)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-
-def _work(request: Request) -> _Work:
+def _jobs(request: Request, settings: Settings) -> ImportJobs:
     state = request.app.state
-    if not hasattr(state, "import_work"):
-        state.import_work = _Work()
-    return state.import_work  # type: ignore[no-any-return]
+    if not hasattr(state, "import_jobs"):
+        state.import_jobs = ImportJobs(state.registry, state.pools.uploads,
+                                       settings.phone_region)
+    return state.import_jobs  # type: ignore[no-any-return]
+
+
+def _gone(p: Preview) -> str:
+    """What became of a preview that can no longer be imported, in words for its owner."""
+    name = p.filename or "the file"
+    again = " Upload the file again to import it."
+    if p.state == PreviewState.REPLACED:
+        return (f"The check of {name} was replaced by a newer upload of yours (each person "
+                f"keeps their {KEEP_PREVIEWS} newest).{again}")
+    if p.state == PreviewState.EXPIRED:
+        hours = int(PREVIEW_TTL.total_seconds() // 3600)
+        return f"The check of {name} expired (checked files are kept for {hours} hours).{again}"
+    if p.state == PreviewState.DROPPED:
+        return (f"The check of {name} was removed to make room for newer ones (the bridge "
+                f"keeps a limited amount of checked files).{again}")
+    if p.state == PreviewState.STOPPED:
+        return f"{name}: {p.error or 'the check stopped before it finished.'}"
+    if p.state == PreviewState.IMPORTED:
+        return f"{name} was imported already (batch {p.batch_id})."
+    if p.state == PreviewState.IMPORTING:
+        return f"{name} is being imported."
+    return f"{name} cannot be imported."
+
+
+@contextlib.asynccontextmanager
+async def _lifespan(app: Any) -> AsyncIterator[None]:
+    yield
+    jobs: ImportJobs | None = getattr(app.state, "import_jobs", None)
+    if jobs is not None:
+        await jobs.close()
 
 
 def imports_router(settings: Settings, page: Callable[..., HTMLResponse]) -> APIRouter:
-    router = APIRouter(prefix=BASE)
+    # FastAPI runs an included router's lifespan inside the app's: workers end before the
+    # pools and the registry close.
+    router = APIRouter(prefix=BASE, lifespan=_lifespan)
 
-    async def main_page(request: Request, status: int = 200, *, error: str | None = None
-                        ) -> HTMLResponse:
-        batches = await asyncio.to_thread(registry_of(request).imports.list)
-        running = [j for j in _work(request).jobs.values() if not j.finished]
-        return page(request, "import_export.html", status, title="Import/Export",
-                    error=error, batches=batches, running=running,
-                    max_mb=MAX_UPLOAD_BYTES // (1024 * 1024), fields=FIELDS,
-                    done=request.query_params.get("done"))
+    async def main_page(request: Request, status: int = 200, *, error: str | None = None,
+                        headers: dict[str, str] | None = None) -> HTMLResponse:
+        imports = registry_of(request).imports
+        batches = await asyncio.to_thread(imports.list)
+        running = await asyncio.to_thread(imports.running)
+        response = page(request, "import_export.html", status, title="Import/Export",
+                        error=error, batches=batches, running=running,
+                        max_mb=MAX_UPLOAD_BYTES // (1024 * 1024), max_rows=MAX_ROWS,
+                        max_columns=MAX_COLUMNS, fields=FIELDS,
+                        done=request.query_params.get("done"))
+        response.headers.update(headers or {})
+        return response
+
+    async def busy_page(request: Request, exc: Busy) -> HTMLResponse:
+        return await main_page(request, 503, error=(
+            "The bridge is busy checking or importing other files; nothing was sent on. Try "
+            f"again in {exc.retry_after_s} seconds."),
+            headers={"Retry-After": str(exc.retry_after_s)})
+
+    def preview_page(request: Request, p: Preview, status: int = 200, *,
+                     error: str | None = None) -> HTMLResponse:
+        return page(request, "import_preview.html", status, title="Check the import", p=p,
+                    token=p.token, sample=p.sample(), error=error)
+
+    def progress_page(request: Request, p: Preview) -> HTMLResponse:
+        url = f"{BASE}/{'previews' if p.state == PreviewState.CHECKING else 'jobs'}/{p.token}"
+        response = page(request, "import_job.html", title="Checking" if p.state ==
+                        PreviewState.CHECKING else "Importing", p=p, state=_state(p),
+                        progress_url=url + "/progress")
+        response.headers["Refresh"] = "2"  # no script: the page reloads itself
+        response.headers["Content-Security-Policy"] = _SCRIPT_CSP
+        return response
+
+    async def mine(request: Request, token: str, session: StaffSession) -> Preview:
+        found = await asyncio.to_thread(registry_of(request).imports.find, token,
+                                        session.staff.id)
+        if found is None:
+            raise Refused("There is no such file check (it was removed after a week, or it "
+                          "is someone else's). Upload the file again.", status=404,
+                          title="No such check")
+        return found
 
     @router.get("", response_class=HTMLResponse)
     async def overview(request: Request, session: Exporter) -> HTMLResponse:
         # Both actions are the managers'; the page itself is the export's (the navigation's).
+        await asyncio.to_thread(registry_of(request).imports.sweep)
         return await main_page(request)
 
     @router.post("/preview", response_class=HTMLResponse, max_body_size=MAX_BODY_BYTES)
-    async def preview(request: Request, session: Importer) -> HTMLResponse:
+    async def preview(request: Request, session: Importer) -> Response:
         try:
             form = await request.form(max_files=1, max_fields=4)
         except Exception:  # a body that is not multipart/form-data at all
@@ -128,88 +172,114 @@ def imports_router(settings: Settings, page: Callable[..., HTMLResponse]) -> API
         upload = form.get("file")
         if upload is None or isinstance(upload, str) or not upload.filename:
             return await main_page(request, 422, error="Choose a CSV file to import.")
-        data = await upload.read(MAX_UPLOAD_BYTES + 1)
+        jobs = _jobs(request, settings)
+        if jobs.full():
+            return await busy_page(request, Busy("uploads"))
         name = upload.filename.replace("\\", "/").rsplit("/", 1)[-1][:255]
+        # Starlette has spooled the body to a temporary file; it is copied (a block at a time,
+        # in a thread) to one the worker process can open, and its digest taken on the way.
+        copied = await asyncio.to_thread(_copy, upload.file)
         await upload.close()
-        problem = _file_problem(name, data)
+        path, size, sha256, head = copied
+        problem = _file_problem(name, size, head)
         if problem:
-            status = 413 if len(data) > MAX_UPLOAD_BYTES else 422
-            return await main_page(request, status, error=problem)
-        registry = registry_of(request)
-        checked = await asyncio.to_thread(registry.imports.preview, data, filename=name,
-                                          region=settings.phone_region)
-        if checked.header_error:
-            reason = _sentence(checked.header_error)
+            _remove(path)
+            return await main_page(request, 413 if size > MAX_UPLOAD_BYTES else 422,
+                                   error=problem)
+        imports = registry_of(request).imports
+        started = await asyncio.to_thread(imports.begin, filename=name, sha256=sha256,
+                                          staff_id=session.staff.id, actor=session.staff.actor)
+        try:
+            jobs.check(started, path)
+        except Busy as exc:
+            _remove(path)
+            assert started.id is not None
+            await asyncio.to_thread(imports.discard, started.id)
+            return await busy_page(request, exc)
+        log.info("import_upload_checking", staff=session.staff.id, preview=started.id,
+                 bytes=size)
+        return RedirectResponse(f"{BASE}/previews/{started.token}", status_code=303)
+
+    @router.get("/previews/{token}", response_class=HTMLResponse)
+    async def preview_state(request: Request, token: str, session: Importer) -> Response:
+        p = await mine(request, token, session)
+        waited = 0.0
+        while p.state == PreviewState.CHECKING and waited < WAIT_FOR_CHECK_S:
+            await asyncio.sleep(0.1)
+            waited += 0.1
+            p = await mine(request, token, session)
+        if p.state == PreviewState.CHECKING:
+            return progress_page(request, p)
+        if p.state == PreviewState.READY:
+            log.info("import_previewed", staff=session.staff.id, rows=p.rows_total,
+                     failed=p.failed)
+            return preview_page(request, p)
+        if p.state == PreviewState.FAILED:
+            reason = _sentence(p.error or "")
             return await main_page(request, 422,
-                                   error=f"{name}: {reason} Nothing was imported.")
-        work = _work(request)
-        token = secrets.token_urlsafe(18)
-        with work.lock:
-            work.uploads[token] = Upload(token, session.staff.id, name, checked)
-            while len(work.uploads) > KEEP_UPLOADS:
-                work.uploads.pop(next(iter(work.uploads)))
-        log.info("import_previewed", staff=session.staff.id, rows=checked.rows_total,
-                 failed=checked.failed)
-        return page(request, "import_preview.html", title="Check the import", p=checked,
-                    token=token, sample=checked.sample())
+                                   error=f"{p.filename}: {reason} Nothing was imported.")
+        if p.state in (PreviewState.IMPORTING, PreviewState.IMPORTED):
+            return RedirectResponse(f"{BASE}/jobs/{p.token}", status_code=303)
+        return await main_page(request, 410, error=_gone(p))
+
+    @router.get("/previews/{token}/progress")
+    async def preview_progress(request: Request, token: str, session: Importer
+                               ) -> JSONResponse:
+        p = await mine(request, token, session)
+        return JSONResponse(_state(p), headers={"Cache-Control": "no-store"})
 
     @router.post("/import", response_class=HTMLResponse)
     async def start(request: Request, session: Importer, form: Form) -> Response:
-        work = _work(request)
-        with work.lock:
-            upload = work.uploads.get(form.get("upload", ""))
-            if upload is None or upload.staff_id != session.staff.id:
-                upload = None
-            running = any(not j.finished for j in work.jobs.values())
-            if upload is not None and not running:
-                del work.uploads[upload.token]
-                job = Job(secrets.token_urlsafe(12), session.staff.id, upload.filename)
-                work.jobs[job.id] = job
-        if upload is not None and upload.preview.earlier and form.get("again") != "yes":
-            with work.lock:
-                del work.jobs[job.id]
-                work.uploads[upload.token] = upload
-            return page(request, "import_preview.html", 409, title="Check the import",
-                        p=upload.preview, token=upload.token, sample=upload.preview.sample(),
-                        error="This file was imported before. Tick the box to import it "
-                              "again, or leave it.")
-        if upload is None:
+        imports = registry_of(request).imports
+        found = await asyncio.to_thread(imports.find, form.get("upload", ""),
+                                        session.staff.id)
+        if found is None:
             return await main_page(request, 410, error=(
-                "That preview is no longer here (the bridge restarted, or it was imported "
-                "already). Upload the file again."))
-        if running:
+                "That check is no longer here (it was removed after a week, or it is someone "
+                "else's). Upload the file again."))
+        if found.state != PreviewState.READY:
+            return await main_page(request, 409 if found.state == PreviewState.IMPORTING
+                                   else 410, error=_gone(found))
+        if found.earlier and form.get("again") != "yes":
+            return preview_page(request, found, 409, error=(
+                "This file was imported before. Tick the box to import it again, or leave "
+                "it."))
+        if await asyncio.to_thread(imports.running, importing=True):
             return await main_page(request, 409, error=(
                 "Another import is running; wait until it has finished, then import again."))
-        registry = registry_of(request)
-        thread = threading.Thread(target=_run, name=f"import-{job.id}", daemon=True, args=(
-            registry, job, upload, session.staff.actor))
-        thread.start()
-        log.info("import_started", staff=session.staff.id, job=job.id)
-        return RedirectResponse(f"{BASE}/jobs/{job.id}", status_code=303)
+        jobs = _jobs(request, settings)
+        if jobs.full():
+            return await busy_page(request, Busy("uploads"))
+        try:
+            claimed = await asyncio.to_thread(imports.claim, found)
+        except PreviewGone as gone:
+            found.state = gone.state
+            return await main_page(request, 409, error=_gone(found))
+        try:
+            jobs.apply(claimed, session.staff.actor)
+        except Busy as exc:  # filled since full() above: the preview waits again
+            assert claimed.id is not None
+            await asyncio.to_thread(imports.release, claimed.id)
+            return await busy_page(request, exc)
+        log.info("import_started", staff=session.staff.id, preview=claimed.id)
+        return RedirectResponse(f"{BASE}/jobs/{claimed.token}", status_code=303)
 
-    def job_of(request: Request, job_id: str, session: StaffSession) -> Job:
-        job = _work(request).jobs.get(job_id)
-        if job is None or job.staff_id != session.staff.id:
-            raise Refused("There is no such import (the bridge may have restarted; the batch "
-                          "list shows every import).", status=404, title="No such import")
-        return job
+    @router.get("/jobs/{token}", response_class=HTMLResponse)
+    async def job_page(request: Request, token: str, session: Importer) -> Response:
+        p = await mine(request, token, session)
+        if p.state == PreviewState.IMPORTED and p.batch_id is not None:
+            return RedirectResponse(f"{BASE}/batches/{p.batch_id}", status_code=303)
+        if p.state == PreviewState.IMPORTING:
+            return progress_page(request, p)
+        if p.state == PreviewState.STOPPED and p.batch_id is not None:
+            return page(request, "import_job.html", title="Import stopped", p=p,
+                        state=_state(p), progress_url="")
+        return RedirectResponse(f"{BASE}/previews/{p.token}", status_code=303)
 
-    @router.get("/jobs/{job_id}", response_class=HTMLResponse)
-    async def job_page(request: Request, job_id: str, session: Importer) -> Response:
-        job = job_of(request, job_id, session)
-        state = job.state()
-        if state["finished"] and state["batch"] is not None:
-            return RedirectResponse(f"{BASE}/batches/{state['batch']}", status_code=303)
-        response = page(request, "import_job.html", title="Importing", job=job, state=state)
-        if not state["finished"]:
-            response.headers["Refresh"] = "2"  # no script: the page reloads itself
-            response.headers["Content-Security-Policy"] = _SCRIPT_CSP
-        return response
-
-    @router.get("/jobs/{job_id}/progress")
-    async def job_progress(request: Request, job_id: str, session: Importer) -> JSONResponse:
-        return JSONResponse(job_of(request, job_id, session).state(),
-                            headers={"Cache-Control": "no-store"})
+    @router.get("/jobs/{token}/progress")
+    async def job_progress(request: Request, token: str, session: Importer) -> JSONResponse:
+        p = await mine(request, token, session)
+        return JSONResponse(_state(p), headers={"Cache-Control": "no-store"})
 
     @router.get("/progress.js")
     async def script() -> Response:
@@ -274,47 +344,68 @@ def imports_router(settings: Settings, page: Callable[..., HTMLResponse]) -> API
     return router
 
 
-def _run(registry: Registry, job: Job, upload: Upload, actor: str) -> None:
+def _state(p: Preview) -> dict[str, Any]:
+    """A check's or import's progress, as the page's script reads it."""
+    finished = p.state not in (PreviewState.CHECKING, PreviewState.IMPORTING)
+    return {"phase": p.phase or p.state.value, "done": p.done, "total": p.total,
+            "state": p.state.value, "finished": finished,
+            "error": p.error if p.state == PreviewState.STOPPED else None,
+            "batch": p.batch_id}
+
+
+def _copy(source: BinaryIO) -> tuple[str, int, str, bytes]:
+    """Copy the spooled upload to a new file of the upload directory, a block at a time and
+    no further than one byte past :data:`MAX_UPLOAD_BYTES`; its path, size, SHA-256 and first
+    bytes."""
+    handle, path = new_upload_file()
+    digest = hashlib.sha256()
+    size, head = 0, b""
     try:
-        # apply() matches the preview's rows against the registry again (it may have changed
-        # since the preview was made) without reading the file again.
-        report = registry.imports.apply(upload.preview, actor=actor, progress=job.progress)
-        with job.lock:
-            job.report = report
-    except Exception as exc:  # shown on the page; the batch keeps what was applied
-        log.exception("import_failed", job=job.id)
-        with job.lock:
-            job.error = f"The import stopped: {type(exc).__name__}. What was imported so far " \
-                        "is in the batch list and can be undone."
-    finally:
-        with job.lock:
-            job.finished = True
+        with os.fdopen(handle, "wb") as out:
+            while size <= MAX_UPLOAD_BYTES:
+                block = source.read(min(COPY_BLOCK, MAX_UPLOAD_BYTES + 1 - size))
+                if not block:
+                    break
+                if not head:
+                    head = block[:8]
+                digest.update(block)
+                out.write(block)
+                size += len(block)
+    except BaseException:
+        _remove(path)
+        raise
+    return path, size, digest.hexdigest(), head
+
+
+def _remove(path: str) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(path)
 
 
 _XLSX_MAGIC = b"PK\x03\x04"
 _ACCEPTED = (".csv", ".txt")
 
 
-def _file_problem(name: str, data: bytes) -> str | None:
+def _file_problem(name: str, size: int, head: bytes) -> str | None:
     """Why the upload is not a CSV file we can read, in words for the person who chose it."""
     lower = name.lower()
-    if len(data) > MAX_UPLOAD_BYTES:
+    if size > MAX_UPLOAD_BYTES:
         return (f"{name} is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB; split it into "
                 "smaller files and import them one after the other. Nothing was imported.")
-    if data.startswith(_XLSX_MAGIC) or lower.endswith((".xlsx", ".xls", ".ods", ".numbers")):
+    if head.startswith(_XLSX_MAGIC) or lower.endswith((".xlsx", ".xls", ".ods", ".numbers")):
         return (f"{name} is a spreadsheet workbook, not a CSV file. In Excel choose File → "
                 "Save As → \"CSV UTF-8 (comma delimited)\", then upload that file. Nothing was "
                 "imported.")
     if not lower.endswith(_ACCEPTED):
         return (f"{name} is not a CSV file (expected a name ending in .csv). Nothing was "
                 "imported.")
-    if not data.strip():
+    if size == 0:
         return f"{name} is empty. Nothing was imported."
     return None
 
 
 def _sentence(message: str) -> str:
-    return message[:1].upper() + message[1:] + ("" if message.endswith(".") else ".")
+    return message[:1].upper() + message[1:] + ("" if message.endswith((".", "?", "!")) else ".")
 
 
 # Polls the progress endpoint and moves the bar; when the import is done, the page follows to

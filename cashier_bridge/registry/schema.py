@@ -16,6 +16,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -353,4 +354,43 @@ idempotency_keys = Table(
     Column("key", String(128), primary_key=True),
     Column("body_sha256", String(64), nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
+)
+
+# An uploaded CSV file as read and checked (the preview), kept until it is imported, replaced,
+# or expires, so that the import reads its rows from here on any bridge process and after a
+# restart.  ``state`` says where it is (imports.PreviewState); ``phase``/``done``/``total`` are
+# the progress of the reading or importing under way, ``updated_at`` when it last moved.
+import_previews = Table(
+    "import_previews",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("token", String(32), nullable=False, unique=True),
+    Column("staff_id", Id, ForeignKey("staff.id", ondelete="CASCADE")),
+    Column("actor", String(64), nullable=False),
+    Column("filename", String(255)),
+    Column("file_sha256", String(64), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("phase", String(16)),
+    Column("done", Integer(), nullable=False, server_default="0"),
+    Column("total", Integer(), nullable=False, server_default="0"),
+    Column("summary_json", Text()),
+    Column("error", Text()),
+    Column("error_line", Integer()),
+    Column("batch_id", Id),
+    Column("stored_bytes", BigInteger(), nullable=False, server_default="0"),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False, index=True),
+    Index(None, "staff_id", "id"),
+)
+
+# A preview's rows as read, CHUNK at a time: compressed JSON of the parsed rows and of the rows
+# that could not be read, so that neither writing nor reading them holds a whole file.
+import_preview_chunks = Table(
+    "import_preview_chunks",
+    metadata,
+    Column("preview_id", Id, ForeignKey("import_previews.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("seq", Integer(), primary_key=True),
+    Column("body", LargeBinary(), nullable=False),
 )

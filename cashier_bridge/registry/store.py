@@ -8,6 +8,7 @@ insert only exist to give a precise :class:`DuplicateCustomer` instead of a bare
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 from collections.abc import Iterable, Sequence
@@ -74,6 +75,15 @@ _RECORD_SELECT: Select[Any] = select(
 ).select_from(customers.outerjoin(customer_groups, customers.c.group_id == customer_groups.c.id))
 
 
+def personal_id_fingerprint(secret: bytes, personal_id: str) -> str:
+    """HMAC-SHA256 of the 12-digit number: matchable, but useless without the secret."""
+    if len(personal_id) == 12 and personal_id.isdigit():
+        number = personal_id
+    else:
+        number = personnummer.parse(personal_id).number
+    return hmac.new(secret, number.encode("ascii"), hashlib.sha256).hexdigest()
+
+
 class Registry:
     def __init__(self, engine: Engine, secret: bytes) -> None:
         self._engine = engine
@@ -91,7 +101,9 @@ class Registry:
         self._sales = SaleStore(engine, self._writer)
         self._consents = ConsentStore(engine, self._writer)
         self._staff = StaffStore(engine, self._writer)
-        self._imports = ImportStore(engine, self._writer, self.fingerprint)
+        # A picklable fingerprint: the bridge reads uploads in a worker process.
+        self._imports = ImportStore(engine, self._writer,
+                                    functools.partial(personal_id_fingerprint, secret))
         self._merges = MergeStore(engine, self._writer)
         # Lookups read one row by a unique index: on PostgreSQL, without BEGIN and ROLLBACK
         # around them, which are two of a lookup's four round trips to the server.
@@ -133,11 +145,7 @@ class Registry:
 
     def fingerprint(self, personal_id: str) -> str:
         """HMAC-SHA256 of the 12-digit number: matchable, but useless without the secret."""
-        if len(personal_id) == 12 and personal_id.isdigit():
-            number = personal_id
-        else:
-            number = personnummer.parse(personal_id).number
-        return hmac.new(self._secret, number.encode("ascii"), hashlib.sha256).hexdigest()
+        return personal_id_fingerprint(self._secret, personal_id)
 
     # --- reading -------------------------------------------------------------------------------
 

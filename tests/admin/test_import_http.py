@@ -7,20 +7,27 @@ progress, the report, undo, export; who may, CSRF, upload limits and files that 
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import datetime as dt
 import io
 import re
 import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
 
 from cashier_bridge.admin.imports import MAX_UPLOAD_BYTES
 from cashier_bridge.registry import Registry
+from cashier_bridge.registry.imports import PREVIEW_TTL
+from cashier_bridge.registry.schema import import_previews
 
-from .test_admin_http import client, csrf_of, login, registry, text_of  # noqa: F401
+from .test_admin_http import client, csrf_of, login, make_client, registry, text_of  # noqa: F401
 
 LIGHTSPEED = Path(__file__).resolve().parents[1] / "fixtures" / "lightspeed" / \
     "customers_x_series.csv"
@@ -28,16 +35,30 @@ LIGHTSPEED = Path(__file__).resolve().parents[1] / "fixtures" / "lightspeed" / \
 
 def upload(client: TestClient, csrf: str, name: str, data: bytes,
            content_type: str = "text/csv") -> httpx.Response:
-    return client.post("/admin/import-export/preview", data={"csrf": csrf},
-                       files={"file": (name, data, content_type)})
+    """Post the file; when it is taken, the page its check ends on (it runs in a worker
+    process while the page shows progress)."""
+    posted = client.post("/admin/import-export/preview", data={"csrf": csrf},
+                         files={"file": (name, data, content_type)})
+    if posted.status_code != 303:
+        return posted
+    return settled(client, posted.headers["location"])
 
 
-def wait_for(job_url: str) -> None:
-    """The import's own thread finishing: the event the progress endpoint reports."""
-    job_id = job_url.rsplit("/", 1)[-1]
-    for thread in threading.enumerate():
-        if thread.name == f"import-{job_id}":
-            thread.join(60)
+def settled(client: TestClient, url: str) -> httpx.Response:
+    """``url`` once it no longer shows a check or import in progress (the worker finished:
+    the event the page reports)."""
+    deadline = time.monotonic() + 120
+    while True:
+        page = client.get(url)
+        if 'id="progress"' not in page.text or time.monotonic() > deadline:
+            return page
+
+
+def wait_for(job_url: str, client: TestClient) -> None:
+    """The import's worker finishing: the event the progress endpoint reports."""
+    deadline = time.monotonic() + 120
+    while not client.get(job_url + "/progress").json()["finished"]:
+        assert time.monotonic() < deadline, "the import did not finish"
 
 
 def test_a_manager_previews_imports_reads_the_report_and_undoes(
@@ -61,7 +82,7 @@ def test_a_manager_previews_imports_reads_the_report_and_undoes(
     started = client.post("/admin/import-export/import", data={"csrf": csrf, "upload": token})
     assert started.status_code == 303
     job_url = started.headers["location"]
-    wait_for(job_url)
+    wait_for(job_url, client)
     progress = client.get(job_url + "/progress").json()
     assert progress["finished"] and progress["error"] is None
     assert (progress["phase"], progress["done"], progress["total"]) == ("importing", 4, 4)
@@ -166,3 +187,126 @@ def test_export_streams_every_customer_in_the_lightspeed_columns(
     rows = list(csv.DictReader(io.StringIO(response.text)))
     assert [(r["customer_code"], r["first_name"], r["mobile"]) for r in rows] == [
         ("1001", "Anna", "+46701234567"), ("1002", "Bo", "")]
+
+
+# --- limits, stored previews, a busy bridge -------------------------------------------------
+
+def test_a_cell_over_the_csv_field_limit_gets_a_422_naming_line_and_column(
+        client: TestClient, registry: Registry) -> None:
+    csrf = login(client, "maja")
+    data = b"first_name,last_name,note\nAnna,Berg,ok\nBo,Ek," + b"x" * 131_073 + b"\n"
+    page = upload(client, csrf, "lang.csv", data)
+    assert page.status_code == 422
+    assert text_of(page, "error") == (
+        "lang.csv: Line 3, note: a cell longer than 10,000 characters (at most 10,000 are "
+        "read); is a closing quote missing? Nothing was imported.")
+    assert 'id="file"' in page.text  # the upload form, to choose the corrected file
+    assert registry.imports.list() == [] and registry.count_customers() == 2
+
+
+def test_a_header_of_40000_columns_gets_a_422(client: TestClient, registry: Registry) -> None:
+    csrf = login(client, "maja")
+    page = upload(client, csrf, "bred.csv", b"first_name,last_name" + b"," * 39_998 + b"\n")
+    assert page.status_code == 422
+    assert text_of(page, "error").startswith("bred.csv: Header: 40,000 columns (at most 200 "
+                                             "are read;")
+
+
+def test_a_third_upload_replaces_the_oldest_preview_and_its_page_says_so(
+        client: TestClient, registry: Registry) -> None:
+    csrf = login(client, "maja")
+    pages = [upload(client, csrf, f"fil{n}.csv", LIGHTSPEED.read_bytes() + b"\n" * n)
+             for n in range(3)]
+    assert [p.status_code for p in pages] == [200, 200, 200]
+    first = re.search(r'name="upload" value="([^"]+)"', pages[0].text).group(1)
+    gone = client.get(f"/admin/import-export/previews/{first}")
+    assert gone.status_code == 410
+    assert text_of(gone, "error") == (
+        "The check of fil0.csv was replaced by a newer upload of yours (each person keeps "
+        "their 2 newest). Upload the file again to import it.")
+    refused = client.post("/admin/import-export/import", data={"csrf": csrf, "upload": first})
+    assert refused.status_code == 410 and "was replaced by a newer upload" in refused.text
+    assert registry.imports.list() == []
+    # Another person's preview is not found at all, whoever asks.
+    client.cookies.clear()
+    root_csrf = login(client, "root")
+    second = re.search(r'name="upload" value="([^"]+)"', pages[1].text).group(1)
+    assert client.get(f"/admin/import-export/previews/{second}").status_code == 404
+    assert client.post("/admin/import-export/import",
+                       data={"csrf": root_csrf, "upload": second}).status_code == 410
+
+
+def test_an_expired_preview_says_so(client: TestClient, registry: Registry) -> None:
+    csrf = login(client, "maja")
+    page = upload(client, csrf, "customers.csv", LIGHTSPEED.read_bytes())
+    token = re.search(r'name="upload" value="([^"]+)"', page.text).group(1)
+    later = dt.datetime.now(dt.UTC) + PREVIEW_TTL + dt.timedelta(minutes=1)
+    registry.imports.clock = lambda: later
+    gone = client.get(f"/admin/import-export/previews/{token}")
+    assert gone.status_code == 410
+    assert text_of(gone, "error") == (
+        "The check of customers.csv expired (checked files are kept for 24 hours). Upload "
+        "the file again to import it.")
+
+
+def test_a_preview_opens_and_imports_on_another_bridge_process(
+        client: TestClient, registry: Registry, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    csrf = login(client, "maja")
+    page = upload(client, csrf, "customers.csv", LIGHTSPEED.read_bytes())
+    token = re.search(r'name="upload" value="([^"]+)"', page.text).group(1)
+    other_registry = Registry.open(registry.engine.url.render_as_string(hide_password=False))
+    other_registry.staff.clock = registry.staff.clock  # the test's clock, as sessions read it
+    try:
+        with make_client(other_registry, tmp_path / "other", monkeypatch) as other:
+            other.cookies = client.cookies  # the same browser, sent to another process
+            shown = other.get(f"/admin/import-export/previews/{token}")
+            assert shown.status_code == 200, shown.headers.get("location")
+            assert text_of(shown, "creates") == "4" and text_of(shown, "failed") == "4"
+            started = other.post("/admin/import-export/import",
+                                 data={"csrf": csrf, "upload": token})
+            assert started.status_code == 303
+            wait_for(started.headers["location"], other)
+            # The first process's page follows the import the other one ran.
+            done = client.get(started.headers["location"])
+            assert done.status_code == 303 and "/batches/1" in done.headers["location"]
+    finally:
+        other_registry.close()
+    assert registry.count_customers() == 6
+
+
+def test_a_busy_bridge_answers_503_with_retry_after_and_keeps_nothing(
+        client: TestClient, registry: Registry) -> None:
+    csrf = login(client, "maja")
+    pool = client.app.state.pools.uploads  # type: ignore[attr-defined]
+
+    @contextlib.contextmanager
+    def pool_full() -> Iterator[None]:  # as many files being read as the pool takes
+        release = threading.Event()
+        holding = [client.portal.start_task_soon(pool.run, release.wait)  # type: ignore[union-attr]
+                   for _ in range(pool.limit)]
+        try:
+            yield
+        finally:
+            release.set()
+            for held in holding:
+                held.result(30)
+
+    with pool_full():
+        page = upload(client, csrf, "customers.csv", LIGHTSPEED.read_bytes())
+    assert page.status_code == 503
+    assert page.headers["retry-after"] == "5"
+    assert text_of(page, "error").startswith("The bridge is busy checking or importing "
+                                             "other files; nothing was sent on.")
+    with registry.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(import_previews)).scalar_one() == 0
+
+    page = upload(client, csrf, "customers.csv", LIGHTSPEED.read_bytes())
+    assert page.status_code == 200
+    token = re.search(r'name="upload" value="([^"]+)"', page.text).group(1)
+    with pool_full():
+        busy = client.post("/admin/import-export/import", data={"csrf": csrf, "upload": token})
+    assert busy.status_code == 503 and busy.headers["retry-after"] == "5"
+    assert registry.imports.list() == [] and registry.count_customers() == 2
+    # The checked file waits for "Import" as before.
+    assert client.get(f"/admin/import-export/previews/{token}").status_code == 200

@@ -57,3 +57,28 @@ def test_a_big_file_shows_progress_on_stderr(tmp_path: Path) -> None:
     assert "checking: 6,000/6,000 rows (100 %)" in result.stderr
     assert "importing: 6,000/6,000 rows (100 %)" in result.stderr
     assert "created 6000" in result.stdout
+
+
+def test_a_file_past_a_limit_is_refused_with_line_column_and_limit(tmp_path: Path) -> None:
+    long_cell = tmp_path / "lang.csv"
+    long_cell.write_bytes(b"first_name,last_name,note\nAnna,Berg,ok\nBo,Ek," + b"x" * 131_073
+                          + b"\n")
+    result = bridge("import-csv", str(long_cell), tmp=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[-1] == (
+        "line 3, note: a cell longer than 10,000 characters (at most 10,000 are read); is a "
+        "closing quote missing?")
+    assert result.stdout.strip() == "nothing imported"
+    assert "Traceback" not in result.stderr
+
+    wide = tmp_path / "bred.csv"
+    wide.write_bytes(b"first_name,last_name," + b",".join(
+        b"c%d" % n for n in range(999_998)) + b"\n")
+    result = bridge("import-csv", str(wide), "--dry-run", tmp=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[-1].startswith("header: longer than 100,000 characters")
+    registry = Registry.open(f"sqlite:///{tmp_path / 'b.db'}")
+    try:
+        assert registry.count_customers() == 0 and registry.imports.list() == []
+    finally:
+        registry.close()

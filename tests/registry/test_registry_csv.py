@@ -236,7 +236,8 @@ def test_a_file_that_is_not_utf8_is_refused_with_advice(
     path = tmp_path / "latin1.csv"
     path.write_bytes("first_name;last_name\nÅsa;Öberg\n".encode("cp1252"))
     report = registry.import_csv(path)
-    assert report.errors == [(1, 'the file is not UTF-8 text (byte 0xC5 on line 2); in Excel '
+    # Reported on the line of the bad byte.
+    assert report.errors == [(2, 'the file is not UTF-8 text (byte 0xC5 on line 2); in Excel '
                                  'choose "CSV UTF-8" when saving')]
     assert registry.count_customers() == 0
 

@@ -15,6 +15,7 @@ TABLES = {"customers", "customer_groups", "consents", "sales", "lanes", "audit_l
           "installation", "devices", "lane_outbox", "consent_texts", "mobile_tokens",
           "api_tokens", "sign_in_codes", "staff", "staff_sessions", "import_batches",
           "import_changes", "idempotency_keys", "sign_in_failures", "staff_devices",
+          "import_previews", "import_preview_chunks",
           "alembic_version"}
 
 

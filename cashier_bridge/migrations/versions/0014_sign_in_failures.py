@@ -9,7 +9,7 @@ each staff member signed in with, whose right password gets in while the account
 Locks in force move over; counts of wrong passwords below the lock-out are forgotten.
 
 Revision ID: 0014
-Revises: 0012
+Revises: 0013
 Create Date: 2026-11-25
 """
 
@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0014"
-down_revision = "0012"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
