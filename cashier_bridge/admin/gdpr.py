@@ -62,10 +62,11 @@ def _iso(value: Any) -> Any:
 
 
 def personal_data(registry: Registry, customer_id: int, *, shop: str,
-                  controller: str | None) -> dict[str, Any]:
-    """Everything held about one customer, as JSON values (GDPR article 15).  NotFound."""
+                  controller: str | None, actor: str, form: str) -> dict[str, Any]:
+    """Everything held about one customer, as JSON values (GDPR article 15), audited as
+    exported by ``actor`` in ``form``.  NotFound."""
+    held = registry.customers.export(customer_id, actor=actor, form=form)
     row = registry.merges.customer_row(customer_id)
-    held = registry.customers.export(customer_id)
     texts = registry.merges.consent_texts(e.text_version for e in held.consent_log)
 
     def consent(e: Any) -> dict[str, Any]:
@@ -217,13 +218,12 @@ def gdpr_router(settings: Settings, page: Callable[..., HTMLResponse]) -> APIRou
                        ) -> dict[str, Any]:
         registry = registry_of(request)
         await live_row(registry, customer_id)
-        # Audited first, so the export itself lists this export among the entries about them.
-        await asyncio.to_thread(registry.merges.record_export, customer_id,
-                                actor=session.staff.actor, form=form)
-        log.info("personal_data_exported", by=session.staff.id, customer=customer_id, form=form)
-        return await asyncio.to_thread(personal_data, registry, customer_id,
+        data = await asyncio.to_thread(personal_data, registry, customer_id,
                                        shop=settings.shop_name,
-                                       controller=settings.data_controller)
+                                       controller=settings.data_controller,
+                                       actor=session.staff.actor, form=form)
+        log.info("personal_data_exported", by=session.staff.id, customer=customer_id, form=form)
+        return data
 
     @router.get("/customers/{customer_id}/export", response_class=HTMLResponse)
     async def export_page(request: Request, customer_id: int, session: Exporter

@@ -29,6 +29,7 @@ from .models import (
 )
 
 MAX_SEARCH = 50
+API_FORM = "api"  # how an export was asked for, in its audit entry
 MAX_PAGE = 200
 IdempotencyKey = Annotated[str | None, Header(
     alias="Idempotency-Key", pattern=r"^[A-Za-z0-9._~+/=-]{1,80}$",
@@ -146,7 +147,8 @@ def customers_router(region: str) -> APIRouter:
     def export_customer(customer_id: int, request: Request,
                         principal: Principal = EXPORT) -> Export:
         registry = registry_of(request)
-        return Export.of(registry.customers.export(customer_id), registry.groups.ids())
+        held = registry.customers.export(customer_id, actor=principal.actor, form=API_FORM)
+        return Export.of(held, registry.groups.ids())
 
     @router.get("/{customer_id}/sales", response_model=SaleList, summary="A customer's sales")
     def list_sales(customer_id: int, request: Request,

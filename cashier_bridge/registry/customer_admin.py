@@ -37,6 +37,7 @@ from .duplicates import DuplicateProbe, email_key
 from .fields import InvalidCustomer
 from .groups import default_group_id, stored_group
 from .live import live
+from .merging import EXPORT
 from .problems import Conflict, NotFound
 from .records import (
     AccountStatus,
@@ -504,9 +505,14 @@ class CustomerAdmin:
 
     # --- GDPR ----------------------------------------------------------------------------------
 
-    def export(self, customer_id: int) -> CustomerExport:
-        with self._reader.connect() as conn:
+    def export(self, customer_id: int, *, actor: str, form: str) -> CustomerExport:
+        """Everything held about the customer, for ``actor`` (who asked, in which ``form``:
+        the API, the back office's page or file).  Audited first, in the same transaction, so
+        the export lists itself among the entries about them, and there is no export without
+        its entry.  NotFound writes nothing."""
+        with self._writer.begin() as conn:
             record = self._get(conn, customer_id)
+            audit(conn, actor, EXPORT, customer_id, {"source": form})
             entries = conn.execute(select(audit_log).where(audit_log.c.customer_id == customer_id)
                                    .order_by(audit_log.c.id)).all()
             return CustomerExport(

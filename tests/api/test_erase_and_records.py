@@ -28,8 +28,27 @@ def test_export_holds_everything_about_the_customer(api: Api) -> None:
     assert set(body["consents"]["current"]) == {"marketing", "personalised_offers"}
     assert len(body["consents"]["log"]) == 2
     # The answer posted through the API names its caller in the audit log.
-    assert [a["action"] for a in body["audit"]] == ["create", "consent"]
+    assert [a["action"] for a in body["audit"]] == ["create", "consent", "export_personal_data"]
     assert ANNA_PNR not in export.text
+
+
+def test_an_api_export_is_audited_with_its_caller_as_the_back_office_s_is(api: Api) -> None:
+    """Issue 16: who read everything about a person is on record, however they asked."""
+    anna = api.post("/customers", json=ANNA).json()
+    first = api.get(f"/customers/{anna['id']}/export").json()["audit"]
+    # Audited before it is read: the export lists itself, with the token that asked.
+    assert first[-1]["action"] == "export_personal_data"
+    assert first[-1]["actor"].startswith("token:") and first[-1]["detail"] == {"source": "api"}
+    api.get(f"/customers/{anna['id']}/export")
+    with api.registry.engine.connect() as conn:
+        entries = conn.execute(select(audit_log).where(
+            audit_log.c.action == "export_personal_data").order_by(audit_log.c.id)).all()
+    assert [(e.customer_id, e.actor, json.loads(e.detail)) for e in entries] == \
+        [(anna["id"], first[-1]["actor"], {"source": "api"})] * 2
+    # Nobody there: nothing exported, nothing written.
+    assert api.get("/customers/999/export").status_code == 404
+    with api.registry.engine.connect() as conn:
+        assert conn.execute(select(audit_log).where(audit_log.c.customer_id == 999)).all() == []
 
 
 def test_export_after_a_merge_shows_no_personal_id_fingerprint(api: Api) -> None:
