@@ -17,7 +17,7 @@ PREFIX = "/api/v1"
 def install_api(app: FastAPI, settings: Settings) -> None:
     """Mount the API, its error answers and its documentation page on the bridge's app."""
     router = APIRouter(prefix=PREFIX)
-    router.include_router(customers_router(settings.phone_region))
+    router.include_router(customers_router(settings))
     router.include_router(groups_router())
     app.include_router(router)
     errors.install(app)

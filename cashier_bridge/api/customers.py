@@ -7,8 +7,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request, Response, status
 
+from ..config import Settings
+from ..mobile.consent import version
 from ..registry.api_tokens import Principal
 from ..registry.customer_admin import CREDIT_TERMS
+from ..registry.mobile import ConsentText
 from ..registry.records import CustomerRecord
 from .auth import CREATE, ERASE, EXPORT, READ, ROUTE_ACTIONS, WRITE, check, registry_of
 from .errors import invalid
@@ -36,8 +39,13 @@ IdempotencyKey = Annotated[str | None, Header(
     description="Send the same key when retrying: the customer is created once.")]
 
 
-def customers_router(region: str) -> APIRouter:
+def customers_router(settings: Settings) -> APIRouter:
     router = APIRouter(prefix="/customers", tags=["customers"])
+    region = settings.phone_region
+    # Every text the shop asks with, in every language, by version.
+    texts = {version(p, lang, text): ConsentText(version(p, lang, text), p, lang, text)
+             for p, by_language in settings.consent_texts.items()
+             for lang, text in by_language.items()}
 
     def shown(request: Request, records: list[CustomerRecord]) -> list[Customer]:
         ids = registry_of(request).groups.ids()
@@ -181,9 +189,15 @@ def customers_router(region: str) -> APIRouter:
                  status_code=status.HTTP_201_CREATED, summary="Record a consent answer")
     def record_consent(customer_id: int, body: ConsentIn, request: Request,
                        principal: Principal = WRITE) -> ConsentLogEntry:
-        consents = registry_of(request).consents
-        consents.record(customer_id, body.purpose, body.granted, body.source,
-                        body.text_version, actor=principal.actor)
+        registry = registry_of(request)
+        configured = texts.get(body.text_version or "")
+        if configured is not None:
+            # A text the shop has but no phone has shown yet: filed now, for the export.
+            registry.remember_consent_texts([configured])
+        registry.consents.answer(customer_id, body.purpose, body.granted, body.source,
+                                 body.text_version, actor=principal.actor,
+                                 purposes=settings.consent_texts)
+        consents = registry.consents
         return ConsentLogEntry.of(consents.log(customer_id)[-1])
 
     return router

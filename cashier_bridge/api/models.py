@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool
 
-from ..registry.consents import ConsentEntry
+from ..registry.consents import AnswerSource, ConsentEntry
 from ..registry.customer_admin import (
     MAX_ACCOUNT_LIMIT_MINOR,
     MAX_LOYALTY_RATE_BP,
@@ -185,10 +185,14 @@ class SaleList(BaseModel):
 
 
 class ConsentIn(Strict):
-    purpose: Purpose
+    purpose: Purpose = Field(description="one the shop asks about (its consent texts)")
     granted: StrictBool
-    source: Purpose = "api"
-    text_version: Annotated[str, Field(min_length=1, max_length=32)] | None = None
+    source: AnswerSource = Field(AnswerSource.api,
+                                 description="where the customer gave this answer")
+    text_version: Annotated[str, Field(min_length=1, max_length=32)] | None = Field(
+        None, description="the version of the text the customer agreed to, as the consent "
+                          "log shows it: one of the shop's texts (see the back office's "
+                          "settings); leave it out when no text was shown")
 
 
 class ConsentOut(BaseModel):
