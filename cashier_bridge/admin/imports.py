@@ -29,6 +29,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from starlette.responses import StreamingResponse
 
 from ..config import Settings
+from ..ids import Id
 from ..permissions import Action
 from ..registry import Registry
 from ..registry.csv_io import FIELDS
@@ -218,7 +219,7 @@ def imports_router(settings: Settings, page: Callable[..., HTMLResponse]) -> API
                                  "X-Content-Type-Options": "nosniff"})
 
     @router.get("/batches/{batch_id}", response_class=HTMLResponse)
-    async def batch_page(request: Request, batch_id: int, session: Importer,
+    async def batch_page(request: Request, batch_id: Id, session: Importer,
                          status: int = 200, error: str | None = None) -> HTMLResponse:
         batch = await asyncio.to_thread(registry_of(request).imports.get, batch_id)
         if batch is None:
@@ -228,7 +229,7 @@ def imports_router(settings: Settings, page: Callable[..., HTMLResponse]) -> API
                     b=batch, error=error, done=request.query_params.get("done"))
 
     @router.post("/batches/{batch_id}/undo", response_class=HTMLResponse)
-    async def undo(request: Request, batch_id: int, session: Importer, form: Form) -> Response:
+    async def undo(request: Request, batch_id: Id, session: Importer, form: Form) -> Response:
         if form.get("confirm") != "yes":
             return await batch_page(request, batch_id, session, 422, error=(
                 "Tick the box to confirm that this import should be undone; nothing was "

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Request, Response, status
 
 from ..config import Settings
+from ..ids import Id, parse_id
 from ..mobile.consent import version
 from ..registry.api_tokens import Principal
 from ..registry.customer_admin import CREDIT_TERMS
@@ -59,7 +60,7 @@ def customers_router(settings: Settings) -> APIRouter:
             "start of a customer code or e-mail address"))] = None,
         limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 20,
         cursor: Annotated[str | None, Query(max_length=20)] = None,
-        group_id: int | None = None,
+        group_id: Id | None = None,
     ) -> CustomerPage:
         registry = registry_of(request)
         if q is not None and q.strip():
@@ -76,9 +77,9 @@ def customers_router(settings: Settings) -> APIRouter:
             return CustomerPage(items=shown(request, found), next_cursor=None)
         after = None
         if cursor is not None:
-            if not cursor.isdigit():
+            after = parse_id(cursor)
+            if after is None:
                 raise invalid("cursor", "is not a cursor this API gave out")
-            after = int(cursor)
         if group_id is not None:
             try:
                 registry.groups.get(group_id)
@@ -121,12 +122,12 @@ def customers_router(settings: Settings) -> APIRouter:
             PossibleDuplicate(customer=Customer.of(r, ids), reason=why) for r, why in found])
 
     @router.get("/{customer_id}", response_model=Customer, summary="One customer")
-    def get_customer(customer_id: int, request: Request,
+    def get_customer(customer_id: Id, request: Request,
                      principal: Principal = READ) -> Customer:
         return shown(request, [registry_of(request).customers.get(customer_id)])[0]
 
     @router.patch("/{customer_id}", response_model=Customer, summary="Change a customer")
-    def patch_customer(customer_id: int, body: CustomerPatch, request: Request,
+    def patch_customer(customer_id: Id, body: CustomerPatch, request: Request,
                        principal: Principal = WRITE) -> Customer:
         registry = registry_of(request)
         changes: dict[str, Any] = body.model_dump(exclude_unset=True)
@@ -145,21 +146,21 @@ def customers_router(settings: Settings) -> APIRouter:
 
     @router.delete("/{customer_id}", status_code=status.HTTP_204_NO_CONTENT,
                    summary="Erase a customer (GDPR): their personal data is removed")
-    def erase_customer(customer_id: int, request: Request,
+    def erase_customer(customer_id: Id, request: Request,
                        principal: Principal = ERASE) -> Response:
         registry_of(request).customers.erase(customer_id, actor=principal.actor)
         return Response(status_code=status.HTTP_204_NO_CONTENT)
 
     @router.get("/{customer_id}/export", response_model=Export,
                 summary="Everything held about a customer (GDPR access request)")
-    def export_customer(customer_id: int, request: Request,
+    def export_customer(customer_id: Id, request: Request,
                         principal: Principal = EXPORT) -> Export:
         registry = registry_of(request)
         held = registry.customers.export(customer_id, actor=principal.actor, form=API_FORM)
         return Export.of(held, registry.groups.ids())
 
     @router.get("/{customer_id}/sales", response_model=SaleList, summary="A customer's sales")
-    def list_sales(customer_id: int, request: Request,
+    def list_sales(customer_id: Id, request: Request,
                    principal: Principal = READ) -> SaleList:
         return SaleList(items=[SaleOut.of(s) for s in
                                registry_of(request).sales.list(customer_id)])
@@ -167,7 +168,7 @@ def customers_router(settings: Settings) -> APIRouter:
     @router.post("/{customer_id}/sales", response_model=SaleOut,
                  status_code=status.HTTP_201_CREATED, summary="Record a finished sale",
                  responses={200: {"model": SaleOut, "description": "already recorded so"}})
-    def record_sale(customer_id: int, body: SaleIn, request: Request, response: Response,
+    def record_sale(customer_id: Id, body: SaleIn, request: Request, response: Response,
                     principal: Principal = WRITE) -> SaleOut:
         sale, changed = registry_of(request).sales.record(
             customer_id, sale_id=body.sale_id, register=body.register_,
@@ -179,7 +180,7 @@ def customers_router(settings: Settings) -> APIRouter:
 
     @router.get("/{customer_id}/consents", response_model=Consents,
                 summary="A customer's consents: the current answer per purpose, and the log")
-    def get_consents(customer_id: int, request: Request,
+    def get_consents(customer_id: Id, request: Request,
                      principal: Principal = READ) -> Consents:
         registry = registry_of(request)
         return Consents.of(registry.consents.current(customer_id),
@@ -187,7 +188,7 @@ def customers_router(settings: Settings) -> APIRouter:
 
     @router.post("/{customer_id}/consents", response_model=ConsentLogEntry,
                  status_code=status.HTTP_201_CREATED, summary="Record a consent answer")
-    def record_consent(customer_id: int, body: ConsentIn, request: Request,
+    def record_consent(customer_id: Id, body: ConsentIn, request: Request,
                        principal: Principal = WRITE) -> ConsentLogEntry:
         registry = registry_of(request)
         configured = texts.get(body.text_version or "")

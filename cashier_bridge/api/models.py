@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool
 
+from ..ids import Id
 from ..registry.consents import AnswerSource, ConsentEntry
 from ..registry.customer_admin import (
     MAX_ACCOUNT_LIMIT_MINOR,
@@ -109,7 +110,7 @@ class CustomerFields(Strict):
     delivery_postal_code: Text | None = None
     delivery_city: Text | None = None
     delivery_country: Text | None = None
-    group_id: int | None = None
+    group_id: Id | None = None
     note: Text | None = None
     customer_code: Text | None = Field(None, description="assigned when absent")
     marketing_consent: StrictBool | None = Field(
@@ -271,5 +272,5 @@ class GroupIn(Strict):
 
 
 class Members(Strict):
-    customer_ids: Annotated[list[int], Field(min_length=1, max_length=1000)]
+    customer_ids: Annotated[list[Id], Field(min_length=1, max_length=1000)]
 

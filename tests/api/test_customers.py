@@ -119,7 +119,7 @@ def test_a_taken_identifier_is_409_naming_field_and_owner(api: Api) -> None:
     ({"last_name": 12}, "last_name", "string"),
     ({"birth_date": "12/03/1985"}, "birth_date", ""),
     ({"group_id": 999}, "group_id", "no group with id 999"),
-    ({"group_id": "staff"}, "group_id", "integer"),
+    ({"group_id": "staff"}, "group_id", "whole number"),
     ({"marketing_consent": "maybe"}, "marketing_consent", "boolean"),
     ({"nickname": "Annie"}, "nickname", "not permitted"),
     ({"note": "x" * 2001}, "note", ""),
