@@ -80,6 +80,9 @@ _CURSOR = TypeAdapter(list[str])
 _IMPERSONAL_DETAIL = frozenset({"created_via", "fields", "group_id", "purpose", "source",
                                 "granted", "text_version"})
 
+_KEY_REUSED = ("this Idempotency-Key was used for a request with another body; use a new key "
+               "for a new customer")
+
 CreateCustomer = Callable[..., tuple[CustomerRecord, bool]]
 LikelyDuplicates = Callable[[DuplicateProbe], list[tuple[CustomerRecord, str]]]
 
@@ -146,6 +149,20 @@ def normalise(given: Mapping[str, Any], *, region: str,
         else:
             raise InvalidCustomer(name, "is not a customer field")
     return out
+
+
+def actor_key(source: str, actor: str, key: str) -> str:
+    """The claim of an Idempotency-Key ``key`` sent by ``actor``: theirs alone.  Hashed, since
+    an actor (64 characters) and a key (80) would not fit a request key's 128; the ``@``, which
+    no key has, keeps it apart from the keys claimed before (``source:key``).
+
+    >>> actor_key("api", "token:3:pos", "order-1") != actor_key("api", "token:4:pos", "order-1")
+    True
+    >>> actor_key("api", "token:3:pos", "order-1")[:5], len(actor_key("api", "x" * 64, "k" * 80))
+    ('api:@', 37)
+    """
+    digest = hashlib.sha256(f"{actor}\n{key}".encode()).hexdigest()[:32]
+    return f"{source}:@{digest}"
 
 
 def postal_code(value: str | None, field: str = "postal_code") -> str | None:
@@ -354,8 +371,10 @@ class CustomerAdmin:
     def create(self, given: Mapping[str, Any], *, region: str, idempotency_key: str | None,
                actor: str, source: str = API_SOURCE) -> tuple[CustomerRecord, bool]:
         """Create a customer; (customer, False) when this request was already carried out.
-        The same idempotency key with another body is a Conflict.  ``source`` is written as
-        the customer's ``created_via`` and as the source of a marketing consent given."""
+        An idempotency key is the caller's own: the same key from another ``actor`` is
+        another request, and cannot be squatted.  The same key from the same actor with
+        another body is a Conflict.  ``source`` is written as the customer's ``created_via``
+        and as the source of a marketing consent given."""
         new = self.new_customer(given, region=region, source=source)
         later = normalise({k: given[k] for k in _AFTER_CREATE if k in given}, region=region,
                           fingerprint=self._fingerprint)
@@ -364,13 +383,14 @@ class CustomerAdmin:
         else:
             body = json.dumps(given, sort_keys=True, default=str, ensure_ascii=False)
             digest = hashlib.sha256(body.encode("utf-8")).hexdigest()[:32]
+            earlier = self._before_keys_were_per_actor(source, idempotency_key, digest, actor)
+            if earlier is not None:
+                return earlier, False
             # The key and what it was used for, in the customer's request key: a retry finds
-            # its customer; a reuse for something else finds the key with another digest.
-            prefix = f"{source}:{idempotency_key}:"
-            request_key = prefix + digest
-            claim = f"{source}:{idempotency_key}"
+            # its customer; a reuse for something else finds the claim with another digest.
+            claim = actor_key(source, actor, idempotency_key)
+            request_key = f"{claim}:{digest}"
             self._claim(claim, digest)
-            self._refuse_reuse(prefix, request_key)  # keys used before claims were kept
         try:
             record, created = self._create(request_key, new, actor=actor)
         except Exception:
@@ -407,23 +427,35 @@ class CustomerAdmin:
             claimed = conn.execute(select(idempotency_keys.c.body_sha256).where(
                 idempotency_keys.c.key == key)).scalar_one()
         if claimed != digest:
-            raise Conflict("this Idempotency-Key was used for a request with another body; "
-                           "use a new key for a new customer")
+            raise Conflict(_KEY_REUSED)
 
     def _release(self, key: str, digest: str) -> None:
         with self._writer.begin() as conn:
             conn.execute(delete(idempotency_keys).where(idempotency_keys.c.key == key,
                                                         idempotency_keys.c.body_sha256 == digest))
 
-    def _refuse_reuse(self, prefix: str, request_key: str) -> None:
+    def _before_keys_were_per_actor(self, source: str, key: str, digest: str,
+                                    actor: str) -> CustomerRecord | None:
+        """A customer this actor created with this key before keys were the caller's own
+        (request key ``source:key:digest``, the creation audited with the actor): a retry of
+        that request finds it; the key with another body is a Conflict.  Another actor's use
+        of the key is none of this request's business."""
         c = customers.c
+        prefix = f"{source}:{key}:"
         with self._reader.connect() as conn:
-            used = conn.execute(select(c.request_key).where(
-                and_(c.request_key >= prefix, c.request_key < prefix + _HIGHEST_CHAR),
-                c.request_key != request_key).limit(1)).first()
-        if used is not None:
-            raise Conflict("this Idempotency-Key was used for a request with another body; "
-                           "use a new key for a new customer")
+            used = conn.execute(
+                select(c.id, c.request_key)
+                .join(audit_log, and_(audit_log.c.customer_id == c.id,
+                                      audit_log.c.action == "create",
+                                      audit_log.c.actor == actor[:64]))
+                .where(c.request_key >= prefix, c.request_key < prefix + _HIGHEST_CHAR)
+            ).all()
+        if not used:
+            return None
+        same = next((row.id for row in used if row.request_key == prefix + digest), None)
+        if same is None:
+            raise Conflict(_KEY_REUSED)
+        return self.get(same)
 
     def validate(self, given: Mapping[str, Any], *, region: str
                  ) -> list[tuple[CustomerRecord, str]]:
