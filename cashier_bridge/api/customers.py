@@ -31,6 +31,7 @@ from .models import (
     SaleOut,
     ValidationResult,
 )
+from .refusals import refusals
 
 MAX_SEARCH = 50
 API_FORM = "api"  # how an export was asked for, in its audit entry
@@ -92,7 +93,8 @@ def customers_router(settings: Settings) -> APIRouter:
     @router.post("", response_model=Customer, status_code=status.HTTP_201_CREATED,
                  summary="Create a customer",
                  responses={200: {"model": Customer,
-                                  "description": "a retry: the customer this key created"}})
+                                  "description": "a retry: the customer this key created"},
+                            **refusals(409)})
     def create_customer(body: CustomerIn, request: Request, response: Response,
                         principal: Principal = CREATE,
                         idempotency_key: IdempotencyKey = None) -> Customer:
@@ -110,7 +112,8 @@ def customers_router(settings: Settings) -> APIRouter:
         return shown(request, [record])[0]
 
     @router.post("/validate", response_model=ValidationResult,
-                 summary="Check a would-be customer as creating it would, changing nothing")
+                 summary="Check a would-be customer as creating it would, changing nothing",
+                 responses=refusals(409))
     def validate_customer(body: CustomerIn, request: Request,
                           principal: Principal = CREATE) -> ValidationResult:
         registry = registry_of(request)
@@ -126,7 +129,8 @@ def customers_router(settings: Settings) -> APIRouter:
                      principal: Principal = READ) -> Customer:
         return shown(request, [registry_of(request).customers.get(customer_id)])[0]
 
-    @router.patch("/{customer_id}", response_model=Customer, summary="Change a customer")
+    @router.patch("/{customer_id}", response_model=Customer, summary="Change a customer",
+                  responses=refusals(409))
     def patch_customer(customer_id: Id, body: CustomerPatch, request: Request,
                        principal: Principal = WRITE) -> Customer:
         registry = registry_of(request)
@@ -167,7 +171,8 @@ def customers_router(settings: Settings) -> APIRouter:
 
     @router.post("/{customer_id}/sales", response_model=SaleOut,
                  status_code=status.HTTP_201_CREATED, summary="Record a finished sale",
-                 responses={200: {"model": SaleOut, "description": "already recorded so"}})
+                 responses={200: {"model": SaleOut, "description": "already recorded so"},
+                            **refusals(409)})
     def record_sale(customer_id: Id, body: SaleIn, request: Request, response: Response,
                     principal: Principal = WRITE) -> SaleOut:
         sale, changed = registry_of(request).sales.record(

@@ -8,6 +8,7 @@ from ..ids import Id
 from ..registry.api_tokens import Principal
 from .auth import DELETE_GROUP, GROUPS, READ, registry_of
 from .models import GroupIn, GroupList, GroupOut, Members
+from .refusals import refusals
 
 
 def groups_router() -> APIRouter:
@@ -18,19 +19,21 @@ def groups_router() -> APIRouter:
         return GroupList(items=[GroupOut.of(g) for g in registry_of(request).groups.list()])
 
     @router.post("", response_model=GroupOut, status_code=status.HTTP_201_CREATED,
-                 summary="Create a group")
+                 summary="Create a group", responses=refusals(409))
     def create_group(body: GroupIn, request: Request,
                      principal: Principal = GROUPS) -> GroupOut:
         return GroupOut.of(registry_of(request).groups.create(body.name, actor=principal.actor))
 
-    @router.patch("/{group_id}", response_model=GroupOut, summary="Rename a group")
+    @router.patch("/{group_id}", response_model=GroupOut, summary="Rename a group",
+                  responses=refusals(409))
     def rename_group(group_id: Id, body: GroupIn, request: Request,
                      principal: Principal = GROUPS) -> GroupOut:
         return GroupOut.of(registry_of(request).groups.rename(group_id, body.name,
                                                               actor=principal.actor))
 
     @router.delete("/{group_id}", status_code=status.HTTP_204_NO_CONTENT,
-                   summary="Delete a group; its members return to 'All customers'")
+                   summary="Delete a group; its members return to 'All customers'",
+                   responses=refusals(409))
     def delete_group(group_id: Id, request: Request,
                      principal: Principal = DELETE_GROUP) -> Response:
         registry_of(request).groups.delete(group_id, actor=principal.actor)

@@ -29,6 +29,46 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+# --- refusals: every answer that is not a success has one of these bodies ---------------------
+
+
+class Problem(BaseModel):
+    """Why the request was refused: ``error`` is a code to act on, ``message`` says it to a
+    person.  Some refusals add fields (below); nothing else about the caller's data is echoed."""
+
+    error: str = Field(description="invalid, unauthorized, forbidden, not_found, duplicate, "
+                                   "conflict, too_large, rate_limited, unavailable, "
+                                   "storage_full")
+    message: str
+
+
+class FieldProblem(BaseModel):
+    field: str = Field(description="a body field (dotted into lists and objects), a query or "
+                                   "path parameter, or a header")
+    reason: str
+
+
+class Invalid(Problem):
+    """422: what was sent is not valid; each bad field with its reason (the first ten)."""
+
+    fields: list[FieldProblem]
+
+
+class Forbidden(Problem):
+    """403: the caller may not; what it would need."""
+
+    needed_scope: str | None = Field(None, description="for an API token")
+    needed_action: str | None = Field(None, description="for a back-office sign-in")
+
+
+class Duplicate(Problem):
+    """409 ``duplicate``: an identifier belongs to another customer; or 409 ``conflict``
+    (no more fields): the request contradicts what is stored."""
+
+    field: str | None = None
+    existing_id: int | None = None
+
+
 class GroupRef(BaseModel):
     id: int
     name: str
