@@ -34,8 +34,8 @@ from .models import (
 from .refusals import refusals
 
 MAX_SEARCH = 50
-API_FORM = "api"  # how an export was asked for, in its audit entry
 MAX_PAGE = 200
+API_FORM = "api"  # how an export was asked for, in its audit entry
 IdempotencyKey = Annotated[str | None, Header(
     alias="Idempotency-Key", pattern=r"^[A-Za-z0-9._~+/=-]{1,80}$",
     description="Send the same key when retrying: the customer is created once.")]
