@@ -13,6 +13,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 MODULES = [
     "cashier_bridge.admin.customers",
+    "cashier_bridge.http_headers",
     "cashier_bridge.ids",
     "cashier_bridge.money",
     "cashier_bridge.permissions",
