@@ -28,6 +28,7 @@ from .api import install_api
 from .config import Settings, auth_refusal, tokens_required
 from .console.routes import console_router
 from .cookies import DEVICE_COOKIE
+from .http_headers import SecurityHeaders
 from .lane_bus import PostgresBus
 from .lane_hub import SERVER_VERSION, LaneHub
 from .mobile.routes import mobile_router
@@ -152,6 +153,7 @@ def create_app(settings: Settings, registry: Registry | None = None) -> FastAPI:
     app = FastAPI(title="selfreg cashier bridge", version=SERVER_VERSION, lifespan=lifespan,
                   max_body_size=MAX_HTTP_BODY_BYTES, docs_url=None, redoc_url=None)
 
+    app.add_middleware(SecurityHeaders)  # nosniff, no-store, CSP with frame-ancestors, HSTS
     app.include_router(mobile_router(settings))  # Via mobil's phone page, /m/…
     app.include_router(console_router(settings))  # the cashier console, /console…
     install_api(app, settings)  # the REST API, /api/v1, and its documentation page, /docs

@@ -16,6 +16,8 @@ MODULES = [
     "cashier_bridge.admin.warnings",
     "cashier_bridge.lookup_limit",
     "cashier_bridge.keyfile",
+    "cashier_bridge.http_headers",
+    "cashier_bridge.ids",
     "cashier_bridge.money",
     "cashier_bridge.permissions",
     "cashier_bridge.presenting",

@@ -26,6 +26,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ..config import Settings
+from ..ids import Id, parse_id
 from ..lookup_limit import TooManyLookups
 from ..mobile.consent import archive, offers
 from ..money import kronor, parse_kronor
@@ -161,10 +162,6 @@ async def posted_pairs(request: Request, session: Viewer) -> list[tuple[str, str
 
 
 Pairs = Annotated[list[tuple[str, str]], Depends(posted_pairs)]
-
-
-def _int(text: str | None) -> int | None:
-    return int(text) if text and text.isdigit() and len(text) < 19 else None
 
 
 def _detail_values(form: Mapping[str, str], *, editing: bool) -> dict[str, Any]:
@@ -322,10 +319,10 @@ def customers_router(settings: Settings, page: Callable[..., HTMLResponse]) -> A
         query = params.get("q", "").strip()[:100]
         sort = params.get("sort", "name")
         sort = sort if sort in SORTS else "name"
-        group_id = _int(params.get("group"))
+        group_id = parse_id(params.get("group"))
         groups = await asyncio.to_thread(registry.groups.list)
         group = next((g for g in groups if g.id == group_id), None)
-        error, more = None, None
+        error, more, status = None, None, 200
         found: list[CustomerRecord] = []
         if query:
             found = await asyncio.to_thread(registry.search, query, limit=SEARCH_LIMIT,
@@ -339,8 +336,11 @@ def customers_router(settings: Settings, page: Callable[..., HTMLResponse]) -> A
                     after=params.get("after") or None,
                     group_id=group.id if group else None)
             except InvalidCustomer:
-                error = ("That page link is out of date (or was not made by this list); "
-                         "here is the first page.")
+                # 400, yet a page to go on from: the first one.
+                error = ("That page link is out of date (or was not made by this list): its "
+                         "position (after=) is not one this list gave out; here is the first "
+                         "page.")
+                status = 400
                 found, more = await asyncio.to_thread(
                     registry.customers.browse, sort=sort, limit=PAGE_SIZE,
                     group_id=group.id if group else None)
@@ -349,11 +349,11 @@ def customers_router(settings: Settings, page: Callable[..., HTMLResponse]) -> A
         next_link = ("/admin/customers?" + urlencode({**keep, "after": more})) if more else None
         done = None
         if params.get("done") == "assigned":
-            moved, to = _int(params.get("n")) or 0, _int(params.get("to"))
+            moved, to = parse_id(params.get("n")) or 0, parse_id(params.get("to"))
             target = next((g.name for g in groups if g.id == to), "the group")
             done = (f"{moved} customer{'s' if moved != 1 else ''} moved to {target}."
                     if moved else f"Those customers were in {target} already; nothing changed.")
-        return render(request, "customer_list.html", title="Customers", query=query,
+        return render(request, "customer_list.html", status, title="Customers", query=query,
                       customers=found, next_link=next_link, sorts=SORTS, sort=sort,
                       groups=groups, group=group, error=error, done=done,
                       first_page=not params.get("after"), page_size=PAGE_SIZE)
@@ -361,8 +361,8 @@ def customers_router(settings: Settings, page: Callable[..., HTMLResponse]) -> A
     @router.post("/customers/assign", response_class=HTMLResponse)
     async def assign_many(request: Request, session: GroupManager, pairs: Pairs) -> Response:
         registry = registry_of(request)
-        ids = [int(v) for k, v in pairs if k == "customer" and v.isdigit() and len(v) < 19]
-        group_id = _int(dict(pairs).get("group_id"))
+        ids = [i for k, v in pairs if k == "customer" and (i := parse_id(v)) is not None]
+        group_id = parse_id(dict(pairs).get("group_id"))
         if group_id is None:
             raise Refused("Choose the group to put the customers in; nothing was changed.",
                           status=422, title="No group chosen")
@@ -443,7 +443,7 @@ def customers_router(settings: Settings, page: Callable[..., HTMLResponse]) -> A
     # --- the profile ---------------------------------------------------------------------------
 
     @router.get("/customers/{customer_id}", response_class=HTMLResponse)
-    async def profile(request: Request, customer_id: int, session: Viewer) -> HTMLResponse:
+    async def profile(request: Request, customer_id: Id, session: Viewer) -> HTMLResponse:
         registry = registry_of(request)
         record = await customer_or_404(registry, customer_id)
 
@@ -467,17 +467,17 @@ def customers_router(settings: Settings, page: Callable[..., HTMLResponse]) -> A
                       reasons=DUPLICATE_REASONS, **await asyncio.to_thread(gather))
 
     @router.post("/customers/{customer_id}/group", response_class=HTMLResponse)
-    async def change_group(request: Request, customer_id: int, session: GroupManager,
+    async def change_group(request: Request, customer_id: Id, session: GroupManager,
                            form: Form) -> Response:
         registry = registry_of(request)
         await customer_or_404(registry, customer_id)
-        group = await group_or_404(registry, _int(form.get("group_id")) or 0)
+        group = await group_or_404(registry, parse_id(form.get("group_id")) or 0)
         await asyncio.to_thread(registry.groups.assign, group.id, [customer_id],
                                 actor=session.staff.actor)
         return _redirect(f"/admin/customers/{customer_id}", "group")
 
     @router.post("/customers/{customer_id}/consents", response_class=HTMLResponse)
-    async def record_consent(request: Request, customer_id: int, session: Editor,
+    async def record_consent(request: Request, customer_id: Id, session: Editor,
                              form: Form) -> Response:
         registry = registry_of(request)
         await customer_or_404(registry, customer_id)
@@ -504,13 +504,13 @@ def customers_router(settings: Settings, page: Callable[..., HTMLResponse]) -> A
                       action=f"/admin/customers/{record.id}/edit")
 
     @router.get("/customers/{customer_id}/edit", response_class=HTMLResponse)
-    async def customer_edit(request: Request, customer_id: int, session: Editor
+    async def customer_edit(request: Request, customer_id: Id, session: Editor
                             ) -> HTMLResponse:
         record = await customer_or_404(registry_of(request), customer_id)
         return edit_page(request, record, values=_form_of(record))
 
     @router.post("/customers/{customer_id}/edit", response_class=HTMLResponse)
-    async def customer_save(request: Request, customer_id: int, session: Editor,
+    async def customer_save(request: Request, customer_id: Id, session: Editor,
                             form: Form) -> Response:
         registry = registry_of(request)
         record = await customer_or_404(registry, customer_id)
@@ -592,7 +592,7 @@ def customers_router(settings: Settings, page: Callable[..., HTMLResponse]) -> A
         params = request.query_params
         done = DONE.get(params.get("done", ""))
         if params.get("done") == "assigned":
-            moved = _int(params.get("n")) or 0
+            moved = parse_id(params.get("n")) or 0
             done = f"{moved} customer{'s' if moved != 1 else ''} added to this group."
         return render(request, "group_detail.html", status, title=group.name, group=group,
                       members=members, error=error, name=group.name if name is None else name,
@@ -600,11 +600,11 @@ def customers_router(settings: Settings, page: Callable[..., HTMLResponse]) -> A
                                  if more else None), done=done)
 
     @router.get("/groups/{group_id}", response_class=HTMLResponse)
-    async def group_detail(request: Request, group_id: int, session: Viewer) -> HTMLResponse:
+    async def group_detail(request: Request, group_id: Id, session: Viewer) -> HTMLResponse:
         return await group_page(request, await group_or_404(registry_of(request), group_id))
 
     @router.post("/groups/{group_id}/rename", response_class=HTMLResponse)
-    async def group_rename(request: Request, group_id: int, session: GroupManager,
+    async def group_rename(request: Request, group_id: Id, session: GroupManager,
                            form: Form) -> Response:
         registry = registry_of(request)
         group = await group_or_404(registry, group_id)
@@ -621,7 +621,7 @@ def customers_router(settings: Settings, page: Callable[..., HTMLResponse]) -> A
         return _redirect(f"/admin/groups/{group_id}", "group_renamed")
 
     @router.get("/groups/{group_id}/delete", response_class=HTMLResponse)
-    async def group_delete_confirm(request: Request, group_id: int, session: GroupManager
+    async def group_delete_confirm(request: Request, group_id: Id, session: GroupManager
                                    ) -> HTMLResponse:
         group = await group_or_404(registry_of(request), group_id)
         if group.is_default:
@@ -630,7 +630,7 @@ def customers_router(settings: Settings, page: Callable[..., HTMLResponse]) -> A
         return render(request, "group_delete.html", title=f"Delete {group.name}?", group=group)
 
     @router.post("/groups/{group_id}/delete", response_class=HTMLResponse)
-    async def group_delete(request: Request, group_id: int, session: GroupManager,
+    async def group_delete(request: Request, group_id: Id, session: GroupManager,
                            form: Form) -> Response:
         registry = registry_of(request)
         group = await group_or_404(registry, group_id)

@@ -28,6 +28,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.engine import make_url
 
 from ..config import Settings, config_file
+from ..ids import ID_RULE, Id, parse_id
 from ..mobile.consent import version as consent_version
 from ..money import kronor as money
 from ..permissions import Action
@@ -62,10 +63,11 @@ def _iso(value: Any) -> Any:
 
 
 def personal_data(registry: Registry, customer_id: int, *, shop: str,
-                  controller: str | None) -> dict[str, Any]:
-    """Everything held about one customer, as JSON values (GDPR article 15).  NotFound."""
+                  controller: str | None, actor: str, form: str) -> dict[str, Any]:
+    """Everything held about one customer, as JSON values (GDPR article 15), audited as
+    exported by ``actor`` in ``form``.  NotFound."""
+    held = registry.customers.export(customer_id, actor=actor, form=form)
     row = registry.merges.customer_row(customer_id)
-    held = registry.customers.export(customer_id)
     texts = registry.merges.consent_texts(e.text_version for e in held.consent_log)
 
     def consent(e: Any) -> dict[str, Any]:
@@ -146,11 +148,11 @@ def gdpr_router(settings: Settings, page: Callable[..., HTMLResponse]) -> APIRou
     async def merge_page(request: Request, kept_id: int, other_text: str, status: int = 200,
                          error: str | None = None) -> HTMLResponse:
         registry = registry_of(request)
-        if not other_text.strip().isdigit():
+        other_id = parse_id(other_text.strip())
+        if other_id is None:
             raise Refused("Say which customer to merge with: the page needs ?other=<customer "
-                          "id> (the profile's possible duplicates link to it).", status=400,
-                          title="Which customer?")
-        other_id = int(other_text)
+                          "id> (the profile's possible duplicates link to it); "
+                          f"other {ID_RULE}.", status=400, title="Which customer?")
         await live_row(registry, kept_id)
         await live_row(registry, other_id)
         plan = await asyncio.to_thread(registry.merges.preview, kept_id, other_id)
@@ -158,26 +160,26 @@ def gdpr_router(settings: Settings, page: Callable[..., HTMLResponse]) -> APIRou
                     error=error or plan.refusal, money=money)
 
     @router.get("/customers/{customer_id}/merge", response_class=HTMLResponse)
-    async def merge_preview(request: Request, customer_id: int, session: Merger
+    async def merge_preview(request: Request, customer_id: Id, session: Merger
                             ) -> HTMLResponse:
         return await merge_page(request, customer_id, request.query_params.get("other", ""))
 
     @router.post("/customers/{customer_id}/merge", response_class=HTMLResponse)
-    async def merge(request: Request, customer_id: int, session: Merger, form: Form
+    async def merge(request: Request, customer_id: Id, session: Merger, form: Form
                     ) -> Response:
-        other = form.get("other", "")
-        if not other.isdigit():
-            return await merge_page(request, customer_id, other)
+        other = parse_id(form.get("other", ""))
+        if other is None:
+            return await merge_page(request, customer_id, form.get("other", ""))
         registry = registry_of(request)
         try:
-            entry = await asyncio.to_thread(registry.merges.merge, customer_id, int(other),
+            entry = await asyncio.to_thread(registry.merges.merge, customer_id, other,
                                             actor=session.staff.actor)
         except NotFound as exc:
             raise Refused(f"{exc.message[:1].upper()}{exc.message[1:]}; nothing was merged.",
                           status=404, title="No such customer") from None
         except MergeRefused as exc:
-            return await merge_page(request, customer_id, other, 409, exc.reason)
-        log.info("customers_merged", by=session.staff.id, kept=customer_id, other=int(other),
+            return await merge_page(request, customer_id, str(other), 409, exc.reason)
+        log.info("customers_merged", by=session.staff.id, kept=customer_id, other=other,
                  entry=entry)
         return RedirectResponse(f"{_customer_path(customer_id)}?done=merged&merge={entry}",
                                 status_code=303)
@@ -194,11 +196,11 @@ def gdpr_router(settings: Settings, page: Callable[..., HTMLResponse]) -> APIRou
                     error=error or plan.refusal)
 
     @router.get("/audit/{entry_id}/undo-merge", response_class=HTMLResponse)
-    async def undo_preview(request: Request, entry_id: int, session: Merger) -> HTMLResponse:
+    async def undo_preview(request: Request, entry_id: Id, session: Merger) -> HTMLResponse:
         return await undo_page(request, entry_id)
 
     @router.post("/audit/{entry_id}/undo-merge", response_class=HTMLResponse)
-    async def undo(request: Request, entry_id: int, session: Merger, form: Form) -> Response:
+    async def undo(request: Request, entry_id: Id, session: Merger, form: Form) -> Response:
         registry = registry_of(request)
         try:
             other = await asyncio.to_thread(registry.merges.undo, entry_id,
@@ -217,16 +219,15 @@ def gdpr_router(settings: Settings, page: Callable[..., HTMLResponse]) -> APIRou
                        ) -> dict[str, Any]:
         registry = registry_of(request)
         await live_row(registry, customer_id)
-        # Audited first, so the export itself lists this export among the entries about them.
-        await asyncio.to_thread(registry.merges.record_export, customer_id,
-                                actor=session.staff.actor, form=form)
-        log.info("personal_data_exported", by=session.staff.id, customer=customer_id, form=form)
-        return await asyncio.to_thread(personal_data, registry, customer_id,
+        data = await asyncio.to_thread(personal_data, registry, customer_id,
                                        shop=settings.shop_name,
-                                       controller=settings.data_controller)
+                                       controller=settings.data_controller,
+                                       actor=session.staff.actor, form=form)
+        log.info("personal_data_exported", by=session.staff.id, customer=customer_id, form=form)
+        return data
 
     @router.get("/customers/{customer_id}/export", response_class=HTMLResponse)
-    async def export_page(request: Request, customer_id: int, session: Exporter
+    async def export_page(request: Request, customer_id: Id, session: Exporter
                           ) -> HTMLResponse:
         data = await exported(request, customer_id, session, "page")
         merges = await asyncio.to_thread(registry_of(request).merges.merges_of, customer_id)
@@ -234,7 +235,7 @@ def gdpr_router(settings: Settings, page: Callable[..., HTMLResponse]) -> APIRou
                     merges=merges, money=money, detail=_detail_text)
 
     @router.get("/customers/{customer_id}/export.json")
-    async def export_json(request: Request, customer_id: int, session: Exporter) -> Response:
+    async def export_json(request: Request, customer_id: Id, session: Exporter) -> Response:
         data = await exported(request, customer_id, session, "json")
         name = f"personal-data-{quote(data['profile']['customer_code'], safe='')}.json"
         return Response(json.dumps(data, ensure_ascii=False, indent=2),
@@ -256,12 +257,12 @@ def gdpr_router(settings: Settings, page: Callable[..., HTMLResponse]) -> APIRou
                     error=error)
 
     @router.get("/customers/{customer_id}/delete", response_class=HTMLResponse)
-    async def delete_confirm(request: Request, customer_id: int, session: Deleter
+    async def delete_confirm(request: Request, customer_id: Id, session: Deleter
                              ) -> HTMLResponse:
         return await delete_page(request, customer_id)
 
     @router.post("/customers/{customer_id}/delete", response_class=HTMLResponse)
-    async def delete(request: Request, customer_id: int, session: Deleter, form: Form
+    async def delete(request: Request, customer_id: Id, session: Deleter, form: Form
                      ) -> Response:
         registry = registry_of(request)
         row = await live_row(registry, customer_id)

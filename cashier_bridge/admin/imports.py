@@ -34,6 +34,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from starlette.responses import StreamingResponse
 
 from ..config import Settings
+from ..ids import Id
 from ..permissions import Action
 from ..pools import Busy
 from ..registry.csv_io import FIELDS, MAX_COLUMNS, MAX_ROWS
@@ -288,8 +289,12 @@ def imports_router(settings: Settings, page: Callable[..., HTMLResponse]) -> API
                                  "X-Content-Type-Options": "nosniff"})
 
     @router.get("/batches/{batch_id}", response_class=HTMLResponse)
-    async def batch_page(request: Request, batch_id: int, session: Importer,
-                         status: int = 200, error: str | None = None) -> HTMLResponse:
+    async def batch_page(request: Request, batch_id: Id, session: Importer) -> HTMLResponse:
+        return await batch_view(request, batch_id)
+
+    async def batch_view(request: Request, batch_id: int, status: int = 200,
+                         error: str | None = None) -> HTMLResponse:
+        # Not the route itself: its status and error would be query parameters anyone sets.
         batch = await asyncio.to_thread(registry_of(request).imports.get, batch_id)
         if batch is None:
             raise Refused(f"There is no import batch {batch_id}.", status=404,
@@ -298,17 +303,16 @@ def imports_router(settings: Settings, page: Callable[..., HTMLResponse]) -> API
                     b=batch, error=error, done=request.query_params.get("done"))
 
     @router.post("/batches/{batch_id}/undo", response_class=HTMLResponse)
-    async def undo(request: Request, batch_id: int, session: Importer, form: Form) -> Response:
+    async def undo(request: Request, batch_id: Id, session: Importer, form: Form) -> Response:
         if form.get("confirm") != "yes":
-            return await batch_page(request, batch_id, session, 422, error=(
+            return await batch_view(request, batch_id, 422, error=(
                 "Tick the box to confirm that this import should be undone; nothing was "
                 "changed."))
         try:
             await asyncio.to_thread(registry_of(request).imports.undo, batch_id,
                                     actor=session.staff.actor)
         except AlreadyUndone as exc:
-            return await batch_page(request, batch_id, session, 409,
-                                    error=_sentence(str(exc)))
+            return await batch_view(request, batch_id, 409, error=_sentence(str(exc)))
         log.info("import_undone", staff=session.staff.id, batch=batch_id)
         return RedirectResponse(f"{BASE}/batches/{batch_id}?done=undone", status_code=303)
 

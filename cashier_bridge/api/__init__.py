@@ -10,6 +10,7 @@ from ..config import Settings
 from . import docs, errors
 from .customers import customers_router
 from .groups import groups_router
+from .refusals import document
 
 PREFIX = "/api/v1"
 
@@ -17,8 +18,9 @@ PREFIX = "/api/v1"
 def install_api(app: FastAPI, settings: Settings) -> None:
     """Mount the API, its error answers and its documentation page on the bridge's app."""
     router = APIRouter(prefix=PREFIX)
-    router.include_router(customers_router(settings.phone_region))
-    router.include_router(groups_router())
+    # Every refusal each route can answer with, in the document (refusals.py).
+    router.include_router(document(customers_router(settings)))
+    router.include_router(document(groups_router()))
     app.include_router(router)
     errors.install(app)
     docs.install(app)

@@ -7,8 +7,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request, Response, status
 
+from ..config import Settings
+from ..ids import Id, parse_id
+from ..mobile.consent import version
 from ..registry.api_tokens import Principal
 from ..registry.customer_admin import CREDIT_TERMS
+from ..registry.mobile import ConsentText
 from ..registry.records import CustomerRecord
 from .auth import CREATE, ERASE, EXPORT, READ, ROUTE_ACTIONS, WRITE, check, registry_of
 from .errors import RATE_LIMITED_RESPONSES, invalid
@@ -27,16 +31,23 @@ from .models import (
     SaleOut,
     ValidationResult,
 )
+from .refusals import refusals
 
 MAX_SEARCH = 50
 MAX_PAGE = 200
+API_FORM = "api"  # how an export was asked for, in its audit entry
 IdempotencyKey = Annotated[str | None, Header(
     alias="Idempotency-Key", pattern=r"^[A-Za-z0-9._~+/=-]{1,80}$",
     description="Send the same key when retrying: the customer is created once.")]
 
 
-def customers_router(region: str) -> APIRouter:
+def customers_router(settings: Settings) -> APIRouter:
     router = APIRouter(prefix="/customers", tags=["customers"])
+    region = settings.phone_region
+    # Every text the shop asks with, in every language, by version.
+    texts = {version(p, lang, text): ConsentText(version(p, lang, text), p, lang, text)
+             for p, by_language in settings.consent_texts.items()
+             for lang, text in by_language.items()}
 
     def shown(request: Request, records: list[CustomerRecord]) -> list[Customer]:
         ids = registry_of(request).groups.ids()
@@ -50,7 +61,7 @@ def customers_router(region: str) -> APIRouter:
             "start of a customer code or e-mail address"))] = None,
         limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 20,
         cursor: Annotated[str | None, Query(max_length=20)] = None,
-        group_id: int | None = None,
+        group_id: Id | None = None,
     ) -> CustomerPage:
         registry = registry_of(request)
         if q is not None and q.strip():
@@ -67,9 +78,9 @@ def customers_router(region: str) -> APIRouter:
             return CustomerPage(items=shown(request, found), next_cursor=None)
         after = None
         if cursor is not None:
-            if not cursor.isdigit():
+            after = parse_id(cursor)
+            if after is None:
                 raise invalid("cursor", "is not a cursor this API gave out")
-            after = int(cursor)
         if group_id is not None:
             try:
                 registry.groups.get(group_id)
@@ -83,7 +94,7 @@ def customers_router(region: str) -> APIRouter:
                  summary="Create a customer",
                  responses={200: {"model": Customer,
                                   "description": "a retry: the customer this key created"},
-                            **RATE_LIMITED_RESPONSES})
+                            **refusals(409), **RATE_LIMITED_RESPONSES})
     def create_customer(body: CustomerIn, request: Request, response: Response,
                         principal: Principal = CREATE,
                         idempotency_key: IdempotencyKey = None) -> Customer:
@@ -102,7 +113,7 @@ def customers_router(region: str) -> APIRouter:
 
     @router.post("/validate", response_model=ValidationResult,
                  summary="Check a would-be customer as creating it would, changing nothing",
-                 responses=RATE_LIMITED_RESPONSES)
+                 responses={**refusals(409), **RATE_LIMITED_RESPONSES})
     def validate_customer(body: CustomerIn, request: Request,
                           principal: Principal = CREATE) -> ValidationResult:
         registry = registry_of(request)
@@ -114,13 +125,13 @@ def customers_router(region: str) -> APIRouter:
             PossibleDuplicate(customer=Customer.of(r, ids), reason=why) for r, why in found])
 
     @router.get("/{customer_id}", response_model=Customer, summary="One customer")
-    def get_customer(customer_id: int, request: Request,
+    def get_customer(customer_id: Id, request: Request,
                      principal: Principal = READ) -> Customer:
         return shown(request, [registry_of(request).customers.get(customer_id)])[0]
 
     @router.patch("/{customer_id}", response_model=Customer, summary="Change a customer",
-                  responses=RATE_LIMITED_RESPONSES)
-    def patch_customer(customer_id: int, body: CustomerPatch, request: Request,
+                  responses={**refusals(409), **RATE_LIMITED_RESPONSES})
+    def patch_customer(customer_id: Id, body: CustomerPatch, request: Request,
                        principal: Principal = WRITE) -> Customer:
         registry = registry_of(request)
         changes: dict[str, Any] = body.model_dump(exclude_unset=True)
@@ -139,28 +150,30 @@ def customers_router(region: str) -> APIRouter:
 
     @router.delete("/{customer_id}", status_code=status.HTTP_204_NO_CONTENT,
                    summary="Erase a customer (GDPR): their personal data is removed")
-    def erase_customer(customer_id: int, request: Request,
+    def erase_customer(customer_id: Id, request: Request,
                        principal: Principal = ERASE) -> Response:
         registry_of(request).customers.erase(customer_id, actor=principal.actor)
         return Response(status_code=status.HTTP_204_NO_CONTENT)
 
     @router.get("/{customer_id}/export", response_model=Export,
                 summary="Everything held about a customer (GDPR access request)")
-    def export_customer(customer_id: int, request: Request,
+    def export_customer(customer_id: Id, request: Request,
                         principal: Principal = EXPORT) -> Export:
         registry = registry_of(request)
-        return Export.of(registry.customers.export(customer_id), registry.groups.ids())
+        held = registry.customers.export(customer_id, actor=principal.actor, form=API_FORM)
+        return Export.of(held, registry.groups.ids())
 
     @router.get("/{customer_id}/sales", response_model=SaleList, summary="A customer's sales")
-    def list_sales(customer_id: int, request: Request,
+    def list_sales(customer_id: Id, request: Request,
                    principal: Principal = READ) -> SaleList:
         return SaleList(items=[SaleOut.of(s) for s in
                                registry_of(request).sales.list(customer_id)])
 
     @router.post("/{customer_id}/sales", response_model=SaleOut,
                  status_code=status.HTTP_201_CREATED, summary="Record a finished sale",
-                 responses={200: {"model": SaleOut, "description": "already recorded so"}})
-    def record_sale(customer_id: int, body: SaleIn, request: Request, response: Response,
+                 responses={200: {"model": SaleOut, "description": "already recorded so"},
+                            **refusals(409)})
+    def record_sale(customer_id: Id, body: SaleIn, request: Request, response: Response,
                     principal: Principal = WRITE) -> SaleOut:
         sale, changed = registry_of(request).sales.record(
             customer_id, sale_id=body.sale_id, register=body.register_,
@@ -172,7 +185,7 @@ def customers_router(region: str) -> APIRouter:
 
     @router.get("/{customer_id}/consents", response_model=Consents,
                 summary="A customer's consents: the current answer per purpose, and the log")
-    def get_consents(customer_id: int, request: Request,
+    def get_consents(customer_id: Id, request: Request,
                      principal: Principal = READ) -> Consents:
         registry = registry_of(request)
         return Consents.of(registry.consents.current(customer_id),
@@ -180,11 +193,17 @@ def customers_router(region: str) -> APIRouter:
 
     @router.post("/{customer_id}/consents", response_model=ConsentLogEntry,
                  status_code=status.HTTP_201_CREATED, summary="Record a consent answer")
-    def record_consent(customer_id: int, body: ConsentIn, request: Request,
+    def record_consent(customer_id: Id, body: ConsentIn, request: Request,
                        principal: Principal = WRITE) -> ConsentLogEntry:
-        consents = registry_of(request).consents
-        consents.record(customer_id, body.purpose, body.granted, body.source,
-                        body.text_version, actor=principal.actor)
+        registry = registry_of(request)
+        configured = texts.get(body.text_version or "")
+        if configured is not None:
+            # A text the shop has but no phone has shown yet: filed now, for the export.
+            registry.remember_consent_texts([configured])
+        registry.consents.answer(customer_id, body.purpose, body.granted, body.source,
+                                 body.text_version, actor=principal.actor,
+                                 purposes=settings.consent_texts)
+        consents = registry.consents
         return ConsentLogEntry.of(consents.log(customer_id)[-1])
 
     return router

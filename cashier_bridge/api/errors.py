@@ -142,6 +142,11 @@ def install(app: FastAPI) -> None:
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if not request.url.path.startswith(API_PREFIX):
             return await http_exception_handler(request, exc)
+        if exc.status_code == 400:
+            # FastAPI's "error parsing the body" (bytes that are not UTF-8, say): to a caller
+            # it is a body that is not valid, like any other.
+            return JSONResponse(_invalid_body([("body", "could not be read: send JSON in "
+                                                        "UTF-8")]), status_code=422)
         error = _HTTP_ERRORS.get(exc.status_code, "error")
         message = (exc.detail if isinstance(exc.detail, str) else error).lower()
         return JSONResponse({"error": error, "message": message}, status_code=exc.status_code,

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response, status
 
+from ..ids import Id
 from ..registry.api_tokens import Principal
 from .auth import DELETE_GROUP, GROUPS, READ, registry_of
 from .models import GroupIn, GroupList, GroupOut, Members
+from .refusals import refusals
 
 
 def groups_router() -> APIRouter:
@@ -17,27 +19,29 @@ def groups_router() -> APIRouter:
         return GroupList(items=[GroupOut.of(g) for g in registry_of(request).groups.list()])
 
     @router.post("", response_model=GroupOut, status_code=status.HTTP_201_CREATED,
-                 summary="Create a group")
+                 summary="Create a group", responses=refusals(409))
     def create_group(body: GroupIn, request: Request,
                      principal: Principal = GROUPS) -> GroupOut:
         return GroupOut.of(registry_of(request).groups.create(body.name, actor=principal.actor))
 
-    @router.patch("/{group_id}", response_model=GroupOut, summary="Rename a group")
-    def rename_group(group_id: int, body: GroupIn, request: Request,
+    @router.patch("/{group_id}", response_model=GroupOut, summary="Rename a group",
+                  responses=refusals(409))
+    def rename_group(group_id: Id, body: GroupIn, request: Request,
                      principal: Principal = GROUPS) -> GroupOut:
         return GroupOut.of(registry_of(request).groups.rename(group_id, body.name,
                                                               actor=principal.actor))
 
     @router.delete("/{group_id}", status_code=status.HTTP_204_NO_CONTENT,
-                   summary="Delete a group; its members return to 'All customers'")
-    def delete_group(group_id: int, request: Request,
+                   summary="Delete a group; its members return to 'All customers'",
+                   responses=refusals(409))
+    def delete_group(group_id: Id, request: Request,
                      principal: Principal = DELETE_GROUP) -> Response:
         registry_of(request).groups.delete(group_id, actor=principal.actor)
         return Response(status_code=status.HTTP_204_NO_CONTENT)
 
     @router.post("/{group_id}/members", response_model=GroupOut,
                  summary="Put customers in the group")
-    def assign_members(group_id: int, body: Members, request: Request,
+    def assign_members(group_id: Id, body: Members, request: Request,
                        principal: Principal = GROUPS) -> GroupOut:
         groups = registry_of(request).groups
         groups.assign(group_id, body.customer_ids, actor=principal.actor)

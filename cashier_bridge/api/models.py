@@ -7,7 +7,8 @@ from typing import Annotated, Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool
 
-from ..registry.consents import ConsentEntry
+from ..ids import Id
+from ..registry.consents import AnswerSource, ConsentEntry
 from ..registry.customer_admin import (
     MAX_ACCOUNT_LIMIT_MINOR,
     MAX_LOYALTY_RATE_BP,
@@ -26,6 +27,46 @@ Purpose = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
 class Strict(BaseModel):
     # An unknown field is refused, not dropped: a typo must not lose what was sent.
     model_config = ConfigDict(extra="forbid")
+
+
+# --- refusals: every answer that is not a success has one of these bodies ---------------------
+
+
+class Problem(BaseModel):
+    """Why the request was refused: ``error`` is a code to act on, ``message`` says it to a
+    person.  Some refusals add fields (below); nothing else about the caller's data is echoed."""
+
+    error: str = Field(description="invalid, unauthorized, forbidden, not_found, duplicate, "
+                                   "conflict, too_large, rate_limited, unavailable, "
+                                   "storage_full")
+    message: str
+
+
+class FieldProblem(BaseModel):
+    field: str = Field(description="a body field (dotted into lists and objects), a query or "
+                                   "path parameter, or a header")
+    reason: str
+
+
+class Invalid(Problem):
+    """422: what was sent is not valid; each bad field with its reason (the first ten)."""
+
+    fields: list[FieldProblem]
+
+
+class Forbidden(Problem):
+    """403: the caller may not; what it would need."""
+
+    needed_scope: str | None = Field(None, description="for an API token")
+    needed_action: str | None = Field(None, description="for a back-office sign-in")
+
+
+class Duplicate(Problem):
+    """409 ``duplicate``: an identifier belongs to another customer; or 409 ``conflict``
+    (no more fields): the request contradicts what is stored."""
+
+    field: str | None = None
+    existing_id: int | None = None
 
 
 class GroupRef(BaseModel):
@@ -109,7 +150,7 @@ class CustomerFields(Strict):
     delivery_postal_code: Text | None = None
     delivery_city: Text | None = None
     delivery_country: Text | None = None
-    group_id: int | None = None
+    group_id: Id | None = None
     note: Text | None = None
     customer_code: Text | None = Field(None, description="assigned when absent")
     marketing_consent: StrictBool | None = Field(
@@ -185,10 +226,14 @@ class SaleList(BaseModel):
 
 
 class ConsentIn(Strict):
-    purpose: Purpose
+    purpose: Purpose = Field(description="one the shop asks about (its consent texts)")
     granted: StrictBool
-    source: Purpose = "api"
-    text_version: Annotated[str, Field(min_length=1, max_length=32)] | None = None
+    source: AnswerSource = Field(AnswerSource.api,
+                                 description="where the customer gave this answer")
+    text_version: Annotated[str, Field(min_length=1, max_length=32)] | None = Field(
+        None, description="the version of the text the customer agreed to, as the consent "
+                          "log shows it: one of the shop's texts (see the back office's "
+                          "settings); leave it out when no text was shown")
 
 
 class ConsentOut(BaseModel):
@@ -267,5 +312,5 @@ class GroupIn(Strict):
 
 
 class Members(Strict):
-    customer_ids: Annotated[list[int], Field(min_length=1, max_length=1000)]
+    customer_ids: Annotated[list[Id], Field(min_length=1, max_length=1000)]
 

@@ -10,20 +10,35 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Collection
 from dataclasses import dataclass
+from enum import StrEnum
 
 from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from .fields import InvalidCustomer
 from .live import live
 from .problems import NotFound
-from .schema import audit_log, consents, customers
+from .schema import audit_log, consent_texts, consents, customers
 from .timestamps import utcnow
-from .writes import audit
+from .writes import MARKETING, audit
 
 CONSENT_ACTION = "consent"
 
 ERASURE_SOURCE = "erasure"
+
+
+class AnswerSource(StrEnum):
+    """Where a customer gave an answer that someone else records for them (the API).  The
+    bridge's own sources (``via_mobil``, ``back_office``, ``import``, ``erasure``) are not
+    among them: nobody can make an answer look like one the shopper gave on the phone page."""
+
+    api = "api"  # an integration, without saying more
+    register = "register"  # asked at the till
+    in_store_form = "in_store_form"  # a signed paper form
+    web = "web"  # the shop's own web site or app
+    customer_service = "customer_service"  # by phone or e-mail to the shop
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,20 +111,29 @@ class ConsentStore:
     def record(self, customer_id: int, purpose: str, granted: bool, source: str,
                text_version: str | None = None, *, request_key: str | None = None,
                actor: str | None = None) -> bool:
-        """Append an answer; with ``actor``, the audit log says who recorded it."""
+        """Append an answer; with ``actor``, the audit log says who recorded it.  The caller
+        vouches for purpose, source and text (the bridge's own pages); an outside caller's
+        answer goes through :meth:`answer`."""
         with self._writer.begin() as conn:
             require_customer(conn, customer_id)
-            written = append(conn, customer_id, purpose, granted, source, text_version,
-                             request_key=request_key)
-            if written and actor is not None:
-                consent_id = conn.execute(
-                    select(func.max(consents.c.id)).where(consents.c.customer_id == customer_id,
-                                                          consents.c.purpose == purpose)
-                ).scalar_one()
-                audit(conn, actor, CONSENT_ACTION, customer_id, {
-                    "consent_id": consent_id, "purpose": purpose, "granted": granted,
-                    "source": source, "text_version": text_version})
-            return written
+            return _record(conn, customer_id, purpose, granted, source, text_version,
+                           request_key=request_key, actor=actor)
+
+    def answer(self, customer_id: int, purpose: str, granted: bool, source: AnswerSource,
+               text_version: str | None, *, actor: str, purposes: Collection[str]) -> None:
+        """Record an answer an outside caller (the API) reports for the customer, checked:
+        ``purpose`` is one the shop asks about (``purposes``, its configured texts, or
+        marketing) and ``text_version`` one the bridge has filed (shown) for that purpose, as
+        a consent is to a text the customer could read.  InvalidCustomer names the field."""
+        if purpose != MARKETING and purpose not in purposes:
+            raise InvalidCustomer("purpose", "is not a consent this shop asks for: one of "
+                                  + ", ".join(sorted({MARKETING, *purposes})))
+        with self._writer.begin() as conn:
+            require_customer(conn, customer_id)
+            if text_version is not None:
+                _require_text(conn, purpose, text_version)
+            _record(conn, customer_id, purpose, granted, AnswerSource(source).value,
+                    text_version, actor=actor)
 
     def log_with_actors(self, customer_id: int) -> list[tuple[ConsentEntry, str | None]]:
         """The log, newest first, each entry with who recorded it (None when no one but the
@@ -125,6 +149,33 @@ class ConsentStore:
                 if isinstance(detail, dict) and isinstance(detail.get("consent_id"), int):
                     who[detail["consent_id"]] = row.actor
         return [(e, who.get(e.id)) for e in reversed(entries)]
+
+
+def _record(conn: Connection, customer_id: int, purpose: str, granted: bool, source: str,
+            text_version: str | None, *, request_key: str | None = None,
+            actor: str | None = None) -> bool:
+    written = append(conn, customer_id, purpose, granted, source, text_version,
+                     request_key=request_key)
+    if written and actor is not None:
+        consent_id = conn.execute(
+            select(func.max(consents.c.id)).where(consents.c.customer_id == customer_id,
+                                                  consents.c.purpose == purpose)
+        ).scalar_one()
+        audit(conn, actor, CONSENT_ACTION, customer_id, {
+            "consent_id": consent_id, "purpose": purpose, "granted": granted,
+            "source": source, "text_version": text_version})
+    return written
+
+
+def _require_text(conn: Connection, purpose: str, version: str) -> None:
+    filed = conn.execute(select(consent_texts.c.purpose).where(
+        consent_texts.c.version == version)).scalar_one_or_none()
+    if filed is None:
+        raise InvalidCustomer("text_version", "is not the version of a consent text this "
+                              "bridge has shown (the back office's settings list them)")
+    if filed != purpose:
+        raise InvalidCustomer("text_version", f"is the version of the {filed} text, not "
+                              f"of {purpose}")
 
 
 def require_customer(conn: Connection, customer_id: int) -> None:

@@ -27,12 +27,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import Connection, Engine, Select, and_, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..identity import personnummer
 from ..identity import phone as phone_id
 from ..identity.errors import IdentityError
+from ..ids import parse_id
 from . import fields
 from .consents import ConsentEntry, current_on, log_on, withdraw_all
 from .consents import append as append_consent
@@ -41,6 +43,7 @@ from .fields import InvalidCustomer
 from .groups import default_group_id, stored_group
 from .live import live
 from .lookups import LookupGuard
+from .merging import EXPORT
 from .problems import Conflict, NotFound
 from .records import (
     AccountStatus,
@@ -74,9 +77,15 @@ CREDIT_TERMS = ("account_limit_minor", "account_status", "loyalty_rate_bp")
 MAX_ACCOUNT_LIMIT_MINOR = 10**11  # a billion kronor: beyond it a slip of the keyboard
 MAX_LOYALTY_RATE_BP = 10_000  # 100 %
 SORTS = ("name", "code", "newest")
+# A page position holds two name keys and an id, or a customer code: far below this.
+MAX_CURSOR = 2000
+_CURSOR = TypeAdapter(list[str])
 # Audit details keep these keys when their customer is erased: none of them says who it was.
 _IMPERSONAL_DETAIL = frozenset({"created_via", "fields", "group_id", "purpose", "source",
                                 "granted", "text_version"})
+
+_KEY_REUSED = ("this Idempotency-Key was used for a request with another body; use a new key "
+               "for a new customer")
 
 CreateCustomer = Callable[..., tuple[CustomerRecord, bool]]
 LikelyDuplicates = Callable[[DuplicateProbe], list[tuple[CustomerRecord, str]]]
@@ -144,6 +153,20 @@ def normalise(given: Mapping[str, Any], *, region: str,
         else:
             raise InvalidCustomer(name, "is not a customer field")
     return out
+
+
+def actor_key(source: str, actor: str, key: str) -> str:
+    """The claim of an Idempotency-Key ``key`` sent by ``actor``: theirs alone.  Hashed, since
+    an actor (64 characters) and a key (80) would not fit a request key's 128; the ``@``, which
+    no key has, keeps it apart from the keys claimed before (``source:key``).
+
+    >>> actor_key("api", "token:3:pos", "order-1") != actor_key("api", "token:4:pos", "order-1")
+    True
+    >>> actor_key("api", "token:3:pos", "order-1")[:5], len(actor_key("api", "x" * 64, "k" * 80))
+    ('api:@', 37)
+    """
+    digest = hashlib.sha256(f"{actor}\n{key}".encode()).hexdigest()[:32]
+    return f"{source}:@{digest}"
 
 
 def postal_code(value: str | None, field: str = "postal_code") -> str | None:
@@ -291,9 +314,7 @@ class CustomerAdmin:
         if after is not None:
             position = _cursor_values(after, len(keys))
             if sort == "newest":
-                if not position[0].isdigit():
-                    raise InvalidCustomer("after", "is not a page position this list gave out")
-                query = query.where(c.id < int(position[0]))
+                query = query.where(c.id < _cursor_id(position[0]))
             elif sort == "code":
                 query = query.where(c.customer_code > position[0])
             else:
@@ -355,8 +376,10 @@ class CustomerAdmin:
     def create(self, given: Mapping[str, Any], *, region: str, idempotency_key: str | None,
                actor: str, source: str = API_SOURCE) -> tuple[CustomerRecord, bool]:
         """Create a customer; (customer, False) when this request was already carried out.
-        The same idempotency key with another body is a Conflict.  ``source`` is written as
-        the customer's ``created_via`` and as the source of a marketing consent given."""
+        An idempotency key is the caller's own: the same key from another ``actor`` is
+        another request, and cannot be squatted.  The same key from the same actor with
+        another body is a Conflict.  ``source`` is written as the customer's ``created_via``
+        and as the source of a marketing consent given."""
         new = self.new_customer(given, region=region, source=source)
         later = normalise({k: given[k] for k in _AFTER_CREATE if k in given}, region=region,
                           fingerprint=self._fingerprint)
@@ -366,13 +389,14 @@ class CustomerAdmin:
         else:
             body = json.dumps(given, sort_keys=True, default=str, ensure_ascii=False)
             digest = hashlib.sha256(body.encode("utf-8")).hexdigest()[:32]
+            earlier = self._before_keys_were_per_actor(source, idempotency_key, digest, actor)
+            if earlier is not None:
+                return earlier, False
             # The key and what it was used for, in the customer's request key: a retry finds
-            # its customer; a reuse for something else finds the key with another digest.
-            prefix = f"{source}:{idempotency_key}:"
-            request_key = prefix + digest
-            claim = f"{source}:{idempotency_key}"
+            # its customer; a reuse for something else finds the claim with another digest.
+            claim = actor_key(source, actor, idempotency_key)
+            request_key = f"{claim}:{digest}"
             self._claim(claim, digest)
-            self._refuse_reuse(prefix, request_key)  # keys used before claims were kept
         try:
             record, created = self._create(request_key, new, actor=actor)
         except Exception:
@@ -409,23 +433,35 @@ class CustomerAdmin:
             claimed = conn.execute(select(idempotency_keys.c.body_sha256).where(
                 idempotency_keys.c.key == key)).scalar_one()
         if claimed != digest:
-            raise Conflict("this Idempotency-Key was used for a request with another body; "
-                           "use a new key for a new customer")
+            raise Conflict(_KEY_REUSED)
 
     def _release(self, key: str, digest: str) -> None:
         with self._writer.begin() as conn:
             conn.execute(delete(idempotency_keys).where(idempotency_keys.c.key == key,
                                                         idempotency_keys.c.body_sha256 == digest))
 
-    def _refuse_reuse(self, prefix: str, request_key: str) -> None:
+    def _before_keys_were_per_actor(self, source: str, key: str, digest: str,
+                                    actor: str) -> CustomerRecord | None:
+        """A customer this actor created with this key before keys were the caller's own
+        (request key ``source:key:digest``, the creation audited with the actor): a retry of
+        that request finds it; the key with another body is a Conflict.  Another actor's use
+        of the key is none of this request's business."""
         c = customers.c
+        prefix = f"{source}:{key}:"
         with self._reader.connect() as conn:
-            used = conn.execute(select(c.request_key).where(
-                and_(c.request_key >= prefix, c.request_key < prefix + _HIGHEST_CHAR),
-                c.request_key != request_key).limit(1)).first()
-        if used is not None:
-            raise Conflict("this Idempotency-Key was used for a request with another body; "
-                           "use a new key for a new customer")
+            used = conn.execute(
+                select(c.id, c.request_key)
+                .join(audit_log, and_(audit_log.c.customer_id == c.id,
+                                      audit_log.c.action == "create",
+                                      audit_log.c.actor == actor[:64]))
+                .where(c.request_key >= prefix, c.request_key < prefix + _HIGHEST_CHAR)
+            ).all()
+        if not used:
+            return None
+        same = next((row.id for row in used if row.request_key == prefix + digest), None)
+        if same is None:
+            raise Conflict(_KEY_REUSED)
+        return self.get(same)
 
     def validate(self, given: Mapping[str, Any], *, region: str, actor: str
                  ) -> list[tuple[CustomerRecord, str]]:
@@ -520,9 +556,14 @@ class CustomerAdmin:
 
     # --- GDPR ----------------------------------------------------------------------------------
 
-    def export(self, customer_id: int) -> CustomerExport:
-        with self._reader.connect() as conn:
+    def export(self, customer_id: int, *, actor: str, form: str) -> CustomerExport:
+        """Everything held about the customer, for ``actor`` (who asked, in which ``form``:
+        the API, the back office's page or file).  Audited first, in the same transaction, so
+        the export lists itself among the entries about them, and there is no export without
+        its entry.  NotFound writes nothing."""
+        with self._writer.begin() as conn:
             record = self._get(conn, customer_id)
+            audit(conn, actor, EXPORT, customer_id, {"source": form})
             entries = conn.execute(select(audit_log).where(audit_log.c.customer_id == customer_id)
                                    .order_by(audit_log.c.id)).all()
             return CustomerExport(
@@ -584,14 +625,24 @@ def _group_id_of(conn: Connection, stored: int | None) -> int:
 
 
 def _cursor_values(cursor: str, count: int) -> list[str]:
-    try:
-        values = json.loads(cursor)
-    except ValueError:
-        values = None
-    if (not isinstance(values, list) or len(values) != count
-            or not all(isinstance(v, str) for v in values)):
+    # Read by pydantic's parser, under a length cap: json.loads recurses once per "[", and a
+    # cursor of 3,000 of them was a RecursionError (a 500) before any check.
+    values = None
+    if len(cursor) <= MAX_CURSOR:
+        try:
+            values = _CURSOR.validate_json(cursor)
+        except ValidationError:
+            values = None
+    if values is None or len(values) != count:
         raise InvalidCustomer("after", "is not a page position this list gave out")
     return values
+
+
+def _cursor_id(text: str) -> int:
+    found = parse_id(text)
+    if found is None:
+        raise InvalidCustomer("after", "is not a page position this list gave out")
+    return found
 
 
 def _after_name(position: list[str]) -> Any:
@@ -599,9 +650,7 @@ def _after_name(position: list[str]) -> Any:
     as a row-value comparison, which SQLite's planner reads less well."""
     c = customers.c
     last, first, ident = position
-    if not ident.isdigit():
-        raise InvalidCustomer("after", "is not a page position this list gave out")
+    after_id = _cursor_id(ident)
     return or_(c.last_name_key > last,
                and_(c.last_name_key == last, c.first_name_key > first),
-               and_(c.last_name_key == last, c.first_name_key == first, c.id > int(ident)))
-
+               and_(c.last_name_key == last, c.first_name_key == first, c.id > after_id))

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from tests.api.conftest import ANNA_PNR, Api
+from cashier_bridge.cookies import DEVICE_COOKIE
+from tests.api.conftest import ANNA_PNR, API, Api
 
 ANNA = {"first_name": "Anna", "last_name": "Svensson", "phone": "070-123 45 67",
         "email": "Anna.Svensson@Example.se", "personal_id": ANNA_PNR, "city": "Lund"}
@@ -79,13 +80,16 @@ def test_a_key_claimed_by_a_request_still_under_way_refuses_another_body(api: Ap
     import hashlib
     import json
 
+    from cashier_bridge.registry.customer_admin import actor_key
     from cashier_bridge.registry.schema import idempotency_keys
     from cashier_bridge.registry.timestamps import utcnow
 
     body = json.dumps(ANNA, sort_keys=True, default=str, ensure_ascii=False)
+    caller = api.registry.api_tokens.check(api.tokens["admin"])
+    assert caller is not None
     with api.registry.engine.begin() as conn:  # the first request, caught after its claim
         conn.execute(idempotency_keys.insert().values(
-            key="api:order-9c1d", created_at=utcnow(),
+            key=actor_key("api", caller.actor, "order-9c1d"), created_at=utcnow(),
             body_sha256=hashlib.sha256(body.encode()).hexdigest()[:32]))
     other = api.post("/customers", json={**ANNA, "city": "Malmö"},
                      headers={"Idempotency-Key": "order-9c1d"})
@@ -94,6 +98,62 @@ def test_a_key_claimed_by_a_request_still_under_way_refuses_another_body(api: Ap
     first = api.post("/customers", json=ANNA, headers={"Idempotency-Key": "order-9c1d"})
     assert first.status_code == 201, first.text
     assert everyone(api) == [first.json()]
+
+
+def test_an_idempotency_key_is_its_caller_s_own(api: Api) -> None:
+    """Issue 16: keys were shared by every caller, so one caller could squat another's key
+    (its requests then got 409) or, sending the same key and body, be handed the other's
+    customer.  Now the same key from two callers is two requests."""
+    key = {"Idempotency-Key": "order-1"}
+    eva = {"first_name": "Eva", "last_name": "Ek"}
+    # A write token claims the key first, for a body of its own …
+    squatter = api.post("/customers", "write", json={"first_name": "Zed", "last_name": "Z"},
+                        headers=key)
+    assert squatter.status_code == 201, squatter.text
+    # … and the admin token's request with that key still goes through, and its retry finds
+    # its customer, not the squatter's.
+    mine = api.post("/customers", "admin", json=eva, headers=key)
+    assert mine.status_code == 201, mine.text
+    again = api.post("/customers", "admin", json=eva, headers=key)
+    assert (again.status_code, again.json()) == (200, mine.json())
+    # The same key and body from a third caller is a request of its own, not a look at the
+    # admin's customer.
+    third = api.post("/customers", "read", json=eva, headers=key)
+    assert third.status_code == 403  # read cannot create; a console can:
+    device = api.registry.devices.pair("kassa-1", "register")
+    api.client.cookies.set(DEVICE_COOKIE, device.token)
+    console = api.client.post(f"{API}/customers", json=eva, headers=key)
+    api.client.cookies.clear()
+    assert console.status_code == 201 and console.json()["id"] != mine.json()["id"]
+    # One caller's key with another body is still a conflict, for that caller only.
+    other = api.post("/customers", "admin", json={**eva, "city": "Lund"}, headers=key)
+    assert other.status_code == 409 and other.json()["error"] == "conflict"
+    assert sorted(c["first_name"] for c in everyone(api)) == ["Eva", "Eva", "Zed"]
+
+
+def test_a_key_used_before_keys_were_per_caller_still_finds_its_customer(api: Api) -> None:
+    """A customer created with a key before this change (request key ``api:<key>:<body
+    digest>``): its caller's retry still finds it and another body is still a conflict;
+    another caller's request with that key is its own."""
+    import hashlib
+    import json
+
+    from cashier_bridge.registry import NewCustomer
+
+    admin = api.registry.api_tokens.check(api.tokens["admin"])
+    assert admin is not None
+    eva = {"first_name": "Eva", "last_name": "Ek"}
+    body = json.dumps(eva, sort_keys=True, default=str, ensure_ascii=False)
+    digest = hashlib.sha256(body.encode()).hexdigest()[:32]
+    old, _ = api.registry.create_customer(f"api:order-2:{digest}", NewCustomer(
+        "Eva", "Ek", created_via="api"), actor=admin.actor)
+    key = {"Idempotency-Key": "order-2"}
+    retry = api.post("/customers", "admin", json=eva, headers=key)
+    assert (retry.status_code, retry.json()["id"]) == (200, old.id)
+    other = api.post("/customers", "admin", json={**eva, "city": "Lund"}, headers=key)
+    assert other.status_code == 409 and other.json()["error"] == "conflict"
+    someone_else = api.post("/customers", "write", json=eva, headers=key)
+    assert someone_else.status_code == 201 and someone_else.json()["id"] != old.id
 
 
 def test_a_taken_identifier_is_409_naming_field_and_owner(api: Api) -> None:
@@ -119,7 +179,7 @@ def test_a_taken_identifier_is_409_naming_field_and_owner(api: Api) -> None:
     ({"last_name": 12}, "last_name", "string"),
     ({"birth_date": "12/03/1985"}, "birth_date", ""),
     ({"group_id": 999}, "group_id", "no group with id 999"),
-    ({"group_id": "staff"}, "group_id", "integer"),
+    ({"group_id": "staff"}, "group_id", "whole number"),
     ({"marketing_consent": "maybe"}, "marketing_consent", "boolean"),
     ({"nickname": "Annie"}, "nickname", "not permitted"),
     ({"note": "x" * 2001}, "note", ""),
@@ -177,7 +237,7 @@ def test_patch_changes_fields_clears_with_null_and_audits_before_and_after(api: 
     assert after["first_name"] == "Anna" and after["updated_at"] >= anna["updated_at"]
     assert api.get(f"/customers/{anna['id']}").json() == after
     audit = api.get(f"/customers/{anna['id']}/export").json()["audit"]
-    update, consent = audit[-2:]
+    update, consent, _export = audit[-3:]
     assert update["action"] == "update" and update["actor"].startswith("token:")
     # Who recorded the consent on the customer's behalf, next to what the log says.
     assert consent["action"] == "consent" and consent["actor"] == update["actor"]

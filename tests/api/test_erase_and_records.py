@@ -6,12 +6,17 @@ import json
 
 from sqlalchemy import select
 
+from cashier_bridge.config import Settings
+from cashier_bridge.mobile.consent import version
+from cashier_bridge.registry.mobile import ConsentText
 from cashier_bridge.registry.schema import audit_log, customers, sales
 from tests.api.conftest import ANNA_PNR, Api
 
 ANNA = {"first_name": "Anna", "last_name": "Svensson", "phone": "070-123 45 67",
         "email": "anna@example.se", "personal_id": ANNA_PNR, "street": "Storgatan 1",
         "city": "Lund", "note": "allergic to nuts", "marketing_consent": True}
+TEXTS = Settings.model_fields["consent_texts"].get_default(call_default_factory=True)
+MARKETING_SV = version("marketing", "sv", TEXTS["marketing"]["sv"])
 SALE = {"sale_id": "s-100", "register": "kassa-1", "total_minor": 12950, "currency": "SEK"}
 
 
@@ -28,8 +33,27 @@ def test_export_holds_everything_about_the_customer(api: Api) -> None:
     assert set(body["consents"]["current"]) == {"marketing", "personalised_offers"}
     assert len(body["consents"]["log"]) == 2
     # The answer posted through the API names its caller in the audit log.
-    assert [a["action"] for a in body["audit"]] == ["create", "consent"]
+    assert [a["action"] for a in body["audit"]] == ["create", "consent", "export_personal_data"]
     assert ANNA_PNR not in export.text
+
+
+def test_an_api_export_is_audited_with_its_caller_as_the_back_office_s_is(api: Api) -> None:
+    """Issue 16: who read everything about a person is on record, however they asked."""
+    anna = api.post("/customers", json=ANNA).json()
+    first = api.get(f"/customers/{anna['id']}/export").json()["audit"]
+    # Audited before it is read: the export lists itself, with the token that asked.
+    assert first[-1]["action"] == "export_personal_data"
+    assert first[-1]["actor"].startswith("token:") and first[-1]["detail"] == {"source": "api"}
+    api.get(f"/customers/{anna['id']}/export")
+    with api.registry.engine.connect() as conn:
+        entries = conn.execute(select(audit_log).where(
+            audit_log.c.action == "export_personal_data").order_by(audit_log.c.id)).all()
+    assert [(e.customer_id, e.actor, json.loads(e.detail)) for e in entries] == \
+        [(anna["id"], first[-1]["actor"], {"source": "api"})] * 2
+    # Nobody there: nothing exported, nothing written.
+    assert api.get("/customers/999/export").status_code == 404
+    with api.registry.engine.connect() as conn:
+        assert conn.execute(select(audit_log).where(audit_log.c.customer_id == 999)).all() == []
 
 
 def test_export_after_a_merge_shows_no_personal_id_fingerprint(api: Api) -> None:
@@ -121,21 +145,65 @@ def test_consents_are_an_append_only_log(api: Api) -> None:
     path = f"/customers/{anna['id']}/consents"
     assert api.get(path).json() == {"current": {}, "log": []}
     given = api.post(path, json={"purpose": "marketing", "granted": True,
-                                 "text_version": "v-1"}, scope="write")
+                                 "text_version": MARKETING_SV}, scope="write")
     assert given.status_code == 201, given.text
     assert given.json()["source"] == "api" and given.json()["granted"] is True
-    api.post(path, json={"purpose": "marketing", "granted": False, "source": "store"})
+    api.post(path, json={"purpose": "marketing", "granted": False, "source": "in_store_form"})
     body = api.get(path).json()
     assert body["current"]["marketing"]["granted"] is False
-    assert body["current"]["marketing"]["source"] == "store"
+    assert body["current"]["marketing"]["source"] == "in_store_form"
     assert [(e["granted"], e["text_version"]) for e in body["log"]] == [
-        (True, "v-1"), (False, None)]
+        (True, MARKETING_SV), (False, None)]
     for bad, field in (({"purpose": "Marketing!"}, "purpose"), ({"granted": "yes"}, "granted"),
                        ({}, "purpose")):
         answer = api.post(path, json={"purpose": "marketing", "granted": True, **bad}
                           if bad else {"granted": True})
         assert answer.status_code == 422 and answer.json()["fields"][0]["field"] == field
     assert len(api.get(path).json()["log"]) == 2
+    # The text it was given to is filed, so the export can say what the customer read.
+    assert MARKETING_SV in api.registry.merges.consent_texts([MARKETING_SV])
+
+
+def test_a_consent_through_the_api_is_to_a_purpose_source_and_text_the_shop_has(
+        api: Api) -> None:
+    """Issue 16: a write token could record any purpose, any source (even the phone page's)
+    and any text version; each is refused, naming the field, and nothing is recorded."""
+    anna = api.post("/customers", json={"first_name": "Anna", "last_name": "Svensson"}).json()
+    path = f"/customers/{anna['id']}/consents"
+    offers_sv = version("personalised_offers", "sv", TEXTS["personalised_offers"]["sv"])
+    for bad, field, reason in (
+            ({"purpose": "newsletter"}, "purpose", "is not a consent this shop asks for: one "
+             "of marketing, personalised_offers"),
+            ({"source": "via_mobil"}, "source", "Input should be 'api', 'register', "
+             "'in_store_form', 'web' or 'customer_service'"),
+            ({"source": "back_office"}, "source", None),
+            ({"text_version": "v-1"}, "text_version", "is not the version of a consent text "
+             "this bridge has shown (the back office's settings list them)"),
+            ({"text_version": offers_sv}, "text_version",
+             "is the version of the personalised_offers text, not of marketing")):
+        answer = api.post(path, json={"purpose": "marketing", "granted": True, **bad},
+                          scope="write")
+        assert answer.status_code == 422, (bad, answer.text)
+        assert answer.json()["fields"][0]["field"] == field, answer.text
+        if reason is not None:
+            assert answer.json()["fields"][0]["reason"] == reason
+    assert api.get(path).json() == {"current": {}, "log": []}
+    # A text a phone showed (filed then) is a good version, as is every source of the enum.
+    api.registry.remember_consent_texts([ConsentText("v-shown-once", "marketing", "en",
+                                                     "Yes, offers please.")])
+    for source in ("register", "web", "customer_service"):
+        done = api.post(path, json={"purpose": "marketing", "granted": True,
+                                    "source": source, "text_version": "v-shown-once"})
+        assert done.status_code == 201, done.text
+    done = api.post(path, json={"purpose": "personalised_offers", "granted": True,
+                                "text_version": offers_sv})
+    assert done.status_code == 201, done.text
+    assert [e["source"] for e in api.get(path).json()["log"]] == [
+        "register", "web", "customer_service", "api"]
+    # The document says which sources there are.
+    schema = api.client.get("/openapi.json").json()["components"]["schemas"]
+    assert schema["AnswerSource"]["enum"] == ["api", "register", "in_store_form", "web",
+                                              "customer_service"]
 
 
 def test_groups(api: Api) -> None:
