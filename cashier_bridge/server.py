@@ -52,6 +52,7 @@ from .registry.faults import MESSAGES as FAULT_MESSAGES
 from .registry.faults import registry_fault
 from .registry.secret_hash import stored_hash
 from .registry.timestamps import utcnow
+from .same_origin import SameOriginWrites
 
 log = structlog.get_logger("selfreg.server")
 
@@ -153,6 +154,8 @@ def create_app(settings: Settings, registry: Registry | None = None) -> FastAPI:
     app = FastAPI(title="selfreg cashier bridge", version=SERVER_VERSION, lifespan=lifespan,
                   max_body_size=MAX_HTTP_BODY_BYTES, docs_url=None, redoc_url=None)
 
+    app.add_middleware(SameOriginWrites)  # no changes from another site's page
+    # Added last, so outermost: its headers go on every answer, refusals included.
     app.add_middleware(SecurityHeaders)  # nosniff, no-store, CSP with frame-ancestors, HSTS
     app.include_router(mobile_router(settings))  # Via mobil's phone page, /m/…
     app.include_router(console_router(settings))  # the cashier console, /console…

@@ -123,3 +123,48 @@ def test_the_console_opened_as_localhost_is_the_bridges_own(
         expect(page.locator("#phase")).to_have_text("No sale open")
     finally:
         context.close()
+
+
+# A stranger's script posts a form to the bridge: the browser sends the console's cookie along
+# (cookies ignore ports), which would sign the till's console out.
+FORGE = """([action]) => {
+  const form = document.createElement("form");
+  form.method = "POST";
+  form.action = action;
+  document.body.appendChild(form);
+  form.submit();
+}"""
+
+
+def test_a_page_from_another_port_cannot_post_to_the_bridge_with_the_consoles_cookie(
+        bridge: BridgeProcess, till: Till, other_site: str) -> None:
+    from playwright.sync_api import expect
+
+    stranger = till.context.new_page()
+    stranger.goto(other_site)
+    with stranger.expect_navigation():
+        stranger.evaluate(FORGE, [f"{bridge.http_url}/console/sign-out"])
+    assert "from a page of another site" in stranger.locator("body").inner_text()
+    # The till's console is still signed in: reloaded, it is the lane's console, live.
+    till.page.reload()
+    expect(till.page.locator("#connection")).to_have_text("live")
+    assert till.page.url.endswith("/console")
+    refused = [line for line in bridge.log_path.read_text(errors="replace").splitlines()
+               if "cross_origin_write_refused" in line and f"origin={other_site}" in line]
+    assert refused and all("path=/console/sign-out" in line for line in refused)
+
+
+def test_the_consoles_own_sign_out_still_signs_it_out(bridge: BridgeProcess, browser: Any) -> None:
+    from playwright.sync_api import expect
+
+    lane = "till-own-sign-out"
+    context = browser.new_context(**TILL)
+    try:
+        page = context.new_page()
+        page.goto(f"{bridge.http_url}/console/sign-in?code={sign_in_code(bridge, lane)}")
+        expect(page.locator("#connection")).to_have_text("live")
+        with page.expect_navigation():
+            page.evaluate(FORGE, [f"{bridge.http_url}/console/sign-out"])
+        assert "/console/sign-in" in page.url
+    finally:
+        context.close()
