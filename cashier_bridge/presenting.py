@@ -3,8 +3,8 @@
 Which readings of a typed or scanned input become match keys, what a candidate may keep (a
 fingerprint and masked forms, never the raw personal ID), whether a customer found is the
 shopper (:func:`agrees`), which near misses the duplicate guard looks for, and what a confirmed
-member is created with.  No I/O: the personal-ID fingerprint
-(keyed with the installation's secret) is passed in.
+member is created with.  No I/O: the personal-ID fingerprint (keyed with the personnummer key,
+kept outside the database) is passed in.
 """
 
 from __future__ import annotations

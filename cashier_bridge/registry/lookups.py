@@ -11,7 +11,7 @@ The count lives in the audit log, so every bridge process of a chain shares it:
 
 - ``personal_id_lookup``: one row per distinct number per actor and window, with a short digest
   of the number's fingerprint (8 hex digits: enough to tell a handful of numbers apart, and
-  useless without the installation secret) and where it came from.  The same number again
+  useless without the personnummer key) and where it came from.  The same number again
   within the window costs nothing: re-sending a form with another field corrected is free.
 - ``personal_id_lookup_limited``: one row per distinct number refused, at most
   :data:`RECORDED_REFUSALS` per actor and window (a flood writes no more than that); managers

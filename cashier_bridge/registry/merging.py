@@ -281,11 +281,6 @@ class MergeStore:
             rows = conn.execute(select(consent_texts).order_by(consent_texts.c.first_shown_at))
             return {r.version: dict(r._mapping) for r in rows}
 
-    def record_export(self, customer_id: int, *, actor: str, form: str) -> None:
-        """Audit that ``actor`` exported this customer's personal data (as ``form``)."""
-        with self._writer.begin() as conn:
-            _audit(conn, actor, EXPORT, customer_id, {"source": form}, utcnow())
-
 
 # --- rows ---------------------------------------------------------------------------------------
 
