@@ -35,7 +35,7 @@ from cashier_bridge.protocol import (  # noqa: E402
     dump,
 )
 from cashier_bridge.registry import NewCustomer, Registry  # noqa: E402
-from simulator.processes import BridgeProcess  # noqa: E402
+from simulator.processes import FLAT_OUT, BridgeProcess  # noqa: E402
 
 CUSTOMERS = 1_000_000
 SAMPLES = 1000
@@ -129,7 +129,7 @@ def main() -> None:
     if load_s:
         print(f"loaded {CUSTOMERS} customers in {load_s:.1f}s ({CUSTOMERS / load_s:,.0f}/s)")
     bridge = BridgeProcess(out, url)
-    bridge.start(timeout=60)
+    bridge.start(timeout=60, env=FLAT_OUT)  # one lane identifies flat out
     try:
         latencies = asyncio.run(measure(bridge))
     finally:

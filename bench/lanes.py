@@ -626,7 +626,7 @@ def percentile(values: list[float], q: int) -> float | None:
 
 def run_config(config: Config, args: argparse.Namespace, people: list[Person],
                logs: Path) -> dict[str, Any]:
-    from simulator.processes import BridgeProcess
+    from simulator.processes import FLAT_OUT, BridgeProcess
 
     label = f"{config.backend}_{config.processes}"
     bridges = []
@@ -645,7 +645,7 @@ def run_config(config: Config, args: argparse.Namespace, people: list[Person],
         key = place.configured or place.file.read_text().strip()
         for bridge in bridges:
             bridge.start(timeout=120, args=("--log-json",),
-                         env={"SELFREG_PERSONAL_ID_KEY": key})
+                         env={"SELFREG_PERSONAL_ID_KEY": key, **FLAT_OUT})
         assert all(b.proc is not None for b in bridges)
         bridge_pids = [b.proc.pid for b in bridges if b.proc is not None]
         say(f"{label}: {config.processes} bridge process(es) on ports "

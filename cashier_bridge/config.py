@@ -138,6 +138,10 @@ class Settings(BaseSettings):
     # a staff member, an API token, a lane's cashier console — may make in a minute; then 429
     # until the oldest leaves the minute. A masked number leaves ~1,000 candidates to try.
     personal_id_lookups_per_minute: int = Field(default=5, ge=1, le=1000)
+    # Ange ID look-ups one lane's kiosk may make in a minute, found or not; then the kiosk pauses
+    # Ange ID and says how long (a stranger trying number after number). A till serves a shopper
+    # a minute or so; only benchmarks and fault tests that drive a lane flat out raise it.
+    ange_id_lookups_per_minute: int = Field(default=5, ge=1)
     # Requests one address may make to the phone page per minute (pages, field checks, live
     # updates); more get 429 with Retry-After. A shopper's visit takes a few dozen; raise it when
     # many phones reach the bridge through one address (a proxy that hides theirs, a NAT).

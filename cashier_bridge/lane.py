@@ -260,8 +260,9 @@ class RecordConsents:
 
 @dataclass(frozen=True, slots=True)
 class AuditLookup:
-    """Audit an Ange ID look-up, or its refusal during a pause, with the lane as the actor
-    (stored with the transition).  ``fingerprint``: the personnummer's, when it was one."""
+    """Audit an Ange ID look-up, or its refusal during a pause, with the lane's kiosk as the
+    actor (written after the step, on its own).  ``fingerprint``: the personnummer's, when it
+    was one."""
 
     refused: bool
     fingerprint: str | None
@@ -272,7 +273,7 @@ Effect = (Lookup | CreateCustomer | ToRegister | LinkSale | CloseSale | RecordCo
 Step = tuple[Lane, list[Effect]]
 
 # Ange ID look-ups one lane may make in ANGE_ID_WINDOW_S seconds before it pauses (the bridge's
-# personal_id_lookups_per_minute, the same budget a staff member or an API token has).
+# ange_id_lookups_per_minute: the budget a staff member or an API token has for personnummer).
 ANGE_ID_LIMIT = 5
 ANGE_ID_WINDOW_S = WINDOW_S
 

@@ -74,7 +74,7 @@ from .protocol import (
 from .registry import DuplicateCustomer, Registry
 from .registry.faults import MESSAGES as FAULT_MESSAGES
 from .registry.faults import registry_fault
-from .registry.lane_store import LaneAudit, LaneStore, LaneWrite, SaleLink
+from .registry.lane_store import LaneStore, LaneWrite, SaleLink
 from .registry.mobile import ConsentAnswer
 
 log = structlog.get_logger("selfreg.lane")
@@ -382,6 +382,8 @@ class LaneHub:
             for effect in effects:
                 if isinstance(effect, CarriedOut):
                     self._spawn_effect(name, effect)
+                elif isinstance(effect, AuditLookup):
+                    self._spawn_audit(name, effect)
         await self._offer_on_choices(name, after)
         return after
 
@@ -403,9 +405,7 @@ class LaneHub:
             register_state=dump(machine.register_state(after)))
         return LaneWrite(state_json=after.model_dump_json(), seq=after.seq,
                          pending=machine.is_pending(after), outbox=delivery.model_dump_json(),
-                         sale_link=link,
-                         audits=tuple(LaneAudit(e.refused, e.fingerprint)
-                                      for e in effects if isinstance(e, AuditLookup)))
+                         sale_link=link)
 
     async def _deliver(self, slot: _LaneSlot, delivery: Delivery) -> None:
         for peer, seen in list(slot.peers.items()):
@@ -472,6 +472,21 @@ class LaneHub:
             self._tasks.discard(t)
             self._inflight.discard(name)
         task.add_done_callback(done)
+
+    def _spawn_audit(self, name: str, effect: AuditLookup) -> None:
+        """Audit an Ange ID look-up after its step, in a transaction of its own: a step must
+        not wait for the audit log (its inserts check the customers table, which an import or
+        a migration may hold), and a lost entry loses no customer's data."""
+        async def write() -> None:
+            try:
+                await self._pool.run(self.registry.lookups.record_kiosk, name,
+                                     refused=effect.refused, fingerprint=effect.fingerprint)
+            except Exception as exc:
+                log.warning("ange_id_audit_failed", lane=name, error=type(exc).__name__)
+
+        task = asyncio.ensure_future(write())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _carry_out(self, name: str, effect: CarriedOut) -> None:
         if isinstance(effect, RecordConsents):

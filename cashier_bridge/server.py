@@ -114,7 +114,7 @@ def create_app(settings: Settings, registry: Registry | None = None) -> FastAPI:
         app.state.pools = pools = Pools()
         hub = LaneHub(reg, region=settings.phone_region, max_lanes=settings.max_lanes,
                       mobile=await asyncio.to_thread(mobile_options, settings),
-                      pool=pools.lanes, ange_id_limit=settings.personal_id_lookups_per_minute)
+                      pool=pools.lanes, ange_id_limit=settings.ange_id_lookups_per_minute)
         app.state.hub = hub
         # A shared (PostgreSQL) registry may have other bridge processes: hear their steps.
         await hub.start(PostgresBus(reg.engine.url.render_as_string(hide_password=False),

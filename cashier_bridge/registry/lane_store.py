@@ -34,7 +34,6 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from . import lookups
 from .engine import writer
 from .schema import lane_outbox, lanes, sales
 from .timestamps import utcnow
@@ -68,14 +67,6 @@ class SaleLink:
 
 
 @dataclass(frozen=True, slots=True)
-class LaneAudit:
-    """An Ange ID look-up (or a refused one) to audit with the lane's kiosk as the actor."""
-
-    refused: bool
-    fingerprint: str | None
-
-
-@dataclass(frozen=True, slots=True)
 class LaneWrite:
     """A step's outcome to store.  ``outbox`` is what the devices must be told (JSON)."""
 
@@ -84,7 +75,6 @@ class LaneWrite:
     pending: bool
     outbox: str
     sale_link: SaleLink | None = None
-    audits: tuple[LaneAudit, ...] = ()
 
 
 Step = Callable[[str | None], LaneWrite | None]
@@ -125,9 +115,6 @@ class LaneStore:
                 conn.execute(_CLOSE_SALE, {
                     "b_lane": name, "b_sale_id": link.sale_id, "b_total_minor": link.total_minor,
                     "b_currency": link.currency, "b_ended_at": now, "b_recorded_by": "register"})
-            for note in write.audits:
-                lookups.record_kiosk(conn, now, name, refused=note.refused,
-                                     fingerprint=note.fingerprint)
             if self.shared:
                 conn.execute(_OUTBOX, {"lane": name, "seq": write.seq, "body": write.outbox,
                                        "created_at": now})

@@ -106,6 +106,15 @@ class LookupGuard:
             log.warning("personal_id_lookups_limited", via=via, retry_after_s=wait)
         raise TooManyLookups(wait, self.per_minute)
 
+    def record_kiosk(self, lane: str, *, refused: bool, fingerprint: str | None) -> None:
+        """Audit an Ange ID look-up of ``lane``, or a try refused while Ange ID is paused (the
+        lane machine counts and pauses; this only writes).  A number that is no personnummer
+        (a phone, a customer number) has no digest."""
+        with self._writer.begin() as conn:
+            _record_kiosk(conn, self.clock(), lane, refused=refused, fingerprint=fingerprint)
+        if refused:
+            log.warning("ange_id_paused", lane=lane)
+
     def limit_hits(self, since: dt.datetime, *, limit: int = 50) -> list[LimitHit]:
         """Actors refused a look-up since ``since``, the latest first."""
         c = audit_log.c
@@ -150,19 +159,14 @@ def kiosk_actor(lane: str) -> str:
     return f"kiosk:{lane}"[:64]
 
 
-def record_kiosk(conn: Connection, now: dt.datetime, lane: str, *, refused: bool,
-                 fingerprint: str | None) -> None:
-    """Audit an Ange ID look-up of ``lane`` (the lane machine counts and pauses them; this only
-    writes, in the transition's own transaction).  A number that is no personnummer (a phone,
-    a customer number) has no digest."""
+def _record_kiosk(conn: Connection, now: dt.datetime, lane: str, *, refused: bool,
+                  fingerprint: str | None) -> None:
     detail = {"via": "ange_id"}
     if fingerprint is not None:
         detail["digest"] = digest(fingerprint)
     conn.execute(insert(audit_log).values(
         at=now, actor=kiosk_actor(lane), action=LIMITED if refused else LOOKUP,
         detail=json.dumps(detail)))
-    if refused:
-        log.warning("ange_id_paused", lane=lane)
 
 
 def _record(conn: Connection, now: dt.datetime, actor: str, action: str, mark: str,

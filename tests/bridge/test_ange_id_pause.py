@@ -48,6 +48,7 @@ async def test_a_stranger_trying_numbers_at_the_kiosk_is_paused_and_managers_see
         while (message := json.loads(await register.ws.recv()))["type"] != "pong":
             assert message["type"] != "customer_connected"
 
+    await bridge.app.state.hub.drain()  # the audit entries are written after their steps
     registry = Registry.open(bridge.db_url)
     try:
         hits = registry.lookups.limit_hits(dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5))

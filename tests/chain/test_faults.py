@@ -24,7 +24,7 @@ from cashier_bridge.lane_hub import Delivery
 from cashier_bridge.protocol import MemberDetails, Method, dump
 from cashier_bridge.registry import Registry
 from cashier_bridge.registry.lane_store import LaneWrite
-from simulator.processes import BridgeProcess
+from simulator.processes import FLAT_OUT, BridgeProcess
 from tests.chain.test_chain import (
     ANNA_PNR,
     NEW_PNR,
@@ -103,7 +103,7 @@ async def test_power_loss_during_a_burst_keeps_every_acknowledged_customer(
     is in the database when it opens again, and the lanes resume with no twin."""
     url = f"sqlite:///{tmp_path / 'shop.db'}"
     bridge = BridgeProcess(tmp_path, db_url=url)
-    bridge.start()
+    bridge.start(env=FLAT_OUT)  # each lane creates member after member, faster than a shopper
     acknowledged: dict[str, int] = {}
     enough = asyncio.Event()
     counter = iter(range(1000))

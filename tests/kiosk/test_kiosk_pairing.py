@@ -42,7 +42,10 @@ def test_a_paired_kiosk_gets_its_lane(display: str, real_bridge: BridgeProcess,
                                       tmp_path: Path) -> None:
     kiosk = Kiosk(display, real_bridge.url, tmp_path, token=real_bridge.pair("lane-1", "kiosk"))
     try:
-        probe = kiosk.wait_screen("idle", timeout=15)
-        assert probe["online"] is True
+        # Connected: the idle screen of a kiosk its bridge welcomed (before the welcome the
+        # idle screen shows too, offline).
+        probe = kiosk.wait(lambda p: p["screen"] == "idle" and p["online"], timeout=15,
+                           what="the idle screen, online")
+        assert "parkopplad" not in " ".join(probe["texts"])
     finally:
         kiosk.close()
