@@ -11,12 +11,15 @@ from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
+from fastapi.testclient import TestClient
 
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:  # plain `pytest` (not `python -m pytest`) leaves the root out
     sys.path.insert(0, str(ROOT))
 
+from cashier_bridge.config import Settings  # noqa: E402
 from cashier_bridge.registry import Registry  # noqa: E402
+from cashier_bridge.server import create_app  # noqa: E402
 from tests.pg_server import postgres_server  # noqa: E402
 
 __all__ = ["postgres_server"]
@@ -61,8 +64,6 @@ class Clock:
         self.now += dt.timedelta(**delta)
 
 
-
-
 @pytest.fixture
 def clock() -> Clock:
     return Clock()
@@ -75,3 +76,23 @@ def registry(db_url: str, clock: Clock) -> Iterator[Registry]:
     reg.staff.clock = clock
     yield reg
     reg.close()
+
+
+def make_client(registry: Registry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                base_url: str = "http://testserver", address: str = "testclient"
+                ) -> TestClient:
+    """A browser at ``address`` on the bridge's real app."""
+    monkeypatch.setenv("SELFREG_CONFIG", str(tmp_path / "none.toml"))
+    monkeypatch.setenv("SELFREG_DATA_DIR", str(tmp_path / "data"))
+    settings = Settings(db_url=registry.engine.url.render_as_string(hide_password=False),
+                        shop_name="Butiken Centrum")
+    return TestClient(create_app(settings, registry), base_url=base_url,
+                      follow_redirects=False, client=(address, 50000))
+
+
+@pytest.fixture
+def client(registry: Registry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+           ) -> Iterator[TestClient]:
+    """A browser on the bridge's real app over this test module's ``registry``."""
+    with make_client(registry, tmp_path, monkeypatch) as c:
+        yield c

@@ -15,15 +15,13 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from cashier_bridge.config import Settings
 from cashier_bridge.permissions import StaffRole
 from cashier_bridge.pools import Pool
 from cashier_bridge.registry import NewCustomer, Registry
 from cashier_bridge.registry.schema import audit_log
 from cashier_bridge.registry.staff import LoginRefused
-from cashier_bridge.server import create_app
 
-from .conftest import FAST_HASHER, Clock, CountingHasher
+from .conftest import FAST_HASHER, Clock, CountingHasher, make_client
 
 PW = "correct horse battery"
 USERS = {"root": StaffRole.admin, "maja": StaffRole.manager, "kim": StaffRole.cashier}
@@ -48,25 +46,6 @@ def registry(tmp_path: Path, clock: Clock) -> Iterator[Registry]:
     reg.create_customer("seed-2", NewCustomer("Bo", "Berg", customer_code="1002"))
     yield reg
     reg.close()
-
-
-def make_client(registry: Registry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                base_url: str = "http://testserver", address: str = "testclient"
-                ) -> TestClient:
-    """A browser at ``address`` on the bridge's real app."""
-    monkeypatch.setenv("SELFREG_CONFIG", str(tmp_path / "none.toml"))
-    monkeypatch.setenv("SELFREG_DATA_DIR", str(tmp_path / "data"))
-    settings = Settings(db_url=registry.engine.url.render_as_string(hide_password=False),
-                        auth="off", shop_name="Butiken Centrum")
-    return TestClient(create_app(settings, registry), base_url=base_url,
-                      follow_redirects=False, client=(address, 50000))
-
-
-@pytest.fixture
-def client(registry: Registry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-           ) -> Iterator[TestClient]:
-    with make_client(registry, tmp_path, monkeypatch) as c:
-        yield c
 
 
 def csrf_of(page: httpx.Response) -> str:

@@ -27,7 +27,6 @@ from .test_admin_http import (
     audit_count,
     csrf_of,
     login,
-    make_client,
     staffed_sqlite,
     text_of,
 )
@@ -44,13 +43,6 @@ def registry(tmp_path: Path, clock: Clock) -> Iterator[Registry]:
     reg.create_customer("seed-2", NewCustomer("Bo", "Berg", customer_code="1002"))
     yield reg
     reg.close()
-
-
-@pytest.fixture
-def client(registry: Registry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-           ) -> Iterator[TestClient]:
-    with make_client(registry, tmp_path, monkeypatch) as c:
-        yield c
 
 
 def anna(registry: Registry) -> int:

@@ -17,7 +17,7 @@ from cashier_bridge.registry import NewCustomer, Registry
 from cashier_bridge.registry.schema import audit_log, consents, customers, sales
 
 from .conftest import Clock
-from .test_admin_http import USERS, login, make_client, staffed_sqlite, text_of
+from .test_admin_http import USERS, login, staffed_sqlite, text_of
 
 
 @pytest.fixture
@@ -42,13 +42,6 @@ def registry(tmp_path: Path, clock: Clock) -> Iterator[Registry]:
                                             "Ja, skicka mig erbjudanden.")])
     yield reg
     reg.close()
-
-
-@pytest.fixture
-def client(registry: Registry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-           ) -> Iterator[TestClient]:
-    with make_client(registry, tmp_path, monkeypatch) as c:
-        yield c
 
 
 def everything(registry: Registry) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from cashier_bridge.registry import NewCustomer, Registry
 
 from .conftest import Clock
-from .test_admin_http import login, make_client, staffed_sqlite, text_of
+from .test_admin_http import login, staffed_sqlite, text_of
 from .test_customer_pages import names_in
 
 BAD_IDS = [str(2**63), "²", "١٢", "9" * 30]
@@ -31,13 +31,6 @@ def registry(tmp_path: Path, clock: Clock) -> Iterator[Registry]:
     reg.groups.create("Staff", actor="test")
     yield reg
     reg.close()
-
-
-@pytest.fixture
-def client(registry: Registry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-           ) -> Iterator[TestClient]:
-    with make_client(registry, tmp_path, monkeypatch) as c:
-        yield c
 
 
 def id_routes(client: TestClient) -> list[tuple[str, str, str]]:

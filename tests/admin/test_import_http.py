@@ -27,7 +27,8 @@ from cashier_bridge.registry import Registry
 from cashier_bridge.registry.imports import PREVIEW_TTL
 from cashier_bridge.registry.schema import import_previews
 
-from .test_admin_http import client, csrf_of, login, make_client, registry, text_of  # noqa: F401
+from .conftest import make_client
+from .test_admin_http import csrf_of, login, registry, text_of  # noqa: F401
 
 LIGHTSPEED = Path(__file__).resolve().parents[1] / "fixtures" / "lightspeed" / \
     "customers_x_series.csv"

@@ -18,7 +18,7 @@ from cashier_bridge.registry import NewCustomer, Registry
 from tests.masked import numbers
 
 from .conftest import Clock
-from .test_admin_http import csrf_of, login, make_client, staffed_sqlite, text_of
+from .test_admin_http import csrf_of, login, staffed_sqlite, text_of
 from .test_customer_pages import reason_at, value_of
 
 ANNA_PNR = "198503121249"
@@ -36,13 +36,6 @@ def registry(tmp_path: Path, clock: Clock) -> Iterator[Registry]:
         personal_id_fingerprint=reg.fingerprint(ANNA_PNR), personal_id_masked="19850312-****"))
     yield reg
     reg.close()
-
-
-@pytest.fixture
-def client(registry: Registry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-           ) -> Iterator[TestClient]:
-    with make_client(registry, tmp_path, monkeypatch) as c:
-        yield c
 
 
 def new_customer(client: TestClient, number: str, last_name: str) -> httpx.Response:

@@ -18,8 +18,8 @@ from fastapi.testclient import TestClient
 from cashier_bridge.cookies import DEVICE_COOKIE
 from cashier_bridge.http_headers import DEFAULT_CSP, with_frame_ancestors
 from cashier_bridge.registry import NewCustomer, Registry
-from tests.admin.conftest import Clock
-from tests.admin.test_admin_http import login, make_client, staffed_sqlite
+from tests.admin.conftest import Clock, make_client
+from tests.admin.test_admin_http import login, staffed_sqlite
 
 STATIC = ("text/css", "text/javascript", "application/javascript", "image/")
 
