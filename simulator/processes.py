@@ -44,6 +44,31 @@ def _tail(path: Path, lines: int = 30) -> str:
 FLAT_OUT = {"SELFREG_ANGE_ID_LOOKUPS_PER_MINUTE": "1000000"}
 
 
+class Pairings:
+    """Device tokens for one registry, as `selfreg-bridge pair` issues them but through the
+    registry itself (no process per device); :meth:`token` pairs each lane's role once."""
+
+    def __init__(self, db_url: str) -> None:
+        self.db_url = db_url
+        self._tokens: dict[tuple[str, str], str] = {}
+
+    def pair(self, lane: str, role: str) -> str:
+        """A new token for a device of ``lane`` and ``role``."""
+        from cashier_bridge.registry import Registry
+
+        registry = Registry.open(self.db_url)
+        try:
+            return registry.devices.pair(lane, role, label="simulator").token
+        finally:
+            registry.close()
+
+    def token(self, lane: str, role: str) -> str:
+        """The token of this simulator's (or test's) own device of ``lane`` and ``role``."""
+        if (lane, role) not in self._tokens:
+            self._tokens[lane, role] = self.pair(lane, role)
+        return self._tokens[lane, role]
+
+
 class BridgeProcess:
     """``selfreg-bridge serve`` on a free loopback port with its own database."""
 
@@ -57,7 +82,7 @@ class BridgeProcess:
         self.log_path = workdir / "bridge.log"
         self.starts = 0
         self.env: dict[str, str] = {}
-        self._tokens: dict[tuple[str, str], str] = {}
+        self.pairings = Pairings(self.db_url)
 
     @property
     def url(self) -> str:
@@ -73,21 +98,12 @@ class BridgeProcess:
             capture_output=True, text=True, env=_env(self.workdir), timeout=120, check=False)
 
     def pair(self, lane: str, role: str) -> str:
-        """A new pairing token for a device of ``lane``, as `selfreg-bridge pair` issues it
-        (through the registry itself: no process started per device)."""
-        from cashier_bridge.registry import Registry
-
-        registry = Registry.open(self.db_url)
-        try:
-            return registry.devices.pair(lane, role, label="simulator").token
-        finally:
-            registry.close()
+        """A new pairing token for a device of ``lane``, as an installer gets it."""
+        return self.pairings.pair(lane, role)
 
     def token(self, lane: str, role: str) -> str:
         """The token of the simulator's own device of ``lane`` and ``role`` (paired once)."""
-        if (lane, role) not in self._tokens:
-            self._tokens[lane, role] = self.pair(lane, role)
-        return self._tokens[lane, role]
+        return self.pairings.token(lane, role)
 
     def start(self, timeout: float = 60.0, *, auth: str = "required",
               args: tuple[str, ...] = (), env: dict[str, str] | None = None) -> None:

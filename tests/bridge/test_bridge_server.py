@@ -21,6 +21,7 @@ from cashier_bridge.config import Settings, auth_refusal, tokens_required
 from cashier_bridge.lane import MatchKey
 from cashier_bridge.registry import NewCustomer, Registry
 from cashier_bridge.server import create_app
+from simulator.processes import Pairings
 
 ANNA_PNR = "198503120183"  # valid (Luhn, date); see test_fixture_numbers_are_valid
 NEW_PNR = "199104170106"
@@ -47,7 +48,7 @@ class Bridge:
         self.port = _free_port()
         self.server: uvicorn.Server | None = None
         self.task: asyncio.Task[None] | None = None
-        self._tokens: dict[tuple[str, str], str] = {}
+        self.pairings = Pairings(db_url)
 
     @property
     def url(self) -> str:
@@ -56,13 +57,7 @@ class Bridge:
     def token(self, lane: str, role: str) -> str:
         """The token of this test's device of ``lane`` and ``role`` (paired once, as an
         installer pairs a device: the bridge lets in nothing else, on loopback too)."""
-        if (lane, role) not in self._tokens:
-            registry = Registry.open(self.db_url)
-            try:
-                self._tokens[lane, role] = registry.devices.pair(lane, role).token
-            finally:
-                registry.close()
-        return self._tokens[lane, role]
+        return self.pairings.token(lane, role)
 
     async def start(self) -> None:
         settings = Settings(db_url=self.db_url, port=self.port, auth=self.auth, **self.settings)

@@ -32,8 +32,8 @@ from cashier_bridge.protocol import (
     Scan,
     parse_intent,
 )
-from cashier_bridge.registry import Registry
 from cashier_bridge.server import MAX_HTTP_BODY_BYTES, create_app
+from simulator.processes import Pairings
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -59,7 +59,7 @@ class BridgeProcess:
                          "SELFREG_DB_URL": self.db_url,
                          "PYTHONPATH": str(ROOT)})
         self.env.update({f"SELFREG_{k.upper()}": v for k, v in settings.items()})
-        self._tokens: dict[tuple[str, str], str] = {}
+        self.pairings = Pairings(self.db_url)
         self._lines: list[str] = []
         self._changed = threading.Condition()
         self._proc: subprocess.Popen[str] | None = None
@@ -68,13 +68,7 @@ class BridgeProcess:
     def token(self, lane: str, role: str = "kiosk") -> str:
         """The token of this test's device of ``lane`` and ``role``, paired once as an
         installer pairs it (through the registry, not a process per device)."""
-        if (lane, role) not in self._tokens:
-            registry = Registry.open(self.db_url)
-            try:
-                self._tokens[lane, role] = registry.devices.pair(lane, role).token
-            finally:
-                registry.close()
-        return self._tokens[lane, role]
+        return self.pairings.token(lane, role)
 
     def start(self, *args: str) -> None:
         self._proc = subprocess.Popen(
