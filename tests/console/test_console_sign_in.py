@@ -4,7 +4,6 @@ throttle")."""
 
 from __future__ import annotations
 
-import datetime as dt
 import html
 import re
 from collections.abc import Iterator
@@ -19,24 +18,9 @@ from cashier_bridge.config import Settings
 from cashier_bridge.registry import Registry
 from cashier_bridge.registry.schema import audit_log
 from cashier_bridge.server import create_app
+from tests.admin.conftest import Clock, clock
 
-
-class Clock:
-    """A clock the test moves: a wait runs out without sleeping."""
-
-    def __init__(self) -> None:
-        self.now = dt.datetime(2026, 11, 24, 9, 0, tzinfo=dt.UTC)
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += dt.timedelta(**delta)
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
+__all__ = ["clock"]  # the admin tests' clock fixture
 
 
 @pytest.fixture
