@@ -12,21 +12,24 @@ manager and a paired register on a real websocket.  The register does ``start_sa
 together), and each ``start_sale`` round trip is timed, in five phases of ``--steps`` each:
 
 - ``quiet``: nothing else going on;
-- ``flood``: ``--clients`` clients post wrong passwords to ``/admin/login`` as fast as they are
-  answered, each from a loopback address of its own and onto a fresh one when that address is
-  stopped (429 after ten failures) — so argon2 is kept busy the whole time, the worst case (a
-  flood from one address is stopped after ten tries).  The flood runs in a process of its own so
-  that it does not slow the measuring client;
+- ``flood``: ``--clients`` clients ask for the sign-in page and post a wrong password, as fast
+  as they are answered, each from a loopback address of its own (the issue's flood).  The flood
+  runs in a process of its own so that it does not slow the measuring client;
+- ``rotating``: the same, but each client moves to a fresh address whenever its own is stopped
+  (429): an attacker with as many addresses as they like, which only a firewall or the proxy in
+  front can stop — reported, not a target;
 - ``wide``: the manager uploads the issue's 40,000-column file over and over (each is refused);
+- ``flood_wide``: the flood and the wide file over and over at once (the issue's figure);
 - ``upload``: the manager's ``--rows``-row Lightspeed export is being checked (the phase lasts
   as long as the check, at least ``--steps`` round trips are not promised);
-- ``all``: the flood, the wide file over and over and the big upload at once.
+- ``all``: the flood (fixed addresses), the wide file over and over and the big upload at once.
 
 Progress on stderr; the last stdout line is one flat JSON object: per phase ``<phase>_ms_p50``,
 ``<phase>_ms_p99`` and (but quiet) ``<phase>_p99_ratio`` (over quiet; the target is at most 2)
-and ``<phase>_bridge_cpu_pct`` (the bridge and its workers, percent of one core);
-``flood_per_s`` and the flood's answers by status (``flood_401`` a wrong password, one argon2
-verify; ``flood_429`` an address stopped; ``flood_503`` the passwords' thread full);
+and ``<phase>_bridge_cpu_pct`` (the bridge and its workers, percent of one core); for ``flood``
+and ``rotating``, ``<phase>_per_s`` answers a second and the answers by status (``_401`` a
+wrong password, one argon2 verify; ``_429`` an address stopped; ``_503`` the passwords' thread
+full);
 ``wide_refusals`` and ``wide_s`` (one 40,000-column upload to its refusal); ``check_s`` (the big
 upload to its preview); ``ready_ms_max`` (``/ready`` asked twice a second meanwhile);
 ``loadavg_start`` (what else the machine was doing: on a shared two-core machine every figure
@@ -104,9 +107,9 @@ def tree_cpu_s(pid: int) -> float:
 # --- the flood (its own process) -------------------------------------------------------------
 
 
-async def _flooder(url: str, i: int, stop: Any, statuses: Counter[int]) -> None:
+async def _flooder(url: str, i: int, stop: Any, statuses: Counter[int], rotate: bool) -> None:
     tries = 0
-    for host in range(1, 255):
+    for host in range(1, 255 if rotate else 2):
         transport = httpx.AsyncHTTPTransport(local_address=f"127.0.{i + 1}.{host}")
         async with httpx.AsyncClient(base_url=url, transport=transport, timeout=120) as client:
             while not stop.is_set():
@@ -120,17 +123,18 @@ async def _flooder(url: str, i: int, stop: Any, statuses: Counter[int]) -> None:
                     "password": "wrong guess!", "next": ""})
                 tries += 1
                 statuses[answer.status_code] += 1
-                if answer.status_code == 429:
+                if answer.status_code == 429 and rotate:
                     break  # this address is stopped: on to the next one
         if stop.is_set():
             return
 
 
-def flood(url: str, clients: int, started: Any, stop: Any, results: Any) -> None:
+def flood(url: str, clients: int, rotate: bool, started: Any, stop: Any, results: Any) -> None:
     async def run() -> Counter[int]:
         statuses: Counter[int] = Counter()
-        tasks = [asyncio.create_task(_flooder(url, i, stop, statuses)) for i in range(clients)]
-        while not statuses[503] and not stop.is_set():  # flooding: the passwords' pool is full
+        tasks = [asyncio.create_task(_flooder(url, i, stop, statuses, rotate))
+                 for i in range(clients)]
+        while sum(statuses.values()) < 10 * clients and not stop.is_set():  # under way
             await asyncio.sleep(0.05)
         started.set()
         await asyncio.gather(*tasks)
@@ -144,17 +148,17 @@ def flood(url: str, clients: int, started: Any, stop: Any, results: Any) -> None
 class Flood:
     """The flood in a process of its own, from start() until stop()."""
 
-    def __init__(self, url: str, clients: int) -> None:
+    def __init__(self, url: str, clients: int, *, rotate: bool = False) -> None:
         context = multiprocessing.get_context("spawn")
         self._started, self._stop, self._results = (context.Event(), context.Event(),
                                                     context.Queue())
-        self._process = context.Process(target=flood, args=(url, clients, self._started,
-                                                            self._stop, self._results))
+        self._process = context.Process(target=flood, args=(
+            url, clients, rotate, self._started, self._stop, self._results))
 
     def start(self) -> None:
         self._process.start()
         if not self._started.wait(300):
-            raise SystemExit("the flood never filled the passwords' thread")
+            raise SystemExit("the flood never got under way")
 
     def stop(self) -> tuple[dict[int, int], float]:
         self._stop.set()
@@ -317,12 +321,28 @@ def main(argv: list[str] | None = None) -> None:
         phase("flood", steps)
         statuses, flood_s = load.stop()
 
+        rotating = Flood(bridge.http_url, args.clients, rotate=True)
+        rotating.start()
+        phase("rotating", steps)
+        rotated, rotating_s = rotating.stop()
+
         stop_wide = threading.Event()
         wide = threading.Thread(target=wide_uploads, args=(office, stop_wide, wide_times))
         wide.start()
         phase("wide", steps)
         stop_wide.set()
         wide.join()
+
+        # The issue's figure: twenty clients flood sign-in while the wide file is previewed.
+        both = Flood(bridge.http_url, args.clients)
+        both.start()
+        stop_wide.clear()
+        wide = threading.Thread(target=wide_uploads, args=(office, stop_wide, wide_times))
+        wide.start()
+        phase("flood_wide", steps)
+        stop_wide.set()
+        wide.join()
+        both.stop()
 
         started = time.perf_counter()
         url, checked, watcher = big_upload()
@@ -344,12 +364,15 @@ def main(argv: list[str] | None = None) -> None:
         everything.stop()
     finally:
         bridge.stop()
-    answers = sum(statuses.values())
+    for name, counts, seconds in (("flood", statuses, flood_s),
+                                  ("rotating", rotated, rotating_s)):
+        answers = sum(counts.values())
+        result.update({
+            f"{name}_per_s": round(answers / seconds, 1),
+            f"{name}_401": counts.get(401, 0), f"{name}_429": counts.get(429, 0),
+            f"{name}_503": counts.get(503, 0),
+            f"{name}_other": answers - sum(counts.get(s, 0) for s in (401, 429, 503))})
     result.update({
-        "flood_per_s": round(answers / flood_s, 1),
-        "flood_401": statuses.get(401, 0), "flood_429": statuses.get(429, 0),
-        "flood_503": statuses.get(503, 0),
-        "flood_other": answers - sum(statuses.get(s, 0) for s in (401, 429, 503)),
         "wide_refusals": len(wide_times),
         "wide_s": round(statistics.median(wide_times), 2) if wide_times else None,
         "ready_ms_max": round(max(ready_ms), 1) if ready_ms else None,

@@ -142,6 +142,10 @@ class Settings(BaseSettings):
     # Ange ID and says how long (a stranger trying number after number). A till serves a shopper
     # a minute or so; only benchmarks and fault tests that drive a lane flat out raise it.
     ange_id_lookups_per_minute: int = Field(default=5, ge=1)
+    # Requests one client address may make to the sign-in pages (back office, cashier console)
+    # in a minute; more get 429 before any work is done. Each sign-in is two (the page, the
+    # form); failed ones are also counted per address and username across a chain.
+    sign_in_requests_per_minute: int = Field(default=20, ge=2)
     # Requests one address may make to the phone page per minute (pages, field checks, live
     # updates); more get 429 with Retry-After. A shopper's visit takes a few dozen; raise it when
     # many phones reach the bridge through one address (a proxy that hides theirs, a NAT).

@@ -53,6 +53,7 @@ from .registry.faults import registry_fault
 from .registry.secret_hash import stored_hash
 from .registry.timestamps import utcnow
 from .same_origin import SameOriginWrites
+from .sign_in_gate import SignInGate
 
 log = structlog.get_logger("selfreg.server")
 
@@ -155,6 +156,8 @@ def create_app(settings: Settings, registry: Registry | None = None) -> FastAPI:
                   max_body_size=MAX_HTTP_BODY_BYTES, docs_url=None, redoc_url=None)
 
     app.add_middleware(SameOriginWrites)  # no changes from another site's page
+    # A flood of the sign-in pages is refused at the door, per address, before any work.
+    app.add_middleware(SignInGate, per_minute=settings.sign_in_requests_per_minute)
     # Added last, so outermost: its headers go on every answer, refusals included.
     app.add_middleware(SecurityHeaders)  # nosniff, no-store, CSP with frame-ancestors, HSTS
     app.include_router(mobile_router(settings))  # Via mobil's phone page, /m/…

@@ -12,7 +12,7 @@ from . import test_customer_pages as pages
 from .test_admin_http import audit_count, login
 from .test_customer_pages import anna
 
-registry, client = pages.registry, pages.client  # the same fixtures
+registry = pages.registry  # the same registry; client is the folder's (conftest)
 
 API = "/api/v1"
 

@@ -14,7 +14,7 @@ from cashier_bridge.registry import NewCustomer, Registry
 from . import test_customer_pages as pages
 from .test_admin_http import audit_count, csrf_of, login, text_of
 
-registry, client = pages.registry, pages.client  # the same fixtures
+registry = pages.registry  # the same registry; client is the folder's (conftest)
 
 MANAGERS_ONLY = ("Only managers and admins may manage customer groups; you are signed in as "
                  "a cashier.")
