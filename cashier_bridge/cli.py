@@ -174,10 +174,12 @@ def _serve(settings, workers: int = 1) -> int:  # type: ignore[no-untyped-def]
     if settings.tls_cert and settings.tls_key:  # HTTPS (and wss) for phones on the shop's Wi-Fi
         options.update(ssl_certfile=settings.tls_cert, ssl_keyfile=settings.tls_key)
     if workers <= 1:
-        from .server import create_app
+        from .server import NotifyingServer, create_app
 
-        uvicorn.run(create_app(settings), **options)
-        return 0
+        # uvicorn.run's one-process path, with systemd told when it is ready and that it lives.
+        server = NotifyingServer(uvicorn.Config(create_app(settings), **options))
+        server.run()
+        return 0 if server.started else 3
     # Each worker is its own process and reads its settings afresh: hand the flags over.
     os.environ.update({f"SELFREG_{key.upper()}": str(value) for key, value in
                        settings.model_dump(include={"host", "port", "db_url", "log_json"})

@@ -11,12 +11,14 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import socket
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
 import structlog
+import uvicorn
 from fastapi import FastAPI, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse
 from sqlalchemy.engine import make_url
@@ -54,6 +56,7 @@ from .registry.secret_hash import stored_hash
 from .registry.timestamps import utcnow
 from .same_origin import SameOriginWrites
 from .sign_in_gate import SignInGate
+from .systemd import Notifier
 
 log = structlog.get_logger("selfreg.server")
 
@@ -405,3 +408,29 @@ def _safe_url(url: str) -> str:
         return make_url(url).render_as_string(hide_password=True)
     except Exception:
         return "<unparseable database URL>"
+
+
+class NotifyingServer(uvicorn.Server):
+    """uvicorn's server telling systemd how it is (:mod:`.systemd`): ``READY=1`` once it
+    accepts connections, ``WATCHDOG=1`` from its own event loop every half ``WatchdogSec`` (a
+    blocked loop sends none, and systemd restarts the bridge), ``STOPPING=1`` when it stops.
+    Outside systemd it is uvicorn's server as it is."""
+
+    def __init__(self, config: uvicorn.Config, notifier: Notifier | None = None) -> None:
+        super().__init__(config)
+        self.notifier = notifier or Notifier.from_environment()
+        self._pinging: asyncio.Task[None] | None = None
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started:
+            self.notifier.ready(f"serving on {self.config.host}:{self.config.port}")
+            self._pinging = asyncio.create_task(self.notifier.ping_forever())
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        self.notifier.stopping("stopping")
+        if self._pinging is not None:
+            self._pinging.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._pinging
+        await super().shutdown(sockets)
