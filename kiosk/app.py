@@ -44,7 +44,7 @@ from cashier_bridge.protocol import (
     Welcome,
 )
 
-from . import probe, screens, theme
+from . import probe, screens, theme, watchdog
 from .i18n import ENDONYMS, gettext, next_language
 from .link import BridgeLink
 from .masking import mask_typed
@@ -119,6 +119,7 @@ class KioskApp(App):
 
         Window.clearcolor = theme.BACKGROUND
         Window.bind(on_touch_down=self._touched, size=self._resized)
+        watchdog.install(Window)  # systemd: ready once drawn, pings while the clock runs
         root = self.build_kiosk(Window.size)
         self.root = root
         return root

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from cashier_bridge.systemd import Notifier
-from simulator.processes import free_port
+from simulator.processes import VirtualScreen, free_port
 from tests.ops.conftest import Freezer, NotifySocket, environment
 
 # Pings every 0.25 s: quick tests, and a blocked loop's silence is 20 missed pings below.
@@ -93,3 +93,29 @@ def test_a_gone_service_manager_costs_one_warning_not_the_service(
     notifier = Notifier(str(tmp_path / "nobody-listens.sock"), 1_000_000)
     assert notifier.watchdog() is False and notifier.watchdog() is False
     assert [r.getMessage().split(":")[0] for r in caplog.records] == ["systemd_notify_failed"]
+
+
+def test_kiosk_is_ready_once_drawn_and_pings_from_its_clock_not_while_the_ui_is_frozen(
+        tmp_path: Path, notify_socket: NotifySocket) -> None:
+    screen = VirtualScreen(800, 600)
+    display = screen.start()
+    # No bridge there: the kiosk draws its "out of order" screen, which is drawing all the same.
+    kiosk = Freezer(tmp_path, "kiosk.cli", "--bridge", f"ws://127.0.0.1:{free_port()}",
+                    "--lane", "lane-1", "--size", "800x600",
+                    env=environment(tmp_path, DISPLAY=display, SELFREG_CAMERA="none",
+                                    NOTIFY_SOCKET=notify_socket.address,
+                                    WATCHDOG_USEC=str(WATCHDOG_USEC)))
+    try:
+        ready = notify_socket.wait_for("READY=1", 60, kiosk.proc, kiosk.log)
+        assert "STATUS=customer screen shown" in ready.split("\n")
+        for _ in range(3):
+            notify_socket.wait_for("WATCHDOG=1", 5, kiosk.proc, kiosk.log)
+
+        with kiosk.frozen():
+            notify_socket.drain()
+            assert notify_socket.receive(SILENCE_S) is None, "pinged with its UI frozen"
+
+        notify_socket.wait_for("WATCHDOG=1", 10, kiosk.proc, kiosk.log)
+    finally:
+        kiosk.stop()
+        screen.stop()
