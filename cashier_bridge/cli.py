@@ -95,6 +95,9 @@ def main(argv: list[str] | None = None) -> int:
     from .staff_cli import add_parser as add_staff_parser
 
     add_staff_parser(sub, _db_flag)
+    from .backup import add_parsers as add_backup_parsers
+
+    add_backup_parsers(sub, _db_flag)
 
     args = parser.parse_args(argv)
     settings = load_settings(host=getattr(args, "host", None), port=getattr(args, "port", None),
@@ -135,6 +138,10 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace,
         from .staff_cli import run as run_staff
 
         return run_staff(settings.db_url, args)
+    if args.command in ("backup", "restore"):
+        from .backup import run as run_backup
+
+        return run_backup(settings, args)
     if args.command == "personal-id-key":
         return _personal_id_key(settings, args)
     if args.command == "parse":
