@@ -187,6 +187,9 @@ def _serve(settings, workers: int = 1) -> int:  # type: ignore[no-untyped-def]
         server = NotifyingServer(uvicorn.Config(create_app(settings), **options))
         server.run()
         return 0 if server.started else 3
+    if os.environ.get("NOTIFY_SOCKET"):
+        print("note: only a one-process bridge tells systemd it is ready and alive; run "
+              "--workers under a Type=exec unit without WatchdogSec", file=sys.stderr)
     # Each worker is its own process and reads its settings afresh: hand the flags over.
     os.environ.update({f"SELFREG_{key.upper()}": str(value) for key, value in
                        settings.model_dump(include={"host", "port", "db_url", "log_json"})
