@@ -106,7 +106,8 @@ def backup(db_url: str, target: Path) -> Snapshot:
     target = target.expanduser().absolute()
     if target.resolve() == source.resolve():
         raise BackupError(f"{target} is the registry itself; write the backup elsewhere")
-    _private_directory(target.parent)
+    owner = source.stat()
+    _private_directory(target.parent, owner)
     with _partial(target) as partial:
         src = sqlite3.connect(source, timeout=60)
         try:
@@ -114,6 +115,7 @@ def backup(db_url: str, target: Path) -> Snapshot:
         finally:
             src.close()
         snapshot = inspect(partial)
+        _owned_like(partial, owner)
         _commit(partial, target)
     return Snapshot(target, snapshot.revision, snapshot.customers, target.stat().st_size)
 
@@ -215,6 +217,8 @@ def restore(backup_file: Path, db_url: str, now: dt.datetime | None = None) -> R
                           "kiosks show 'out of order' meanwhile), restore, then start it again. "
                           "Nothing was restored.")
     _private_directory(database.parent)
+    # Run with sudo, the files must still be the bridge's: the owner of its directory.
+    owner = database.parent.stat()
     stamp = (now or dt.datetime.now(dt.UTC)).strftime("%Y%m%dT%H%M%SZ")
     kept: Path | None = None
     with _partial(database) as partial:
@@ -231,10 +235,12 @@ def restore(backup_file: Path, db_url: str, now: dt.datetime | None = None) -> R
                 _copy(old, kept)
             finally:
                 old.close()
+            _owned_like(kept, owner)
             _fsync(kept)
         # A -wal left by the old database must never be replayed onto the restored one.
         for suffix in ("-wal", "-shm", "-journal"):
             Path(f"{database}{suffix}").unlink(missing_ok=True)
+        _owned_like(partial, owner)
         _commit(partial, database)
     return Restored(Snapshot(database, snapshot.revision, snapshot.customers,
                              database.stat().st_size), database, kept)
@@ -293,8 +299,18 @@ def _create_private(path: Path) -> None:
     os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, _PRIVATE_FILE))
 
 
-def _private_directory(directory: Path) -> None:
-    directory.mkdir(mode=_PRIVATE_DIRECTORY, parents=True, exist_ok=True)
+def _private_directory(directory: Path, owner: os.stat_result | None = None) -> None:
+    if not directory.exists():
+        directory.mkdir(mode=_PRIVATE_DIRECTORY, parents=True)
+        if owner is not None:
+            _owned_like(directory, owner)
+
+
+def _owned_like(path: Path, owner: os.stat_result) -> None:
+    """Root (``sudo selfreg-bridge …``) gives what it writes to the registry's owner, so the
+    bridge and its nightly backup can still read, rotate and replace it."""
+    if os.geteuid() == 0 and (owner.st_uid, owner.st_gid) != (0, 0):
+        os.chown(path, owner.st_uid, owner.st_gid)
 
 
 def _shown(db_url: str) -> str:

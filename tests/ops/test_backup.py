@@ -5,6 +5,7 @@ refusals that keep a restore from doing harm."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sqlite3
 import stat
@@ -253,3 +254,23 @@ def test_restore_of_something_that_is_not_a_backup_changes_nothing(registry_dir:
     told = selfreg_bridge(registry_dir, "restore", str(junk), "--db", db(registry_dir))
     assert told.returncode == 2 and "is not a SQLite database" in told.stderr
     assert (registry_dir / "selfreg.db").read_bytes() == before
+
+
+def test_run_with_sudo_what_it_writes_stays_the_bridge_users(registry_dir: Path,
+                                                             tmp_path: Path) -> None:
+    """The support person types sudo; the bridge (its own user) must still be able to open the
+    restored registry and rotate the backups."""
+    bridge_user = (65534, 65534) if os.geteuid() == 0 else (os.getuid(), os.getgid())
+    if os.geteuid() == 0:
+        for path in (registry_dir, *registry_dir.iterdir()):
+            os.chown(path, *bridge_user)
+    backups = registry_dir / "backups"  # made by this first (root's) run
+    made = selfreg_bridge(registry_dir, "backup", "--dir", str(backups), "--db", db(registry_dir))
+    assert made.returncode == 0, made.stderr
+    written = next(backups.iterdir())
+    restored = selfreg_bridge(registry_dir, "restore", str(written), "--db", db(registry_dir))
+    assert restored.returncode == 0, restored.stderr
+    kept = next(p for p in registry_dir.iterdir() if ".before-restore-" in p.name)
+    assert kept.exists()
+    for path in (*registry_dir.iterdir(), written):  # the registry, its copy, -wal, the key…
+        assert (path.stat().st_uid, path.stat().st_gid) == bridge_user, path
