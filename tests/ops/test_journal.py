@@ -5,10 +5,13 @@ A real bridge process; a datagram socket of the test's stands in for journald.""
 
 from __future__ import annotations
 
+import array
 import json
 import os
 import socket
 import struct
+import subprocess
+import sys
 import threading
 import urllib.request
 from pathlib import Path
@@ -34,9 +37,15 @@ class FakeJournal:
     def _read(self) -> None:
         while True:
             try:
-                data = self.sock.recv(1 << 20)
+                data, ancillary, _flags, _addr = self.sock.recvmsg(
+                    1 << 20, socket.CMSG_SPACE(array.array("i", [0]).itemsize))
             except OSError:
                 return  # closed
+            for level, kind, fds in ancillary:  # a large entry comes as a sealed memfd
+                if (level, kind) == (socket.SOL_SOCKET, socket.SCM_RIGHTS):
+                    with os.fdopen(array.array("i", fds)[0], "rb") as memfd:
+                        memfd.seek(0)  # the sender's file, at the sender's offset
+                        data = memfd.read()
             with self._arrived:
                 self.entries.append(parse(data))
                 self._arrived.notify_all()
@@ -138,3 +147,41 @@ def test_with_the_journal_socket_away_lines_reach_the_stream_with_their_priority
     lines = bridge.log_path.read_text().splitlines()
     assert any(line.startswith("<6>bridge_started db=") for line in lines), lines[:5]
     assert any(line.startswith("<4>pairing_off hint=") for line in lines), lines[:5]
+
+
+LOGS = """
+import logging, structlog
+from cashier_bridge.logs import configure
+configure()
+log = structlog.get_logger("selfreg.test")
+try:
+    1 / 0
+except ZeroDivisionError:
+    log.exception("intent_failed", lane="kassa-2", role="kiosk")
+logging.getLogger("uvicorn.error").warning("a library's own line")
+log.info("big", note="x" * 400_000, message="ours, not the journal's", priority="low")
+"""
+
+
+def test_tracebacks_library_lines_and_large_entries_reach_the_journal(tmp_path: Path) -> None:
+    journal = FakeJournal(tmp_path / "journal.sock")
+    stream = tmp_path / "stderr"
+    stream.touch()
+    st = os.stat(stream)
+    with stream.open("ab") as err:
+        subprocess.run([sys.executable, "-c", LOGS], stderr=err, timeout=60, check=True,
+                       env={**os.environ, "JOURNAL_STREAM": f"{st.st_dev}:{st.st_ino}",
+                            "SELFREG_JOURNAL_SOCKET": str(journal.path)})
+    failed = journal.wait_for(EVENT="intent_failed")
+    assert failed["PRIORITY"] == "3" and failed["LANE"] == "kassa-2"
+    assert failed["MESSAGE"].startswith("intent_failed lane=kassa-2 role=kiosk\nTraceback")
+    assert "ZeroDivisionError" in failed["EXCEPTION"]
+    foreign = journal.wait_for(EVENT="a library's own line")
+    assert foreign["PRIORITY"] == "4" and foreign["LOGGER"] == "uvicorn.error"
+    big = journal.wait_for(EVENT="big")  # past a datagram's size: sent as a memfd
+    assert big["NOTE"] == "x" * 400_000
+    # Fields named like the journal's own keep their value under our prefix.
+    assert big["SELFREG_MESSAGE"] == "ours, not the journal's"
+    assert big["SELFREG_PRIORITY"] == "low" and big["PRIORITY"] == "6"
+    journal.close()
+    assert stream.read_text() == ""  # all of it went to the journal
