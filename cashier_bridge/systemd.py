@@ -62,6 +62,9 @@ class Notifier:
         try:
             if self._socket is None:
                 self._socket = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+                # Never wait on the service manager from an event loop: a full queue is a
+                # failed ping (the next one comes soon), not a stalled bridge.
+                self._socket.setblocking(False)
             self._socket.sendto(message, self._address)
         except OSError as exc:
             if not self._warned:

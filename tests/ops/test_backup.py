@@ -226,11 +226,13 @@ def test_rotating_backups_keep_the_newest(registry_dir: Path, tmp_path: Path) ->
     assert "removed 1 older backup(s), keeping the newest 2" in made.stdout
 
 
-def test_a_chain_is_told_to_use_pg_dump_without_its_password_shown(tmp_path: Path) -> None:
+@pytest.mark.parametrize("command", ["backup", "restore"])
+def test_a_chain_is_told_to_use_pg_dump_without_its_password_shown(tmp_path: Path,
+                                                                   command: str) -> None:
     url = "postgresql+psycopg://selfreg:s3cret@db.chain.example:5432/selfreg"
-    told = selfreg_bridge(tmp_path, "backup", str(tmp_path / "x.db"), "--db", url)
+    told = selfreg_bridge(tmp_path, command, str(tmp_path / "x.db"), "--db", url)
     assert told.returncode == 2
-    assert "pg_dump --format=custom" in told.stderr
+    assert "pg_dump --format=custom" in told.stderr and "pg_restore --no-owner" in told.stderr
     assert "'postgresql://selfreg@db.chain.example:5432/selfreg'" in told.stderr
     assert "s3cret" not in told.stderr + told.stdout
     assert not (tmp_path / "x.db").exists()
