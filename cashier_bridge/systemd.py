@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 import socket
 from collections.abc import Mapping
 
@@ -44,7 +45,9 @@ class Notifier:
         usec: int | None = None
         raw_usec, raw_pid = env.get("WATCHDOG_USEC", ""), env.get("WATCHDOG_PID", "")
         this_pid = os.getpid() if pid is None else pid
-        if raw_usec.isdigit() and int(raw_usec) > 0 and (not raw_pid or raw_pid == str(this_pid)):
+        # ASCII digits only: str.isdigit() also says yes to "²", which int() refuses.
+        if (re.fullmatch(r"[0-9]{1,18}", raw_usec) and int(raw_usec) > 0
+                and (not raw_pid or raw_pid == str(this_pid))):
             usec = int(raw_usec)
         return cls(env.get("NOTIFY_SOCKET"), usec)
 

@@ -69,6 +69,13 @@ def test_the_abstract_namespace_socket_systemd_usually_gives(tmp_path: Path) -> 
         listener.close()
 
 
+@pytest.mark.parametrize("usec", ["", "0", "²", "-5", "30s", "9" * 40])
+def test_no_watchdog_without_a_usable_period(notify_socket: NotifySocket, usec: str) -> None:
+    notifier = Notifier.from_environment({"NOTIFY_SOCKET": notify_socket.address,
+                                          "WATCHDOG_USEC": usec})
+    assert notifier.enabled and notifier.watchdog_interval_s is None
+
+
 @pytest.mark.parametrize("environ", [
     {},  # a shell, the tests, ./demo.sh
     {"NOTIFY_SOCKET": ""},
