@@ -347,6 +347,12 @@ def run(settings: Any, args: argparse.Namespace) -> int:
     except BackupError as exc:
         print(f"selfreg-bridge {args.command}: {exc}", file=sys.stderr)
         return 2
+    except (OSError, sqlite3.Error) as exc:  # a full disk, a directory it may not write
+        outcome = ("no backup was written" if args.command == "backup"
+                   else "nothing was restored; the registry is as it was")
+        print(f"selfreg-bridge {args.command}: {type(exc).__name__}: {exc}; {outcome}",
+              file=sys.stderr)
+        return 1
 
 
 def _run_backup(settings: Any, args: argparse.Namespace) -> int:

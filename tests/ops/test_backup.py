@@ -276,3 +276,14 @@ def test_run_with_sudo_what_it_writes_stays_the_bridge_users(registry_dir: Path,
     assert kept.exists()
     for path in (*registry_dir.iterdir(), written):  # the registry, its copy, -wal, the key…
         assert (path.stat().st_uid, path.stat().st_gid) == bridge_user, path
+
+
+def test_a_backup_that_cannot_be_written_says_so_and_leaves_nothing(registry_dir: Path,
+                                                                    tmp_path: Path) -> None:
+    not_a_directory = tmp_path / "usb-stick"
+    not_a_directory.write_text("a file where a directory should be")
+    told = selfreg_bridge(registry_dir, "backup", str(not_a_directory / "b.db"), "--db",
+                          db(registry_dir))
+    assert told.returncode == 1 and "no backup was written" in told.stderr
+    assert "Traceback" not in told.stderr
+    assert not_a_directory.read_text() == "a file where a directory should be"
