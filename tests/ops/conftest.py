@@ -15,7 +15,15 @@ from pathlib import Path
 
 import pytest
 
-from simulator.processes import ProcessFailed, _tail
+from simulator.processes import ProcessFailed
+
+
+def _tail(path: Path, lines: int = 30) -> str:
+    """The end of a program's log, for a failure message."""
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
 
 
 class NotifySocket:
