@@ -84,11 +84,21 @@ def _mm(pixels: int, dpi: float) -> int:
     return round(pixels / dpi * 25.4) if dpi and dpi > 10 else 0
 
 
-def _on_ui_thread(function: Callable[[], None]) -> None:
-    """Run ``function`` on Android's UI thread (window flags may be changed only there)."""
+def _on_ui_thread(function: Callable[[int], None], flag: int) -> None:
+    """Run ``function(flag)`` on Android's UI thread (window flags may be changed only there).
+    python-for-android keeps one Runnable per function it is given, so ``function`` is a
+    module-level function, not a fresh lambda each time."""
     from android.runnable import run_on_ui_thread  # python-for-android's own module
 
-    run_on_ui_thread(function)()
+    run_on_ui_thread(function)(flag)
+
+
+def _add_window_flag(flag: int) -> None:
+    activity().getWindow().addFlags(flag)
+
+
+def _clear_window_flag(flag: int) -> None:
+    activity().getWindow().clearFlags(flag)
 
 
 class AndroidScreenKeeper:
@@ -104,15 +114,13 @@ class AndroidScreenKeeper:
         return int(params.FLAG_KEEP_SCREEN_ON)
 
     def keep_on(self) -> None:
-        flag = self._flag()
-        _on_ui_thread(lambda: activity().getWindow().addFlags(flag))
+        _on_ui_thread(_add_window_flag, self._flag())
         self._kept = True
 
     def release(self) -> None:
         if not self._kept:
             return
-        flag = self._flag()
-        _on_ui_thread(lambda: activity().getWindow().clearFlags(flag))
+        _on_ui_thread(_clear_window_flag, self._flag())
         self._kept = False
 
 
