@@ -239,10 +239,14 @@ def _rotated(gray: Gray, degrees: float) -> tuple[Gray, np.ndarray]:
     return out, _affine_inverse(matrix)
 
 
-def stage_zbar(gray: Gray) -> list[Code]:
+def _density(gray: Gray) -> int:
     # Full density on photos; every second line on camera frames, which halves zbar's time and
     # still crosses a card's bars dozens of times.
-    return zbar_read(gray, density=2 if gray.shape[1] >= 1000 else 1)
+    return 2 if gray.shape[1] >= 1000 else 1
+
+
+def stage_zbar(gray: Gray) -> list[Code]:
+    return zbar_read(gray, density=_density(gray))
 
 
 def stage_sideways(gray: Gray) -> list[Code]:
@@ -311,22 +315,23 @@ def zbar_primary(gray: Gray, failed: dict[str, Corners] | None = None) -> list[C
 
 
 def zbar_sharpen(gray: Gray) -> list[Code]:
-    return zbar_read(_sharpened(gray), stage="sharpen")
+    return zbar_read(_sharpened(gray), density=_density(gray), stage="sharpen")
 
 
 def zbar_deskew(gray: Gray, near: Sequence[Point] | None = None) -> list[Code]:
-    return _deskew(gray, near, lambda level, back: zbar_read(level, back=back, stage="deskew"))
+    return _deskew(gray, near, lambda level, back: zbar_read(
+        level, density=_density(level), back=back, stage="deskew"))
 
 
 def zbar_invert(gray: Gray) -> list[Code]:
-    return zbar_read(cv2.bitwise_not(gray), stage="invert")
+    return zbar_read(cv2.bitwise_not(gray), density=_density(gray), stage="invert")
 
 
 def zbar_smooth(gray: Gray) -> list[Code]:
     """Noise: smooth, then one global (Otsu) threshold, zbar's answer to a noisy QR."""
     _, binary = cv2.threshold(cv2.GaussianBlur(gray, (3, 3), 0), 0, 255,
                               cv2.THRESH_BINARY | cv2.THRESH_OTSU)
-    return zbar_read(binary, stage="smooth")
+    return zbar_read(binary, density=_density(gray), stage="smooth")
 
 
 def zbar_enlarge(gray: Gray) -> list[Code]:
