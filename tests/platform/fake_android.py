@@ -81,6 +81,24 @@ class Image:
         self.closed = True
 
 
+class ByteArray:
+    """What pyjnius returns for a Java ``byte[]``: ``tostring()`` gives the bytes in one copy;
+    it has no buffer interface, so ``bytes(array)`` would walk it element by element (refused
+    here, so the fast path is the one taken)."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def tostring(self) -> bytes:
+        return self._data
+
+    def __iter__(self) -> None:
+        raise AssertionError("a ByteArray copied element by element")
+
+
 class Obj:
     """A Java object: the given attributes and methods, nothing else."""
 
@@ -194,7 +212,7 @@ class FakeAndroid:
             "android.os.Handler": lambda: lambda looper: Obj(looper=looper),
             "android.media.ImageReader": lambda: Obj(newInstance=self.image_reader),
             "org.selfreg.kiosk.CameraBridge": lambda: Obj(open=self.open_camera,
-                                                          bytesOf=lambda buffer: buffer),
+                                                          bytesOf=ByteArray),
         }
         if name not in classes:
             raise LookupError(f"the fake Android has no class {name} (a typo, or an API the "
