@@ -58,6 +58,13 @@ def _jnius() -> Any:
     return jnius
 
 
+def _int(value: Any) -> int:
+    """A java.lang.Integer as pyjnius returns it from a generic method (or None: 0)."""
+    if value is None:
+        return 0
+    return value if isinstance(value, int) else int(value.intValue())
+
+
 def choose_size(sizes: Sequence[tuple[int, int]], want: tuple[int, int]) -> tuple[int, int]:
     """The output size nearest ``want``: the same shape first (a 4:3 picture shown in a 16:9
     preview is cut), then the nearest pixel count."""
@@ -178,10 +185,12 @@ class AndroidCamera(ThreadedSource):
         self.camera_id = self._pick(manager, chars_class)
         chars = manager.getCameraCharacteristics(self.camera_id)
         yuv = jnius.autoclass("android.graphics.ImageFormat").YUV_420_888
-        config = chars.get(chars_class.SCALER_STREAM_CONFIGURATION_MAP)
+        # CameraCharacteristics.get is generic: pyjnius hands back a plain Object to cast.
+        config = jnius.cast("android.hardware.camera2.params.StreamConfigurationMap",
+                            chars.get(chars_class.SCALER_STREAM_CONFIGURATION_MAP))
         width, height = choose_size([(s.getWidth(), s.getHeight())
                                      for s in config.getOutputSizes(yuv)], self.requested_size)
-        self.rotation = int(chars.get(chars_class.SENSOR_ORIENTATION) or 0) % 360
+        self.rotation = _int(chars.get(chars_class.SENSOR_ORIENTATION)) % 360
 
         state_class, image_class = _Listeners.classes()
         # Kept on self: pyjnius listeners must outlive the Java objects that call them.
@@ -217,7 +226,7 @@ class AndroidCamera(ThreadedSource):
         if self.camera in FACING:
             for ident in ids:
                 facing = manager.getCameraCharacteristics(ident).get(chars_class.LENS_FACING)
-                if facing is not None and int(facing) == FACING[self.camera]:
+                if facing is not None and _int(facing) == FACING[self.camera]:
                     return ident
             raise CameraUnavailable(f"this device has no {self.camera} camera (its cameras: "
                                     f"{', '.join(ids)})", source=self.description)

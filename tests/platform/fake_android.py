@@ -281,7 +281,9 @@ class FakeAndroid:
             def output_sizes(fmt: int) -> list[Obj]:
                 self.record("getOutputSizes", fmt)
                 return [Obj(getWidth=lambda w=w: w, getHeight=lambda h=h: h) for w, h in cam.sizes]
-            values = {"LENS_FACING": cam.facing, "SENSOR_ORIENTATION": cam.orientation,
+            # A generic getter: pyjnius returns java.lang.Integer objects, not Python ints.
+            values = {"LENS_FACING": Obj(intValue=lambda: cam.facing),
+                      "SENSOR_ORIENTATION": Obj(intValue=lambda: cam.orientation),
                       "SCALER_STREAM_CONFIGURATION_MAP": Obj(getOutputSizes=output_sizes)}
             return Obj(get=values.__getitem__)
         return Obj(getCameraIdList=lambda: [c.ident for c in self.cameras],

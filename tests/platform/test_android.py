@@ -160,6 +160,7 @@ def test_the_camera_opens_at_the_requested_size_and_its_frames_read(android: Fak
     try:
         assert camera.size == (1280, 720)
         assert android.asked("getOutputSizes") == [("getOutputSizes", YUV_420_888)]
+        assert ("cast", "android.hardware.camera2.params.StreamConfigurationMap") in android.calls
         assert android.asked("ImageReader.newInstance") == [
             ("ImageReader.newInstance", 1280, 720, YUV_420_888, 2)]
         assert android.asked("CameraBridge.open") == [
