@@ -13,9 +13,10 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 from pyzbar import pyzbar
 
-from kiosk.scanner import load_image
+from kiosk.scanner import Scanner, decode, load_image
 from simulator.virtual_camera import ean13_for, frames
 
 BARCODES = Path(__file__).resolve().parents[1] / "fixtures" / "barcodes"
@@ -98,3 +99,15 @@ def test_without_zxing_cpp_the_scanner_reads_cards_and_phone_codes_with_zbar(
     assert "FN:Sara Lind" in live["vcard"][0][0]
     # zbar reads no PDF417: without zxing-cpp a driving licence is not read (README says so).
     assert live["licence"] == []
+
+
+def test_the_decoder_is_chosen_by_name_and_a_wrong_name_is_refused() -> None:
+
+    path = BARCODES / "qrcode-2" / "qr-inv-1.webp"  # light modules on dark
+    text = path.with_suffix(".txt").read_bytes().decode("utf-8").strip()
+    (code,) = decode(load_image(path), "zbar")
+    assert (code.text.strip(), code.stage) == (text, "invert")  # zbar's own fallback read it
+    assert Scanner(decoder="zbar").decoder == "zbar"
+    assert Scanner(decoder="auto").decoder == "zxing-cpp"  # here, where zxing-cpp exists
+    with pytest.raises(ValueError, match="decoder is one of auto, zxing-cpp, zbar, not 'zxing'"):
+        Scanner(decoder="zxing")
