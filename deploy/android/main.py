@@ -23,7 +23,10 @@ def start(argv: Sequence[str], *, platform: Platform, launch_on_display: Callabl
     (0 when this activity hands over to one on the customer display)."""
     from kiosk.platform.android import DisplayUnavailable
 
-    customer = next((m for m in platform.displays.monitors() if not m.primary), None)
+    # Android's own choice (the presentation display) where the adapter has one.
+    chooser = getattr(platform.displays, "customer_display", None)
+    customer = chooser() if chooser is not None else \
+        next((m for m in platform.displays.monitors() if not m.primary), None)
     if customer is not None:
         try:
             if launch_on_display(int(customer.name)):

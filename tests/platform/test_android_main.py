@@ -91,3 +91,20 @@ def test_a_till_with_one_screen_runs_the_kiosk_there(entry: ModuleType) -> None:
 
     assert entry.start([], platform=parts, launch_on_display=never, run_kiosk=kiosk) == 0
     assert kiosk.runs == [["--fullscreen"]]
+
+
+def test_on_a_till_android_s_presentation_display_is_the_one_chosen(
+        entry: ModuleType, android: object) -> None:
+    from fake_android import Display, FakeAndroid
+
+    from kiosk.platform.android import AndroidDisplays
+
+    assert isinstance(android, FakeAndroid)
+    # A virtual display (screen recording, casting) is not the customer's.
+    android.displays.insert(1, Display(5, 1920, 1080, 0.0, 0.0))
+    parts = Platform("android", AndroidDisplays(), FakeScreenKeeper(), FakeCameraPermission(),
+                     "android")
+    moved: list[int] = []
+    entry.start([], platform=parts, launch_on_display=lambda d: moved.append(d) or True,
+                run_kiosk=Kiosk(parts.screen_keeper))  # type: ignore[arg-type]
+    assert moved == [2]
