@@ -306,8 +306,8 @@ def stage_smooth(gray: Gray) -> list[Code]:
 
 # --- zbar alone (no zxing-cpp): its own stages, each a transform zbar then reads --------------
 # Each reads, alone, corpus photos or virtual-camera frames the primary and the others miss
-# (measured as bench/decode.py --decoder zbar counts them; zbar needs no "sideways" stage: it
-# scans columns as well as rows).
+# (measured on bench/decode.py's samples; zbar needs no "sideways" stage: it scans columns as
+# well as rows).
 
 def zbar_primary(gray: Gray, failed: dict[str, Corners] | None = None) -> list[Code]:
     """zbar on the frame as it is (``failed`` stays empty: zbar reports only what it read)."""
@@ -412,6 +412,7 @@ class Pipeline:
     (which takes the corners of a code seen nearby)."""
 
     decoder: str  # "zxing-cpp" or "zbar"
+    symbologies: tuple[str, ...]  # what it can read (a screen should promise no more)
     primary: Callable[[Gray, dict[str, Corners] | None], list[Code]]
     fallbacks: tuple[tuple[str, Stage], ...]
     deskew: Callable[[Gray, Sequence[Point] | None], list[Code]]
@@ -434,12 +435,12 @@ def pipeline_for(decoder: str = "auto") -> Pipeline:
                                      "choose the zbar decoder")
         # zbar is only a second opinion here: a build without it loses that stage, not the scan.
         fallbacks = FALLBACKS if _has_zbar() else tuple(f for f in FALLBACKS if f[0] != "zbar")
-        return Pipeline("zxing-cpp", stage_primary, fallbacks, stage_deskew)
+        return Pipeline("zxing-cpp", SYMBOLOGIES, stage_primary, fallbacks, stage_deskew)
     if not _has_zbar():
         raise DecoderUnavailable("neither zxing-cpp nor zbar is installed: install zxing-cpp, "
                                  "or pyzbar with the zbar library (Debian: libzbar0; "
                                  "python-for-android: the pyzbar and libzbar recipes)")
-    return Pipeline("zbar", zbar_primary, ZBAR_FALLBACKS, zbar_deskew)
+    return Pipeline("zbar", ZBAR_SYMBOLOGIES, zbar_primary, ZBAR_FALLBACKS, zbar_deskew)
 
 
 def _unique(codes: list[Code]) -> list[Code]:

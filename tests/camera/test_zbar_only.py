@@ -107,7 +107,9 @@ def test_the_decoder_is_chosen_by_name_and_a_wrong_name_is_refused() -> None:
     text = path.with_suffix(".txt").read_bytes().decode("utf-8").strip()
     (code,) = decode(load_image(path), "zbar")
     assert (code.text.strip(), code.stage) == (text, "invert")  # zbar's own fallback read it
-    assert Scanner(decoder="zbar").decoder == "zbar"
+    zbar = Scanner(decoder="zbar")
+    assert zbar.decoder == "zbar"
+    assert "PDF417" not in zbar.plan.pipeline.symbologies  # what a screen may promise
     assert Scanner(decoder="auto").decoder == "zxing-cpp"  # here, where zxing-cpp exists
     with pytest.raises(ValueError, match="decoder is one of auto, zxing-cpp, zbar, not 'zxing'"):
         Scanner(decoder="zxing")
