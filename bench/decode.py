@@ -12,14 +12,22 @@ simulator can hold up.  A sample counts as read when a decoded text equals its e
   ``pyzbar.decode`` with QR, Code 128 and EAN-13; ``union_rate_*``: either bare library.
 * ``frame_ms_p50``/``p95``: the live scanner's work per 1280×720 frame (zxing-cpp plus one
   fallback stage in turn), over virtual-camera sequences of every item and of nothing.
+* ``frame_cpu_ms_p50``/``p95``: the same frames in processor time, which a busy machine
+  inflates far less than wall time (compare decoders by these when others share the cores).
 * ``idle_cpu_pct``: the scanner thread fed 30 frames a second with nothing in view, after it has
   settled, in percent of one core (``idle_cpu_pct_awake``: its first seconds, before resting).
+
+``--decoder zbar`` measures the pipeline an Android build runs (python-for-android has no
+zxing-cpp recipe: zbar and its own fallback stages only, as ``kiosk.scanner`` chooses when
+zxing-cpp cannot be imported); the default, ``auto``, is the full pipeline led by zxing-cpp.  The
+bare-library columns are the same in both runs.
 
 Progress goes to stderr; the last line of stdout is one flat JSON object.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import statistics
 import sys
@@ -35,7 +43,7 @@ from pyzbar.pyzbar import ZBarSymbol
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from kiosk.scanner import FORMATS, Scanner, decode, to_gray  # noqa: E402
+from kiosk.scanner import DECODERS, FORMATS, Scanner, decode, pipeline_for, to_gray  # noqa: E402
 from simulator.virtual_camera import Flaws, Scene, parse_item  # noqa: E402
 
 CORPUS = ROOT / "tests" / "fixtures" / "barcodes"
@@ -95,11 +103,12 @@ def bare_pyzbar(gray: np.ndarray) -> list[str]:
 Outcome = tuple[str, bool, bool, bool]  # kind, product, bare zxing-cpp, bare pyzbar
 
 
-def outcomes(samples: list[tuple[str, np.ndarray, str]], label: str) -> list[Outcome]:
+def outcomes(samples: list[tuple[str, np.ndarray, str]], label: str,
+             decoder: str) -> list[Outcome]:
     out = []
     for i, (kind, gray, expected) in enumerate(samples):
         want = expected.strip()
-        product = want in (c.text.strip() for c in decode(gray))
+        product = want in (c.text.strip() for c in decode(gray, decoder))
         zx = want in (t.strip() for t in bare_zxing(gray))
         zb = want in (t.strip() for t in bare_pyzbar(gray))
         out.append((kind, product, zx, zb))
@@ -123,28 +132,32 @@ def rates(results: list[Outcome], prefixes: tuple[str, ...] = ("", "zxingcpp_", 
     return out
 
 
-def frame_times() -> list[float]:
+def frame_times(decoder: str) -> tuple[list[float], list[float]]:
+    """Wall and processor milliseconds per live frame."""
     times: list[float] = []
+    cpu: list[float] = []
     for name in ("nothing", *(n for items in VIRTUAL.values() for n in items), "garbage"):
         item = parse_item(name)
         for seed in (11, 12):
             scene = Scene(seed, flaws=HARD if seed % 2 == 0 else None)
             clip = [scene.render(item, n) for n in range(30)]
-            scanner = Scanner()
+            scanner = Scanner(decoder=decoder)
             for frame in clip:
+                started = time.process_time()  # every thread: OpenCV may use its own
                 scanner.process(frame)
+                cpu.append((time.process_time() - started) * 1000)
             times += list(scanner.stats.last_ms)
             mine = sorted(scanner.stats.last_ms)
             progress(f"  {name} seed {seed}: p50 {mine[len(mine) // 2]:.1f} ms, "
                      f"max {mine[-1]:.1f} ms")
-    return times
+    return times, cpu
 
 
-def idle_cpu() -> tuple[float, float]:
+def idle_cpu(decoder: str) -> tuple[float, float]:
     """Percent of one core the scanner thread uses with nothing in view: settled, and awake."""
     scene = Scene(21)
     clip = [scene.render(parse_item("nothing"), n) for n in range(30)]
-    scanner = Scanner()
+    scanner = Scanner(decoder=decoder)
     scanner.start()
     period = 1 / 30
     marks: list[tuple[float, float]] = []
@@ -165,16 +178,23 @@ def idle_cpu() -> tuple[float, float]:
 
 
 def main() -> None:
-    folder = Path(sys.argv[1]) if len(sys.argv) > 1 else CORPUS
-    progress(f"photos in {folder}")
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("folder", nargs="?", type=Path, default=CORPUS,
+                        help="barcode photos, one folder per kind (default: the test corpus)")
+    parser.add_argument("--decoder", choices=DECODERS, default="auto",
+                        help="the scanner's decoder: zbar is what an Android build has")
+    args = parser.parse_args()
+    folder, decoder = args.folder, pipeline_for(args.decoder).decoder
+    progress(f"decoder {decoder}; photos in {folder}")
     corpus = photos(folder)
     progress(f"{len(corpus)} photos; rendering virtual-camera frames")
     virtual = virtual_frames()
     progress(f"{len(virtual)} virtual frames; decoding")
-    from_photos = outcomes(corpus, "photos")
-    from_virtual = outcomes(virtual, "virtual")
+    from_photos = outcomes(corpus, "photos", decoder)
+    from_virtual = outcomes(virtual, "virtual", decoder)
     everything = from_photos + from_virtual
-    result = rates(everything)
+    result: dict[str, float | int | str] = {"decoder": decoder}
+    result.update(rates(everything))
     result.update({f"n_{k}": sum(r[0] == k for r in everything) for k in KINDS})
     # Read by the product's pipeline and by neither bare library.
     result.update({f"gain_{k}": sum(r[0] == k and r[1] and not (r[2] or r[3]) for r in everything)
@@ -182,12 +202,15 @@ def main() -> None:
     for prefix, part in (("photos_", from_photos), ("virtual_", from_virtual)):
         result.update({prefix + k: v for k, v in rates(part, ("", "union_")).items()})
     progress("live frame times")
-    times = frame_times()
+    times, cpu = frame_times(decoder)
     progress(f"idle processor use ({IDLE_SECONDS:.0f} s)")
-    idle, awake = idle_cpu()
+    idle, awake = idle_cpu(decoder)
     q = statistics.quantiles(times, n=100)
+    q_cpu = statistics.quantiles(cpu, n=100)
     result.update({"frame_ms_p50": round(statistics.median(times), 1),
                    "frame_ms_p95": round(q[94], 1), "frames_timed": len(times),
+                   "frame_cpu_ms_p50": round(statistics.median(cpu), 1),
+                   "frame_cpu_ms_p95": round(q_cpu[94], 1),
                    "idle_cpu_pct": round(idle, 1), "idle_cpu_pct_awake": round(awake, 1)})
     print(json.dumps(result))
 

@@ -18,6 +18,12 @@ Two parts:
   up is one identification; a different card is read at once, the same card again only after it
   has been out of view for ``forget_s``.
 
+Two decoders can lead the pipeline (``decoder``): ``zxing-cpp`` (the full pipeline above) or
+``zbar`` alone (its own, shorter list of fallbacks), for builds where zxing-cpp does not exist:
+python-for-android, which packages the kiosk for Android tills, has recipes for pyzbar/zbar but
+none for zxing-cpp.  ``auto`` (the default) takes zxing-cpp when it can be imported.  zbar reads
+QR, Code 128 and EAN-13 but no PDF417, so without zxing-cpp a driving licence is not read.
+
 OpenCV, numpy and the decoders are imported with this module, which the kiosk imports only when
 Skanna ID first opens.
 """
@@ -25,6 +31,7 @@ Skanna ID first opens.
 from __future__ import annotations
 
 import ctypes
+import importlib.util
 import logging
 import math
 import threading
@@ -36,7 +43,11 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import zxingcpp
+
+try:
+    import zxingcpp
+except ImportError:  # an Android build: zbar reads alone (see the module doc)
+    zxingcpp = None
 
 log = logging.getLogger("selfreg.kiosk.scanner")
 
@@ -44,12 +55,18 @@ Gray = np.ndarray
 Point = tuple[float, float]
 Corners = tuple[Point, Point, Point, Point]
 
-_F = zxingcpp.BarcodeFormat
 # What Skanna ID reads: member cards (EAN-13, Code 128, QR), vCard/MECARD QR on phones, licences
 # (PDF417), and the 2D codes some apps show instead of QR.  Fewer formats is faster.
-FORMATS = (_F.QRCode, _F.PDF417, _F.Code128, _F.EAN13, _F.DataMatrix, _F.Aztec)
-LINEAR = (_F.Code128, _F.EAN13)
-SYMBOLOGIES = tuple(f.name for f in FORMATS)
+SYMBOLOGIES = ("QRCode", "PDF417", "Code128", "EAN13", "DataMatrix", "Aztec")
+ZBAR_SYMBOLOGIES = ("QRCode", "Code128", "EAN13")  # zbar 0.23 reads no PDF417 at all
+if zxingcpp is not None:
+    _F = zxingcpp.BarcodeFormat
+    FORMATS = tuple(getattr(_F, name) for name in SYMBOLOGIES)
+    LINEAR = (_F.Code128, _F.EAN13)
+else:
+    FORMATS = LINEAR = ()
+
+DECODERS = ("auto", "zxing-cpp", "zbar")
 
 # zbar's names for the same symbologies, in zxing-cpp's spelling (the protocol's `symbology`).
 _ZBAR_NAMES = {"QRCODE": "QRCode", "EAN13": "EAN13", "CODE128": "Code128"}
@@ -87,11 +104,13 @@ def _map(points: Sequence[Point], back: np.ndarray | None) -> Corners:
 
 def zxing_read(gray: Gray, *, formats: Sequence[zxingcpp.BarcodeFormat] = FORMATS,
                rotate: bool = False, invert: bool = False,
-               binarizer: zxingcpp.Binarizer = zxingcpp.Binarizer.LocalAverage,
+               binarizer: zxingcpp.Binarizer | None = None,
                back: np.ndarray | None = None, stage: str = "zxing",
                failed: dict[str, Corners] | None = None) -> list[Code]:
     """zxing-cpp on a grey image; ``back`` maps its pixels to the frame's.  Codes it found but
     could not read go into ``failed``, format to corners (which fallback to try, and where)."""
+    if binarizer is None:
+        binarizer = zxingcpp.Binarizer.LocalAverage
     # Plain text: the raw characters (an AAMVA payload's separators), not zxing's <LF> markup.
     found = zxingcpp.read_barcodes(gray, formats=tuple(formats), try_rotate=rotate,
                                    try_invert=invert, try_downscale=True, binarizer=binarizer,
@@ -220,10 +239,14 @@ def _rotated(gray: Gray, degrees: float) -> tuple[Gray, np.ndarray]:
     return out, _affine_inverse(matrix)
 
 
-def stage_zbar(gray: Gray) -> list[Code]:
+def _density(gray: Gray) -> int:
     # Full density on photos; every second line on camera frames, which halves zbar's time and
     # still crosses a card's bars dozens of times.
-    return zbar_read(gray, density=2 if gray.shape[1] >= 1000 else 1)
+    return 2 if gray.shape[1] >= 1000 else 1
+
+
+def stage_zbar(gray: Gray) -> list[Code]:
+    return zbar_read(gray, density=_density(gray))
 
 
 def stage_sideways(gray: Gray) -> list[Code]:
@@ -231,10 +254,13 @@ def stage_sideways(gray: Gray) -> list[Code]:
     return zxing_read(gray, formats=LINEAR, rotate=True, stage="sideways")
 
 
+def _sharpened(gray: Gray) -> Gray:
+    return cv2.addWeighted(gray, 1.8, cv2.GaussianBlur(gray, (0, 0), 2.0), -0.8, 0)
+
+
 def stage_sharpen(gray: Gray) -> list[Code]:
     """An unsharp mask: brings back the bars of a card slightly out of focus or moving."""
-    sharp = cv2.addWeighted(gray, 1.8, cv2.GaussianBlur(gray, (0, 0), 2.0), -0.8, 0)
-    return zxing_read(sharp, stage="sharpen")
+    return zxing_read(_sharpened(gray), stage="sharpen")
 
 
 def stage_deskew(gray: Gray, near: Sequence[Point] | None = None) -> list[Code]:
@@ -242,6 +268,12 @@ def stage_deskew(gray: Gray, near: Sequence[Point] | None = None) -> list[Code]:
 
     ``near``: corners where a code was found or last read; only that part of the frame, with a
     margin, is levelled and read, which makes this stage several times faster."""
+    return _deskew(gray, near, lambda level, back: zxing_read(
+        level, formats=(_F.PDF417, *LINEAR), back=back, stage="deskew"))
+
+
+def _deskew(gray: Gray, near: Sequence[Point] | None,
+            read: Callable[[Gray, np.ndarray], list[Code]]) -> list[Code]:
     offset = np.zeros(2, np.float32)
     if near is not None:
         pts = np.asarray(near, np.float32)
@@ -258,7 +290,7 @@ def stage_deskew(gray: Gray, near: Sequence[Point] | None = None) -> list[Code]:
         return []
     level, back = _rotated(gray, angle)
     back[:, 2] += offset
-    return zxing_read(level, formats=(_F.PDF417, *LINEAR), back=back, stage="deskew")
+    return read(level, back)
 
 
 def stage_invert(gray: Gray) -> list[Code]:
@@ -272,11 +304,62 @@ def stage_smooth(gray: Gray) -> list[Code]:
                       binarizer=zxingcpp.Binarizer.GlobalHistogram, stage="smooth")
 
 
-def stage_enlarge(gray: Gray) -> list[Code]:
-    """Small photos: codes whose modules are a pixel or two wide."""
+# --- zbar alone (no zxing-cpp): its own stages, each a transform zbar then reads --------------
+# Each reads, alone, corpus photos or virtual-camera frames the primary and the others miss
+# (measured on bench/decode.py's samples; zbar needs no "sideways" stage: it scans columns as
+# well as rows).
+
+def zbar_primary(gray: Gray, failed: dict[str, Corners] | None = None) -> list[Code]:
+    """zbar on the frame as it is (``failed`` stays empty: zbar reports only what it read)."""
+    return stage_zbar(gray)
+
+
+def zbar_sharpen(gray: Gray) -> list[Code]:
+    return zbar_read(_sharpened(gray), density=_density(gray), stage="sharpen")
+
+
+def zbar_deskew(gray: Gray, near: Sequence[Point] | None = None) -> list[Code]:
+    return _deskew(gray, near, lambda level, back: zbar_read(
+        level, density=_density(level), back=back, stage="deskew"))
+
+
+def zbar_invert(gray: Gray) -> list[Code]:
+    return zbar_read(cv2.bitwise_not(gray), density=_density(gray), stage="invert")
+
+
+def zbar_smooth(gray: Gray) -> list[Code]:
+    """Noise: smooth, then one global (Otsu) threshold, zbar's answer to a noisy QR."""
+    _, binary = cv2.threshold(cv2.GaussianBlur(gray, (3, 3), 0), 0, 255,
+                              cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+    return zbar_read(binary, density=_density(gray), stage="smooth")
+
+
+def zbar_enlarge(gray: Gray) -> list[Code]:
+    enlarged = _enlarged(gray)
+    if enlarged is None:
+        return []
+    big, back = enlarged
+    return zbar_read(big, back=back, stage="enlarge")
+
+
+def zbar_contrast(gray: Gray) -> list[Code]:
     if max(gray.shape) >= 800:
         return []
-    big, back = _scaled(gray, 2.0 if max(gray.shape) < 400 else 1.5)
+    return zbar_read(_equalised(gray), stage="contrast")
+
+
+def _enlarged(gray: Gray) -> tuple[Gray, np.ndarray] | None:
+    if max(gray.shape) >= 800:
+        return None
+    return _scaled(gray, 2.0 if max(gray.shape) < 400 else 1.5)
+
+
+def stage_enlarge(gray: Gray) -> list[Code]:
+    """Small photos: codes whose modules are a pixel or two wide."""
+    enlarged = _enlarged(gray)
+    if enlarged is None:
+        return []
+    big, back = enlarged
     return zxing_read(big, back=back, rotate=True, stage="enlarge")
 
 
@@ -284,8 +367,11 @@ def stage_contrast(gray: Gray) -> list[Code]:
     """Washed-out or dim photos: local contrast equalisation."""
     if max(gray.shape) >= 800:
         return []
-    clahe = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(8, 8)).apply(gray)
-    return zxing_read(clahe, rotate=True, stage="contrast")
+    return zxing_read(_equalised(gray), rotate=True, stage="contrast")
+
+
+def _equalised(gray: Gray) -> Gray:
+    return cv2.createCLAHE(clipLimit=2.0, tileGridSize=(8, 8)).apply(gray)
 
 
 def stage_primary(gray: Gray, failed: set[str] | None = None) -> list[Code]:
@@ -306,6 +392,57 @@ FALLBACKS: tuple[tuple[str, Stage], ...] = (
 )
 
 
+ZBAR_FALLBACKS: tuple[tuple[str, Stage], ...] = (
+    ("sharpen", zbar_sharpen),
+    ("deskew", zbar_deskew),
+    ("invert", zbar_invert),
+    ("smooth", zbar_smooth),
+    ("enlarge", zbar_enlarge),
+    ("contrast", zbar_contrast),
+)
+
+
+class DecoderUnavailable(RuntimeError):
+    """The decoder asked for is not installed; the message says what to install."""
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """One decoder's pipeline: ``primary`` on every frame, ``fallbacks`` in turn, and its deskew
+    (which takes the corners of a code seen nearby)."""
+
+    decoder: str  # "zxing-cpp" or "zbar"
+    symbologies: tuple[str, ...]  # what it can read (a screen should promise no more)
+    primary: Callable[[Gray, dict[str, Corners] | None], list[Code]]
+    fallbacks: tuple[tuple[str, Stage], ...]
+    deskew: Callable[[Gray, Sequence[Point] | None], list[Code]]
+
+
+def _has_zbar() -> bool:
+    return importlib.util.find_spec("pyzbar") is not None
+
+
+def pipeline_for(decoder: str = "auto") -> Pipeline:
+    """The pipeline of ``decoder`` (one of DECODERS); raises DecoderUnavailable with what to
+    install when it cannot be used here."""
+    if decoder not in DECODERS:
+        raise ValueError(f"decoder is one of {', '.join(DECODERS)}, not {decoder!r}")
+    if decoder == "auto":
+        decoder = "zxing-cpp" if zxingcpp is not None else "zbar"
+    if decoder == "zxing-cpp":
+        if zxingcpp is None:
+            raise DecoderUnavailable("zxing-cpp is not installed (pip install zxing-cpp), or "
+                                     "choose the zbar decoder")
+        # zbar is only a second opinion here: a build without it loses that stage, not the scan.
+        fallbacks = FALLBACKS if _has_zbar() else tuple(f for f in FALLBACKS if f[0] != "zbar")
+        return Pipeline("zxing-cpp", SYMBOLOGIES, stage_primary, fallbacks, stage_deskew)
+    if not _has_zbar():
+        raise DecoderUnavailable("neither zxing-cpp nor zbar is installed: install zxing-cpp, "
+                                 "or pyzbar with the zbar library (Debian: libzbar0; "
+                                 "python-for-android: the pyzbar and libzbar recipes)")
+    return Pipeline("zbar", ZBAR_SYMBOLOGIES, zbar_primary, ZBAR_FALLBACKS, zbar_deskew)
+
+
 def _unique(codes: list[Code]) -> list[Code]:
     seen: set[tuple[str, str]] = set()
     out = []
@@ -324,11 +461,13 @@ def to_gray(image: np.ndarray) -> Gray:
     return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
 
 
-def decode(image: np.ndarray) -> list[Code]:
-    """Every code in a still image: zxing-cpp, then each fallback until one reads something."""
+def decode(image: np.ndarray, decoder: str = "auto") -> list[Code]:
+    """Every code in a still image: the decoder's primary stage, then each fallback until one
+    reads something."""
     gray = to_gray(image)
-    codes = stage_primary(gray)
-    for _name, stage in FALLBACKS:
+    pipeline = pipeline_for(decoder)
+    codes = pipeline.primary(gray, None)
+    for _name, stage in pipeline.fallbacks:
         if codes:
             break
         codes = stage(gray)
@@ -354,9 +493,11 @@ class LivePlan:
     turn.  A fallback that reads something goes first on the next frame (the code is probably
     still there, and tracking it keeps the highlight on it)."""
 
-    def __init__(self, fallbacks: Sequence[tuple[str, Stage]] = FALLBACKS) -> None:
+    def __init__(self, pipeline: Pipeline | None = None) -> None:
+        self.pipeline = pipeline or pipeline_for("auto")
         # Stages that only help small photos do nothing on camera frames: leave them out.
-        self.fallbacks = [f for f in fallbacks if f[0] not in ("enlarge", "contrast")]
+        self.fallbacks = [f for f in self.pipeline.fallbacks
+                          if f[0] not in ("enlarge", "contrast")]
         self._next = 0
         self._hot: tuple[str, Corners] | None = None
         self.saw_code = False  # the last frame had a code in it, read or not
@@ -375,7 +516,7 @@ class LivePlan:
             self._hot = None
         failed: dict[str, Corners] = {}
         if "primary" not in tried:
-            codes = stage_primary(gray, failed)
+            codes = self.pipeline.primary(gray, failed)
             self.saw_code = bool(codes or failed)
             if codes or not self.fallbacks:
                 return _unique(codes)
@@ -393,9 +534,9 @@ class LivePlan:
 
     def _stage(self, name: str, gray: Gray, near: Sequence[Point] | None) -> list[Code]:
         if name == "deskew":
-            return stage_deskew(gray, near)
+            return self.pipeline.deskew(gray, near)
         if name == "primary":
-            return stage_primary(gray)
+            return self.pipeline.primary(gray, None)
         return dict(self.fallbacks)[name](gray)
 
     def _read(self, name: str, codes: list[Code]) -> list[Code]:
@@ -492,16 +633,19 @@ class ScannerStats:
 class Scanner:
     """Decodes frames in a worker thread; the UI thread calls :meth:`submit` and :meth:`poll`.
 
-    ``clock`` is injectable for tests of the resting logic.  When nothing in front of the camera
+    ``decoder``: one of DECODERS (see the module doc).  ``clock`` is injectable for tests of the
+    resting logic.  When nothing in front of the camera
     has moved for ``rest_after_s`` and no code was seen, it decodes ``rest_fps`` frames a second
     instead of every frame, which keeps an unattended kiosk's processor cool.
     """
 
     def __init__(self, *, forget_s: float = 2.0, rest_after_s: float = 2.0,
                  rest_fps: float = 4.0, motion_threshold: float = 3.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 decoder: str = "auto", clock: Callable[[], float] = time.monotonic) -> None:
         self.debouncer = Debouncer(forget_s)
-        self.plan = LivePlan()
+        self.plan = LivePlan(pipeline_for(decoder))
+        self.decoder = self.plan.pipeline.decoder
+        log.info("scanner decodes with %s", self.decoder)
         self.rest_after_s = rest_after_s
         self.rest_period = 1.0 / rest_fps
         self.motion_threshold = motion_threshold

@@ -405,6 +405,17 @@ class VirtualCamera(ThreadedSource):
                    control=Path(options["control"]) if "control" in options else None,
                    photos=Path(options["photos"]) if "photos" in options else None, hold_s=hold)
 
+    @classmethod
+    def frame_source(cls, options: str, *, size: tuple[int, int] = SIZE, fps: int = 30,
+                     mirror: bool = False) -> VirtualCamera:
+        """The ``virtual`` frame source the simulator registers with the kiosk (pyproject.toml,
+        group ``selfreg.frame_sources``): ``camera = "virtual:<options>"``.  Its frames are never
+        mirrored: it draws codes as a shopper holds them."""
+        try:
+            return cls.from_spec(options, size=size, fps=fps)
+        except ValueError as exc:
+            raise CameraUnavailable(str(exc), source="virtual camera") from None
+
     def present(self, item: Item | str) -> None:
         """Hold up something else (in-process callers; other processes use the control file)."""
         self.item = parse_item(item) if isinstance(item, str) else item

@@ -101,3 +101,12 @@ class OpenCVCamera(ThreadedSource):
         if self._cap is not None:
             self._cap.release()
             self._cap = None
+
+
+def frame_source(options: str, *, size: tuple[int, int] = (1280, 720), fps: int = 30,
+                 mirror: bool = False) -> OpenCVCamera:
+    """The ``opencv`` frame source: ``opencv:0``, ``opencv:/dev/video2``, ``opencv:clip.avi``
+    (or the same without ``opencv:`` where OpenCV is the platform's source)."""
+    options = options.strip() or "0"
+    device: int | str = int(options) if options.isdigit() else options
+    return OpenCVCamera(device, size=size, fps=fps, mirror=mirror)
