@@ -151,13 +151,14 @@ def test_installed_bridge_and_kiosk_start_from_their_units(installed: Till) -> N
             kiosk = KioskProcess(work, f"ws://127.0.0.1:{port}", "kassa-1", display)
             # The probe is the test's eye on the screen (what simulator.processes reads).
             env["SELFREG_KIOSK_PROBE"] = str(kiosk.probe_path)
-            env["SELFREG_CAMERA"] = "none"  # this machine has no /dev/video0
             kiosk.proc = subprocess.Popen(argv, env=env, stdout=kiosk.log_path.open("ab"),
                                           stderr=subprocess.STDOUT)
             try:
-                # paired by the install: the bridge lets it in and it waits for a sale
-                shown = kiosk.wait_screen("idle", timeout=60, since=0)
-                assert shown["screen"] == "idle"
+                # Paired by the install: the bridge welcomes it and it waits for a sale (an
+                # unpaired kiosk shows the idle screen offline, then says it is not paired).
+                shown = kiosk.wait_for(lambda p: p["screen"] == "idle" and p["online"], 60,
+                                       what="the idle screen, online", since=0)
+                assert "parkopplad" not in " ".join(shown["texts"])
             finally:
                 kiosk.stop()
     finally:
