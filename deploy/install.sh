@@ -47,7 +47,7 @@ done
 if [ -z "$root" ] && [ "$(id -u)" -ne 0 ]; then
   die "run it as root (sudo $0 …), or with DESTDIR=DIR to install into DIR"
 fi
-if [ -n "$lane" ] && ! [[ $lane =~ ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$ ]]; then
+if [ -n "$lane" ] && ! [[ $lane =~ ^[A-Za-z0-9._-]{1,64}$ ]]; then
   die "--lane $lane: use letters, digits, '.', '_' and '-' (at most 64), e.g. kassa-1"
 fi
 if [ -n "$bridge_url" ] && ! [[ $bridge_url =~ ^wss?://[^/[:space:]]+/?$ ]]; then
@@ -282,6 +282,41 @@ EOF
   [ -d "$state" ] && own selfreg selfreg -R "$state"
 fi
 
+try_token() {  # says hello to the bridge as this lane's kiosk; exit 3: unreachable, 4: refused
+  "$rel/venv/bin/python" - "$bridge_url" "$lane" "$1" 2>/dev/null <<'EOF'
+import asyncio, json, sys
+from websockets.asyncio.client import connect
+from cashier_bridge.protocol import Hello, Role, dump
+from kiosk.link import kiosk_ws_url
+
+url, lane, token = sys.argv[1:4]
+
+
+async def hello() -> dict:
+    async with connect(kiosk_ws_url(url), open_timeout=5) as ws:
+        await ws.send(dump(Hello(role=Role.kiosk, lane=lane, token=token)))
+        return json.loads(await asyncio.wait_for(ws.recv(), 5))
+
+try:
+    reply = asyncio.run(hello())
+except Exception as exc:  # unreachable: the kiosk keeps trying once it runs
+    print(f"{type(exc).__name__}: {exc}")
+    sys.exit(3)
+if reply.get("type") != "welcome":
+    print(reply.get("message") or reply.get("code") or reply)
+    sys.exit(4)
+EOF
+}
+check_token() {  # a typed token is tried on the bridge before it is kept: a typo shows now
+  local reply rc=0
+  reply=$(try_token "$1") || rc=$?
+  case $rc in
+    0) record "the bridge at $bridge_url accepted the kiosk's token for lane $lane (kept in $etc/kiosk.toml)" ;;
+    3) record "could not reach the bridge at $bridge_url to try the token ($reply); kept it in $etc/kiosk.toml, and the kiosk connects once the bridge answers" ;;
+    *) rollback "the bridge at $bridge_url refused that token for lane $lane: $reply (pair again on the bridge's machine: selfreg-bridge pair --lane $lane --role kiosk)" ;;
+  esac
+}
+
 # --- pairing (once per kiosk) ---------------------------------------------------------------
 if [ "$with_kiosk" = 1 ] && ! grep -q '^device_token *=' "$etc/kiosk.toml"; then
   if [ "$with_bridge" = 1 ]; then
@@ -297,7 +332,7 @@ if [ "$with_kiosk" = 1 ] && ! grep -q '^device_token *=' "$etc/kiosk.toml"; then
       [[ $token =~ ^sr_[A-Za-z0-9_-]{20,}$ ]] || rollback "that is not a device token (they start with sr_)"
     fi
     if [ -n "$token" ]; then
-      record "gave the kiosk its token for lane $lane (in $etc/kiosk.toml)"
+      check_token "$token"
     else
       record "the kiosk is NOT paired: add device_token = \"sr_…\" to $etc/kiosk.toml (or run again with --pair-code); until then its screen says what to run"
     fi

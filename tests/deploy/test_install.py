@@ -259,18 +259,52 @@ def test_uninstall_keeps_the_data_unless_purged(till: Till, checkout: Path) -> N
     assert "selfreg" not in passwd(till) and "selfreg-kiosk" not in passwd(till)
 
 
-def test_kiosk_only_takes_the_token_from_the_bridge_machine(till: Till, checkout: Path) -> None:
-    token = "sr_" + "k" * 43
-    done = till.install(checkout, "--kiosk-only", "--bridge", "ws://192.168.1.10:8765",
-                        "--lane", "kassa-2", "--pair-code", token)
+def test_kiosk_only_tries_the_typed_token_on_the_bridge_and_keeps_it(
+        installed: Till, till: Till, checkout: Path) -> None:
+    port = free_port()
+    set_port(installed, port)
+    with bridge_from_unit(installed, port):  # the bridge on "the other machine"
+        paired = installed.run_as_unit("selfreg-bridge.service", "pair", "--lane", "kassa-2",
+                                       "--role", "kiosk")
+        token = paired.stdout.strip()
+        done = till.install(checkout, "--kiosk-only", "--bridge", f"ws://127.0.0.1:{port}",
+                            "--lane", "kassa-2", "--pair-code", token)
+    assert f"the bridge at ws://127.0.0.1:{port} accepted the kiosk's token for lane kassa-2" \
+        in done.stdout
     config = till.path("/etc/selfreg/kiosk.toml").read_text()
-    assert 'bridge_url = "ws://192.168.1.10:8765"' in config
+    assert f'bridge_url = "ws://127.0.0.1:{port}"' in config
     assert 'lane = "kassa-2"' in config
     assert f'device_token = "{token}"' in config
     assert not till.path("/etc/selfreg/selfreg.toml").exists()
     assert not till.path("/var/lib/selfreg").exists()
     assert "enable --now selfreg-kiosk.service" in done.stdout
+    assert "selfreg-bridge.service" not in done.stdout.split("would run: systemctl")[-1]
     assert token not in done.stdout + done.stderr
+
+
+def test_kiosk_only_refuses_a_token_the_bridge_refuses(
+        installed: Till, till: Till, checkout: Path) -> None:
+    port = free_port()
+    set_port(installed, port)
+    with bridge_from_unit(installed, port):
+        typo = "sr_" + "x" * 43
+        done = till.install(checkout, "--kiosk-only", "--bridge", f"ws://127.0.0.1:{port}",
+                            "--lane", "kassa-2", "--pair-code", typo, check=False)
+    assert done.returncode == 1
+    assert "refused that token for lane kassa-2" in done.stderr
+    assert "selfreg-bridge pair --lane kassa-2 --role kiosk" in done.stderr
+    assert "device_token" not in till.path("/etc/selfreg/kiosk.toml").read_text()
+    assert not till.path("/opt/selfreg/current").exists()
+    assert list(till.path("/opt/selfreg/releases").iterdir()) == []
+
+
+def test_kiosk_only_keeps_the_token_when_the_bridge_is_away(till: Till, checkout: Path) -> None:
+    away = f"ws://127.0.0.1:{free_port()}"  # nothing listens there
+    token = "sr_" + "k" * 43
+    done = till.install(checkout, "--kiosk-only", "--bridge", away, "--lane", "kassa-2",
+                        "--pair-code", token)
+    assert f"could not reach the bridge at {away} to try the token" in done.stdout
+    assert f'device_token = "{token}"' in till.path("/etc/selfreg/kiosk.toml").read_text()
 
 
 @pytest.mark.parametrize(("args", "message"), [
