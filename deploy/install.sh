@@ -203,6 +203,17 @@ EOF
   fi
   install -d -m 0750 "$state"
   own selfreg selfreg "$state"
+  # `sudo selfreg-bridge pair …` on the till: the service's settings, as its user.
+  install -d -m 0755 "$root/usr/local/sbin"
+  cat > "$root/usr/local/sbin/selfreg-bridge" <<'EOF'
+#!/bin/sh
+# selfreg-bridge with selfreg-bridge.service's settings, as its user (from deploy/install.sh).
+# Files it reads or writes (import-csv, export-csv) must be reachable by the user selfreg.
+exec runuser -u selfreg -- env SELFREG_CONFIG=/etc/selfreg/selfreg.toml \
+  SELFREG_DATA_DIR=/var/lib/selfreg /opt/selfreg/current/venv/bin/selfreg-bridge "$@"
+EOF
+  chmod 0755 "$root/usr/local/sbin/selfreg-bridge"
+  record "installed $root/usr/local/sbin/selfreg-bridge: 'sudo selfreg-bridge …' runs a command with the service's settings"
 fi
 if [ "$with_kiosk" = 1 ]; then
   if [ -e "$etc/kiosk.toml" ]; then
@@ -327,7 +338,7 @@ if [ "$with_kiosk" = 1 ] && ! grep -q '^device_token *=' "$etc/kiosk.toml"; then
   else
     token=$pair_code
     if [ -z "$token" ] && [ -t 0 ]; then
-      echo "On the bridge's machine run:  sudo -u selfreg env SELFREG_CONFIG=/etc/selfreg/selfreg.toml SELFREG_DATA_DIR=/var/lib/selfreg /opt/selfreg/current/venv/bin/selfreg-bridge pair --lane $lane --role kiosk"
+      echo "On the bridge's machine run:  sudo selfreg-bridge pair --lane $lane --role kiosk"
       read -r -s -p "and type the token it prints (sr_…): " token; echo
       [[ $token =~ ^sr_[A-Za-z0-9_-]{20,}$ ]] || rollback "that is not a device token (they start with sr_)"
     fi

@@ -36,7 +36,7 @@ if [ "${#units[@]}" -gt 0 ]; then
   [ -z "$root" ] && systemctl daemon-reload
   echo "stopped and removed ${units[*]}"
 fi
-rm -f "$root/etc/xdg/autostart/selfreg-kiosk-display.desktop"
+rm -f "$root/etc/xdg/autostart/selfreg-kiosk-display.desktop" "$root/usr/local/sbin/selfreg-bridge"
 rm -rf "$root/opt/selfreg"
 echo "removed /opt/selfreg (every release)"
 

@@ -129,6 +129,8 @@ def test_fresh_install_creates_users_release_config_and_units(installed: Till) -
     assert 'lane = "kassa-1"' in kiosk
     assert re.search(r'(?m)^device_token = "sr_[A-Za-z0-9_-]{20,}"', kiosk)
     assert revision(installed.path("/var/lib/selfreg/selfreg.db")) == migrate.head_revision()
+    wrapper = installed.path("/usr/local/sbin/selfreg-bridge").read_text()
+    assert "runuser -u selfreg -- env SELFREG_CONFIG=/etc/selfreg/selfreg.toml" in wrapper
     output = installed.output  # type: ignore[attr-defined]
     assert "schema empty -> " in output
     assert "paired this till's kiosk with lane kassa-1" in output
@@ -246,6 +248,7 @@ def test_uninstall_keeps_the_data_unless_purged(till: Till, checkout: Path) -> N
     kept = till.uninstall()
     assert "kept the registry" in kept.stdout
     assert not till.path("/opt/selfreg").exists()
+    assert not till.path("/usr/local/sbin/selfreg-bridge").exists()
     assert not any(till.unit(unit.name).exists() for unit in UNITS)
     assert till.path("/etc/selfreg/selfreg.toml").exists()
     token = till.path("/etc/selfreg/kiosk.toml").read_text()
