@@ -141,7 +141,7 @@ rollback() {  # the new release failed: the old one stays current and runs again
   restore_snapshot
   if [ -n "$old" ]; then
     ln -sfn "$old" "$opt/current.new" && mv -T "$opt/current.new" "$opt/current"
-    [ "${#stopped[@]}" -gt 0 ] && run_systemctl start "${stopped[@]}"
+    [ "${#stopped[@]}" -gt 0 ] && systemctl start "${stopped[@]}"
     echo "install.sh: $old stays current${stopped:+ and was started again}" >&2
   else
     echo "install.sh: nothing was switched on" >&2
@@ -262,7 +262,9 @@ done
 
 # --- stop, migrate, switch ------------------------------------------------------------------
 if [ "$with_bridge" = 1 ]; then
-  if [ -n "$old" ] && [ "$live" = 1 ] && [ "$no_start" = 0 ] && systemctl -q is-active selfreg-bridge.service; then
+  # The old code must not write to a schema it does not know: stopped even with --no-start
+  # (and then left stopped).
+  if [ -n "$old" ] && [ "$live" = 1 ] && systemctl -q is-active selfreg-bridge.service; then
     say "stopping the running bridge ($old) for the migration"
     systemctl stop selfreg-bridge.service
     stopped+=(selfreg-bridge.service)
@@ -385,6 +387,7 @@ if [ "$live" = 1 ] && [ "$no_start" = 0 ]; then
   done
 else
   record "would run: systemctl daemon-reload; systemctl enable --now ${enable[*]}"
+  [ "${#stopped[@]}" -gt 0 ] && record "stopped ${stopped[*]} for the migration and left it stopped (--no-start)"
 fi
 trap - ERR
 [ -n "$snapshot" ] && rm -f "$snapshot"
