@@ -81,3 +81,13 @@ def test_a_broken_unit_is_refused(installed: Till, tmp_path: Path, breakage: str
     broken.write_text(text.replace(good, bad))
     result = systemd_analyze("verify", "--man=no", str(broken))
     assert complaint in result.stderr, result.stderr
+
+
+def test_every_timer_starts_a_unit_that_is_installed(installed: Till) -> None:
+    """verify says nothing about a timer whose service is missing, so this looks itself."""
+    installed_names = {unit.name for unit in UNITS}
+    for timer in (unit for unit in UNITS if unit.suffix == ".timer"):
+        named = re.search(r"(?m)^Unit=(\S+)", timer.read_text())
+        target = named.group(1) if named else timer.with_suffix(".service").name
+        assert target in installed_names, f"{timer.name} starts {target}, which is not shipped"
+        assert installed.unit(target).exists()
