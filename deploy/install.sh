@@ -60,6 +60,9 @@ fi
 [ "$mode" = kiosk ] && [ -z "$bridge_url" ] && die "--kiosk-only needs --bridge ws://HOST:PORT (where the bridge runs)"
 [ -n "$pair_code" ] && ! [[ $pair_code =~ ^sr_[A-Za-z0-9_-]{20,}$ ]] && \
   die "--pair-code: that is not a device token (they start with sr_; \`selfreg-bridge pair --lane LANE --role kiosk\` on the bridge's machine prints one)"
+command -v "$python" >/dev/null || die "no Python at $python (--python PYTHON)"
+"$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+  die "selfreg needs Python 3.11 or newer; $python is $("$python" -V 2>&1) (Debian 12 and Ubuntu 24.04 have one; or --python PYTHON)"
 lane=${lane:-lane-1}
 with_bridge=0 with_kiosk=0
 [ "$mode" != kiosk ] && with_bridge=1

@@ -60,8 +60,8 @@ class Till:
         env = {**os.environ, "DESTDIR": str(self.root), "PIP_NO_DEPS": "1",
                "PIP_DISABLE_PIP_VERSION_CHECK": "1",
                "SELFREG_SITE_PACKAGES": sysconfig.get_paths()["purelib"]}
-        done = subprocess.run([str(source / "deploy" / "install.sh"), *args,
-                               "--python", sys._base_executable],  # type: ignore[attr-defined]
+        python = sys._base_executable  # type: ignore[attr-defined]  # the test venv's own
+        done = subprocess.run([str(source / "deploy" / "install.sh"), "--python", python, *args],
                               env=env, capture_output=True, text=True, timeout=600, check=False)
         if check and done.returncode != 0:
             pytest.fail(f"install.sh {' '.join(args)} exited {done.returncode}:\n"

@@ -19,10 +19,11 @@ from pathlib import Path
 
 import pytest
 from deploy_harness import UNITS, Till, copy_checkout
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, inspect, text
 
 from cashier_bridge.registry import migrate
 from simulator.processes import KioskProcess, ProcessFailed, VirtualScreen, _stop, free_port
+from tests.pg_server import PostgresServer
 
 # An older release's schema: the revision a till installed a few releases ago would be at.
 OLD_REVISION = "0012"
@@ -93,12 +94,17 @@ def revision(db: Path) -> str | None:
 
 
 def old_registry(db: Path) -> None:
-    """A registry as an older release left it: schema at OLD_REVISION, customers written with
-    SQL that schema takes."""
+    """A SQLite registry as an older release left it (see :func:`old_schema_with_customers`)."""
     db.unlink(missing_ok=True)
     for extra in db.parent.glob("*.key"):
         extra.unlink()  # an older release kept the personnummer key in the database
-    engine = create_engine(f"sqlite:///{db}")
+    old_schema_with_customers(f"sqlite:///{db}")
+    assert revision(db) == OLD_REVISION
+
+
+def old_schema_with_customers(url: str) -> None:
+    """A registry at OLD_REVISION with customers written with SQL that schema takes."""
+    engine = create_engine(url)
     try:
         migrate.upgrade(engine, OLD_REVISION)
         with engine.begin() as conn:
@@ -106,12 +112,44 @@ def old_registry(db: Path) -> None:
                 conn.execute(text(
                     "INSERT INTO customers (customer_code, first_name, last_name, "
                     "first_name_key, last_name_key, created_via, created_at, updated_at) "
-                    "VALUES (:c, :f, :l, lower(:f), lower(:l), 'import', "
+                    "VALUES (:c, :f, :l, :fk, :lk, 'import', "
                     "'2025-01-02 10:00:00', '2025-01-02 10:00:00')"),
-                    {"c": code, "f": first, "l": last})
+                    {"c": code, "f": first, "l": last, "fk": first.lower(),
+                     "lk": last.lower()})
     finally:
         engine.dispose()
-    assert revision(db) == OLD_REVISION
+
+
+def url_revision(url: str) -> str | None:
+    engine = create_engine(url)
+    try:
+        return migrate.current_revision(engine)
+    finally:
+        engine.dispose()
+
+
+def customer_columns(url: str) -> list[str]:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return [column["name"] for column in inspect(conn).get_columns("customers")]
+    finally:
+        engine.dispose()
+
+
+def next_release_with_broken_migration(dest: Path) -> Path:
+    """The next release's checkout, with a migration that changes the schema, then fails."""
+    broken = copy_checkout(dest)
+    (broken / "cashier_bridge" / "migrations" / "versions" / "9999_broken.py").write_text(
+        '"""A migration that fails half way."""\n\n'
+        "import sqlalchemy as sa\nfrom alembic import op\n\n"
+        f'revision = "9999"\ndown_revision = "{migrate.head_revision()}"\n'
+        "branch_labels = None\ndepends_on = None\n\n\n"
+        "def upgrade() -> None:\n"
+        '    op.add_column("customers", sa.Column("half_done", sa.Text()))\n'
+        '    op.execute("SELECT no_such_column FROM customers")\n\n\n'
+        "def downgrade() -> None:\n    pass\n")
+    return broken
 
 
 def test_fresh_install_creates_users_release_config_and_units(installed: Till) -> None:
@@ -208,17 +246,7 @@ def test_a_failing_migration_leaves_the_old_release_current(
     old_registry(db)
     # The next release: a migration that changes the schema, then fails (SQLite runs DDL
     # outside the transaction, so the column stays unless the install puts the copy back).
-    broken = copy_checkout(tmp_path / "next-release")
-    head = migrate.head_revision()
-    (broken / "cashier_bridge" / "migrations" / "versions" / "9999_broken.py").write_text(
-        '"""A migration that fails half way."""\n\n'
-        "import sqlalchemy as sa\nfrom alembic import op\n\n"
-        f'revision = "9999"\ndown_revision = "{head}"\n'
-        "branch_labels = None\ndepends_on = None\n\n\n"
-        "def upgrade() -> None:\n"
-        '    op.add_column("customers", sa.Column("half_done", sa.Text()))\n'
-        '    op.execute("SELECT no_such_column FROM customers")\n\n\n'
-        "def downgrade() -> None:\n    pass\n")
+    broken = next_release_with_broken_migration(tmp_path / "next-release")
 
     failed = till.install(broken, "--bridge-only", check=False)
 
@@ -228,11 +256,7 @@ def test_a_failing_migration_leaves_the_old_release_current(
     assert till.current() == before
     assert sorted(till.path("/opt/selfreg/releases").iterdir()) == releases
     assert revision(db) == OLD_REVISION  # put back as it was, not left half migrated
-    engine = create_engine(f"sqlite:///{db}")
-    with engine.connect() as conn:
-        columns = [row[1] for row in conn.execute(text("PRAGMA table_info(customers)"))]
-    engine.dispose()
-    assert "half_done" not in columns
+    assert "half_done" not in customer_columns(f"sqlite:///{db}")
     port = free_port()
     set_port(till, port)
     with bridge_from_unit(till, port):  # the old release still starts and serves its data
@@ -316,6 +340,7 @@ def test_kiosk_only_keeps_the_token_when_the_bridge_is_away(till: Till, checkout
     (["--bridge", "http://x"], "give the bridge's websocket address"),
     (["--kiosk-only", "--bridge", "ws://h:1", "--pair-code", "1234"], "not a device token"),
     (["--frobnicate"], "unknown option --frobnicate"),
+    (["--python", "/usr/bin/false"], "selfreg needs Python 3.11 or newer"),
 ])
 def test_bad_options_are_refused_before_anything_is_done(
         till: Till, checkout: Path, args: list[str], message: str) -> None:
@@ -328,3 +353,35 @@ def test_bad_options_are_refused_before_anything_is_done(
 def test_release_records_what_it_is(installed: Till) -> None:
     record = installed.path("/opt/selfreg/current/release.toml").read_text()
     assert json.dumps(installed.current().removeprefix("releases/")) in record
+
+
+@pytest.mark.postgres
+def test_a_chain_registry_on_postgresql_is_migrated_in_one_transaction(
+        till: Till, checkout: Path, tmp_path: Path, postgres_server: PostgresServer) -> None:
+    url = postgres_server.create_database("till")
+    try:
+        old_schema_with_customers(url)
+        # The chain's settings, written before the install (which keeps them).
+        config = till.path("/etc/selfreg/selfreg.toml")
+        config.parent.mkdir(parents=True)
+        port = free_port()
+        config.write_text(f'host = "127.0.0.1"\nport = {port}\ndb_url = "{url}"\n')
+
+        broken = next_release_with_broken_migration(tmp_path / "next-release")
+        failed = till.install(broken, "--bridge-only", check=False)
+        assert failed.returncode == 1, failed.stdout + failed.stderr
+        assert "could not be migrated" in failed.stderr
+        assert "nothing was switched on" in failed.stderr
+        assert not till.path("/opt/selfreg/current").exists()
+        # PostgreSQL rolled every step back: no copy needed, nothing half done
+        assert url_revision(url) == OLD_REVISION
+        assert "half_done" not in customer_columns(url)
+
+        done = till.install(checkout, "--bridge-only")
+        assert f"schema {OLD_REVISION} -> {migrate.head_revision()}" in done.stdout
+        assert "kept" in done.stdout and str(config) in done.stdout
+        assert customers(till) == sorted(OLD_CUSTOMERS)
+        with bridge_from_unit(till, port):
+            pass
+    finally:
+        postgres_server.drop_database(url)
