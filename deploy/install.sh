@@ -21,6 +21,7 @@
 # Test hook: SELFREG_SITE_PACKAGES=DIR makes the new venv see the packages in DIR (a .pth
 # file), so that with PIP_NO_DEPS=1 a test builds a release in seconds, offline.
 set -euo pipefail
+umask 022  # the services' users read the releases, whatever root's own umask is
 
 src=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 root=${DESTDIR:-}

@@ -252,6 +252,8 @@ def test_a_failing_migration_leaves_the_old_release_current(
 
     assert failed.returncode == 1, failed.stdout + failed.stderr
     assert "could not be migrated" in failed.stderr
+    assert f"could not be brought from schema {OLD_REVISION} to 9999" in failed.stderr
+    assert "no such column: no_such_column" in failed.stderr
     assert f"{before} stays current" in failed.stderr
     assert till.current() == before
     assert sorted(till.path("/opt/selfreg/releases").iterdir()) == releases
