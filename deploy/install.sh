@@ -65,6 +65,8 @@ command -v "$python" >/dev/null || die "no Python at $python (--python PYTHON)"
 "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
   die "selfreg needs Python 3.11 or newer; $python is $("$python" -V 2>&1) (Debian 12 and Ubuntu 24.04 have one; or --python PYTHON)"
 lane=${lane:-lane-1}
+port=8765  # the local bridge's; a loopback --bridge with another port moves it there
+[ "$mode" = both ] && [[ $bridge_url =~ :([0-9]+)/?$ ]] && port=${BASH_REMATCH[1]}
 with_bridge=0 with_kiosk=0
 [ "$mode" != kiosk ] && with_bridge=1
 [ "$mode" != bridge ] && with_kiosk=1
@@ -194,7 +196,7 @@ if [ "$with_bridge" = 1 ]; then
 # The cashier bridge's settings (every key and its default: README, "Configuration").
 # Read by selfreg-bridge.service as user selfreg; keep it 0640 root:selfreg: it may hold secrets.
 host = "127.0.0.1"   # "0.0.0.0" lets phones (Via mobil) and kiosks of other tills reach it
-port = 8765
+port = $port
 # The registry: SQLite in /var/lib/selfreg by default; a chain's PostgreSQL instead:
 # db_url = "postgresql+psycopg://selfreg@/selfreg"   # unix socket, peer authentication
 # shop_name = "Butiken"
@@ -227,7 +229,7 @@ if [ "$with_kiosk" = 1 ]; then
     cat > "$etc/kiosk.toml" <<EOF
 # The customer screen's settings (README, "Configuration"). Read by selfreg-kiosk.service as
 # user selfreg-kiosk; 0640 root:selfreg-kiosk, for it holds the kiosk's device token.
-bridge_url = "${bridge_url:-ws://127.0.0.1:8765}"
+bridge_url = "${bridge_url:-ws://127.0.0.1:$port}"
 lane = "$lane"
 language = "sv"
 camera = "0"          # /dev/video0; "none" without a camera

@@ -352,6 +352,18 @@ def test_bad_options_are_refused_before_anything_is_done(
     assert list(till.root.iterdir()) == []
 
 
+def test_a_local_bridge_on_another_port_is_configured_on_both_sides(
+        till: Till, checkout: Path) -> None:
+    port = free_port()
+    till.install(checkout, "--bridge", f"ws://127.0.0.1:{port}", "--lane", "kassa-3")
+    assert f"port = {port}\n" in till.path("/etc/selfreg/selfreg.toml").read_text()
+    kiosk = till.path("/etc/selfreg/kiosk.toml").read_text()
+    assert f'bridge_url = "ws://127.0.0.1:{port}"' in kiosk
+    assert "device_token" in kiosk  # paired by the local bridge, not asked for a token
+    with bridge_from_unit(till, port):
+        pass
+
+
 def test_release_records_what_it_is(installed: Till) -> None:
     record = installed.path("/opt/selfreg/current/release.toml").read_text()
     assert json.dumps(installed.current().removeprefix("releases/")) in record
