@@ -178,7 +178,7 @@ if [ -n "${SELFREG_SITE_PACKAGES:-}" ]; then
   site=$("$rel/venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
   echo "$SELFREG_SITE_PACKAGES" > "$site/zz-selfreg-shared-site.pth"
 fi
-"$rel/venv/bin/python" -m pip install --quiet --disable-pip-version-check "$src[postgres,camera]"
+"$rel/venv/bin/python" -m pip install --quiet --disable-pip-version-check "${src}[postgres,camera]"
 cp "$src/README.md" "$rel/README.md"
 cp -r "$src/deploy" "$rel/deploy"
 commit=$(git -C "$src" rev-parse --short HEAD 2>/dev/null || echo unknown)

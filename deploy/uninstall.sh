@@ -25,7 +25,11 @@ if [ -z "$root" ] && [ "$(id -u)" -ne 0 ]; then
 fi
 
 units_dir=$root/etc/systemd/system
-mapfile -t units < <(cd "$units_dir" 2>/dev/null && ls -1 selfreg-*.service selfreg-*.timer 2>/dev/null || true)
+shopt -s nullglob
+units=()
+for unit in "$units_dir"/selfreg-*.service "$units_dir"/selfreg-*.timer; do
+  units+=("$(basename "$unit")")
+done
 if [ "${#units[@]}" -gt 0 ]; then
   if [ -z "$root" ]; then
     systemctl disable --now "${units[@]}" >/dev/null 2>&1 || true
