@@ -220,6 +220,12 @@ def _migrate(settings) -> int:  # type: ignore[no-untyped-def]
     finally:
         engine.dispose()
     head = migrate.head_revision()
+    if before is not None and not _known_revision(before):
+        print(f"selfreg-bridge migrate: the registry {where} is at schema {before}, which this "
+              f"release does not know (it knows up to {head}): it was written by a newer "
+              "release. Install that release (or a newer one) again; this one leaves it alone.",
+              file=sys.stderr)
+        return 1
     try:
         Registry.open(settings.db_url, busy_timeout_s=settings.db_busy_timeout_s,
                       personal_id_key=settings.personal_id_key).close()
@@ -237,6 +243,19 @@ def _migrate(settings) -> int:  # type: ignore[no-untyped-def]
     else:
         print(f"registry {where}: schema {before or 'empty'} -> {head}")
     return 0
+
+
+def _known_revision(revision: str) -> bool:
+    from alembic.script import ScriptDirectory
+    from alembic.util import CommandError
+
+    from .registry import migrate
+
+    try:
+        return ScriptDirectory.from_config(migrate.alembic_config()).get_revision(
+            revision) is not None
+    except CommandError:
+        return False
 
 
 def _personal_id_key(settings, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]

@@ -19,7 +19,8 @@
 # DESTDIR=/some/dir installs into that directory as if it were / (tests, image builds): users go
 # to DESTDIR/etc/passwd, commands run as the caller, and systemctl and apt are not called.
 # Test hook: SELFREG_SITE_PACKAGES=DIR makes the new venv see the packages in DIR (a .pth
-# file), so that with PIP_NO_DEPS=1 a test builds a release in seconds, offline.
+# file), so that with PIP_NO_DEPS=1 a test builds a release in seconds without downloading
+# the dependencies.
 set -euo pipefail
 umask 022  # the services' users read the releases, whatever root's own umask is
 
