@@ -145,6 +145,9 @@ rollback() {  # the new release failed: the old one stays current and runs again
   local why=$1
   trap - ERR
   echo "install.sh: $why" >&2
+  # A new bridge that failed to start is retried by systemd (Restart=always): stop it before
+  # the registry is put back, or it would migrate it again.
+  if [ "$live" = 1 ] && [ "$with_bridge" = 1 ]; then systemctl stop selfreg-bridge.service 2>/dev/null || true; fi
   restore_snapshot
   if [ -n "$old" ]; then
     ln -sfn "$old" "$opt/current.new" && mv -T "$opt/current.new" "$opt/current"
