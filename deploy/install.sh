@@ -17,7 +17,8 @@
 # overwritten.
 #
 # DESTDIR=/some/dir installs into that directory as if it were / (tests, image builds): users go
-# to DESTDIR/etc/passwd, commands run as the caller, and systemctl and apt are not called.
+# to DESTDIR/etc/passwd, commands run as the caller, and apt and systemctl are not called
+# (SELFREG_SYSTEMCTL=PROGRAM: a stand-in for systemctl, for tests of the upgrade's order).
 # Test hook: SELFREG_SITE_PACKAGES=DIR makes the new venv see the packages in DIR (a .pth
 # file), so that with PIP_NO_DEPS=1 a test builds a release in seconds without downloading
 # the dependencies.
@@ -71,12 +72,16 @@ port=8765  # the local bridge's; a loopback --bridge with another port moves it 
 with_bridge=0 with_kiosk=0
 [ "$mode" != kiosk ] && with_bridge=1
 [ "$mode" != bridge ] && with_kiosk=1
-live=1  # touch the running system (systemctl, apt, other users)
+live=1  # touch the running system (apt, other users)
 [ -n "$root" ] && live=0
+# systemd: the real one, unless DESTDIR; SELFREG_SYSTEMCTL=PROGRAM stands in for systemctl in
+# tests (with DESTDIR) so the order of stops, starts and a rollback can be checked.
+systemctl=${SELFREG_SYSTEMCTL:-systemctl}
+services=$live
+[ -n "${SELFREG_SYSTEMCTL:-}" ] && services=1
 did=()
 say() { echo "==> $*"; }
 record() { did+=("$*"); }
-run_systemctl() { if [ "$live" = 1 ] && [ "$no_start" = 0 ]; then systemctl "$@"; else record "would run: systemctl $*"; fi; }
 
 opt=$root/opt/selfreg
 etc=$root/etc/selfreg
@@ -147,11 +152,11 @@ rollback() {  # the new release failed: the old one stays current and runs again
   echo "install.sh: $why" >&2
   # A new bridge that failed to start is retried by systemd (Restart=always): stop it before
   # the registry is put back, or it would migrate it again.
-  if [ "$live" = 1 ] && [ "$with_bridge" = 1 ]; then systemctl stop selfreg-bridge.service 2>/dev/null || true; fi
+  if [ "$services" = 1 ] && [ "$with_bridge" = 1 ]; then "$systemctl" stop selfreg-bridge.service 2>/dev/null || true; fi
   restore_snapshot
   if [ -n "$old" ]; then
     ln -sfn "$old" "$opt/current.new" && mv -T "$opt/current.new" "$opt/current"
-    [ "${#stopped[@]}" -gt 0 ] && systemctl start "${stopped[@]}"
+    [ "${#stopped[@]}" -gt 0 ] && "$systemctl" start "${stopped[@]}"
     echo "install.sh: $old stays current${stopped:+ and was started again}" >&2
   else
     echo "install.sh: nothing was switched on" >&2
@@ -274,9 +279,9 @@ done
 if [ "$with_bridge" = 1 ]; then
   # The old code must not write to a schema it does not know: stopped even with --no-start
   # (and then left stopped).
-  if [ -n "$old" ] && [ "$live" = 1 ] && systemctl -q is-active selfreg-bridge.service; then
+  if [ -n "$old" ] && [ "$services" = 1 ] && "$systemctl" -q is-active selfreg-bridge.service; then
     say "stopping the running bridge ($old) for the migration"
-    systemctl stop selfreg-bridge.service
+    "$systemctl" stop selfreg-bridge.service
     stopped+=(selfreg-bridge.service)
   fi
   db_url=$(as_selfreg "$rel/venv/bin/python" -c 'from cashier_bridge.config import load_settings; print(load_settings().db_url)')
@@ -374,24 +379,24 @@ mv -T "$opt/current.new" "$opt/current"
 record "/opt/selfreg/current -> releases/$release${old:+ (was $old)}"
 
 # --- start ----------------------------------------------------------------------------------
-if [ "$live" = 1 ] && [ "$no_start" = 0 ]; then
-  systemctl daemon-reload
-  systemctl enable "${enable[@]}" >/dev/null 2>&1
+if [ "$services" = 1 ] && [ "$no_start" = 0 ]; then
+  "$systemctl" daemon-reload
+  "$systemctl" enable "${enable[@]}" >/dev/null 2>&1
   record "enabled ${enable[*]} (started at boot)"
   if [ "$with_bridge" = 1 ]; then
     say "starting the bridge"
     # Type=notify: this returns once the bridge said it is ready, or fails.
-    systemctl restart selfreg-bridge.service || {
+    "$systemctl" restart selfreg-bridge.service || {
       [ -n "$old" ] && rollback "release $release's bridge did not start (journalctl -u selfreg-bridge)"
       echo "install.sh: the bridge did not start: journalctl -u selfreg-bridge" >&2; exit 1; }
     stopped=()
-    record "started selfreg-bridge.service ($(systemctl is-active selfreg-bridge.service))"
+    record "started selfreg-bridge.service ($("$systemctl" is-active selfreg-bridge.service))"
   fi
   for unit in "${enable[@]}"; do
     case $unit in
       selfreg-bridge.service) ;;
-      *.timer) systemctl restart "$unit"; record "started $unit" ;;
-      *) systemctl restart "$unit" || echo "install.sh: $unit did not start yet (journalctl -u ${unit%.service}); it retries by itself" >&2
+      *.timer) "$systemctl" restart "$unit"; record "started $unit" ;;
+      *) "$systemctl" restart "$unit" || echo "install.sh: $unit did not start yet (journalctl -u ${unit%.service}); it retries by itself" >&2
          record "started $unit" ;;
     esac
   done

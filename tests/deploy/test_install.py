@@ -399,3 +399,61 @@ def test_a_chain_registry_on_postgresql_is_migrated_in_one_transaction(
             pass
     finally:
         postgres_server.drop_database(url)
+
+
+FAKE_SYSTEMCTL = """#!/bin/sh
+# systemctl for a till in a directory: notes each call; the bridge "runs" while a file exists.
+echo "$*" >> "$FAKE_SYSTEMCTL_LOG"
+running="$FAKE_SYSTEMCTL_LOG.bridge-running"
+case "$*" in
+  "-q is-active selfreg-bridge.service") test -e "$running" ;;
+  "is-active selfreg-bridge.service") test -e "$running" && echo active ;;
+  "restart selfreg-bridge.service"|"start selfreg-bridge.service")
+    test -z "$FAKE_BRIDGE_FAILS" && touch "$running" ;;
+  "stop selfreg-bridge.service") rm -f "$running" ;;
+esac
+"""
+
+
+def test_upgrade_stops_migrates_switches_and_rolls_back_a_bridge_that_will_not_start(
+        till: Till, checkout: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = tmp_path / "systemctl"
+    fake.write_text(FAKE_SYSTEMCTL)
+    fake.chmod(0o755)
+    log = tmp_path / "systemctl.log"
+    monkeypatch.setenv("SELFREG_SYSTEMCTL", str(fake))
+    monkeypatch.setenv("FAKE_SYSTEMCTL_LOG", str(log))
+
+    till.install(checkout, "--lane", "kassa-1")
+    assert log.read_text().splitlines() == [
+        "daemon-reload", "enable selfreg-bridge.service selfreg-kiosk.service",
+        "restart selfreg-bridge.service", "is-active selfreg-bridge.service",
+        "restart selfreg-kiosk.service"]
+    first = till.current()
+    db = till.path("/var/lib/selfreg/selfreg.db")
+    old_registry(db)
+
+    # The new release migrates the registry, then its bridge does not start.
+    log.write_text("")
+    monkeypatch.setenv("FAKE_BRIDGE_FAILS", "1")
+    failed = till.install(checkout, "--lane", "kassa-1", check=False)
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    assert "did not start" in failed.stderr
+    assert log.read_text().splitlines() == [
+        "-q is-active selfreg-bridge.service", "stop selfreg-bridge.service",  # then migrate
+        "daemon-reload", "enable selfreg-bridge.service selfreg-kiosk.service",
+        "restart selfreg-bridge.service",  # fails
+        "stop selfreg-bridge.service",  # systemd's retries of the new one end
+        "start selfreg-bridge.service"]  # the old one, on the registry as it was
+    assert till.current() == first
+    assert revision(db) == OLD_REVISION
+
+    log.write_text("")
+    monkeypatch.delenv("FAKE_BRIDGE_FAILS")
+    (tmp_path / "systemctl.log.bridge-running").touch()
+    done = till.install(checkout, "--lane", "kassa-1")
+    assert log.read_text().splitlines()[:2] == [
+        "-q is-active selfreg-bridge.service", "stop selfreg-bridge.service"]
+    assert "started selfreg-bridge.service (active)" in done.stdout
+    assert till.current() != first
+    assert customers(till) == sorted(OLD_CUSTOMERS)
