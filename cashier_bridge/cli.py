@@ -86,6 +86,11 @@ def main(argv: list[str] | None = None) -> int:
     lost.add_argument("--yes", action="store_true", help="yes, the key is lost for good")
     _db_flag(lost)
 
+    mig = sub.add_parser("migrate", help="bring the registry's schema to this version's newest "
+                                         "(serve does it too; an installer runs it before "
+                                         "switching to a new release)")
+    _db_flag(mig)
+
     parse = sub.add_parser("parse", help="show what the bridge makes of scanned or typed codes")
     parse.add_argument("files", nargs="+", help="files holding one payload each; - for stdin")
 
@@ -144,6 +149,8 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace,
         return run_backup(settings, args)
     if args.command == "personal-id-key":
         return _personal_id_key(settings, args)
+    if args.command == "migrate":
+        return _migrate(settings)
     if args.command == "parse":
         from .parse_cli import run
 
@@ -207,6 +214,60 @@ def _check_registry(settings) -> None:  # type: ignore[no-untyped-def]
 
     Registry.open(settings.db_url, busy_timeout_s=settings.db_busy_timeout_s,
                   personal_id_key=settings.personal_id_key).close()
+
+
+def _migrate(settings) -> int:  # type: ignore[no-untyped-def]
+    """Upgrade the schema (and check the personnummer key) the way serve would, saying from
+    which revision to which: an installer runs this with the new release before it switches,
+    so a migration that fails leaves the old release in place."""
+    from sqlalchemy.engine import make_url
+
+    from .registry import Registry, migrate
+    from .registry.engine import make_engine
+
+    where = make_url(settings.db_url).render_as_string(hide_password=True)
+    engine = make_engine(settings.db_url)
+    try:
+        before = migrate.current_revision(engine)
+    finally:
+        engine.dispose()
+    head = migrate.head_revision()
+    if before is not None and not _known_revision(before):
+        print(f"selfreg-bridge migrate: the registry {where} is at schema {before}, which this "
+              f"release does not know (it knows up to {head}): it was written by a newer "
+              "release. Install that release (or a newer one) again; this one leaves it alone.",
+              file=sys.stderr)
+        return 1
+    try:
+        Registry.open(settings.db_url, busy_timeout_s=settings.db_busy_timeout_s,
+                      personal_id_key=settings.personal_id_key).close()
+    except Exception as exc:
+        from .registry.personal_id_key import PersonalIdKeyError
+
+        if isinstance(exc, PersonalIdKeyError):
+            raise
+        print(f"selfreg-bridge migrate: the registry {where} could not be brought from "
+              f"schema {before or 'empty'} to {head}: {type(exc).__name__}: {exc}",
+              file=sys.stderr)
+        return 1
+    if before == head:
+        print(f"registry {where}: schema already at {head}, nothing to do")
+    else:
+        print(f"registry {where}: schema {before or 'empty'} -> {head}")
+    return 0
+
+
+def _known_revision(revision: str) -> bool:
+    from alembic.script import ScriptDirectory
+    from alembic.util import CommandError
+
+    from .registry import migrate
+
+    try:
+        return ScriptDirectory.from_config(migrate.alembic_config()).get_revision(
+            revision) is not None
+    except CommandError:
+        return False
 
 
 def _personal_id_key(settings, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]

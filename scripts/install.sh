@@ -11,7 +11,7 @@ want_test=0
 
 packages=(python3-venv xvfb xauth xdotool libmtdev1 libzbar0 libgl1 libegl1 libgl1-mesa-dri
           libegl-mesa0 libgbm1 fonts-dejavu-core)
-[ "$want_test" = 1 ] && packages+=(chromium postgresql caddy)
+[ "$want_test" = 1 ] && packages+=(chromium postgresql caddy systemd shellcheck)  # systemd-analyze, shellcheck: tests/deploy
 
 missing=()
 for p in "${packages[@]}"; do
