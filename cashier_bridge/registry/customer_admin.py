@@ -126,7 +126,7 @@ def normalise(given: Mapping[str, Any], *, region: str,
             out["email"] = fields.email(value) if value and value.strip() else None
             out["email_key"] = email_key(out["email"]) if out["email"] else None
         elif name == "phone":
-            out["phone"] = _parsed("phone", value, lambda v: phone_id.compact(v, region))
+            out["phone"] = _parsed("phone", value, lambda v: phone_id.validate(v, region))
         elif name == "personal_id":
             pid = _parsed("personal_id", value, personnummer.parse)
             out["personal_id_fingerprint"] = fingerprint(pid.number) if pid else None
