@@ -25,6 +25,7 @@ import structlog
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from ..audit import ACTION_TEXT, DEFAULT_LANGUAGE
 from ..config import Settings
 from ..ids import Id, parse_id
 from ..lookup_limit import TooManyLookups
@@ -75,11 +76,6 @@ LABELS = {**dict(DETAILS), "account_limit_minor": "Account limit",
 CREDIT_FORM = {"account_limit": "account_limit_minor", "account_status": "account_status",
                "loyalty_rate": "loyalty_rate_bp"}
 
-ACTION_TEXT = {
-    "create": "created", "update": "changed", "group_assign": "group changed",
-    "consent": "consent recorded", "import_update": "changed by an import",
-    "erase": "erased", "merge": "merged",
-}
 DONE = {
     "created": "The customer was created.",
     "saved": "The changes were saved.",
@@ -257,7 +253,7 @@ def customers_router(settings: Settings, page: Callable[..., HTMLResponse]) -> A
         role = session.staff.role
         return page(request, template, status, may={a.value: allowed(role, a) for a in Action},
                     kronor=money, percent=percent, labels=LABELS, audited=audited_value,
-                    action_texts=ACTION_TEXT, **context)
+                    action_texts=ACTION_TEXT[DEFAULT_LANGUAGE], **context)
 
     async def customer_or_404(registry: Registry, customer_id: int) -> CustomerRecord:
         try:

@@ -31,6 +31,7 @@ from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import Connection, Engine, Select, and_, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from ..audit import AuditAction
 from ..identity import personnummer
 from ..identity import phone as phone_id
 from ..identity.errors import IdentityError
@@ -452,7 +453,7 @@ class CustomerAdmin:
             used = conn.execute(
                 select(c.id, c.request_key)
                 .join(audit_log, and_(audit_log.c.customer_id == c.id,
-                                      audit_log.c.action == "create",
+                                      audit_log.c.action == AuditAction.create,
                                       audit_log.c.actor == actor[:64]))
                 .where(c.request_key >= prefix, c.request_key < prefix + _HIGHEST_CHAR)
             ).all()
@@ -543,7 +544,7 @@ class CustomerAdmin:
             detail["before"]["group"] = before.customer_group
             detail["after"]["group"] = after.customer_group
             detail["group_id"] = _group_id_of(conn, changed["group_id"])
-        audit(conn, actor, "update", customer_id, detail)
+        audit(conn, actor, AuditAction.update, customer_id, detail)
         return after
 
     def _refuse_taken(self, conn: Connection, values: Mapping[str, Any],
@@ -601,7 +602,7 @@ class CustomerAdmin:
                 if scrubbed != entry.detail:
                     conn.execute(update(audit_log).where(audit_log.c.id == entry.id)
                                  .values(detail=scrubbed))
-            audit(conn, actor, "erase", customer_id,
+            audit(conn, actor, AuditAction.erase, customer_id,
                   {"consents_withdrawn": withdrawn} if withdrawn else None)
 
     # --- helpers -------------------------------------------------------------------------------
