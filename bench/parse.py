@@ -42,8 +42,8 @@ def payloads() -> dict[str, tuple[Callable[[str | bytes], object], list]]:
     return {
         "personnummer": (lambda t: personnummer.parse(t, today=TODAY), personal),
         "samordningsnummer": (lambda t: personnummer.parse(t, today=TODAY), coords),
-        "phone": (lambda t: phone.compact(t, "SE"), phones),
-        "customer_code": (lambda t: customer_code.compact(t), codes),
+        "phone": (lambda t: phone.validate(t, "SE"), phones),
+        "customer_code": (lambda t: customer_code.validate(t), codes),
         "vcard": (vcard.parse_all,
                   [p.read_bytes() for p in sorted((FIXTURES / "vcard").rglob("*.vcf"))]),
         "mecard": (mecard.parse, mecards),

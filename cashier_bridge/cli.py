@@ -113,6 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     configure(settings.log_level, json=settings.log_json)
     if args.command in ("parse", "asyncapi"):  # no registry: stay light
         return _run(parser, args, settings)
+    from .registry.engine import PostgresDriverMissing
     from .registry.personal_id_key import PersonalIdKeyError
 
     try:
@@ -120,6 +121,9 @@ def main(argv: list[str] | None = None) -> int:
     except PersonalIdKeyError as exc:
         print(f"selfreg-bridge: cannot use the registry's personnummer key: {exc}",
               file=sys.stderr)
+        return 2
+    except PostgresDriverMissing as exc:
+        print(f"selfreg-bridge: {exc}", file=sys.stderr)
         return 2
 
 

@@ -10,6 +10,9 @@ other processes know whether the driver of a lane is still alive.
 
 The connection is kept up: when the database goes away it reconnects with backoff, takes its
 lock again, and asks the hub to catch up on whatever it may have missed meanwhile.
+
+psycopg is imported only when a bus is started, which only a PostgreSQL registry does: a plain
+``pip install selfreg`` (without the ``postgres`` extra) serves a shop on SQLite.
 """
 
 from __future__ import annotations
@@ -18,12 +21,16 @@ import asyncio
 import contextlib
 import secrets
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
-import psycopg
 import structlog
 from sqlalchemy.engine import make_url
 
+from .registry.engine import psycopg as _psycopg
 from .registry.lane_store import NOTIFY_CHANNEL, PROCESS_LOCK_CLASS
+
+if TYPE_CHECKING:
+    import psycopg
 
 log = structlog.get_logger("selfreg.bus")
 
@@ -51,6 +58,7 @@ class PostgresBus:
         self._task: asyncio.Task[None] | None = None
 
     async def start(self, timeout: float = 30.0) -> None:
+        _psycopg()  # a missing driver says so here, not as a reconnect loop
         self._task = asyncio.create_task(self._run())
         await asyncio.wait_for(self.listening.wait(), timeout)
 
@@ -61,11 +69,12 @@ class PostgresBus:
                 await self._task
 
     async def _run(self) -> None:
+        pg = _psycopg()
         delay = 0.2
         first = True
         while True:
             try:
-                async with await psycopg.AsyncConnection.connect(
+                async with await pg.AsyncConnection.connect(
                         self._conninfo, autocommit=True,
                         application_name=f"selfreg-bridge:{self.key}") as conn:
                     await self._lock(conn)
@@ -81,7 +90,7 @@ class PostgresBus:
                         self._on_notify(lane, int(seq), body if newline else None)
             except asyncio.CancelledError:
                 raise
-            except (psycopg.Error, OSError) as exc:
+            except (pg.Error, OSError) as exc:
                 if self.listening.is_set():
                     log.warning("bus_lost", process=self.key, error=type(exc).__name__)
                 self.listening.clear()

@@ -155,7 +155,7 @@ def new_customer(candidate: Candidate, details: MemberDetails, region: str) -> N
     """The member the cashier confirmed: their completed details over what was presented."""
     phone = candidate.phone
     if details.phone:
-        phone = phone_id.compact(details.phone, region)  # IdentityError is a ValueError
+        phone = phone_id.validate(details.phone, region)  # IdentityError is a ValueError
     email = (details.email or candidate.email or None)
     return NewCustomer(
         first_name=details.first_name.strip(),

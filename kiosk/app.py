@@ -49,7 +49,7 @@ from .i18n import ENDONYMS, gettext, next_language
 from .link import BridgeLink
 from .masking import mask_typed
 from .scan_session import ScanSession, no_feedback
-from .screen_choice import screen_for
+from .screen_choice import TITLES, Screen, screen_for
 
 if TYPE_CHECKING:
     from .camera import FrameSource
@@ -76,7 +76,7 @@ class KioskApp(App):
         self.settings = settings
         self.language = settings.language
         self.state: KioskState | None = None
-        self.screen = "idle"
+        self.screen = Screen.idle
         self.digits = ""
         self.offline_shown = False
         # The bridge refused this screen's pairing token (or it has none): the offline screen
@@ -298,7 +298,7 @@ class KioskApp(App):
     def scanned(self, code: Code) -> None:
         """The scanner read a code for the first time: hand it to the lane."""
         state = self.state
-        if self.screen != "scan" or state is None or state.view.busy:
+        if self.screen is not Screen.scan or state is None or state.view.busy:
             log.info("a %s code was read while the lane is busy; not sent", code.format)
             return
         try:
@@ -316,7 +316,7 @@ class KioskApp(App):
 
     def _scan_changed(self) -> None:
         session = self.scan_session
-        if session is not None and self.screen == "scan" \
+        if session is not None and self.screen is Screen.scan \
                 and session.status != self._screen_model_camera:
             self.render()  # "Starting the camera…" goes, or the screen says there is no camera
             return
@@ -348,7 +348,7 @@ class KioskApp(App):
     def _tick_mobile(self, _dt: float) -> None:
         state = self.state
         widget = self._screen_widget
-        if state is None or self.screen != "mobile" or widget is None:
+        if state is None or self.screen is not Screen.mobile or widget is None:
             return
         left = self._mobile_left()
         model = screens.ScreenModel(language=self.language, view=state.view,
@@ -398,14 +398,14 @@ class KioskApp(App):
         self.screen = screen_for(state, offline=self.offline_shown,
                                  welcome_over=state is not None
                                  and state.seq == self._welcome_over_seq)
-        if self.screen != "numpad":
+        if self.screen is not Screen.numpad:
             self.digits = ""  # typed digits never outlive the numpad screen
             self.revealing = False
         self.digits = self.digits[:MAX_DIGITS]
         view = state.view if state is not None and not self.offline_shown else KioskView()
         if self.bridge_notice is not None and not self.offline_shown:
             view = view.model_copy(update={"notice": self.bridge_notice})
-        if self.screen == "scan":
+        if self.screen is Screen.scan:
             self._open_scan()  # the camera runs exactly while the scan screen shows
         else:
             self._close_scan()
@@ -416,8 +416,9 @@ class KioskApp(App):
                                     mobile_left_s=self._mobile_left(),
                                     unpaired_lane=self.settings.lane if self.unpaired else "")
         self._cancel("_mobile_tick")
-        if self.screen == "mobile" and view.mobile_url and not view.mobile_submitted:
+        if self.screen is Screen.mobile and view.mobile_url and not view.mobile_submitted:
             self._mobile_tick = Clock.schedule_interval(self._tick_mobile, 1.0)
+        self.title = gettext(self.language, TITLES[self.screen])  # what a screen reader says
         root.ids.brand.text = gettext(self.language, "Customer club")
         root.ids.lang.text = ENDONYMS[next_language(self.language)]
         body = root.ids.body

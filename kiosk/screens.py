@@ -23,41 +23,56 @@ from . import theme
 from .i18n import gettext
 from .icons import Icon
 from .masking import mask_typed
+from .screen_choice import Screen
 from .widgets import ChoiceCard, Display, KeyButton, MaskedId, Notice, PillButton
 
-NOTICES = {
-    "invalid_checksum": "The check digit does not match – please check the number",
-    "invalid_date": "That date does not exist – please check the number",
-    "invalid_length": "The number has too few or too many digits",
-    "invalid_format": "We could not read that number – please try again",
-    "not_found": "We could not find that number – please check it",
-    "interim_number": "Interim numbers cannot be used – please use your personnummer",
-    "no_identity": "The card has no name or contact details we can use",
-    "incomplete": "Only part of the code was read – please hold it still and try again",
-    "unreadable": "We could not read that – please try again",
-    "unavailable": "We cannot look you up right now – please try again in a moment",
-    "member_aborted": "The membership was not created. You can try again.",
-    "member_declined": "No problem – you can become a member another time.",
+N = LaneNotice
+# Every notice's text for the shopper (each in every language: tests/kiosk/test_kiosk_texts.py).
+NOTICES: dict[LaneNotice, str] = {
+    N.invalid: "That is not a number we can use – please check it",
+    N.invalid_checksum: "The check digit does not match – please check the number",
+    N.invalid_date: "That date does not exist – please check the number",
+    N.invalid_length: "The number has too few or too many digits",
+    N.invalid_format: "We could not read that number – please try again",
+    N.interim_number: "Interim numbers cannot be used – please use your personnummer",
+    N.incomplete: "Only part of the code was read – please hold it still and try again",
+    N.no_identity: "The card has no name or contact details we can use",
+    N.unrecognised: "We do not recognise that – please use your personal ID, phone or customer "
+                    "number",
+    N.unreadable: "We could not read that – please try again",
+    N.not_found: "We could not find that number – please check it",
+    N.unavailable: "We cannot look you up right now – please try again in a moment",
+    N.storage_full: "We cannot save anything right now – please ask the cashier",
+    N.member_aborted: "The membership was not created. You can try again.",
+    N.member_declined: "No problem – you can become a member another time.",
     # Via mobil: the phone's details do not match the member on file.  The shopper in front of
     # the screen may not be who they said: ask them to the till, and say nothing else.
-    "ask_cashier": "Please turn to the cashier – they will help you finish.",
+    N.ask_cashier: "Please turn to the cashier – they will help you finish.",
     # Ange ID is paused on this lane after too many look-ups in a minute.
-    "too_many_tries": "Too many tries in a short time – please wait {seconds} seconds, or ask "
+    N.too_many_tries: "Too many tries in a short time – please wait {seconds} seconds, or ask "
                       "the cashier.",
+    # The cashier's new member collides with someone on file: the register says with whom; the
+    # shopper hears only that the cashier is on it.
+    N.duplicate_phone: "That phone number is already a member's – the cashier will help you",
+    N.duplicate_email: "That e-mail address is already a member's – the cashier will help you",
+    N.duplicate_customer_code: "That customer number is already taken – the cashier will help "
+                               "you",
+    N.invalid_details: "The cashier needs to check some of your details",
 }
 # A scanned code that is not an identifier fails for a reason worded for typed numbers; the
 # shopper who held up a card gets words about the card.
 NOT_AN_ID = "This code is not a member card or ID we can use – please try another"
-SCAN_NOTICES = {
-    "invalid_checksum": NOT_AN_ID,
-    "invalid_date": NOT_AN_ID,
-    "invalid_length": NOT_AN_ID,
-    "invalid_format": NOT_AN_ID,
-    "interim_number": NOT_AN_ID,
-    "not_found": "We could not find that card – try another or enter your ID",
+SCAN_NOTICES: dict[LaneNotice, str] = {
+    N.invalid_checksum: NOT_AN_ID,
+    N.invalid_date: NOT_AN_ID,
+    N.invalid_length: NOT_AN_ID,
+    N.invalid_format: NOT_AN_ID,
+    N.interim_number: NOT_AN_ID,
+    N.not_found: "We could not find that card – try another or enter your ID",
 }
+del N
 GENERIC_NOTICE = "Something went wrong – please try again"
-FRIENDLY_NOTICES = frozenset({"member_declined"})
+FRIENDLY_NOTICES = frozenset({LaneNotice.member_declined})
 
 
 class Actions(Protocol):
@@ -87,7 +102,6 @@ class ScreenModel:
         code = self.view.notice
         if not code:
             return ""
-        code = str(code)
         if self.view.method is Method.scan and code in SCAN_NOTICES:
             return self.t(SCAN_NOTICES[code])
         if code == LaneNotice.too_many_tries:
@@ -329,7 +343,7 @@ def not_found(m: ScreenModel, a: Actions) -> Widget:
     if m.view.masked_id:
         parts.append(_centred(MaskedId(text=m.view.masked_id)))
     scanned = m.view.method is Method.scan
-    parts.append(_body((m.notice() or m.t(SCAN_NOTICES["not_found"])) if scanned else
+    parts.append(_body((m.notice() or m.t(SCAN_NOTICES[LaneNotice.not_found])) if scanned else
                        m.t("Check the number and try again, or ask the cashier for help.")))
     again = Method.scan if scanned else Method.numpad  # try again the way they tried
     parts.append(_buttons(_pill("cancel", m.t("Back"), a.cancel, primary=False, icon="back"),
@@ -381,13 +395,13 @@ def offline(m: ScreenModel, a: Actions) -> Widget:
                    _body(m.t("Reconnecting…")), _icon("spinner", 56), spacing=28)
 
 
-BUILDERS: dict[str, Callable[[ScreenModel, Actions], Widget]] = {
-    "idle": idle, "choose": choose, "numpad": numpad, "scan": scan,
-    "mobile": mobile,
-    "searching": searching, "not_found": not_found, "ask_member": ask_member,
-    "waiting": waiting, "welcome": welcome, "thanks": thanks, "offline": offline,
+BUILDERS: dict[Screen, Callable[[ScreenModel, Actions], Widget]] = {
+    Screen.idle: idle, Screen.choose: choose, Screen.numpad: numpad, Screen.scan: scan,
+    Screen.mobile: mobile, Screen.searching: searching, Screen.not_found: not_found,
+    Screen.ask_member: ask_member, Screen.waiting: waiting, Screen.welcome: welcome,
+    Screen.thanks: thanks, Screen.offline: offline,
 }
 
 
-def build(name: str, model: ScreenModel, actions: Actions) -> Widget:
+def build(name: Screen, model: ScreenModel, actions: Actions) -> Widget:
     return BUILDERS[name](model, actions)

@@ -73,8 +73,11 @@ class BridgeProcess:
     """``selfreg-bridge serve`` on a free loopback port with its own database."""
 
     def __init__(self, workdir: Path, db_url: str | None = None,
-                 host: str = "127.0.0.1") -> None:
+                 host: str = "127.0.0.1", program: tuple[str, ...] | None = None) -> None:
         self.workdir = workdir
+        # The command that is ``selfreg-bridge``: this checkout's by default, or another
+        # install's entry point (tests/install runs a plain install's).
+        self.program = program or (sys.executable, "-m", "cashier_bridge.cli")
         self.host = host  # devices here connect through loopback whatever it listens on
         self.db_url = db_url or f"sqlite:///{workdir / 'bridge.db'}"
         self.port = free_port()
@@ -94,7 +97,7 @@ class BridgeProcess:
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "cashier_bridge.cli", *args, "--db", self.db_url],
+            [*self.program, *args, "--db", self.db_url],
             capture_output=True, text=True, env=_env(self.workdir), timeout=120, check=False)
 
     def pair(self, lane: str, role: str) -> str:
@@ -111,7 +114,7 @@ class BridgeProcess:
             self.env = env  # kept for restarts
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "cashier_bridge.cli", "serve", "--host", self.host,
+            [*self.program, "serve", "--host", self.host,
              "--port", str(self.port), "--db", self.db_url, *args],
             stdout=log, stderr=subprocess.STDOUT,
             env={**_env(self.workdir), "SELFREG_AUTH": auth, **self._public_url(),

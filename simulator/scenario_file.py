@@ -37,6 +37,7 @@ from pydantic import (
 
 from cashier_bridge.config import Settings
 from cashier_bridge.protocol import CustomerCard, MemberPrompt, Phase
+from kiosk.screen_choice import Screen  # the kiosk's own, not a copy
 
 SUFFIX = ".toml"
 
@@ -83,23 +84,6 @@ class Action(StrEnum):
     db_outage = "db_outage"
     db_restore = "db_restore"
     wait = "wait"
-
-
-class Screen(StrEnum):
-    """The kiosk's screens (kiosk/screens.py BUILDERS)."""
-
-    idle = "idle"
-    choose = "choose"
-    numpad = "numpad"
-    scan = "scan"
-    mobile = "mobile"
-    searching = "searching"
-    not_found = "not_found"
-    ask_member = "ask_member"
-    waiting = "waiting"
-    welcome = "welcome"
-    thanks = "thanks"
-    offline = "offline"
 
 
 class CameraStatus(StrEnum):

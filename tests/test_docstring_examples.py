@@ -14,6 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 MODULES = [
     "cashier_bridge.admin.customers",
     "cashier_bridge.admin.warnings",
+    "cashier_bridge.audit",
     "cashier_bridge.lookup_limit",
     "cashier_bridge.keyfile",
     "cashier_bridge.http_headers",

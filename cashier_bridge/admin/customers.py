@@ -25,11 +25,12 @@ import structlog
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from ..audit import ACTION_TEXT, DEFAULT_LANGUAGE
 from ..config import Settings
 from ..ids import Id, parse_id
 from ..lookup_limit import TooManyLookups
 from ..mobile.consent import archive, offers
-from ..money import kronor, parse_kronor
+from ..money import money, parse_kronor, parse_percent, percent
 from ..permissions import Action, allowed, refusal
 from ..registry import DuplicateProbe, Registry
 from ..registry.customer_admin import (
@@ -75,11 +76,6 @@ LABELS = {**dict(DETAILS), "account_limit_minor": "Account limit",
 CREDIT_FORM = {"account_limit": "account_limit_minor", "account_status": "account_status",
                "loyalty_rate": "loyalty_rate_bp"}
 
-ACTION_TEXT = {
-    "create": "created", "update": "changed", "group_assign": "group changed",
-    "consent": "consent recorded", "import_update": "changed by an import",
-    "erase": "erased", "merge": "merged",
-}
 DONE = {
     "created": "The customer was created.",
     "saved": "The changes were saved.",
@@ -94,41 +90,12 @@ _SCRIPT = jinja2.PackageLoader("cashier_bridge.admin", "static")
 _ENV = jinja2.Environment(loader=_SCRIPT, autoescape=False)
 
 
-# --- money and rates as a Swedish reader writes them ----------------------------------------------
-
-def percent(bp: int | None) -> str:
-    """Basis points as per cent, Swedish style.
-
-    >>> percent(250), percent(1000), percent(None)
-    ('2,5\\xa0%', '10\\xa0%', '—')
-    """
-    if bp is None:
-        return "—"
-    text = f"{bp / 100:.2f}".rstrip("0").rstrip(".").replace(".", ",")
-    return f"{text}\u00a0%"
-
-
-def parse_percent(text: str) -> int | None:
-    """A typed rate in basis points; None when empty.  Raises ValueError with the reason.
-
-    >>> parse_percent("2,5"), parse_percent("10 %"), parse_percent("")
-    (250, 1000, None)
-    """
-    compact = re.sub(r"[\s\u00a0%]", "", text)
-    if not compact:
-        return None
-    found = re.fullmatch(r"(\d{1,3})(?:[,.](\d{1,2}))?", compact)
-    if not found:
-        raise ValueError(f"{text.strip()!r} is not a rate in per cent (like 2,5)")
-    return int(found.group(1)) * 100 + int((found.group(2) or "0").ljust(2, "0"))
-
-
 def audited_value(field: str, value: Any) -> str:
     """An audit entry's value as a person reads it: money in kronor, rates in per cent."""
     if value is None:
         return "—"
     if field == "account_limit_minor" and isinstance(value, int):
-        return kronor(value)
+        return money(value)
     if field == "loyalty_rate_bp" and isinstance(value, int):
         return percent(value)
     if field == "account_status":
@@ -216,7 +183,7 @@ def _credit_values(form: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, s
     try:
         limit = parse_kronor(form.get("account_limit", ""))
         if limit is not None and limit > MAX_ACCOUNT_LIMIT_MINOR:
-            raise ValueError(f"is at most {kronor(MAX_ACCOUNT_LIMIT_MINOR)}")
+            raise ValueError(f"is at most {money(MAX_ACCOUNT_LIMIT_MINOR)}")
         terms["account_limit_minor"] = limit
     except ValueError as err:
         errors["account_limit"] = str(err)
@@ -262,7 +229,7 @@ def _form_of(record: CustomerRecord) -> dict[str, str]:
     values["personal_id"] = ""
     values["birth_date"] = record.birth_date.isoformat() if record.birth_date else ""
     limit = record.account_limit_minor
-    values["account_limit"] = kronor(limit).removesuffix("\u00a0kr") if limit is not None else ""
+    values["account_limit"] = money(limit).removesuffix("\u00a0kr") if limit is not None else ""
     values["loyalty_rate"] = (percent(record.loyalty_rate_bp).removesuffix("\u00a0%")
                               if record.loyalty_rate_bp is not None else "")
     values["account_status"] = record.account_status.value
@@ -285,8 +252,8 @@ def customers_router(settings: Settings, page: Callable[..., HTMLResponse]) -> A
         session: StaffSession = request.state.staff_session
         role = session.staff.role
         return page(request, template, status, may={a.value: allowed(role, a) for a in Action},
-                    kronor=kronor, percent=percent, labels=LABELS, audited=audited_value,
-                    action_texts=ACTION_TEXT, **context)
+                    kronor=money, percent=percent, labels=LABELS, audited=audited_value,
+                    action_texts=ACTION_TEXT[DEFAULT_LANGUAGE], **context)
 
     async def customer_or_404(registry: Registry, customer_id: int) -> CustomerRecord:
         try:

@@ -30,7 +30,7 @@ from sqlalchemy.engine import make_url
 from ..config import Settings, config_file
 from ..ids import ID_RULE, Id, parse_id
 from ..mobile.consent import version as consent_version
-from ..money import kronor as money
+from ..money import money, percent
 from ..permissions import Action
 from ..registry import Registry
 from ..registry.lane_store import OUTBOX_KEEP
@@ -157,7 +157,7 @@ def gdpr_router(settings: Settings, page: Callable[..., HTMLResponse]) -> APIRou
         await live_row(registry, other_id)
         plan = await asyncio.to_thread(registry.merges.preview, kept_id, other_id)
         return page(request, "merge_preview.html", status, title="Merge customers", plan=plan,
-                    error=error or plan.refusal, money=money)
+                    error=error or plan.refusal, money=money, percent=percent)
 
     @router.get("/customers/{customer_id}/merge", response_class=HTMLResponse)
     async def merge_preview(request: Request, customer_id: Id, session: Merger
@@ -232,7 +232,7 @@ def gdpr_router(settings: Settings, page: Callable[..., HTMLResponse]) -> APIRou
         data = await exported(request, customer_id, session, "page")
         merges = await asyncio.to_thread(registry_of(request).merges.merges_of, customer_id)
         return page(request, "gdpr_export.html", title="Personal data", data=data,
-                    merges=merges, money=money, detail=_detail_text)
+                    merges=merges, money=money, percent=percent, detail=_detail_text)
 
     @router.get("/customers/{customer_id}/export.json")
     async def export_json(request: Request, customer_id: Id, session: Exporter) -> Response:

@@ -27,6 +27,7 @@ import structlog
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from ..audit import ACTION_TEXT, DEFAULT_LANGUAGE
 from ..config import Settings
 from ..cookies import STAFF_COOKIE
 from ..permissions import Action, StaffRole, allowed
@@ -107,14 +108,6 @@ DONE = {
     "own_password": "Your password was changed; your other sign-ins have ended.",
 }
 
-ACTION_TEXT = {
-    "staff_add": "account added", "staff_role": "role changed",
-    "staff_password": "password changed", "staff_disable": "disabled",
-    "staff_enable": "enabled again", "staff_unlock": "unlocked",
-    "staff_locked": "locked after failed logins",
-    "sign_in_throttled": "address throttled after failed sign-ins",
-    "address_unlocked": "address let in again",
-}
 
 
 def _secure(request: Request) -> bool:
@@ -165,7 +158,7 @@ class _Page:
         html = _env.get_template(template).render(
             title=title, shop=self.settings.shop_name, me=me,
             csrf=session.csrf if session else "", csrf_field=CSRF_FIELD, nav=nav,
-            when=_when, changes=_changes, shown=_shown, action_text=ACTION_TEXT,
+            when=_when, changes=_changes, shown=_shown, action_text=ACTION_TEXT[DEFAULT_LANGUAGE],
             roles=list(StaffRole), who=who,
             security_warnings=getattr(request.state, "security_warnings", ()),
             **context)

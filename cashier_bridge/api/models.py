@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool
 
 from ..ids import Id
+from ..money import percent
 from ..registry.consents import AnswerSource, ConsentEntry
 from ..registry.customer_admin import (
     MAX_ACCOUNT_LIMIT_MINOR,
@@ -22,6 +23,9 @@ from ..registry.sales import Sale
 # Long enough for any valid value; the registry gives the precise reason below this.
 Text = Annotated[str, Field(max_length=2000)]
 Purpose = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
+
+# The API's docs are English: a rate reads as money.percent writes it there.
+RATE_EXAMPLE = f"250 = {percent(250, locale='en')}"
 
 
 class Strict(BaseModel):
@@ -106,7 +110,7 @@ class Customer(BaseModel):
         description="may the customer buy on account: active, on_hold (for now), closed")
     account_limit_minor: int | None = Field(description="in minor units; null: no limit set")
     loyalty_rate_bp: int | None = Field(
-        description="basis points of a sale earned as loyalty balance (250 = 2.5 %)")
+        description=f"basis points of a sale earned as loyalty balance ({RATE_EXAMPLE})")
     note: str | None
     created_via: str
     created_at: dt.datetime
@@ -161,7 +165,7 @@ class CustomerFields(Strict):
     account_status: AccountStatus | None = Field(
         None, description="credit terms (scope admin): active, on_hold or closed")
     loyalty_rate_bp: Annotated[int, Field(ge=0, le=MAX_LOYALTY_RATE_BP)] | None = Field(
-        None, description="credit terms (scope admin): loyalty in basis points (250 = 2.5 %)")
+        None, description=f"credit terms (scope admin): loyalty in basis points ({RATE_EXAMPLE})")
 
 
 class CustomerIn(CustomerFields):

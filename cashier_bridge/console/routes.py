@@ -20,6 +20,7 @@ import structlog
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from .. import money
 from ..config import Settings
 from ..cookies import DEVICE_COOKIE
 from ..throttle import Scope, minutes_to_wait, seconds_to_wait
@@ -75,7 +76,8 @@ def console_router(settings: Settings) -> APIRouter:
             return RedirectResponse("/console/sign-in", status_code=303)
         # The script reads its texts from the page, so no text is written twice.
         texts = json.dumps(TEXTS[LANGUAGE], ensure_ascii=False).replace("</", "<\\/")
-        return page("console.html", lane=lane, currency=CURRENCY, texts=texts)
+        return page("console.html", lane=lane, currency=CURRENCY, texts=texts,
+                    money=json.dumps(money.pattern(CURRENCY), ensure_ascii=False))
 
     @router.get("/console/sign-in", response_class=HTMLResponse)
     async def sign_in_form(request: Request) -> HTMLResponse:

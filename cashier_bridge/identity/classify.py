@@ -170,7 +170,7 @@ def classify(
 
     if compact.startswith(("+", "0")) and len(_DIGITS.sub("", compact)) >= 7:
         try:
-            e164 = phone.compact(text, region)
+            e164 = phone.validate(text, region)
         except IdentityError as err:
             if not readings and not rejected:
                 rejected.append(err)
@@ -178,7 +178,7 @@ def classify(
             readings.append(Reading("phone", e164, phone.mask(e164)))
 
     try:
-        code = customer_code.compact(text, card_format)
+        code = customer_code.validate(text, card_format)
     except IdentityError as err:
         if not readings and not rejected:
             rejected.append(err)

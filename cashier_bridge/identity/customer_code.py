@@ -1,7 +1,9 @@
 """The shop's own customer/loyalty card numbers.
 
 A shop configures the format: any string (default), or digits of a fixed length with an optional
-prefix and an EAN-13 / Luhn check digit.  Codes are trimmed and upper-cased.
+prefix and an EAN-13 / Luhn check digit.  Codes are trimmed and upper-cased.  The API is
+python-stdnum's: :func:`compact` cleans, :func:`validate` checks against the shop's
+:class:`CardFormat` and returns the compact code or raises, :func:`is_valid`, :func:`format`.
 
 The codes selfreg gives new members (:func:`new_assigned`) are 11 digits: a first digit 1-9 and
 nine random ones (from :mod:`secrets`), then a Luhn check digit.  A code is a bearer credential
@@ -21,7 +23,7 @@ from stdnum import ean, luhn
 from stdnum.exceptions import ValidationError
 
 from .clean import payload
-from .errors import InvalidChecksum, InvalidFormat, InvalidLength
+from .errors import IdentityError, InvalidChecksum, InvalidFormat, InvalidLength, Unreadable
 
 CheckDigit = Literal["none", "ean13", "luhn"]
 
@@ -62,20 +64,38 @@ def is_assigned_shape(code: str) -> bool:
     return len(code) == ASSIGNED_LENGTH and code.isdigit()
 
 
-def compact(raw: str, fmt: CardFormat = ANY) -> str:
-    r"""The code as the registry keeps it: no whitespace or padding, upper case.
+def compact(number: str) -> str:
+    r"""The code cleaned, python-stdnum style: no whitespace or reader padding, upper case.
+    Never raises for what the code says.
 
-    >>> compact(" ab 1001\x00\r\n")
-    'AB1001'
-    >>> compact("4006381333931", CardFormat(length=13, check_digit="ean13"))
+    >>> compact(" ab 1001\x00\r\n"), compact("\x00")
+    ('AB1001', '')
+    """
+    try:
+        return _compact(number)
+    except Unreadable:
+        return ""
+
+
+def _compact(number: str) -> str:
+    # Whitespace anywhere is spacing, as printed on the card ("1234 5678"), not part of it.
+    return "".join(payload(number, "customer_code").split()).upper()
+
+
+def validate(number: str, card_format: CardFormat = ANY) -> str:
+    """The compact code, or an IdentityError saying why it is not one of this shop's.
+
+    >>> validate("4006381333931", CardFormat(length=13, check_digit="ean13"))
     '4006381333931'
-    >>> compact("4006381333932", CardFormat(length=13, check_digit="ean13"))
+    >>> validate("4006381333932", CardFormat(length=13, check_digit="ean13"))
     ... # doctest: +IGNORE_EXCEPTION_DETAIL
     Traceback (most recent call last):
     InvalidChecksum: the check digit does not match
+    >>> validate("", CardFormat(digits_only=True))  # doctest: +IGNORE_EXCEPTION_DETAIL
+    Traceback (most recent call last):
+    InvalidLength: a customer code cannot be empty
     """
-    # Whitespace anywhere is spacing, as printed on the card ("1234 5678"), not part of it.
-    code = "".join(payload(raw, "customer_code").split()).upper()
+    code = _compact(number)  # nothing but padding: Unreadable, a misfired scan
     if not code:
         raise InvalidLength("a customer code cannot be empty", kind="customer_code")
     if len(code) > 64:
@@ -86,20 +106,18 @@ def compact(raw: str, fmt: CardFormat = ANY) -> str:
         # One wrong digit of a member's code must find nobody, not the member next to it.
         raise InvalidChecksum("an 11-digit customer number ends in a check digit, and this "
                               "one's does not match", kind="customer_code")
-    if fmt.length is not None and len(code) != fmt.length:
-        raise InvalidLength(
-            f"this shop's customer codes have {fmt.length} characters", kind="customer_code"
-        )
-    if (fmt.digits_only or fmt.check_digit != "none") and not code.isdigit():
+    if card_format.length is not None and len(code) != card_format.length:
+        raise InvalidLength(f"this shop's customer codes have {card_format.length} characters",
+                            kind="customer_code")
+    if (card_format.digits_only or card_format.check_digit != "none") and not code.isdigit():
         raise InvalidFormat("this shop's customer codes are digits only", kind="customer_code")
-    if fmt.prefix and not code.startswith(fmt.prefix.upper()):
-        raise InvalidFormat(
-            f"this shop's customer codes start with {fmt.prefix}", kind="customer_code"
-        )
+    if card_format.prefix and not code.startswith(card_format.prefix.upper()):
+        raise InvalidFormat(f"this shop's customer codes start with {card_format.prefix}",
+                            kind="customer_code")
     try:
-        if fmt.check_digit == "ean13":
+        if card_format.check_digit == "ean13":
             ean.validate(code)
-        elif fmt.check_digit == "luhn":
+        elif card_format.check_digit == "luhn":
             luhn.validate(code)
     except ValidationError:
         raise InvalidChecksum("the check digit does not match", kind="customer_code") from None
@@ -123,34 +141,24 @@ def in_store_number(code: str) -> str | None:
     return inner
 
 
-def validate(raw: str, fmt: CardFormat = ANY) -> str:
-    """``compact``, python-stdnum style: the code or an IdentityError.
-
-    >>> validate("", CardFormat(digits_only=True))  # doctest: +IGNORE_EXCEPTION_DETAIL
-    Traceback (most recent call last):
-    InvalidLength: a customer code cannot be empty
-    """
-    return compact(raw, fmt)
-
-
-def is_valid(raw: str, fmt: CardFormat = ANY) -> bool:
-    """Whether ``raw`` is a customer code in this shop's format.
+def is_valid(number: str, card_format: CardFormat = ANY) -> bool:
+    """Whether ``number`` is a customer code in this shop's format.
 
     >>> digits = CardFormat(digits_only=True, prefix="10")
     >>> is_valid("1001", digits), is_valid("2001", digits), is_valid("10A1", digits)
     (True, False, False)
     """
     try:
-        compact(raw, fmt)
-    except ValueError:
+        validate(number, card_format)
+    except IdentityError:
         return False
     return True
 
 
-def format(raw: str, fmt: CardFormat = ANY) -> str:
+def format(number: str) -> str:
     """The code as shown to the cashier: the compact form.
 
     >>> format("ab 1001")
     'AB1001'
     """
-    return compact(raw, fmt)
+    return compact(number)

@@ -141,14 +141,14 @@ def parse(raw: str, *, region: str = "SE") -> ParsedDocument:
 
     if kind == "mecard":
         first_name, last_name = _split_name_mecard(values.get("N", [""])[0])
-        phones = phone_parser.compact_all(every("TEL"), region)
+        phones = phone_parser.validate_all(every("TEL"), region)
         emails = tuple(every("EMAIL"))
         address = first("ADR")
         birth = _birthday(first("BDAY"))
     else:
         first_name, last_name = first("N"), first("X")
         # BIZCARD: B = business phone, M = mobile; a mobile is the better key for a person.
-        phones = phone_parser.compact_all(every("M") + every("B"), region)
+        phones = phone_parser.validate_all(every("M") + every("B"), region)
         emails = tuple(every("E"))
         address = first("A")
         birth = None

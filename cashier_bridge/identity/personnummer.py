@@ -2,7 +2,9 @@
 
 Accepts 10 or 12 digits with or without ``-``/``+`` (``+`` marks someone aged 100 or more);
 normalises to 12 digits ``YYYYMMDDNNNC``.  Samordningsnummer carry day + 60.  The Luhn check is
-python-stdnum's.
+python-stdnum's, and so is the API: :func:`compact` cleans, :func:`validate` returns the 12 digits
+or raises, :func:`is_valid`, :func:`format`; :func:`parse` adds the birth date, :func:`mask` the
+one masked form.
 """
 
 from __future__ import annotations
@@ -22,11 +24,14 @@ from .errors import (
     InvalidDate,
     InvalidFormat,
     InvalidLength,
+    Unreadable,
 )
 
 _SHAPE = re.compile(r"^(\d{2})?(\d{6})([-+]?)(\d{4})$", re.ASCII)
 # Interim numbers (reservnummer) put one of these letters where the first serial digit goes;
 # for the Luhn check the letter counts as 1.
+# The - between the date and the last four (a run of them, so that compact is idempotent).
+_SEPARATOR = re.compile(r"^(.*?)-+(.{4})$", re.DOTALL)
 _INTERIM = re.compile(r"^(\d{2})?(\d{6})-?([TRSUWXJKLMN])(\d{3})$", re.ASCII)
 
 
@@ -46,30 +51,36 @@ class PersonalId:
         return mask(self.number)
 
 
-def compact(number: str, *, today: dt.date | None = None) -> str:
-    """The number as 12 digits, century resolved; raises IdentityError if it cannot be.
+def compact(number: str) -> str:
+    r"""The number cleaned, python-stdnum style: reader junk and the ``-`` before the last four
+    digits dropped, upper case.  Never raises for what the number says, and does not resolve
+    the century (that needs a valid date: :func:`validate`), so a ``+`` stays.
 
-    >>> compact("850312-1249", today=dt.date(2025, 6, 1))
-    '198503121249'
+    >>> compact("\ufeff19850312-1249\r\n"), compact("850312-1249"), compact("090527+1474")
+    ('198503121249', '8503121249', '090527+1474')
+    >>> compact("not a number"), compact("\x00\x00")
+    ('NOT A NUMBER', '')
     """
-    return parse(number, today=today).number
+    return _SEPARATOR.sub(r"\1\2", _clean(number))
 
 
 def validate(number: str, *, today: dt.date | None = None) -> str:
-    """``compact``, python-stdnum style: the 12 digits or an IdentityError.
+    """The 12 digits ``YYYYMMDDNNNC`` (century resolved), or an IdentityError saying why not.
 
+    >>> validate("850312-1249", today=dt.date(2025, 6, 1))
+    '198503121249'
     >>> validate("19850312-1248")  # doctest: +IGNORE_EXCEPTION_DETAIL
     Traceback (most recent call last):
     InvalidChecksum: the last digit does not match (Luhn check failed)
     """
-    return compact(number, today=today)
+    return parse(number, today=today).number
 
 
 def is_valid(number: str, *, today: dt.date | None = None) -> bool:
     """Whether ``number`` is a valid personnummer or samordningsnummer.
 
-    >>> is_valid("198503121249"), is_valid("198503121248")
-    (True, False)
+    >>> is_valid("198503121249"), is_valid("198503121248"), is_valid("")
+    (True, False, False)
     """
     try:
         parse(number, today=today)
@@ -79,26 +90,34 @@ def is_valid(number: str, *, today: dt.date | None = None) -> bool:
 
 
 def format(number: str, *, today: dt.date | None = None) -> str:
-    """``YYYYMMDD-NNNN``.
+    """``YYYYMMDD-NNNN``; raises IdentityError for a number that is not valid.
 
     >>> format("8503121249", today=dt.date(2025, 6, 1))
     '19850312-1249'
     """
-    twelve = compact(number, today=today)
+    twelve = validate(number, today=today)
     return f"{twelve[:8]}-{twelve[8:]}"
 
 
 def mask(number: str) -> str:
-    """``YYYYMMDD-****``: what the customer screen may show.
+    """``YYYYMMDD-****``: the one masked form, wherever a personnummer is shown (the kiosk,
+    the console, the back office) or kept (``personal_id_masked``).
 
-    >>> mask("198503121249")
-    '19850312-****'
+    >>> mask("198503121249"), mask("850312-1249")
+    ('19850312-****', '19850312-****')
     """
-    twelve = number if len(number) == 12 and number.isdigit() else compact(number)
+    twelve = number if len(number) == 12 and number.isdigit() else validate(number)
     return f"{twelve[:8]}-****"
 
 
-def parse(raw: str, *, today: dt.date | None = None) -> PersonalId:
+def _clean(number: str) -> str:
+    try:
+        return payload(number, "personnummer").upper()
+    except Unreadable:
+        return ""
+
+
+def parse(number: str, *, today: dt.date | None = None) -> PersonalId:
     r"""The number, its birth date and whether it is a samordningsnummer.
 
     >>> parse("\ufeff19850312-1249\r\n", today=dt.date(2025, 6, 1))
@@ -108,7 +127,7 @@ def parse(raw: str, *, today: dt.date | None = None) -> PersonalId:
     """
     # Only the ends are trimmed: "090527 1474" is a typo or two numbers, not one personnummer
     # (a tab or line break inside reads as a space); NULs and other padding are dropped.
-    text = payload(raw, "personnummer").upper()
+    text = payload(number, "personnummer").upper()
     interim = _INTERIM.match(text)
     if interim:
         yymmdd, letter, serial = interim.group(2), interim.group(3), interim.group(4)

@@ -1,75 +1,93 @@
-"""Phone numbers, stored as E.164 (phonenumbers); the default region comes from config."""
+"""Phone numbers, stored as E.164 (phonenumbers); the default region comes from config.
+
+The API is python-stdnum's: :func:`compact` cleans, :func:`validate` returns E.164 or raises,
+:func:`is_valid`, :func:`format`; :func:`parse` gives phonenumbers' object, :func:`mask` what a
+screen may show.
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 import phonenumbers
 
 from .clean import payload
-from .errors import IdentityError, InvalidFormat, InvalidLength
+from .errors import IdentityError, InvalidFormat, InvalidLength, Unreadable
+
+# How people space and group a number; none of it is part of it.
+_SEPARATORS = re.compile(r"[\s\-().\u2010-\u2015/]+")
 
 
-def parse(raw: str, region: str = "SE") -> phonenumbers.PhoneNumber:
+def compact(number: str) -> str:
+    r"""The number cleaned, python-stdnum style: reader junk, spaces and punctuation dropped,
+    a leading ``00`` written ``+``.  Never raises for what the number says.
+
+    >>> compact("\ufeff0046 70-123 45 67\x00"), compact("(08) 123 456"), compact("\x00")
+    ('+46701234567', '08123456', '')
+    """
+    try:
+        text = payload(number, "phone")
+    except Unreadable:
+        return ""
+    text = _SEPARATORS.sub("", text)
+    return "+" + text[2:] if text.startswith("00") else text
+
+
+def parse(number: str, region: str = "SE") -> phonenumbers.PhoneNumber:
     r"""The number as phonenumbers reads it; national numbers are from ``region``.
 
     >>> parse("070-123 45 67\x00").national_number
     701234567
     """
-    text = payload(raw, "phone")
+    text = payload(number, "phone")
     if text.startswith("00"):
         text = "+" + text[2:]
     try:
-        number = phonenumbers.parse(text, region)
+        parsed = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException as exc:
         raise InvalidFormat(f"not a phone number: {exc}", kind="phone") from None
-    if not phonenumbers.is_valid_number(number):
+    if not phonenumbers.is_valid_number(parsed):
         raise InvalidLength("not a valid phone number for its country", kind="phone")
-    return number
+    return parsed
 
 
-def compact(raw: str, region: str = "SE") -> str:
-    """E.164, e.g. ``+46701234567``.
+def validate(number: str, region: str = "SE") -> str:
+    """E.164, e.g. ``+46701234567``, or an IdentityError saying why not.
 
-    >>> compact("0046 70 123 45 67"), compact("(415) 555-2671", "US")
+    >>> validate("0046 70 123 45 67"), validate("(415) 555-2671", "US")
     ('+46701234567', '+14155552671')
-    """
-    return phonenumbers.format_number(parse(raw, region), phonenumbers.PhoneNumberFormat.E164)
-
-
-def validate(raw: str, region: str = "SE") -> str:
-    """``compact``, python-stdnum style: E.164 or an IdentityError.
-
     >>> validate("070-123")  # doctest: +IGNORE_EXCEPTION_DETAIL
     Traceback (most recent call last):
     InvalidLength: not a valid phone number for its country
     """
-    return compact(raw, region)
+    return phonenumbers.format_number(parse(number, region),
+                                      phonenumbers.PhoneNumberFormat.E164)
 
 
-def is_valid(raw: str, region: str = "SE") -> bool:
-    """Whether ``raw`` is a valid phone number.
+def is_valid(number: str, region: str = "SE") -> bool:
+    """Whether ``number`` is a valid phone number.
 
     >>> is_valid("070-123 45 67"), is_valid("12")
     (True, False)
     """
     try:
-        parse(raw, region)
+        parse(number, region)
     except IdentityError:
         return False
     return True
 
 
-def compact_all(values: Iterable[str], region: str = "SE") -> tuple[str, ...]:
-    """Every valid number among ``values`` as E.164, first occurrence first, no repeats.
+def validate_all(numbers: Iterable[str], region: str = "SE") -> tuple[str, ...]:
+    """Every valid number among ``numbers`` as E.164, first occurrence first, no repeats.
 
-    >>> compact_all(["070-123 45 67", "not a number", "+46701234567", "08-123 456 78"])
+    >>> validate_all(["070-123 45 67", "not a number", "+46701234567", "08-123 456 78"])
     ('+46701234567', '+46812345678')
     """
     found: list[str] = []
-    for value in values:
+    for number in numbers:
         try:
-            e164 = compact(value, region)
+            e164 = validate(number, region)
         except IdentityError:
             continue
         if e164 not in found:
@@ -77,25 +95,26 @@ def compact_all(values: Iterable[str], region: str = "SE") -> tuple[str, ...]:
     return tuple(found)
 
 
-def format(raw: str, region: str = "SE") -> str:
-    """National format when the number is from ``region``, else international.
+def format(number: str, region: str = "SE") -> str:
+    """National format when the number is from ``region``, else international; raises
+    IdentityError for a number that is not valid.
 
     >>> format("+46701234567"), format("+14155552671")
     ('070-123 45 67', '+1 415-555-2671')
     """
-    number = parse(raw, region)
-    if phonenumbers.region_code_for_number(number) == region:
-        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    parsed = parse(number, region)
+    if phonenumbers.region_code_for_number(parsed) == region:
+        return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 
 
-def mask(e164: str) -> str:
-    """Country code and last two digits only: what the customer screen may show.
+def mask(number: str) -> str:
+    """Country code and last two digits of an E.164 number only: what a screen may show.
 
     >>> mask("+46701234567")
     '+46 ******* 67'
     """
-    digits = [c for c in e164 if c.isdigit()]
+    digits = [c for c in number if c.isdigit()]
     if len(digits) <= 4:
         return "*" * len(digits)
     return "+" + "".join(digits[:2]) + " " + "*" * (len(digits) - 4) + " " + "".join(digits[-2:])

@@ -217,7 +217,7 @@ def _is_preferred(line: vobject.base.ContentLine) -> bool:
 
 def _phones(component: vobject.base.Component, region: str) -> tuple[str, ...]:
     lines = sorted(_values(component, "tel"), key=lambda ln: not _is_preferred(ln))
-    return phone_parser.compact_all((_tel_text(line) for line in lines), region)
+    return phone_parser.validate_all((_tel_text(line) for line in lines), region)
 
 
 def _tel_text(line: vobject.base.ContentLine) -> str:

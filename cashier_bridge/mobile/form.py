@@ -58,7 +58,7 @@ def check(name: str, value: str, region: str = "SE") -> str | None:
         if name in ("first_name", "last_name"):
             clean_name(value, name)
         elif name == "phone":
-            phone_id.compact(value, region)
+            phone_id.validate(value, region)
         elif name == "personal_id":
             personnummer.parse(value)
         else:
@@ -74,7 +74,7 @@ def candidate(form: PhoneForm, fingerprint: Callable[[str], str], region: str = 
               ) -> tuple[Candidate, tuple[MatchKey, ...]]:
     """What the lane may keep of a valid form, and the match keys: personal ID, then phone."""
     pid = personnummer.parse(form.values["personal_id"])
-    phone = phone_id.compact(form.values["phone"], region)
+    phone = phone_id.validate(form.values["phone"], region)
     fp = fingerprint(pid.number)
     keys = (MatchKey(kind="personal_id_fingerprint", value=fp, reading=pid.kind),
             MatchKey(kind="phone", value=phone, reading="phone"))

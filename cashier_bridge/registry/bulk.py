@@ -33,6 +33,7 @@ from typing import Any
 from sqlalchemy import Connection, Dialect, Engine, select
 from sqlalchemy.exc import IntegrityError
 
+from ..audit import AuditAction
 from ..identity import customer_code
 from .records import NewCustomer
 from .schema import consents, customers
@@ -169,7 +170,7 @@ def _insert(conn: Connection, chunk: _Chunk, groups: dict[str, int], actor: str,
                            .where(customers.c.customer_code.in_(list(consenting))))
         insert_many(conn, consents, [consent_values(customer_id, consenting[code], chunk.now)
                                      for code, customer_id in ids])
-    audit(conn, actor, "bulk_load", None, {"rows": len(chunk.rows)})
+    audit(conn, actor, AuditAction.bulk_load, None, {"rows": len(chunk.rows)})
     return len(chunk.rows)
 
 

@@ -17,6 +17,7 @@ from enum import StrEnum
 from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from ..audit import AuditAction
 from .fields import InvalidCustomer
 from .live import live
 from .problems import NotFound
@@ -24,7 +25,7 @@ from .schema import audit_log, consent_texts, consents, customers
 from .timestamps import utcnow
 from .writes import MARKETING, audit
 
-CONSENT_ACTION = "consent"
+CONSENT_ACTION = AuditAction.consent
 
 ERASURE_SOURCE = "erasure"
 

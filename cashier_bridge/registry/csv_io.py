@@ -140,7 +140,7 @@ def _phone(raw: str, region: str) -> str:
         found = _SE_MOBILE.match(raw.translate(_SPACING))
         if found:
             return "+46" + found.group(1)
-    return phone.compact(raw, region)
+    return phone.validate(raw, region)
 
 
 # The form nearly every personnummer in a file has ("19850312-1249", "198503121249"): read

@@ -31,6 +31,7 @@ from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import Connection, Engine, Select, and_, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from ..audit import AuditAction
 from ..identity import personnummer
 from ..identity import phone as phone_id
 from ..identity.errors import IdentityError
@@ -126,7 +127,7 @@ def normalise(given: Mapping[str, Any], *, region: str,
             out["email"] = fields.email(value) if value and value.strip() else None
             out["email_key"] = email_key(out["email"]) if out["email"] else None
         elif name == "phone":
-            out["phone"] = _parsed("phone", value, lambda v: phone_id.compact(v, region))
+            out["phone"] = _parsed("phone", value, lambda v: phone_id.validate(v, region))
         elif name == "personal_id":
             pid = _parsed("personal_id", value, personnummer.parse)
             out["personal_id_fingerprint"] = fingerprint(pid.number) if pid else None
@@ -452,7 +453,7 @@ class CustomerAdmin:
             used = conn.execute(
                 select(c.id, c.request_key)
                 .join(audit_log, and_(audit_log.c.customer_id == c.id,
-                                      audit_log.c.action == "create",
+                                      audit_log.c.action == AuditAction.create,
                                       audit_log.c.actor == actor[:64]))
                 .where(c.request_key >= prefix, c.request_key < prefix + _HIGHEST_CHAR)
             ).all()
@@ -543,7 +544,7 @@ class CustomerAdmin:
             detail["before"]["group"] = before.customer_group
             detail["after"]["group"] = after.customer_group
             detail["group_id"] = _group_id_of(conn, changed["group_id"])
-        audit(conn, actor, "update", customer_id, detail)
+        audit(conn, actor, AuditAction.update, customer_id, detail)
         return after
 
     def _refuse_taken(self, conn: Connection, values: Mapping[str, Any],
@@ -601,7 +602,7 @@ class CustomerAdmin:
                 if scrubbed != entry.detail:
                     conn.execute(update(audit_log).where(audit_log.c.id == entry.id)
                                  .values(detail=scrubbed))
-            audit(conn, actor, "erase", customer_id,
+            audit(conn, actor, AuditAction.erase, customer_id,
                   {"consents_withdrawn": withdrawn} if withdrawn else None)
 
     # --- helpers -------------------------------------------------------------------------------

@@ -15,9 +15,11 @@ the main file's mode.  Files found with wider modes are tightened when the regis
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
 import stat
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import structlog
@@ -35,6 +37,23 @@ _COMPANIONS = ("", "-wal", "-shm", "-journal")
 
 log = structlog.get_logger("selfreg.registry")
 
+POSTGRES_EXTRA_ADVICE = "install it with the postgres extra: pip install 'selfreg[postgres]'"
+
+
+class PostgresDriverMissing(RuntimeError):
+    """A PostgreSQL registry was asked for, but this install has no psycopg (the ``postgres``
+    extra); a shop on SQLite never needs it."""
+
+
+def psycopg() -> ModuleType:
+    """The psycopg module, imported only when a PostgreSQL URL is used."""
+    try:
+        return importlib.import_module("psycopg")
+    except ModuleNotFoundError as exc:
+        raise PostgresDriverMissing(
+            f"a PostgreSQL registry needs psycopg, which this install lacks ({exc.msg}); "
+            + POSTGRES_EXTRA_ADVICE) from None
+
 
 def make_engine(url: str, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> Engine:
     """``busy_timeout_ms`` (SQLite only): how long a write waits for another connection's lock."""
@@ -43,6 +62,7 @@ def make_engine(url: str, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> Engine:
     if backend == "sqlite":
         return _sqlite_engine(url, busy_timeout_ms)
     if backend == "postgresql":
+        psycopg()  # its own message rather than SQLAlchemy's bare ModuleNotFoundError
         return create_engine(parsed, pool_pre_ping=True, pool_size=10, max_overflow=20)
     raise ValueError(f"unsupported registry database {backend!r}: use sqlite:/// or postgresql://")
 

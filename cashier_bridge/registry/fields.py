@@ -31,7 +31,7 @@ def email(raw: str) -> str:
 
 def customer_code(raw: str) -> str:
     try:
-        return customer_code_parser.compact(raw)
+        return customer_code_parser.validate(raw)
     except IdentityError as err:
         raise InvalidCustomer("customer_code", str(err)) from None
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, Engine, delete, func, insert, literal, select, update
 
+from ..audit import AuditAction
 from .fields import InvalidCustomer
 from .fields import name as clean_name
 from .live import live
@@ -82,7 +83,7 @@ class GroupStore:
             self._name_free(conn, name)
             group_id = conn.execute(insert(customer_groups).values(
                 name=name, created_at=utcnow()).returning(customer_groups.c.id)).scalar_one()
-            audit(conn, actor, "group_create", None, {"group_id": group_id, "name": name})
+            audit(conn, actor, AuditAction.group_create, None, {"group_id": group_id, "name": name})
         return Group(group_id, name, False, 0)
 
     def rename(self, group_id: int, name: str, *, actor: str) -> Group:
@@ -92,7 +93,7 @@ class GroupStore:
             self._name_free(conn, name, other_than=group_id)
             conn.execute(update(customer_groups).where(customer_groups.c.id == group_id)
                          .values(name=name))
-            audit(conn, actor, "group_rename", None, {"group_id": group_id, "name": name})
+            audit(conn, actor, AuditAction.group_rename, None, {"group_id": group_id, "name": name})
         return self.get(group_id)
 
     def delete(self, group_id: int, *, actor: str) -> None:
@@ -107,12 +108,12 @@ class GroupStore:
             conn.execute(insert(audit_log).from_select(
                 ["at", "actor", "action", "customer_id", "detail"],
                 select(literal(now, audit_log.c.at.type), literal(actor),
-                       literal("group_assign"), customers.c.id, literal(detail))
+                       literal(AuditAction.group_assign.value), customers.c.id, literal(detail))
                 .where(customers.c.group_id == group_id)))
             conn.execute(update(customers).where(customers.c.group_id == group_id)
                          .values(group_id=None, updated_at=now))
             conn.execute(delete(customer_groups).where(customer_groups.c.id == group_id))
-            audit(conn, actor, "group_delete", None, {"group_id": group_id, "name": name})
+            audit(conn, actor, AuditAction.group_delete, None, {"group_id": group_id, "name": name})
 
     def assign(self, group_id: int, customer_ids: Sequence[int], *, actor: str) -> int:
         """Put the customers in the group (all or none); how many changed group."""
@@ -140,7 +141,7 @@ class GroupStore:
             for row in rows:
                 if row.id in moving_ids:
                     before = names.get(row.group_id, default) if row.group_id else default
-                    audit(conn, actor, "group_assign", row.id, {
+                    audit(conn, actor, AuditAction.group_assign, row.id, {
                         "group_id": group_id, "before": {"group": before},
                         "after": {"group": name}})
         return len(moving)

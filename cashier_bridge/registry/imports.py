@@ -60,6 +60,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
+from ..audit import AuditAction
 from . import csv_io
 from .duplicates import email_key
 from .fields import search_key
@@ -612,7 +613,7 @@ class ImportStore:
                 actor=actor, filename=(current.filename or "")[:255] or None,
                 file_sha256=current.sha256, started_at=now, rows_total=current.rows_total)
                 .returning(import_batches.c.id)).scalar_one()
-            audit(conn, actor, "import_start", None,
+            audit(conn, actor, AuditAction.import_start, None,
                   {"import_batch": batch_id, "rows": current.rows_total})
             conn.execute(update(import_previews).where(import_previews.c.id == current.id)
                          .values(batch_id=batch_id))
@@ -666,7 +667,7 @@ class ImportStore:
                     "ignored_columns": current.ignored_columns,
                     "not_kept_columns": current.not_kept_columns,
                 }, ensure_ascii=False)))
-            audit(conn, actor, "import", None, {
+            audit(conn, actor, AuditAction.import_, None, {
                 "import_batch": batch_id, "created": report.created,
                 "updated": report.updated, "skipped": report.skipped, "failed": report.failed})
             conn.execute(delete(import_preview_chunks)
@@ -771,7 +772,7 @@ class ImportStore:
             conn.execute(update(import_batches).where(import_batches.c.id == batch_id)
                          .values(undone_at=utcnow(), undone_by=actor,
                                  report_json=json.dumps(report, ensure_ascii=False)))
-            audit(conn, actor, "import_undo", None, {
+            audit(conn, actor, AuditAction.import_undo, None, {
                 "import_batch": batch_id, "removed": result.removed,
                 "restored": result.restored, "not_undone": len(result.not_undone)})
         return result
@@ -1227,7 +1228,8 @@ def _create(conn: Connection, creates: Sequence[Planned], batch_id: int, actor: 
     head = '{"created_via": "import", "customer_code": '
     tail = f', "import_batch": {batch_id}}}'
     insert_many(conn, audit_log, [
-        {"at": now, "actor": actor, "action": "create", "customer_id": ids[v["customer_code"]],
+        {"at": now, "actor": actor, "action": AuditAction.create.value,
+         "customer_id": ids[v["customer_code"]],
          "detail": head + json.dumps(v["customer_code"], ensure_ascii=False) + tail}
         for v in rows])
     return len(rows)
@@ -1303,7 +1305,7 @@ def _update_rows(conn: Connection, updates: Sequence[Planned], batch_id: int, ac
                              "action": "updated",
                              "before_json": json.dumps(record, ensure_ascii=False)})
         fields_ = sorted(after) + (["marketing_consent"] if p.consent is not None else [])
-        audit_rows.append({"at": now, "actor": actor, "action": "import_update",
+        audit_rows.append({"at": now, "actor": actor, "action": AuditAction.import_update.value,
                            "customer_id": p.target.id,
                            "detail": json.dumps({"fields": fields_, "import_batch": batch_id})})
     for names, params in by_columns.items():
@@ -1409,7 +1411,7 @@ def _restore_updated(conn: Connection, changes: Sequence[Any], result: UndoRepor
                     consents.c.id > consent["id"]).limit(1)).first()
                 if newer is None:
                     conn.execute(delete(consents).where(consents.c.id == consent["id"]))
-        audit(conn, actor, "import_undo", row.id,
+        audit(conn, actor, AuditAction.import_undo, row.id,
               {"fields": sorted(record["before"]), "import_batch": change.batch_id})
         result.restored += 1
 

@@ -31,14 +31,15 @@ from dataclasses import dataclass
 import structlog
 from sqlalchemy import Connection, Engine, func, insert, select
 
+from ..audit import AuditAction
 from ..lookup_limit import WINDOW_S, TooManyLookups, wait_s
 from .schema import audit_log
 from .timestamps import utcnow
 
 log = structlog.get_logger("selfreg.registry")
 
-LOOKUP = "personal_id_lookup"
-LIMITED = "personal_id_lookup_limited"
+LOOKUP = AuditAction.personal_id_lookup
+LIMITED = AuditAction.personal_id_lookup_limited
 DEFAULT_PER_MINUTE = 5
 # Refusals recorded per actor and window: beyond it the caller is refused all the same, and a
 # flood of requests neither grows the audit log nor the rows each refusal reads.
@@ -169,7 +170,7 @@ def _record_kiosk(conn: Connection, now: dt.datetime, lane: str, *, refused: boo
         detail=json.dumps(detail)))
 
 
-def _record(conn: Connection, now: dt.datetime, actor: str, action: str, mark: str,
+def _record(conn: Connection, now: dt.datetime, actor: str, action: AuditAction, mark: str,
             via: str) -> None:
     conn.execute(insert(audit_log).values(
         at=now, actor=actor, action=action,

@@ -31,15 +31,16 @@ from typing import Any
 
 from sqlalchemy import Connection, Date, Engine, func, insert, select, update
 
+from ..audit import AuditAction
 from .problems import NotFound
 from .schema import audit_log, consent_texts, consents, customer_groups, customers, sales
 from .timestamps import UtcDateTime, utcnow
 from .writes import DEFAULT_GROUP
 
-MERGE = "merge"
-MERGED_INTO = "merged_into"
-UNMERGE = "unmerge"
-EXPORT = "export_personal_data"
+MERGE = AuditAction.merge
+MERGED_INTO = AuditAction.merged_into
+UNMERGE = AuditAction.unmerge
+EXPORT = AuditAction.export_personal_data
 
 BALANCES = ("account_balance_minor", "loyalty_balance_minor", "store_credit_minor")
 ADDRESS = ("street", "postal_code", "city", "country")
@@ -462,7 +463,7 @@ def _columns(row: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in row.items() if k != "id"}
 
 
-def _audit(conn: Connection, actor: str, action: str, customer_id: int,
+def _audit(conn: Connection, actor: str, action: AuditAction, customer_id: int,
            detail: dict[str, Any], at: dt.datetime) -> int:
     return int(conn.execute(insert(audit_log).values(
         at=at, actor=actor[:64], action=action, customer_id=customer_id,

@@ -27,6 +27,7 @@ from sqlalchemy import Engine, delete, insert, select, text
 from sqlalchemy.engine import make_url
 
 from .. import keyfile
+from ..audit import AuditAction
 from ..config import data_dir, load_settings
 from .schema import customers, installation
 from .writes import audit
@@ -242,6 +243,7 @@ def forget_lost_key(writer: Engine, place: KeyPlace, *, actor: str = "cli") -> i
             .values(personal_id_fingerprint=None)).rowcount
         conn.execute(delete(installation).where(installation.c.key.in_((LEGACY_ROW,
                                                                           CHECK_ROW))))
-        audit(conn, actor, "personal_id_key_lost", None, {"fingerprints_cleared": cleared})
+        audit(conn, actor, AuditAction.personal_id_key_lost, None,
+              {"fingerprints_cleared": cleared})
     log.warning("personal_id_key_lost", fingerprints_cleared=cleared)
     return cleared

@@ -77,7 +77,7 @@ class CustomerRecord:
 class NewCustomer:
     first_name: str
     last_name: str
-    phone: str | None = None  # E.164 (identity.phone.compact)
+    phone: str | None = None  # E.164 (identity.phone.validate)
     email: str | None = None
     personal_id_fingerprint: str | None = None  # Registry.fingerprint(number), never the number
     personal_id_masked: str | None = None

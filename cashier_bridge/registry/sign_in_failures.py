@@ -15,12 +15,13 @@ import json
 from sqlalchemy import Connection, Engine, delete, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from ..audit import AuditAction
 from ..throttle import LONGEST_WINDOW, Count, Scope, after_failure, current, remaining
 from .schema import audit_log, sign_in_failures
 from .secret_hash import stored_hash
 
 _T = sign_in_failures
-THROTTLED = "sign_in_throttled"
+THROTTLED = AuditAction.sign_in_throttled
 WHERE = {Scope.address: "back office", Scope.console: "cashier console"}
 
 

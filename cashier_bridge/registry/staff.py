@@ -52,6 +52,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
+from ..audit import AuditAction
 from ..permissions import StaffRole
 from ..throttle import (
     USERNAME,
@@ -81,8 +82,8 @@ MAX_PASSWORD = 256
 MAX_USERNAME = 48  # "staff:" + username fits the audit log's 64-character actor
 CLI_ACTOR = "cli"
 MAX_DEVICE_TOKEN = 100
-LOCKED = "staff_locked"
-ADDRESS_UNLOCKED = "address_unlocked"
+LOCKED = AuditAction.staff_locked
+ADDRESS_UNLOCKED = AuditAction.address_unlocked
 
 
 class StaffError(ValueError):
@@ -311,7 +312,8 @@ class StaffStore:
                 role=role.value, password_hash=password_hash, created_at=self.clock(),
             )).inserted_primary_key[0]
             account = self._get_id(conn, int(staff_id))
-            self._audit(conn, actor, "staff_add", account, before=None, after=_shown(account))
+            self._audit(conn, actor, AuditAction.staff_add, account, before=None,
+                        after=_shown(account))
         return account
 
     def set_role(self, username: str, role: StaffRole | str, *, actor: str = CLI_ACTOR) -> Staff:
@@ -324,7 +326,7 @@ class StaffStore:
                 self._keep_an_admin(conn, before, f"make {before.username} a {role.value}")
             conn.execute(update(staff).where(staff.c.id == before.id).values(role=role.value))
             after = self._get_id(conn, before.id)
-            self._audit(conn, actor, "staff_role", after, before=_shown(before),
+            self._audit(conn, actor, AuditAction.staff_role, after, before=_shown(before),
                         after=_shown(after))
         return after
 
@@ -345,7 +347,7 @@ class StaffStore:
             conn.execute(ended)
             # Before and after are the same account: the entry says the password changed, never
             # what it was or became.
-            self._audit(conn, actor, "staff_password", account, before=None, after=None)
+            self._audit(conn, actor, AuditAction.staff_password, account, before=None, after=None)
         return account
 
     def disable(self, username: str, *, actor: str = CLI_ACTOR) -> Staff:
@@ -361,7 +363,7 @@ class StaffStore:
                 disabled_at=self.clock()))
             conn.execute(delete(staff_sessions).where(staff_sessions.c.staff_id == before.id))
             after = self._get_id(conn, before.id)
-            self._audit(conn, actor, "staff_disable", after, before=_shown(before),
+            self._audit(conn, actor, AuditAction.staff_disable, after, before=_shown(before),
                         after=_shown(after))
         return after
 
@@ -372,7 +374,7 @@ class StaffStore:
                 return before
             conn.execute(update(staff).where(staff.c.id == before.id).values(disabled_at=None))
             after = self._get_id(conn, before.id)
-            self._audit(conn, actor, "staff_enable", after, before=_shown(before),
+            self._audit(conn, actor, AuditAction.staff_enable, after, before=_shown(before),
                         after=_shown(after))
         return after
 
@@ -384,7 +386,7 @@ class StaffStore:
                 return before
             failures.clear(conn, Scope.username, username_key(before.username))
             after = self._get_id(conn, before.id)
-            self._audit(conn, actor, "staff_unlock", after, before=_shown(before),
+            self._audit(conn, actor, AuditAction.staff_unlock, after, before=_shown(before),
                         after=_shown(after))
         return after
 
@@ -446,7 +448,7 @@ class StaffStore:
             failures.clear(conn, Scope.username, key)
             if account.locked(now):  # only a known device gets this far while locked
                 after = self._get_id(conn, account.id)
-                self._audit(conn, account.actor, "staff_unlock", after,
+                self._audit(conn, account.actor, AuditAction.staff_unlock, after,
                             before=_shown(account), after=_shown(after),
                             reason="signed in from a known device")
             conn.execute(insert(staff_sessions).values(
@@ -635,7 +637,7 @@ class StaffStore:
                              "could manage staff; make someone else an admin first, or unlock "
                              "them")
 
-    def _audit(self, conn: Connection, actor: str, action: str, account: Staff, *,
+    def _audit(self, conn: Connection, actor: str, action: AuditAction, account: Staff, *,
                before: dict[str, Any] | None, after: dict[str, Any] | None,
                **extra: Any) -> None:
         detail = {"staff": account.username, "before": before, "after": after, **extra}

@@ -27,6 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
+from ..audit import AuditAction
 from ..identity import personnummer
 from ..lane import MatchKey
 from . import bulk, devices, migrate, mobile, search
@@ -458,7 +459,7 @@ def _insert_customer(conn: Connection, values: dict[str, Any], new: NewCustomer,
     ).scalar_one()
     if new.marketing_consent:
         conn.execute(insert(consents).values(consent_values(customer_id, new, now)))
-    audit(conn, actor, "create", customer_id,
+    audit(conn, actor, AuditAction.create, customer_id,
            {"created_via": new.created_via, "customer_code": code})
     return _by(conn, customers.c.id == customer_id)
 

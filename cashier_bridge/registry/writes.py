@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, and_, insert, select
 
+from ..audit import AuditAction
 from ..identity import customer_code
 from . import fields
 from .duplicates import email_key
@@ -131,7 +132,7 @@ def group_id(conn: Connection, name: str) -> int | None:
 
 
 
-def audit(conn: Connection, actor: str, action: str, customer_id: int | None,
+def audit(conn: Connection, actor: str, action: AuditAction, customer_id: int | None,
            detail: dict[str, Any] | None) -> None:
     conn.execute(insert(audit_log).values(
         at=utcnow(), actor=actor, action=action, customer_id=customer_id,

@@ -51,7 +51,7 @@ def test_every_one_digit_change_is_refused_before_any_lookup(body: str) -> None:
     code = with_check_digit(body)
     for typo in one_digit_changes(code):
         with pytest.raises(InvalidChecksum):
-            customer_code.compact(typo)
+            customer_code.validate(typo)
         result = classify(typo, "numpad", today=TODAY)
         if typo[0] == "0":
             # A leading 0 makes it a phone number to try (in the UK 07700 900123 is one);

@@ -28,8 +28,8 @@ TEXT = st.builds(lambda p, t: p + t, PREFIXES, st.text(max_size=200))
 
 PARSERS = [
     lambda t: personnummer.parse(t, today=TODAY),
-    lambda t: phone.compact(t, "SE"),
-    lambda t: customer_code.compact(t, customer_code.CardFormat(length=13, check_digit="ean13")),
+    lambda t: phone.validate(t, "SE"),
+    lambda t: customer_code.validate(t, customer_code.CardFormat(length=13, check_digit="ean13")),
     lambda t: vcard.parse(t),
     lambda t: mecard.parse(t),
     lambda t: aamva.parse(t, today=TODAY),

@@ -99,8 +99,8 @@ PARSERS: dict[str, Callable[[str], object]] = {
     "mecard": mecard.parse,
     "mrz": lambda t: mrz.parse(t, today=TODAY),
     "personnummer": lambda t: personnummer.parse(t, today=TODAY),
-    "customer_code": customer_code.compact,
-    "phone": phone.compact,
+    "customer_code": customer_code.validate,
+    "phone": phone.validate,
 }
 
 PNR = FIXTURES / "personnummer/personnummer-meta"

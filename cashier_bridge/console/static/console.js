@@ -5,6 +5,7 @@
 "use strict";
 
 const TEXTS = JSON.parse(document.getElementById("texts").textContent);
+const MONEY = JSON.parse(document.getElementById("money").textContent);
 const LANE = document.body.dataset.lane;
 const CURRENCY = document.body.dataset.currency;
 const $ = (id) => document.getElementById(id);
@@ -18,11 +19,11 @@ function t(key, values) {
 function show(el, on) { el.hidden = !on; }
 
 function money(minor) {
-  // Swedish style, from minor units: 123456 -> "1 234,56 kr".
-  const sign = minor < 0 ? "-" : "";
+  // As cashier_bridge.money.money writes it: the page carries that module's pattern.
   const abs = Math.abs(minor);
-  const whole = String(Math.floor(abs / 100)).replace(/\B(?=(\d{3})+(?!\d))/g, " ");
-  return `${sign}${whole},${String(abs % 100).padStart(2, "0")} kr`;
+  const whole = String(Math.floor(abs / 100)).replace(/\B(?=(\d{3})+(?!\d))/g, MONEY.group);
+  return `${minor < 0 ? MONEY.minus : ""}${MONEY.prefix}${whole}${MONEY.decimal}` +
+    `${String(abs % 100).padStart(2, "0")}${MONEY.suffix}`;
 }
 
 function parseTotal(raw) {
