@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import signal
 import time
 from collections import deque
 from collections.abc import Callable
@@ -44,7 +45,8 @@ from cashier_bridge.protocol import (
     Welcome,
 )
 
-from . import probe, screens, theme
+from . import EXIT_LEFT_KIOSK, probe, screens, theme
+from .exit_pin import ExitPin, Outcome
 from .i18n import ENDONYMS, gettext, next_language
 from .link import BridgeLink
 from .masking import mask_typed
@@ -53,6 +55,7 @@ from .screen_choice import screen_for
 
 if TYPE_CHECKING:
     from .camera import FrameSource
+    from .platform import Monitor
     from .scanner import Code
 
 # Error replies that mean "the registry is away", which the shopper is told as "one moment".
@@ -63,6 +66,11 @@ log = logging.getLogger("selfreg.kiosk")
 KV_FILE = Path(__file__).with_name("kiosk.kv")
 OFFLINE_GRACE_S = 1.0  # a blip shorter than this never shows the offline screen
 MAX_DIGITS = 16
+# Staff open the exit PIN pad by holding the top left corner (the logo) this long; a shopper
+# resting a hand there lets go long before.
+HIDDEN_PRESS_S = 3.0
+CORNER = 120  # design pixels from the top left corner
+PAD_IDLE_S = 30.0  # an exit pad left alone closes, so it never stays on the shopper's screen
 
 
 class KioskApp(App):
@@ -70,7 +78,7 @@ class KioskApp(App):
     language = StringProperty("sv")
 
     def __init__(self, settings: Settings, *, connect: bool = True,
-                 probe_file: Path | None = None) -> None:
+                 probe_file: Path | None = None, monitor: Monitor | None = None) -> None:
         super().__init__()
         self.title = "selfreg"
         self.settings = settings
@@ -107,6 +115,16 @@ class KioskApp(App):
         self._screen_model_camera = ""
         # Skanna ID's beep or buzz on hardware that has one; by default only logged.
         self.scan_feedback: Callable[[Code], None] = no_feedback
+        # Kiosk mode: nothing but the exit PIN closes the window (not Escape, not the window
+        # manager's close); leaving with it ends the process with EXIT_LEFT_KIOSK.
+        self.kiosk_mode = settings.kiosk_fullscreen
+        self.monitor = monitor
+        self.exit_status = 0
+        self.exit_pin = ExitPin(settings.kiosk_exit_pin) if settings.kiosk_exit_pin else None
+        self.pin_pad_open = False
+        self._leaving = False
+        self._hidden_press: ClockEvent | None = None
+        self._pad_idle: ClockEvent | None = None
 
     # --- Kivy life cycle ----------------------------------------------------------------------
 
@@ -118,10 +136,30 @@ class KioskApp(App):
         from kivy.core.window import Window
 
         Window.clearcolor = theme.BACKGROUND
-        Window.bind(on_touch_down=self._touched, size=self._resized)
+        Window.bind(on_touch_down=self._touched, on_touch_up=self._let_go, size=self._resized,
+                    on_request_close=self._close_requested)
         root = self.build_kiosk(Window.size)
         self.root = root
+        if self.monitor is not None:
+            self._after_layout(self._check_touch_targets, self._render_generation)
         return root
+
+    def _check_touch_targets(self) -> None:
+        from .window import MIN_TOUCH_MM, smallest_target_mm
+
+        assert self.kiosk_root is not None and self.monitor is not None
+        sizes = [tuple(w.size) for w in self.kiosk_root.walk()
+                 if getattr(w, "probe_id", "") and w.width > 0]
+        mm = smallest_target_mm(sizes, self.monitor)  # type: ignore[arg-type]
+        if mm is None:
+            log.info("monitor %s does not say its physical size; touch targets not checked",
+                     self.monitor.name)
+        elif mm < MIN_TOUCH_MM:
+            log.warning("on monitor %s (%d mm wide) the smallest button is %.1f mm, under the "
+                        "%.0f mm a finger needs: use a larger customer screen", self.monitor.name,
+                        self.monitor.width_mm, mm, MIN_TOUCH_MM)
+        else:
+            log.info("smallest button on monitor %s: %.1f mm", self.monitor.name, mm)
 
     def build_kiosk(self, size: tuple[int, int]) -> Widget:
         """The customer screen's root widget, laid out for a display of ``size``.  On the
@@ -142,6 +180,10 @@ class KioskApp(App):
         """Run the window and the bridge link side by side until the window closes."""
         assert self.link is not None
         link_task = asyncio.create_task(self.link.run())
+        # systemd stops the kiosk with SIGTERM; a handler of our own also keeps SDL from turning
+        # it into a close request, which kiosk mode would refuse.
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGTERM, self.leave, 0)
         try:
             await self.async_run(async_lib="asyncio")
         finally:
@@ -151,6 +193,71 @@ class KioskApp(App):
 
     def on_stop(self) -> None:
         self._close_scan()  # the camera is released whatever ends the app
+
+    def leave(self, status: int) -> None:
+        """End the app with this exit status (the one way out of kiosk mode)."""
+        self.exit_status = status
+        self._leaving = True
+        self.stop()
+
+    def _close_requested(self, _window: object, *args: object, **kwargs: object) -> bool:
+        if self.kiosk_mode and not self._leaving:
+            log.info("a request to close the kiosk window was refused (kiosk mode)")
+            return True
+        return False
+
+    # --- leaving kiosk mode: the hidden corner and the exit PIN pad ---------------------------
+
+    def _in_corner(self, touch: object) -> bool:
+        root = self.kiosk_root
+        if root is None or self.pin_pad_open:
+            return False
+        x, y = touch.pos  # type: ignore[attr-defined]
+        reach = CORNER * self.u
+        return root.x <= x <= root.x + reach and root.top - reach <= y <= root.top
+
+    def _let_go(self, _window: object, _touch: object) -> None:
+        self._cancel("_hidden_press")
+
+    def _open_pin_pad(self, _dt: float) -> None:
+        self._hidden_press = None
+        if self.exit_pin is None:
+            log.info("the exit corner was held, but no kiosk_exit_pin is set: the kiosk stays")
+            return
+        self.pin_pad_open = True
+        self._pad_touched()
+        self.render()
+
+    def _pad_touched(self) -> None:
+        self._cancel("_pad_idle")
+        self._pad_idle = Clock.schedule_once(lambda _dt: self.pin_cancel(), PAD_IDLE_S)
+
+    def pin_key(self, key: str) -> None:
+        if self.exit_pin is not None:
+            self.exit_pin.press(key)
+            self._pad_touched()
+            self.render()
+
+    def pin_submit(self) -> None:
+        if self.exit_pin is None:
+            return
+        outcome = self.exit_pin.submit()
+        if outcome is Outcome.leave:
+            log.warning("kiosk mode left with the exit PIN")
+            self.leave(EXIT_LEFT_KIOSK)
+            return
+        if outcome is not Outcome.empty:
+            log.warning("a wrong exit PIN was typed on the kiosk (%s)", outcome.value)
+        self._pad_touched()
+        self.render()
+
+    def pin_cancel(self) -> None:
+        self._cancel("_pad_idle")
+        if self.exit_pin is not None:
+            self.exit_pin.reset_view()
+        if self.pin_pad_open:
+            self.pin_pad_open = False
+            self.render()
 
     def _resized(self, _window: object, size: tuple[int, int]) -> None:
         self.resize_display(size)
@@ -225,8 +332,11 @@ class KioskApp(App):
 
     # --- screen timeout -----------------------------------------------------------------------
 
-    def _touched(self, _window: object, _touch: object) -> None:
+    def _touched(self, _window: object, touch: object) -> None:
         self._restart_timeout()
+        self._cancel("_hidden_press")
+        if self._in_corner(touch):
+            self._hidden_press = Clock.schedule_once(self._open_pin_pad, HIDDEN_PRESS_S)
 
     def _restart_timeout(self) -> None:
         self._cancel("_timeout")
@@ -394,9 +504,9 @@ class KioskApp(App):
         if root is None:
             return
         state = self.state
-        self.screen = screen_for(state, offline=self.offline_shown,
-                                 welcome_over=state is not None
-                                 and state.seq == self._welcome_over_seq)
+        self.screen = "leave_kiosk" if self.pin_pad_open else screen_for(
+            state, offline=self.offline_shown,
+            welcome_over=state is not None and state.seq == self._welcome_over_seq)
         if self.screen != "numpad":
             self.digits = ""  # typed digits never outlive the numpad screen
             self.revealing = False
@@ -410,10 +520,15 @@ class KioskApp(App):
             self._close_scan()
         session = self.scan_session
         self._screen_model_camera = session.status if session is not None else ""
+        pin = self.exit_pin
         model = screens.ScreenModel(language=self.language, view=view, digits=self.digits,
                                     camera=self._screen_model_camera, reveal=self.revealing,
                                     mobile_left_s=self._mobile_left(),
-                                    unpaired_lane=self.settings.lane if self.unpaired else "")
+                                    unpaired_lane=self.settings.lane if self.unpaired else "",
+                                    pin_typed=len(pin.digits) if pin else 0,
+                                    pin_outcome=pin.last.value if pin and pin.last else "",
+                                    pin_tries_left=pin.tries_left if pin else 0,
+                                    pin_paused_s=pin.paused_for() if pin else 0)
         self._cancel("_mobile_tick")
         if self.screen == "mobile" and view.mobile_url and not view.mobile_submitted:
             self._mobile_tick = Clock.schedule_interval(self._tick_mobile, 1.0)
