@@ -1,0 +1,89 @@
+"""Helpers for the till tests: the two-monitor screen's geometry, the kiosk started as its unit
+starts it (settings from the environment), taps at screen pixels, and xset's state."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from simulator.processes import BridgeProcess, KioskProcess
+
+LANE = "lane-1"
+MONITOR_W, MONITOR_H = 1920, 1080
+# A 15.6" customer display, as its EDID would say.
+MONITOR_MM = (344, 194)
+EXIT_PIN = "4711"
+
+
+def x_tool(display: str, *args: str) -> str:
+    done = subprocess.run(list(args), env={**os.environ, "DISPLAY": display}, capture_output=True,
+                          text=True, timeout=20, check=True)
+    return done.stdout
+
+
+def kiosk_env(**settings: str) -> dict[str, str]:
+    env = {"SELFREG_KIOSK_DISPLAY": "right", "SELFREG_KIOSK_FULLSCREEN": "true",
+           "SELFREG_KIOSK_EXIT_PIN": EXIT_PIN, "SELFREG_LANGUAGE": "sv"}
+    for key, value in settings.items():  # "" leaves the setting out (its default)
+        if value:
+            env[f"SELFREG_{key.upper()}"] = value
+        else:
+            env.pop(f"SELFREG_{key.upper()}", None)
+    return env
+
+
+def start_kiosk(workdir: Path, bridge: BridgeProcess, display: str,
+                **settings: str) -> KioskProcess:
+    kiosk = KioskProcess(workdir, bridge.url, LANE, display, token=bridge.token(LANE, "kiosk"),
+                         env=kiosk_env(**settings))
+    kiosk.start(timeout=60)
+    return kiosk
+
+
+def press(display: str, x: int, y: int) -> None:
+    """A finger's tap at screen pixel (x, y)."""
+    x_tool(display, "xdotool", "mousemove", str(x), str(y), "click", "1")
+
+
+def tap(kiosk: KioskProcess, button: str, origin: tuple[int, int] = (MONITOR_W, 0)) -> None:
+    """Tap a kiosk button by its probe id: the probe gives window pixels, the screen has the
+    window at the monitor's corner."""
+    shown = kiosk.wait_for(lambda p: button in p.get("buttons", {}), 10,
+                           what=f"button {button!r}")
+    x, y = shown["buttons"][button]
+    press(kiosk.display, origin[0] + int(x), origin[1] + int(y))
+
+
+def screen_saver(display: str) -> dict[str, Any]:
+    from kiosk.platform.linux import parse_xset_q
+
+    saved = parse_xset_q(x_tool(display, "xset", "q"))
+    return {"timeout": saved.timeout, "blanking": saved.blanking}
+
+
+def hold_corner(kiosk: KioskProcess, origin: tuple[int, int] = (MONITOR_W, 0)) -> dict[str, Any]:
+    """Staff's long press on the kiosk's top left corner: held until the exit pad shows."""
+    mark = kiosk.mark()
+    x_tool(kiosk.display, "xdotool", "mousemove", str(origin[0] + 30), str(origin[1] + 30),
+           "mousedown", "1")
+    try:
+        return kiosk.wait_screen("leave_kiosk", timeout=15, since=mark)
+    finally:
+        x_tool(kiosk.display, "xdotool", "mouseup", "1")
+
+
+def type_pin(kiosk: KioskProcess, pin: str) -> dict[str, Any]:
+    """Type ``pin`` on the exit pad and press its button; the pad's screen after it (or the
+    last screen before the process ended)."""
+    for typed in range(1, len(pin) + 1):
+        mark = kiosk.mark()
+        tap(kiosk, f"pin_{pin[typed - 1]}")
+        # Each key rebuilds the pad: the next tap waits until it is back in place.
+        kiosk.wait_for(lambda p, n=typed: "•" * n in p.get("texts", []), 10,
+                       what=f"{typed} PIN digits", since=mark)
+    mark = kiosk.mark()
+    tap(kiosk, "pin_ok")
+    return kiosk.wait_for(lambda p: not any("•" in t for t in p.get("texts", [])), 10,
+                          what="the PIN to be taken", since=mark)
