@@ -141,13 +141,19 @@ class KioskApp(App):
         root = self.build_kiosk(Window.size)
         self.root = root
         if self.monitor is not None:
-            self._after_layout(self._check_touch_targets, self._render_generation)
+            # Once the first screen is laid out, whichever it is (every screen has buttons).
+            Clock.schedule_once(lambda _dt: self._check_touch_targets(), 0.5)
         return root
 
     def _check_touch_targets(self) -> None:
+        from kivy.metrics import Metrics
+
         from .window import MIN_TOUCH_MM, smallest_target_mm
 
         assert self.kiosk_root is not None and self.monitor is not None
+        log.info("monitor %s: %dx%d at +%d+%d, Kivy dpi %.0f, density %.2f", self.monitor.name,
+                 self.monitor.width, self.monitor.height, self.monitor.x, self.monitor.y,
+                 Metrics.dpi, Metrics.density)
         sizes = [tuple(w.size) for w in self.kiosk_root.walk()
                  if getattr(w, "probe_id", "") and w.width > 0]
         mm = smallest_target_mm(sizes, self.monitor)  # type: ignore[arg-type]

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from PIL import Image, ImageGrab
@@ -23,7 +24,7 @@ from till_harness import (
 )
 
 from kiosk import theme
-from simulator.processes import BridgeProcess, KioskProcess, _env
+from simulator.processes import BridgeProcess, KioskProcess, VirtualScreen, _env
 
 pytestmark = pytest.mark.kiosk
 
@@ -156,3 +157,39 @@ def test_an_unknown_display_is_refused_with_the_monitors_the_till_has(
     assert "0: left 1920x1080+0+0, 344×194 mm" in done.stderr
     assert "1: right 1920x1080+1920+0, 344×194 mm" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def _log_line(kiosk: KioskProcess, text: str) -> str:
+    """The kiosk's log line containing ``text``, once it is written."""
+    def written(_probe: object) -> bool:
+        return text in kiosk.log_path.read_text(errors="replace")
+    kiosk.wait_for(written, 20, what=f"the log to say {text!r}")
+    return next(line for line in kiosk.log_path.read_text(errors="replace").splitlines()
+                if text in line)
+
+
+def test_kivy_is_told_the_monitors_density_and_the_buttons_are_big_enough_for_a_finger(
+        kiosk: KioskProcess) -> None:
+    # 1920 px across 344 mm: 141.8 dpi, 1.48 times a 96 dpi desktop's.
+    assert _log_line(kiosk, "Kivy dpi").endswith(
+        "monitor right: 1920x1080 at +1920+0, Kivy dpi 142, density 1.48")
+    assert _log_line(kiosk, "smallest button").endswith(
+        "smallest button on monitor right: 13.5 mm")
+
+
+def test_a_customer_screen_too_small_for_fingers_is_warned_about(
+        bridge: BridgeProcess, tmp_path: os.PathLike[str]) -> None:
+    seven_inch = VirtualScreen(1024, 600)
+    display = seven_inch.start()
+    try:
+        x_tool(display, "xrandr", "--setmonitor", "DSI-1", "1024/154x600/90+0+0", "screen")
+        k = start_kiosk(Path(tmp_path), bridge, display, kiosk_display="DSI-1")
+        try:
+            warning = _log_line(k, "smallest button")
+        finally:
+            k.stop()
+    finally:
+        seven_inch.stop()
+    assert warning.startswith("WARNING:")
+    assert "on monitor DSI-1 (154 mm wide) the smallest button is 6.3 mm, under the 9 mm a " \
+           "finger needs" in warning
