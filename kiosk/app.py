@@ -136,7 +136,8 @@ class KioskApp(App):
         from kivy.core.window import Window
 
         Window.clearcolor = theme.BACKGROUND
-        Window.bind(on_touch_down=self._touched, on_touch_up=self._let_go, size=self._resized,
+        Window.bind(on_touch_down=self._touched, on_touch_move=self._moved,
+                    on_touch_up=self._let_go, size=self._resized,
                     on_request_close=self._close_requested)
         root = self.build_kiosk(Window.size)
         self.root = root
@@ -224,6 +225,10 @@ class KioskApp(App):
 
     def _let_go(self, _window: object, _touch: object) -> None:
         self._cancel("_hidden_press")
+
+    def _moved(self, _window: object, touch: object) -> None:
+        if self._hidden_press is not None and not self._in_corner(touch):
+            self._cancel("_hidden_press")  # a swipe that started on the logo is not a hold
 
     def _open_pin_pad(self, _dt: float) -> None:
         self._hidden_press = None
