@@ -15,6 +15,7 @@ from till_harness import (
     EXIT_PIN,
     MONITOR_H,
     MONITOR_W,
+    cursor_visible_at,
     hold_corner,
     press,
     start_kiosk,
@@ -193,3 +194,10 @@ def test_a_customer_screen_too_small_for_fingers_is_warned_about(
     assert warning.startswith("WARNING:")
     assert "on monitor DSI-1 (154 mm wide) the smallest button is 6.3 mm, under the 9 mm a " \
            "finger needs" in warning
+
+
+def test_the_pointer_is_hidden_over_the_kiosk_and_not_over_the_cashiers_monitor(
+        kiosk: KioskProcess, till_display: str) -> None:
+    kiosk.wait_for(lambda p: p.get("screen") == "idle", what="the idle screen")
+    assert cursor_visible_at(till_display, 600, 500)
+    assert not cursor_visible_at(till_display, MONITOR_W + 600, 500)

@@ -87,3 +87,40 @@ def type_pin(kiosk: KioskProcess, pin: str) -> dict[str, Any]:
     tap(kiosk, "pin_ok")
     return kiosk.wait_for(lambda p: not any("•" in t for t in p.get("texts", [])), 10,
                           what="the PIN to be taken", since=mark)
+
+
+def cursor_visible_at(display: str, x: int, y: int) -> bool:
+    """Whether the X server draws a visible pointer with the pointer at (x, y): the cursor image
+    XFixes reports there has any pixel that is not fully transparent."""
+    import ctypes
+    import ctypes.util
+
+    class CursorImage(ctypes.Structure):
+        _fields_ = [("x", ctypes.c_short), ("y", ctypes.c_short),
+                    ("width", ctypes.c_ushort), ("height", ctypes.c_ushort),
+                    ("xhot", ctypes.c_ushort), ("yhot", ctypes.c_ushort),
+                    ("cursor_serial", ctypes.c_ulong),
+                    ("pixels", ctypes.POINTER(ctypes.c_ulong))]
+
+    x_tool(display, "xdotool", "mousemove", str(x), str(y))
+    xlib = ctypes.CDLL(ctypes.util.find_library("X11") or "libX11.so.6")
+    xfixes = ctypes.CDLL(ctypes.util.find_library("Xfixes") or "libXfixes.so.3")
+    xlib.XOpenDisplay.restype = ctypes.c_void_p
+    xlib.XOpenDisplay.argtypes = [ctypes.c_char_p]
+    xlib.XCloseDisplay.argtypes = [ctypes.c_void_p]
+    xlib.XFree.argtypes = [ctypes.c_void_p]
+    xfixes.XFixesGetCursorImage.restype = ctypes.POINTER(CursorImage)
+    xfixes.XFixesGetCursorImage.argtypes = [ctypes.c_void_p]
+    connection = xlib.XOpenDisplay(display.encode())
+    assert connection, f"cannot open {display}"
+    try:
+        image = xfixes.XFixesGetCursorImage(connection)
+        assert image, "XFixes gave no cursor image"
+        try:
+            cursor = image.contents
+            pixels = [cursor.pixels[i] for i in range(cursor.width * cursor.height)]
+        finally:
+            xlib.XFree(image)
+    finally:
+        xlib.XCloseDisplay(connection)
+    return any(p >> 24 & 0xFF for p in pixels)  # ARGB: any alpha
