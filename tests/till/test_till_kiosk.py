@@ -15,6 +15,7 @@ from till_harness import (
     EXIT_PIN,
     MONITOR_H,
     MONITOR_W,
+    ask_window_to_close,
     cursor_visible_at,
     hold_corner,
     press,
@@ -201,3 +202,20 @@ def test_the_pointer_is_hidden_over_the_kiosk_and_not_over_the_cashiers_monitor(
     kiosk.wait_for(lambda p: p.get("screen") == "idle", what="the idle screen")
     assert cursor_visible_at(till_display, 600, 500)
     assert not cursor_visible_at(till_display, MONITOR_W + 600, 500)
+
+
+def test_the_window_managers_close_is_refused_in_kiosk_mode(kiosk: KioskProcess,
+                                                            till_display: str) -> None:
+    root = x_tool(till_display, "xdotool", "mousemove", "600", "500", "getmouselocation",
+                  "--shell")  # over the cashier's monitor: X's root window
+    # Alt-F4 or the close button under a window manager
+    window = ask_window_to_close(till_display, MONITOR_W + 600, 500)
+    assert f"WINDOW={window}\n" not in root  # the message went to the kiosk's window
+    kiosk.wait_for(lambda _p: "request to close the kiosk window was refused"
+                   in kiosk.log_path.read_text(errors="replace"), 10, what="the refusal")
+    shown = kiosk.wait_for(lambda p: "lang" in p.get("buttons", {}), what="the language button")
+    mark = kiosk.mark()
+    tap(kiosk, "lang")  # still there, still answering
+    kiosk.wait_for(lambda p: p.get("language") != shown["language"], 10,
+                   what="the language to change", since=mark)
+    assert kiosk.proc is not None and kiosk.proc.poll() is None

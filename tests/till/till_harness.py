@@ -124,3 +124,50 @@ def cursor_visible_at(display: str, x: int, y: int) -> bool:
     finally:
         xlib.XCloseDisplay(connection)
     return any(p >> 24 & 0xFF for p in pixels)  # ARGB: any alpha
+
+
+def ask_window_to_close(display: str, x: int, y: int) -> int:
+    """What a window manager does on Alt-F4 or its close button: a WM_DELETE_WINDOW message to
+    the window at screen pixel (x, y). Returns the window id."""
+    import ctypes
+    import ctypes.util
+
+    where = x_tool(display, "xdotool", "mousemove", str(x), str(y), "getmouselocation",
+                   "--shell")
+    window = int(dict(line.split("=", 1) for line in where.split())["WINDOW"])
+
+    class Data(ctypes.Union):
+        _fields_ = [("l", ctypes.c_long * 5)]
+
+    class ClientMessage(ctypes.Structure):
+        _fields_ = [("type", ctypes.c_int), ("serial", ctypes.c_ulong),
+                    ("send_event", ctypes.c_int), ("display", ctypes.c_void_p),
+                    ("window", ctypes.c_ulong), ("message_type", ctypes.c_ulong),
+                    ("format", ctypes.c_int), ("data", Data)]
+
+    class Event(ctypes.Union):
+        _fields_ = [("client", ClientMessage), ("pad", ctypes.c_long * 24)]
+
+    xlib = ctypes.CDLL(ctypes.util.find_library("X11") or "libX11.so.6")
+    xlib.XOpenDisplay.restype = ctypes.c_void_p
+    xlib.XOpenDisplay.argtypes = [ctypes.c_char_p]
+    xlib.XInternAtom.restype = ctypes.c_ulong
+    xlib.XInternAtom.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int]
+    xlib.XSendEvent.argtypes = [ctypes.c_void_p, ctypes.c_ulong, ctypes.c_int, ctypes.c_long,
+                                ctypes.POINTER(Event)]
+    xlib.XSync.argtypes = [ctypes.c_void_p, ctypes.c_int]
+    xlib.XCloseDisplay.argtypes = [ctypes.c_void_p]
+    connection = xlib.XOpenDisplay(display.encode())
+    assert connection, f"cannot open {display}"
+    try:
+        event = Event()
+        event.client.type = 33  # ClientMessage
+        event.client.window = window
+        event.client.message_type = xlib.XInternAtom(connection, b"WM_PROTOCOLS", 0)
+        event.client.format = 32
+        event.client.data.l[0] = xlib.XInternAtom(connection, b"WM_DELETE_WINDOW", 0)
+        assert xlib.XSendEvent(connection, window, 0, 0, ctypes.byref(event))
+        xlib.XSync(connection, 0)
+    finally:
+        xlib.XCloseDisplay(connection)
+    return window
