@@ -224,11 +224,14 @@ class KioskApp(App):
         return root.x <= x <= root.x + reach and root.top - reach <= y <= root.top
 
     def _let_go(self, _window: object, _touch: object) -> None:
-        self._cancel("_hidden_press")
+        if self._hidden_press is not None:
+            self._cancel("_hidden_press")
+            log.info("the exit corner was let go of before %g s: no exit pad", HIDDEN_PRESS_S)
 
     def _moved(self, _window: object, touch: object) -> None:
         if self._hidden_press is not None and not self._in_corner(touch):
             self._cancel("_hidden_press")  # a swipe that started on the logo is not a hold
+            log.info("a touch moved off the exit corner: no exit pad")
 
     def _open_pin_pad(self, _dt: float) -> None:
         self._hidden_press = None
@@ -348,6 +351,7 @@ class KioskApp(App):
         self._cancel("_hidden_press")
         if self._in_corner(touch):
             self._hidden_press = Clock.schedule_once(self._open_pin_pad, HIDDEN_PRESS_S)
+            log.info("the exit corner is being held")
 
     def _restart_timeout(self) -> None:
         self._cancel("_timeout")
