@@ -19,6 +19,7 @@ from till_harness import (
     cursor_visible_at,
     hold_corner,
     press,
+    speak,
     start_kiosk,
     tap,
     type_pin,
@@ -135,6 +136,7 @@ def test_a_short_touch_or_a_swipe_from_the_corner_does_not_open_the_exit_pad(
 def test_wrong_exit_pins_pause_the_pad_and_then_even_the_right_one_waits(
         kiosk: KioskProcess, till_display: str) -> None:
     kiosk.wait_for(lambda p: p.get("screen") == "idle", what="the idle screen")
+    speak(kiosk, "sv")
     pad = hold_corner(kiosk)
     assert pad["screen"] == "leave_kiosk"
     assert set(pad["buttons"]) >= {f"pin_{d}" for d in "0123456789"} | {"pin_ok", "pin_cancel"}

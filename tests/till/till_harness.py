@@ -171,3 +171,16 @@ def ask_window_to_close(display: str, x: int, y: int) -> int:
     finally:
         xlib.XCloseDisplay(connection)
     return window
+
+
+def speak(kiosk: KioskProcess, language: str) -> None:
+    """Tap the language button until the kiosk speaks ``language`` (tests share one kiosk)."""
+    for _ in range(3):
+        shown = kiosk.wait_for(lambda p: "lang" in p.get("buttons", {}), what="the language")
+        if shown["language"] == language:
+            return
+        mark = kiosk.mark()
+        tap(kiosk, "lang")
+        kiosk.wait_for(lambda p, was=shown["language"]: p.get("language") != was, 10,
+                       what="the language to change", since=mark)
+    raise AssertionError(f"the kiosk never spoke {language}")
