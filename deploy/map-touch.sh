@@ -8,8 +8,9 @@
 #
 #   deploy/map-touch.sh [--device NAME|ID]... [--dry-run] MONITOR
 #
-# MONITOR is a name or index from `xrandr --listmonitors` (the kiosk's --display /
-# kiosk_display; default $SELFREG_KIOSK_DISPLAY), or an output name from `xrandr --query`.
+# MONITOR is a name or index from `xrandr --listmonitors` (the kiosk's --display), or an output
+# name from `xrandr --query`; default $SELFREG_KIOSK_DISPLAY, else kiosk_display in the kiosk's
+# configuration file $SELFREG_CONFIG.
 # Touch devices are the X pointers with a touch class or "touch" in their name; --device names
 # them instead (repeatable; `xinput list` shows the names and ids).
 # Exit status: 0 mapped (or already mapped), 1 no touch device, 2 usage or unknown monitor,
@@ -22,16 +23,20 @@ fail() { local status=$1; shift; echo "map-touch: $*" >&2; exit "$status"; }
 devices=()
 dry_run=0
 monitor="${SELFREG_KIOSK_DISPLAY:-}"
+if [ -z "$monitor" ] && [ -r "${SELFREG_CONFIG:-}" ]; then
+  # The kiosk's own setting, so a unit can run this with the kiosk's environment and no argument.
+  monitor=$(sed -n 's/^[[:space:]]*kiosk_display[[:space:]]*=[[:space:]]*"\{0,1\}\([^"#]*[^"# ]\)"\{0,1\}[[:space:]]*\(#.*\)\{0,1\}$/\1/p' "$SELFREG_CONFIG" | tail -1)
+fi
 while [ $# -gt 0 ]; do
   case "$1" in
     --device) [ $# -ge 2 ] || fail 2 "--device needs a name or id"; devices+=("$2"); shift 2 ;;
     --dry-run) dry_run=1; shift ;;
-    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) fail 2 "unknown option $1 (see --help)" ;;
     *) monitor="$1"; shift ;;
   esac
 done
-[ -n "$monitor" ] || fail 2 "which monitor? give its name or index from xrandr --listmonitors"
+[ -n "$monitor" ] || fail 2 "which monitor? give its name or index from xrandr --listmonitors (or kiosk_display in \$SELFREG_CONFIG)"
 [ -n "${DISPLAY:-}" ] || fail 3 "DISPLAY is not set: run this in the kiosk's X session"
 for tool in xrandr xinput; do
   command -v "$tool" >/dev/null || fail 3 "$tool is not installed (apt-get install $([ "$tool" = xinput ] && echo xinput || echo x11-xserver-utils))"
@@ -107,8 +112,8 @@ for device in "${devices[@]}"; do
       say "'$label' is already mapped onto $name"
       continue
     fi
-    # shellcheck disable=SC2086  # the nine numbers are nine arguments
-    how=(xinput set-prop "$device" "Coordinate Transformation Matrix" $wanted)
+    read -r -a numbers <<<"$wanted"  # nine numbers, nine arguments
+    how=(xinput set-prop "$device" "Coordinate Transformation Matrix" "${numbers[@]}")
   fi
   if [ "$dry_run" = 1 ]; then
     say "would run: ${how[*]}"

@@ -89,7 +89,9 @@ def main(argv: list[str] | None = None) -> int:
             except (UnknownMonitor, DisplayError) as exc:
                 print(f"selfreg-kiosk: {exc}", file=sys.stderr)
                 return 2
-        if settings.kiosk_fullscreen:
+        # xset keeps an X screen lit; with no X display (Android, which keeps its own screen
+        # on, or a Wayland session without XWayland) there is nothing for it to do.
+        if settings.kiosk_fullscreen and os.environ.get("DISPLAY"):
             keeper = XsetScreenKeeper()
     configure_window(args.size, fullscreen=settings.kiosk_fullscreen, monitor=monitor)
 

@@ -63,6 +63,25 @@ def test_a_monitor_is_also_found_by_its_index_and_the_setting(unmapped: str) -> 
     assert matrix(unmapped) == [0.5, 0, 0.5, 0, 1, 0, 0, 0, 1]
 
 
+def test_with_no_monitor_given_it_takes_the_kiosks_from_its_configuration_file(
+        unmapped: str, tmp_path: Path) -> None:
+    config = tmp_path / "kiosk.toml"
+    config.write_text('lane = "kassa-1"\nkiosk_display = "right"  # the customer screen\n')
+    env = {k: v for k, v in os.environ.items() if k != "SELFREG_KIOSK_DISPLAY"}
+    done = subprocess.run([str(SCRIPT), "--device", DEVICE], capture_output=True, text=True,
+                          timeout=60, check=False,
+                          env={**env, "DISPLAY": unmapped, "SELFREG_CONFIG": str(config)})
+    assert done.returncode == 0, done.stderr
+    assert "onto right (1920x1080+1920+0)" in done.stdout
+    assert matrix(unmapped) == [0.5, 0, 0.5, 0, 1, 0, 0, 0, 1]
+    config.write_text('lane = "kassa-1"\n')
+    done = subprocess.run([str(SCRIPT), "--device", DEVICE], capture_output=True, text=True,
+                          timeout=60, check=False,
+                          env={**env, "DISPLAY": unmapped, "SELFREG_CONFIG": str(config)})
+    assert done.returncode == 2
+    assert "which monitor?" in done.stderr
+
+
 def test_an_output_is_mapped_with_xinput_map_to_output(unmapped: str) -> None:
     map_touch(unmapped, "--device", DEVICE, "right")
     # "screen" is Xvfb's one RandR output (the whole 3840×1080), not a monitor of its own here.
