@@ -125,6 +125,7 @@ class KioskApp(App):
         self._leaving = False
         self._hidden_press: ClockEvent | None = None
         self._pad_idle: ClockEvent | None = None
+        self._size_warned: set[str] = set()  # "b" buttons, "t" text: warned once each
 
     # --- Kivy life cycle ----------------------------------------------------------------------
 
@@ -147,26 +148,52 @@ class KioskApp(App):
         return root
 
     def _check_touch_targets(self) -> None:
+        """The first screen's sizes on the monitor, for the log; then every screen is checked
+        as it is shown (_check_sizes) and a too small one is warned about once."""
         from kivy.metrics import Metrics
 
-        from .window import MIN_TOUCH_MM, smallest_target_mm
-
-        assert self.kiosk_root is not None and self.monitor is not None
+        assert self.monitor is not None
         log.info("monitor %s: %dx%d at +%d+%d, Kivy dpi %.0f, density %.2f", self.monitor.name,
                  self.monitor.width, self.monitor.height, self.monitor.x, self.monitor.y,
                  Metrics.dpi, Metrics.density)
-        sizes = [tuple(w.size) for w in self.kiosk_root.walk()
-                 if getattr(w, "probe_id", "") and w.width > 0]
-        mm = smallest_target_mm(sizes, self.monitor)  # type: ignore[arg-type]
-        if mm is None:
-            log.info("monitor %s does not say its physical size; touch targets not checked",
+        button_mm, text_mm = self._sizes_mm()
+        if button_mm is None or text_mm is None:
+            log.info("monitor %s does not say its physical size; sizes not checked",
                      self.monitor.name)
-        elif mm < MIN_TOUCH_MM:
-            log.warning("on monitor %s (%d mm wide) the smallest button is %.1f mm, under the "
-                        "%.0f mm a finger needs: use a larger customer screen", self.monitor.name,
-                        self.monitor.width_mm, mm, MIN_TOUCH_MM)
-        else:
-            log.info("smallest button on monitor %s: %.1f mm", self.monitor.name, mm)
+            return
+        log.info("smallest button on monitor %s: %.1f mm", self.monitor.name, button_mm)
+        log.info("smallest text on monitor %s: %.1f mm", self.monitor.name, text_mm)
+        self._check_sizes()
+
+    def _sizes_mm(self) -> tuple[float | None, float | None]:
+        from kivy.uix.label import Label
+
+        from .window import smallest_target_mm, smallest_text_mm
+
+        assert self.kiosk_root is not None and self.monitor is not None
+        shown = [w for w in self.kiosk_root.walk() if w.opacity > 0 and w.width > 0]
+        buttons = [(w.width, w.height) for w in shown if getattr(w, "probe_id", "")]
+        fonts = [float(w.font_size) for w in shown if isinstance(w, Label) and w.text.strip()]
+        return (smallest_target_mm(buttons, self.monitor),
+                smallest_text_mm(fonts, self.monitor))
+
+    def _check_sizes(self) -> None:
+        from .window import MIN_TEXT_MM, MIN_TOUCH_MM
+
+        if self.monitor is None or self.kiosk_root is None or self._size_warned >= {"b", "t"}:
+            return
+        button_mm, text_mm = self._sizes_mm()
+        where = f"on monitor {self.monitor.name} ({self.monitor.width_mm} mm wide)"
+        if button_mm is not None and button_mm < MIN_TOUCH_MM and "b" not in self._size_warned:
+            self._size_warned.add("b")
+            log.warning("%s the smallest button is %.1f mm, under the %.0f mm a finger needs "
+                        "(screen %s): use a larger customer screen", where, button_mm,
+                        MIN_TOUCH_MM, self.screen)
+        if text_mm is not None and text_mm < MIN_TEXT_MM and "t" not in self._size_warned:
+            self._size_warned.add("t")
+            log.warning("%s the smallest text is %.1f mm, under the %.0f mm a shopper reads at "
+                        "arm's length (screen %s): use a larger customer screen", where, text_mm,
+                        MIN_TEXT_MM, self.screen)
 
     def build_kiosk(self, size: tuple[int, int]) -> Widget:
         """The customer screen's root widget, laid out for a display of ``size``.  On the
@@ -558,6 +585,8 @@ class KioskApp(App):
     def _probe_soon(self, frames: int = 3) -> None:
         """Something on screen changed: report it to the probe once it has settled."""
         self._render_generation += 1
+        if self.monitor is not None:
+            self._after_layout(self._check_sizes, self._render_generation, frames)
         if self.probe_file is not None:
             self._after_layout(self._write_probe, self._render_generation, frames)
 

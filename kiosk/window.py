@@ -11,6 +11,9 @@ from .platform import Monitor
 # A finger needs a target at least this big (ISO 9241-9 and the platform guidelines agree on
 # 9-10 mm); the kiosk checks its smallest button against it on the monitor it is given.
 MIN_TOUCH_MM = 9.0
+# Text a shopper reads at arm's length (about 60 cm): capitals at least 16 minutes of arc high
+# (the minimum of ISO 9241-303 and ANSI/HFES 100), 2.8 mm, which is a font size of about 4 mm.
+MIN_TEXT_MM = 4.0
 # Kivy's own unit on a desktop: a density of 1 at 96 dpi.
 DESKTOP_DPI = 96.0
 
@@ -108,3 +111,10 @@ def smallest_target_mm(sizes_px: Sequence[tuple[float, float]], monitor: Monitor
         return None
     mm_per_px = monitor.width_mm / monitor.width
     return min(min(w, h) for w, h in sizes_px) * mm_per_px
+
+
+def smallest_text_mm(font_sizes_px: Sequence[float], monitor: Monitor) -> float | None:
+    """The smallest font size among ``font_sizes_px`` in millimetres on ``monitor``."""
+    if monitor.width_mm <= 0 or not font_sizes_px:
+        return None
+    return min(font_sizes_px) * monitor.width_mm / monitor.width

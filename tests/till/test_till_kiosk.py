@@ -192,6 +192,9 @@ def test_kivy_is_told_the_monitors_density_and_the_buttons_are_big_enough_for_a_
         "monitor right: 1920x1080 at +1920+0, Kivy dpi 142, density 1.48")
     assert _log_line(kiosk, "smallest button").endswith(
         "smallest button on monitor right: 13.5 mm")
+    assert _log_line(kiosk, "smallest text").endswith("smallest text on monitor right: 5.8 mm")
+    # Every screen shown so far was checked as it was shown, and none was too small.
+    assert "WARNING:selfreg.kiosk:on monitor" not in kiosk.log_path.read_text(errors="replace")
 
 
 def test_a_customer_screen_too_small_for_fingers_is_warned_about(
@@ -202,14 +205,18 @@ def test_a_customer_screen_too_small_for_fingers_is_warned_about(
         x_tool(display, "xrandr", "--setmonitor", "DSI-1", "1024/154x600/90+0+0", "screen")
         k = start_kiosk(Path(tmp_path), bridge, display, kiosk_display="DSI-1")
         try:
-            warning = _log_line(k, "smallest button")
+            button = _log_line(k, "the smallest button is")
+            text = _log_line(k, "the smallest text is")
         finally:
             k.stop()
     finally:
         seven_inch.stop()
-    assert warning.startswith("WARNING:")
+    assert button.startswith("WARNING:")
     assert "on monitor DSI-1 (154 mm wide) the smallest button is 6.3 mm, under the 9 mm a " \
-           "finger needs" in warning
+           "finger needs" in button
+    assert text.startswith("WARNING:")
+    assert "on monitor DSI-1 (154 mm wide) the smallest text is 2.7 mm, under the 4 mm a " \
+           "shopper reads at arm's length" in text
 
 
 def test_the_pointer_is_hidden_over_the_kiosk_and_not_over_the_cashiers_monitor(

@@ -20,7 +20,13 @@ from kiosk.platform.linux import (
     parse_listmonitors,
     parse_xset_q,
 )
-from kiosk.window import UnknownMonitor, choose_monitor, placement, smallest_target_mm
+from kiosk.window import (
+    UnknownMonitor,
+    choose_monitor,
+    placement,
+    smallest_target_mm,
+    smallest_text_mm,
+)
 
 LEFT = Monitor("left", 0, 0, 0, MONITOR_W, MONITOR_H, 344, 194)
 RIGHT = Monitor("right", 1, MONITOR_W, 0, MONITOR_W, MONITOR_H, 344, 194)
@@ -91,6 +97,14 @@ def test_touch_targets_are_measured_in_millimetres_on_the_monitor() -> None:
     seven_inch = Monitor("DSI-1", 0, 0, 0, 1024, 600, 154, 90)
     assert smallest_target_mm([(42, 42)], seven_inch) == pytest.approx(6.3, abs=0.1)
     assert smallest_target_mm([(42, 42)], Monitor("x", 0, 0, 0, 1024, 600)) is None
+
+
+def test_text_is_measured_in_millimetres_on_the_monitor() -> None:
+    # The smallest kiosk text is 22 design pixels: 5.3 mm on the 15.6" panel, 2.5 mm on a 7".
+    assert smallest_text_mm([40.5, 29.7, 35.1], RIGHT) == pytest.approx(5.3, abs=0.1)
+    seven_inch = Monitor("DSI-1", 0, 0, 0, 1024, 600, 154, 90)
+    assert smallest_text_mm([16.5], seven_inch) == pytest.approx(2.5, abs=0.1)
+    assert smallest_text_mm([], RIGHT) is None
 
 
 def test_the_screen_keeper_turns_blanking_off_and_gives_the_settings_back(
