@@ -150,6 +150,29 @@ class Settings(BaseSettings):
     # updates); more get 429 with Retry-After. A shopper's visit takes a few dozen; raise it when
     # many phones reach the bridge through one address (a proxy that hides theirs, a NAT).
     mobile_requests_per_minute: int = Field(default=240, ge=1)
+    # --- The customer screen as a kiosk on a till -----------------------------------------------
+    # Which monitor the kiosk's window goes on: a name from `xrandr --listmonitors` (e.g.
+    # "HDMI-2") or its index there ("1"). None: where the window system puts it.
+    kiosk_display: str | None = None
+    # Kiosk mode: the whole chosen monitor, borderless, no cursor, screen blanking off, and no
+    # way out but the exit PIN.
+    kiosk_fullscreen: bool = False
+    # The digits staff type on the kiosk (after a long press in its top left corner) to leave
+    # kiosk mode; None: the kiosk cannot be left from its screen. Kept in the 0640 config file.
+    kiosk_exit_pin: str | None = Field(default=None, pattern=r"^[0-9]{4,12}$")
+
+    @field_validator("kiosk_display", mode="before")
+    @classmethod
+    def _display(cls, value: object) -> object:
+        return str(value) if isinstance(value, int) else value  # `kiosk_display = 1` in TOML
+
+    @field_validator("kiosk_exit_pin", mode="before")
+    @classmethod
+    def _exit_pin(cls, value: object) -> object:
+        if isinstance(value, int):
+            raise ValueError('write the PIN in quotes, e.g. kiosk_exit_pin = "0471": as a number '
+                             "it would lose its leading zeros")
+        return value
 
     @field_validator("allowed_origins", mode="before")
     @classmethod

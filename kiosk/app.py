@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import signal
 import time
 from collections import deque
 from collections.abc import Callable
@@ -44,7 +45,8 @@ from cashier_bridge.protocol import (
     Welcome,
 )
 
-from . import probe, screens, theme, watchdog
+from . import EXIT_LEFT_KIOSK, probe, screens, theme, watchdog
+from .exit_pin import ExitPin, Outcome
 from .i18n import ENDONYMS, gettext, next_language
 from .link import BridgeLink
 from .masking import mask_typed
@@ -53,6 +55,7 @@ from .screen_choice import TITLES, Screen, screen_for
 
 if TYPE_CHECKING:
     from .camera import FrameSource
+    from .platform import Monitor
     from .scanner import Code
 
 # Error replies that mean "the registry is away", which the shopper is told as "one moment".
@@ -63,6 +66,11 @@ log = logging.getLogger("selfreg.kiosk")
 KV_FILE = Path(__file__).with_name("kiosk.kv")
 OFFLINE_GRACE_S = 1.0  # a blip shorter than this never shows the offline screen
 MAX_DIGITS = 16
+# Staff open the exit PIN pad by holding the top left corner (the logo) this long; a shopper
+# resting a hand there lets go long before.
+HIDDEN_PRESS_S = 3.0
+CORNER = 120  # design pixels from the top left corner
+PAD_IDLE_S = 30.0  # an exit pad left alone closes, so it never stays on the shopper's screen
 
 
 class KioskApp(App):
@@ -70,7 +78,7 @@ class KioskApp(App):
     language = StringProperty("sv")
 
     def __init__(self, settings: Settings, *, connect: bool = True,
-                 probe_file: Path | None = None) -> None:
+                 probe_file: Path | None = None, monitor: Monitor | None = None) -> None:
         super().__init__()
         self.title = "selfreg"
         self.settings = settings
@@ -107,6 +115,17 @@ class KioskApp(App):
         self._screen_model_camera = ""
         # Skanna ID's beep or buzz on hardware that has one; by default only logged.
         self.scan_feedback: Callable[[Code], None] = no_feedback
+        # Kiosk mode: nothing but the exit PIN closes the window (not Escape, not the window
+        # manager's close); leaving with it ends the process with EXIT_LEFT_KIOSK.
+        self.kiosk_mode = settings.kiosk_fullscreen
+        self.monitor = monitor
+        self.exit_status = 0
+        self.exit_pin = ExitPin(settings.kiosk_exit_pin) if settings.kiosk_exit_pin else None
+        self.pin_pad_open = False
+        self._leaving = False
+        self._hidden_press: ClockEvent | None = None
+        self._pad_idle: ClockEvent | None = None
+        self._size_warned: set[str] = set()  # "b" buttons, "t" text: warned once each
 
     # --- Kivy life cycle ----------------------------------------------------------------------
 
@@ -118,11 +137,64 @@ class KioskApp(App):
         from kivy.core.window import Window
 
         Window.clearcolor = theme.BACKGROUND
-        Window.bind(on_touch_down=self._touched, size=self._resized)
+        Window.bind(on_touch_down=self._touched, on_touch_move=self._moved,
+                    on_touch_up=self._let_go, size=self._resized,
+                    on_request_close=self._close_requested)
         watchdog.install(Window)  # systemd: ready once drawn, pings while the clock runs
         root = self.build_kiosk(Window.size)
         self.root = root
+        if self.monitor is not None:
+            # Once the first screen is laid out, whichever it is (every screen has buttons).
+            Clock.schedule_once(lambda _dt: self._check_touch_targets(), 0.5)
         return root
+
+    def _check_touch_targets(self) -> None:
+        """The first screen's sizes on the monitor, for the log; then every screen is checked
+        as it is shown (_check_sizes) and a too small one is warned about once."""
+        from kivy.metrics import Metrics
+
+        assert self.monitor is not None
+        log.info("monitor %s: %dx%d at +%d+%d, Kivy dpi %.0f, density %.2f", self.monitor.name,
+                 self.monitor.width, self.monitor.height, self.monitor.x, self.monitor.y,
+                 Metrics.dpi, Metrics.density)
+        button_mm, text_mm = self._sizes_mm()
+        if button_mm is None or text_mm is None:
+            log.info("monitor %s does not say its physical size; sizes not checked",
+                     self.monitor.name)
+            return
+        log.info("smallest button on monitor %s: %.1f mm", self.monitor.name, button_mm)
+        log.info("smallest text on monitor %s: %.1f mm", self.monitor.name, text_mm)
+        self._check_sizes()
+
+    def _sizes_mm(self) -> tuple[float | None, float | None]:
+        from kivy.uix.label import Label
+
+        from .window import smallest_target_mm, smallest_text_mm
+
+        assert self.kiosk_root is not None and self.monitor is not None
+        shown = [w for w in self.kiosk_root.walk() if w.opacity > 0 and w.width > 0]
+        buttons = [(w.width, w.height) for w in shown if getattr(w, "probe_id", "")]
+        fonts = [float(w.font_size) for w in shown if isinstance(w, Label) and w.text.strip()]
+        return (smallest_target_mm(buttons, self.monitor),
+                smallest_text_mm(fonts, self.monitor))
+
+    def _check_sizes(self) -> None:
+        from .window import MIN_TEXT_MM, MIN_TOUCH_MM
+
+        if self.monitor is None or self.kiosk_root is None or self._size_warned >= {"b", "t"}:
+            return
+        button_mm, text_mm = self._sizes_mm()
+        where = f"on monitor {self.monitor.name} ({self.monitor.width_mm} mm wide)"
+        if button_mm is not None and button_mm < MIN_TOUCH_MM and "b" not in self._size_warned:
+            self._size_warned.add("b")
+            log.warning("%s the smallest button is %.1f mm, under the %.0f mm a finger needs "
+                        "(screen %s): use a larger customer screen", where, button_mm,
+                        MIN_TOUCH_MM, self.screen)
+        if text_mm is not None and text_mm < MIN_TEXT_MM and "t" not in self._size_warned:
+            self._size_warned.add("t")
+            log.warning("%s the smallest text is %.1f mm, under the %.0f mm a shopper reads at "
+                        "arm's length (screen %s): use a larger customer screen", where, text_mm,
+                        MIN_TEXT_MM, self.screen)
 
     def build_kiosk(self, size: tuple[int, int]) -> Widget:
         """The customer screen's root widget, laid out for a display of ``size``.  On the
@@ -143,6 +215,10 @@ class KioskApp(App):
         """Run the window and the bridge link side by side until the window closes."""
         assert self.link is not None
         link_task = asyncio.create_task(self.link.run())
+        # systemd stops the kiosk with SIGTERM; a handler of our own also keeps SDL from turning
+        # it into a close request, which kiosk mode would refuse.
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGTERM, self.leave, 0)
         try:
             await self.async_run(async_lib="asyncio")
         finally:
@@ -152,6 +228,78 @@ class KioskApp(App):
 
     def on_stop(self) -> None:
         self._close_scan()  # the camera is released whatever ends the app
+
+    def leave(self, status: int) -> None:
+        """End the app with this exit status (the one way out of kiosk mode)."""
+        self.exit_status = status
+        self._leaving = True
+        self.stop()
+
+    def _close_requested(self, _window: object, *args: object, **kwargs: object) -> bool:
+        if self.kiosk_mode and not self._leaving:
+            log.info("a request to close the kiosk window was refused (kiosk mode)")
+            return True
+        return False
+
+    # --- leaving kiosk mode: the hidden corner and the exit PIN pad ---------------------------
+
+    def _in_corner(self, touch: object) -> bool:
+        root = self.kiosk_root
+        if root is None or self.pin_pad_open:
+            return False
+        x, y = touch.pos  # type: ignore[attr-defined]
+        reach = CORNER * self.u
+        return root.x <= x <= root.x + reach and root.top - reach <= y <= root.top
+
+    def _let_go(self, _window: object, _touch: object) -> None:
+        if self._hidden_press is not None:
+            self._cancel("_hidden_press")
+            log.info("the exit corner was let go of before %g s: no exit pad", HIDDEN_PRESS_S)
+
+    def _moved(self, _window: object, touch: object) -> None:
+        if self._hidden_press is not None and not self._in_corner(touch):
+            self._cancel("_hidden_press")  # a swipe that started on the logo is not a hold
+            log.info("a touch moved off the exit corner: no exit pad")
+
+    def _open_pin_pad(self, _dt: float) -> None:
+        self._hidden_press = None
+        if self.exit_pin is None:
+            log.info("the exit corner was held, but no kiosk_exit_pin is set: the kiosk stays")
+            return
+        self.pin_pad_open = True
+        self._pad_touched()
+        self.render()
+
+    def _pad_touched(self) -> None:
+        self._cancel("_pad_idle")
+        self._pad_idle = Clock.schedule_once(lambda _dt: self.pin_cancel(), PAD_IDLE_S)
+
+    def pin_key(self, key: str) -> None:
+        if self.exit_pin is not None:
+            self.exit_pin.press(key)
+            self._pad_touched()
+            self.render()
+
+    def pin_submit(self) -> None:
+        if self.exit_pin is None:
+            return
+        outcome = self.exit_pin.submit()
+        if outcome is Outcome.leave:
+            log.warning("kiosk mode left with the exit PIN")
+            self.leave(EXIT_LEFT_KIOSK)
+            return
+        if outcome is not Outcome.empty:
+            log.warning("a wrong exit PIN was typed on the kiosk (%s)", outcome.value)
+        self._pad_touched()
+        self.render()
+
+    def pin_cancel(self) -> None:
+        self._cancel("_pad_idle")
+        if self.exit_pin is not None:
+            self.exit_pin.reset_view()
+        if self.pin_pad_open:
+            self.pin_pad_open = False
+            self.render()
 
     def _resized(self, _window: object, size: tuple[int, int]) -> None:
         self.resize_display(size)
@@ -226,8 +374,12 @@ class KioskApp(App):
 
     # --- screen timeout -----------------------------------------------------------------------
 
-    def _touched(self, _window: object, _touch: object) -> None:
+    def _touched(self, _window: object, touch: object) -> None:
         self._restart_timeout()
+        self._cancel("_hidden_press")
+        if self._in_corner(touch):
+            self._hidden_press = Clock.schedule_once(self._open_pin_pad, HIDDEN_PRESS_S)
+            log.info("the exit corner is being held")
 
     def _restart_timeout(self) -> None:
         self._cancel("_timeout")
@@ -395,9 +547,9 @@ class KioskApp(App):
         if root is None:
             return
         state = self.state
-        self.screen = screen_for(state, offline=self.offline_shown,
-                                 welcome_over=state is not None
-                                 and state.seq == self._welcome_over_seq)
+        self.screen = Screen.leave_kiosk if self.pin_pad_open else screen_for(
+            state, offline=self.offline_shown,
+            welcome_over=state is not None and state.seq == self._welcome_over_seq)
         if self.screen is not Screen.numpad:
             self.digits = ""  # typed digits never outlive the numpad screen
             self.revealing = False
@@ -411,10 +563,15 @@ class KioskApp(App):
             self._close_scan()
         session = self.scan_session
         self._screen_model_camera = session.status if session is not None else ""
+        pin = self.exit_pin
         model = screens.ScreenModel(language=self.language, view=view, digits=self.digits,
                                     camera=self._screen_model_camera, reveal=self.revealing,
                                     mobile_left_s=self._mobile_left(),
-                                    unpaired_lane=self.settings.lane if self.unpaired else "")
+                                    unpaired_lane=self.settings.lane if self.unpaired else "",
+                                    pin_typed=len(pin.digits) if pin else 0,
+                                    pin_outcome=pin.last.value if pin and pin.last else "",
+                                    pin_tries_left=pin.tries_left if pin else 0,
+                                    pin_paused_s=pin.paused_for() if pin else 0)
         self._cancel("_mobile_tick")
         if self.screen is Screen.mobile and view.mobile_url and not view.mobile_submitted:
             self._mobile_tick = Clock.schedule_interval(self._tick_mobile, 1.0)
@@ -430,6 +587,8 @@ class KioskApp(App):
     def _probe_soon(self, frames: int = 3) -> None:
         """Something on screen changed: report it to the probe once it has settled."""
         self._render_generation += 1
+        if self.monitor is not None:
+            self._after_layout(self._check_sizes, self._render_generation, frames)
         if self.probe_file is not None:
             self._after_layout(self._write_probe, self._render_generation, frames)
 

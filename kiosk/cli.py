@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from .window import configure_window, parse_size
+from .window import UnknownMonitor, choose_monitor, configure_window, parse_size
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -22,7 +22,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--token", help="pairing token from `selfreg-bridge pair --role kiosk`")
     parser.add_argument("--size", type=parse_size, default=(1280, 800), metavar="WxH",
                         help="window size (default 1280x800)")
-    parser.add_argument("--fullscreen", action="store_true", help="fill the whole screen")
+    parser.add_argument("--display", metavar="NAME|INDEX",
+                        help="the monitor to open on, by name or index from "
+                             "`xrandr --listmonitors` (setting kiosk_display)")
+    parser.add_argument("--fullscreen", action="store_true", default=None,
+                        help="kiosk mode: fill the monitor, no cursor, no screen blanking, left "
+                             "only with the exit PIN (setting kiosk_fullscreen)")
     return parser.parse_args(argv)
 
 
@@ -60,18 +65,47 @@ def main(argv: list[str] | None = None) -> int:
         return decode_images(argv[1:])
     args = parse_args(argv)
     os.environ.setdefault("KIVY_NO_ARGS", "1")
-    configure_window(args.size, fullscreen=args.fullscreen)
+
+    from pydantic import ValidationError
 
     from cashier_bridge.config import load_settings
 
+    try:
+        settings = load_settings(bridge_url=args.bridge, lane=args.lane, language=args.language,
+                                 device_token=args.token, kiosk_display=args.display,
+                                 kiosk_fullscreen=args.fullscreen)
+    except ValidationError as exc:
+        print(f"selfreg-kiosk: the configuration is not valid:\n{exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=settings.log_level)
+    monitor = None
+    keeper = None
+    if settings.kiosk_display is not None or settings.kiosk_fullscreen:
+        from .platform.linux import DisplayError, XrandrDisplays, XsetScreenKeeper
+
+        if settings.kiosk_display is not None:
+            try:
+                monitor = choose_monitor(XrandrDisplays().monitors(), settings.kiosk_display)
+            except (UnknownMonitor, DisplayError) as exc:
+                print(f"selfreg-kiosk: {exc}", file=sys.stderr)
+                return 2
+        # xset keeps an X screen lit; with no X display (Android, which keeps its own screen
+        # on, or a Wayland session without XWayland) there is nothing for it to do.
+        if settings.kiosk_fullscreen and os.environ.get("DISPLAY"):
+            keeper = XsetScreenKeeper()
+    configure_window(args.size, fullscreen=settings.kiosk_fullscreen, monitor=monitor)
+
     from .app import KioskApp
 
-    settings = load_settings(bridge_url=args.bridge, lane=args.lane, language=args.language,
-                             device_token=args.token)
-    logging.basicConfig(level=settings.log_level)
-    app = KioskApp(settings)
-    asyncio.run(app.run_with_bridge())
-    return 0
+    app = KioskApp(settings, monitor=monitor)
+    if keeper is not None:
+        keeper.keep_on()
+    try:
+        asyncio.run(app.run_with_bridge())
+    finally:
+        if keeper is not None:
+            keeper.release()
+    return app.exit_status
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ class Screen(StrEnum):
     welcome = "welcome"
     thanks = "thanks"
     offline = "offline"
+    leave_kiosk = "leave_kiosk"  # staff only: the exit PIN pad (kiosk mode on a till)
 
 
 # Each screen's name for people (message ids of the kiosk's catalogs): the window's title, which
@@ -43,7 +44,8 @@ TITLES: dict[Screen, str] = {
     Screen.waiting: "Waiting for the cashier",
     Screen.welcome: "Welcome!",
     Screen.thanks: "Thank you!",
-    Screen.offline: "The register is not connected",
+    Screen.offline: "Out of order – please ask the cashier",
+    Screen.leave_kiosk: "Staff: enter the PIN to close the customer screen",
 }
 
 

@@ -75,6 +75,12 @@ GENERIC_NOTICE = "Something went wrong – please try again"
 FRIENDLY_NOTICES = frozenset({LaneNotice.member_declined})
 
 
+class PinActions(Protocol):
+    def pin_key(self, key: str) -> None: ...
+    def pin_submit(self) -> None: ...
+    def pin_cancel(self) -> None: ...
+
+
 class Actions(Protocol):
     def choose(self, method: Method) -> None: ...
     def key(self, key: str) -> None: ...
@@ -94,6 +100,12 @@ class ScreenModel:
     mobile_left_s: int | None = None  # seconds the Via mobil code on screen still lasts
     reveal: bool = False  # the shopper holds "show": the typed number unmasked
     unpaired_lane: str = ""  # the bridge refused this screen's token: what to pair, for staff
+    # The exit PIN pad (staff leaving kiosk mode): digits typed, the last outcome ("wrong",
+    # "paused" or ""), wrong tries left, seconds of pause left.
+    pin_typed: int = 0
+    pin_outcome: str = ""
+    pin_tries_left: int = 0
+    pin_paused_s: int = 0
 
     def t(self, msgid: str, **fields: object) -> str:
         return gettext(self.language, msgid, **fields)
@@ -391,8 +403,47 @@ def offline(m: ScreenModel, a: Actions) -> Widget:
                        _body(m.t("Staff: run selfreg-bridge pair --lane {lane} --role kiosk and "
                                  "start the screen with the token it prints.",
                                  lane=m.unpaired_lane)), spacing=28)
-    return _column(_icon("offline", 140, theme.MUTED), _title(m.t("The register is not connected")),
+    # The shopper is told what to do, not what broke; the screen comes back by itself.
+    return _column(_icon("offline", 140, theme.MUTED),
+                   _title(m.t("Out of order – please ask the cashier")),
                    _body(m.t("Reconnecting…")), _icon("spinner", 56), spacing=28)
+
+
+def leave_kiosk(m: ScreenModel, a: PinActions) -> Widget:
+    """Staff only, after the hidden long press: the exit PIN, shown as dots."""
+    u = _u()
+    root = BoxLayout(spacing=56 * u)
+    left = BoxLayout(orientation="vertical", spacing=22 * u)
+    left.add_widget(Factory.Title(text=m.t("Staff: enter the PIN to close the customer screen"),
+                                  font_size=38 * u, halign="left"))
+    left.add_widget(Display(text="•" * m.pin_typed, hint=m.t("PIN")))
+    if m.pin_outcome == "paused" or m.pin_paused_s:
+        notice = m.t("Too many wrong PINs – try again in {seconds} seconds",
+                     seconds=m.pin_paused_s)
+    elif m.pin_outcome == "wrong":
+        notice = m.t("Wrong PIN – tries left: {tries}", tries=m.pin_tries_left)
+    else:
+        notice = ""
+    left.add_widget(Notice(text=notice))
+    left.add_widget(Widget())
+    left.add_widget(_pill("pin_cancel", m.t("Cancel"), a.pin_cancel, primary=False,
+                          icon="back"))
+    root.add_widget(left)
+    right = BoxLayout(orientation="vertical", spacing=16 * u, size_hint_x=None, width=480 * u)
+    grid = GridLayout(cols=3, spacing=14 * u)
+    for key in ("1", "2", "3", "4", "5", "6", "7", "8", "9", "clear", "0", "back"):
+        label = {"clear": m.t("Clear"), "back": m.t("Delete")}.get(key, key)
+        button = KeyButton(probe_id=f"pin_{key}", text=label, small=not key.isdigit())
+        button.bind(on_release=lambda *_, k=key: a.pin_key(k))
+        grid.add_widget(button)
+    right.add_widget(grid)
+    ok = PillButton(probe_id="pin_ok", text=m.t("Close the screen"))
+    ok.size_hint = (1, None)
+    ok.height = 96 * u
+    ok.bind(on_release=lambda *_: a.pin_submit())
+    right.add_widget(ok)
+    root.add_widget(right)
+    return root
 
 
 BUILDERS: dict[Screen, Callable[[ScreenModel, Actions], Widget]] = {
@@ -400,6 +451,7 @@ BUILDERS: dict[Screen, Callable[[ScreenModel, Actions], Widget]] = {
     Screen.mobile: mobile, Screen.searching: searching, Screen.not_found: not_found,
     Screen.ask_member: ask_member, Screen.waiting: waiting, Screen.welcome: welcome,
     Screen.thanks: thanks, Screen.offline: offline,
+    Screen.leave_kiosk: leave_kiosk,  # type: ignore[dict-item]  # the app is both kinds of Actions
 }
 
 

@@ -13,6 +13,8 @@ packages=(python3-venv xvfb xauth xdotool libmtdev1 libzbar0 libgl1 libegl1 libg
           libegl-mesa0 libgbm1 fonts-dejavu-core)
 [ "$want_test" = 1 ] && packages+=(chromium postgresql caddy systemd shellcheck)  # systemd-analyze, shellcheck: tests/deploy
 
+# The kiosk on a till: xrandr (which monitor), xset (no blanking), xinput (deploy/map-touch.sh).
+packages+=(x11-xserver-utils xinput)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -76,7 +76,7 @@ def test_the_offline_screen_shows_when_the_bridge_goes_away_and_the_lane_resumes
     bridge.stop()
     probe = quick_kiosk.wait_screen("offline", timeout=5)
     assert probe["online"] is False
-    assert "Kassan är inte ansluten" in probe["texts"]
+    assert "Ur funktion – fråga kassören" in probe["texts"]
     assert "Ansluter igen…" in probe["texts"]
     assert not any("Anna" in t for t in probe["texts"])
     assert set(probe["buttons"]) == {"lang"}
