@@ -13,8 +13,9 @@ import datetime as dt
 from collections.abc import Callable
 
 from . import lane as machine
-from .identity import Classification, classify
+from .identity import Classification
 from .identity import phone as phone_id
+from .identity.classify import classify
 from .identity.customer_code import ANY, CardFormat
 from .lane import Candidate, Lane, MatchKey
 from .protocol import CustomerCard, MemberDetails, Method, Notice

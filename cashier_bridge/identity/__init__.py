@@ -9,13 +9,15 @@ result).  The documents (``vcard``, ``mecard``, ``aamva``, ``mrz``) are not numb
 subclass) on bad input, and reads its input through :func:`clean.payload` first, so padding and
 control characters a reader adds never reach a field.
 
->>> from cashier_bridge.identity import classify
+>>> from cashier_bridge.identity.classify import classify
 >>> classify("\\ufeff070-123 45 67\\x00").phone.value
 '+46701234567'
 """
 
-from .classify import Classification, Reading, classify
-from .document import ParsedDocument
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from .errors import (
     IdentityError,
     Incomplete,
@@ -43,5 +45,22 @@ __all__ = [
     "Reading",
     "Unreadable",
     "Unrecognised",
-    "classify",
 ]
+
+if TYPE_CHECKING:
+    from .classify import Classification, Reading
+    from .document import ParsedDocument
+
+# The classifier pulls in every document parser (vobject, phonenumbers): loaded on first use, so
+# that the kiosk, which only masks a personnummer, carries none of them (nor does its APK).
+# (``classify`` the function is imported from its module: the package attribute of that name
+# is the module once anything imports it.)
+_LAZY = {"Classification": ".classify", "Reading": ".classify", "ParsedDocument": ".document"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        from importlib import import_module
+
+        return getattr(import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -9,7 +9,8 @@ import json
 
 import pytest
 
-from cashier_bridge.identity import aamva, classify, mecard, vcard
+from cashier_bridge.identity import aamva, mecard, vcard
+from cashier_bridge.identity.classify import classify
 from cashier_bridge.identity.document import MAX_CHARS, ParsedDocument
 from cashier_bridge.identity.errors import InvalidLength
 from cashier_bridge.parse_cli import describe, run

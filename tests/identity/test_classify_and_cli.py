@@ -1,7 +1,8 @@
 import io
 import json
 
-from cashier_bridge.identity import classify, phone
+from cashier_bridge.identity import phone
+from cashier_bridge.identity.classify import classify
 from cashier_bridge.parse_cli import run
 
 from .conftest import FIXTURES, TODAY

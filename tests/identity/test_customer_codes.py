@@ -9,7 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from stdnum import ean, luhn
 
-from cashier_bridge.identity import classify, customer_code
+from cashier_bridge.identity import customer_code
+from cashier_bridge.identity.classify import classify
 from cashier_bridge.identity.errors import InvalidChecksum
 
 from .conftest import TODAY

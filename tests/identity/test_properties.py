@@ -9,7 +9,6 @@ from stdnum import luhn
 
 from cashier_bridge.identity import (
     aamva,
-    classify,
     customer_code,
     mecard,
     mrz,
@@ -17,6 +16,7 @@ from cashier_bridge.identity import (
     phone,
     vcard,
 )
+from cashier_bridge.identity.classify import classify
 from cashier_bridge.identity.errors import IdentityError
 from cashier_bridge.parse_cli import describe
 

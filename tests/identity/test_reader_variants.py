@@ -22,7 +22,6 @@ from hypothesis import strategies as st
 
 from cashier_bridge.identity import (
     aamva,
-    classify,
     customer_code,
     mecard,
     mrz,
@@ -30,6 +29,7 @@ from cashier_bridge.identity import (
     phone,
     vcard,
 )
+from cashier_bridge.identity.classify import classify
 from cashier_bridge.identity.document import ParsedDocument
 from cashier_bridge.identity.errors import IdentityError
 from cashier_bridge.identity.personnummer import PersonalId

@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy import select
 from stdnum import luhn
 
-from cashier_bridge.identity import classify, customer_code
+from cashier_bridge.identity import customer_code
+from cashier_bridge.identity.classify import classify
 from cashier_bridge.lane import MatchKey
 from cashier_bridge.registry import NewCustomer, Registry, bulk
 from cashier_bridge.registry.schema import customers
