@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs selfreg on a till (fresh Debian/Ubuntu with systemd), or upgrades it in place.
 #
-#   sudo ./deploy/install.sh [--lane NAME]                 bridge and kiosk on this till
+#   sudo ./deploy/install.sh [--lane NAME] [--display MONITOR]
+#                                                          bridge and kiosk on this till (MONITOR:
+#                                                          the customer screen, xrandr --listmonitors)
 #   sudo ./deploy/install.sh --bridge-only                 the bridge alone (a shop's server)
 #   sudo ./deploy/install.sh --kiosk-only --bridge ws://HOST:8765 --lane NAME [--pair-code TOKEN]
 #                                                          a kiosk whose bridge is elsewhere
@@ -32,11 +34,12 @@ root=${root%/}
 usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; }
 die() { echo "install.sh: $*" >&2; exit 2; }
 
-bridge_url="" lane="" mode=both pair_code="" no_start=0 python=${PYTHON:-python3}
+bridge_url="" lane="" display="" mode=both pair_code="" no_start=0 python=${PYTHON:-python3}
 while [ $# -gt 0 ]; do
   case $1 in
     --bridge) bridge_url=${2:?--bridge needs a URL}; shift 2 ;;
     --lane) lane=${2:?--lane needs a name}; shift 2 ;;
+    --display) display=${2:?--display needs a monitor name or index}; shift 2 ;;
     --kiosk-only) mode=kiosk; shift ;;
     --bridge-only) mode=bridge; shift ;;
     --pair-code) pair_code=${2:?--pair-code needs the token}; shift 2 ;;
@@ -52,6 +55,9 @@ if [ -z "$root" ] && [ "$(id -u)" -ne 0 ]; then
 fi
 if [ -n "$lane" ] && ! [[ $lane =~ ^[A-Za-z0-9._-]{1,64}$ ]]; then
   die "--lane $lane: use letters, digits, '.', '_' and '-' (at most 64), e.g. kassa-1"
+fi
+if [ -n "$display" ] && ! [[ $display =~ ^[A-Za-z0-9._-]{1,64}$ ]]; then
+  die "--display $display: give a monitor's name or index from xrandr --listmonitors, e.g. HDMI-2 or 1"
 fi
 if [ -n "$bridge_url" ] && ! [[ $bridge_url =~ ^wss?://[^/[:space:]]+/?$ ]]; then
   die "--bridge $bridge_url: give the bridge's websocket address, e.g. ws://192.168.1.10:8765"
@@ -243,6 +249,10 @@ lane = "$lane"
 language = "sv"
 camera = "0"          # /dev/video0; "none" without a camera
 EOF
+    if [ -n "$display" ]; then
+      # The customer's monitor (xrandr --listmonitors); map-touch.sh reads it too.
+      printf 'kiosk_display = "%s"\nkiosk_fullscreen = true\n' "$display" >> "$etc/kiosk.toml"
+    fi
     umask 022
     chmod 0640 "$etc/kiosk.toml"
     own root selfreg-kiosk "$etc/kiosk.toml"

@@ -342,6 +342,7 @@ def test_kiosk_only_keeps_the_token_when_the_bridge_is_away(till: Till, checkout
     (["--bridge", "http://x"], "give the bridge's websocket address"),
     (["--kiosk-only", "--bridge", "ws://h:1", "--pair-code", "1234"], "not a device token"),
     (["--frobnicate"], "unknown option --frobnicate"),
+    (["--display", "HDMI 2"], "--display HDMI 2: give a monitor's name or index"),
     (["--python", "/usr/bin/false"], "selfreg needs Python 3.11 or newer"),
 ])
 def test_bad_options_are_refused_before_anything_is_done(
@@ -355,9 +356,12 @@ def test_bad_options_are_refused_before_anything_is_done(
 def test_a_local_bridge_on_another_port_is_configured_on_both_sides(
         till: Till, checkout: Path) -> None:
     port = free_port()
-    till.install(checkout, "--bridge", f"ws://127.0.0.1:{port}", "--lane", "kassa-3")
+    till.install(checkout, "--bridge", f"ws://127.0.0.1:{port}", "--lane", "kassa-3",
+                 "--display", "HDMI-2")
     assert f"port = {port}\n" in till.path("/etc/selfreg/selfreg.toml").read_text()
     kiosk = till.path("/etc/selfreg/kiosk.toml").read_text()
+    # the customer's monitor, for the kiosk and for map-touch.sh (its unit's ExecStartPre)
+    assert 'kiosk_display = "HDMI-2"\nkiosk_fullscreen = true\n' in kiosk
     assert f'bridge_url = "ws://127.0.0.1:{port}"' in kiosk
     assert "device_token" in kiosk  # paired by the local bridge, not asked for a token
     with bridge_from_unit(till, port):

@@ -9,7 +9,7 @@ import subprocess
 import pytest
 from deploy_harness import REPO
 
-SCRIPTS = ["deploy/install.sh", "deploy/uninstall.sh"]
+SCRIPTS = ["deploy/install.sh", "deploy/uninstall.sh", "deploy/map-touch.sh"]
 
 
 @pytest.mark.parametrize("script", SCRIPTS)
