@@ -77,7 +77,19 @@ def main(argv: list[str] | None = None) -> int:
     except ValidationError as exc:
         print(f"selfreg-kiosk: the configuration is not valid:\n{exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=settings.log_level)
+    journal = False
+    if os.environ.get("JOURNAL_STREAM"):
+        from cashier_bridge.logs import under_journal
+
+        journal = under_journal()
+    if journal:
+        # Under systemd: journal entries like the bridge's (priority, fields,
+        # SYSLOG_IDENTIFIER), so `journalctl -u selfreg-kiosk -p warning` finds its warnings.
+        from cashier_bridge.logs import configure
+
+        configure(settings.log_level, identifier="selfreg-kiosk")
+    else:
+        logging.basicConfig(level=settings.log_level)
     monitor = None
     keeper = None
     if settings.kiosk_display is not None or settings.kiosk_fullscreen:

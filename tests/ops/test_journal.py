@@ -18,7 +18,8 @@ from pathlib import Path
 
 from websockets.sync.client import connect
 
-from simulator.processes import BridgeProcess
+from simulator.processes import BridgeProcess, VirtualScreen, free_port
+from tests.ops.conftest import environment
 
 
 class FakeJournal:
@@ -185,3 +186,32 @@ def test_tracebacks_library_lines_and_large_entries_reach_the_journal(tmp_path: 
     assert big["SELFREG_PRIORITY"] == "low" and big["PRIORITY"] == "6"
     journal.close()
     assert stream.read_text() == ""  # all of it went to the journal
+
+
+def test_kiosk_log_lines_are_journal_entries_of_their_own(tmp_path: Path) -> None:
+    """The kiosk under its unit writes the same kind of entries, as selfreg-kiosk: a support
+    person finds why a customer screen says "out of order" with journalctl -u selfreg-kiosk."""
+    journal = FakeJournal(tmp_path / "journal.sock")
+    screen = VirtualScreen(800, 600)
+    display = screen.start()
+    log_path = tmp_path / "kiosk.log"
+    with log_path.open("wb") as log:
+        st = os.fstat(log.fileno())
+        env = environment(tmp_path, DISPLAY=display, SELFREG_CAMERA="none",
+                          JOURNAL_STREAM=f"{st.st_dev}:{st.st_ino}",
+                          SELFREG_JOURNAL_SOCKET=str(journal.path))
+        # No bridge at that address: the kiosk logs that its link is down.
+        kiosk = subprocess.Popen(
+            [sys.executable, "-m", "kiosk.cli", "--bridge", f"ws://127.0.0.1:{free_port()}",
+             "--lane", "lane-1", "--size", "800x600"],
+            env=env, stdout=log, stderr=log)
+    try:
+        entry = journal.wait_for(60, mentions="bridge link down",
+                                 SYSLOG_IDENTIFIER="selfreg-kiosk")
+        assert entry["PRIORITY"] == "6"  # info
+        assert entry["LOGGER"] == "selfreg.kiosk.link"
+    finally:
+        kiosk.terminate()
+        kiosk.wait(30)
+        screen.stop()
+        journal.close()
