@@ -65,7 +65,7 @@ def phone_candidate(submission: PhoneSubmit, fingerprint: Fingerprint, region: s
     Raises ValueError (IdentityError, InvalidCustomer) for a field that is not valid."""
     pid = personnummer.parse(submission.personal_id)
     e164 = phone_id.compact(submission.phone, region)
-    readings = (Reading(pid.kind, pid.number, pid.masked, pid.birth_date),  # type: ignore[arg-type]
+    readings = (Reading(pid.kind, pid.number, pid.masked, pid.birth_date),
                 Reading("phone", e164, phone_id.mask(e164)))
     names = (clean_name(submission.first_name, "first_name"),
              clean_name(submission.last_name, "last_name"))
