@@ -323,6 +323,12 @@ class LaneHub:
 
         return _PLACEHOLDER.sub(url, text)
 
+    async def lane_for_code(self, code: str) -> Lane | None:
+        """The lane that issued the phone code ``code`` as it is now, or None if none did (the
+        lane's state alone says whether the code is still good)."""
+        name = await self._pool.run(self.registry.mobile_token_lane, tokens.token_hash(code))
+        return None if name is None else await self.current(name)
+
     async def current(self, name: str) -> Lane:
         """The lane as stored now (the phone page reads it)."""
         slot = self._slots.get(name)

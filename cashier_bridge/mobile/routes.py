@@ -181,14 +181,11 @@ def mobile_router(settings: Settings) -> APIRouter:
                      ) -> tuple[str | None, Lane | None, PhoneView]:
         if not tokens.well_formed(token):
             return None, None, PhoneView(problem=MobileProblem.malformed)
-        registry = request.app.state.registry
-        th = tokens.token_hash(token)
-        name = await asyncio.to_thread(registry.mobile_token_lane, th)
-        if name is None:
+        lane = await request.app.state.hub.lane_for_code(token)
+        if lane is None:
             return None, None, PhoneView(problem=MobileProblem.unknown)
-        lane = await request.app.state.hub.current(name)
         rh = tokens.token_hash(receipt) if receipt else None
-        return name, lane, resolve(lane, th, rh, time.time())
+        return lane.name, lane, resolve(lane, tokens.token_hash(token), rh, time.time())
 
     @router.get("/m/privacy", response_class=HTMLResponse)
     async def privacy(request: Request) -> HTMLResponse:
