@@ -86,7 +86,8 @@ SERVER_VERSION = "0.1.0"
 
 
 class Peer(Protocol):
-    """One connected device; ``send`` must not raise when the device has gone away."""
+    """One connected device, or the phone on the Via mobil page (``Role.phone``); ``send``
+    must not raise when it has gone away."""
 
     role: Role
     lane: str
