@@ -176,3 +176,15 @@ async def test_consents_for_a_customer_erased_meanwhile_are_not_written(hub: Lan
     assert await hub._pool.run(hub._write_consents, effect) is None
     with pytest.raises(LookupError):
         hub.registry.consents.log(anna.id)  # erased: not even a log to read
+
+
+async def test_details_the_page_would_not_send_are_refused_and_change_nothing(
+        hub: LaneHub) -> None:
+    _kiosk, _register, code = await show_code(hub)
+    before = await hub.current(LANE)
+    with pytest.raises(ProtocolError) as refused:
+        await hub.handle(PhonePeer(LANE), submission(code, personal_id="198503120184"))
+    assert refused.value.code is ErrorCode.not_allowed
+    assert ANNA_PNR[:8] not in str(refused.value)  # the reply names no digits
+    after = await hub.current(LANE)
+    assert after.seq == before.seq and after.mobile == before.mobile  # the code is not used up
