@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict
 
 from .lookup_limit import WINDOW_S, wait_s
 from .protocol import (
+    ConsentChoice,
     CustomerCard,
     CustomerConnected,
     KioskState,
@@ -84,7 +85,7 @@ class PhoneOutcome(StrEnum):
 
 class MobileLink(BaseModel):
     """An open phone code.  The code itself is HMAC(key, lane, nonce) with a key kept outside
-    the database (cashier_bridge.mobile.tokens); the lane keeps the nonce (useless without the
+    the database (cashier_bridge.mobile_tokens); the lane keeps the nonce (useless without the
     key) to show the code again, and the code's SHA-256 to recognise it."""
 
     model_config = ConfigDict(frozen=True)
@@ -110,13 +111,6 @@ class PhoneLink(StrEnum):
 
 # The links that let the phone see the customer and speak for them.
 PHONE_SPEAKS_FOR = frozenset({PhoneLink.matched, PhoneLink.new_member})
-
-
-class ConsentChoice(BaseModel):
-    model_config = ConfigDict(frozen=True)
-    purpose: str
-    granted: bool  # only ticked boxes are kept: an unticked one was not answered
-    version: str  # of the text the shopper saw
 
 
 class PhoneSession(BaseModel):

@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-import secrets
 import time
 import uuid
 from collections.abc import Callable
@@ -27,6 +26,7 @@ import structlog
 from pydantic import BaseModel
 
 from . import lane as machine
+from . import mobile_tokens as tokens
 from . import presenting
 from .identity.customer_code import ANY, CardFormat
 from .lane import (
@@ -44,9 +44,10 @@ from .lane import (
     ToRegister,
 )
 from .lane_bus import new_process_key
-from .mobile import tokens
+from .mobile_tokens import MobileOptions
 from .pools import Pool
 from .protocol import (
+    PHONE_INTENTS,
     AbortMember,
     Cancel,
     Choose,
@@ -61,6 +62,7 @@ from .protocol import (
     Method,
     Notice,
     Phase,
+    PhoneSubmit,
     ProtocolError,
     RenewMobile,
     Role,
@@ -75,7 +77,8 @@ from .registry import DuplicateCustomer, Registry
 from .registry.faults import MESSAGES as FAULT_MESSAGES
 from .registry.faults import registry_fault
 from .registry.lane_store import LaneStore, LaneWrite, SaleLink
-from .registry.mobile import ConsentAnswer
+from .registry.mobile import SOURCE as VIA_MOBIL
+from .registry.problems import NotFound
 
 log = structlog.get_logger("selfreg.lane")
 
@@ -83,7 +86,8 @@ SERVER_VERSION = "0.1.0"
 
 
 class Peer(Protocol):
-    """One connected device; ``send`` must not raise when the device has gone away."""
+    """One connected device, or the phone on the Via mobil page (``Role.phone``); ``send``
+    must not raise when it has gone away."""
 
     role: Role
     lane: str
@@ -97,16 +101,6 @@ PRUNE_EVERY = 60  # sweeps
 CarriedOut = Lookup | CreateCustomer | RecordConsents
 _PLACEHOLDER = re.compile('"' + re.escape(MOBILE_URL_PLACEHOLDER)
                           + r'([0-9a-f]{12}):([A-Za-z0-9_-]{1,64})"')
-
-
-@dataclass(frozen=True)
-class MobileOptions:
-    """Via mobil's settings as the hub needs them."""
-
-    key: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
-    public_url: str = "http://127.0.0.1:8765"
-    token_s: float = 180.0
-    on_choices: bool = False
 
 
 class Delivery(BaseModel):
@@ -219,8 +213,16 @@ class LaneHub:
         return len(self._slots)
 
     async def handle(self, peer: Peer, intent: object) -> None:
-        """Apply one intent from an attached device; raises ProtocolError for the reply."""
+        """Apply one intent from an attached device, or from a phone on the Via mobil page
+        (which raises MobileRefused when its code cannot be used); raises ProtocolError for
+        the reply."""
         name = peer.lane
+        kind = getattr(intent, "type", None)
+        # The phone sends its own intent and nothing else, and only the phone sends it (the
+        # websocket endpoints check the devices' intents against their roles before this).
+        if (peer.role is Role.phone) != (kind in PHONE_INTENTS):
+            raise ProtocolError(ErrorCode.wrong_role,
+                                f"{kind} is not a {peer.role.value} intent", kind)
         match intent:
             case StartSale(sale_id=sale_id):
                 await self.apply(name, lambda ln: machine.start_sale(ln, sale_id), cause=intent)
@@ -263,6 +265,8 @@ class LaneHub:
                 await self.apply(name, machine.cancel, cause=intent)
             case ScreenTimeout(seq=seq):
                 await self.apply(name, lambda ln: machine.screen_timeout(ln, seq), cause=intent)
+            case PhoneSubmit():
+                await self.apply(name, self._phone_submit(intent), cause=intent)
             case _:
                 raise ProtocolError(ErrorCode.unknown_type,
                                     f"cannot handle {type(intent).__name__}")
@@ -320,6 +324,12 @@ class LaneHub:
 
         return _PLACEHOLDER.sub(url, text)
 
+    async def lane_for_code(self, code: str) -> Lane | None:
+        """The lane that issued the phone code ``code`` as it is now, or None if none did (the
+        lane's state alone says whether the code is still good)."""
+        name = await self._pool.run(self.registry.mobile_token_lane, tokens.token_hash(code))
+        return None if name is None else await self.current(name)
+
     async def current(self, name: str) -> Lane:
         """The lane as stored now (the phone page reads it)."""
         slot = self._slots.get(name)
@@ -344,6 +354,12 @@ class LaneHub:
         slot.peers[peer] = slot.lane.seq
         return slot.lane
 
+    def _phone_submit(self, submission: PhoneSubmit) -> Transition:
+        lookup_id = uuid.uuid4().hex
+        return lambda ln: presenting.phone_submit(
+            ln, submission, lookup_id=lookup_id, fingerprint=self.registry.fingerprint,
+            region=self.region, now=time.time())
+
     def _presenting(self, raw: str, source: Method) -> Transition:
         lookup_id = uuid.uuid4().hex
         return lambda ln: presenting.present(
@@ -364,7 +380,7 @@ class LaneHub:
                     self.lanes.transact, name, self.process_key,
                     lambda stored: self._step(name, stored, transition, result))
             except machine.MobileRefused:
-                raise  # the phone page explains it
+                raise  # the phone page explains it (410 or 404, with what to do)
             except machine.StalePrompt as exc:
                 raise ProtocolError(ErrorCode.stale_prompt, str(exc), _type_of(cause)) from None
             except machine.NotAllowed as exc:
@@ -415,8 +431,11 @@ class LaneHub:
             if peer.role is Role.register:
                 for event in delivery.events:
                     await peer.send(event)
-            await peer.send(self._kiosk_text(slot.lane.name, delivery.kiosk_state)
-                            if peer.role is Role.kiosk else delivery.register_state)
+                await peer.send(delivery.register_state)
+            elif peer.role is Role.kiosk:
+                await peer.send(self._kiosk_text(slot.lane.name, delivery.kiosk_state))
+            else:  # a phone page: a signal to look again (it is shown no code's address)
+                await peer.send(delivery.kiosk_state)
 
     # --- other processes' transitions (shared registry) ---------------------------------------
 
@@ -537,13 +556,25 @@ class LaneHub:
                          cause=effect)
 
     async def _record_consents(self, name: str, effect: RecordConsents) -> None:
-        answers = [ConsentAnswer(c.purpose, c.granted, c.version) for c in effect.consents]
-        written = await self._pool.run(self.registry.record_consents, effect.customer_id,
-                                          effect.request_key, answers)
+        written = await self._pool.run(self._write_consents, effect)
         log.info("consents_recorded", lane=name, customer_id=effect.customer_id,
                  new=written)
         await self.apply(name, lambda ln: machine.consents_recorded(ln, effect.request_key),
                          cause=effect)
+
+    def _write_consents(self, effect: RecordConsents) -> int | None:
+        """The one place the phone's consents are written: the registry's consent log, once
+        per answer and request (code hash, purpose), so a retry writes nothing twice.  How many
+        rows were new; None when the customer was erased meanwhile (nothing to keep)."""
+        written = 0
+        for c in effect.consents:
+            try:
+                written += self.registry.consents.record(
+                    effect.customer_id, c.purpose, c.granted, VIA_MOBIL, c.version,
+                    request_key=effect.request_key)
+            except NotFound:
+                return None
+        return written
 
     def _match(self, effect: Lookup) -> tuple[Found | None, tuple[CustomerCard, ...]]:
         """The customer the keys name (and whether the rest of what was presented agrees with

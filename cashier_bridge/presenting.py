@@ -1,10 +1,11 @@
 """What a presented input means for a lane: pure rules beside the lane state machine.
 
-Which readings of a typed or scanned input become match keys, what a candidate may keep (a
-fingerprint and masked forms, never the raw personal ID), whether a customer found is the
-shopper (:func:`agrees`), which near misses the duplicate guard looks for, and what a confirmed
-member is created with.  No I/O: the personal-ID fingerprint (keyed with the personnummer key,
-kept outside the database) is passed in.
+Which readings of a typed or scanned input, or of a phone's Via mobil form, become match keys,
+what a candidate may keep (a fingerprint and masked forms, never the raw personal ID; one
+builder, :func:`candidate_of`, for every way in), whether a customer found is the shopper
+(:func:`agrees`), which near misses the duplicate guard looks for, and what a confirmed member is
+created with.  No I/O: the personal-ID fingerprint (keyed with the personnummer key, kept outside
+the database) is passed in.
 """
 
 from __future__ import annotations
@@ -13,13 +14,15 @@ import datetime as dt
 from collections.abc import Callable
 
 from . import lane as machine
-from .identity import Classification
+from .identity import Classification, Reading, personnummer
 from .identity import phone as phone_id
 from .identity.classify import classify
 from .identity.customer_code import ANY, CardFormat
 from .lane import Candidate, Lane, MatchKey
-from .protocol import CustomerCard, MemberDetails, Method, Notice
+from .mobile_tokens import token_hash
+from .protocol import CustomerCard, MemberDetails, Method, Notice, PhoneSubmit
 from .registry.duplicates import DuplicateProbe
+from .registry.fields import name as clean_name
 from .registry.fields import search_key
 from .registry.records import NewCustomer
 
@@ -40,9 +43,42 @@ def present(lane: Lane, raw: str, source: Method, *, lookup_id: str, fingerprint
     return machine.present(lane, candidate, keys, lookup_id, now, ange_id_limit=ange_id_limit)
 
 
-def candidate_of(result: Classification, source: Method, fingerprint: Fingerprint
+def phone_submit(lane: Lane, submission: PhoneSubmit, *, lookup_id: str,
+                 fingerprint: Fingerprint, region: str = "SE", now: float = 0.0
+                 ) -> machine.Step:
+    """The shopper's phone sent its form: look them up as a typed number is looked up, keeping
+    the names typed to check a find against (:func:`agrees`).  The lane machine decides whether
+    the code may still be used (:func:`~cashier_bridge.lane.mobile_submit`)."""
+    try:
+        candidate, keys = phone_candidate(submission, fingerprint, region)
+    except ValueError:  # IdentityError and InvalidCustomer are; the page checks fields first
+        raise machine.NotAllowed("the phone's details are not valid: the phone page checks "
+                                 "every field before it submits") from None
+    return machine.mobile_submit(
+        lane, token_hash=token_hash(submission.code), receipt_hash=token_hash(submission.receipt),
+        candidate=candidate, keys=keys, lookup_id=lookup_id, consents=submission.consents,
+        wants_member=submission.member, now=now)
+
+
+def phone_candidate(submission: PhoneSubmit, fingerprint: Fingerprint, region: str = "SE"
+                    ) -> tuple[Candidate, tuple[MatchKey, ...]]:
+    """What the lane may keep of a phone's form, and its match keys: personal ID, then phone.
+    Raises ValueError (IdentityError, InvalidCustomer) for a field that is not valid."""
+    pid = personnummer.parse(submission.personal_id)
+    e164 = phone_id.validate(submission.phone, region)
+    readings = (Reading(pid.kind, pid.number, pid.masked, pid.birth_date),
+                Reading("phone", e164, phone_id.mask(e164)))
+    names = (clean_name(submission.first_name, "first_name"),
+             clean_name(submission.last_name, "last_name"))
+    return candidate_of(Classification(len(submission.personal_id), readings), Method.mobile,
+                        fingerprint, names=names)
+
+
+def candidate_of(result: Classification, source: Method, fingerprint: Fingerprint, *,
+                 names: tuple[str, str] | None = None
                  ) -> tuple[Candidate, tuple[MatchKey, ...]]:
-    """The match keys of every reading, in the stated order, and what the lane may keep."""
+    """The match keys of every reading, in the stated order, and what the lane may keep.
+    ``names`` (first, last) are what a phone's shopper typed: a find must agree with them."""
     keys: list[MatchKey] = []
     fields: dict[str, object] = {}
     for reading in result.readings:
@@ -72,6 +108,8 @@ def candidate_of(result: Classification, source: Method, fingerprint: Fingerprin
                       document_expired=document.expired)
         if document.birth_date and "birth_date" not in fields:
             fields["birth_date"] = document.birth_date.isoformat()
+    if names is not None:
+        fields.update(first_name=names[0], last_name=names[1])
     first = result.readings[0].kind if result.readings else "unknown"
     rejection = result.best_rejection()
     candidate = Candidate(source=source, kind=first, can_become_member=result.can_become_member,

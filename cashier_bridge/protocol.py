@@ -11,8 +11,17 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
-from pydantic_core import from_json
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    GetJsonSchemaHandler,
+    TypeAdapter,
+    ValidationError,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, from_json
 
 VERSION = 1
 # The largest frame a device may send. The largest valid message is a ``scan`` (8192 characters
@@ -52,6 +61,31 @@ class Role(StrEnum):
 
     kiosk = "kiosk"
     register = "register"
+    # The shopper's own phone on the Via mobil page: it acts on the lane under its own role
+    # with its own intent (PhoneSubmit), over HTTP.  It is no websocket device, so it is not
+    # in the protocol's documents and no device may say hello as one (DeviceRole).
+    phone = "phone"
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core: CoreSchema, handler: GetJsonSchemaHandler
+                                     ) -> JsonSchemaValue:
+        schema = handler(core)
+        resolved = handler.resolve_ref_schema(schema)
+        resolved["enum"] = [r.value for r in DEVICE_ROLES]
+        return schema
+
+
+DEVICE_ROLES = (Role.kiosk, Role.register)
+
+
+def _device_role(value: object) -> object:
+    if value not in DEVICE_ROLES:
+        raise ValueError(f"Input should be {' or '.join(repr(r.value) for r in DEVICE_ROLES)}")
+    return value
+
+
+# The roles a device may say hello as (and the documents list: see Role's schema).
+DeviceRole = Annotated[Role, BeforeValidator(_device_role)]
 
 
 class Notice(StrEnum):
@@ -134,7 +168,7 @@ class Hello(_Msg):
     connection moves the device to the lane it names."""
 
     type: Literal["hello"] = "hello"
-    role: Role = Field(description="Must match the endpoint: register on /ws/register, kiosk "
+    role: DeviceRole = Field(description="Must match the endpoint: register on /ws/register, kiosk "
                        "on /ws/kiosk.")
     lane: LaneName = Field(description="The lane (register and kiosk pair) this device "
                            "serves, e.g. kassa-1.")
@@ -268,6 +302,38 @@ class RenewMobile(_Msg):
     type: Literal["renew_mobile"] = "renew_mobile"
 
 
+class ConsentChoice(BaseModel):
+    """One consent box the shopper ticked on the phone, with the version of the text shown."""
+
+    model_config = ConfigDict(frozen=True)
+    purpose: str
+    granted: bool  # only ticked boxes are kept: an unticked one was not answered
+    version: str  # of the text the shopper saw
+
+
+# What a form field may hold before it is even parsed: beyond any valid value.
+PHONE_FIELD_MAX = 200
+
+
+class PhoneSubmit(_Msg):
+    """The shopper's phone sent the Via mobil form with the code from the kiosk's QR.
+
+    Not a websocket message: the phone page (``/m/<code>``) reads the form and hands this to
+    the lane hub as the phone's intent, the way a websocket hands a kiosk's ``submit_id``.  The
+    code, the form's receipt and the shopper's details are kept out of ``repr`` (and so out of
+    logs); the lane keeps only the hashes of the first two and a candidate of the rest."""
+
+    type: Literal["phone_submit"] = "phone_submit"
+    code: Annotated[str, Field(max_length=64, repr=False)]
+    receipt: Annotated[str, Field(max_length=64, repr=False)]
+    first_name: Annotated[str, Field(max_length=PHONE_FIELD_MAX, repr=False)]
+    last_name: Annotated[str, Field(max_length=PHONE_FIELD_MAX, repr=False)]
+    phone: Annotated[str, Field(max_length=PHONE_FIELD_MAX, repr=False)]
+    personal_id: Annotated[str, Field(max_length=PHONE_FIELD_MAX, repr=False)]
+    member: bool = False  # "make me a member" ticked
+    consents: tuple[ConsentChoice, ...] = ()
+
+
 class Ping(_Msg):
     """Are you there?  The bridge answers ``pong`` at once, in any phase, even before hello."""
 
@@ -287,6 +353,8 @@ KIOSK_INTENTS = frozenset(
 REGISTER_INTENTS = frozenset(
     {"start_sale", "end_sale", "confirm_member", "connect_existing", "connect_customer",
      "abort_member"})
+# The phone's, outside the websocket union above: no device can send them on a websocket.
+PHONE_INTENTS = frozenset({"phone_submit"})
 
 
 # --- bridge -> device -------------------------------------------------------------------------
@@ -366,7 +434,7 @@ class Welcome(_Msg):
     """The bridge accepted ``hello``; the lane's current ``state`` follows."""
 
     type: Literal["welcome"] = "welcome"
-    role: Role
+    role: DeviceRole
     lane: str
     server_version: str = Field(description="The bridge's software version (informative).")
 

@@ -1,25 +1,25 @@
 """The phone form: read, validated with exactly the parsers the bridge uses everywhere (names as
 the registry stores them, phone numbers and personal ID numbers by the identity parsers), and
-turned into what the lane machine presents.  Pure: the fingerprint function is passed in.
+turned into the phone's intent (:class:`~cashier_bridge.protocol.PhoneSubmit`).  What the lane
+keeps of it is built where every presentation's is, in :mod:`cashier_bridge.presenting`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ..identity import personnummer
 from ..identity import phone as phone_id
 from ..identity.errors import IdentityError
-from ..lane import Candidate, ConsentChoice, MatchKey
-from ..protocol import Method
+from ..mobile_tokens import RECEIPT_RE
+from ..protocol import PHONE_FIELD_MAX, ConsentChoice, PhoneSubmit
 from ..registry.fields import InvalidCustomer
 from ..registry.fields import name as clean_name
 from .texts import LANGUAGES
-from .tokens import RECEIPT_RE
 
 FIELDS = ("first_name", "last_name", "phone", "personal_id")
-MAX_FIELD = 200  # beyond any valid value: not even parsed
+MAX_FIELD = PHONE_FIELD_MAX  # beyond any valid value: not even parsed
 
 
 @dataclass(frozen=True)
@@ -70,22 +70,14 @@ def check(name: str, value: str, region: str = "SE") -> str | None:
     return None
 
 
-def candidate(form: PhoneForm, fingerprint: Callable[[str], str], region: str = "SE"
-              ) -> tuple[Candidate, tuple[MatchKey, ...]]:
-    """What the lane may keep of a valid form, and the match keys: personal ID, then phone."""
-    pid = personnummer.parse(form.values["personal_id"])
-    phone = phone_id.validate(form.values["phone"], region)
-    fp = fingerprint(pid.number)
-    keys = (MatchKey(kind="personal_id_fingerprint", value=fp, reading=pid.kind),
-            MatchKey(kind="phone", value=phone, reading="phone"))
-    return Candidate(
-        source=Method.mobile, kind=pid.kind, personal_id_fingerprint=fp,
-        personal_id_masked=pid.masked,
-        birth_date=pid.birth_date.isoformat() if pid.birth_date else None,
-        phone=phone, phone_masked=phone_id.mask(phone),
-        first_name=clean_name(form.values["first_name"], "first_name"),
-        last_name=clean_name(form.values["last_name"], "last_name"),
-        can_become_member=True), keys
+def submission(form: PhoneForm, code: str, versions: Mapping[str, str]) -> PhoneSubmit:
+    """The phone's intent from a valid form: its fields as typed (the lane hub builds the
+    candidate from them, as from anything presented), the ticked boxes with their versions."""
+    v = form.values
+    return PhoneSubmit(code=code, receipt=form.receipt, first_name=v["first_name"],
+                       last_name=v["last_name"], phone=v["phone"],
+                       personal_id=v["personal_id"], member=form.member,
+                       consents=consent_choices(form, versions))
 
 
 def consent_choices(form: PhoneForm, versions: Mapping[str, str]) -> tuple[ConsentChoice, ...]:

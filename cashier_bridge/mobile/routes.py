@@ -2,8 +2,10 @@
 (server-sent events), ``/m/<code>/check`` (one field, checked as the bridge checks it) and
 ``/m/privacy``.
 
-Every lane change goes through the lane machine (:func:`cashier_bridge.lane.mobile_submit` via
-the hub), so a chain's processes serve the page for any lane.  Nothing personal is logged.
+A submission is the phone's intent (:class:`~cashier_bridge.protocol.PhoneSubmit`), handed to
+the lane hub as a kiosk's is: the hub builds what the lane keeps of it and the lane machine
+decides, so a chain's processes serve the page for any lane.  The routes parse, call the hub
+and render.  Nothing personal is logged.
 
 Every route is throttled per client address and every response carries the page's security
 headers, both in one place (:class:`_PhoneRoute`); each HTML page allows only its own inline
@@ -17,7 +19,6 @@ import secrets
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass
-from types import SimpleNamespace
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -33,12 +34,12 @@ from fastapi.responses import (
 )
 from fastapi.routing import APIRoute
 
-from .. import lane as machine
+from .. import mobile_tokens as tokens
 from ..config import Settings
-from ..lane import Lane, MobileProblem
+from ..lane import Lane, MobileProblem, MobileRefused
 from ..protocol import Role
 from ..ratelimit import RateLimiter, address_key, retry_after_header
-from . import card, consent, form, tokens
+from . import card, consent, form
 from .phone_view import PROBLEM_STATUS, PhoneView, Stage, resolve
 from .texts import LANGUAGE_NAMES, error_text, negotiate, text
 
@@ -80,12 +81,12 @@ class _Field:
 
 
 class PhonePeer:
-    """A phone page following its lane: told of every step (it is sent the kiosk's states and
-    only uses them as a signal to look again)."""
+    """The phone on its lane, under its own role: it sends the phone's intent, and a page
+    following the flow is told of every step (only as a signal to look again)."""
 
-    def __init__(self) -> None:
-        self.role = Role.kiosk
-        self.lane = ""
+    def __init__(self, lane: str = "") -> None:
+        self.role = Role.phone
+        self.lane = lane
         self.changed = asyncio.Event()
 
     async def send(self, text: str) -> None:
@@ -180,14 +181,11 @@ def mobile_router(settings: Settings) -> APIRouter:
                      ) -> tuple[str | None, Lane | None, PhoneView]:
         if not tokens.well_formed(token):
             return None, None, PhoneView(problem=MobileProblem.malformed)
-        registry = request.app.state.registry
-        th = tokens.token_hash(token)
-        name = await asyncio.to_thread(registry.mobile_token_lane, th)
-        if name is None:
+        lane = await request.app.state.hub.lane_for_code(token)
+        if lane is None:
             return None, None, PhoneView(problem=MobileProblem.unknown)
-        lane = await request.app.state.hub.current(name)
         rh = tokens.token_hash(receipt) if receipt else None
-        return name, lane, resolve(lane, th, rh, time.time())
+        return lane.name, lane, resolve(lane, tokens.token_hash(token), rh, time.time())
 
     @router.get("/m/privacy", response_class=HTMLResponse)
     async def privacy(request: Request) -> HTMLResponse:
@@ -236,21 +234,11 @@ def mobile_router(settings: Settings) -> APIRouter:
             return await form_page(request, token, receipt=f.receipt if receipt_ok else None,
                                    f=f, lang=shown)
         assert name is not None
-        registry, hub = request.app.state.registry, request.app.state.hub
-        candidate, keys = form.candidate(f, registry.fingerprint, settings.phone_region)
         versions = {o.purpose: o.version for o in consent.offers(settings.consent_texts, shown)}
-        lookup_id = tokens.new_receipt()
-        th, rh = tokens.token_hash(token), tokens.token_hash(f.receipt)
-
-        def submit(ln: Lane) -> machine.Step:
-            return machine.mobile_submit(
-                ln, token_hash=th, receipt_hash=rh, candidate=candidate, keys=keys,
-                lookup_id=lookup_id, consents=form.consent_choices(f, versions),
-                wants_member=f.member, now=time.time())
-
         try:
-            await hub.apply(name, submit, cause=_SUBMIT)
-        except machine.MobileRefused as refused:
+            await request.app.state.hub.handle(PhonePeer(name),
+                                               form.submission(f, token, versions))
+        except MobileRefused as refused:
             log.info("mobile_refused", lane=name, problem=refused.problem.value)
             return problem(request, refused.problem)
         log.info("mobile_submitted", lane=name, member=f.member)
@@ -311,9 +299,6 @@ def mobile_router(settings: Settings) -> APIRouter:
                                           "X-Accel-Buffering": "no"})
 
     return router
-
-
-_SUBMIT = SimpleNamespace(type="mobile_submit")  # how the lane's log names the cause
 
 
 def plain_error(status: int, message: str, headers: dict[str, str] | None = None) -> Response:

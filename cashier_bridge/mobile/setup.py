@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import socket
 
+from .. import mobile_tokens as tokens
 from ..config import Settings, data_dir
-from ..lane_hub import MobileOptions
-from . import tokens
+from ..mobile_tokens import MobileOptions
 
 ANY_ADDRESS = ("0.0.0.0", "::", "")
 

@@ -1,6 +1,6 @@
 """The consent log: append-only, one row per answer; the current answer per purpose is the
-latest row.  Via mobil writes through :mod:`.mobile`; the API, the back office and erasure
-write here.
+latest row.  Every answer is written here: Via mobil's (by the lane hub), the API's, the back
+office's and erasure's.
 
 Who gave an answer on the customer's behalf (a staff member, an API caller) is written to the
 audit log in the same transaction, naming the consent row: the log's own columns say what, when,

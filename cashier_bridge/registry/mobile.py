@@ -1,4 +1,4 @@
-"""Via mobil's rows: which lane issued a phone code (by hash), and the phone's consent answers.
+"""Via mobil's rows: which lane issued a phone code (by hash), and the consent texts shown.
 
 A phone code is never stored: only its SHA-256, mapped to the lane that issued it.  The lane's
 own state decides whether the code is still good (open, used, expired, voided), so a stale row
@@ -19,14 +19,7 @@ from .schema import consent_texts, consents, mobile_tokens
 from .timestamps import utcnow
 
 TOKEN_ROWS_KEEP = dt.timedelta(days=1)
-SOURCE = "via_mobil"
-
-
-@dataclass(frozen=True, slots=True)
-class ConsentAnswer:
-    purpose: str
-    granted: bool
-    version: str
+SOURCE = "via_mobil"  # the consent log's source of the phone's answers (written by the lane hub)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,23 +44,6 @@ def token_lane(engine: Engine, token_hash: str) -> str | None:
     with engine.connect() as conn:
         return conn.execute(select(mobile_tokens.c.lane)
                             .where(mobile_tokens.c.token_hash == token_hash)).scalar_one_or_none()
-
-
-def record_consents(engine: Engine, customer_id: int, request_key: str,
-                    answers: Sequence[ConsentAnswer]) -> int:
-    """Append the answers to the consent log once per request; how many rows were new."""
-    now = utcnow()
-    written = 0
-    with engine.begin() as conn:
-        for answer in answers:
-            stmt = _insert(conn, consents).values(
-                customer_id=customer_id, purpose=answer.purpose, granted=answer.granted,
-                source=SOURCE, text_version=answer.version, recorded_at=now,
-                request_key=request_key)
-            result = conn.execute(stmt.on_conflict_do_nothing(
-                index_elements=["request_key", "purpose"]))
-            written += int(result.rowcount or 0)
-    return written
 
 
 def remember_texts(engine: Engine, texts: Sequence[ConsentText]) -> None:

@@ -271,10 +271,6 @@ class Registry:
     def mobile_token_lane(self, token_hash: str) -> str | None:
         return mobile.token_lane(self._engine, token_hash)
 
-    def record_consents(self, customer_id: int, request_key: str,
-                        answers: Sequence[mobile.ConsentAnswer]) -> int:
-        return mobile.record_consents(self._writer, customer_id, request_key, answers)
-
     def remember_consent_texts(self, texts: Sequence[mobile.ConsentText]) -> None:
         mobile.remember_texts(self._writer, texts)
 

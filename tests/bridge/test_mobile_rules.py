@@ -8,6 +8,7 @@ import json
 import pytest
 
 from cashier_bridge import lane as machine
+from cashier_bridge import mobile_tokens as tokens
 from cashier_bridge import presenting
 from cashier_bridge.lane import (
     Candidate,
@@ -19,7 +20,7 @@ from cashier_bridge.lane import (
     PhoneLink,
     PhoneOutcome,
 )
-from cashier_bridge.mobile import form, tokens
+from cashier_bridge.mobile import form
 from cashier_bridge.mobile.consent import offers, version
 from cashier_bridge.mobile.phone_view import Stage, resolve
 from cashier_bridge.mobile.texts import negotiate
@@ -55,13 +56,12 @@ def submit(lane: Lane, token: str, receipt: str = "r" * 20, *, member: bool = Fa
            now: float = NOW) -> machine.Step:
     data = {"first_name": "Nils", "last_name": "Nilsson", "phone": "070-765 43 21",
             "personal_id": PNR, "receipt": receipt, "consent_marketing": "on"}
+    data["member"] = "on" if member else ""
     f = form.read(data, ["marketing", "profiling"])
-    candidate, keys = form.candidate(f, tokens.token_hash)  # any one-way function
-    return machine.mobile_submit(
-        lane, token_hash=tokens.token_hash(token), receipt_hash=tokens.token_hash(receipt),
-        candidate=candidate, keys=keys, lookup_id="L1",
-        consents=form.consent_choices(f, {"marketing": "v-a", "profiling": "v-b"}),
-        wants_member=member, now=now)
+    submission = form.submission(f, token, {"marketing": "v-a", "profiling": "v-b"})
+    return presenting.phone_submit(lane, submission, lookup_id="L1",
+                                   fingerprint=tokens.token_hash,  # any one-way function
+                                   now=now)
 
 
 def test_a_code_is_long_random_and_derived_from_the_nonce_with_the_key() -> None:

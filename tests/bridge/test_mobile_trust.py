@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from cashier_bridge.registry import NewCustomer, Registry
-from cashier_bridge.registry.mobile import ConsentAnswer
+from cashier_bridge.registry.mobile import SOURCE as VIA_MOBIL
 from tests.bridge.test_bridge_server import ANNA_PNR, NEW_PNR, db, device
 from tests.bridge.test_mobile_http import (
     MobileBridge,
@@ -42,8 +42,8 @@ def anna(registry: Registry) -> int:
     """Anna (seeded by ``db``) said no to marketing at the till last year."""
     found = registry.get_by_code("1001")
     assert found is not None
-    registry.record_consents(found.id, "earlier-visit", [ConsentAnswer("marketing", False,
-                                                                       "v-earlier")])
+    registry.consents.record(found.id, "marketing", False, VIA_MOBIL, "v-earlier",
+                             request_key="earlier-visit")
     return found.id
 
 

@@ -1,9 +1,13 @@
-"""Phone codes: unguessable, derived from a nonce with a key that stays out of the database.
+"""Via mobil's phone codes and their settings: unguessable, derived from a nonce with a key that
+stays out of the database.
 
 code = base64url(HMAC-SHA256(key, lane ␀ nonce)) — 256 bits, 43 characters.  The lane stores
 the nonce (``secrets.token_urlsafe``, 192 bits) and the code's SHA-256; the key lives in the
 bridge's configuration or a key file.  A leaked database therefore yields no live code, and every
 bridge process that knows the key can show the code to its kiosk again.
+
+Below both the lane hub (which mints codes and puts their addresses into kiosk states) and the
+phone page (which recognises them): neither imports the other for them.
 """
 
 from __future__ import annotations
@@ -13,13 +17,25 @@ import hashlib
 import hmac
 import re
 import secrets
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import keyfile
+from . import keyfile
 
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{43}$")
 RECEIPT_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 KEY_FILE = "mobile-token.key"
+
+
+@dataclass(frozen=True)
+class MobileOptions:
+    """Via mobil's settings as the lane hub needs them (the bridge builds them from its
+    configuration: ``cashier_bridge.mobile.setup``)."""
+
+    key: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
+    public_url: str = "http://127.0.0.1:8765"
+    token_s: float = 180.0
+    on_choices: bool = False
 
 
 def new_nonce() -> str:
