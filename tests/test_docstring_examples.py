@@ -14,6 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 MODULES = [
     "cashier_bridge.admin.customers",
     "cashier_bridge.admin.warnings",
+    "cashier_bridge.customers.rules",
     "cashier_bridge.lookup_limit",
     "cashier_bridge.keyfile",
     "cashier_bridge.http_headers",
@@ -23,7 +24,6 @@ MODULES = [
     "cashier_bridge.presenting",
     "cashier_bridge.ratelimit",
     "cashier_bridge.registry.customer_admin",
-    "cashier_bridge.registry.fields",
     "cashier_bridge.registry.lookups",
     "cashier_bridge.registry.personal_id_key",
     "cashier_bridge.registry.search",

@@ -26,17 +26,16 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ..config import Settings
+from ..customers import fields as customer_fields
+from ..customers.fields import Merge
+from ..customers.rules import MAX_ACCOUNT_LIMIT_MINOR, MAX_LOYALTY_RATE_BP
 from ..ids import Id, parse_id
 from ..lookup_limit import TooManyLookups
 from ..mobile.consent import archive, offers
 from ..money import kronor, parse_kronor
 from ..permissions import Action, allowed, refusal
 from ..registry import DuplicateProbe, Registry
-from ..registry.customer_admin import (
-    MAX_ACCOUNT_LIMIT_MINOR,
-    MAX_LOYALTY_RATE_BP,
-    normalise,
-)
+from ..registry.customer_admin import normalise
 from ..registry.fields import InvalidCustomer
 from ..registry.groups import Group
 from ..registry.problems import Conflict, NotFound
@@ -56,21 +55,24 @@ PAGE_SIZE = 50
 SEARCH_LIMIT = 50  # the API's most for a search
 BACK_OFFICE = "back_office"  # created_via and consent source
 SORTS = {"name": "Name", "code": "Customer number", "newest": "Newest first"}
+_BLOCKS = (Merge.address, Merge.delivery, Merge.joined)
 
-# The form's fields, in the order of the page, with their labels (the registry's names).
-DETAILS: tuple[tuple[str, str], ...] = (
-    ("first_name", "First name"), ("last_name", "Last name"), ("company_name", "Company"),
-    ("email", "E-mail"), ("phone", "Phone"), ("personal_id", "Personnummer"),
-    ("birth_date", "Birth date"), ("customer_code", "Customer number"),
-    ("street", "Street"), ("postal_code", "Postal code"), ("city", "City"),
-    ("country", "Country"), ("delivery_street", "Street"),
-    ("delivery_postal_code", "Postal code"), ("delivery_city", "City"),
-    ("delivery_country", "Country"), ("note", "Note"),
+# The form's fields, in the order of the page, with their labels: the field table's.
+DETAILS: tuple[tuple[str, str], ...] = tuple((f.name, f.label) for f in customer_fields.FORM)
+LABELS = customer_fields.LABELS
+# The form's fieldsets (legend, aside, fields), grouped as a merge groups the addresses.
+SECTIONS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("Person", "", tuple(f.name for f in customer_fields.FORM if f.merge not in _BLOCKS)),
+    ("Postal address", "", tuple(f.name for f in customer_fields.FORM
+                                 if f.merge is Merge.address)),
+    ("Delivery address", "(if not the postal address)",
+     tuple(f.name for f in customer_fields.FORM if f.merge is Merge.delivery)),
+    ("", "", ("note",)),
 )
-LABELS = {**dict(DETAILS), "account_limit_minor": "Account limit",
-          "account_status": "Account status", "loyalty_rate_bp": "Loyalty rate",
-          "group": "Group", "personal_id_masked": "Personnummer", "created_via": "Created via",
-          "customer_code": "Customer number"}
+# How a field is typed on the page, where it is not a line of text.
+INPUTS = {"email": "email", "phone": "tel", "note": "textarea"}
+HINTS = {"birth_date": "ÅÅÅÅ-MM-DD", "personal_id": "ÅÅÅÅMMDD-NNNN"}
+FORM_LABELS = {**LABELS, "note": "Note (the shop's own; never shown to the customer)"}
 # The credit-term fields as the form names them (in kronor and per cent, not minor units).
 CREDIT_FORM = {"account_limit": "account_limit_minor", "account_status": "account_status",
                "loyalty_rate": "loyalty_rate_bp"}
@@ -286,7 +288,8 @@ def customers_router(settings: Settings, page: Callable[..., HTMLResponse]) -> A
         role = session.staff.role
         return page(request, template, status, may={a.value: allowed(role, a) for a in Action},
                     kronor=kronor, percent=percent, labels=LABELS, audited=audited_value,
-                    action_texts=ACTION_TEXT, **context)
+                    action_texts=ACTION_TEXT, sections=SECTIONS, inputs=INPUTS, hints=HINTS,
+                    form_labels=FORM_LABELS, **context)
 
     async def customer_or_404(registry: Registry, customer_id: int) -> CustomerRecord:
         try:

@@ -8,10 +8,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Request, Response, status
 
 from ..config import Settings
+from ..customers.fields import CREDIT_TERMS
 from ..ids import Id, parse_id
 from ..mobile.consent import version
 from ..registry.api_tokens import Principal
-from ..registry.customer_admin import CREDIT_TERMS
 from ..registry.mobile import ConsentText
 from ..registry.records import CustomerRecord
 from .auth import CREATE, ERASE, EXPORT, READ, ROUTE_ACTIONS, WRITE, check, registry_of

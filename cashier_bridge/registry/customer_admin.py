@@ -21,7 +21,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import re
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -31,14 +30,12 @@ from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import Connection, Engine, Select, and_, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from ..identity import personnummer
-from ..identity import phone as phone_id
-from ..identity.errors import IdentityError
+from ..customers import fields as customer_fields
+from ..customers.fields import CREDIT_TERMS, Context
 from ..ids import parse_id
-from . import fields
 from .consents import ConsentEntry, current_on, log_on, withdraw_all
 from .consents import append as append_consent
-from .duplicates import DuplicateProbe, email_key
+from .duplicates import DuplicateProbe
 from .fields import InvalidCustomer
 from .groups import default_group_id, stored_group
 from .live import live
@@ -58,24 +55,14 @@ from .timestamps import utcnow
 from .writes import MARKETING, audit, first_holder
 
 API_SOURCE = "api"
-MAX_NOTE = 2000
 _HIGHEST_CHAR = "\U0010ffff"
 # Identifiers one customer holds at most once, in the order a clash is reported.
 UNIQUE = ("personal_id_fingerprint", "phone", "email", "customer_code")
 # How a column is named to a caller.
 FIELD_OF = {"personal_id_fingerprint": "personal_id"}
-_OPTIONAL_TEXT = {"street": 200, "city": 100, "country": 56, "company_name": 100,
-                  "delivery_street": 200, "delivery_city": 100, "delivery_country": 56}
-_POSTAL_CODES = ("postal_code", "delivery_postal_code")
-# Loose on purpose (shops deliver abroad): digits and letters with spaces or hyphens, as post
-# offices write them ("111 51", "SW1A 1AA", "1012 AB"); catches a street or a phone typed in it.
-_POSTAL = re.compile(r"^(?=.*[0-9])[A-Z0-9][A-Z0-9 -]{2,9}$")
 # Set at creation by the registry, not by NewCustomer: applied right after it (see create).
 _AFTER_CREATE = ("company_name", "delivery_street", "delivery_postal_code", "delivery_city",
                  "delivery_country")
-CREDIT_TERMS = ("account_limit_minor", "account_status", "loyalty_rate_bp")
-MAX_ACCOUNT_LIMIT_MINOR = 10**11  # a billion kronor: beyond it a slip of the keyboard
-MAX_LOYALTY_RATE_BP = 10_000  # 100 %
 SORTS = ("name", "code", "newest")
 # A page position holds two name keys and an id, or a customer code: far below this.
 MAX_CURSOR = 2000
@@ -114,45 +101,9 @@ def normalise(given: Mapping[str, Any], *, region: str,
               fingerprint: Callable[[str], str]) -> dict[str, Any]:
     """Column values of the fields in ``given`` (None clears an optional one); raises
     InvalidCustomer naming the first bad field.  ``group_id`` is passed through (it needs the
-    database)."""
-    out: dict[str, Any] = {}
-    for name, value in given.items():
-        if name in ("first_name", "last_name"):
-            if value is None:
-                raise InvalidCustomer(name, "is required")
-            out[name] = fields.name(value, name)
-            out[f"{name}_key"] = fields.search_key(out[name])
-        elif name == "email":
-            out["email"] = fields.email(value) if value and value.strip() else None
-            out["email_key"] = email_key(out["email"]) if out["email"] else None
-        elif name == "phone":
-            out["phone"] = _parsed("phone", value, lambda v: phone_id.compact(v, region))
-        elif name == "personal_id":
-            pid = _parsed("personal_id", value, personnummer.parse)
-            out["personal_id_fingerprint"] = fingerprint(pid.number) if pid else None
-            out["personal_id_masked"] = pid.masked if pid else None
-            if pid and pid.birth_date and "birth_date" not in given:
-                out["birth_date"] = pid.birth_date
-        elif name == "birth_date":
-            out["birth_date"] = value
-        elif name in _OPTIONAL_TEXT:
-            out[name] = fields.optional_text(value, name, _OPTIONAL_TEXT[name])
-        elif name in _POSTAL_CODES:
-            out[name] = postal_code(value, name)
-        elif name in CREDIT_TERMS:
-            raise InvalidCustomer(name, "is a credit term; only managers and admins change it, "
-                                        "with update_credit_terms")
-        elif name == "note":
-            out["note"] = _note(value)
-        elif name == "customer_code":
-            if value is None or not value.strip():
-                raise InvalidCustomer("customer_code", "cannot be empty; every customer has one")
-            out["customer_code"] = fields.customer_code(value)
-        elif name == "group_id":
-            out["group_id"] = value
-        else:
-            raise InvalidCustomer(name, "is not a customer field")
-    return out
+    database).  Credit terms are refused: see :func:`credit_terms`.  The rules are the field
+    table's (:mod:`cashier_bridge.customers.fields`)."""
+    return customer_fields.normalise(given, Context(region, fingerprint))
 
 
 def actor_key(source: str, actor: str, key: str) -> str:
@@ -169,62 +120,13 @@ def actor_key(source: str, actor: str, key: str) -> str:
     return f"{source}:@{digest}"
 
 
-def postal_code(value: str | None, field: str = "postal_code") -> str | None:
-    """A postal code as the post writes it, upper-cased; raises InvalidCustomer.
-
-    >>> postal_code(" 111  51 "), postal_code("sw1a 1aa"), postal_code("")
-    ('111 51', 'SW1A 1AA', None)
-    """
-    text = fields.optional_text(value, field, 16)
-    if text is None:
-        return None
-    text = text.upper()
-    if not _POSTAL.match(text):
-        raise InvalidCustomer(field, f"{text!r} is not a postal code (digits and letters, "
-                                     "like 111 51)")
-    return text
-
-
 def credit_terms(given: Mapping[str, Any]) -> dict[str, Any]:
     """Column values of the credit terms in ``given``; raises InvalidCustomer naming the first
     bad one.  None clears a limit or a rate (no limit set / no loyalty)."""
-    out: dict[str, Any] = {}
-    for name, value in given.items():
-        if name == "account_status":
-            try:
-                out[name] = AccountStatus(value)
-            except ValueError:
-                raise InvalidCustomer(name, "is one of " + ", ".join(
-                    s.value for s in AccountStatus)) from None
-        elif name in ("account_limit_minor", "loyalty_rate_bp"):
-            highest = (MAX_ACCOUNT_LIMIT_MINOR if name == "account_limit_minor"
-                       else MAX_LOYALTY_RATE_BP)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-                raise InvalidCustomer(name, "is a whole number")
-            if value is not None and not 0 <= value <= highest:
-                raise InvalidCustomer(name, f"is between 0 and {highest}")
-            out[name] = value
-        else:
+    for name in given:
+        if name not in CREDIT_TERMS:
             raise InvalidCustomer(name, "is not a credit term")
-    return out
-
-
-def _parsed(field: str, value: str | None, parse: Callable[[str], Any]) -> Any:
-    if value is None or not value.strip():
-        return None
-    try:
-        return parse(value)
-    except IdentityError as err:
-        raise InvalidCustomer(field, str(err)) from None
-
-
-def _note(value: str | None) -> str | None:
-    if value is None:
-        return None
-    value = value.strip()
-    if len(value) > MAX_NOTE:
-        raise InvalidCustomer("note", f"has more than {MAX_NOTE} characters")
-    return value or None
+    return customer_fields.normalise(given, Context(), credit_terms=True)
 
 
 def scrub(detail: str | None) -> str | None:
@@ -583,14 +485,9 @@ class CustomerAdmin:
             done = conn.execute(
                 update(customers)
                 .where(customers.c.id == customer_id, customers.c.erased_at.is_(None))
-                .values(customer_code=f"ERASED-{customer_id}", first_name="", last_name="",
-                        first_name_key="", last_name_key="", email=None, email_key=None,
-                        phone=None, personal_id_fingerprint=None, personal_id_masked=None,
-                        birth_date=None, street=None, postal_code=None, city=None,
-                        country=None, note=None, request_key=None, updated_at=now,
-                        company_name=None, delivery_street=None, delivery_postal_code=None,
-                        delivery_city=None, delivery_country=None,
-                        erased_at=now)).rowcount
+                .values(**customer_fields.erased_values(),
+                        customer_code=f"ERASED-{customer_id}", request_key=None,
+                        updated_at=now, erased_at=now)).rowcount
             if not done:
                 raise NotFound(f"there is no customer with id {customer_id}")
             withdrawn = withdraw_all(conn, customer_id, "erasure")
