@@ -102,11 +102,8 @@ def customers_router(settings: Settings) -> APIRouter:
         given = body.model_dump(exclude_unset=True)
         terms = _credit_terms(given, principal)
         record, created = registry.customers.create(
-            given, region=region, idempotency_key=idempotency_key, actor=principal.actor)
-        if terms:
-            # After the creation, which is idempotent: a retry sets the same terms, no change.
-            record = registry.customers.update_credit_terms(record.id, terms,
-                                                            actor=principal.actor)
+            given, region=region, idempotency_key=idempotency_key, actor=principal.actor,
+            terms=terms)
         if not created:
             response.status_code = status.HTTP_200_OK
         return shown(request, [record])[0]

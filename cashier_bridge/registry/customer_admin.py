@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
-from sqlalchemy import Connection, Engine, Select, and_, delete, insert, or_, select, update
+from sqlalchemy import Connection, Engine, Select, and_, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..customers import fields as customer_fields
@@ -52,7 +52,7 @@ from .records import (
 from .sales import Sale, list_on
 from .schema import audit_log, customers, idempotency_keys
 from .timestamps import utcnow
-from .writes import MARKETING, audit, first_holder
+from .writes import MARKETING, audit, customer_values, first_holder
 
 API_SOURCE = "api"
 _HIGHEST_CHAR = "\U0010ffff"
@@ -60,7 +60,7 @@ _HIGHEST_CHAR = "\U0010ffff"
 UNIQUE = ("personal_id_fingerprint", "phone", "email", "customer_code")
 # How a column is named to a caller.
 FIELD_OF = {"personal_id_fingerprint": "personal_id"}
-# Set at creation by the registry, not by NewCustomer: applied right after it (see create).
+# Columns NewCustomer has no field for: inserted with it, in the same transaction (create).
 _AFTER_CREATE = ("company_name", "delivery_street", "delivery_postal_code", "delivery_city",
                  "delivery_country")
 SORTS = ("name", "code", "newest")
@@ -74,7 +74,9 @@ _IMPERSONAL_DETAIL = frozenset({"created_via", "fields", "group_id", "purpose", 
 _KEY_REUSED = ("this Idempotency-Key was used for a request with another body; use a new key "
                "for a new customer")
 
+# writes on a connection: (conn, request_key, new, values, *, actor, extra)
 CreateCustomer = Callable[..., tuple[CustomerRecord, bool]]
+_CREATE_ATTEMPTS = 5
 LikelyDuplicates = Callable[[DuplicateProbe], list[tuple[CustomerRecord, str]]]
 
 
@@ -127,6 +129,19 @@ def credit_terms(given: Mapping[str, Any]) -> dict[str, Any]:
         if name not in CREDIT_TERMS:
             raise InvalidCustomer(name, "is not a credit term")
     return customer_fields.normalise(given, Context(), credit_terms=True)
+
+
+def _claim(conn: Connection, key: str, digest: str) -> None:
+    """Claim ``key`` for the body with ``digest`` (a retry of the same body finds its claim);
+    Conflict when it was claimed for another body.  A request under way with the key holds
+    its claim's row: this insert waits for it, then fails, and the retry reads the claim."""
+    claimed = conn.execute(select(idempotency_keys.c.body_sha256).where(
+        idempotency_keys.c.key == key)).scalar_one_or_none()
+    if claimed is None:
+        conn.execute(insert(idempotency_keys).values(key=key, body_sha256=digest,
+                                                     created_at=utcnow()))
+    elif claimed != digest:
+        raise Conflict(_KEY_REUSED)
 
 
 def scrub(detail: str | None) -> str | None:
@@ -276,20 +291,31 @@ class CustomerAdmin:
             country=values.get("country"), customer_group=group, note=values.get("note"))
 
     def create(self, given: Mapping[str, Any], *, region: str, idempotency_key: str | None,
-               actor: str, source: str = API_SOURCE) -> tuple[CustomerRecord, bool]:
+               actor: str, source: str = API_SOURCE, terms: Mapping[str, Any] | None = None
+               ) -> tuple[CustomerRecord, bool]:
         """Create a customer; (customer, False) when this request was already carried out.
         An idempotency key is the caller's own: the same key from another ``actor`` is
         another request, and cannot be squatted.  The same key from the same actor with
         another body is a Conflict.  ``source`` is written as the customer's ``created_via``
-        and as the source of a marketing consent given."""
+        and as the source of a marketing consent given.  ``terms``: credit terms, which the
+        caller has decided that ``actor`` may set.
+
+        One transaction: the key's claim, the customer with every field, the consent and the
+        audit entry are all written or none is (a taken phone leaves the key free, so the
+        same form corrected and sent again with it goes through)."""
         new = self.new_customer(given, region=region, source=source)
-        later = normalise({k: given[k] for k in _AFTER_CREATE if k in given}, region=region,
+        extra = normalise({k: given[k] for k in _AFTER_CREATE if k in given}, region=region,
                           fingerprint=self._fingerprint)
+        extra.update(credit_terms(terms or {}))
+        values = customer_values(new)
         self._looked_up(new.personal_id_fingerprint, actor, "create")
+        claim = digest = None
         if idempotency_key is None:
             request_key = f"{source}:{uuid.uuid4().hex}"
         else:
-            body = json.dumps(given, sort_keys=True, default=str, ensure_ascii=False)
+            # Terms join the body only when sent: a body without them hashes as it always did.
+            sent = {**given, **terms} if terms else given
+            body = json.dumps(sent, sort_keys=True, default=str, ensure_ascii=False)
             digest = hashlib.sha256(body.encode("utf-8")).hexdigest()[:32]
             earlier = self._before_keys_were_per_actor(source, idempotency_key, digest, actor)
             if earlier is not None:
@@ -298,49 +324,23 @@ class CustomerAdmin:
             # its customer; a reuse for something else finds the claim with another digest.
             claim = actor_key(source, actor, idempotency_key)
             request_key = f"{claim}:{digest}"
-            self._claim(claim, digest)
-        try:
-            record, created = self._create(request_key, new, actor=actor)
-        except Exception:
-            if idempotency_key is not None:
-                # Nothing was created (a taken phone, say): the key stays free, so the same
-                # form corrected and sent again with it goes through.
-                self._release(claim, digest)
-            raise
         consent = given.get("marketing_consent")
-        if consent is not None:
-            # Idempotent on the request key: a retry after a lost answer records it once.
-            with self._writer.begin() as conn:
-                append_consent(conn, record.id, MARKETING, bool(consent), source, None,
-                               request_key=request_key)
-        if later and any(v is not None for v in later.values()):
-            # Columns the registry's creation does not take (company, delivery address): set
-            # at once, audited; a retry finds them set and changes nothing.
-            with self._writer.begin() as conn:
-                record = self._update(conn, record.id, later, actor)
-        return record, created
-
-    def _claim(self, key: str, digest: str) -> None:
-        """Claim ``key`` for the body with ``digest`` (a retry of the same body may claim it
-        again); Conflict when it was claimed for another body, even by a request still under
-        way."""
-        try:
-            with self._writer.begin() as conn:
-                conn.execute(insert(idempotency_keys).values(key=key, body_sha256=digest,
-                                                             created_at=utcnow()))
-            return
-        except IntegrityError:
-            pass
-        with self._reader.connect() as conn:
-            claimed = conn.execute(select(idempotency_keys.c.body_sha256).where(
-                idempotency_keys.c.key == key)).scalar_one()
-        if claimed != digest:
-            raise Conflict(_KEY_REUSED)
-
-    def _release(self, key: str, digest: str) -> None:
-        with self._writer.begin() as conn:
-            conn.execute(delete(idempotency_keys).where(idempotency_keys.c.key == key,
-                                                        idempotency_keys.c.body_sha256 == digest))
+        for _attempt in range(_CREATE_ATTEMPTS):
+            try:
+                with self._writer.begin() as conn:
+                    if claim is not None and digest is not None:
+                        _claim(conn, claim, digest)
+                    record, created = self._create(conn, request_key, new, values,
+                                                   actor=actor, extra=extra)
+                    if created and consent is not None:
+                        append_consent(conn, record.id, MARKETING, bool(consent), source, None,
+                                       request_key=request_key)
+                    return record, created
+            except IntegrityError:
+                # A twin request (the same key, or one of the identifiers) committed first:
+                # the next attempt finds its claim or its customer, or says who holds what.
+                continue
+        raise RuntimeError(f"could not create the customer after {_CREATE_ATTEMPTS} attempts")
 
     def _before_keys_were_per_actor(self, source: str, key: str, digest: str,
                                     actor: str) -> CustomerRecord | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -94,7 +94,7 @@ class Registry:
         self._api_tokens = ApiTokenStore(engine, self._writer)
         self._lookups = LookupGuard(engine, self._writer)
         self._customers = CustomerAdmin(engine, self._writer, record_select=_RECORD_SELECT,
-                                        create=self.create_customer,
+                                        create=create_on,
                                         likely_duplicates=self.likely_duplicates,
                                         fingerprint=self.fingerprint, lookups=self._lookups)
         self._groups = GroupStore(engine, self._writer)
@@ -238,12 +238,7 @@ class Registry:
         for _attempt in range(_CREATE_ATTEMPTS):
             try:
                 with self._writer.begin() as conn:
-                    existing = _created_for(conn, request_key, values, new)
-                    if existing is not None:
-                        return existing, False
-                    row = _insert_customer(conn, values, new, request_key=request_key,
-                                           actor=actor)
-                return record_from_row(row), True
+                    return create_on(conn, request_key, new, values, actor=actor)
             except IntegrityError:
                 # Another request won a race for one of the unique indexes; find out which.
                 with self._engine.connect() as conn:
@@ -442,6 +437,20 @@ def _taken(conn: Connection, values: dict[str, Any], check_code: bool,
     customers keep their code, so a code clash is checked against them too."""
     names = (*_UNIQUE_IDENTIFIERS, "customer_code") if check_code else _UNIQUE_IDENTIFIERS
     return first_holder(conn, _RECORD_SELECT, values, names, other_than=other_than)
+
+
+def create_on(conn: Connection, request_key: str, new: NewCustomer, values: dict[str, Any],
+              *, actor: str, extra: Mapping[str, Any] | None = None
+              ) -> tuple[CustomerRecord, bool]:
+    """Create ``new`` (its :func:`customer_values`, and ``extra`` columns NewCustomer has no
+    field for) on ``conn``, unless request ``request_key`` already created it: (customer, True
+    if created).  Raises DuplicateCustomer; IntegrityError when a twin request raced it."""
+    existing = _created_for(conn, request_key, values, new)
+    if existing is not None:
+        return existing, False
+    row = _insert_customer(conn, {**values, **(extra or {})}, new, request_key=request_key,
+                           actor=actor)
+    return record_from_row(row), True
 
 
 def _insert_customer(conn: Connection, values: dict[str, Any], new: NewCustomer, *,
