@@ -15,6 +15,7 @@ MODULES = [
     "cashier_bridge.admin.customers",
     "cashier_bridge.admin.warnings",
     "cashier_bridge.customers.rules",
+    "cashier_bridge.customers.service",
     "cashier_bridge.lookup_limit",
     "cashier_bridge.keyfile",
     "cashier_bridge.http_headers",

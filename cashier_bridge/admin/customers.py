@@ -29,6 +29,7 @@ from ..config import Settings
 from ..customers import fields as customer_fields
 from ..customers.fields import Merge
 from ..customers.rules import MAX_ACCOUNT_LIMIT_MINOR, MAX_LOYALTY_RATE_BP
+from ..customers.service import CustomerService, Permit, authorise
 from ..ids import Id, parse_id
 from ..lookup_limit import TooManyLookups
 from ..mobile.consent import archive, offers
@@ -237,6 +238,16 @@ def _credit_values(form: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, s
     return terms, errors
 
 
+def permit_of(session: StaffSession) -> Permit:
+    """The staff member's answer to "may you?" for the customer service
+    (:mod:`cashier_bridge.permissions`): a refusal page, nothing changed, when not."""
+    def permit(action: Action) -> None:
+        if not allowed(session.staff.role, action):
+            log.info("customer_field_refused", by=session.staff.id, action=action.value)
+            raise Refused(refusal(session.staff.role, action) + " Nothing was changed.")
+    return permit
+
+
 def _reason(err: InvalidCustomer) -> str:
     text = str(err).removeprefix(f"{err.field}: ")
     return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
@@ -403,6 +414,7 @@ def customers_router(settings: Settings, page: Callable[..., HTMLResponse]) -> A
     @router.post("/customers/new", response_class=HTMLResponse)
     async def customer_create(request: Request, session: Creator, form: Form) -> Response:
         registry = registry_of(request)
+        service = CustomerService(registry)
         values = {name: form.get(name, "") for name, _ in DETAILS}
         values["request"] = form.get("request", "") or secrets.token_urlsafe(16)
         given, errors = _check(_detail_values(form, editing=False), region, registry)
@@ -414,8 +426,9 @@ def customers_router(settings: Settings, page: Callable[..., HTMLResponse]) -> A
         try:
             if form.get("confirmed") != "yes":
                 try:
-                    possible = await asyncio.to_thread(registry.customers.validate, given,
-                                                       region=region, actor=session.staff.actor)
+                    possible = await asyncio.to_thread(
+                        service.validate, given, permit=permit_of(session), region=region,
+                        actor=session.staff.actor)
                 except DuplicateCustomer:
                     # Taken by someone else: creating says who.  Taken by this very form sent
                     # before (a double click): creating returns that customer.
@@ -427,8 +440,8 @@ def customers_router(settings: Settings, page: Callable[..., HTMLResponse]) -> A
             key = values["request"] if re.fullmatch(r"[A-Za-z0-9_-]{8,64}", values["request"]) \
                 else None
             record, _created = await asyncio.to_thread(
-                registry.customers.create, given, region=region, idempotency_key=key,
-                actor=session.staff.actor, source=BACK_OFFICE)
+                service.create, given, permit=permit_of(session), region=region,
+                idempotency_key=key, actor=session.staff.actor, source=BACK_OFFICE)
         except InvalidCustomer as err:
             return new_page(request, 422, values=values, errors={err.field: _reason(err)})
         except DuplicateCustomer as err:
@@ -490,9 +503,9 @@ def customers_router(settings: Settings, page: Callable[..., HTMLResponse]) -> A
                           "nothing was recorded.", status=422, title="Unknown consent")
         # The text the customer agreed to is kept by version, as for the phone page.
         await asyncio.to_thread(registry.remember_consent_texts, archive([offer]))
-        await asyncio.to_thread(registry.consents.record, customer_id, offer.purpose,
-                                form["granted"] == "yes", BACK_OFFICE, offer.version,
-                                actor=session.staff.actor)
+        await asyncio.to_thread(CustomerService(registry).record_consent, customer_id,
+                                offer.purpose, form["granted"] == "yes", BACK_OFFICE,
+                                offer.version, actor=session.staff.actor)
         log.info("consent_recorded", by=session.staff.id, customer=customer_id)
         return _redirect(f"/admin/customers/{customer_id}", "consent")
 
@@ -517,32 +530,25 @@ def customers_router(settings: Settings, page: Callable[..., HTMLResponse]) -> A
                             form: Form) -> Response:
         registry = registry_of(request)
         record = await customer_or_404(registry, customer_id)
+        permit = permit_of(session)
         credit_fields = [f for f in CREDIT_FORM if f in form]
-        may_credit = allowed(session.staff.role, Action.edit_credit_terms)
-        if credit_fields and not may_credit:
-            # The page shows them read-only to a cashier: this form was made elsewhere.
-            log.info("credit_terms_refused", by=session.staff.id, customer=customer_id)
-            raise Refused(refusal(session.staff.role, Action.edit_credit_terms)
-                          + " Nothing was changed.")
-        if "group_id" in form and not allowed(session.staff.role, Action.manage_groups):
-            raise Refused(refusal(session.staff.role, Action.manage_groups)
-                          + " Nothing was changed.")
+        # Asked before the form is read: a cashier's refusal says why, whatever was typed (the
+        # page shows credit terms read-only to a cashier: such a form was made elsewhere).
+        asked = [CREDIT_FORM[f] for f in credit_fields] + (["group_id"] if "group_id" in form
+                                                          else [])
+        authorise(asked, permit, Action.edit_customer)
         values = {**_form_of(record), **{k: v for k, v in form.items() if k != CSRF_FIELD}}
         given, errors = _check(_detail_values(form, editing=True), region, registry)
-        terms: dict[str, Any] = {}
         if credit_fields:
             terms, credit_errors = _credit_values(form)
+            given.update(terms)
             errors.update(credit_errors)
         if errors:
             return edit_page(request, record, 422, values=values, errors=errors)
         try:
-            if credit_fields:
-                after = await asyncio.to_thread(
-                    registry.customers.update_credit_terms, customer_id, terms,
-                    details=given, region=region, actor=session.staff.actor)
-            else:
-                after = await asyncio.to_thread(registry.customers.update, customer_id, given,
-                                                region=region, actor=session.staff.actor)
+            after = await asyncio.to_thread(
+                CustomerService(registry).update, customer_id, given, permit=permit,
+                region=region, actor=session.staff.actor, source=BACK_OFFICE)
         except InvalidCustomer as err:
             return edit_page(request, record, 422, values=values,
                              errors={err.field: _reason(err)})

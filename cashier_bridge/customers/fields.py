@@ -224,9 +224,6 @@ FIELDS: tuple[Field, ...] = (
           csv=("physical_country_id",), merge=Merge.delivery),
     Field("note", str, "Note", _note, max_length=rules.MAX_NOTE, csv=("note",),
           merge=Merge.joined),
-    # Moving a customer between groups is a manager's (the profile's group form).
-    Field("group_id", int, "Group", _group, record=("customer_group",), api_out="group",
-          csv=("customer_group_name",), write=Action.manage_groups, erased=False, form=False),
     # Credit terms: the form shows them in kronor and per cent (admin/customers.py).
     Field("account_limit_minor", int, "Account limit",
           _bounded("account_limit_minor", rules.MAX_ACCOUNT_LIMIT_MINOR), write=CREDIT,
@@ -236,6 +233,9 @@ FIELDS: tuple[Field, ...] = (
     Field("loyalty_rate_bp", int, "Loyalty rate",
           _bounded("loyalty_rate_bp", rules.MAX_LOYALTY_RATE_BP), write=CREDIT, erased=False,
           form=False),
+    # Moving a customer between groups is a manager's (the profile's group form).
+    Field("group_id", int, "Group", _group, record=("customer_group",), api_out="group",
+          csv=("customer_group_name",), write=Action.manage_groups, erased=False, form=False),
     # Kept by the register (sales); set from a file for a new customer only.
     Field("account_balance_minor", int, "Account balance", None, api_out="balances",
           csv=("account_balance",), write=None, erased=False, merge=Merge.added, form=False),

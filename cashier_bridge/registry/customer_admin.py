@@ -23,7 +23,7 @@ import hashlib
 import json
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
@@ -50,7 +50,7 @@ from .records import (
     record_from_row,
 )
 from .sales import Sale, list_on
-from .schema import audit_log, customers, idempotency_keys
+from .schema import audit_log, consent_texts, customers, idempotency_keys
 from .timestamps import utcnow
 from .writes import MARKETING, audit, customer_values, first_holder
 
@@ -97,6 +97,8 @@ class CustomerExport:
     consent_log: list[ConsentEntry]
     sales: list[Sale]
     audit: list[AuditEntry]
+    # The consent texts the log's answers were given to, by version (those the bridge filed).
+    texts: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def normalise(given: Mapping[str, Any], *, region: str,
@@ -468,9 +470,14 @@ class CustomerAdmin:
             audit(conn, actor, EXPORT, customer_id, {"source": form})
             entries = conn.execute(select(audit_log).where(audit_log.c.customer_id == customer_id)
                                    .order_by(audit_log.c.id)).all()
+            log = log_on(conn, customer_id)
+            versions = sorted({e.text_version for e in log if e.text_version})
+            texts = {r.version: dict(r._mapping) for r in conn.execute(
+                select(consent_texts).where(consent_texts.c.version.in_(versions)))
+                     } if versions else {}
             return CustomerExport(
-                customer=record, consents=current_on(conn, customer_id),
-                consent_log=log_on(conn, customer_id), sales=list_on(conn, customer_id),
+                customer=record, consents=current_on(conn, customer_id), texts=texts,
+                consent_log=log, sales=list_on(conn, customer_id),
                 audit=[AuditEntry(e.at, e.actor, e.action,
                                   without_fingerprints(json.loads(e.detail)) if e.detail
                                   else None) for e in entries])
