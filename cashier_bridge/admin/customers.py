@@ -340,9 +340,8 @@ def customers_router(settings: Settings, page: Callable[..., HTMLResponse]) -> A
         found: list[CustomerRecord] = []
         if query:
             found = await asyncio.to_thread(registry.search, query, limit=SEARCH_LIMIT,
-                                            region=region)
-            if group is not None:
-                found = [r for r in found if r.customer_group == group.name]
+                                            region=region,
+                                            group_id=group.id if group else None)
         else:
             try:
                 found, more = await asyncio.to_thread(

@@ -66,28 +66,25 @@ def customers_router(settings: Settings) -> APIRouter:
         group_id: Id | None = None,
     ) -> CustomerPage:
         registry = registry_of(request)
-        if q is not None and q.strip():
-            if cursor is not None:
-                raise invalid("cursor", "a search has one page; leave cursor out with q")
-            if limit > MAX_SEARCH:
-                raise invalid("limit", f"a search returns at most {MAX_SEARCH} customers")
-            found = registry.search(q, limit=limit, region=region)
-            if group_id is not None:
-                name = next((g.name for g in registry.groups.list() if g.id == group_id), None)
-                if name is None:
-                    raise invalid("group_id", f"there is no group with id {group_id}")
-                found = [r for r in found if r.customer_group == name]
+        searching = q is not None and q.strip()
+        if searching and cursor is not None:
+            raise invalid("cursor", "a search has one page; leave cursor out with q")
+        if searching and limit > MAX_SEARCH:
+            raise invalid("limit", f"a search returns at most {MAX_SEARCH} customers")
+        if group_id is not None:
+            try:
+                registry.groups.get(group_id)
+            except LookupError:
+                raise invalid("group_id", f"there is no group with id {group_id}") from None
+        if searching:
+            # The group is part of the search, so a page holds up to ``limit`` of its members.
+            found = registry.search(q or "", limit=limit, region=region, group_id=group_id)
             return CustomerPage(items=shown(request, found), next_cursor=None)
         after = None
         if cursor is not None:
             after = parse_id(cursor)
             if after is None:
                 raise invalid("cursor", "is not a cursor this API gave out")
-        if group_id is not None:
-            try:
-                registry.groups.get(group_id)
-            except LookupError:
-                raise invalid("group_id", f"there is no group with id {group_id}") from None
         page, last = registry.customers.list(limit=limit, after=after, group_id=group_id)
         return CustomerPage(items=shown(request, page),
                             next_cursor=str(last) if last is not None else None)

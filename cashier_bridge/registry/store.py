@@ -36,7 +36,7 @@ from .consents import ConsentStore
 from .customer_admin import CustomerAdmin
 from .duplicates import DuplicateProbe, email_key, similar_names
 from .engine import BUSY_TIMEOUT_MS, make_engine, writer
-from .groups import GroupStore
+from .groups import GroupStore, stored_group
 from .imports import BatchReport, ImportStore
 from .lane_store import LaneStore
 from .live import live
@@ -179,15 +179,21 @@ class Registry:
                 select(func.count()).select_from(customers).where(live())
             ).scalar_one()
 
-    def search(self, text: str, *, limit: int = 20, region: str = "SE"
-               ) -> list[CustomerRecord]:
+    def search(self, text: str, *, limit: int = 20, region: str = "SE",
+               group_id: int | None = None) -> list[CustomerRecord]:
         """Customers matching what a cashier typed, as they type: name prefixes in either order
         ("ann sv", "svensson a"), accents and case ignored, a phone number in any format, the
         start of a customer code or an e-mail address.  An exact customer code comes first.
-        See :mod:`.search` for the readings."""
+        See :mod:`.search` for the readings.  ``group_id``: only that group's members, up to
+        ``limit`` of them (filtered in the query, not after it).  NotFound for no such group."""
         the_plan = search.plan(text, region)
         with self._reader.connect() as conn:
-            rows = search.run(conn, the_plan, _RECORD_SELECT, limit)
+            base = _RECORD_SELECT
+            if group_id is not None:
+                _name, stored = stored_group(conn, group_id)
+                base = base.where(customers.c.group_id.is_(None) if stored is None
+                                  else customers.c.group_id == stored)
+            rows = search.run(conn, the_plan, base, limit)
         return [record_from_row(row) for row in rows]
 
     def likely_duplicates(self, probe: DuplicateProbe, *, limit: int = 5

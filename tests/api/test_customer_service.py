@@ -45,3 +45,22 @@ def test_a_refused_creation_leaves_nothing_and_its_key_free(api: Api) -> None:
                      json={"first_name": "Bo", "last_name": "Ek", "phone": "0709999999",
                            "email": "bo@example.se", "marketing_consent": True, **DETAILS})
     assert fixed.status_code == 201, fixed.text
+
+
+def test_a_search_in_a_group_fills_its_page_with_the_groups_members(api: Api) -> None:
+    group = api.post("/groups", "write", json={"name": "Stamkunder"}).json()
+    for n, last in enumerate(("Andersson", "Berg", "Carlsson", "Dahl", "Ek")):
+        api.post("/customers", "write", json={"first_name": "Anna", "last_name": last,
+                                              "phone": f"070123450{n}"})
+    for n, last in enumerate(("Öberg", "Östlund", "Örn")):
+        made = api.post("/customers", "write", json={
+            "first_name": "Anna", "last_name": last, "phone": f"070765430{n}",
+            "group_id": group["id"]})
+        assert made.status_code == 201, made.text
+    page = api.get("/customers", params={"q": "anna", "limit": 2, "group_id": group["id"]})
+    assert page.status_code == 200
+    # The first two Annas by name are in no group: the page still holds two of the group's.
+    assert [c["last_name"] for c in page.json()["items"]] == ["Öberg", "Örn"]
+    assert {c["group"]["name"] for c in page.json()["items"]} == {"Stamkunder"}
+    everyone = api.get("/customers", params={"q": "anna", "limit": 2})
+    assert [c["last_name"] for c in everyone.json()["items"]] == ["Andersson", "Berg"]
