@@ -42,7 +42,6 @@ from .lane_store import LaneStore
 from .live import live
 from .lookups import LookupGuard
 from .merging import MergeStore
-from .problems import NotFound
 from .records import CustomerRecord, DuplicateCustomer, NewCustomer, record_from_row
 from .sales import SaleStore
 from .schema import consents, customer_groups, customers
@@ -50,7 +49,6 @@ from .staff import StaffStore
 from .timestamps import utcnow
 from .writes import (
     DEFAULT_GROUP,
-    MARKETING,
     assign_codes,
     audit,
     consent_values,
@@ -228,11 +226,6 @@ class Registry:
                         found.setdefault(row.id, (record_from_row(row), reason))
         return list(found.values())[:limit]
 
-    def marketing_consent(self, customer_id: int) -> bool | None:
-        """The latest recorded marketing consent, or None if the customer was never asked."""
-        with self._engine.connect() as conn:
-            return _latest_consent(conn, customer_id, MARKETING)
-
     # --- writing -------------------------------------------------------------------------------
 
     def create_customer(
@@ -253,15 +246,6 @@ class Registry:
                         return existing, False
                 # Nothing of ours is taken: an assigned code or a new group raced; try again.
         raise RuntimeError(f"could not create the customer after {_CREATE_ATTEMPTS} attempts")
-
-    def erase(self, customer_id: int, *, actor: str = "bridge") -> bool:
-        """GDPR erasure (see :meth:`CustomerAdmin.erase`: the row stays, anonymised, for the
-        books).  Returns False if there was no such (unerased) customer."""
-        try:
-            self._customers.erase(customer_id, actor=actor)
-        except NotFound:
-            return False
-        return True
 
     # --- Via mobil -----------------------------------------------------------------------------
 
@@ -476,11 +460,3 @@ def _insert_customer(conn: Connection, values: dict[str, Any], new: NewCustomer,
     audit(conn, actor, "create", customer_id,
            {"created_via": new.created_via, "customer_code": code})
     return _by(conn, customers.c.id == customer_id)
-
-
-def _latest_consent(conn: Connection, customer_id: int, purpose: str) -> bool | None:
-    return conn.execute(
-        select(consents.c.granted)
-        .where(consents.c.customer_id == customer_id, consents.c.purpose == purpose)
-        .order_by(consents.c.id.desc()).limit(1)
-    ).scalar_one_or_none()
