@@ -501,10 +501,10 @@ def customers_router(settings: Settings, page: Callable[..., HTMLResponse]) -> A
             raise Refused("That consent is not one the shop asks for (see the settings); "
                           "nothing was recorded.", status=422, title="Unknown consent")
         # The text the customer agreed to is kept by version, as for the phone page.
-        await asyncio.to_thread(registry.remember_consent_texts, archive([offer]))
         await asyncio.to_thread(CustomerService(registry).record_consent, customer_id,
                                 offer.purpose, form["granted"] == "yes", BACK_OFFICE,
-                                offer.version, actor=session.staff.actor)
+                                offer.version, actor=session.staff.actor,
+                                shown=archive([offer]))
         log.info("consent_recorded", by=session.staff.id, customer=customer_id)
         return _redirect(f"/admin/customers/{customer_id}", "consent")
 

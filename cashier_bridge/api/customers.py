@@ -176,16 +176,13 @@ def customers_router(settings: Settings) -> APIRouter:
                  status_code=status.HTTP_201_CREATED, summary="Record a consent answer")
     def record_consent(customer_id: Id, body: ConsentIn, request: Request,
                        principal: Principal = WRITE) -> ConsentLogEntry:
-        registry = registry_of(request)
         configured = texts.get(body.text_version or "")
-        if configured is not None:
-            # A text the shop has but no phone has shown yet: filed now, for the export.
-            registry.remember_consent_texts([configured])
-        registry.consents.answer(customer_id, body.purpose, body.granted, body.source,
-                                 body.text_version, actor=principal.actor,
-                                 purposes=settings.consent_texts)
-        consents = registry.consents
-        return ConsentLogEntry.of(consents.log(customer_id)[-1])
+        # A text the shop has but no phone has shown yet is filed with the answer.
+        entry = service_of(request).answer_consent(
+            customer_id, body.purpose, body.granted, body.source, body.text_version,
+            actor=principal.actor, purposes=settings.consent_texts,
+            shown=[configured] if configured is not None else [])
+        return ConsentLogEntry.of(entry)
 
     return router
 

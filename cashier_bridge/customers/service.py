@@ -17,7 +17,7 @@ audited in the same transaction for every caller; the API and the back office on
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..permissions import Action
@@ -25,7 +25,9 @@ from .fields import BY_NAME, CREDIT_TERMS
 
 if TYPE_CHECKING:
     from ..registry import Registry
+    from ..registry.consents import AnswerSource, ConsentEntry
     from ..registry.customer_admin import CustomerExport
+    from ..registry.mobile import ConsentText
     from ..registry.records import CustomerRecord
 
 # Returns if the caller may take the action; raises the caller's refusal if not.
@@ -103,10 +105,27 @@ class CustomerService:
         return record
 
     def record_consent(self, customer_id: int, purpose: str, granted: bool, source: str,
-                       text_version: str | None, *, actor: str) -> None:
-        """One answer more in the customer's consent log, audited with who recorded it."""
+                       text_version: str | None, *, actor: str,
+                       shown: Sequence[ConsentText] = ()) -> None:
+        """One answer more in the customer's consent log, audited with who recorded it; the
+        texts ``shown`` to the customer are filed first (by version, for the export)."""
+        if shown:
+            self._registry.remember_consent_texts(shown)
         self._registry.consents.record(customer_id, purpose, granted, source, text_version,
                                        actor=actor)
+
+    def answer_consent(self, customer_id: int, purpose: str, granted: bool,
+                       source: AnswerSource, text_version: str | None, *, actor: str,
+                       purposes: Collection[str], shown: Sequence[ConsentText] = ()
+                       ) -> ConsentEntry:
+        """An answer an outside caller reports (the API), checked against the purposes the
+        shop asks about and the texts filed; the entry written."""
+        if shown:
+            self._registry.remember_consent_texts(shown)
+        consents = self._registry.consents
+        consents.answer(customer_id, purpose, granted, source, text_version, actor=actor,
+                        purposes=purposes)
+        return consents.log(customer_id)[-1]
 
     def export(self, customer_id: int, *, actor: str, form: str) -> CustomerExport:
         """Everything held about the customer, audited as exported by ``actor`` in ``form``

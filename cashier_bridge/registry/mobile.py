@@ -15,6 +15,7 @@ from sqlalchemy import Engine, delete, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
+from .consents import append
 from .schema import consent_texts, consents, mobile_tokens
 from .timestamps import utcnow
 
@@ -60,13 +61,9 @@ def record_consents(engine: Engine, customer_id: int, request_key: str,
     written = 0
     with engine.begin() as conn:
         for answer in answers:
-            stmt = _insert(conn, consents).values(
-                customer_id=customer_id, purpose=answer.purpose, granted=answer.granted,
-                source=SOURCE, text_version=answer.version, recorded_at=now,
-                request_key=request_key)
-            result = conn.execute(stmt.on_conflict_do_nothing(
-                index_elements=["request_key", "purpose"]))
-            written += int(result.rowcount or 0)
+            # The consent log's one way in (consents.append), as for every other source.
+            written += append(conn, customer_id, answer.purpose, answer.granted, SOURCE,
+                              answer.version, request_key=request_key, at=now)
     return written
 
 

@@ -33,6 +33,7 @@ from . import bulk, devices, migrate, mobile, search
 from . import personal_id_key as personal_id_key_
 from .api_tokens import ApiTokenStore
 from .consents import ConsentStore
+from .consents import append as append_consent
 from .customer_admin import CustomerAdmin
 from .duplicates import DuplicateProbe, email_key, similar_names
 from .engine import BUSY_TIMEOUT_MS, make_engine, writer
@@ -44,14 +45,14 @@ from .lookups import LookupGuard
 from .merging import MergeStore
 from .records import CustomerRecord, DuplicateCustomer, NewCustomer, record_from_row
 from .sales import SaleStore
-from .schema import consents, customer_groups, customers
+from .schema import customer_groups, customers
 from .staff import StaffStore
 from .timestamps import utcnow
 from .writes import (
     DEFAULT_GROUP,
+    MARKETING,
     assign_codes,
     audit,
-    consent_values,
     customer_values,
     first_holder,
     group_id,
@@ -456,7 +457,8 @@ def _insert_customer(conn: Connection, values: dict[str, Any], new: NewCustomer,
         ).returning(customers.c.id)
     ).scalar_one()
     if new.marketing_consent:
-        conn.execute(insert(consents).values(consent_values(customer_id, new, now)))
+        append_consent(conn, customer_id, MARKETING, True,
+                       new.consent_source or new.created_via, new.consent_text_version, at=now)
     audit(conn, actor, "create", customer_id,
            {"created_via": new.created_via, "customer_code": code})
     return _by(conn, customers.c.id == customer_id)
