@@ -24,6 +24,7 @@ import json
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from dataclasses import fields as dataclass_fields
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
@@ -33,6 +34,7 @@ from sqlalchemy.exc import IntegrityError
 from ..customers import fields as customer_fields
 from ..customers.fields import CREDIT_TERMS, Context
 from ..ids import parse_id
+from ..permissions import Action
 from .consents import ConsentEntry, current_on, log_on, withdraw_all
 from .consents import append as append_consent
 from .duplicates import DuplicateProbe
@@ -60,9 +62,11 @@ _HIGHEST_CHAR = "\U0010ffff"
 UNIQUE = ("personal_id_fingerprint", "phone", "email", "customer_code")
 # How a column is named to a caller.
 FIELD_OF = {"personal_id_fingerprint": "personal_id"}
-# Columns NewCustomer has no field for: inserted with it, in the same transaction (create).
-_AFTER_CREATE = ("company_name", "delivery_street", "delivery_postal_code", "delivery_city",
-                 "delivery_country")
+# Fields one may type that NewCustomer lacks (the kiosk never sends them): inserted with it, in
+# the same transaction (create).
+_AFTER_CREATE = tuple(f.name for f in customer_fields.FIELDS
+                      if f.write is Action.edit_customer and f.name != "personal_id"
+                      and f.name not in {a.name for a in dataclass_fields(NewCustomer)})
 SORTS = ("name", "code", "newest")
 # A page position holds two name keys and an id, or a customer code: far below this.
 MAX_CURSOR = 2000
