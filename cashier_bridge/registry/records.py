@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field, fields
+from operator import attrgetter
 from typing import Any
 
 from ..customers.rules import AccountStatus
@@ -117,9 +118,12 @@ class ImportReport:
 
 def record_from_row(row: Any) -> CustomerRecord:
     """A customers row (with the group name as ``customer_group``) as a record."""
-    values = {name: getattr(row, name) for name in _RECORD_ATTRIBUTES}
-    values["account_status"] = AccountStatus(values["account_status"])
-    return CustomerRecord(**values)
+    values = list(_READ(row))
+    values[_STATUS] = AccountStatus(values[_STATUS])
+    return CustomerRecord(*values)
 
 
+# By position, in the record's order: a look-up builds one per match, a search one per row.
 _RECORD_ATTRIBUTES = tuple(f.name for f in fields(CustomerRecord))
+_READ = attrgetter(*_RECORD_ATTRIBUTES)
+_STATUS = _RECORD_ATTRIBUTES.index("account_status")
