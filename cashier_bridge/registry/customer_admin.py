@@ -1,19 +1,21 @@
-"""Customers administration for the REST API, the cashier console and the back office: list,
-read, create, change (with an audit entry of who changed what, before and after), check, the
-customer's history, export and erase.
+"""The customer store behind the customer service (:mod:`cashier_bridge.customers.service`,
+which the REST API, the cashier console and the back office call): list, read, create, change
+(with an audit entry of who changed what, before and after), check, the customer's history,
+export and erase.
 
 Credit terms (account limit and status, loyalty rate) change only through
-:meth:`CustomerAdmin.update_credit_terms`, which the caller calls after deciding that the person
-may (a manager in the back office, scope ``admin`` in the API); :meth:`CustomerAdmin.update`
-refuses them, so a form or body that smuggles them in changes nothing.
+:meth:`CustomerAdmin.update_credit_terms` or ``create(terms=…)``, which the service calls after
+asking the caller whether the person may (the field table's ``write`` action);
+:meth:`CustomerAdmin.update` refuses them, so a form or body that smuggles them in changes
+nothing.
 
 Input arrives as plain values the caller typed (any phone format, a full personnummer); every
-field is normalised by the same rules as everywhere else in the bridge, and a bad one raises
-:class:`~.fields.InvalidCustomer` naming it.  A valid personnummer is then counted against the
-caller's look-up budget (:mod:`.lookups`) before it is compared with anyone's:
-:class:`~cashier_bridge.lookup_limit.TooManyLookups` when it is spent, nothing checked or
-changed.  Creation goes through the registry's own
-idempotent ``create_customer`` (passed in), so a retried request never makes a twin.
+field is normalised by the field table's rules (:mod:`cashier_bridge.customers.fields`), as
+everywhere else in the bridge, and a bad one raises :class:`~.fields.InvalidCustomer` naming it.
+A valid personnummer is then counted against the caller's look-up budget (:mod:`.lookups`)
+before it is compared with anyone's: :class:`~cashier_bridge.lookup_limit.TooManyLookups` when
+it is spent, nothing checked or changed.  Creation is one transaction with its idempotency
+key's claim, so a retried request never makes a twin.
 """
 
 from __future__ import annotations
