@@ -27,17 +27,17 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ..audit import ACTION_TEXT, DEFAULT_LANGUAGE
 from ..config import Settings
+from ..customers import fields as customer_fields
+from ..customers.fields import Merge
+from ..customers.rules import MAX_ACCOUNT_LIMIT_MINOR, MAX_LOYALTY_RATE_BP
+from ..customers.service import CustomerService, Permit, authorise
 from ..ids import Id, parse_id
 from ..lookup_limit import TooManyLookups
 from ..mobile.consent import archive, offers
 from ..money import money, parse_kronor, parse_percent, percent
 from ..permissions import Action, allowed, refusal
 from ..registry import DuplicateProbe, Registry
-from ..registry.customer_admin import (
-    MAX_ACCOUNT_LIMIT_MINOR,
-    MAX_LOYALTY_RATE_BP,
-    normalise,
-)
+from ..registry.customer_admin import normalise
 from ..registry.fields import InvalidCustomer
 from ..registry.groups import Group
 from ..registry.problems import Conflict, NotFound
@@ -57,21 +57,24 @@ PAGE_SIZE = 50
 SEARCH_LIMIT = 50  # the API's most for a search
 BACK_OFFICE = "back_office"  # created_via and consent source
 SORTS = {"name": "Name", "code": "Customer number", "newest": "Newest first"}
+_BLOCKS = (Merge.address, Merge.delivery, Merge.joined)
 
-# The form's fields, in the order of the page, with their labels (the registry's names).
-DETAILS: tuple[tuple[str, str], ...] = (
-    ("first_name", "First name"), ("last_name", "Last name"), ("company_name", "Company"),
-    ("email", "E-mail"), ("phone", "Phone"), ("personal_id", "Personnummer"),
-    ("birth_date", "Birth date"), ("customer_code", "Customer number"),
-    ("street", "Street"), ("postal_code", "Postal code"), ("city", "City"),
-    ("country", "Country"), ("delivery_street", "Street"),
-    ("delivery_postal_code", "Postal code"), ("delivery_city", "City"),
-    ("delivery_country", "Country"), ("note", "Note"),
+# The form's fields, in the order of the page, with their labels: the field table's.
+DETAILS: tuple[tuple[str, str], ...] = tuple((f.name, f.label) for f in customer_fields.FORM)
+LABELS = customer_fields.LABELS
+# The form's fieldsets (legend, aside, fields), grouped as a merge groups the addresses.
+SECTIONS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("Person", "", tuple(f.name for f in customer_fields.FORM if f.merge not in _BLOCKS)),
+    ("Postal address", "", tuple(f.name for f in customer_fields.FORM
+                                 if f.merge is Merge.address)),
+    ("Delivery address", "(if not the postal address)",
+     tuple(f.name for f in customer_fields.FORM if f.merge is Merge.delivery)),
+    ("", "", ("note",)),
 )
-LABELS = {**dict(DETAILS), "account_limit_minor": "Account limit",
-          "account_status": "Account status", "loyalty_rate_bp": "Loyalty rate",
-          "group": "Group", "personal_id_masked": "Personnummer", "created_via": "Created via",
-          "customer_code": "Customer number"}
+# How a field is typed on the page, where it is not a line of text.
+INPUTS = {"email": "email", "phone": "tel", "note": "textarea"}
+HINTS = {"birth_date": "ÅÅÅÅ-MM-DD", "personal_id": "ÅÅÅÅMMDD-NNNN"}
+FORM_LABELS = {**LABELS, "note": "Note (the shop's own; never shown to the customer)"}
 # The credit-term fields as the form names them (in kronor and per cent, not minor units).
 CREDIT_FORM = {"account_limit": "account_limit_minor", "account_status": "account_status",
                "loyalty_rate": "loyalty_rate_bp"}
@@ -202,6 +205,16 @@ def _credit_values(form: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, s
     return terms, errors
 
 
+def permit_of(session: StaffSession) -> Permit:
+    """The staff member's answer to "may you?" for the customer service
+    (:mod:`cashier_bridge.permissions`): a refusal page, nothing changed, when not."""
+    def permit(action: Action) -> None:
+        if not allowed(session.staff.role, action):
+            log.info("customer_field_refused", by=session.staff.id, action=action.value)
+            raise Refused(refusal(session.staff.role, action) + " Nothing was changed.")
+    return permit
+
+
 def _reason(err: InvalidCustomer) -> str:
     text = str(err).removeprefix(f"{err.field}: ")
     return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
@@ -253,7 +266,8 @@ def customers_router(settings: Settings, page: Callable[..., HTMLResponse]) -> A
         role = session.staff.role
         return page(request, template, status, may={a.value: allowed(role, a) for a in Action},
                     kronor=money, percent=percent, labels=LABELS, audited=audited_value,
-                    action_texts=ACTION_TEXT[DEFAULT_LANGUAGE], **context)
+                    action_texts=ACTION_TEXT[DEFAULT_LANGUAGE], sections=SECTIONS, inputs=INPUTS,
+                    hints=HINTS, form_labels=FORM_LABELS, **context)
 
     async def customer_or_404(registry: Registry, customer_id: int) -> CustomerRecord:
         try:
@@ -293,9 +307,8 @@ def customers_router(settings: Settings, page: Callable[..., HTMLResponse]) -> A
         found: list[CustomerRecord] = []
         if query:
             found = await asyncio.to_thread(registry.search, query, limit=SEARCH_LIMIT,
-                                            region=region)
-            if group is not None:
-                found = [r for r in found if r.customer_group == group.name]
+                                            region=region,
+                                            group_id=group.id if group else None)
         else:
             try:
                 found, more = await asyncio.to_thread(
@@ -367,6 +380,7 @@ def customers_router(settings: Settings, page: Callable[..., HTMLResponse]) -> A
     @router.post("/customers/new", response_class=HTMLResponse)
     async def customer_create(request: Request, session: Creator, form: Form) -> Response:
         registry = registry_of(request)
+        service = CustomerService(registry)
         values = {name: form.get(name, "") for name, _ in DETAILS}
         values["request"] = form.get("request", "") or secrets.token_urlsafe(16)
         given, errors = _check(_detail_values(form, editing=False), region, registry)
@@ -378,8 +392,9 @@ def customers_router(settings: Settings, page: Callable[..., HTMLResponse]) -> A
         try:
             if form.get("confirmed") != "yes":
                 try:
-                    possible = await asyncio.to_thread(registry.customers.validate, given,
-                                                       region=region, actor=session.staff.actor)
+                    possible = await asyncio.to_thread(
+                        service.validate, given, permit=permit_of(session), region=region,
+                        actor=session.staff.actor)
                 except DuplicateCustomer:
                     # Taken by someone else: creating says who.  Taken by this very form sent
                     # before (a double click): creating returns that customer.
@@ -391,8 +406,8 @@ def customers_router(settings: Settings, page: Callable[..., HTMLResponse]) -> A
             key = values["request"] if re.fullmatch(r"[A-Za-z0-9_-]{8,64}", values["request"]) \
                 else None
             record, _created = await asyncio.to_thread(
-                registry.customers.create, given, region=region, idempotency_key=key,
-                actor=session.staff.actor, source=BACK_OFFICE)
+                service.create, given, permit=permit_of(session), region=region,
+                idempotency_key=key, actor=session.staff.actor, source=BACK_OFFICE)
         except InvalidCustomer as err:
             return new_page(request, 422, values=values, errors={err.field: _reason(err)})
         except DuplicateCustomer as err:
@@ -453,10 +468,10 @@ def customers_router(settings: Settings, page: Callable[..., HTMLResponse]) -> A
             raise Refused("That consent is not one the shop asks for (see the settings); "
                           "nothing was recorded.", status=422, title="Unknown consent")
         # The text the customer agreed to is kept by version, as for the phone page.
-        await asyncio.to_thread(registry.remember_consent_texts, archive([offer]))
-        await asyncio.to_thread(registry.consents.record, customer_id, offer.purpose,
-                                form["granted"] == "yes", BACK_OFFICE, offer.version,
-                                actor=session.staff.actor)
+        await asyncio.to_thread(CustomerService(registry).record_consent, customer_id,
+                                offer.purpose, form["granted"] == "yes", BACK_OFFICE,
+                                offer.version, actor=session.staff.actor,
+                                shown=archive([offer]))
         log.info("consent_recorded", by=session.staff.id, customer=customer_id)
         return _redirect(f"/admin/customers/{customer_id}", "consent")
 
@@ -481,32 +496,25 @@ def customers_router(settings: Settings, page: Callable[..., HTMLResponse]) -> A
                             form: Form) -> Response:
         registry = registry_of(request)
         record = await customer_or_404(registry, customer_id)
+        permit = permit_of(session)
         credit_fields = [f for f in CREDIT_FORM if f in form]
-        may_credit = allowed(session.staff.role, Action.edit_credit_terms)
-        if credit_fields and not may_credit:
-            # The page shows them read-only to a cashier: this form was made elsewhere.
-            log.info("credit_terms_refused", by=session.staff.id, customer=customer_id)
-            raise Refused(refusal(session.staff.role, Action.edit_credit_terms)
-                          + " Nothing was changed.")
-        if "group_id" in form and not allowed(session.staff.role, Action.manage_groups):
-            raise Refused(refusal(session.staff.role, Action.manage_groups)
-                          + " Nothing was changed.")
+        # Asked before the form is read: a cashier's refusal says why, whatever was typed (the
+        # page shows credit terms read-only to a cashier: such a form was made elsewhere).
+        asked = [CREDIT_FORM[f] for f in credit_fields] + (["group_id"] if "group_id" in form
+                                                          else [])
+        authorise(asked, permit, Action.edit_customer)
         values = {**_form_of(record), **{k: v for k, v in form.items() if k != CSRF_FIELD}}
         given, errors = _check(_detail_values(form, editing=True), region, registry)
-        terms: dict[str, Any] = {}
         if credit_fields:
             terms, credit_errors = _credit_values(form)
+            given.update(terms)
             errors.update(credit_errors)
         if errors:
             return edit_page(request, record, 422, values=values, errors=errors)
         try:
-            if credit_fields:
-                after = await asyncio.to_thread(
-                    registry.customers.update_credit_terms, customer_id, terms,
-                    details=given, region=region, actor=session.staff.actor)
-            else:
-                after = await asyncio.to_thread(registry.customers.update, customer_id, given,
-                                                region=region, actor=session.staff.actor)
+            after = await asyncio.to_thread(
+                CustomerService(registry).update, customer_id, given, permit=permit,
+                region=region, actor=session.staff.actor, source=BACK_OFFICE)
         except InvalidCustomer as err:
             return edit_page(request, record, 422, values=values,
                              errors={err.field: _reason(err)})

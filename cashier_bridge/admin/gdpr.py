@@ -28,11 +28,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.engine import make_url
 
 from ..config import Settings, config_file
+from ..customers.service import CustomerService
 from ..ids import ID_RULE, Id, parse_id
 from ..mobile.consent import version as consent_version
 from ..money import money, percent
 from ..permissions import Action
 from ..registry import Registry
+from ..registry.customer_admin import CustomerExport
 from ..registry.lane_store import OUTBOX_KEEP
 from ..registry.merging import MergeRefused
 from ..registry.mobile import TOKEN_ROWS_KEEP
@@ -62,13 +64,12 @@ def _iso(value: Any) -> Any:
     return value.isoformat() if isinstance(value, dt.date) else value
 
 
-def personal_data(registry: Registry, customer_id: int, *, shop: str,
-                  controller: str | None, actor: str, form: str) -> dict[str, Any]:
-    """Everything held about one customer, as JSON values (GDPR article 15), audited as
-    exported by ``actor`` in ``form``.  NotFound."""
-    held = registry.customers.export(customer_id, actor=actor, form=form)
-    row = registry.merges.customer_row(customer_id)
-    texts = registry.merges.consent_texts(e.text_version for e in held.consent_log)
+def personal_data(held: CustomerExport, *, shop: str, controller: str | None
+                  ) -> dict[str, Any]:
+    """The export (assembled and audited by the customer service) as JSON values, for the
+    printable page and the file (GDPR article 15)."""
+    c = held.customer
+    texts = held.texts
 
     def consent(e: Any) -> dict[str, Any]:
         shown = texts.get(e.text_version or "")
@@ -77,31 +78,29 @@ def personal_data(registry: Registry, customer_id: int, *, shop: str,
                 "text": shown["text"] if shown else None,
                 "language": shown["language"] if shown else None}
 
+    def address(prefix: str) -> dict[str, Any]:
+        return {k: getattr(c, prefix + k) for k in ("street", "postal_code", "city", "country")}
+
     return {
         "export": {"shop": shop, "data_controller": controller or shop,
                    "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-                   "customer_id": customer_id},
+                   "customer_id": c.id},
         "profile": {
-            "customer_code": row["customer_code"], "first_name": row["first_name"],
-            "last_name": row["last_name"], "personal_id": row["personal_id_masked"],
-            "personal_id_note": PERSONAL_ID_NOTE if row["personal_id_fingerprint"] else None,
-            "birth_date": _iso(row["birth_date"]), "phone": row["phone"],
-            "email": row["email"], "company_name": row["company_name"],
-            "created_via": row["created_via"], "created_at": _iso(row["created_at"]),
-            "updated_at": _iso(row["updated_at"])},
-        "addresses": {
-            "postal": {k: row[k] for k in ("street", "postal_code", "city", "country")},
-            "delivery": {k.removeprefix("delivery_"): row[k] for k in (
-                "delivery_street", "delivery_postal_code", "delivery_city",
-                "delivery_country")}},
-        "group": row["group"],
-        "balances": {"account_minor": row["account_balance_minor"],
-                     "loyalty_minor": row["loyalty_balance_minor"],
-                     "store_credit_minor": row["store_credit_minor"]},
-        "credit_terms": {"account_status": row["account_status"],
-                         "account_limit_minor": row["account_limit_minor"],
-                         "loyalty_rate_bp": row["loyalty_rate_bp"]},
-        "note": row["note"],
+            "customer_code": c.customer_code, "first_name": c.first_name,
+            "last_name": c.last_name, "personal_id": c.personal_id_masked,
+            "personal_id_note": PERSONAL_ID_NOTE if c.personal_id_fingerprint else None,
+            "birth_date": _iso(c.birth_date), "phone": c.phone, "email": c.email,
+            "company_name": c.company_name, "created_via": c.created_via,
+            "created_at": _iso(c.created_at), "updated_at": _iso(c.updated_at)},
+        "addresses": {"postal": address(""), "delivery": address("delivery_")},
+        "group": c.customer_group,
+        "balances": {"account_minor": c.account_balance_minor,
+                     "loyalty_minor": c.loyalty_balance_minor,
+                     "store_credit_minor": c.store_credit_minor},
+        "credit_terms": {"account_status": c.account_status.value,
+                         "account_limit_minor": c.account_limit_minor,
+                         "loyalty_rate_bp": c.loyalty_rate_bp},
+        "note": c.note,
         "consents": {p: consent(e) for p, e in held.consents.items()},
         "consent_log": [consent(e) for e in held.consent_log],
         "consent_texts": {v: {"purpose": t["purpose"], "language": t["language"],
@@ -172,8 +171,8 @@ def gdpr_router(settings: Settings, page: Callable[..., HTMLResponse]) -> APIRou
             return await merge_page(request, customer_id, form.get("other", ""))
         registry = registry_of(request)
         try:
-            entry = await asyncio.to_thread(registry.merges.merge, customer_id, other,
-                                            actor=session.staff.actor)
+            entry = await asyncio.to_thread(CustomerService(registry).merge, customer_id,
+                                            other, actor=session.staff.actor)
         except NotFound as exc:
             raise Refused(f"{exc.message[:1].upper()}{exc.message[1:]}; nothing was merged.",
                           status=404, title="No such customer") from None
@@ -219,10 +218,10 @@ def gdpr_router(settings: Settings, page: Callable[..., HTMLResponse]) -> APIRou
                        ) -> dict[str, Any]:
         registry = registry_of(request)
         await live_row(registry, customer_id)
-        data = await asyncio.to_thread(personal_data, registry, customer_id,
-                                       shop=settings.shop_name,
-                                       controller=settings.data_controller,
+        held = await asyncio.to_thread(CustomerService(registry).export, customer_id,
                                        actor=session.staff.actor, form=form)
+        data = personal_data(held, shop=settings.shop_name,
+                             controller=settings.data_controller)
         log.info("personal_data_exported", by=session.staff.id, customer=customer_id, form=form)
         return data
 
@@ -274,7 +273,7 @@ def gdpr_router(settings: Settings, page: Callable[..., HTMLResponse]) -> APIRou
                 "Type it exactly to confirm."))
         sales = await asyncio.to_thread(registry.sales.list, customer_id)
         try:
-            await asyncio.to_thread(registry.customers.erase, customer_id,
+            await asyncio.to_thread(CustomerService(registry).erase, customer_id,
                                     actor=session.staff.actor)
         except NotFound:
             raise Refused(f"There is no customer with id {customer_id} (or they were deleted).",

@@ -3,15 +3,16 @@ consents and personal-data export."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response, status
 
 from ..config import Settings
+from ..customers.service import CustomerService, Permit
 from ..ids import Id, parse_id
 from ..mobile.consent import version
+from ..permissions import Action
 from ..registry.api_tokens import Principal
-from ..registry.customer_admin import CREDIT_TERMS
 from ..registry.mobile import ConsentText
 from ..registry.records import CustomerRecord
 from .auth import CREATE, ERASE, EXPORT, READ, ROUTE_ACTIONS, WRITE, check, registry_of
@@ -36,6 +37,7 @@ from .refusals import refusals
 MAX_SEARCH = 50
 MAX_PAGE = 200
 API_FORM = "api"  # how an export was asked for, in its audit entry
+API_SOURCE = "api"  # created_via and consent source
 IdempotencyKey = Annotated[str | None, Header(
     alias="Idempotency-Key", pattern=r"^[A-Za-z0-9._~+/=-]{1,80}$",
     description="Send the same key when retrying: the customer is created once.")]
@@ -64,28 +66,25 @@ def customers_router(settings: Settings) -> APIRouter:
         group_id: Id | None = None,
     ) -> CustomerPage:
         registry = registry_of(request)
-        if q is not None and q.strip():
-            if cursor is not None:
-                raise invalid("cursor", "a search has one page; leave cursor out with q")
-            if limit > MAX_SEARCH:
-                raise invalid("limit", f"a search returns at most {MAX_SEARCH} customers")
-            found = registry.search(q, limit=limit, region=region)
-            if group_id is not None:
-                name = next((g.name for g in registry.groups.list() if g.id == group_id), None)
-                if name is None:
-                    raise invalid("group_id", f"there is no group with id {group_id}")
-                found = [r for r in found if r.customer_group == name]
+        searching = q is not None and q.strip()
+        if searching and cursor is not None:
+            raise invalid("cursor", "a search has one page; leave cursor out with q")
+        if searching and limit > MAX_SEARCH:
+            raise invalid("limit", f"a search returns at most {MAX_SEARCH} customers")
+        if group_id is not None:
+            try:
+                registry.groups.get(group_id)
+            except LookupError:
+                raise invalid("group_id", f"there is no group with id {group_id}") from None
+        if searching:
+            # The group is part of the search, so a page holds up to ``limit`` of its members.
+            found = registry.search(q or "", limit=limit, region=region, group_id=group_id)
             return CustomerPage(items=shown(request, found), next_cursor=None)
         after = None
         if cursor is not None:
             after = parse_id(cursor)
             if after is None:
                 raise invalid("cursor", "is not a cursor this API gave out")
-        if group_id is not None:
-            try:
-                registry.groups.get(group_id)
-            except LookupError:
-                raise invalid("group_id", f"there is no group with id {group_id}") from None
         page, last = registry.customers.list(limit=limit, after=after, group_id=group_id)
         return CustomerPage(items=shown(request, page),
                             next_cursor=str(last) if last is not None else None)
@@ -98,15 +97,9 @@ def customers_router(settings: Settings) -> APIRouter:
     def create_customer(body: CustomerIn, request: Request, response: Response,
                         principal: Principal = CREATE,
                         idempotency_key: IdempotencyKey = None) -> Customer:
-        registry = registry_of(request)
-        given = body.model_dump(exclude_unset=True)
-        terms = _credit_terms(given, principal)
-        record, created = registry.customers.create(
-            given, region=region, idempotency_key=idempotency_key, actor=principal.actor)
-        if terms:
-            # After the creation, which is idempotent: a retry sets the same terms, no change.
-            record = registry.customers.update_credit_terms(record.id, terms,
-                                                            actor=principal.actor)
+        record, created = service_of(request).create(
+            body.model_dump(exclude_unset=True), permit=permit_of(principal), region=region,
+            idempotency_key=idempotency_key, actor=principal.actor, source=API_SOURCE)
         if not created:
             response.status_code = status.HTTP_200_OK
         return shown(request, [record])[0]
@@ -116,11 +109,10 @@ def customers_router(settings: Settings) -> APIRouter:
                  responses={**refusals(409), **RATE_LIMITED_RESPONSES})
     def validate_customer(body: CustomerIn, request: Request,
                           principal: Principal = CREATE) -> ValidationResult:
-        registry = registry_of(request)
-        given = body.model_dump(exclude_unset=True)
-        _credit_terms(given, principal)
-        found = registry.customers.validate(given, region=region, actor=principal.actor)
-        ids = registry.groups.ids()
+        found = service_of(request).validate(body.model_dump(exclude_unset=True),
+                                             permit=permit_of(principal), region=region,
+                                             actor=principal.actor)
+        ids = registry_of(request).groups.ids()
         return ValidationResult(ok=True, possible_duplicates=[
             PossibleDuplicate(customer=Customer.of(r, ids), reason=why) for r, why in found])
 
@@ -133,35 +125,24 @@ def customers_router(settings: Settings) -> APIRouter:
                   responses={**refusals(409), **RATE_LIMITED_RESPONSES})
     def patch_customer(customer_id: Id, body: CustomerPatch, request: Request,
                        principal: Principal = WRITE) -> Customer:
-        registry = registry_of(request)
-        changes: dict[str, Any] = body.model_dump(exclude_unset=True)
-        consent = changes.pop("marketing_consent", None)
-        terms = _credit_terms(changes, principal)
-        if terms:
-            record = registry.customers.update_credit_terms(
-                customer_id, terms, details=changes, region=region, actor=principal.actor)
-        else:
-            record = registry.customers.update(customer_id, changes, region=region,
-                                               actor=principal.actor)
-        if consent is not None:
-            registry.consents.record(customer_id, "marketing", consent, "api",
-                                     actor=principal.actor)
+        record = service_of(request).update(
+            customer_id, body.model_dump(exclude_unset=True), permit=permit_of(principal),
+            region=region, actor=principal.actor, source=API_SOURCE)
         return shown(request, [record])[0]
 
     @router.delete("/{customer_id}", status_code=status.HTTP_204_NO_CONTENT,
                    summary="Erase a customer (GDPR): their personal data is removed")
     def erase_customer(customer_id: Id, request: Request,
                        principal: Principal = ERASE) -> Response:
-        registry_of(request).customers.erase(customer_id, actor=principal.actor)
+        service_of(request).erase(customer_id, actor=principal.actor)
         return Response(status_code=status.HTTP_204_NO_CONTENT)
 
     @router.get("/{customer_id}/export", response_model=Export,
                 summary="Everything held about a customer (GDPR access request)")
     def export_customer(customer_id: Id, request: Request,
                         principal: Principal = EXPORT) -> Export:
-        registry = registry_of(request)
-        held = registry.customers.export(customer_id, actor=principal.actor, form=API_FORM)
-        return Export.of(held, registry.groups.ids())
+        held = service_of(request).export(customer_id, actor=principal.actor, form=API_FORM)
+        return Export.of(held, registry_of(request).groups.ids())
 
     @router.get("/{customer_id}/sales", response_model=SaleList, summary="A customer's sales")
     def list_sales(customer_id: Id, request: Request,
@@ -195,24 +176,31 @@ def customers_router(settings: Settings) -> APIRouter:
                  status_code=status.HTTP_201_CREATED, summary="Record a consent answer")
     def record_consent(customer_id: Id, body: ConsentIn, request: Request,
                        principal: Principal = WRITE) -> ConsentLogEntry:
-        registry = registry_of(request)
         configured = texts.get(body.text_version or "")
-        if configured is not None:
-            # A text the shop has but no phone has shown yet: filed now, for the export.
-            registry.remember_consent_texts([configured])
-        registry.consents.answer(customer_id, body.purpose, body.granted, body.source,
-                                 body.text_version, actor=principal.actor,
-                                 purposes=settings.consent_texts)
-        consents = registry.consents
-        return ConsentLogEntry.of(consents.log(customer_id)[-1])
+        # A text the shop has but no phone has shown yet is filed with the answer.
+        entry = service_of(request).answer_consent(
+            customer_id, body.purpose, body.granted, body.source, body.text_version,
+            actor=principal.actor, purposes=settings.consent_texts,
+            shown=[configured] if configured is not None else [])
+        return ConsentLogEntry.of(entry)
 
     return router
 
 
-def _credit_terms(given: dict[str, Any], principal: Principal) -> dict[str, Any]:
-    """Take the credit terms out of ``given`` (changed in place), if the caller may set them
-    (scope admin, or a manager's sign-in); else 403 before anything is written."""
-    terms = {k: given.pop(k) for k in CREDIT_TERMS if k in given}
-    if terms:
-        check(principal, *ROUTE_ACTIONS["credit_terms"])
-    return terms
+# The route (scope for a token, action for a staff member) each action a field needs is.
+_ROUTE_OF = {Action.edit_customer: ROUTE_ACTIONS["edit"],
+             Action.create_customer: ROUTE_ACTIONS["create"],
+             Action.edit_credit_terms: ROUTE_ACTIONS["credit_terms"],
+             Action.manage_groups: ROUTE_ACTIONS["groups"]}
+
+
+def permit_of(principal: Principal) -> Permit:
+    """The caller's answer to "may you?" for the customer service: 403 before anything is
+    written when not (a token by scope, a back-office sign-in by role)."""
+    def permit(action: Action) -> None:
+        check(principal, *_ROUTE_OF[action])
+    return permit
+
+
+def service_of(request: Request) -> CustomerService:
+    return CustomerService(registry_of(request))

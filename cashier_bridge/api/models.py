@@ -7,15 +7,12 @@ from typing import Annotated, Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool
 
+from ..customers.fields import FIELDS
+from ..customers.rules import MAX_ACCOUNT_LIMIT_MINOR, MAX_LOYALTY_RATE_BP
 from ..ids import Id
 from ..money import percent
 from ..registry.consents import AnswerSource, ConsentEntry
-from ..registry.customer_admin import (
-    MAX_ACCOUNT_LIMIT_MINOR,
-    MAX_LOYALTY_RATE_BP,
-    AuditEntry,
-    CustomerExport,
-)
+from ..registry.customer_admin import AuditEntry, CustomerExport
 from ..registry.groups import Group
 from ..registry.records import AccountStatus, CustomerRecord
 from ..registry.sales import Sale
@@ -120,23 +117,17 @@ class Customer(BaseModel):
     def of(cls, record: CustomerRecord, group_ids: dict[str, int]) -> Customer:
         group = record.customer_group or ""
         return cls(
-            id=record.id, customer_code=record.customer_code, first_name=record.first_name,
-            last_name=record.last_name, email=record.email, phone=record.phone,
-            personal_id_masked=record.personal_id_masked, birth_date=record.birth_date,
-            street=record.street, postal_code=record.postal_code, city=record.city,
-            country=record.country, company_name=record.company_name,
-            delivery_street=record.delivery_street,
-            delivery_postal_code=record.delivery_postal_code,
-            delivery_city=record.delivery_city, delivery_country=record.delivery_country,
-            account_status=record.account_status,
-            account_limit_minor=record.account_limit_minor,
-            loyalty_rate_bp=record.loyalty_rate_bp,
+            id=record.id,
+            **{name: getattr(record, attribute) for name, attribute in _SHOWN},
             group=GroupRef(id=group_ids.get(group, 0), name=group),
             balances=Balances(account_minor=record.account_balance_minor,
                               loyalty_minor=record.loyalty_balance_minor,
-                              store_credit_minor=record.store_credit_minor),
-            note=record.note, created_via=record.created_via, created_at=record.created_at,
-            updated_at=record.updated_at)
+                              store_credit_minor=record.store_credit_minor))
+
+
+# The field table's fields the API shows as they are (the group and balances are objects).
+_SHOWN = tuple((f.api_out, f.record[0]) for f in FIELDS
+               if f.api_out and f.api_out not in ("group", "balances"))
 
 
 class CustomerFields(Strict):

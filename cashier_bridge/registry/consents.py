@@ -109,6 +109,14 @@ class ConsentStore:
             require_customer(conn, customer_id)
             return log_on(conn, customer_id)
 
+    def granted(self, customer_id: int, purpose: str = MARKETING) -> bool | None:
+        """The latest answer for ``purpose``, or None if the customer was never asked."""
+        with self._reader.connect() as conn:
+            return conn.execute(
+                select(consents.c.granted)
+                .where(consents.c.customer_id == customer_id, consents.c.purpose == purpose)
+                .order_by(consents.c.id.desc()).limit(1)).scalar_one_or_none()
+
     def record(self, customer_id: int, purpose: str, granted: bool, source: str,
                text_version: str | None = None, *, request_key: str | None = None,
                actor: str | None = None) -> bool:

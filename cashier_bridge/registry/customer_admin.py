@@ -1,19 +1,21 @@
-"""Customers administration for the REST API, the cashier console and the back office: list,
-read, create, change (with an audit entry of who changed what, before and after), check, the
-customer's history, export and erase.
+"""The customer store behind the customer service (:mod:`cashier_bridge.customers.service`,
+which the REST API, the cashier console and the back office call): list, read, create, change
+(with an audit entry of who changed what, before and after), check, the customer's history,
+export and erase.
 
 Credit terms (account limit and status, loyalty rate) change only through
-:meth:`CustomerAdmin.update_credit_terms`, which the caller calls after deciding that the person
-may (a manager in the back office, scope ``admin`` in the API); :meth:`CustomerAdmin.update`
-refuses them, so a form or body that smuggles them in changes nothing.
+:meth:`CustomerAdmin.update_credit_terms` or ``create(terms=…)``, which the service calls after
+asking the caller whether the person may (the field table's ``write`` action);
+:meth:`CustomerAdmin.update` refuses them, so a form or body that smuggles them in changes
+nothing.
 
 Input arrives as plain values the caller typed (any phone format, a full personnummer); every
-field is normalised by the same rules as everywhere else in the bridge, and a bad one raises
-:class:`~.fields.InvalidCustomer` naming it.  A valid personnummer is then counted against the
-caller's look-up budget (:mod:`.lookups`) before it is compared with anyone's:
-:class:`~cashier_bridge.lookup_limit.TooManyLookups` when it is spent, nothing checked or
-changed.  Creation goes through the registry's own
-idempotent ``create_customer`` (passed in), so a retried request never makes a twin.
+field is normalised by the field table's rules (:mod:`cashier_bridge.customers.fields`), as
+everywhere else in the bridge, and a bad one raises :class:`~.fields.InvalidCustomer` naming it.
+A valid personnummer is then counted against the caller's look-up budget (:mod:`.lookups`)
+before it is compared with anyone's: :class:`~cashier_bridge.lookup_limit.TooManyLookups` when
+it is spent, nothing checked or changed.  Creation is one transaction with its idempotency
+key's claim, so a retried request never makes a twin.
 """
 
 from __future__ import annotations
@@ -21,25 +23,24 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import re
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from dataclasses import fields as dataclass_fields
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
-from sqlalchemy import Connection, Engine, Select, and_, delete, insert, or_, select, update
+from sqlalchemy import Connection, Engine, Select, and_, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..audit import AuditAction
-from ..identity import personnummer
-from ..identity import phone as phone_id
-from ..identity.errors import IdentityError
+from ..customers import fields as customer_fields
+from ..customers.fields import CREDIT_TERMS, Context
 from ..ids import parse_id
-from . import fields
+from ..permissions import Action
 from .consents import ConsentEntry, current_on, log_on, withdraw_all
 from .consents import append as append_consent
-from .duplicates import DuplicateProbe, email_key
+from .duplicates import DuplicateProbe
 from .fields import InvalidCustomer
 from .groups import default_group_id, stored_group
 from .live import live
@@ -54,29 +55,21 @@ from .records import (
     record_from_row,
 )
 from .sales import Sale, list_on
-from .schema import audit_log, customers, idempotency_keys
+from .schema import audit_log, consent_texts, customers, idempotency_keys
 from .timestamps import utcnow
-from .writes import MARKETING, audit, first_holder
+from .writes import MARKETING, audit, customer_values, first_holder
 
 API_SOURCE = "api"
-MAX_NOTE = 2000
 _HIGHEST_CHAR = "\U0010ffff"
 # Identifiers one customer holds at most once, in the order a clash is reported.
 UNIQUE = ("personal_id_fingerprint", "phone", "email", "customer_code")
 # How a column is named to a caller.
 FIELD_OF = {"personal_id_fingerprint": "personal_id"}
-_OPTIONAL_TEXT = {"street": 200, "city": 100, "country": 56, "company_name": 100,
-                  "delivery_street": 200, "delivery_city": 100, "delivery_country": 56}
-_POSTAL_CODES = ("postal_code", "delivery_postal_code")
-# Loose on purpose (shops deliver abroad): digits and letters with spaces or hyphens, as post
-# offices write them ("111 51", "SW1A 1AA", "1012 AB"); catches a street or a phone typed in it.
-_POSTAL = re.compile(r"^(?=.*[0-9])[A-Z0-9][A-Z0-9 -]{2,9}$")
-# Set at creation by the registry, not by NewCustomer: applied right after it (see create).
-_AFTER_CREATE = ("company_name", "delivery_street", "delivery_postal_code", "delivery_city",
-                 "delivery_country")
-CREDIT_TERMS = ("account_limit_minor", "account_status", "loyalty_rate_bp")
-MAX_ACCOUNT_LIMIT_MINOR = 10**11  # a billion kronor: beyond it a slip of the keyboard
-MAX_LOYALTY_RATE_BP = 10_000  # 100 %
+# Fields one may type that NewCustomer lacks (the kiosk never sends them): inserted with it, in
+# the same transaction (create).
+_AFTER_CREATE = tuple(f.name for f in customer_fields.FIELDS
+                      if f.write is Action.edit_customer and f.name != "personal_id"
+                      and f.name not in {a.name for a in dataclass_fields(NewCustomer)})
 SORTS = ("name", "code", "newest")
 # A page position holds two name keys and an id, or a customer code: far below this.
 MAX_CURSOR = 2000
@@ -88,7 +81,9 @@ _IMPERSONAL_DETAIL = frozenset({"created_via", "fields", "group_id", "purpose", 
 _KEY_REUSED = ("this Idempotency-Key was used for a request with another body; use a new key "
                "for a new customer")
 
+# writes on a connection: (conn, request_key, new, values, *, actor, extra)
 CreateCustomer = Callable[..., tuple[CustomerRecord, bool]]
+_CREATE_ATTEMPTS = 5
 LikelyDuplicates = Callable[[DuplicateProbe], list[tuple[CustomerRecord, str]]]
 
 
@@ -109,51 +104,17 @@ class CustomerExport:
     consent_log: list[ConsentEntry]
     sales: list[Sale]
     audit: list[AuditEntry]
+    # The consent texts the log's answers were given to, by version (those the bridge filed).
+    texts: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def normalise(given: Mapping[str, Any], *, region: str,
               fingerprint: Callable[[str], str]) -> dict[str, Any]:
     """Column values of the fields in ``given`` (None clears an optional one); raises
     InvalidCustomer naming the first bad field.  ``group_id`` is passed through (it needs the
-    database)."""
-    out: dict[str, Any] = {}
-    for name, value in given.items():
-        if name in ("first_name", "last_name"):
-            if value is None:
-                raise InvalidCustomer(name, "is required")
-            out[name] = fields.name(value, name)
-            out[f"{name}_key"] = fields.search_key(out[name])
-        elif name == "email":
-            out["email"] = fields.email(value) if value and value.strip() else None
-            out["email_key"] = email_key(out["email"]) if out["email"] else None
-        elif name == "phone":
-            out["phone"] = _parsed("phone", value, lambda v: phone_id.validate(v, region))
-        elif name == "personal_id":
-            pid = _parsed("personal_id", value, personnummer.parse)
-            out["personal_id_fingerprint"] = fingerprint(pid.number) if pid else None
-            out["personal_id_masked"] = pid.masked if pid else None
-            if pid and pid.birth_date and "birth_date" not in given:
-                out["birth_date"] = pid.birth_date
-        elif name == "birth_date":
-            out["birth_date"] = value
-        elif name in _OPTIONAL_TEXT:
-            out[name] = fields.optional_text(value, name, _OPTIONAL_TEXT[name])
-        elif name in _POSTAL_CODES:
-            out[name] = postal_code(value, name)
-        elif name in CREDIT_TERMS:
-            raise InvalidCustomer(name, "is a credit term; only managers and admins change it, "
-                                        "with update_credit_terms")
-        elif name == "note":
-            out["note"] = _note(value)
-        elif name == "customer_code":
-            if value is None or not value.strip():
-                raise InvalidCustomer("customer_code", "cannot be empty; every customer has one")
-            out["customer_code"] = fields.customer_code(value)
-        elif name == "group_id":
-            out["group_id"] = value
-        else:
-            raise InvalidCustomer(name, "is not a customer field")
-    return out
+    database).  Credit terms are refused: see :func:`credit_terms`.  The rules are the field
+    table's (:mod:`cashier_bridge.customers.fields`)."""
+    return customer_fields.normalise(given, Context(region, fingerprint))
 
 
 def actor_key(source: str, actor: str, key: str) -> str:
@@ -170,62 +131,26 @@ def actor_key(source: str, actor: str, key: str) -> str:
     return f"{source}:@{digest}"
 
 
-def postal_code(value: str | None, field: str = "postal_code") -> str | None:
-    """A postal code as the post writes it, upper-cased; raises InvalidCustomer.
-
-    >>> postal_code(" 111  51 "), postal_code("sw1a 1aa"), postal_code("")
-    ('111 51', 'SW1A 1AA', None)
-    """
-    text = fields.optional_text(value, field, 16)
-    if text is None:
-        return None
-    text = text.upper()
-    if not _POSTAL.match(text):
-        raise InvalidCustomer(field, f"{text!r} is not a postal code (digits and letters, "
-                                     "like 111 51)")
-    return text
-
-
 def credit_terms(given: Mapping[str, Any]) -> dict[str, Any]:
     """Column values of the credit terms in ``given``; raises InvalidCustomer naming the first
     bad one.  None clears a limit or a rate (no limit set / no loyalty)."""
-    out: dict[str, Any] = {}
-    for name, value in given.items():
-        if name == "account_status":
-            try:
-                out[name] = AccountStatus(value)
-            except ValueError:
-                raise InvalidCustomer(name, "is one of " + ", ".join(
-                    s.value for s in AccountStatus)) from None
-        elif name in ("account_limit_minor", "loyalty_rate_bp"):
-            highest = (MAX_ACCOUNT_LIMIT_MINOR if name == "account_limit_minor"
-                       else MAX_LOYALTY_RATE_BP)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-                raise InvalidCustomer(name, "is a whole number")
-            if value is not None and not 0 <= value <= highest:
-                raise InvalidCustomer(name, f"is between 0 and {highest}")
-            out[name] = value
-        else:
+    for name in given:
+        if name not in CREDIT_TERMS:
             raise InvalidCustomer(name, "is not a credit term")
-    return out
+    return customer_fields.normalise(given, Context(), credit_terms=True)
 
 
-def _parsed(field: str, value: str | None, parse: Callable[[str], Any]) -> Any:
-    if value is None or not value.strip():
-        return None
-    try:
-        return parse(value)
-    except IdentityError as err:
-        raise InvalidCustomer(field, str(err)) from None
-
-
-def _note(value: str | None) -> str | None:
-    if value is None:
-        return None
-    value = value.strip()
-    if len(value) > MAX_NOTE:
-        raise InvalidCustomer("note", f"has more than {MAX_NOTE} characters")
-    return value or None
+def _claim(conn: Connection, key: str, digest: str) -> None:
+    """Claim ``key`` for the body with ``digest`` (a retry of the same body finds its claim);
+    Conflict when it was claimed for another body.  A request under way with the key holds
+    its claim's row: this insert waits for it, then fails, and the retry reads the claim."""
+    claimed = conn.execute(select(idempotency_keys.c.body_sha256).where(
+        idempotency_keys.c.key == key)).scalar_one_or_none()
+    if claimed is None:
+        conn.execute(insert(idempotency_keys).values(key=key, body_sha256=digest,
+                                                     created_at=utcnow()))
+    elif claimed != digest:
+        raise Conflict(_KEY_REUSED)
 
 
 def scrub(detail: str | None) -> str | None:
@@ -375,20 +300,31 @@ class CustomerAdmin:
             country=values.get("country"), customer_group=group, note=values.get("note"))
 
     def create(self, given: Mapping[str, Any], *, region: str, idempotency_key: str | None,
-               actor: str, source: str = API_SOURCE) -> tuple[CustomerRecord, bool]:
+               actor: str, source: str = API_SOURCE, terms: Mapping[str, Any] | None = None
+               ) -> tuple[CustomerRecord, bool]:
         """Create a customer; (customer, False) when this request was already carried out.
         An idempotency key is the caller's own: the same key from another ``actor`` is
         another request, and cannot be squatted.  The same key from the same actor with
         another body is a Conflict.  ``source`` is written as the customer's ``created_via``
-        and as the source of a marketing consent given."""
+        and as the source of a marketing consent given.  ``terms``: credit terms, which the
+        caller has decided that ``actor`` may set.
+
+        One transaction: the key's claim, the customer with every field, the consent and the
+        audit entry are all written or none is (a taken phone leaves the key free, so the
+        same form corrected and sent again with it goes through)."""
         new = self.new_customer(given, region=region, source=source)
-        later = normalise({k: given[k] for k in _AFTER_CREATE if k in given}, region=region,
+        extra = normalise({k: given[k] for k in _AFTER_CREATE if k in given}, region=region,
                           fingerprint=self._fingerprint)
+        extra.update(credit_terms(terms or {}))
+        values = customer_values(new)
         self._looked_up(new.personal_id_fingerprint, actor, "create")
+        claim = digest = None
         if idempotency_key is None:
             request_key = f"{source}:{uuid.uuid4().hex}"
         else:
-            body = json.dumps(given, sort_keys=True, default=str, ensure_ascii=False)
+            # Terms join the body only when sent: a body without them hashes as it always did.
+            sent = {**given, **terms} if terms else given
+            body = json.dumps(sent, sort_keys=True, default=str, ensure_ascii=False)
             digest = hashlib.sha256(body.encode("utf-8")).hexdigest()[:32]
             earlier = self._before_keys_were_per_actor(source, idempotency_key, digest, actor)
             if earlier is not None:
@@ -397,49 +333,23 @@ class CustomerAdmin:
             # its customer; a reuse for something else finds the claim with another digest.
             claim = actor_key(source, actor, idempotency_key)
             request_key = f"{claim}:{digest}"
-            self._claim(claim, digest)
-        try:
-            record, created = self._create(request_key, new, actor=actor)
-        except Exception:
-            if idempotency_key is not None:
-                # Nothing was created (a taken phone, say): the key stays free, so the same
-                # form corrected and sent again with it goes through.
-                self._release(claim, digest)
-            raise
         consent = given.get("marketing_consent")
-        if consent is not None:
-            # Idempotent on the request key: a retry after a lost answer records it once.
-            with self._writer.begin() as conn:
-                append_consent(conn, record.id, MARKETING, bool(consent), source, None,
-                               request_key=request_key)
-        if later and any(v is not None for v in later.values()):
-            # Columns the registry's creation does not take (company, delivery address): set
-            # at once, audited; a retry finds them set and changes nothing.
-            with self._writer.begin() as conn:
-                record = self._update(conn, record.id, later, actor)
-        return record, created
-
-    def _claim(self, key: str, digest: str) -> None:
-        """Claim ``key`` for the body with ``digest`` (a retry of the same body may claim it
-        again); Conflict when it was claimed for another body, even by a request still under
-        way."""
-        try:
-            with self._writer.begin() as conn:
-                conn.execute(insert(idempotency_keys).values(key=key, body_sha256=digest,
-                                                             created_at=utcnow()))
-            return
-        except IntegrityError:
-            pass
-        with self._reader.connect() as conn:
-            claimed = conn.execute(select(idempotency_keys.c.body_sha256).where(
-                idempotency_keys.c.key == key)).scalar_one()
-        if claimed != digest:
-            raise Conflict(_KEY_REUSED)
-
-    def _release(self, key: str, digest: str) -> None:
-        with self._writer.begin() as conn:
-            conn.execute(delete(idempotency_keys).where(idempotency_keys.c.key == key,
-                                                        idempotency_keys.c.body_sha256 == digest))
+        for _attempt in range(_CREATE_ATTEMPTS):
+            try:
+                with self._writer.begin() as conn:
+                    if claim is not None and digest is not None:
+                        _claim(conn, claim, digest)
+                    record, created = self._create(conn, request_key, new, values,
+                                                   actor=actor, extra=extra)
+                    if created and consent is not None:
+                        append_consent(conn, record.id, MARKETING, bool(consent), source, None,
+                                       request_key=request_key)
+                    return record, created
+            except IntegrityError:
+                # A twin request (the same key, or one of the identifiers) committed first:
+                # the next attempt finds its claim or its customer, or says who holds what.
+                continue
+        raise RuntimeError(f"could not create the customer after {_CREATE_ATTEMPTS} attempts")
 
     def _before_keys_were_per_actor(self, source: str, key: str, digest: str,
                                     actor: str) -> CustomerRecord | None:
@@ -567,9 +477,14 @@ class CustomerAdmin:
             audit(conn, actor, EXPORT, customer_id, {"source": form})
             entries = conn.execute(select(audit_log).where(audit_log.c.customer_id == customer_id)
                                    .order_by(audit_log.c.id)).all()
+            log = log_on(conn, customer_id)
+            versions = sorted({e.text_version for e in log if e.text_version})
+            texts = {r.version: dict(r._mapping) for r in conn.execute(
+                select(consent_texts).where(consent_texts.c.version.in_(versions)))
+                     } if versions else {}
             return CustomerExport(
-                customer=record, consents=current_on(conn, customer_id),
-                consent_log=log_on(conn, customer_id), sales=list_on(conn, customer_id),
+                customer=record, consents=current_on(conn, customer_id), texts=texts,
+                consent_log=log, sales=list_on(conn, customer_id),
                 audit=[AuditEntry(e.at, e.actor, e.action,
                                   without_fingerprints(json.loads(e.detail)) if e.detail
                                   else None) for e in entries])
@@ -584,14 +499,9 @@ class CustomerAdmin:
             done = conn.execute(
                 update(customers)
                 .where(customers.c.id == customer_id, customers.c.erased_at.is_(None))
-                .values(customer_code=f"ERASED-{customer_id}", first_name="", last_name="",
-                        first_name_key="", last_name_key="", email=None, email_key=None,
-                        phone=None, personal_id_fingerprint=None, personal_id_masked=None,
-                        birth_date=None, street=None, postal_code=None, city=None,
-                        country=None, note=None, request_key=None, updated_at=now,
-                        company_name=None, delivery_street=None, delivery_postal_code=None,
-                        delivery_city=None, delivery_country=None,
-                        erased_at=now)).rowcount
+                .values(**customer_fields.erased_values(),
+                        customer_code=f"ERASED-{customer_id}", request_key=None,
+                        updated_at=now, erased_at=now)).rowcount
             if not done:
                 raise NotFound(f"there is no customer with id {customer_id}")
             withdrawn = withdraw_all(conn, customer_id, "erasure")

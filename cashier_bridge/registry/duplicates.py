@@ -12,9 +12,12 @@ import difflib
 import unicodedata
 from dataclasses import dataclass
 
-# Mail providers that ignore dots in the local part (and where "+tag" is an alias).
-_DOTLESS_DOMAINS = frozenset({"gmail.com", "googlemail.com"})
+from ..customers.rules import email_key
+
 NAME_SIMILARITY = 0.66  # Jon/Jan and Maria/Marie pass, Lars/Sara does not
+
+
+__all__ = ["DuplicateProbe", "email_key", "fold", "name_similarity", "similar_names"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,18 +30,6 @@ class DuplicateProbe:
     phone: str | None = None  # E.164
     email: str | None = None
     personal_id_fingerprint: str | None = None
-
-
-def email_key(email: str) -> str:
-    """The form two e-mail addresses share when they reach the same mailbox."""
-    local, _, domain = email.strip().lower().rpartition("@")
-    if not local:
-        return email.strip().lower()
-    local = local.split("+", 1)[0]
-    if domain in _DOTLESS_DOMAINS:
-        local = local.replace(".", "")
-        domain = "gmail.com"
-    return f"{local}@{domain}"
 
 
 def fold(text: str) -> str:

@@ -32,6 +32,7 @@ from typing import Any
 from sqlalchemy import Connection, Date, Engine, func, insert, select, update
 
 from ..audit import AuditAction
+from ..customers.fields import FIELDS, Merge, columns_of, erased_values
 from .problems import NotFound
 from .schema import audit_log, consent_texts, consents, customer_groups, customers, sales
 from .timestamps import UtcDateTime, utcnow
@@ -42,23 +43,22 @@ MERGED_INTO = AuditAction.merged_into
 UNMERGE = AuditAction.unmerge
 EXPORT = AuditAction.export_personal_data
 
-BALANCES = ("account_balance_minor", "loyalty_balance_minor", "store_credit_minor")
-ADDRESS = ("street", "postal_code", "city", "country")
-DELIVERY = ("delivery_street", "delivery_postal_code", "delivery_city", "delivery_country")
+# From the field table (cashier_bridge.customers.fields): how a merge combines each field.
+BALANCES = columns_of(Merge.added)
+ADDRESS = columns_of(Merge.address)
+DELIVERY = columns_of(Merge.delivery)
 # Filled from the other customer when the kept one has none.
-GAP_FILLED = ("email", "phone", "birth_date", "company_name",
-              "account_limit_minor", "loyalty_rate_bp", "group_id")
+GAP_FILLED = tuple(f.columns[0] for f in FIELDS if f.merge is Merge.gap)
 # Held by one customer at most: the other's must be released before the kept one can take it.
 UNIQUE = ("personal_id_fingerprint", "phone", "email", "customer_code")
 _UNIQUE_NAMES = {"personal_id_fingerprint": "personnummer", "phone": "phone number",
                  "email": "e-mail address", "customer_code": "customer number"}
-# The merged-away row once emptied: nothing that says who it was (that is in the audit entry).
+# The merged-away row once emptied: nothing that says who it was (that is in the audit entry),
+# as an erase empties it, and what moved to the kept customer.
 _EMPTIED: dict[str, Any] = {
-    "first_name": "", "last_name": "", "first_name_key": "", "last_name_key": "",
-    "email": None, "email_key": None, "phone": None, "personal_id_fingerprint": None,
-    "personal_id_masked": None, "birth_date": None, "note": None, "company_name": None,
-    "group_id": None, "account_limit_minor": None, "loyalty_rate_bp": None,
-    **dict.fromkeys(ADDRESS + DELIVERY), **dict.fromkeys(BALANCES, 0),
+    **erased_values(),
+    **{c: None for f in FIELDS if f.merge is Merge.gap for c in f.columns},
+    **dict.fromkeys(BALANCES, 0),
 }
 
 # What the preview shows, in order: (key, label).  "address", "delivery" and "personal_id"

@@ -3,28 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
-from enum import StrEnum
+from dataclasses import dataclass, field, fields
+from operator import attrgetter
 from typing import Any
 
+from ..customers.rules import AccountStatus
 from ..protocol import CustomerCard
 
-
-class AccountStatus(StrEnum):
-    """May the customer buy on account?  ``on_hold`` stops it for now (a late payment),
-    ``closed`` for good; the balance stays either way."""
-
-    active = "active"
-    on_hold = "on_hold"
-    closed = "closed"
-
-    @property
-    def label(self) -> str:
-        return {"active": "active", "on_hold": "on hold", "closed": "closed"}[self.value]
+__all__ = ["AccountStatus", "CustomerRecord", "DuplicateCustomer", "ImportReport", "NewCustomer",
+           "record_from_row"]
 
 
 @dataclass(frozen=True)
 class CustomerRecord:
+    """A stored customer.  Its attributes are the field table's ``record`` names
+    (cashier_bridge.customers.fields; a test keeps the two the same) and the row's id."""
+
     id: int
     customer_code: str
     first_name: str
@@ -124,34 +118,12 @@ class ImportReport:
 
 def record_from_row(row: Any) -> CustomerRecord:
     """A customers row (with the group name as ``customer_group``) as a record."""
-    return CustomerRecord(
-        id=row.id,
-        customer_code=row.customer_code,
-        first_name=row.first_name,
-        last_name=row.last_name,
-        phone=row.phone,
-        email=row.email,
-        personal_id_masked=row.personal_id_masked,
-        birth_date=row.birth_date,
-        created_via=row.created_via,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        street=row.street,
-        postal_code=row.postal_code,
-        city=row.city,
-        country=row.country,
-        customer_group=row.customer_group,
-        account_balance_minor=row.account_balance_minor,
-        loyalty_balance_minor=row.loyalty_balance_minor,
-        store_credit_minor=row.store_credit_minor,
-        note=row.note,
-        company_name=row.company_name,
-        delivery_street=row.delivery_street,
-        delivery_postal_code=row.delivery_postal_code,
-        delivery_city=row.delivery_city,
-        delivery_country=row.delivery_country,
-        account_limit_minor=row.account_limit_minor,
-        account_status=AccountStatus(row.account_status),
-        loyalty_rate_bp=row.loyalty_rate_bp,
-        personal_id_fingerprint=row.personal_id_fingerprint,
-    )
+    values = list(_READ(row))
+    values[_STATUS] = AccountStatus(values[_STATUS])
+    return CustomerRecord(*values)
+
+
+# By position, in the record's order: a look-up builds one per match, a search one per row.
+_RECORD_ATTRIBUTES = tuple(f.name for f in fields(CustomerRecord))
+_READ = attrgetter(*_RECORD_ATTRIBUTES)
+_STATUS = _RECORD_ATTRIBUTES.index("account_status")

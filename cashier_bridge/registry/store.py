@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -34,19 +34,19 @@ from . import bulk, devices, migrate, mobile, search
 from . import personal_id_key as personal_id_key_
 from .api_tokens import ApiTokenStore
 from .consents import ConsentStore
+from .consents import append as append_consent
 from .customer_admin import CustomerAdmin
 from .duplicates import DuplicateProbe, email_key, similar_names
 from .engine import BUSY_TIMEOUT_MS, make_engine, writer
-from .groups import GroupStore
+from .groups import GroupStore, stored_group
 from .imports import BatchReport, ImportStore
 from .lane_store import LaneStore
 from .live import live
 from .lookups import LookupGuard
 from .merging import MergeStore
-from .problems import NotFound
 from .records import CustomerRecord, DuplicateCustomer, NewCustomer, record_from_row
 from .sales import SaleStore
-from .schema import consents, customer_groups, customers
+from .schema import customer_groups, customers
 from .staff import StaffStore
 from .timestamps import utcnow
 from .writes import (
@@ -54,7 +54,6 @@ from .writes import (
     MARKETING,
     assign_codes,
     audit,
-    consent_values,
     customer_values,
     first_holder,
     group_id,
@@ -95,7 +94,7 @@ class Registry:
         self._api_tokens = ApiTokenStore(engine, self._writer)
         self._lookups = LookupGuard(engine, self._writer)
         self._customers = CustomerAdmin(engine, self._writer, record_select=_RECORD_SELECT,
-                                        create=self.create_customer,
+                                        create=create_on,
                                         likely_duplicates=self.likely_duplicates,
                                         fingerprint=self.fingerprint, lookups=self._lookups)
         self._groups = GroupStore(engine, self._writer)
@@ -180,15 +179,21 @@ class Registry:
                 select(func.count()).select_from(customers).where(live())
             ).scalar_one()
 
-    def search(self, text: str, *, limit: int = 20, region: str = "SE"
-               ) -> list[CustomerRecord]:
+    def search(self, text: str, *, limit: int = 20, region: str = "SE",
+               group_id: int | None = None) -> list[CustomerRecord]:
         """Customers matching what a cashier typed, as they type: name prefixes in either order
         ("ann sv", "svensson a"), accents and case ignored, a phone number in any format, the
         start of a customer code or an e-mail address.  An exact customer code comes first.
-        See :mod:`.search` for the readings."""
+        See :mod:`.search` for the readings.  ``group_id``: only that group's members, up to
+        ``limit`` of them (filtered in the query, not after it).  NotFound for no such group."""
         the_plan = search.plan(text, region)
         with self._reader.connect() as conn:
-            rows = search.run(conn, the_plan, _RECORD_SELECT, limit)
+            base = _RECORD_SELECT
+            if group_id is not None:
+                _name, stored = stored_group(conn, group_id)
+                base = base.where(customers.c.group_id.is_(None) if stored is None
+                                  else customers.c.group_id == stored)
+            rows = search.run(conn, the_plan, base, limit)
         return [record_from_row(row) for row in rows]
 
     def likely_duplicates(self, probe: DuplicateProbe, *, limit: int = 5
@@ -223,11 +228,6 @@ class Registry:
                         found.setdefault(row.id, (record_from_row(row), reason))
         return list(found.values())[:limit]
 
-    def marketing_consent(self, customer_id: int) -> bool | None:
-        """The latest recorded marketing consent, or None if the customer was never asked."""
-        with self._engine.connect() as conn:
-            return _latest_consent(conn, customer_id, MARKETING)
-
     # --- writing -------------------------------------------------------------------------------
 
     def create_customer(
@@ -239,12 +239,7 @@ class Registry:
         for _attempt in range(_CREATE_ATTEMPTS):
             try:
                 with self._writer.begin() as conn:
-                    existing = _created_for(conn, request_key, values, new)
-                    if existing is not None:
-                        return existing, False
-                    row = _insert_customer(conn, values, new, request_key=request_key,
-                                           actor=actor)
-                return record_from_row(row), True
+                    return create_on(conn, request_key, new, values, actor=actor)
             except IntegrityError:
                 # Another request won a race for one of the unique indexes; find out which.
                 with self._engine.connect() as conn:
@@ -253,15 +248,6 @@ class Registry:
                         return existing, False
                 # Nothing of ours is taken: an assigned code or a new group raced; try again.
         raise RuntimeError(f"could not create the customer after {_CREATE_ATTEMPTS} attempts")
-
-    def erase(self, customer_id: int, *, actor: str = "bridge") -> bool:
-        """GDPR erasure (see :meth:`CustomerAdmin.erase`: the row stays, anonymised, for the
-        books).  Returns False if there was no such (unerased) customer."""
-        try:
-            self._customers.erase(customer_id, actor=actor)
-        except NotFound:
-            return False
-        return True
 
     # --- Via mobil -----------------------------------------------------------------------------
 
@@ -441,6 +427,20 @@ def _taken(conn: Connection, values: dict[str, Any], check_code: bool,
     return first_holder(conn, _RECORD_SELECT, values, names, other_than=other_than)
 
 
+def create_on(conn: Connection, request_key: str, new: NewCustomer, values: dict[str, Any],
+              *, actor: str, extra: Mapping[str, Any] | None = None
+              ) -> tuple[CustomerRecord, bool]:
+    """Create ``new`` (its :func:`customer_values`, and ``extra`` columns NewCustomer has no
+    field for) on ``conn``, unless request ``request_key`` already created it: (customer, True
+    if created).  Raises DuplicateCustomer; IntegrityError when a twin request raced it."""
+    existing = _created_for(conn, request_key, values, new)
+    if existing is not None:
+        return existing, False
+    row = _insert_customer(conn, {**values, **(extra or {})}, new, request_key=request_key,
+                           actor=actor)
+    return record_from_row(row), True
+
+
 def _insert_customer(conn: Connection, values: dict[str, Any], new: NewCustomer, *,
                      request_key: str | None, actor: str) -> Any:
     now = utcnow()
@@ -454,15 +454,8 @@ def _insert_customer(conn: Connection, values: dict[str, Any], new: NewCustomer,
         ).returning(customers.c.id)
     ).scalar_one()
     if new.marketing_consent:
-        conn.execute(insert(consents).values(consent_values(customer_id, new, now)))
+        append_consent(conn, customer_id, MARKETING, True,
+                       new.consent_source or new.created_via, new.consent_text_version, at=now)
     audit(conn, actor, AuditAction.create, customer_id,
            {"created_via": new.created_via, "customer_code": code})
     return _by(conn, customers.c.id == customer_id)
-
-
-def _latest_consent(conn: Connection, customer_id: int, purpose: str) -> bool | None:
-    return conn.execute(
-        select(consents.c.granted)
-        .where(consents.c.customer_id == customer_id, consents.c.purpose == purpose)
-        .order_by(consents.c.id.desc()).limit(1)
-    ).scalar_one_or_none()

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, Table, and_, insert, select
 
 from ..audit import AuditAction
+from ..customers.fields import BY_NAME
 from ..identity import customer_code
 from . import fields
 from .duplicates import email_key
@@ -17,6 +18,7 @@ from .schema import audit_log, customer_groups, customers
 from .timestamps import utcnow
 
 MARKETING = "marketing"
+_STREET, _CITY, _COUNTRY = (BY_NAME[n].max_length or 0 for n in ("street", "city", "country"))
 _LOOKUP_BATCH = 500
 
 
@@ -38,10 +40,12 @@ def customer_values(new: NewCustomer) -> dict[str, Any]:
         "personal_id_fingerprint": new.personal_id_fingerprint or None,
         "personal_id_masked": new.personal_id_masked or None,
         "birth_date": new.birth_date,
-        "street": fields.optional_text(new.street, "street", 200),
-        "postal_code": fields.optional_text(new.postal_code, "postal_code", 16),
-        "city": fields.optional_text(new.city, "city", 100),
-        "country": fields.optional_text(new.country, "country", 56),
+        # The field table's rules, as for the API and the back office (a kiosk's postal code
+        # is checked like any other); called directly: a bulk load runs this per row.
+        "street": fields.optional_text(new.street, "street", _STREET),
+        "postal_code": fields.postal_code(new.postal_code),
+        "city": fields.optional_text(new.city, "city", _CITY),
+        "country": fields.optional_text(new.country, "country", _COUNTRY),
     }
 
 

@@ -76,3 +76,20 @@ def test_a_signed_out_staff_cookie_is_told_to_sign_in(client: TestClient) -> Non
     assert answer.status_code == 401
     assert answer.json()["message"] == ("your back-office sign-in has ended; sign in again "
                                         "at /admin")
+
+
+def test_who_may_set_a_field_is_one_rule_for_the_page_and_the_api(client: TestClient,
+                                                                  registry: Registry) -> None:
+    """A cashier may not move a customer between groups on the profile page; nor through the
+    API with the same sign-in (the field table's ``write``: manage_groups)."""
+    csrf = login(client, "kim")
+    customer_id = anna(registry)
+    group = registry.groups.create("Stamkunder", actor="test")
+    before = (registry.customers.get(customer_id), audit_count(registry))
+    refused = client.patch(f"{API}/customers/{customer_id}", json={"group_id": group.id},
+                           headers={"X-CSRF-Token": csrf})
+    assert refused.status_code == 403
+    assert refused.json()["message"] == ("Only managers and admins may manage customer "
+                                         "groups; you are signed in as a cashier.")
+    assert refused.json()["needed_action"] == "manage_groups"
+    assert (registry.customers.get(customer_id), audit_count(registry)) == before

@@ -35,12 +35,12 @@ def test_demo_file_imports_completely_with_the_fixed_customers(registry: Registr
     assert anna.personal_id_masked == "19850312-****"
     assert anna.customer_group == "Stamkund"
     assert anna.created_via == "import"
-    assert registry.marketing_consent(anna.id) is True
+    assert registry.consents.granted(anna.id) is True
     assert registry.find([key("phone", "+46701234567")])[0] == anna
 
     erik = registry.get_by_code("1002")
     assert erik is not None and erik.phone == "+46723456789" and erik.email is None
-    assert registry.marketing_consent(erik.id) is False
+    assert registry.consents.granted(erik.id) is False
     lars = registry.find([key("phone", "+46765551234")])[0]
     assert (lars.customer_code, lars.personal_id_masked) == ("1003", None)
 
@@ -116,7 +116,7 @@ def test_reimport_updates_instead_of_duplicating(registry: Registry) -> None:
     # Blank cells never erase: the personal ID and address from the first import stay.
     assert erik.personal_id_masked == "19781120-****"
     assert erik.city == "Göteborg"
-    assert registry.marketing_consent(erik.id) is True
+    assert registry.consents.granted(erik.id) is True
     assert registry.find([key("phone", "+46723456789")]) is None
     assert registry.count_customers() == 300
     with registry.engine.connect() as conn:
@@ -157,7 +157,7 @@ def test_export_then_import_round_trips(registry: Registry, tmp_path: Path) -> N
                     a.postal_code, a.city, a.country, a.customer_group) == (
                 b.first_name, b.last_name, b.email, b.phone, b.birth_date, b.street,
                 b.postal_code, b.city, b.country, b.customer_group)
-            assert registry.marketing_consent(a.id) == other.marketing_consent(b.id)
+            assert registry.consents.granted(a.id) == other.consents.granted(b.id)
         again = io.StringIO()
         other.export_csv(again)
         # The same file, but for the masked personal ID, which is shown and never imported:
@@ -185,7 +185,7 @@ def test_excel_style_file_with_bom_semicolons_and_crlf(registry: Registry, tmp_p
     asa = registry.find([key("phone", "+46707654321")])[0]
     assert (asa.first_name, asa.last_name, asa.personal_id_masked) == (
         "Åsa", "Öberg", "19850312-****")
-    assert registry.marketing_consent(asa.id) is True
+    assert registry.consents.granted(asa.id) is True
     assert registry.find([key("phone", "+46707654322")])[0].first_name == "Örjan"
 
 
@@ -221,7 +221,7 @@ def test_import_respects_the_region_for_national_numbers(registry: Registry) -> 
 def test_an_erased_customers_code_is_free_and_their_row_is_not_resurrected(
         registry: Registry) -> None:
     record, _ = registry.create_customer("r", NewCustomer("Bo", "Ek", customer_code="6001"))
-    registry.erase(record.id)
+    registry.customers.erase(record.id, actor="t")
     report = registry.import_csv(io.StringIO(
         "customer_code,first_name,last_name\n6001,Bo,Ek\n"))
     assert (report.created, report.errors) == (1, [])

@@ -18,6 +18,7 @@ from cashier_bridge.registry import (
     NewCustomer,
     Registry,
 )
+from cashier_bridge.registry.problems import NotFound
 from cashier_bridge.registry.schema import audit_log, consents, customers
 
 ANNA_PNR = "19850312-1249"
@@ -252,8 +253,8 @@ def test_consent_and_audit_are_recorded_on_create(registry: Registry) -> None:
     consent_rows = rows(registry, consents)
     assert [(c.customer_id, c.purpose, c.granted, c.source, c.text_version)
             for c in consent_rows] == [(yes.id, "marketing", True, "mobile", "2024-01")]
-    assert registry.marketing_consent(yes.id) is True
-    assert registry.marketing_consent(no.id) is None
+    assert registry.consents.granted(yes.id) is True
+    assert registry.consents.granted(no.id) is None
     audit = [(a.action, a.customer_id, a.actor) for a in rows(registry, audit_log)]
     assert audit == [("create", yes.id, "bridge"), ("create", no.id, "bridge")]
 
@@ -304,8 +305,9 @@ def test_invalid_details_are_refused_and_nothing_is_stored(
 def test_erased_customers_are_not_found(registry: Registry) -> None:
     anna, _ = registry.create_customer(
         "a", member(registry, ANNA_PNR, phone="+46701234567", email="anna@example.com"))
-    assert registry.erase(anna.id)
-    assert registry.erase(anna.id) is False
+    registry.customers.erase(anna.id, actor="t")
+    with pytest.raises(NotFound):
+        registry.customers.erase(anna.id, actor="t")
     for match in (key("personal_id_fingerprint", registry.fingerprint(ANNA_PNR)),
                   key("phone", "+46701234567"), key("email", "anna@example.com"),
                   key("customer_code", anna.customer_code)):

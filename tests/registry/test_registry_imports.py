@@ -172,11 +172,11 @@ def test_undo_removes_what_the_batch_created_but_keeps_a_customer_with_a_sale(
 
     # The update is undone too: the name comes back, the consent log gets the earlier answer.
     kim = registry.get_by_code("1")
-    assert kim.last_name == "Eklund" and registry.marketing_consent(kim.id) is True
+    assert kim.last_name == "Eklund" and registry.consents.granted(kim.id) is True
     back = registry.imports.undo(update.batch_id, actor="staff:rut")
     assert (back.removed, back.restored, back.not_undone) == (0, 1, [])
     kim = registry.get_by_code("1")
-    assert kim.last_name == "Ek" and registry.marketing_consent(kim.id) is False
+    assert kim.last_name == "Ek" and registry.consents.granted(kim.id) is False
     with registry.engine.connect() as conn:
         log = conn.execute(select(consents.c.granted, consents.c.source)
                            .where(consents.c.customer_id == kim.id)
@@ -214,7 +214,7 @@ def test_undo_keeps_customers_erased_merged_or_asked_since_and_removes_the_rest(
         b"15,Fia,Sund,\n", actor="x")
     assert report.created == 6
     code = {c: registry.get_by_code(c).id for c in ("10", "11", "12", "13", "14", "15")}
-    registry.erase(code["11"], actor="staff:maja")
+    registry.customers.erase(code["11"], actor="staff:maja")
     registry.merges.merge(code["12"], code["13"], actor="staff:maja")  # 13 into 12
     registry.consents.record(code["14"], "marketing", True, "kiosk")
 
@@ -230,7 +230,7 @@ def test_undo_keeps_customers_erased_merged_or_asked_since_and_removes_the_rest(
     ]
     assert undone.removed == 2
     assert registry.get_by_code("10") is None and registry.get_by_code("15") is None
-    assert registry.marketing_consent(code["14"]) is True  # the till's answer is not lost
+    assert registry.consents.granted(code["14"]) is True  # the till's answer is not lost
     with registry.engine.connect() as conn:
         # Ada's consent went with her; her audit entries stay, pointing at nobody.
         assert conn.execute(select(func.count()).select_from(consents).where(
