@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 
@@ -196,12 +197,10 @@ def _serve(settings, workers: int = 1) -> int:  # type: ignore[no-untyped-def]
 
         # uvicorn.run's one-process path, with systemd told when it is ready and that it lives.
         server = NotifyingServer(uvicorn.Config(create_app(settings), **options))
-        try:
+        # uvicorn re-raises the Ctrl-C it shut down for (uvicorn.run swallows it too): a stop
+        # asked for, not a crash with a traceback in the journal.
+        with contextlib.suppress(KeyboardInterrupt):
             server.run()
-        except KeyboardInterrupt:
-            # uvicorn re-raises the Ctrl-C it shut down for (uvicorn.run swallows it too): a
-            # stop asked for, not a crash with a traceback in the journal.
-            pass
         return 0 if server.started else 3
     if os.environ.get("NOTIFY_SOCKET"):
         print("note: only a one-process bridge tells systemd it is ready and alive; run "
