@@ -37,6 +37,7 @@ from .protocol import (
     CustomerConnected,
     KioskState,
     KioskView,
+    MatchKey,
     MemberDetails,
     MemberPrompt,
     MemberPromptEvent,
@@ -165,13 +166,6 @@ class Found(BaseModel):
     model_config = ConfigDict(frozen=True)
     customer: CustomerCard
     agrees: bool
-
-
-class MatchKey(BaseModel):
-    model_config = ConfigDict(frozen=True)
-    kind: str  # personal_id_fingerprint | phone | customer_code | email
-    value: str
-    reading: str  # the identifier kind it came from (personnummer, phone, customer_code…)
 
 
 class Lane(BaseModel):

@@ -635,3 +635,13 @@ def dump(message: BaseModel) -> str:
 
 
 _INTENT_TYPES = frozenset(m.model_fields["type"].default for m in get_args(get_args(Intent)[0]))
+
+
+class MatchKey(BaseModel):
+    """One key a presented identifier is looked up by in the registry; kept in the lane's saved
+    state and handed to the registry, so it sits here below both."""
+
+    model_config = ConfigDict(frozen=True)
+    kind: str  # personal_id_fingerprint | phone | customer_code | email
+    value: str
+    reading: str  # the identifier kind it came from (personnummer, phone, customer_code…)

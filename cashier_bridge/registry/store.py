@@ -29,7 +29,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..audit import AuditAction
 from ..identity import personnummer
-from ..lane import MatchKey
+from ..protocol import MatchKey
 from . import bulk, devices, migrate, mobile, search
 from . import personal_id_key as personal_id_key_
 from .api_tokens import ApiTokenStore
