@@ -42,7 +42,7 @@ for path in (ROOT, ROOT / "bench"):
 import generate  # noqa: E402
 
 from cashier_bridge.devtools.pg_cluster import Cluster  # noqa: E402
-from cashier_bridge.lane import MatchKey  # noqa: E402
+from cashier_bridge.lanes.lane import MatchKey  # noqa: E402
 from cashier_bridge.registry import Registry  # noqa: E402
 
 OUT = ROOT / "bench" / "out"

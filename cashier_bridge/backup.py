@@ -36,9 +36,9 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import make_url
 
-from .registry.live import live
-from .registry.migrate import alembic_config
-from .registry.schema import customers
+from cashier_bridge.registry.live import live
+from cashier_bridge.registry.migrate import alembic_config
+from cashier_bridge.registry.schema import customers
 
 PREFIX = "selfreg-"
 SUFFIX = ".db"
@@ -374,8 +374,8 @@ def _run_backup(settings: Any, args: argparse.Namespace) -> int:
 
 
 def _run_restore(settings: Any, args: argparse.Namespace) -> int:
-    from .registry import Registry
-    from .registry.personal_id_key import PersonalIdKeyError
+    from cashier_bridge.registry import Registry
+    from cashier_bridge.registry.personal_id_key import PersonalIdKeyError
 
     restored = restore(args.file, settings.db_url)
     print(f"restored {restored.snapshot.customers} customers from {args.file} into "
@@ -393,7 +393,7 @@ def _run_restore(settings: Any, args: argparse.Namespace) -> int:
 
 
 def _key_file(settings: Any) -> str:
-    from .registry import personal_id_key as keys
+    from cashier_bridge.registry import personal_id_key as keys
 
     place = keys.default_place(settings.db_url, settings.personal_id_key)
     return "the key in your configuration" if place.configured else str(place.file)

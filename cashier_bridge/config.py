@@ -22,7 +22,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from .origins import Origin
+from cashier_bridge.web.origins import Origin
 
 APP_NAME = "selfreg"
 Language = Literal["sv", "en", "nl"]

@@ -44,19 +44,18 @@ from cashier_bridge.protocol import (
     SubmitId,
     Welcome,
 )
-
-from . import EXIT_LEFT_KIOSK, probe, screens, theme, watchdog
-from .exit_pin import ExitPin, Outcome
-from .i18n import ENDONYMS, gettext, next_language
-from .link import BridgeLink
-from .masking import mask_typed
-from .scan_session import ScanSession, no_feedback
-from .screen_choice import TITLES, Screen, screen_for
+from kiosk import EXIT_LEFT_KIOSK, probe, screens, theme, watchdog
+from kiosk.exit_pin import ExitPin, Outcome
+from kiosk.i18n import ENDONYMS, gettext, next_language
+from kiosk.link import BridgeLink
+from kiosk.masking import mask_typed
+from kiosk.scan_session import ScanSession, no_feedback
+from kiosk.screen_choice import TITLES, Screen, screen_for
 
 if TYPE_CHECKING:
-    from .camera import FrameSource
-    from .platform import Monitor
-    from .scanner import Code
+    from kiosk.camera import FrameSource
+    from kiosk.platform import Monitor
+    from kiosk.scanner import Code
 
 # Error replies that mean "the registry is away", which the shopper is told as "one moment".
 REGISTRY_TROUBLE = frozenset({ErrorCode.unavailable, ErrorCode.storage_full})
@@ -169,7 +168,7 @@ class KioskApp(App):
     def _sizes_mm(self) -> tuple[float | None, float | None]:
         from kivy.uix.label import Label
 
-        from .window import smallest_target_mm, smallest_text_mm
+        from kiosk.window import smallest_target_mm, smallest_text_mm
 
         assert self.kiosk_root is not None and self.monitor is not None
         shown = [w for w in self.kiosk_root.walk() if w.opacity > 0 and w.width > 0]
@@ -179,7 +178,7 @@ class KioskApp(App):
                 smallest_text_mm(fonts, self.monitor))
 
     def _check_sizes(self) -> None:
-        from .window import MIN_TEXT_MM, MIN_TOUCH_MM
+        from kiosk.window import MIN_TEXT_MM, MIN_TOUCH_MM
 
         if self.monitor is None or self.kiosk_root is None or self._size_warned >= {"b", "t"}:
             return
@@ -462,7 +461,7 @@ class KioskApp(App):
         self.send(intent)
 
     def open_camera(self) -> FrameSource:
-        from .camera import camera_from_settings
+        from kiosk.camera import camera_from_settings
 
         return camera_from_settings(self.settings)
 

@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from .window import UnknownMonitor, choose_monitor, configure_window, parse_size
+from kiosk.window import UnknownMonitor, choose_monitor, configure_window, parse_size
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -40,7 +40,7 @@ def decode_images(argv: list[str]) -> int:
     parser.add_argument("images", nargs="+", metavar="IMAGE")
     args = parser.parse_args(argv)
 
-    from .scanner import ImageUnreadable, decode, load_image
+    from kiosk.scanner import ImageUnreadable, decode, load_image
 
     failed = 0
     for name in args.images:
@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     monitor = None
     keeper = None
     if settings.kiosk_display is not None or settings.kiosk_fullscreen:
-        from .platform.linux import DisplayError, XrandrDisplays, XsetScreenKeeper
+        from kiosk.platform.linux import DisplayError, XrandrDisplays, XsetScreenKeeper
 
         if settings.kiosk_display is not None:
             try:
@@ -107,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
             keeper = XsetScreenKeeper()
     configure_window(args.size, fullscreen=settings.kiosk_fullscreen, monitor=monitor)
 
-    from .app import KioskApp
+    from kiosk.app import KioskApp
 
     app = KioskApp(settings, monitor=monitor)
     if keeper is not None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from babel.messages.pofile import read_po
 
-from .paths import LOCALE_DIR
+from kiosk.paths import LOCALE_DIR
 
 LANGUAGES: tuple[str, ...] = ("sv", "en", "nl")
 DEFAULT_LANGUAGE = "sv"

@@ -7,7 +7,7 @@ from kivy.graphics import Color, Ellipse, Line, Rectangle, RoundedRectangle
 from kivy.properties import ColorProperty, NumericProperty, StringProperty
 from kivy.uix.widget import Widget
 
-from . import theme
+from kiosk import theme
 
 
 class Icon(Widget):

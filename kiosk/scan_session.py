@@ -20,11 +20,11 @@ from typing import TYPE_CHECKING, Any
 
 from kivy.clock import Clock, ClockEvent
 
-from .widgets import CameraPreview
+from kiosk.widgets import CameraPreview
 
 if TYPE_CHECKING:
-    from .camera import FrameSource
-    from .scanner import Code, Scanner
+    from kiosk.camera import FrameSource
+    from kiosk.scanner import Code, Scanner
 
 log = logging.getLogger("selfreg.kiosk.scan")
 
@@ -84,12 +84,12 @@ class ScanSession:
     # --- helper thread ----------------------------------------------------------------------
 
     def _open(self) -> None:
-        from .camera import CameraUnavailable
+        from kiosk.camera import CameraUnavailable
 
         try:
             camera = self._open_camera()
             camera.open()
-            from .scanner import Scanner
+            from kiosk.scanner import Scanner
 
             scanner = Scanner()
         except CameraUnavailable as exc:
@@ -121,7 +121,7 @@ class ScanSession:
         camera, scanner = self._camera, self._scanner
         if camera is None or scanner is None:
             return
-        from .camera import CameraUnavailable
+        from kiosk.camera import CameraUnavailable
 
         try:
             frame = camera.read()

@@ -18,13 +18,12 @@ from kivy.uix.widget import Widget
 
 from cashier_bridge.protocol import KioskView, Method
 from cashier_bridge.protocol import Notice as LaneNotice
-
-from . import theme
-from .i18n import gettext
-from .icons import Icon
-from .masking import mask_typed
-from .screen_choice import Screen
-from .widgets import ChoiceCard, Display, KeyButton, MaskedId, Notice, PillButton
+from kiosk import theme
+from kiosk.i18n import gettext
+from kiosk.icons import Icon
+from kiosk.masking import mask_typed
+from kiosk.screen_choice import Screen
+from kiosk.widgets import ChoiceCard, Display, KeyButton, MaskedId, Notice, PillButton
 
 N = LaneNotice
 # Every notice's text for the shopper (each in every language: tests/kiosk/test_kiosk_texts.py).
@@ -265,7 +264,7 @@ def mobile(m: ScreenModel, a: Actions) -> Widget:
     lasts on the right.  Once the phone has sent its details, the screen points to the phone."""
     from kivy.uix.image import Image
 
-    from .qr import qr_texture
+    from kiosk.qr import qr_texture
 
     u = _u()
     root = BoxLayout(spacing=40 * u)

@@ -6,7 +6,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .platform import Monitor
+from kiosk.platform import Monitor
 
 # A finger needs a target at least this big (ISO 9241-9 and the platform guidelines agree on
 # 9-10 mm); the kiosk checks its smallest button against it on the monitor it is given.

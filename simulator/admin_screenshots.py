@@ -15,10 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from cashier_bridge.registry.csv_io import HEADER
-
-from .browser import chromium
-from .processes import BridgeProcess
-from .scenarios import demo_csv
+from simulator.browser import chromium
+from simulator.processes import BridgeProcess
+from simulator.scenarios import demo_csv
 
 SIZE = (1280, 800)
 PASSWORD = "screenshot pass 1"

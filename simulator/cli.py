@@ -9,10 +9,10 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .processes import workdir
+from simulator.processes import workdir
 
 if TYPE_CHECKING:
-    from .scenario_file import Scenario
+    from simulator.scenario_file import Scenario
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
 
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["desk"]:
-        from .desk import run as desk
+        from simulator.desk import run as desk
 
         return desk(argv[1:])
     args = parser.parse_args(argv)
@@ -47,13 +47,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "check":
         return _check(args.scenarios)
     if args.command == "demo":
-        from .demo import run as demo
+        from simulator.demo import run as demo
 
         return demo()
     if args.command == "run":
         return _run(args.scenario, args.size, args.keep)
     if args.command == "screenshots":
-        from .screenshots import run as take
+        from simulator.screenshots import run as take
 
         paths = take(args.dir)
         print(json.dumps({"screenshots": len(paths), "dir": str(args.dir)}))
@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _list() -> int:
-    from .scenario_file import builtin, load
+    from simulator.scenario_file import builtin, load
 
     for name, path in builtin().items():
         print(f"{name:<22} {load(path).description}")
@@ -71,7 +71,7 @@ def _list() -> int:
 
 def _load(name: str) -> tuple[Scenario | None, Path | None]:
     """The scenario ``name`` names, or None after saying why on stderr."""
-    from .scenario_file import ScenarioError, builtin, find, load
+    from simulator.scenario_file import ScenarioError, builtin, find, load
 
     path = find(name)
     if path is None:
@@ -97,7 +97,7 @@ def _check(names: list[str]) -> int:
 
 
 def _run(name: str, size: str, keep: bool) -> int:
-    from .replay import replay
+    from simulator.replay import replay
 
     scenario, path = _load(name)
     if scenario is None:

@@ -17,9 +17,9 @@ from typing import Any
 
 from stdnum import luhn
 
-from .browser import chromium
-from .processes import BridgeProcess
-from .sync_device import SyncDevice
+from simulator.browser import chromium
+from simulator.processes import BridgeProcess
+from simulator.sync_device import SyncDevice
 
 SIZES: tuple[tuple[int, int], ...] = ((1280, 800), (768, 1024))
 STATES = ("idle", "sale-open", "identifying", "member-prompt", "member-form", "search",

@@ -17,7 +17,6 @@ import webbrowser
 from pathlib import Path
 
 from cashier_bridge.config import Settings, data_dir, load_settings
-from cashier_bridge.mobile.setup import public_url
 from cashier_bridge.protocol import (
     CustomerConnected,
     Error,
@@ -28,10 +27,10 @@ from cashier_bridge.protocol import (
     RegisterState,
 )
 from cashier_bridge.registry import Registry
-
-from .processes import BridgeProcess, ProcessFailed, VirtualScreen
-from .register import ScriptedRegister
-from .scenarios import demo_csv
+from cashier_bridge.web.mobile.setup import public_url
+from simulator.processes import BridgeProcess, ProcessFailed, VirtualScreen
+from simulator.register import ScriptedRegister
+from simulator.scenarios import demo_csv
 
 HELP = """Register commands:
   s  start a sale (the customer screen offers Via mobil / Skanna ID / Ange ID)
@@ -211,7 +210,7 @@ def choose_camera(settings: Settings, work: Path, webcam: Path = Path("/dev/vide
 
 
 def _present(control: Path | None, item: str) -> None:
-    from .virtual_camera import present
+    from simulator.virtual_camera import present
 
     if control is None:
         print("   the kiosk uses a real camera: hold the card up to it")

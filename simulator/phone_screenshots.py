@@ -11,10 +11,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from .browser import chromium
-from .processes import BridgeProcess
-from .scenarios import demo_csv, known_customer, unknown_personnummer
-from .sync_device import SyncDevice
+from simulator.browser import chromium
+from simulator.processes import BridgeProcess
+from simulator.scenarios import demo_csv, known_customer, unknown_personnummer
+from simulator.sync_device import SyncDevice
 
 LANGUAGES = ("sv", "en", "nl")
 

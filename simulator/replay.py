@@ -26,10 +26,9 @@ from cashier_bridge.protocol import (
     RegisterMessage,
     RegisterState,
 )
-
-from .dbfault import DatabaseOutage
-from .processes import ProcessFailed
-from .scenario_file import (
+from simulator.dbfault import DatabaseOutage
+from simulator.processes import ProcessFailed
+from simulator.scenario_file import (
     PLACEHOLDER,
     Action,
     Camera,
@@ -43,7 +42,7 @@ from .scenario_file import (
     Seed,
     placeholder_problem,
 )
-from .scenarios import Mark, Rig, Run, demo_csv, screen_text, started_rig
+from simulator.scenarios import Mark, Rig, Run, demo_csv, screen_text, started_rig
 
 EVENT_TYPES: dict[RegisterEvent, type] = {
     RegisterEvent.state: RegisterState,
@@ -197,7 +196,7 @@ class Player:
         elif do == Action.present:
             if rig.camera_control is None:
                 raise StepError('the kiosk has no virtual camera: set kiosk.camera = "virtual"')
-            from .virtual_camera import present
+            from simulator.virtual_camera import present
 
             present(rig.camera_control, self.resolve(step.item),
                     step.flaws.values() if step.flaws is not None else None)
@@ -241,7 +240,7 @@ class Player:
         await self.rig.register.connect_existing(self._prompt_id(step.prompt_id), offered[code])
 
     def _phone_act(self, step: Any) -> None:
-        from .phone import Phone
+        from simulator.phone import Phone
 
         if step.do == Action.phone_open:
             self.phone = self.phone or Phone()
@@ -386,7 +385,7 @@ class Player:
         codes: list[str] = []
         if expect.qr is not None and wanted == shown:
             # Reading the screen is the slow part: only for a snapshot that is right otherwise.
-            from .phone import read_qr
+            from simulator.phone import read_qr
 
             codes = read_qr(self.rig.screen.display)
             line(f"qr: {self._qr_wanted(expect.qr)}", self._qr_holds(expect.qr, codes),

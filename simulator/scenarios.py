@@ -21,9 +21,9 @@ from typing import Any
 
 from stdnum import luhn
 
-from .netfault import NetworkFault
-from .processes import BridgeProcess, KioskProcess, VirtualScreen
-from .register import ScriptedRegister
+from simulator.netfault import NetworkFault
+from simulator.processes import BridgeProcess, KioskProcess, VirtualScreen
+from simulator.register import ScriptedRegister
 
 LANE = "lane-1"
 
@@ -84,7 +84,7 @@ class Rig:
 
     def present(self, item: str) -> None:
         """Hold ``item`` up to the kiosk's virtual camera (see simulator.virtual_camera)."""
-        from .virtual_camera import present
+        from simulator.virtual_camera import present
 
         assert self.camera_control is not None, "this scenario's kiosk has no virtual camera"
         present(self.camera_control, item)

@@ -137,7 +137,7 @@ def _child(out_dir: Path, size: tuple[int, int], languages: list[str]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from . import admin_screenshots, browser, console_screenshots, phone_screenshots
+    from simulator import admin_screenshots, browser, console_screenshots, phone_screenshots
 
     parser = argparse.ArgumentParser(prog="selfreg-sim screenshots")
     parser.add_argument("out_dir", type=Path)

@@ -8,7 +8,7 @@ from typing import Any
 
 from websockets.sync.client import ClientConnection, connect
 
-from .processes import BridgeProcess
+from simulator.processes import BridgeProcess
 
 
 class SyncDevice:

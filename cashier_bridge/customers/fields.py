@@ -28,12 +28,12 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from ..identity import personnummer
-from ..identity import phone as phone_id
-from ..identity.errors import IdentityError
-from ..permissions import Action
-from . import rules
-from .rules import AccountStatus, InvalidCustomer
+from cashier_bridge.customers import rules
+from cashier_bridge.customers.rules import AccountStatus, InvalidCustomer
+from cashier_bridge.identity import personnummer
+from cashier_bridge.identity import phone as phone_id
+from cashier_bridge.identity.errors import IdentityError
+from cashier_bridge.permissions import Action
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +89,7 @@ class Field:
 
     @property
     def label_key(self) -> str:
-        """The key of the label in the console's texts (cashier_bridge.console.texts)."""
+        """The key of the label in the console's texts (cashier_bridge.web.console.texts)."""
         return f"field.{self.name}"
 
     @property

@@ -10,8 +10,8 @@ import unicodedata
 from enum import StrEnum
 from typing import Any
 
-from ..identity import customer_code as customer_code_parser
-from ..identity.errors import IdentityError
+from cashier_bridge.identity import customer_code as customer_code_parser
+from cashier_bridge.identity.errors import IdentityError
 
 
 class InvalidCustomer(ValueError):

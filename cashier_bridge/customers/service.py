@@ -20,15 +20,15 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ..permissions import Action
-from .fields import BY_NAME, CREDIT_TERMS
+from cashier_bridge.customers.fields import BY_NAME, CREDIT_TERMS
+from cashier_bridge.permissions import Action
 
 if TYPE_CHECKING:
-    from ..registry import Registry
-    from ..registry.consents import AnswerSource, ConsentEntry
-    from ..registry.customer_admin import CustomerExport
-    from ..registry.mobile import ConsentText
-    from ..registry.records import CustomerRecord
+    from cashier_bridge.registry import Registry
+    from cashier_bridge.registry.consents import AnswerSource, ConsentEntry
+    from cashier_bridge.registry.customer_admin import CustomerExport
+    from cashier_bridge.registry.mobile import ConsentText
+    from cashier_bridge.registry.records import CustomerRecord
 
 # Returns if the caller may take the action; raises the caller's refusal if not.
 Permit = Callable[[Action], None]

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .errors import (
+from cashier_bridge.identity.errors import (
     IdentityError,
     Incomplete,
     InterimNumber,
@@ -48,8 +48,8 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from .classify import Classification, Reading
-    from .document import ParsedDocument
+    from cashier_bridge.identity.classify import Classification, Reading
+    from cashier_bridge.identity.document import ParsedDocument
 
 # The classifier pulls in every document parser (vobject, phonenumbers): loaded on first use, so
 # that the kiosk, which only masks a personnummer, carries none of them (nor does its APK).

@@ -13,9 +13,15 @@ import functools
 import re
 import string
 
-from .clean import lead, payload
-from .document import ParsedDocument, join_nonempty
-from .errors import Incomplete, InvalidDate, InvalidFormat, InvalidLength, NoIdentity
+from cashier_bridge.identity.clean import lead, payload
+from cashier_bridge.identity.document import ParsedDocument, join_nonempty
+from cashier_bridge.identity.errors import (
+    Incomplete,
+    InvalidDate,
+    InvalidFormat,
+    InvalidLength,
+    NoIdentity,
+)
 
 _HEADER = re.compile(r"(?:ANSI ?|AAMVA|AMVA ?)(\d{6})(\d{2})", re.ASCII)
 _ELEMENT_IDS = frozenset(

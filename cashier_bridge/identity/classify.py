@@ -19,10 +19,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from . import aamva, customer_code, mecard, mrz, personnummer, phone, vcard
-from .clean import payload
-from .document import ParsedDocument
-from .errors import IdentityError, InvalidLength, NoIdentity
+from cashier_bridge.identity import aamva, customer_code, mecard, mrz, personnummer, phone, vcard
+from cashier_bridge.identity.clean import payload
+from cashier_bridge.identity.document import ParsedDocument
+from cashier_bridge.identity.errors import IdentityError, InvalidLength, NoIdentity
 
 Kind = Literal["personnummer", "samordningsnummer", "phone", "email", "customer_code"]
 Source = Literal["numpad", "scan", "mobile"]

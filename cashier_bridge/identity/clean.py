@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 
-from .errors import Unreadable
+from cashier_bridge.identity.errors import Unreadable
 
 # Work is done on UTF-8 bytes, where bytes.translate drops and replaces ASCII controls at C
 # speed; a regular expression scanning a 50 kB vCard for them costs more than parsing it.

@@ -22,8 +22,14 @@ from typing import Literal
 from stdnum import ean, luhn
 from stdnum.exceptions import ValidationError
 
-from .clean import payload
-from .errors import IdentityError, InvalidChecksum, InvalidFormat, InvalidLength, Unreadable
+from cashier_bridge.identity.clean import payload
+from cashier_bridge.identity.errors import (
+    IdentityError,
+    InvalidChecksum,
+    InvalidFormat,
+    InvalidLength,
+    Unreadable,
+)
 
 CheckDigit = Literal["none", "ean13", "luhn"]
 

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from itertools import chain
 from typing import Any, Literal
 
-from .clean import field as _field
-from .clean import is_tidy as _is_tidy
-from .errors import InvalidLength
+from cashier_bridge.identity.clean import field as _field
+from cashier_bridge.identity.clean import is_tidy as _is_tidy
+from cashier_bridge.identity.errors import InvalidLength
 
 DocumentKind = Literal["vcard", "mecard", "bizcard", "aamva", "mrz"]
 

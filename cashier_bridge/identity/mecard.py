@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from . import phone as phone_parser
-from .clean import lead, payload
-from .document import ParsedDocument, join_nonempty
-from .errors import InvalidFormat, NoIdentity
+from cashier_bridge.identity import phone as phone_parser
+from cashier_bridge.identity.clean import lead, payload
+from cashier_bridge.identity.document import ParsedDocument, join_nonempty
+from cashier_bridge.identity.errors import InvalidFormat, NoIdentity
 
 _MECARD = "MECARD:"
 _BIZCARD = "BIZCARD:"

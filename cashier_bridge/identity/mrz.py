@@ -9,10 +9,16 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from . import personnummer
-from .clean import payload
-from .document import ParsedDocument, join_nonempty
-from .errors import IdentityError, InvalidChecksum, InvalidDate, InvalidFormat, InvalidLength
+from cashier_bridge.identity import personnummer
+from cashier_bridge.identity.clean import payload
+from cashier_bridge.identity.document import ParsedDocument, join_nonempty
+from cashier_bridge.identity.errors import (
+    IdentityError,
+    InvalidChecksum,
+    InvalidDate,
+    InvalidFormat,
+    InvalidLength,
+)
 
 _CHARS = re.compile(r"^[A-Z0-9<]+$", re.ASCII)
 _SHAPES = {(3, 30): "TD1", (2, 36): "TD2", (2, 44): "TD3"}

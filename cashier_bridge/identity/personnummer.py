@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from stdnum import luhn
 from stdnum.exceptions import ValidationError
 
-from .clean import payload
-from .errors import (
+from cashier_bridge.identity.clean import payload
+from cashier_bridge.identity.errors import (
     IdentityError,
     InterimNumber,
     InvalidChecksum,

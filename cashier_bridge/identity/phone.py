@@ -12,8 +12,8 @@ from collections.abc import Iterable
 
 import phonenumbers
 
-from .clean import payload
-from .errors import IdentityError, InvalidFormat, InvalidLength, Unreadable
+from cashier_bridge.identity.clean import payload
+from cashier_bridge.identity.errors import IdentityError, InvalidFormat, InvalidLength, Unreadable
 
 # How people space and group a number; none of it is part of it.
 _SEPARATORS = re.compile(r"[\s\-().\u2010-\u2015/]+")

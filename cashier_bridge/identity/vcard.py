@@ -16,10 +16,10 @@ import re
 import vobject
 from vobject.base import VObjectError
 
-from . import phone as phone_parser
-from .clean import lead, payload
-from .document import ParsedDocument, join_nonempty
-from .errors import Incomplete, InvalidFormat, NoIdentity
+from cashier_bridge.identity import phone as phone_parser
+from cashier_bridge.identity.clean import lead, payload
+from cashier_bridge.identity.document import ParsedDocument, join_nonempty
+from cashier_bridge.identity.errors import Incomplete, InvalidFormat, NoIdentity
 
 logging.getLogger("vobject").setLevel(logging.CRITICAL)  # parse errors are reported as ours
 

@@ -5,10 +5,15 @@ outside the database, see :mod:`.personal_id_key`; every bridge of a chain is gi
 and a masked form.
 """
 
-from .duplicates import DuplicateProbe
-from .fields import InvalidCustomer
-from .records import CustomerRecord, DuplicateCustomer, ImportReport, NewCustomer
-from .store import Registry
+from cashier_bridge.registry.duplicates import DuplicateProbe
+from cashier_bridge.registry.fields import InvalidCustomer
+from cashier_bridge.registry.records import (
+    CustomerRecord,
+    DuplicateCustomer,
+    ImportReport,
+    NewCustomer,
+)
+from cashier_bridge.registry.store import Registry
 
 __all__ = [
     "CustomerRecord",

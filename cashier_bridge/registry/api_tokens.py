@@ -15,10 +15,10 @@ from enum import StrEnum
 
 from sqlalchemy import Engine, insert, or_, select, update
 
-from .problems import NotFound
-from .schema import api_tokens
-from .secret_hash import stored_hash
-from .timestamps import utcnow
+from cashier_bridge.registry.problems import NotFound
+from cashier_bridge.registry.schema import api_tokens
+from cashier_bridge.registry.secret_hash import stored_hash
+from cashier_bridge.registry.timestamps import utcnow
 
 TOKEN_PREFIX = "sra_"
 LAST_USED_GRANULARITY = dt.timedelta(minutes=1)

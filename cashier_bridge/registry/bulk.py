@@ -33,12 +33,12 @@ from typing import Any
 from sqlalchemy import Connection, Dialect, Engine, select
 from sqlalchemy.exc import IntegrityError
 
-from ..audit import AuditAction
-from ..identity import customer_code
-from .records import NewCustomer
-from .schema import consents, customers
-from .timestamps import utcnow
-from .writes import (
+from cashier_bridge.audit import AuditAction
+from cashier_bridge.identity import customer_code
+from cashier_bridge.registry.records import NewCustomer
+from cashier_bridge.registry.schema import consents, customers
+from cashier_bridge.registry.timestamps import utcnow
+from cashier_bridge.registry.writes import (
     MARKETING,
     assign_codes,
     audit,

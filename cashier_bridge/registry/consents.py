@@ -17,13 +17,13 @@ from enum import StrEnum
 from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from ..audit import AuditAction
-from .fields import InvalidCustomer
-from .live import live
-from .problems import NotFound
-from .schema import audit_log, consent_texts, consents, customers
-from .timestamps import utcnow
-from .writes import MARKETING, audit
+from cashier_bridge.audit import AuditAction
+from cashier_bridge.registry.fields import InvalidCustomer
+from cashier_bridge.registry.live import live
+from cashier_bridge.registry.problems import NotFound
+from cashier_bridge.registry.schema import audit_log, consent_texts, consents, customers
+from cashier_bridge.registry.timestamps import utcnow
+from cashier_bridge.registry.writes import MARKETING, audit
 
 CONSENT_ACTION = AuditAction.consent
 

@@ -16,10 +16,10 @@ from collections.abc import Callable
 from sqlalchemy import Engine, Integer, func, insert, select, text
 from sqlalchemy.engine import Connection, make_url
 
-from . import migrate
-from .engine import make_engine, writer
-from .personal_id_key import LEGACY_ROW, PersonalIdKeyError
-from .schema import customers, installation, metadata
+from cashier_bridge.registry import migrate
+from cashier_bridge.registry.engine import make_engine, writer
+from cashier_bridge.registry.personal_id_key import LEGACY_ROW, PersonalIdKeyError
+from cashier_bridge.registry.schema import customers, installation, metadata
 
 BATCH = 5000
 

@@ -24,11 +24,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, NamedTuple, TextIO
 
-from ..customers import fields as customer_fields
-from ..identity import personnummer, phone
-from ..identity.errors import IdentityError
-from ..permissions import Action
-from . import fields
+from cashier_bridge.customers import fields as customer_fields
+from cashier_bridge.identity import personnummer, phone
+from cashier_bridge.identity.errors import IdentityError
+from cashier_bridge.permissions import Action
+from cashier_bridge.registry import fields
 
 _YES = {"1", "yes", "y", "true", "ja", "j", "x", "sant"}
 _NO = {"0", "no", "n", "false", "nej", "falskt"}
@@ -599,7 +599,7 @@ def parse_row(cells: dict[str, str], *, region: str, fingerprint: Callable[[str]
         values.update(first_name=first or None, last_name=last)
     group = values.get("customer_group")
     if group is not None and group.casefold() in DEFAULT_GROUP_NAMES:
-        from .writes import DEFAULT_GROUP
+        from cashier_bridge.registry.writes import DEFAULT_GROUP
 
         values["customer_group"] = DEFAULT_GROUP
     for target in ("street", "delivery_street"):

@@ -13,7 +13,8 @@ Input arrives as plain values the caller typed (any phone format, a full personn
 field is normalised by the field table's rules (:mod:`cashier_bridge.customers.fields`), as
 everywhere else in the bridge, and a bad one raises :class:`~.fields.InvalidCustomer` naming it.
 A valid personnummer is then counted against the caller's look-up budget (:mod:`.lookups`)
-before it is compared with anyone's: :class:`~cashier_bridge.lookup_limit.TooManyLookups` when
+before it is compared with anyone's:
+:class:`~cashier_bridge.customers.lookup_limit.TooManyLookups` when
 it is spent, nothing checked or changed.  Creation is one transaction with its idempotency
 key's claim, so a retried request never makes a twin.
 """
@@ -33,31 +34,31 @@ from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import Connection, Engine, Select, and_, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from ..audit import AuditAction
-from ..customers import fields as customer_fields
-from ..customers.fields import CREDIT_TERMS, Context
-from ..ids import parse_id
-from ..permissions import Action
-from .consents import ConsentEntry, current_on, log_on, withdraw_all
-from .consents import append as append_consent
-from .duplicates import DuplicateProbe
-from .fields import InvalidCustomer
-from .groups import default_group_id, stored_group
-from .live import live
-from .lookups import LookupGuard
-from .merging import EXPORT
-from .problems import Conflict, NotFound
-from .records import (
+from cashier_bridge.audit import AuditAction
+from cashier_bridge.customers import fields as customer_fields
+from cashier_bridge.customers.fields import CREDIT_TERMS, Context
+from cashier_bridge.ids import parse_id
+from cashier_bridge.permissions import Action
+from cashier_bridge.registry.consents import ConsentEntry, current_on, log_on, withdraw_all
+from cashier_bridge.registry.consents import append as append_consent
+from cashier_bridge.registry.duplicates import DuplicateProbe
+from cashier_bridge.registry.fields import InvalidCustomer
+from cashier_bridge.registry.groups import default_group_id, stored_group
+from cashier_bridge.registry.live import live
+from cashier_bridge.registry.lookups import LookupGuard
+from cashier_bridge.registry.merging import EXPORT
+from cashier_bridge.registry.problems import Conflict, NotFound
+from cashier_bridge.registry.records import (
     AccountStatus,
     CustomerRecord,
     DuplicateCustomer,
     NewCustomer,
     record_from_row,
 )
-from .sales import Sale, list_on
-from .schema import audit_log, consent_texts, customers, idempotency_keys
-from .timestamps import utcnow
-from .writes import MARKETING, audit, customer_values, first_holder
+from cashier_bridge.registry.sales import Sale, list_on
+from cashier_bridge.registry.schema import audit_log, consent_texts, customers, idempotency_keys
+from cashier_bridge.registry.timestamps import utcnow
+from cashier_bridge.registry.writes import MARKETING, audit, customer_values, first_holder
 
 API_SOURCE = "api"
 _HIGHEST_CHAR = "\U0010ffff"

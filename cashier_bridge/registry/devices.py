@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine, insert, select, update
 
-from .schema import devices, sign_in_codes
-from .secret_hash import stored_hash
-from .timestamps import utcnow
+from cashier_bridge.registry.schema import devices, sign_in_codes
+from cashier_bridge.registry.secret_hash import stored_hash
+from cashier_bridge.registry.timestamps import utcnow
 
 ROLES = ("kiosk", "register")
 

@@ -12,7 +12,7 @@ import difflib
 import unicodedata
 from dataclasses import dataclass
 
-from ..customers.rules import email_key
+from cashier_bridge.customers.rules import email_key
 
 NAME_SIMILARITY = 0.66  # Jon/Jan and Maria/Marie pass, Lars/Sara does not
 

@@ -26,7 +26,7 @@ import structlog
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import Connection, make_url
 
-from ..config import data_dir
+from cashier_bridge.config import data_dir
 
 BUSY_TIMEOUT_MS = 15_000
 _BEGIN_OPTION = "selfreg_sqlite_begin"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.exc import DBAPIError
 
-from ..protocol import ErrorCode
+from cashier_bridge.protocol import ErrorCode
 
 # SQLite says SQLITE_FULL; PostgreSQL raises SQLSTATE 53100 (disk_full) or 53200 (out of memory).
 _FULL_SQLSTATES = {"53100"}

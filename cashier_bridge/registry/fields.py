@@ -4,14 +4,14 @@ modules."""
 
 from __future__ import annotations
 
-from ..customers.rules import (
-    InvalidCustomer,
-    customer_code,
-    email,
-    name,
-    optional_text,
-    postal_code,
-    search_key,
+from cashier_bridge.customers.rules import (
+           InvalidCustomer,
+           customer_code,
+           email,
+           name,
+           optional_text,
+           postal_code,
+           search_key,
 )
 
 __all__ = ["InvalidCustomer", "customer_code", "email", "name", "optional_text", "postal_code",

@@ -13,14 +13,14 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, Engine, delete, func, insert, literal, select, update
 
-from ..audit import AuditAction
-from .fields import InvalidCustomer
-from .fields import name as clean_name
-from .live import live
-from .problems import Conflict, NotFound
-from .schema import audit_log, customer_groups, customers
-from .timestamps import utcnow
-from .writes import audit
+from cashier_bridge.audit import AuditAction
+from cashier_bridge.registry.fields import InvalidCustomer
+from cashier_bridge.registry.fields import name as clean_name
+from cashier_bridge.registry.live import live
+from cashier_bridge.registry.problems import Conflict, NotFound
+from cashier_bridge.registry.schema import audit_log, customer_groups, customers
+from cashier_bridge.registry.timestamps import utcnow
+from cashier_bridge.registry.writes import audit
 
 MAX_MEMBERS_PER_CALL = 1000
 

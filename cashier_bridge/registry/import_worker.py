@@ -2,7 +2,7 @@
 a stored preview, or import a stored preview.  Pure-Python parsing holds the interpreter lock
 for seconds; in the bridge's own process that delayed every lane's step (see
 docs/decisions.md, "CSV uploads are read in a worker process"), so the bridge runs these in a
-process of their own (:mod:`cashier_bridge.admin.import_jobs`) and learns how they went from the
+process of their own (:mod:`cashier_bridge.web.admin.import_jobs`) and learns how they went from the
 preview's row, like any other bridge process of a chain would.
 
 A job carries what the worker needs and nothing it could not get itself: the database's URL,
@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Literal
 
-from .engine import make_engine, writer
-from .imports import ImportStore, PreviewGone
+from cashier_bridge.registry.engine import make_engine, writer
+from cashier_bridge.registry.imports import ImportStore, PreviewGone
 
 
 @dataclass(frozen=True)

@@ -60,12 +60,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
-from ..audit import AuditAction
-from . import csv_io
-from .duplicates import email_key
-from .fields import search_key
-from .records import ImportReport
-from .schema import (
+from cashier_bridge.audit import AuditAction
+from cashier_bridge.registry import csv_io
+from cashier_bridge.registry.duplicates import email_key
+from cashier_bridge.registry.fields import search_key
+from cashier_bridge.registry.records import ImportReport
+from cashier_bridge.registry.schema import (
     audit_log,
     consents,
     customer_groups,
@@ -75,9 +75,16 @@ from .schema import (
     import_preview_chunks,
     import_previews,
 )
-from .schema import sales as sales_table
-from .timestamps import utcnow
-from .writes import DEFAULT_GROUP, MARKETING, assign_codes, audit, group_id, insert_many
+from cashier_bridge.registry.schema import sales as sales_table
+from cashier_bridge.registry.timestamps import utcnow
+from cashier_bridge.registry.writes import (
+    DEFAULT_GROUP,
+    MARKETING,
+    assign_codes,
+    audit,
+    group_id,
+    insert_many,
+)
 
 Progress = Callable[[str, int, int], None]  # (phase, rows done, rows in all)
 

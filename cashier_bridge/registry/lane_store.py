@@ -8,7 +8,7 @@ none: a process killed half-way leaves the lane as it was before the step.
 
 A lane whose effect (a lookup, a creation) is in flight is ``pending`` and names its ``driver``:
 the process carrying the effect out.  Each process holds a session advisory lock on its own key
-for as long as it lives (see :mod:`cashier_bridge.lane_bus`), so "is the driver alive" is a
+for as long as it lives (see :mod:`cashier_bridge.lanes.bus`), so "is the driver alive" is a
 question PostgreSQL answers at once, and a lane whose driver died is taken over by another.
 """
 
@@ -34,9 +34,9 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from .engine import writer
-from .schema import lane_outbox, lanes, sales
-from .timestamps import utcnow
+from cashier_bridge.registry.engine import writer
+from cashier_bridge.registry.schema import lane_outbox, lanes, sales
+from cashier_bridge.registry.timestamps import utcnow
 
 NOTIFY_CHANNEL = "selfreg_lanes"
 # Advisory lock namespaces (the first int4 of the two-key form) so ours never meet another

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import ColumnElement, and_
 
-from .schema import customers
+from cashier_bridge.registry.schema import customers
 
 
 def live() -> ColumnElement[bool]:

@@ -5,7 +5,7 @@ whether that number is someone's; with the masked form on screen a caller could 
 thousand candidates in seconds.  So :class:`CustomerAdmin` asks :meth:`LookupGuard.check` before
 it compares anything, for every caller (API tokens, the cashier console as ``console:<lane>``,
 staff in the back office and through the API as ``staff:<name>``), and the caller gets
-:class:`~cashier_bridge.lookup_limit.TooManyLookups` once their budget is spent.
+:class:`~cashier_bridge.customers.lookup_limit.TooManyLookups` once their budget is spent.
 
 The count lives in the audit log, so every bridge process of a chain shares it:
 
@@ -31,10 +31,10 @@ from dataclasses import dataclass
 import structlog
 from sqlalchemy import Connection, Engine, func, insert, select
 
-from ..audit import AuditAction
-from ..lookup_limit import WINDOW_S, TooManyLookups, wait_s
-from .schema import audit_log
-from .timestamps import utcnow
+from cashier_bridge.audit import AuditAction
+from cashier_bridge.customers.lookup_limit import WINDOW_S, TooManyLookups, wait_s
+from cashier_bridge.registry.schema import audit_log
+from cashier_bridge.registry.timestamps import utcnow
 
 log = structlog.get_logger("selfreg.registry")
 

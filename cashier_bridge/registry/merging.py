@@ -31,12 +31,19 @@ from typing import Any
 
 from sqlalchemy import Connection, Date, Engine, func, insert, select, update
 
-from ..audit import AuditAction
-from ..customers.fields import FIELDS, Merge, columns_of, erased_values
-from .problems import NotFound
-from .schema import audit_log, consent_texts, consents, customer_groups, customers, sales
-from .timestamps import UtcDateTime, utcnow
-from .writes import DEFAULT_GROUP
+from cashier_bridge.audit import AuditAction
+from cashier_bridge.customers.fields import FIELDS, Merge, columns_of, erased_values
+from cashier_bridge.registry.problems import NotFound
+from cashier_bridge.registry.schema import (
+    audit_log,
+    consent_texts,
+    consents,
+    customer_groups,
+    customers,
+    sales,
+)
+from cashier_bridge.registry.timestamps import UtcDateTime, utcnow
+from cashier_bridge.registry.writes import DEFAULT_GROUP
 
 MERGE = AuditAction.merge
 MERGED_INTO = AuditAction.merged_into

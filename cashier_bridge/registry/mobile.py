@@ -15,8 +15,8 @@ from sqlalchemy import Engine, delete, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from .schema import consent_texts, consents, mobile_tokens
-from .timestamps import utcnow
+from cashier_bridge.registry.schema import consent_texts, consents, mobile_tokens
+from cashier_bridge.registry.timestamps import utcnow
 
 TOKEN_ROWS_KEEP = dt.timedelta(days=1)
 SOURCE = "via_mobil"  # the consent log's source of the phone's answers (written by the lane hub)

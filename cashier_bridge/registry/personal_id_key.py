@@ -26,11 +26,11 @@ import structlog
 from sqlalchemy import Engine, delete, insert, select, text
 from sqlalchemy.engine import make_url
 
-from .. import keyfile
-from ..audit import AuditAction
-from ..config import data_dir, load_settings
-from .schema import customers, installation
-from .writes import audit
+from cashier_bridge import keyfile
+from cashier_bridge.audit import AuditAction
+from cashier_bridge.config import data_dir, load_settings
+from cashier_bridge.registry.schema import customers, installation
+from cashier_bridge.registry.writes import audit
 
 KEY_FILE = "personal-id.key"
 ENVIRONMENT = "SELFREG_PERSONAL_ID_KEY"

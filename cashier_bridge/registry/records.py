@@ -7,8 +7,8 @@ from dataclasses import dataclass, field, fields
 from operator import attrgetter
 from typing import Any
 
-from ..customers.rules import AccountStatus
-from ..protocol import CustomerCard
+from cashier_bridge.customers.rules import AccountStatus
+from cashier_bridge.protocol import CustomerCard
 
 __all__ = ["AccountStatus", "CustomerRecord", "DuplicateCustomer", "ImportReport", "NewCustomer",
            "record_from_row"]

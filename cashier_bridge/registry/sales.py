@@ -10,10 +10,10 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, Engine, insert, select, update
 
-from .consents import require_customer
-from .problems import Conflict
-from .schema import sales
-from .timestamps import utcnow
+from cashier_bridge.registry.consents import require_customer
+from cashier_bridge.registry.problems import Conflict
+from cashier_bridge.registry.schema import sales
+from cashier_bridge.registry.timestamps import utcnow
 
 
 @dataclass(frozen=True, slots=True)

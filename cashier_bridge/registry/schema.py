@@ -26,7 +26,7 @@ from sqlalchemy import (
     text,
 )
 
-from .timestamps import UtcDateTime
+from cashier_bridge.registry.timestamps import UtcDateTime
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",

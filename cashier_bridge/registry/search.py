@@ -25,9 +25,9 @@ from typing import Any
 import phonenumbers
 from sqlalchemy import ColumnElement, Connection, Select, and_
 
-from . import fields
-from .live import live as visible
-from .schema import customers
+from cashier_bridge.registry import fields
+from cashier_bridge.registry.live import live as visible
+from cashier_bridge.registry.schema import customers
 
 _HIGHEST_CHAR = "\U0010ffff"
 # Fewer digits than this are no phone number yet: "07" would list a register's every customer.

@@ -15,10 +15,10 @@ import json
 from sqlalchemy import Connection, Engine, delete, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from ..audit import AuditAction
-from ..throttle import LONGEST_WINDOW, Count, Scope, after_failure, current, remaining
-from .schema import audit_log, sign_in_failures
-from .secret_hash import stored_hash
+from cashier_bridge.audit import AuditAction
+from cashier_bridge.registry.schema import audit_log, sign_in_failures
+from cashier_bridge.registry.secret_hash import stored_hash
+from cashier_bridge.throttle import LONGEST_WINDOW, Count, Scope, after_failure, current, remaining
 
 _T = sign_in_failures
 THROTTLED = AuditAction.sign_in_throttled

@@ -52,9 +52,19 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
-from ..audit import AuditAction
-from ..permissions import StaffRole
-from ..throttle import (
+from cashier_bridge.audit import AuditAction
+from cashier_bridge.permissions import StaffRole
+from cashier_bridge.registry import sign_in_failures as failures
+from cashier_bridge.registry.schema import (
+    audit_log,
+    sign_in_failures,
+    staff,
+    staff_devices,
+    staff_sessions,
+)
+from cashier_bridge.registry.secret_hash import stored_hash
+from cashier_bridge.registry.timestamps import utcnow
+from cashier_bridge.throttle import (
     USERNAME,
     Count,
     Scope,
@@ -63,10 +73,6 @@ from ..throttle import (
     remaining,
     seconds_to_wait,
 )
-from . import sign_in_failures as failures
-from .schema import audit_log, sign_in_failures, staff, staff_devices, staff_sessions
-from .secret_hash import stored_hash
-from .timestamps import utcnow
 
 # A browser stays a known device this long after its last sign-in (browsers keep a cookie at
 # most 400 days).

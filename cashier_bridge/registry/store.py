@@ -27,29 +27,34 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
-from ..audit import AuditAction
-from ..identity import personnummer
-from ..protocol import MatchKey
-from . import bulk, devices, migrate, mobile, search
-from . import personal_id_key as personal_id_key_
-from .api_tokens import ApiTokenStore
-from .consents import ConsentStore
-from .consents import append as append_consent
-from .customer_admin import CustomerAdmin
-from .duplicates import DuplicateProbe, email_key, similar_names
-from .engine import BUSY_TIMEOUT_MS, make_engine, writer
-from .groups import GroupStore, stored_group
-from .imports import BatchReport, ImportStore
-from .lane_store import LaneStore
-from .live import live
-from .lookups import LookupGuard
-from .merging import MergeStore
-from .records import CustomerRecord, DuplicateCustomer, NewCustomer, record_from_row
-from .sales import SaleStore
-from .schema import customer_groups, customers
-from .staff import StaffStore
-from .timestamps import utcnow
-from .writes import (
+from cashier_bridge.audit import AuditAction
+from cashier_bridge.identity import personnummer
+from cashier_bridge.protocol import MatchKey
+from cashier_bridge.registry import bulk, devices, migrate, mobile, search
+from cashier_bridge.registry import personal_id_key as personal_id_key_
+from cashier_bridge.registry.api_tokens import ApiTokenStore
+from cashier_bridge.registry.consents import ConsentStore
+from cashier_bridge.registry.consents import append as append_consent
+from cashier_bridge.registry.customer_admin import CustomerAdmin
+from cashier_bridge.registry.duplicates import DuplicateProbe, email_key, similar_names
+from cashier_bridge.registry.engine import BUSY_TIMEOUT_MS, make_engine, writer
+from cashier_bridge.registry.groups import GroupStore, stored_group
+from cashier_bridge.registry.imports import BatchReport, ImportStore
+from cashier_bridge.registry.lane_store import LaneStore
+from cashier_bridge.registry.live import live
+from cashier_bridge.registry.lookups import LookupGuard
+from cashier_bridge.registry.merging import MergeStore
+from cashier_bridge.registry.records import (
+    CustomerRecord,
+    DuplicateCustomer,
+    NewCustomer,
+    record_from_row,
+)
+from cashier_bridge.registry.sales import SaleStore
+from cashier_bridge.registry.schema import customer_groups, customers
+from cashier_bridge.registry.staff import StaffStore
+from cashier_bridge.registry.timestamps import utcnow
+from cashier_bridge.registry.writes import (
     DEFAULT_GROUP,
     MARKETING,
     assign_codes,

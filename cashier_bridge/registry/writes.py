@@ -8,14 +8,14 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, and_, insert, select
 
-from ..audit import AuditAction
-from ..customers.fields import BY_NAME
-from ..identity import customer_code
-from . import fields
-from .duplicates import email_key
-from .records import NewCustomer
-from .schema import audit_log, customer_groups, customers
-from .timestamps import utcnow
+from cashier_bridge.audit import AuditAction
+from cashier_bridge.customers.fields import BY_NAME
+from cashier_bridge.identity import customer_code
+from cashier_bridge.registry import fields
+from cashier_bridge.registry.duplicates import email_key
+from cashier_bridge.registry.records import NewCustomer
+from cashier_bridge.registry.schema import audit_log, customer_groups, customers
+from cashier_bridge.registry.timestamps import utcnow
 
 MARKETING = "marketing"
 _STREET, _CITY, _COUNTRY = (BY_NAME[n].max_length or 0 for n in ("street", "city", "country"))

@@ -22,7 +22,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .base import CameraUnavailable, FrameSource, ThreadedSource, parse_size
+from kiosk.camera.base import CameraUnavailable, FrameSource, ThreadedSource, parse_size
 
 if TYPE_CHECKING:
     from cashier_bridge.config import Settings
@@ -61,7 +61,7 @@ def _load(name: str, target: str) -> FrameSourceFactory:
 
 def default_source() -> str:
     """The platform's own camera source, for a bare index or path."""
-    from ..platform.choose import on_android
+    from kiosk.platform.choose import on_android
 
     return "android" if on_android() else "opencv"
 

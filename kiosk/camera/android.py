@@ -22,10 +22,10 @@ import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from .base import CameraUnavailable, ThreadedSource
+from kiosk.camera.base import CameraUnavailable, ThreadedSource
 
 if TYPE_CHECKING:
-    from .base import Image
+    from kiosk.camera.base import Image
 
 log = logging.getLogger("selfreg.kiosk.camera")
 
@@ -171,7 +171,7 @@ class AndroidCamera(ThreadedSource):
     # --- opening ----------------------------------------------------------------------------
 
     def _start(self) -> tuple[int, int]:
-        from ..platform.android import AndroidCameraPermission, activity
+        from kiosk.platform.android import AndroidCameraPermission, activity
 
         if not AndroidCameraPermission().granted():
             raise CameraUnavailable("the kiosk may not use the camera: answer Allow when it "

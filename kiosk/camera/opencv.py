@@ -11,10 +11,10 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .base import CameraUnavailable, Pacer, ThreadedSource
+from kiosk.camera.base import CameraUnavailable, Pacer, ThreadedSource
 
 if TYPE_CHECKING:
-    from .base import Image
+    from kiosk.camera.base import Image
 
 
 class OpenCVCamera(ThreadedSource):

@@ -21,7 +21,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from . import Monitor
+from kiosk.platform import Monitor
 
 log = logging.getLogger("selfreg.kiosk.platform")
 

@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from . import CameraPermission, Displays, ScreenKeeper
+from kiosk.platform import CameraPermission, Displays, ScreenKeeper
 
 
 @dataclass(frozen=True)
@@ -49,12 +49,12 @@ def current_platform(name: str | None = None) -> Platform:
     if name is None:
         name = "android" if on_android() else sys.platform
     if name == "android":
-        from . import android
+        from kiosk.platform import android
 
         return Platform("android", android.AndroidDisplays(), android.AndroidScreenKeeper(),
                         android.AndroidCameraPermission(), "android")
     if name.startswith("linux"):
-        from . import linux
+        from kiosk.platform import linux
 
         return Platform("linux", linux.XrandrDisplays(), linux.XsetScreenKeeper(),
                         NoRuntimePermission(), "opencv")

@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
-from . import Monitor
+from kiosk.platform import Monitor
 
 if TYPE_CHECKING:
-    from ..camera.base import Image
+    from kiosk.camera.base import Image
 
 
 class FakeDisplays:

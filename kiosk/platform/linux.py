@@ -15,7 +15,7 @@ import subprocess
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from . import Monitor
+from kiosk.platform import Monitor
 
 log = logging.getLogger("selfreg.kiosk.platform")
 

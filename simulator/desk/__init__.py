@@ -89,8 +89,7 @@ def _configure_window(size: tuple[int, int]) -> None:
 
 async def _main(args: argparse.Namespace, workdir: Path) -> int:
     from cashier_bridge.config import load_settings
-
-    from .rig import DeskError, DeskRig
+    from simulator.desk.rig import DeskError, DeskRig
 
     rig = DeskRig(workdir, attach=args.bridge, kiosk_token=args.kiosk_token,
                   register_token=args.register_token, lane=args.lane)
@@ -103,7 +102,7 @@ async def _main(args: argparse.Namespace, workdir: Path) -> int:
     try:
         settings = load_settings(bridge_url=rig.kiosk_url, lane=args.lane,
                                  language=args.language, device_token=rig.kiosk_token)
-        from .app import DeskApp
+        from simulator.desk.app import DeskApp
 
         app = DeskApp(settings, rig=rig, workdir=workdir, display=args.size,
                       screenshot=args.screenshot)
@@ -114,7 +113,7 @@ async def _main(args: argparse.Namespace, workdir: Path) -> int:
         if args.screenshot is not None:
             helpers.append(asyncio.create_task(_screenshot(app, args.screenshot)))
         if args.control is not None:
-            from .control import serve
+            from simulator.desk.control import serve
 
             helpers.append(asyncio.create_task(serve(app, args.control)))
         try:
@@ -134,7 +133,7 @@ async def _screenshot(app: object, path: Path) -> None:
     the window to ``path`` and close."""
     from kivy.core.window import Window
 
-    from .app import DeskApp
+    from simulator.desk.app import DeskApp
 
     assert isinstance(app, DeskApp)
     try:

@@ -52,13 +52,12 @@ from cashier_bridge.protocol import (
 )
 from kiosk.app import KioskApp
 from kiosk.camera import FrameSource
-
-from ..phone import Phone
-from ..scenario_file import save
-from ..virtual_camera import Flaws, VirtualCamera, held, parse_item
-from .gallery import gallery, phone_presets
-from .recorder import Recorder
-from .rig import DeskError, DeskRig
+from simulator.desk.gallery import gallery, phone_presets
+from simulator.desk.recorder import Recorder
+from simulator.desk.rig import DeskError, DeskRig
+from simulator.phone import Phone
+from simulator.scenario_file import save
+from simulator.virtual_camera import Flaws, VirtualCamera, held, parse_item
 
 log = logging.getLogger("selfreg.desk")
 

@@ -19,8 +19,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .app import DeskApp
-from .rig import DeskError
+from simulator.desk.app import DeskApp
+from simulator.desk.rig import DeskError
 
 ACTIONS = ("start_sale", "end_sale", "confirm", "abort", "connect_existing", "present",
            "flaws", "tap", "phone_open", "phone_send", "network", "bridge_kill",

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..scenarios import demo_rows, known_customer, unknown_personnummer
+from simulator.scenarios import demo_rows, known_customer, unknown_personnummer
 
 # ICAO 9303's own TD1 specimen (Utopia, "Anna Maria Eriksson"): a made-up person.  The kiosk
 # reads codes, not printed text, so the ID card's MRZ is held up as the 2D code some national

@@ -36,8 +36,7 @@ from cashier_bridge.protocol import (
     RegisterMessage,
     RegisterState,
 )
-
-from ..scenario_file import Flaws, Scenario, parse
+from simulator.scenario_file import Flaws, Scenario, parse
 
 DEFAULT_TIMEOUT_S = 15.0
 MAX_TIMEOUT_S = 300.0

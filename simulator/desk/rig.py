@@ -12,11 +12,11 @@ import logging
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from ..dbfault import DatabaseFaultError, DatabaseOutage
-from ..netfault import NetworkFault
-from ..processes import BridgeProcess
-from ..register import ScriptedRegister
-from ..scenarios import LANE, demo_csv
+from simulator.dbfault import DatabaseFaultError, DatabaseOutage
+from simulator.netfault import NetworkFault
+from simulator.processes import BridgeProcess
+from simulator.register import ScriptedRegister
+from simulator.scenarios import LANE, demo_csv
 
 log = logging.getLogger("selfreg.desk")
 

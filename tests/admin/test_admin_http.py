@@ -15,13 +15,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from admin.conftest import FAST_HASHER, Clock, CountingHasher, make_client
 from cashier_bridge.permissions import StaffRole
 from cashier_bridge.pools import Pool
 from cashier_bridge.registry import NewCustomer, Registry
 from cashier_bridge.registry.schema import audit_log
 from cashier_bridge.registry.staff import LoginRefused
-
-from .conftest import FAST_HASHER, Clock, CountingHasher, make_client
 
 PW = "correct horse battery"
 USERS = {"root": StaffRole.admin, "maja": StaffRole.manager, "kim": StaffRole.cashier}

@@ -6,11 +6,10 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
+from admin import test_customer_pages as pages
+from admin.test_admin_http import audit_count, login
+from admin.test_customer_pages import anna
 from cashier_bridge.registry import Registry
-
-from . import test_customer_pages as pages
-from .test_admin_http import audit_count, login
-from .test_customer_pages import anna
 
 registry = pages.registry  # the same registry; client is the folder's (conftest)
 

@@ -9,11 +9,10 @@ from typing import Any
 
 import pytest
 
+from admin import test_admin_browser as shell
 from cashier_bridge.permissions import StaffRole
 from cashier_bridge.registry import NewCustomer, Registry
 from simulator.processes import BridgeProcess
-
-from . import test_admin_browser as shell
 
 MANAGER_PW = "a manager's long secret"
 CASHIER_PW = "a cashier's long secret"

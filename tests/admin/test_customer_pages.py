@@ -15,21 +15,13 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
-from cashier_bridge.mobile.consent import version
+from admin.conftest import Clock
+from admin.test_admin_http import USERS, audit_count, csrf_of, login, staffed_sqlite, text_of
 from cashier_bridge.permissions import StaffRole
 from cashier_bridge.registry import NewCustomer, Registry
 from cashier_bridge.registry.records import AccountStatus
 from cashier_bridge.registry.schema import customers
-
-from .conftest import Clock
-from .test_admin_http import (
-    USERS,
-    audit_count,
-    csrf_of,
-    login,
-    staffed_sqlite,
-    text_of,
-)
+from cashier_bridge.web.mobile.consent import version
 
 NBSP = "\u00a0"
 MARKETING_SV = "Ja, skicka mig erbjudanden och nyheter via sms och e-post."

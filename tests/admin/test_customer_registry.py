@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import update
 
-from cashier_bridge.lane import MatchKey
+from cashier_bridge.lanes.lane import MatchKey
 from cashier_bridge.registry import DuplicateProbe, InvalidCustomer, NewCustomer, Registry
 from cashier_bridge.registry.problems import NotFound
 from cashier_bridge.registry.records import AccountStatus

@@ -12,12 +12,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from admin.conftest import Clock
+from admin.test_admin_http import USERS, login, staffed_sqlite, text_of
 from cashier_bridge.permissions import Action, allowed
 from cashier_bridge.registry import NewCustomer, Registry
 from cashier_bridge.registry.schema import audit_log, consents, customers, sales
-
-from .conftest import Clock
-from .test_admin_http import USERS, login, staffed_sqlite, text_of
 
 
 @pytest.fixture

@@ -9,10 +9,9 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
+from admin import test_customer_pages as pages
+from admin.test_admin_http import audit_count, csrf_of, login, text_of
 from cashier_bridge.registry import NewCustomer, Registry
-
-from . import test_customer_pages as pages
-from .test_admin_http import audit_count, csrf_of, login, text_of
 
 registry = pages.registry  # the same registry; client is the folder's (conftest)
 

@@ -14,11 +14,10 @@ import pytest
 from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
 
+from admin.conftest import Clock
+from admin.test_admin_http import login, staffed_sqlite, text_of
+from admin.test_customer_pages import names_in
 from cashier_bridge.registry import NewCustomer, Registry
-
-from .conftest import Clock
-from .test_admin_http import login, staffed_sqlite, text_of
-from .test_customer_pages import names_in
 
 BAD_IDS = [str(2**63), "²", "١٢", "9" * 30]
 

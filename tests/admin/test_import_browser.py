@@ -8,12 +8,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+from admin.test_admin_browser import sign_in
 from cashier_bridge.permissions import StaffRole
 from cashier_bridge.registry import Registry
 from cashier_bridge.registry.csv_io import HEADER
 from simulator.processes import BridgeProcess
-
-from .test_admin_browser import sign_in
 
 MANAGER_PW = "tulips in the rain"
 ROWS = 20_000  # enough for the import to take a moment, so the page shows it running

@@ -22,13 +22,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from cashier_bridge.admin.imports import MAX_UPLOAD_BYTES
+from admin.conftest import make_client
+from admin.test_admin_http import csrf_of, login, registry, text_of  # noqa: F401
 from cashier_bridge.registry import Registry
 from cashier_bridge.registry.imports import PREVIEW_TTL
 from cashier_bridge.registry.schema import import_previews
-
-from .conftest import make_client
-from .test_admin_http import csrf_of, login, registry, text_of  # noqa: F401
+from cashier_bridge.web.admin.imports import MAX_UPLOAD_BYTES
 
 LIGHTSPEED = Path(__file__).resolve().parents[1] / "fixtures" / "lightspeed" / \
     "customers_x_series.csv"

@@ -14,12 +14,11 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from admin.conftest import Clock
+from admin.test_admin_http import csrf_of, login, staffed_sqlite, text_of
+from admin.test_customer_pages import reason_at, value_of
 from cashier_bridge.registry import NewCustomer, Registry
 from tests.masked import numbers
-
-from .conftest import Clock
-from .test_admin_http import csrf_of, login, staffed_sqlite, text_of
-from .test_customer_pages import reason_at, value_of
 
 ANNA_PNR = "198503121249"
 OTHERS = numbers(12, but=ANNA_PNR)

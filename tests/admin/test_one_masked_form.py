@@ -10,11 +10,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from admin.conftest import Clock
+from admin.test_admin_http import csrf_of, login, staffed_sqlite, text_of
 from cashier_bridge.registry import Registry
 from kiosk.masking import mask_typed
-
-from .conftest import Clock
-from .test_admin_http import csrf_of, login, staffed_sqlite, text_of
 
 
 @pytest.fixture

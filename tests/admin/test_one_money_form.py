@@ -12,11 +12,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from admin.conftest import Clock
+from admin.test_admin_http import login, staffed_sqlite, text_of
 from cashier_bridge import money
 from cashier_bridge.registry import NewCustomer, Registry
-
-from .conftest import Clock
-from .test_admin_http import login, staffed_sqlite, text_of
 
 ROOT = Path(__file__).resolve().parents[2]
 NBSP = "\u00a0"
@@ -59,7 +58,7 @@ def test_the_loyalty_rate_and_limit_read_the_same_on_profile_export_and_merge_pa
 @pytest.mark.parametrize("locale", money.LOCALES)
 def test_the_consoles_script_writes_amounts_as_the_money_module_does(
         browser: Any, locale: str) -> None:
-    script = (ROOT / "cashier_bridge/console/static/console.js").read_text(encoding="utf-8")
+    script = (ROOT / "cashier_bridge/web/console/static/console.js").read_text(encoding="utf-8")
     found = re.search(r"^function money\(minor\) \{.*?^\}", script, flags=re.S | re.M)
     assert found, "console.js has no money()"
     amounts = [0, 5, -5, 100, 124950, -124950, 100000000, 123456789012]

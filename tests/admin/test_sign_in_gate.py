@@ -11,12 +11,11 @@ from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from cashier_bridge import sign_in_gate
+from admin.conftest import CountingHasher, make_client
+from admin.test_admin_http import PW, csrf_of, registry  # noqa: F401 (registry: a fixture)
 from cashier_bridge.registry import Registry
-from cashier_bridge.sign_in_gate import SignInGate
-
-from .conftest import CountingHasher, make_client
-from .test_admin_http import PW, csrf_of, registry  # noqa: F401 (registry: a fixture)
+from cashier_bridge.web import sign_in_gate
+from cashier_bridge.web.sign_in_gate import SignInGate
 
 
 def test_an_address_past_its_allowance_is_refused_before_any_work(

@@ -10,6 +10,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import VerifyMismatchError
 from sqlalchemy import Column, Integer, MetaData, String, Table, select
 
+from admin.conftest import Clock, CountingHasher
 from cashier_bridge.permissions import StaffRole
 from cashier_bridge.registry import Registry, migrate
 from cashier_bridge.registry.engine import make_engine
@@ -23,8 +24,6 @@ from cashier_bridge.registry.staff import (
     UsernameTaken,
 )
 from cashier_bridge.registry.timestamps import UtcDateTime
-
-from .conftest import Clock, CountingHasher
 
 PW = "correct horse battery"
 

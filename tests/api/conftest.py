@@ -17,7 +17,7 @@ if str(ROOT) not in sys.path:  # plain `pytest` (not `python -m pytest`) leaves 
 
 from cashier_bridge.config import Settings  # noqa: E402
 from cashier_bridge.registry import Registry  # noqa: E402
-from cashier_bridge.server import create_app  # noqa: E402
+from cashier_bridge.web.app import create_app  # noqa: E402
 from tests.pg_server import postgres_server  # noqa: E402
 
 __all__ = ["postgres_server"]

@@ -8,11 +8,11 @@ import datetime as dt
 import pytest
 from sqlalchemy import select, update
 
-from cashier_bridge.cookies import DEVICE_COOKIE
 from cashier_bridge.registry import Registry
 from cashier_bridge.registry.api_tokens import Scope
 from cashier_bridge.registry.problems import NotFound
 from cashier_bridge.registry.schema import api_tokens
+from cashier_bridge.web.cookies import DEVICE_COOKIE
 from tests.api.conftest import API, Api
 
 ANNA = {"first_name": "Anna", "last_name": "Svensson", "phone": "070-123 45 67"}

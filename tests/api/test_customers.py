@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from cashier_bridge.cookies import DEVICE_COOKIE
+from cashier_bridge.web.cookies import DEVICE_COOKIE
 from tests.api.conftest import ANNA_PNR, API, Api
 
 ANNA = {"first_name": "Anna", "last_name": "Svensson", "phone": "070-123 45 67",
@@ -40,7 +40,7 @@ def test_create_returns_the_customer_as_stored(api: Api) -> None:
 
 
 def _fingerprint_key(api: Api, pnr: str):  # type: ignore[no-untyped-def]
-    from cashier_bridge.lane import MatchKey
+    from cashier_bridge.lanes.lane import MatchKey
 
     return MatchKey(kind="personal_id_fingerprint", value=api.registry.fingerprint(pnr),
                     reading="personnummer")

@@ -7,9 +7,9 @@ import json
 from sqlalchemy import select
 
 from cashier_bridge.config import Settings
-from cashier_bridge.mobile.consent import version
 from cashier_bridge.registry.mobile import ConsentText
 from cashier_bridge.registry.schema import audit_log, customers, sales
+from cashier_bridge.web.mobile.consent import version
 from tests.api.conftest import ANNA_PNR, Api
 
 ANNA = {"first_name": "Anna", "last_name": "Svensson", "phone": "070-123 45 67",

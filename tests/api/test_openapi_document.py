@@ -8,11 +8,11 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from cashier_bridge.api.auth import READ
-from cashier_bridge.api.models import GroupIn
-from cashier_bridge.api.refusals import document, statuses_of
 from cashier_bridge.ids import Id
 from cashier_bridge.registry.api_tokens import Principal
+from cashier_bridge.web.api.auth import READ
+from cashier_bridge.web.api.models import GroupIn
+from cashier_bridge.web.api.refusals import document, statuses_of
 from tests.api.conftest import Api
 
 SCHEMAS = "#/components/schemas/"

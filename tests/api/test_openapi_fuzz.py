@@ -27,7 +27,7 @@ from schemathesis.specs.openapi.checks import (
 
 from cashier_bridge.config import Settings
 from cashier_bridge.registry import NewCustomer, Registry
-from cashier_bridge.server import create_app
+from cashier_bridge.web.app import create_app
 
 EXAMPLES_PER_OPERATION = 40
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from cashier_bridge import asyncapi, cli
+from cashier_bridge import cli
+from cashier_bridge.lanes import asyncapi
 from cashier_bridge.protocol import (
     REGISTER_INTENTS,
     ErrorCode,

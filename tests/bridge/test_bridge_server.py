@@ -18,9 +18,9 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from cashier_bridge.config import Settings, auth_refusal, tokens_required
-from cashier_bridge.lane import MatchKey
+from cashier_bridge.lanes.lane import MatchKey
 from cashier_bridge.registry import NewCustomer, Registry
-from cashier_bridge.server import create_app
+from cashier_bridge.web.app import create_app
 from simulator.processes import Pairings
 
 ANNA_PNR = "198503120183"  # valid (Luhn, date); see test_fixture_numbers_are_valid

@@ -15,9 +15,9 @@ import pytest
 from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
 
-from cashier_bridge.cookies import DEVICE_COOKIE
-from cashier_bridge.http_headers import DEFAULT_CSP, with_frame_ancestors
 from cashier_bridge.registry import NewCustomer, Registry
+from cashier_bridge.web.cookies import DEVICE_COOKIE
+from cashier_bridge.web.http_headers import DEFAULT_CSP, with_frame_ancestors
 from tests.admin.conftest import Clock, make_client
 from tests.admin.test_admin_http import login, staffed_sqlite
 

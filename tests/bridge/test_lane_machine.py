@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from cashier_bridge import lane as m
-from cashier_bridge.lane import (
+from cashier_bridge.lanes import lane as m
+from cashier_bridge.lanes.lane import (
     Candidate,
     CreateCustomer,
     Found,

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from cashier_bridge.lane import Candidate, Lookup, MatchKey
-from cashier_bridge.lane_hub import LaneHub
+from cashier_bridge.lanes.hub import LaneHub
+from cashier_bridge.lanes.lane import Candidate, Lookup, MatchKey
 from cashier_bridge.protocol import Method
 from cashier_bridge.registry import NewCustomer, Registry
 

@@ -14,8 +14,8 @@ import httpx
 import pytest
 
 from cashier_bridge.config import Settings
-from cashier_bridge.mobile.consent import version
 from cashier_bridge.registry import Registry
+from cashier_bridge.web.mobile.consent import version
 from tests.bridge.test_bridge_server import ANNA_PNR, db, device
 from tests.bridge.test_mobile_http import (
     MobileBridge,
@@ -85,7 +85,7 @@ async def test_the_phone_page_answers_a_flood_with_429_and_when_to_retry(
         def __getattr__(self, level: str) -> Callable[..., None]:
             return lambda event, **fields: logged.append((level, event, fields))
 
-    monkeypatch.setattr("cashier_bridge.mobile.routes.log", Log())
+    monkeypatch.setattr("cashier_bridge.web.mobile.routes.log", Log())
     async with device(throttled, "kiosk") as kiosk, device(throttled, "register") as register, \
             httpx.AsyncClient(base_url=throttled.http,
                               headers={"Accept-Language": "en"}) as phone:

@@ -197,8 +197,8 @@ class Clock:
 async def test_an_expired_code_says_scan_the_new_one_and_the_kiosk_gets_one(
         bridge: MobileBridge, monkeypatch: pytest.MonkeyPatch) -> None:
     clock = Clock()
-    monkeypatch.setattr("cashier_bridge.mobile.routes.time", clock)
-    monkeypatch.setattr("cashier_bridge.lane_hub.time", clock)
+    monkeypatch.setattr("cashier_bridge.web.mobile.routes.time", clock)
+    monkeypatch.setattr("cashier_bridge.lanes.hub.time", clock)
     async with device(bridge, "kiosk") as kiosk, device(bridge, "register") as register, \
             httpx.AsyncClient(base_url=bridge.http, headers={"Accept-Language": "sv"}) as phone:
         state = await show_code(kiosk, register)

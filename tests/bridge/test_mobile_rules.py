@@ -7,10 +7,10 @@ import json
 
 import pytest
 
-from cashier_bridge import lane as machine
-from cashier_bridge import mobile_tokens as tokens
-from cashier_bridge import presenting
-from cashier_bridge.lane import (
+from cashier_bridge.lanes import lane as machine
+from cashier_bridge.lanes import mobile_tokens as tokens
+from cashier_bridge.lanes import presenting
+from cashier_bridge.lanes.lane import (
     Candidate,
     Found,
     Lane,
@@ -20,10 +20,6 @@ from cashier_bridge.lane import (
     PhoneLink,
     PhoneOutcome,
 )
-from cashier_bridge.mobile import form
-from cashier_bridge.mobile.consent import offers, version
-from cashier_bridge.mobile.phone_view import Stage, resolve
-from cashier_bridge.mobile.texts import negotiate
 from cashier_bridge.protocol import (
     CustomerCard,
     MemberDetails,
@@ -33,6 +29,10 @@ from cashier_bridge.protocol import (
     Phase,
     PromptKind,
 )
+from cashier_bridge.web.mobile import form
+from cashier_bridge.web.mobile.consent import offers, version
+from cashier_bridge.web.mobile.phone_view import Stage, resolve
+from cashier_bridge.web.mobile.texts import negotiate
 
 KEY = b"k" * 32
 NOW = 1_000_000.0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from cashier_bridge.config import load_settings
-from cashier_bridge.origins import Origin, OriginPolicy
+from cashier_bridge.web.origins import Origin, OriginPolicy
 
 POLICY = OriginPolicy.of(["https://kund.butiken.se", "http://kassa-3.local:8765"])
 LOOPBACK = ("127.0.0.1", 8765)

@@ -74,8 +74,8 @@ def test_an_unknown_code_is_a_plain_invalid_notice_not_a_crash() -> None:
 
 
 def test_the_kiosk_state_says_which_screens_time_out() -> None:
-    from cashier_bridge import lane as m
-    from cashier_bridge.lane import Lane
+    from cashier_bridge.lanes import lane as m
+    from cashier_bridge.lanes.lane import Lane
     from cashier_bridge.protocol import Method, Phase
 
     lane, _ = m.start_sale(Lane(name="l"), "s1")

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
-from cashier_bridge import asyncapi
+from cashier_bridge.lanes import asyncapi
 from cashier_bridge.protocol import ErrorCode, Phase, Role, parse_intent, parse_register_message
 from cashier_bridge.registry import NewCustomer, Registry
 from tests.bridge.test_bridge_server import ANNA_PHONE, ANNA_PNR, Bridge

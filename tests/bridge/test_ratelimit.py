@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cashier_bridge.ratelimit import RateLimiter, address_key
+from cashier_bridge.web.ratelimit import RateLimiter, address_key
 
 
 class Clock:

@@ -32,7 +32,7 @@ from cashier_bridge.protocol import (
     Scan,
     parse_intent,
 )
-from cashier_bridge.server import MAX_HTTP_BODY_BYTES, create_app
+from cashier_bridge.web.app import MAX_HTTP_BODY_BYTES, create_app
 from simulator.processes import Pairings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -426,7 +426,7 @@ async def test_hellos_naming_lanes_nobody_paired_leave_the_bridge_holding_nothin
 
 
 def test_a_flood_of_refusals_is_a_bounded_number_of_lines_per_window() -> None:
-    from cashier_bridge.server import RefusalLog
+    from cashier_bridge.web.app import RefusalLog
 
     now = [1000.0]
     lines: list[tuple[str, dict[str, Any]]] = []

@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.pool import NullPool
 from websockets.asyncio.client import ClientConnection, connect
 
-from cashier_bridge.lane import MatchKey
+from cashier_bridge.lanes.lane import MatchKey
 from cashier_bridge.registry import NewCustomer, Registry
 from simulator.processes import BridgeProcess
 from tests.pg_server import PostgresServer

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Connection, func, select
 
-from cashier_bridge.lane import MatchKey
+from cashier_bridge.lanes.lane import MatchKey
 from cashier_bridge.registry import NewCustomer, Registry
 from cashier_bridge.registry.engine import make_engine
 from cashier_bridge.registry.personal_id_key import PersonalIdKeyError

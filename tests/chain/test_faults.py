@@ -17,10 +17,10 @@ import pytest
 from sqlalchemy import text
 from stdnum import luhn
 
-from cashier_bridge import lane as machine
-from cashier_bridge import presenting
-from cashier_bridge.lane import CreateCustomer, Lane, Lookup
-from cashier_bridge.lane_hub import Delivery
+from cashier_bridge.lanes import lane as machine
+from cashier_bridge.lanes import presenting
+from cashier_bridge.lanes.hub import Delivery
+from cashier_bridge.lanes.lane import CreateCustomer, Lane, Lookup
 from cashier_bridge.protocol import MemberDetails, Method, dump
 from cashier_bridge.registry import Registry
 from cashier_bridge.registry.lane_store import LaneWrite

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from cashier_bridge import lane as machine
-from cashier_bridge.lane_hub import LaneHub
+from cashier_bridge.lanes import lane as machine
+from cashier_bridge.lanes.hub import LaneHub
 from cashier_bridge.protocol import Hello, Method, Role
 from cashier_bridge.registry import Registry
 from tests.pg_server import PostgresServer

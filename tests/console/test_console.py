@@ -10,8 +10,8 @@ from typing import Any
 import httpx
 from playwright.sync_api import expect
 
-from cashier_bridge.cookies import DEVICE_COOKIE
 from cashier_bridge.registry import Registry
+from cashier_bridge.web.cookies import DEVICE_COOKIE
 from tests.console.conftest import (
     ABORTED_PNR,
     ANNA_PNR,

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from cashier_bridge.config import Settings
 from cashier_bridge.registry import Registry
 from cashier_bridge.registry.schema import audit_log
-from cashier_bridge.server import create_app
+from cashier_bridge.web.app import create_app
 from tests.admin.conftest import Clock, clock
 
 __all__ = ["clock"]  # the admin tests' clock fixture

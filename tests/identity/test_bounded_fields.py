@@ -9,13 +9,12 @@ import json
 
 import pytest
 
+from cashier_bridge.cli.parse import describe, run
 from cashier_bridge.identity import aamva, mecard, vcard
 from cashier_bridge.identity.classify import classify
 from cashier_bridge.identity.document import MAX_CHARS, ParsedDocument
 from cashier_bridge.identity.errors import InvalidLength
-from cashier_bridge.parse_cli import describe, run
-
-from .conftest import TODAY
+from identity.conftest import TODAY
 
 HEADER = "@\n\x1e\rANSI 636000100002DL00410278ZV03190008DL"
 LICENCE = {"DAQ": "T64235789", "DCS": "SAMPLE", "DAC": "MICHAEL", "DBB": "06061986",

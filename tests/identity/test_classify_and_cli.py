@@ -1,11 +1,10 @@
 import io
 import json
 
+from cashier_bridge.cli.parse import run
 from cashier_bridge.identity import phone
 from cashier_bridge.identity.classify import classify
-from cashier_bridge.parse_cli import run
-
-from .conftest import FIXTURES, TODAY
+from identity.conftest import FIXTURES, TODAY
 
 
 def test_ten_digits_are_tried_as_personnummer_first_then_customer_code() -> None:
@@ -86,7 +85,7 @@ def test_parse_cli_exit_zero_when_all_parse() -> None:
 
 
 def test_parse_cli_reads_a_payload_as_a_reader_delivers_it() -> None:
-    from cashier_bridge.parse_cli import describe
+    from cashier_bridge.cli.parse import describe
 
     padded = describe(b"\x00\r\n19850312-1249\x00\x00\r\n", today=TODAY)
     assert padded["kind"] == "personnummer", padded

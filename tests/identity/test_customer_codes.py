@@ -12,8 +12,7 @@ from stdnum import ean, luhn
 from cashier_bridge.identity import customer_code
 from cashier_bridge.identity.classify import classify
 from cashier_bridge.identity.errors import InvalidChecksum
-
-from .conftest import TODAY
+from identity.conftest import TODAY
 
 # Every code new_assigned() can give: a 10-digit body without a leading 0, then its Luhn digit.
 bodies = st.integers(min_value=10**9, max_value=10**10 - 1).map(str)

@@ -8,8 +8,7 @@ from stdnum import luhn
 
 from cashier_bridge.identity import aamva, mecard, mrz, vcard
 from cashier_bridge.identity.errors import IdentityError
-
-from .conftest import FIXTURES, TODAY
+from identity.conftest import FIXTURES, TODAY
 
 LUHN_DIGIT = luhn.calc_check_digit("811231238")
 

@@ -5,8 +5,7 @@ import pytest
 
 from cashier_bridge.identity import personnummer
 from cashier_bridge.identity.errors import IdentityError
-
-from .conftest import FIXTURES, TODAY
+from identity.conftest import FIXTURES, TODAY
 
 META = FIXTURES / "personnummer" / "personnummer-meta"
 

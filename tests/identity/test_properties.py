@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from stdnum import luhn
 
+from cashier_bridge.cli.parse import describe
 from cashier_bridge.identity import (
     aamva,
     customer_code,
@@ -18,9 +19,7 @@ from cashier_bridge.identity import (
 )
 from cashier_bridge.identity.classify import classify
 from cashier_bridge.identity.errors import IdentityError
-from cashier_bridge.parse_cli import describe
-
-from .conftest import TODAY
+from identity.conftest import TODAY
 
 PREFIXES = st.sampled_from(["", "@\n\x1e\rANSI 636000100202DL00410422DL", "BEGIN:VCARD\r\n",
                             "MECARD:", "BIZCARD:", "P<UTO", "19", "+46", "DAQ"])
@@ -80,7 +79,7 @@ def test_mecard_round_trip(first: str, last: str) -> None:
 
 @given(st.from_regex(r"[A-Z0-9]{9}", fullmatch=True), st.dates(dt.date(1930, 1, 1), TODAY))
 def test_mrz_check_digits_round_trip(number: str, birth: dt.date) -> None:
-    from .test_documents import _td3_line2
+    from identity.test_documents import _td3_line2
 
     line2 = _td3_line2(number, f"{birth:%y%m%d}", "F", "300101", "")
     doc = mrz.parse("P<UTOSMITH<<ANNA" + "<" * 28 + "\n" + line2, today=TODAY)

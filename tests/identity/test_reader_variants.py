@@ -33,8 +33,7 @@ from cashier_bridge.identity.classify import classify
 from cashier_bridge.identity.document import ParsedDocument
 from cashier_bridge.identity.errors import IdentityError
 from cashier_bridge.identity.personnummer import PersonalId
-
-from .conftest import FIXTURES, TODAY
+from identity.conftest import FIXTURES, TODAY
 
 DEMO_CUSTOMERS = Path(__file__).resolve().parents[2] / "cashier_bridge/data/demo_customers.csv"
 # Permanently unassigned code points (Unicode noncharacters): no reader should send them, some do.

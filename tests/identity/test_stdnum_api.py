@@ -15,8 +15,7 @@ from hypothesis import strategies as st
 
 from cashier_bridge.identity import customer_code, personnummer, phone
 from cashier_bridge.identity.errors import IdentityError
-
-from .conftest import TODAY
+from identity.conftest import TODAY
 
 MODULES = (personnummer, phone, customer_code)
 TEXT = st.builds(lambda p, t: p + t,

@@ -17,7 +17,7 @@ from typing import Any
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 
-from cashier_bridge.lane import TIMED_PHASES
+from cashier_bridge.lanes.lane import TIMED_PHASES
 from cashier_bridge.protocol import (
     Error,
     ErrorCode,

@@ -9,10 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from cashier_bridge import mobile_tokens as tokens
-from cashier_bridge.lane import MobileProblem, MobileRefused, PhoneLink, RecordConsents
-from cashier_bridge.lane_hub import LaneHub
-from cashier_bridge.mobile.routes import PhonePeer
+from cashier_bridge.lanes import mobile_tokens as tokens
+from cashier_bridge.lanes.hub import LaneHub
+from cashier_bridge.lanes.lane import MobileProblem, MobileRefused, PhoneLink, RecordConsents
 from cashier_bridge.protocol import (
     Choose,
     ConsentChoice,
@@ -27,6 +26,7 @@ from cashier_bridge.protocol import (
     parse_intent,
 )
 from cashier_bridge.registry import NewCustomer, Registry
+from cashier_bridge.web.mobile.routes import PhonePeer
 
 LANE = "kassa-7"
 ANNA_PNR = "198503120183"

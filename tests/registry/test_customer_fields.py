@@ -11,14 +11,14 @@ import io
 
 import pytest
 
-from cashier_bridge.admin import customers as admin_customers
-from cashier_bridge.api import models
 from cashier_bridge.customers import fields as table
 from cashier_bridge.customers.fields import FIELDS, Merge
 from cashier_bridge.permissions import Action
 from cashier_bridge.registry import InvalidCustomer, NewCustomer, Registry, csv_io, merging
 from cashier_bridge.registry.records import CustomerRecord
 from cashier_bridge.registry.schema import customers
+from cashier_bridge.web.admin import customers as admin_customers
+from cashier_bridge.web.api import models
 
 # Columns that exist only to be searched or matched on: each belongs to a field (its columns).
 _COLUMNS = {c for f in FIELDS for c in f.columns}
@@ -124,9 +124,9 @@ def test_a_csv_file_checks_the_postal_codes(registry: Registry) -> None:
 
 def test_the_back_offices_export_holds_every_field() -> None:
     """GDPR: a field added to the table but not to the export file fails here."""
-    from cashier_bridge.admin.gdpr import personal_data
     from cashier_bridge.registry.customer_admin import CustomerExport
     from cashier_bridge.registry.records import AccountStatus
+    from cashier_bridge.web.admin.gdpr import personal_data
 
     now = dt.datetime(2024, 5, 1, 12, tzinfo=dt.UTC)
     values: dict[str, object] = {}

@@ -15,7 +15,7 @@ import pytest
 from stdnum import luhn
 
 from cashier_bridge.identity import personnummer, phone
-from cashier_bridge.lane import MatchKey
+from cashier_bridge.lanes.lane import MatchKey
 from cashier_bridge.registry import Registry, bulk, fields
 
 BENCH = Path(__file__).resolve().parents[2] / "bench"

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from cashier_bridge.lookup_limit import TooManyLookups
+from cashier_bridge.customers.lookup_limit import TooManyLookups
 from cashier_bridge.registry import DuplicateCustomer, NewCustomer, Registry
 from cashier_bridge.registry.lookups import RECORDED_REFUSALS
 from tests.masked import numbers

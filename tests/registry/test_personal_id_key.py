@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, insert, select
 
-from cashier_bridge.lane import MatchKey
+from cashier_bridge.lanes.lane import MatchKey
 from cashier_bridge.registry import NewCustomer, Registry, migrate
 from cashier_bridge.registry.engine import make_engine, writer
 from cashier_bridge.registry.personal_id_key import (

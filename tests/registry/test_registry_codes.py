@@ -14,7 +14,7 @@ from stdnum import luhn
 
 from cashier_bridge.identity import customer_code
 from cashier_bridge.identity.classify import classify
-from cashier_bridge.lane import MatchKey
+from cashier_bridge.lanes.lane import MatchKey
 from cashier_bridge.registry import NewCustomer, Registry, bulk
 from cashier_bridge.registry.schema import customers
 

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from cashier_bridge.data import make_demo_customers
-from cashier_bridge.lane import MatchKey
+from cashier_bridge.lanes.lane import MatchKey
 from cashier_bridge.registry import NewCustomer, Registry
 from cashier_bridge.registry.schema import consents
 

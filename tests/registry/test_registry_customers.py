@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from cashier_bridge.identity import IdentityError, personnummer
-from cashier_bridge.lane import MatchKey
+from cashier_bridge.lanes.lane import MatchKey
 from cashier_bridge.registry import (
     CustomerRecord,
     DuplicateCustomer,

@@ -7,7 +7,7 @@ import threading
 import pytest
 from sqlalchemy import select, text
 
-from cashier_bridge.lane import Lane
+from cashier_bridge.lanes.lane import Lane
 from cashier_bridge.registry import NewCustomer, Registry
 from cashier_bridge.registry.lane_store import PROCESS_LOCK_CLASS, LaneWrite, SaleLink
 from cashier_bridge.registry.schema import lanes, sales
