@@ -564,8 +564,12 @@ function showRefusal(status_, body) {
   formError(apiMessage(body));
 }
 
+// Checks answer out of order on a busy bridge: only the newest may touch the reasons shown, and a
+// save makes every check still under way stale (its reasons stand until the next change).
+let checkSeq = 0;
 form.addEventListener("submit", async (e) => {
   e.preventDefault();
+  checkSeq++;
   const mode = formMode;
   const body = formValues();
   formBusy(true);
@@ -604,8 +608,9 @@ form.addEventListener("change", async (e) => {
   if (!name || !formMode) return;
   touched.add(name);
   const mode = formMode;
+  const seq = ++checkSeq;
   const checked = await api("POST", "/api/v1/customers/validate", formValues());
-  if (formMode !== mode) return;
+  if (formMode !== mode || seq !== checkSeq) return;
   for (const n of touched) {
     const el = $(`f-${n}-err`);
     if (el) { el.textContent = ""; show(el, false); $(`f-${n}`).removeAttribute("aria-invalid"); }
