@@ -429,10 +429,12 @@ def test_upgrade_stops_migrates_switches_and_rolls_back_a_bridge_that_will_not_s
     monkeypatch.setenv("FAKE_SYSTEMCTL_LOG", str(log))
 
     till.install(checkout, "--lane", "kassa-1")
+    # The nightly backup's timer is enabled and started with the services it belongs to.
     assert log.read_text().splitlines() == [
-        "daemon-reload", "enable selfreg-bridge.service selfreg-kiosk.service",
+        "daemon-reload",
+        "enable selfreg-bridge.service selfreg-kiosk.service selfreg-backup.timer",
         "restart selfreg-bridge.service", "is-active selfreg-bridge.service",
-        "restart selfreg-kiosk.service"]
+        "restart selfreg-kiosk.service", "restart selfreg-backup.timer"]
     first = till.current()
     db = till.path("/var/lib/selfreg/selfreg.db")
     old_registry(db)
@@ -445,7 +447,8 @@ def test_upgrade_stops_migrates_switches_and_rolls_back_a_bridge_that_will_not_s
     assert "did not start" in failed.stderr
     assert log.read_text().splitlines() == [
         "-q is-active selfreg-bridge.service", "stop selfreg-bridge.service",  # then migrate
-        "daemon-reload", "enable selfreg-bridge.service selfreg-kiosk.service",
+        "daemon-reload",
+        "enable selfreg-bridge.service selfreg-kiosk.service selfreg-backup.timer",
         "restart selfreg-bridge.service",  # fails
         "stop selfreg-bridge.service",  # systemd's retries of the new one end
         "start selfreg-bridge.service"]  # the old one, on the registry as it was
