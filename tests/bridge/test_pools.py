@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import os
-import sys
 import threading
 
 import pytest
@@ -71,7 +70,6 @@ def test_a_pool_needs_room_for_its_threads() -> None:
         Pool("x", threads=2, limit=1)
 
 
-@pytest.mark.skipif(sys.platform != "linux", reason="a thread's own nice value is Linux's")
 async def test_password_work_yields_the_cpu_to_the_lanes() -> None:
     def priority() -> int:
         return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
