@@ -229,25 +229,31 @@ def numpad(m: ScreenModel, a: Actions) -> Widget:
     left.add_widget(back)
     root.add_widget(left)
 
-    right = BoxLayout(orientation="vertical", spacing=16 * u, size_hint_x=None, width=480 * u)
-    grid = GridLayout(cols=3, spacing=14 * u)
-    for key in ("1", "2", "3", "4", "5", "6", "7", "8", "9"):
-        grid.add_widget(_key(f"key_{key}", key, a, key))
-    grid.add_widget(_key("key_clear", m.t("Clear"), a, "clear", small=True))
-    grid.add_widget(_key("key_0", "0", a, "0"))
-    grid.add_widget(_key("key_back", m.t("Delete"), a, "back", small=True, icon="backspace"))
-    right.add_widget(grid)
-    ok = PillButton(probe_id="key_ok", text=m.t("Continue"))
-    ok.size_hint = (1, None)
-    ok.height = 96 * u
-    ok.bind(on_release=lambda *_: a.submit())
-    right.add_widget(ok)
-    root.add_widget(right)
+    root.add_widget(_keypad(m, "key", a.key, m.t("Continue"), a.submit, back_icon="backspace"))
     return root
 
 
-def _key(probe_id: str, text: str, a: Actions, key: str, *, small: bool = False,
-         icon: str = "") -> KeyButton:
+def _keypad(m: ScreenModel, prefix: str, press: Callable[[str], None], ok_text: str,
+            ok: Callable[[], None], *, back_icon: str = "") -> Widget:
+    """Digits 1–9, Clear, 0, Delete and a wide OK below: the numpad's and the exit PIN's."""
+    u = _u()
+    right = BoxLayout(orientation="vertical", spacing=16 * u, size_hint_x=None, width=480 * u)
+    grid = GridLayout(cols=3, spacing=14 * u)
+    for key in ("1", "2", "3", "4", "5", "6", "7", "8", "9", "clear", "0", "back"):
+        text = {"clear": m.t("Clear"), "back": m.t("Delete")}.get(key, key)
+        grid.add_widget(_key(f"{prefix}_{key}", text, press, key, small=not key.isdigit(),
+                             icon=back_icon if key == "back" else ""))
+    right.add_widget(grid)
+    button = PillButton(probe_id=f"{prefix}_ok", text=ok_text)
+    button.size_hint = (1, None)
+    button.height = 96 * u
+    button.bind(on_release=lambda *_: ok())
+    right.add_widget(button)
+    return right
+
+
+def _key(probe_id: str, text: str, press: Callable[[str], None], key: str, *,
+         small: bool = False, icon: str = "") -> KeyButton:
     button = KeyButton(probe_id=probe_id, text=text, small=small, icon=icon)
     if icon:
         button.valign = "bottom"
@@ -255,7 +261,7 @@ def _key(probe_id: str, text: str, a: Actions, key: str, *, small: bool = False,
         button.padding = (0, 14 * _u())
         button.text_size = (None, None)
         button.bind(size=lambda b, s: setattr(b, "text_size", s))
-    button.bind(on_release=lambda *_: a.key(key))
+    button.bind(on_release=lambda *_: press(key))
     return button
 
 
@@ -428,20 +434,7 @@ def leave_kiosk(m: ScreenModel, a: PinActions) -> Widget:
     left.add_widget(_pill("pin_cancel", m.t("Cancel"), a.pin_cancel, primary=False,
                           icon="back"))
     root.add_widget(left)
-    right = BoxLayout(orientation="vertical", spacing=16 * u, size_hint_x=None, width=480 * u)
-    grid = GridLayout(cols=3, spacing=14 * u)
-    for key in ("1", "2", "3", "4", "5", "6", "7", "8", "9", "clear", "0", "back"):
-        label = {"clear": m.t("Clear"), "back": m.t("Delete")}.get(key, key)
-        button = KeyButton(probe_id=f"pin_{key}", text=label, small=not key.isdigit())
-        button.bind(on_release=lambda *_, k=key: a.pin_key(k))
-        grid.add_widget(button)
-    right.add_widget(grid)
-    ok = PillButton(probe_id="pin_ok", text=m.t("Close the screen"))
-    ok.size_hint = (1, None)
-    ok.height = 96 * u
-    ok.bind(on_release=lambda *_: a.pin_submit())
-    right.add_widget(ok)
-    root.add_widget(right)
+    root.add_widget(_keypad(m, "pin", a.pin_key, m.t("Close the screen"), a.pin_submit))
     return root
 
 
