@@ -1,7 +1,7 @@
-"""The customer store behind the customer service (:mod:`cashier_bridge.customers.service`,
-which the REST API, the cashier console and the back office call): list, read, create, change
-(with an audit entry of who changed what, before and after), check, the customer's history,
-export and erase.
+"""The customer store, ``registry.customers``: what the lanes find, search and create, and what
+the customer service (:mod:`cashier_bridge.customers.service`, which the REST API, the cashier
+console and the back office call) lists, reads, creates, changes (with an audit entry of who
+changed what, before and after), checks, exports and erases, with the customer's history.
 
 Credit terms (account limit and status, loyalty rate) change only through
 :meth:`CustomerAdmin.update_credit_terms` or ``create(terms=…)``, which the service calls after
