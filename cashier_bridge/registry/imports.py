@@ -790,6 +790,8 @@ class ImportStore:
 
 _ROW_FIELDS = csv_io.ParsedRow._fields
 _BIRTH = 1 + _ROW_FIELDS.index("birth_date")  # in a stored row, after its line
+# Other dates: those of fields with a column from their table entry (csv_io.MORE).
+_MORE_DATES = tuple(1 + _ROW_FIELDS.index(n) for n in csv_io.DATES if n != "birth_date")
 _MAKE_ROW = csv_io.ParsedRow._make
 
 
@@ -816,6 +818,9 @@ def _decode_chunk(body: bytes) -> tuple[list[tuple[int, csv_io.ParsedRow]], list
     for values in data["rows"]:
         if values[_BIRTH] is not None:
             values[_BIRTH] = born(values[_BIRTH])
+        for at in _MORE_DATES:
+            if values[at] is not None:
+                values[at] = born(values[at])
         parsed.append((values[0], _MAKE_ROW(values[1:])))
     return parsed, [RowIssue(*issue) for issue in data["issues"]]
 
@@ -1198,6 +1203,7 @@ def _create(conn: Connection, creates: Sequence[Planned], batch_id: int, actor: 
             "loyalty_balance_minor": r.loyalty_balance_minor or 0,
             "account_balance_minor": r.account_balance_minor or 0,
             "store_credit_minor": r.store_credit_minor or 0,
+            **{name: getattr(r, name) for name in csv_io.MORE},
         })
     try:
         with conn.begin_nested():
