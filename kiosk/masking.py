@@ -12,8 +12,7 @@ owns that form, and while typing the display grows towards it (``19850312-**``).
 from __future__ import annotations
 
 from cashier_bridge.identity import personnummer
-
-HIDDEN = "*"  # the one masking character of the product (personnummer.mask, phone.mask)
+from cashier_bridge.identity.masking import HIDDEN, mask_phone
 
 
 def mask_typed(digits: str) -> str:
@@ -33,10 +32,7 @@ def mask_typed(digits: str) -> str:
     '1001'
     """
     if digits.startswith(("0", "+")):
-        shown = 3
-        tail = 2 if len(digits) >= 8 else 0
-        hidden = max(0, len(digits) - shown - tail)
-        return digits[:shown] + HIDDEN * hidden + (digits[-tail:] if tail else "")
+        return mask_phone(digits)
     twelve = digits.startswith(("19", "20"))
     # Ten digits starting 19 or 20 are most often twelve on their way, not a whole number.
     if (len(digits) == 12 or (len(digits) == 10 and not twelve)) \

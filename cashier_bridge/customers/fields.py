@@ -17,7 +17,18 @@ Each :class:`Field` says:
 - ``write``: the :class:`~cashier_bridge.permissions.Action` a person needs to set it (the
   credit terms: :attr:`Action.edit_credit_terms`, managers and admins); None: read-only;
 - ``erased``: emptied when the customer is erased (GDPR), and with the merged-away customer;
-- ``merge``: how a merge combines the kept customer's value with the other's (:class:`Merge`).
+- ``merge``: how a merge combines the kept customer's value with the other's (:class:`Merge`);
+- ``required``: a new customer must be given it; ``always``: every stored customer has one (its
+  column is NOT NULL, its record attribute never None), ``default`` when none was given;
+- ``doc`` and ``doc_in``: the API's description of it as shown and as taken; ``api_type``: the
+  API's type where it is not ``type`` (an id, a bounded number); ``shown_type``: the record's
+  (the group is shown by its name).
+
+From the entry alone come: its column (:mod:`cashier_bridge.registry.schema`, where no
+constraint needs saying), :class:`~cashier_bridge.registry.records.CustomerRecord`'s attribute,
+the API's models (and so the OpenAPI document), a CSV column (``csv``, read with ``read``,
+written by its type), the back office's form input and profile line, the GDPR export, erase and
+the merge preview.  So a new field is its entry here and the migration adding its column.
 """
 
 from __future__ import annotations
@@ -33,6 +44,8 @@ from cashier_bridge.customers.rules import AccountStatus, InvalidCustomer
 from cashier_bridge.identity import personnummer
 from cashier_bridge.identity import phone as phone_id
 from cashier_bridge.identity.errors import IdentityError
+from cashier_bridge.ids import Id
+from cashier_bridge.money import percent
 from cashier_bridge.permissions import Action
 
 
@@ -77,6 +90,14 @@ class Field:
     erased: bool = True
     merge: Merge = Merge.gap
     form: bool = True  # on the back office's details form
+    required: bool = False
+    always: bool = False
+    default: Any = None
+    doc: str = ""
+    doc_in: str = ""
+    api_type: Any = None
+    highest: int | None = None  # a whole number's largest (its smallest is 0)
+    shown_type: Any = None
 
     def __post_init__(self) -> None:
         # Defaults that repeat the name, filled here so the table says only what differs.
@@ -95,13 +116,37 @@ class Field:
     @property
     def erased_values(self) -> dict[str, Any]:
         """Its columns when emptied: names (never NULL) become "", the rest NULL."""
-        empty = "" if self.name in _REQUIRED else None
+        empty = "" if self.always else None
         return dict.fromkeys(self.columns, empty)
+
+    @property
+    def record_type(self) -> Any:
+        """The type of its (first) record attribute."""
+        shown = self.shown_type or self.type
+        return shown if self.always else shown | None
+
+
+def from_text(field: Field, text: str) -> Any:
+    """A value typed as text (a form's box, a file's cell) as the field's type, for its reader;
+    "" is nothing given.  Raises InvalidCustomer."""
+    text = text.strip()
+    if not text or issubclass(field.type, str):  # text, and an enum's value
+        return text or None
+    if field.type is int:
+        try:
+            return int(text)
+        except ValueError:
+            raise InvalidCustomer(field.name, f"'{text}' is not a whole number") from None
+    if field.type is dt.date:
+        try:
+            return dt.date.fromisoformat(text)
+        except ValueError:
+            raise InvalidCustomer(field.name, f"'{text}' is not a date (year-month-day, like "
+                                              "1985-03-12)") from None
+    raise InvalidCustomer(field.name, "cannot be typed")
 
 
 # --- readers: a typed value → its column values; raise InvalidCustomer -------------------------
-
-_REQUIRED = ("first_name", "last_name")
 
 
 def _name(field: str) -> Reader:
@@ -183,28 +228,32 @@ def _bounded(field: str, highest: int) -> Reader:
 BIRTH_DATE_FROM_ID = "birth_date"
 
 CREDIT = Action.edit_credit_terms
+# The API's docs are English: a rate reads as money.percent writes it there.
+RATE_EXAMPLE = f"250 = {percent(250, locale='en')}"
 
 # In the order of the back office's form.
 FIELDS: tuple[Field, ...] = (
     Field("first_name", str, "First name", _name("first_name"),
           columns=("first_name", "first_name_key"), max_length=rules.MAX_NAME,
-          csv=("first_name",), merge=Merge.kept),
+          csv=("first_name",), merge=Merge.kept, required=True, always=True),
     Field("last_name", str, "Last name", _name("last_name"),
           columns=("last_name", "last_name_key"), max_length=rules.MAX_NAME,
-          csv=("last_name",), merge=Merge.kept),
+          csv=("last_name",), merge=Merge.kept, required=True, always=True),
     Field("company_name", str, "Company", _text("company_name", 100), max_length=100,
           csv=("company_name",)),
     Field("email", str, "E-mail", _email, columns=("email", "email_key"), max_length=254,
           csv=("email",)),
-    Field("phone", str, "Phone", _phone, max_length=20, csv=("mobile", "phone")),
+    Field("phone", str, "Phone", _phone, max_length=20, csv=("mobile", "phone"), doc="E.164",
+          doc_in="any format; read with the shop's region"),
     Field("personal_id", str, "Personnummer", _personal_id,
           columns=("personal_id_fingerprint", "personal_id_masked"),
           record=("personal_id_masked", "personal_id_fingerprint"),
           api_out="personal_id_masked", max_length=13, csv=("personal_id",),
-          merge=Merge.identifier),
+          merge=Merge.identifier,
+          doc_in="a full personnummer; only a fingerprint and a masked form are kept"),
     Field("birth_date", dt.date, "Birth date", _birth_date, csv=("date_of_birth",)),
     Field("customer_code", str, "Customer number", _customer_code, max_length=64,
-          csv=("customer_code",), merge=Merge.kept),
+          csv=("customer_code",), merge=Merge.kept, always=True, doc_in="assigned when absent"),
     Field("street", str, "Street", _text("street", 200), max_length=200,
           csv=("postal_address1", "postal_address2", "postal_suburb"), merge=Merge.address),
     Field("postal_code", str, "Postal code", _postal("postal_code"),
@@ -227,28 +276,38 @@ FIELDS: tuple[Field, ...] = (
     # Credit terms: the form shows them in kronor and per cent (admin/customers.py).
     Field("account_limit_minor", int, "Account limit",
           _bounded("account_limit_minor", rules.MAX_ACCOUNT_LIMIT_MINOR), write=CREDIT,
-          erased=False, form=False),
+          erased=False, form=False, highest=rules.MAX_ACCOUNT_LIMIT_MINOR,
+          doc="in minor units; null: no limit set",
+          doc_in="credit terms (scope admin): the account limit in minor units"),
     Field("account_status", AccountStatus, "Account status", _account_status, write=CREDIT,
-          erased=False, merge=Merge.kept, form=False),
+          erased=False, merge=Merge.kept, form=False, always=True, default=AccountStatus.active,
+          doc="may the customer buy on account: active, on_hold (for now), closed",
+          doc_in="credit terms (scope admin): active, on_hold or closed"),
     Field("loyalty_rate_bp", int, "Loyalty rate",
           _bounded("loyalty_rate_bp", rules.MAX_LOYALTY_RATE_BP), write=CREDIT, erased=False,
-          form=False),
+          form=False, highest=rules.MAX_LOYALTY_RATE_BP,
+          doc=f"basis points of a sale earned as loyalty balance ({RATE_EXAMPLE})",
+          doc_in=f"credit terms (scope admin): loyalty in basis points ({RATE_EXAMPLE})"),
     # Moving a customer between groups is a manager's (the profile's group form).
     Field("group_id", int, "Group", _group, record=("customer_group",), api_out="group",
-          csv=("customer_group_name",), write=Action.manage_groups, erased=False, form=False),
+          csv=("customer_group_name",), write=Action.manage_groups, erased=False, form=False,
+          api_type=Id, shown_type=str),
     # Kept by the register (sales); set from a file for a new customer only.
     Field("account_balance_minor", int, "Account balance", None, api_out="balances",
-          csv=("account_balance",), write=None, erased=False, merge=Merge.added, form=False),
+          csv=("account_balance",), write=None, erased=False, merge=Merge.added, form=False,
+          always=True, default=0),
     Field("loyalty_balance_minor", int, "Loyalty balance", None, api_out="balances",
-          csv=("loyalty_balance",), write=None, erased=False, merge=Merge.added, form=False),
+          csv=("loyalty_balance",), write=None, erased=False, merge=Merge.added, form=False,
+          always=True, default=0),
     Field("store_credit_minor", int, "Store credit", None, api_out="balances",
-          csv=("store_credit",), write=None, erased=False, merge=Merge.added, form=False),
-    Field("created_via", str, "Created via", None, write=None, erased=False,
-          merge=Merge.kept, form=False),
+          csv=("store_credit",), write=None, erased=False, merge=Merge.added, form=False,
+          always=True, default=0),
+    Field("created_via", str, "Created via", None, max_length=32, write=None, erased=False,
+          merge=Merge.kept, form=False, always=True),
     Field("created_at", dt.datetime, "Created", None, write=None, erased=False,
-          merge=Merge.kept, form=False),
+          merge=Merge.kept, form=False, always=True),
     Field("updated_at", dt.datetime, "Changed", None, write=None, erased=False,
-          merge=Merge.kept, form=False),
+          merge=Merge.kept, form=False, always=True),
 )
 
 BY_NAME: dict[str, Field] = {f.name: f for f in FIELDS}

@@ -14,6 +14,7 @@ import phonenumbers
 
 from cashier_bridge.identity.clean import payload
 from cashier_bridge.identity.errors import IdentityError, InvalidFormat, InvalidLength, Unreadable
+from cashier_bridge.identity.masking import mask_phone
 
 # How people space and group a number; none of it is part of it.
 _SEPARATORS = re.compile(r"[\s\-().\u2010-\u2015/]+")
@@ -109,12 +110,9 @@ def format(number: str, region: str = "SE") -> str:
 
 
 def mask(number: str) -> str:
-    """Country code and last two digits of an E.164 number only: what a screen may show.
+    """What a screen may show of an E.164 number: the one masked form (:mod:`.masking`).
 
     >>> mask("+46701234567")
-    '+46 ******* 67'
+    '+46*******67'
     """
-    digits = [c for c in number if c.isdigit()]
-    if len(digits) <= 4:
-        return "*" * len(digits)
-    return "+" + "".join(digits[:2]) + " " + "*" * (len(digits) - 4) + " " + "".join(digits[-2:])
+    return mask_phone(number)

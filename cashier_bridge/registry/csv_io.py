@@ -19,10 +19,10 @@ import datetime as dt
 import io
 import itertools
 import re
-from collections import Counter
+from collections import Counter, namedtuple
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO, NamedTuple, TextIO
+from typing import TYPE_CHECKING, Any, BinaryIO, NamedTuple, TextIO
 
 from cashier_bridge.customers import fields as customer_fields
 from cashier_bridge.identity import personnummer, phone
@@ -235,7 +235,9 @@ def _out_phone(values: dict[str, Any]) -> str:
 
 _NOTE_LINE = "appended to the note as a line \"{name}: …\""
 
-FIELDS: tuple[Column, ...] = (
+# Written out: Lightspeed's columns and the fields read from several or in their own way.  A
+# field of the table with a ``csv`` column not here gets one from its entry (:func:`_of_field`).
+_WRITTEN: tuple[Column, ...] = (
     Column("id", None, None, "not kept: Lightspeed's own id (customers get ours)"),
     Column("customer_code", "customer_code", _code,
            "customer code (matches a stored customer; a new one gets the next free code when "
@@ -306,6 +308,37 @@ FIELDS: tuple[Column, ...] = (
            "store credit, for new customers only", source="selfreg",
            export=_out_money("store_credit_minor")),
 )
+_CONTEXT = customer_fields.Context()
+
+
+def _of_field(f: customer_fields.Field) -> Column:
+    """A field's column from its table entry: read as the form reads it, written by type."""
+    (column,) = f.columns  # one stored value, under the field's name
+    read_value = f.read
+    assert read_value is not None, f.name
+
+    def read(value: str, name: str) -> Any:
+        try:
+            return read_value(customer_fields.from_text(f, value), _CONTEXT)[column]
+        except fields.InvalidCustomer as err:
+            raise RowError(f"{name}: {str(err).partition(': ')[2]}", name) from None
+
+    def write(values: dict[str, Any]) -> str:
+        value = values.get(column)
+        if value is None:
+            return ""
+        return value.isoformat() if isinstance(value, dt.date) else _guard(str(value))
+
+    return Column(f.csv[0], f.name, read, f.label.lower(), source="selfreg", export=write)
+
+
+_OF_FIELDS = tuple(f for f in customer_fields.FIELDS
+                   if f.csv and f.csv[0] not in {c.name for c in _WRITTEN})
+FIELDS: tuple[Column, ...] = (*_WRITTEN, *map(_of_field, _OF_FIELDS))
+# The values those columns give, kept as they are read (a ParsedRow's last fields).
+MORE = tuple(f.name for f in _OF_FIELDS)
+# The values that are dates (written to a stored preview as text).
+DATES = ("birth_date", *(f.name for f in _OF_FIELDS if f.type is dt.date))
 
 HEADER = tuple(c.name for c in FIELDS)
 _BY_NAME: dict[str, Column] = {
@@ -330,7 +363,7 @@ COLUMNS = (
 )
 
 
-class ParsedRow(NamedTuple):
+class _Row(NamedTuple):
     """One row, normalised.  ``None`` means nothing was given: keep what is stored.  A tuple:
     a stored preview's rows are written and read back as lists of these values, and
     ``ParsedRow._make`` is the cheapest way back (a dataclass of 24 fields cost 5 µs a row)."""
@@ -359,6 +392,20 @@ class ParsedRow(NamedTuple):
     account_balance_minor: int | None = None
     store_credit_minor: int | None = None
     phone_column: str | None = None  # the column the phone came from, as the file names it
+    # … and one value per field of MORE (a field with a column from its table entry).
+
+
+if TYPE_CHECKING:
+    ParsedRow = _Row
+else:
+    ParsedRow = namedtuple("ParsedRow", (*_Row._fields, *MORE),
+                           defaults=(None,) * (len(_Row._fields) + len(MORE)))
+    ParsedRow.__doc__ = _Row.__doc__
+
+# The values read that a row keeps as they are (the rest are combined or checked together).
+_COPIED = tuple(k for k in (*_Row._fields, *MORE)
+                if k in {key for key, _ in _READERS.values()}
+                and k not in ("phone", "note", "birth_date"))
 
 
 # --- reading a file -------------------------------------------------------------------------
@@ -590,10 +637,7 @@ def parse_row(cells: dict[str, str], *, region: str, fingerprint: Callable[[str]
         key, read = _READERS[name]
         got[key] = read(value, names.get(name, name))
 
-    values: dict[str, Any] = {k: got[k] for k in (
-        "customer_code", "first_name", "last_name", "company_name", "email", "postal_code",
-        "city", "country", "delivery_postal_code", "delivery_city", "delivery_country",
-        "customer_group", "marketing_consent", *CREATE_ONLY) if k in got}
+    values: dict[str, Any] = {k: got[k] for k in _COPIED if k in got}
     if "first_name" not in got and "last_name" not in got and "name" in got:
         first, _, last = got["name"].rpartition(" ")
         values.update(first_name=first or None, last_name=last)

@@ -43,6 +43,7 @@ import zlib
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter
 from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple, TextIO, cast
 
@@ -814,6 +815,8 @@ class ImportStore:
 
 _ROW_FIELDS = csv_io.ParsedRow._fields
 _BIRTH = 1 + _ROW_FIELDS.index("birth_date")  # in a stored row, after its line
+# Other dates: those of fields with a column from their table entry (csv_io.MORE).
+_MORE_DATES = tuple(1 + _ROW_FIELDS.index(n) for n in csv_io.DATES if n != "birth_date")
 _MAKE_ROW = csv_io.ParsedRow._make
 
 
@@ -840,6 +843,9 @@ def _decode_chunk(body: bytes) -> tuple[list[tuple[int, csv_io.ParsedRow]], list
     for values in data["rows"]:
         if values[_BIRTH] is not None:
             values[_BIRTH] = born(values[_BIRTH])
+        for at in _MORE_DATES:
+            if values[at] is not None:
+                values[at] = born(values[at])
         parsed.append((values[0], _MAKE_ROW(values[1:])))
     return parsed, [RowIssue(*issue) for issue in data["issues"]]
 
@@ -1205,24 +1211,16 @@ def _create(conn: Connection, creates: Sequence[Planned], batch_id: int, actor: 
         last_key = keys.get(r.last_name)
         if last_key is None:
             last_key = keys[r.last_name] = search_key(r.last_name)
-        rows.append({
-            "customer_code": code, "first_name": r.first_name, "last_name": r.last_name,
-            "first_name_key": first_key, "last_name_key": last_key,
-            "company_name": r.company_name, "email": r.email,
-            "email_key": email_key(r.email) if r.email else None, "phone": r.phone,
-            "personal_id_fingerprint": r.personal_id_fingerprint,
-            "personal_id_masked": r.personal_id_masked, "birth_date": r.birth_date,
-            "street": r.street, "postal_code": r.postal_code, "city": r.city,
-            "country": r.country, "delivery_street": r.delivery_street,
-            "delivery_postal_code": r.delivery_postal_code, "delivery_city": r.delivery_city,
-            "delivery_country": r.delivery_country, "note": r.note,
-            "group_id": _group(conn, r.customer_group, groups) if r.customer_group else None,
-            "created_via": "import", "created_at": now, "updated_at": now,
-            "import_batch_id": batch_id,
-            "loyalty_balance_minor": r.loyalty_balance_minor or 0,
-            "account_balance_minor": r.account_balance_minor or 0,
-            "store_credit_minor": r.store_credit_minor or 0,
-        })
+        values = dict(zip(_STORED_AS_READ, _AS_READ(r), strict=True))
+        values.update(
+            customer_code=code, first_name_key=first_key, last_name_key=last_key,
+            email_key=email_key(r.email) if r.email else None,
+            group_id=_group(conn, r.customer_group, groups) if r.customer_group else None,
+            created_via="import", created_at=now, updated_at=now, import_batch_id=batch_id,
+            loyalty_balance_minor=r.loyalty_balance_minor or 0,
+            account_balance_minor=r.account_balance_minor or 0,
+            store_credit_minor=r.store_credit_minor or 0)
+        rows.append(values)
     try:
         with conn.begin_nested():
             _insert_new(conn, rows)
@@ -1264,6 +1262,12 @@ def _create(conn: Connection, creates: Sequence[Planned], batch_id: int, actor: 
          "detail": head + json.dumps(v["customer_code"], ensure_ascii=False) + tail}
         for v in rows])
     return len(rows)
+
+
+# A new customer's columns that are a row's values as read (the rest are worked out above).
+_STORED_AS_READ = tuple(n for n in csv_io.ParsedRow._fields if n in customers.c
+                        and n not in ("customer_code", *csv_io.CREATE_ONLY))
+_AS_READ = attrgetter(*_STORED_AS_READ)
 
 
 def _insert_new(conn: Connection, rows: list[dict[str, Any]]) -> None:

@@ -68,18 +68,28 @@ _EMPTIED: dict[str, Any] = {
     **dict.fromkeys(BALANCES, 0),
 }
 
-# What the preview shows, in order: (key, label).  "address", "delivery" and "personal_id"
-# stand for several columns.
-SHOWN: tuple[tuple[str, str], ...] = (
-    ("customer_code", "Customer number"), ("first_name", "First name"),
-    ("last_name", "Last name"), ("personal_id", "Personnummer"), ("birth_date", "Birth date"),
-    ("phone", "Phone"), ("email", "E-mail"), ("company_name", "Company"),
-    ("address", "Address"), ("delivery", "Delivery address"), ("group", "Group"),
-    ("account_balance_minor", "Account balance"), ("loyalty_balance_minor", "Loyalty balance"),
-    ("store_credit_minor", "Store credit"), ("account_status", "Account status"),
-    ("account_limit_minor", "Account limit"), ("loyalty_rate_bp", "Loyalty rate"),
-    ("note", "Note"),
-)
+# What the preview shows, in the field table's order: (key, label).  "address", "delivery"
+# and "personal_id" stand for several columns, "group" for the group's name; what the register
+# keeps of its own (when and how a customer came) is not merged and not shown.
+_BLOCK_KEYS = {Merge.address: ("address", "Address"),
+               Merge.delivery: ("delivery", "Delivery address")}
+
+
+def _shown() -> tuple[tuple[str, str], ...]:
+    out: dict[str, str] = {}
+    for f in FIELDS:
+        if f.write is None and f.merge is Merge.kept:
+            continue
+        key, label = _BLOCK_KEYS.get(f.merge, (f.columns[0], f.label))
+        if f.merge is Merge.identifier:
+            key = f.name
+        elif f.name == "group_id":
+            key = "group"
+        out.setdefault(key, label)
+    return tuple(out.items())
+
+
+SHOWN = _shown()
 
 
 class MergeRefused(Exception):

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, make_dataclass
 from operator import attrgetter
 from typing import Any
 
+from cashier_bridge.customers import fields as customer_fields
 from cashier_bridge.customers.rules import AccountStatus
 from cashier_bridge.protocol import CustomerCard
 
@@ -14,57 +15,46 @@ __all__ = ["AccountStatus", "CustomerRecord", "DuplicateCustomer", "ImportReport
            "record_from_row"]
 
 
-@dataclass(frozen=True)
-class CustomerRecord:
-    """A stored customer.  Its attributes are the field table's ``record`` names
-    (cashier_bridge.customers.fields; a test keeps the two the same) and the row's id."""
+def _to_card(self: Any, *, matched_on: str | None = None, is_new: bool = False) -> CustomerCard:
+    return CustomerCard(
+        id=self.id,
+        customer_code=self.customer_code,
+        first_name=self.first_name,
+        last_name=self.last_name,
+        phone=self.phone,
+        email=self.email,
+        personal_id_masked=self.personal_id_masked,
+        created_via=self.created_via,
+        is_new=is_new,
+        matched_on=matched_on,
+    )
 
-    id: int
-    customer_code: str
-    first_name: str
-    last_name: str
-    phone: str | None  # E.164
-    email: str | None  # lower-cased
-    personal_id_masked: str | None
-    birth_date: dt.date | None
-    created_via: str
-    created_at: dt.datetime
-    updated_at: dt.datetime
-    street: str | None = None
-    postal_code: str | None = None
-    city: str | None = None
-    country: str | None = None
-    customer_group: str | None = None
-    account_balance_minor: int = 0
-    loyalty_balance_minor: int = 0
-    store_credit_minor: int = 0
-    note: str | None = None
-    company_name: str | None = None
-    # Where goods go when it is not the postal address (street … country above).
-    delivery_street: str | None = None
-    delivery_postal_code: str | None = None
-    delivery_city: str | None = None
-    delivery_country: str | None = None
-    # Credit terms (only managers and admins change them): None means no limit / no rate set.
-    account_limit_minor: int | None = None
-    account_status: AccountStatus = AccountStatus.active
-    loyalty_rate_bp: int | None = None  # basis points: 250 = 2.5 % of a sale back as loyalty
-    # Compared, never shown: tells a customer found by phone apart from the shopper.
-    personal_id_fingerprint: str | None = field(default=None, repr=False)
 
-    def to_card(self, *, matched_on: str | None = None, is_new: bool = False) -> CustomerCard:
-        return CustomerCard(
-            id=self.id,
-            customer_code=self.customer_code,
-            first_name=self.first_name,
-            last_name=self.last_name,
-            phone=self.phone,
-            email=self.email,
-            personal_id_masked=self.personal_id_masked,
-            created_via=self.created_via,
-            is_new=is_new,
-            matched_on=matched_on,
-        )
+def _attributes() -> list[tuple[str, Any, Any]]:
+    """(name, type, dataclass field) of the record: the id, then each field's ``record`` names;
+    those every customer has and that have no default first (a dataclass wants them so)."""
+    plain: list[tuple[str, Any, Any]] = [("id", int, field())]
+    defaulted: list[tuple[str, Any, Any]] = []
+    for f in customer_fields.FIELDS:
+        for n, attribute in enumerate(f.record):
+            kind = f.record_type if n == 0 else str | None
+            if f.always and f.default is None:
+                plain.append((attribute, kind, field()))
+            else:
+                # A fingerprint is compared, never shown: out of the record's repr (and logs).
+                defaulted.append((attribute, kind, field(
+                    default=f.default, repr=not attribute.endswith("_fingerprint"))))
+    return plain + defaulted
+
+
+# A stored customer: the field table's ``record`` attributes (cashier_bridge.customers.fields)
+# and the row's id, made from the table so that a new field is on it without a second edit
+# (docs/decisions.md, "The record is made from the field table").
+CustomerRecord = make_dataclass(
+    "CustomerRecord", _attributes(), frozen=True,
+    namespace={"to_card": _to_card,
+               "__doc__": "A stored customer (the field table's record attributes and its id)."})
+CustomerRecord.__module__ = __name__  # for pickling and reprs (make_dataclass's from 3.12)
 
 
 @dataclass(frozen=True)

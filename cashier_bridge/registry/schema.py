@@ -8,6 +8,9 @@ PostgreSQL those columns use the "C" collation so that a plain b-tree index serv
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import Any
+
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -25,7 +28,9 @@ from sqlalchemy import (
     false,
     text,
 )
+from sqlalchemy.types import TypeEngine
 
+from cashier_bridge.customers.fields import FIELDS, Field
 from cashier_bridge.registry.timestamps import UtcDateTime
 
 NAMING = {
@@ -52,13 +57,11 @@ customer_groups = Table(
     Column("is_default", Boolean(), nullable=False, server_default=false()),
 )
 
-customers = Table(
-    "customers",
-    metadata,
-    Column("id", Id, primary_key=True),
+# The customers table: a column per field of the field table (cashier_bridge.customers.fields),
+# its type from the field's; written out below only where it says more (a key, a constraint,
+# another width), then the registry's own bookkeeping.
+_SAID: dict[str, Column[Any]] = {c.name: c for c in (
     Column("customer_code", String(64), nullable=False, unique=True),
-    Column("first_name", String(100), nullable=False),
-    Column("last_name", String(100), nullable=False),
     Column("first_name_key", SearchKey, nullable=False),
     Column("last_name_key", SearchKey, nullable=False),
     Column("email", String(254), unique=True),
@@ -67,32 +70,41 @@ customers = Table(
     Column("phone", String(20), unique=True),
     Column("personal_id_fingerprint", String(64), unique=True),
     Column("personal_id_masked", String(16)),
-    Column("birth_date", Date()),
-    Column("street", String(200)),
-    Column("postal_code", String(16)),
-    Column("city", String(100)),
-    Column("country", String(56)),
     Column("group_id", Id, ForeignKey("customer_groups.id", ondelete="SET NULL")),
-    Column("created_via", String(32), nullable=False),
-    Column("request_key", String(128), unique=True),
-    Column("created_at", UtcDateTime(), nullable=False),
-    Column("updated_at", UtcDateTime(), nullable=False),
-    Column("erased_at", UtcDateTime()),
-    # Money in minor units (öre, cents): integers add up exactly.
-    Column("account_balance_minor", BigInteger(), nullable=False, server_default="0"),
-    Column("loyalty_balance_minor", BigInteger(), nullable=False, server_default="0"),
-    Column("store_credit_minor", BigInteger(), nullable=False, server_default="0"),
-    Column("note", Text()),
     # Credit terms the back office sets (managers only): an account's limit and status, and the
     # loyalty rate in basis points (500 = 5 % of a sale back as loyalty balance).
-    Column("account_limit_minor", BigInteger()),
     Column("account_status", String(16), nullable=False, server_default="active"),
     Column("loyalty_rate_bp", Integer()),
-    Column("company_name", String(100)),
-    Column("delivery_street", String(200)),
-    Column("delivery_postal_code", String(16)),
-    Column("delivery_city", String(100)),
-    Column("delivery_country", String(56)),
+)}
+
+
+def _sql_type(field: Field) -> TypeEngine[Any]:
+    if field.type is dt.datetime:
+        return UtcDateTime()
+    if field.type is dt.date:
+        return Date()
+    if field.type is int:
+        return BigInteger()  # money in minor units (öre, cents): integers add up exactly
+    if field.max_length is not None and field.max_length <= 255:
+        return String(field.max_length)
+    return Text()
+
+
+def _column(field: Field, name: str) -> Column[Any]:
+    said = _SAID.get(name)
+    if said is not None:
+        return said
+    default = None if field.default is None else str(field.default)
+    return Column(name, _sql_type(field), nullable=not field.always, server_default=default)
+
+
+customers = Table(
+    "customers",
+    metadata,
+    Column("id", Id, primary_key=True),
+    *(_column(f, name) for f in FIELDS for name in f.columns),
+    Column("request_key", String(128), unique=True),
+    Column("erased_at", UtcDateTime()),
     # A customer merged into another stays (hidden, like an erased one) so the merge can be
     # undone; the import that created a customer, so that import can be undone.
     Column("merged_into_id", Id),

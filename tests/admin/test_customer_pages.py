@@ -193,7 +193,7 @@ def test_the_profile_shows_details_addresses_balances_sales_and_audit(
     page = client.get(f"/admin/customers/{customer_id}")
     assert page.status_code == 200
     assert text_of(page, "customer-name") == "Anna Andersson"
-    assert text_of(page, "company") == "Andersson Bygg AB"
+    assert text_of(page, "company-name") == "Andersson Bygg AB"
     assert text_of(page, "phone") == "+46701234567"
     assert text_of(page, "group") == "All customers"
     assert "Storgatan 1<br>111 51 Stockholm" in page.text
@@ -255,7 +255,7 @@ def test_a_cashier_creates_a_customer_who_has_a_profile(client: TestClient,
     assert done.status_code == 303, done.text
     page = client.get(done.headers["location"])
     assert text_of(page, "done") == "The customer was created."
-    assert text_of(page, "phone") == "+46707654321" and text_of(page, "company") == \
+    assert text_of(page, "phone") == "+46707654321" and text_of(page, "company-name") == \
         "Dahls Blommor"
     assert "staff:kim" in page.text[page.text.index('id="audit-trail"'):]
     created = registry.customers.search("cecilia dahl")[0]

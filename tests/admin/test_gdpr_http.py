@@ -245,3 +245,18 @@ def test_settings_show_the_privacy_settings_read_only(client: TestClient) -> Non
     assert "valid 180 seconds" in text_of(page, "token-lifetime")
     assert "Yes, send me offers and news by text message and e-mail." in page.text
     assert "<form" not in page.text.split('id="where"')[1]  # nothing to change here
+
+
+def test_the_printable_pages_history_says_what_each_entry_did_in_words(
+        client: TestClient, registry: Registry) -> None:
+    """The history column reads "created", "changed"…, not the stored action codes."""
+    import re
+
+    registry.customers.update(1, {"city": "Uppsala"}, region="SE", actor="staff:root")
+    login(client, "root")
+    page = client.get("/admin/customers/1/export")
+    table = page.text.split('id="audit"', 1)[1].split("</table>", 1)[0]
+    what = [row[2] for row in re.findall(r"<tr><td>(.*?)</td><td>(.*?)</td><td>(.*?)</td>",
+                                         table)]
+    assert "created" in what and "changed" in what, what
+    assert not {"create", "update"} & set(what), what

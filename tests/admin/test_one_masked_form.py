@@ -39,3 +39,15 @@ def test_a_members_personnummer_reads_the_same_on_kiosk_console_and_back_office(
     # The kiosk shows what the shopper typed, masked, in either length.
     kiosk_long, kiosk_short = mask_typed("198503121249"), mask_typed("8503121249")
     assert {back_office, console, kiosk_long, kiosk_short} == {"19850312-****"}
+
+
+def test_a_phone_number_reads_the_same_on_the_kiosk_and_as_the_bridge_shows_it() -> None:
+    """Typed at the kiosk, or read by the bridge (a scanned card, the phone page) and shown as
+    the candidate's masked form: the same number, the same characters hidden."""
+    from cashier_bridge.identity import classify
+
+    read = classify.classify("+46701234567")
+    bridge = next(r.masked for r in read.readings if r.kind == "phone")
+    assert mask_typed("+46701234567") == bridge == "+46*******67"
+    # Typed the Swedish way it keeps its own first digits, hidden the same way.
+    assert mask_typed("0701234567") == "070*****67"

@@ -12,7 +12,6 @@ the reason next to it.  Nothing personal is logged: staff and customers by id.
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import hmac
 import re
 import secrets
@@ -77,8 +76,24 @@ SECTIONS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
                                  if f.merge is Merge.address)),
     ("Delivery address", "(if not the postal address)",
      tuple(f.name for f in customer_fields.FORM if f.merge is Merge.delivery)),
-    ("", "", ("note",)),
+    ("", "", tuple(f.name for f in customer_fields.FORM if f.merge is Merge.joined)),
 )
+# The profile's details: the form's "Person" fields but the name (its heading), as (element id,
+# label, record attribute).
+PROFILE: tuple[tuple[str, str, str], ...] = tuple(
+    (f.name.replace("_", "-"), f.label, f.record[0]) for f in customer_fields.FORM
+    if f.name in SECTIONS[0][2] and not f.required)
+# The profile's addresses: (element id, heading, columns, what it says when there is none).
+_ADDRESSES = (("postal-address", "Postal address", customer_fields.columns_of(Merge.address), "—"),
+              ("delivery-address", "Delivery address",
+               customer_fields.columns_of(Merge.delivery), "the postal address"))
+
+
+def address_lines(record: CustomerRecord) -> list[tuple[str, str, list[Any], str]]:
+    return [(at, heading, [getattr(record, k) for k in columns], none)
+            for at, heading, columns, none in _ADDRESSES]
+
+
 # How a field is typed on the page, where it is not a line of text.
 INPUTS = {"email": "email", "phone": "tel", "note": "textarea"}
 HINTS = {"birth_date": "ÅÅÅÅ-MM-DD", "personal_id": "ÅÅÅÅMMDD-NNNN"}
@@ -155,9 +170,6 @@ def _detail_values(form: Mapping[str, str], *, editing: bool) -> dict[str, Any]:
             if editing:
                 given[name] = value  # the registry says why a code cannot be empty
             continue
-        if name == "birth_date":
-            given[name] = value  # parsed below, with the others' errors
-            continue
         given[name] = value if value else None
     return given
 
@@ -169,16 +181,9 @@ def _check(given: Mapping[str, Any], region: str, registry: Registry
     out: dict[str, Any] = {}
     errors: dict[str, str] = {}
     for name, value in given.items():
-        if name == "birth_date":
-            if not value:
-                out[name] = None
-                continue
-            try:
-                out[name] = dt.date.fromisoformat(value)
-            except ValueError:
-                errors[name] = f"'{value}' is not a date (year-month-day, like 1985-03-12)"
-            continue
         try:
+            if isinstance(value, str):  # as typed: a number or a date is read as one first
+                value = customer_fields.from_text(customer_fields.BY_NAME[name], value)
             normalise({name: value}, region=region, fingerprint=registry.fingerprint)
         except InvalidCustomer as err:
             errors[err.field if err.field != "personal_id_fingerprint" else "personal_id"] = \
@@ -246,7 +251,8 @@ def _duplicate_reason(err: DuplicateCustomer) -> str:
 
 
 def _form_of(record: CustomerRecord) -> dict[str, str]:
-    values = {name: str(getattr(record, name, None) or "") for name, _ in DETAILS}
+    values = {name: "" if (value := getattr(record, name, None)) is None else str(value)
+              for name, _ in DETAILS}
     values["personal_id"] = ""
     values["birth_date"] = record.birth_date.isoformat() if record.birth_date else ""
     limit = record.account_limit_minor
@@ -275,7 +281,8 @@ def customers_router(settings: Settings, page: Callable[..., HTMLResponse]) -> A
         return page(request, template, status, may={a.value: allowed(role, a) for a in Action},
                     kronor=money, percent=percent, labels=LABELS, audited=audited_value,
                     action_texts=ACTION_TEXT[DEFAULT_LANGUAGE], sections=SECTIONS, inputs=INPUTS,
-                    hints=HINTS, form_labels=FORM_LABELS, **context)
+                    hints=HINTS, form_labels=FORM_LABELS, profile=PROFILE,
+                    address_lines=address_lines, **context)
 
     async def customer_or_404(registry: Registry, customer_id: int) -> CustomerRecord:
         try:

@@ -28,6 +28,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.engine import make_url
 
 from cashier_bridge.config import Settings, config_file
+from cashier_bridge.customers.fields import FIELDS, Merge, columns_of
 from cashier_bridge.customers.service import CustomerService
 from cashier_bridge.ids import ID_RULE, Id, parse_id
 from cashier_bridge.money import money, percent
@@ -56,6 +57,20 @@ _CSS_ENV = jinja2.Environment(loader=_CSS)
 PERSONAL_ID_NOTE = ("Only a keyed fingerprint (HMAC-SHA256) of the personnummer is stored, for "
                     "matching, and the masked form shown here; never the number itself.")
 
+# From the field table: the export's profile is every field that is not an address, the group,
+# a balance, a credit term or the note (those have their own sections), by its name; the page
+# lists those but the name and when the customer came (said in sentences) under their labels.
+_SECTIONED = (Merge.address, Merge.delivery, Merge.joined, Merge.added)
+PROFILE = tuple(f for f in FIELDS if f.merge not in _SECTIONED
+                and f.write not in (Action.edit_credit_terms, Action.manage_groups))
+PROFILE_LINES = tuple((f.name, f.label) for f in PROFILE if not f.required and f.write)
+# What an erase takes that the delete page names as "label value" (the name, the personnummer,
+# the addresses, the note and the customer number are said in their own words).
+ERASED_LINES = tuple((f.label, f.columns[0]) for f in FIELDS
+                     if f.erased and not f.always and f.merge not in
+                     (Merge.identifier, Merge.address, Merge.delivery, Merge.joined))
+ADDRESSES = (columns_of(Merge.address), columns_of(Merge.delivery))
+
 
 def _iso(value: Any) -> Any:
     # To the second: what a person reads (and all the export needs to say when).
@@ -78,21 +93,18 @@ def personal_data(held: CustomerExport, *, shop: str, controller: str | None
                 "text": shown["text"] if shown else None,
                 "language": shown["language"] if shown else None}
 
-    def address(prefix: str) -> dict[str, Any]:
-        return {k: getattr(c, prefix + k) for k in ("street", "postal_code", "city", "country")}
+    def address(columns: tuple[str, ...]) -> dict[str, Any]:
+        # By the postal address's names: the delivery address's, without "delivery_".
+        return {k: getattr(c, column) for k, column in zip(ADDRESSES[0], columns, strict=True)}
 
     return {
         "export": {"shop": shop, "data_controller": controller or shop,
                    "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                    "customer_id": c.id},
         "profile": {
-            "customer_code": c.customer_code, "first_name": c.first_name,
-            "last_name": c.last_name, "personal_id": c.personal_id_masked,
-            "personal_id_note": PERSONAL_ID_NOTE if c.personal_id_fingerprint else None,
-            "birth_date": _iso(c.birth_date), "phone": c.phone, "email": c.email,
-            "company_name": c.company_name, "created_via": c.created_via,
-            "created_at": _iso(c.created_at), "updated_at": _iso(c.updated_at)},
-        "addresses": {"postal": address(""), "delivery": address("delivery_")},
+            **{f.name: _iso(getattr(c, f.record[0])) for f in PROFILE},
+            "personal_id_note": PERSONAL_ID_NOTE if c.personal_id_fingerprint else None},
+        "addresses": {"postal": address(ADDRESSES[0]), "delivery": address(ADDRESSES[1])},
         "group": c.customer_group,
         "balances": {"account_minor": c.account_balance_minor,
                      "loyalty_minor": c.loyalty_balance_minor,
@@ -231,7 +243,8 @@ def gdpr_router(settings: Settings, page: Callable[..., HTMLResponse]) -> APIRou
         data = await exported(request, customer_id, session, "page")
         merges = await asyncio.to_thread(registry_of(request).merges.merges_of, customer_id)
         return page(request, "gdpr_export.html", title="Personal data", data=data,
-                    merges=merges, money=money, percent=percent, detail=_detail_text)
+                    merges=merges, money=money, percent=percent, detail=_detail_text,
+                    profile_lines=PROFILE_LINES)
 
     @router.get("/customers/{customer_id}/export.json")
     async def export_json(request: Request, customer_id: Id, session: Exporter) -> Response:
@@ -252,6 +265,8 @@ def gdpr_router(settings: Settings, page: Callable[..., HTMLResponse]) -> APIRou
         sales = await asyncio.to_thread(registry.sales.list, customer_id)
         current = await asyncio.to_thread(registry.consents.current, customer_id)
         return page(request, "gdpr_delete.html", status, title="Delete customer", row=row,
+                    erased_lines=ERASED_LINES,
+                    addresses=[[row[k] for k in block] for block in ADDRESSES],
                     sales=len(sales), granted=sorted(p for p, e in current.items() if e.granted),
                     error=error)
 

@@ -5,24 +5,21 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, create_model
 
 from cashier_bridge.customers.fields import FIELDS
-from cashier_bridge.customers.rules import MAX_ACCOUNT_LIMIT_MINOR, MAX_LOYALTY_RATE_BP
+from cashier_bridge.customers.fields import Field as TableField
 from cashier_bridge.ids import Id
-from cashier_bridge.money import percent
 from cashier_bridge.registry.consents import AnswerSource, ConsentEntry
 from cashier_bridge.registry.customer_admin import AuditEntry, CustomerExport
 from cashier_bridge.registry.groups import Group
-from cashier_bridge.registry.records import AccountStatus, CustomerRecord
+from cashier_bridge.registry.records import CustomerRecord
 from cashier_bridge.registry.sales import Sale
 
 # Long enough for any valid value; the registry gives the precise reason below this.
 Text = Annotated[str, Field(max_length=2000)]
 Purpose = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
 
-# The API's docs are English: a rate reads as money.percent writes it there.
-RATE_EXAMPLE = f"250 = {percent(250, locale='en')}"
 
 
 class Strict(BaseModel):
@@ -83,40 +80,15 @@ class Balances(BaseModel):
     store_credit_minor: int
 
 
-class Customer(BaseModel):
+class _CustomerBase(BaseModel):
     id: int
-    customer_code: str
-    first_name: str
-    last_name: str
-    email: str | None
-    phone: str | None = Field(description="E.164")
-    personal_id_masked: str | None
-    birth_date: dt.date | None
-    street: str | None
-    postal_code: str | None
-    city: str | None
-    country: str | None
-    company_name: str | None
-    delivery_street: str | None
-    delivery_postal_code: str | None
-    delivery_city: str | None
-    delivery_country: str | None
     group: GroupRef
     balances: Balances
-    account_status: AccountStatus = Field(
-        description="may the customer buy on account: active, on_hold (for now), closed")
-    account_limit_minor: int | None = Field(description="in minor units; null: no limit set")
-    loyalty_rate_bp: int | None = Field(
-        description=f"basis points of a sale earned as loyalty balance ({RATE_EXAMPLE})")
-    note: str | None
-    created_via: str
-    created_at: dt.datetime
-    updated_at: dt.datetime
 
     @classmethod
     def of(cls, record: CustomerRecord, group_ids: dict[str, int]) -> Customer:
         group = record.customer_group or ""
-        return cls(
+        return cls(  # type: ignore[return-value]
             id=record.id,
             **{name: getattr(record, attribute) for name, attribute in _SHOWN},
             group=GroupRef(id=group_ids.get(group, 0), name=group),
@@ -130,45 +102,43 @@ _SHOWN = tuple((f.api_out, f.record[0]) for f in FIELDS
                if f.api_out and f.api_out not in ("group", "balances"))
 
 
-class CustomerFields(Strict):
-    email: Text | None = None
-    phone: Text | None = Field(None, description="any format; read with the shop's region")
-    personal_id: Text | None = Field(
-        None, description="a full personnummer; only a fingerprint and a masked form are kept")
-    birth_date: dt.date | None = None
-    street: Text | None = None
-    postal_code: Text | None = None
-    city: Text | None = None
-    country: Text | None = None
-    company_name: Text | None = None
-    delivery_street: Text | None = None
-    delivery_postal_code: Text | None = None
-    delivery_city: Text | None = None
-    delivery_country: Text | None = None
-    group_id: Id | None = None
-    note: Text | None = None
-    customer_code: Text | None = Field(None, description="assigned when absent")
-    marketing_consent: StrictBool | None = Field(
-        None, description="recorded in the consent log with source 'api'")
-    # Credit terms: scope admin (or a manager's back-office sign-in); 403 otherwise.
-    account_limit_minor: Annotated[int, Field(ge=0, le=MAX_ACCOUNT_LIMIT_MINOR)] | None = Field(
-        None, description="credit terms (scope admin): the account limit in minor units")
-    account_status: AccountStatus | None = Field(
-        None, description="credit terms (scope admin): active, on_hold or closed")
-    loyalty_rate_bp: Annotated[int, Field(ge=0, le=MAX_LOYALTY_RATE_BP)] | None = Field(
-        None, description=f"credit terms (scope admin): loyalty in basis points ({RATE_EXAMPLE})")
+def _shown(f: TableField) -> tuple[Any, Any]:
+    return (f.record_type, Field(description=f.doc) if f.doc else ...)
 
 
-class CustomerIn(CustomerFields):
-    first_name: Text
-    last_name: Text
+def _taken(f: TableField, *, required: bool) -> tuple[Any, Any]:
+    kind: Any = (f.api_type if f.api_type is not None
+                 else Text if f.type is str
+                 else Annotated[int, Field(ge=0, le=f.highest)] if f.highest is not None
+                 else f.type)
+    if required:
+        return (kind, Field(description=f.doc_in) if f.doc_in else ...)
+    return (kind | None, Field(None, description=f.doc_in or None))
 
 
-class CustomerPatch(CustomerFields):
-    """Any CustomerIn field; null clears an optional one."""
+# The models are made from the field table (cashier_bridge.customers.fields): a field added
+# there is shown, taken and documented (OpenAPI) without an edit here.
+Customer = create_model(
+    "Customer", __base__=_CustomerBase, __module__=__name__,
+    **{f.api_out: _shown(f) for f in FIELDS
+       if f.api_out and f.api_out not in ("group", "balances")})  # type: ignore[call-overload]
 
-    first_name: Text | None = None
-    last_name: Text | None = None
+CustomerFields = create_model(
+    "CustomerFields", __base__=Strict, __module__=__name__,
+    **{f.name: _taken(f, required=False) for f in FIELDS
+       if f.write is not None and not f.required},
+    marketing_consent=(StrictBool | None, Field(
+        None, description="recorded in the consent log with source 'api'")),
+)  # type: ignore[call-overload]
+
+CustomerIn = create_model(
+    "CustomerIn", __base__=CustomerFields, __module__=__name__,
+    **{f.name: _taken(f, required=True) for f in FIELDS if f.required})  # type: ignore[call-overload]
+
+CustomerPatch = create_model(
+    "CustomerPatch", __base__=CustomerFields, __module__=__name__,
+    __doc__="Any CustomerIn field; null clears an optional one.",
+    **{f.name: _taken(f, required=False) for f in FIELDS if f.required})  # type: ignore[call-overload]
 
 
 class CustomerPage(BaseModel):
