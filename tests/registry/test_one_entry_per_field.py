@@ -100,11 +100,11 @@ reg.imports.export(out)
 header, first = out.getvalue().splitlines()[:2]
 assert "shoe_size" in header.split(","), header
 assert dict(zip(header.split(","), first.split(",")))["shoe_size"] == "39", first
-report = reg.import_csv(io.StringIO("first_name,last_name,mobile,shoe_size\n"
+report = reg.imports.run(io.StringIO("first_name,last_name,mobile,shoe_size\n"
                                     "Bo,Berg,0701234568,44\nCai,Lind,0701234569,huge\n"))
 assert report.created == 1, report
 assert report.errors == [(3, "shoe_size: 'huge' is not a whole number")], report.errors
-bo = reg.search("Berg")[0]
+bo = reg.customers.search("Berg")[0]
 assert bo.shoe_size == 44, bo
 
 def field_of(page, name):
@@ -125,7 +125,7 @@ posted = client.post("/admin/customers/new", data={
     "csrf": csrf, "request": request, "first_name": "Dan", "last_name": "Berg",
     "shoe_size": "45"})
 assert posted.status_code == 303, posted.text
-dan = reg.search("Dan Berg")[0]
+dan = reg.customers.search("Dan Berg")[0]
 assert dan.shoe_size == 45, dan
 edit = client.get(f"/admin/customers/{bo.id}/edit")
 assert 'value="44"' in field_of(edit.text, "shoe_size"), field_of(edit.text, "shoe_size")
