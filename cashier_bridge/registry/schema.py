@@ -273,6 +273,17 @@ installation = Table(
     Column("value", Text(), nullable=False),
 )
 
+# The shop's settings saved in the back office (cashier_bridge/shop/settings.py says which and
+# how each is checked): a JSON value per key, with who saved it when (migration 0016).
+shop_settings = Table(
+    "shop_settings",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Column("updated_by", String(64), nullable=False),
+)
+
 devices = Table(
     "devices",
     metadata,

@@ -52,6 +52,7 @@ from cashier_bridge.registry.records import (
 )
 from cashier_bridge.registry.sales import SaleStore
 from cashier_bridge.registry.schema import customer_groups, customers
+from cashier_bridge.registry.shop_settings import SettingsStore
 from cashier_bridge.registry.staff import StaffStore
 from cashier_bridge.registry.timestamps import utcnow
 from cashier_bridge.registry.writes import (
@@ -110,6 +111,7 @@ class Registry:
         self._imports = ImportStore(engine, self._writer,
                                     functools.partial(personal_id_fingerprint, secret))
         self._merges = MergeStore(engine, self._writer)
+        self._settings = SettingsStore(engine, self._writer)
         # Lookups read one row by a unique index: on PostgreSQL, without BEGIN and ROLLBACK
         # around them, which are two of a lookup's four round trips to the server.
         self._reader = (engine.execution_options(isolation_level="AUTOCOMMIT")
@@ -312,6 +314,11 @@ class Registry:
     def merges(self) -> MergeStore:
         """Merging two customers into one and undoing it; the GDPR export's extra reads."""
         return self._merges
+
+    @property
+    def settings(self) -> SettingsStore:
+        """The shop's settings saved from the back office, and their history."""
+        return self._settings
 
     # --- devices -------------------------------------------------------------------------------
 

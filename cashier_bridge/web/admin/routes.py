@@ -55,8 +55,10 @@ from cashier_bridge.web.admin.customers import customers_router
 from cashier_bridge.web.admin.gdpr import gdpr_router
 from cashier_bridge.web.admin.imports import imports_router
 from cashier_bridge.web.admin.security import security_router
+from cashier_bridge.web.admin.settings import settings_router
 from cashier_bridge.web.admin.warnings import who
 from cashier_bridge.web.cookies import STAFF_COOKIE
+from cashier_bridge.web.shop import shop_of
 
 log = structlog.get_logger("selfreg.admin")
 
@@ -156,7 +158,7 @@ class _Page:
         nav = [(path, label, path == request.url.path or request.url.path.startswith(path + "/"))
                for path, label, action in NAVIGATION if me and allowed(me.role, action)]
         html = _env.get_template(template).render(
-            title=title, shop=self.settings.shop_name, me=me,
+            title=title, shop=shop_of(request).shop_name, me=me,
             csrf=session.csrf if session else "", csrf_field=CSRF_FIELD, nav=nav,
             when=_when, changes=_changes, shown=_shown, action_text=ACTION_TEXT[DEFAULT_LANGUAGE],
             roles=list(StaffRole), who=who,
@@ -173,6 +175,7 @@ def install_admin(app: FastAPI, settings: Settings) -> None:
     app.include_router(gdpr_router(settings, page))
     app.include_router(imports_router(settings, page))  # /admin/import-export (CSV)
     app.include_router(security_router(settings, page))  # /admin/security (warnings)
+    app.include_router(settings_router(settings, page))  # /admin/settings
 
     async def sign_in_needed(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, SignInNeeded)

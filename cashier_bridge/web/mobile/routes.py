@@ -42,6 +42,7 @@ from cashier_bridge.web.mobile import card, consent, form
 from cashier_bridge.web.mobile.phone_view import PROBLEM_STATUS, PhoneView, Stage, resolve
 from cashier_bridge.web.mobile.texts import LANGUAGE_NAMES, error_text, negotiate, text
 from cashier_bridge.web.ratelimit import RateLimiter, address_key, retry_after_header
+from cashier_bridge.web.shop import shop_of
 
 log = structlog.get_logger("selfreg.mobile")
 
@@ -97,8 +98,6 @@ Endpoint = Callable[[Request], Coroutine[Any, Any, Response]]
 
 
 def mobile_router(settings: Settings) -> APIRouter:
-    controller = settings.data_controller or settings.shop_name
-    privacy_url = settings.privacy_url or "/m/privacy"
     purposes = list(settings.consent_texts)
     remembered: set[str] = set()  # consent text versions this process already filed
     limiter = RateLimiter(settings.mobile_requests_per_minute, RATE_WINDOW_S)
@@ -139,10 +138,11 @@ def mobile_router(settings: Settings) -> APIRouter:
              headers: dict[str, str] | None = None, **context: Any) -> HTMLResponse:
         lang = lang or _language(request, settings)
         nonce = secrets.token_urlsafe(18)
+        shop = shop_of(request)
         html = _env.get_template(template).render(
-            lang=lang, t=lambda key, **kw: text(lang, key, **kw), shop=settings.shop_name,
-            languages=list(LANGUAGE_NAMES.items()), controller=controller,
-            privacy_url=privacy_url, nonce=nonce, **context)
+            lang=lang, t=lambda key, **kw: text(lang, key, **kw), shop=shop.shop_name,
+            languages=list(LANGUAGE_NAMES.items()), controller=shop.controller,
+            privacy_url=shop.privacy_url or "/m/privacy", brand=shop, nonce=nonce, **context)
         response = HTMLResponse(html, status_code=status, headers={
             **(headers or {}), "Content-Security-Policy": page_policy(nonce)})
         if request.query_params.get("lang") == lang:
