@@ -48,9 +48,13 @@ class ShopSettings:
                 self._read_at = started
         return self._current
 
+    def expire(self) -> None:
+        """Read again on the next request (after a save on this process)."""
+        self._read_at = float("-inf")
+
     async def saved(self) -> Current:
         """After a save on this process: read again now."""
-        self._read_at = float("-inf")
+        self.expire()
         return await self.current()
 
 
