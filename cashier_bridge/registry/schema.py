@@ -327,6 +327,10 @@ for _column in ("customer_code", "phone", "email"):
     Index(f"ix_customers_{_column}_prefix", customers.c[_column].collate("C")).ddl_if(
         dialect="postgresql")
 
+# Retention (cashier_bridge/registry/retention.py): members created before the cut-off are
+# found by a range of this index, then checked for a sale since.
+Index("ix_customers_created_at", customers.c.created_at)
+
 import_batches = Table(
     "import_batches",
     metadata,

@@ -50,6 +50,7 @@ from cashier_bridge.registry.records import (
     NewCustomer,
     record_from_row,
 )
+from cashier_bridge.registry.retention import RetentionStore
 from cashier_bridge.registry.sales import SaleStore
 from cashier_bridge.registry.schema import customer_groups, customers
 from cashier_bridge.registry.shop_settings import SettingsStore
@@ -112,6 +113,7 @@ class Registry:
                                     functools.partial(personal_id_fingerprint, secret))
         self._merges = MergeStore(engine, self._writer)
         self._settings = SettingsStore(engine, self._writer)
+        self._retention = RetentionStore(engine)
         # Lookups read one row by a unique index: on PostgreSQL, without BEGIN and ROLLBACK
         # around them, which are two of a lookup's four round trips to the server.
         self._reader = (engine.execution_options(isolation_level="AUTOCOMMIT")
@@ -319,6 +321,11 @@ class Registry:
     def settings(self) -> SettingsStore:
         """The shop's settings saved from the back office, and their history."""
         return self._settings
+
+    @property
+    def retention(self) -> RetentionStore:
+        """The members due for review under the shop's retention setting."""
+        return self._retention
 
     # --- devices -------------------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ put a stored colour into its style sheet as it is (nothing but ``#rrggbb`` gets 
 
 from __future__ import annotations
 
-import re
+import datetime as dt
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -107,7 +107,17 @@ def _https_url(text: str) -> str | None:
     return value
 
 
-_HEX = re.compile(r"#[0-9a-f]{6}")
+def _years(text: str) -> int | None:
+    value = text.strip()
+    if not value:
+        return None
+    if not value.isdigit() or not 1 <= int(value) <= MAX_RETENTION_YEARS:
+        raise _Bad(f"is a whole number of years from 1 to {MAX_RETENTION_YEARS}, or empty "
+                   "(members are kept until erased)")
+    return int(value)
+
+
+MAX_RETENTION_YEARS = 20
 
 
 def _colour(text: str) -> str:
@@ -136,6 +146,11 @@ SETTINGS: tuple[Setting, ...] = (
             "Where the phone page's privacy link goes. Empty: the bridge's own notice "
             "(/m/privacy).", Section.privacy, _https_url, config="privacy_url", input="url",
             max_length=300),
+    Setting("retention_years", "Review members inactive for (years)",
+            "Members with no sale and no sign-in at a register for this many years are listed "
+            "for review under Customers → Retention, where a manager can erase them (GDPR: "
+            "personal data is kept no longer than needed). Empty: members are kept until "
+            "erased.", Section.privacy, _years, input="number"),
     Setting("brand_colour", "Brand colour",
             "The background of the phone page's and the console's bar and buttons.",
             Section.brand, _colour, default="#0b5cad", input="color"),
@@ -145,6 +160,18 @@ SETTINGS: tuple[Setting, ...] = (
 )
 
 BY_KEY: dict[str, Setting] = {s.key: s for s in SETTINGS}
+
+
+def retention_cutoff(years: int, now: dt.datetime) -> dt.datetime:
+    """The moment ``years`` before ``now``: members quiet since then are due for review.
+
+    >>> retention_cutoff(3, dt.datetime(2028, 2, 29, 12, 0))  # no 29 February in 2025
+    datetime.datetime(2025, 2, 28, 12, 0)
+    """
+    try:
+        return now.replace(year=now.year - years)
+    except ValueError:
+        return now.replace(year=now.year - years, day=28)
 
 
 def contrast(a: str, b: str) -> float:
@@ -238,5 +265,18 @@ def changes(form: Mapping[str, str], current: Mapping[str, Any]) -> dict[str, An
     return {k: v for k, v in read.items() if v != current.get(k)}
 
 
-__all__ = ["AA_CONTRAST", "BY_KEY", "SETTINGS", "Current", "InvalidSettings", "Section",
-           "Setting", "Source", "Stored", "changes", "contrast"]
+__all__ = [
+    "AA_CONTRAST",
+    "BY_KEY",
+    "MAX_RETENTION_YEARS",
+    "SETTINGS",
+    "Current",
+    "InvalidSettings",
+    "Section",
+    "Setting",
+    "Source",
+    "Stored",
+    "changes",
+    "contrast",
+    "retention_cutoff",
+]

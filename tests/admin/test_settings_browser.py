@@ -5,13 +5,16 @@ refused; a cashier and a manager neither see the page in the menu nor get in by 
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 
 from cashier_bridge.permissions import StaffRole
-from cashier_bridge.registry import Registry
+from cashier_bridge.registry import NewCustomer, Registry
+from cashier_bridge.registry.schema import customers
 from simulator.processes import BridgeProcess
 
 PW = "correct horse battery"
@@ -24,6 +27,13 @@ def bridge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BridgeProcess]:
     registry.staff.add("root", PW, StaffRole.admin, display_name="Rut Olsson")
     registry.staff.add("maja", PW, StaffRole.manager, display_name="Maja Lind")
     registry.staff.add("kim", PW, StaffRole.cashier, display_name="Kim Berg")
+    long_ago = dt.datetime.now(dt.UTC) - dt.timedelta(days=4 * 365)
+    for code, first in (("3001", "Greta"), ("3002", "Hugo")):
+        record, _ = registry.create_customer(code, NewCustomer(first, "Ek", customer_code=code))
+        with registry.engine.begin() as conn:
+            conn.execute(update(customers).where(customers.c.id == record.id)
+                         .values(created_at=long_ago))
+    registry.create_customer("3003", NewCustomer("Ines", "Ek", customer_code="3003"))
     registry.close()
     b.start()
     yield b
@@ -120,6 +130,32 @@ def test_only_admins_reach_the_settings(page: Any, bridge: BridgeProcess, userna
     nav = page.get_by_role("navigation", name="Back office")
     expect(nav.get_by_role("link", name="Customers")).to_be_visible()
     expect(nav.get_by_role("link", name="Settings")).to_have_count(0)
+    # Erasing is a manager's: the retention review is in a manager's menu, not a cashier's.
+    expect(nav.get_by_role("link", name="Retention")).to_have_count(
+        1 if role == "manager" else 0)
     page.goto(f"{bridge.http_url}/admin/settings")
     expect(page.locator("#reason")).to_have_text(
         f"Only admins may change the settings; you are signed in as a {role}.")
+
+
+def test_an_admin_sets_retention_and_erases_the_inactive_members(page: Any,
+                                                                bridge: BridgeProcess) -> None:
+    from playwright.sync_api import expect
+
+    sign_in(page, bridge, "root")
+    page.goto(f"{bridge.http_url}/admin/settings")
+    page.fill("#retention_years", "3")
+    page.click("#save")
+    expect(page.locator("#retention-due")).to_have_text("2 members to review")
+    page.click("#retention-due a")
+    expect(page.locator("#rule")).to_contain_text("for 3 years")
+    expect(page.locator("#dormant tbody tr")).to_have_count(2)
+    expect(page.locator("#dormant")).to_contain_text("Greta Ek")
+    expect(page.locator("#dormant")).not_to_contain_text("Ines")
+    page.fill("#confirm", "2")
+    page.click("#erase")
+    expect(page.locator("#erased")).to_have_text("2 members erased.")
+    expect(page.locator("#count")).to_have_text("0 members to review.")
+    page.goto(f"{bridge.http_url}/admin/customers")
+    expect(page.locator("main")).to_contain_text("Ines")
+    expect(page.locator("main")).not_to_contain_text("Greta")

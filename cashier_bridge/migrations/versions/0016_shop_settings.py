@@ -1,4 +1,5 @@
-"""The shop's settings, saved from the back office (``shop_settings``).
+"""The shop's settings, saved from the back office (``shop_settings``), and an index for
+retention (members created before a cut-off, ``ix_customers_created_at``).
 
 Until now a shop changed selfreg only by editing the configuration file and restarting the
 bridge.  A saved setting is a JSON value per key with who saved it and when; until a setting is
@@ -29,7 +30,9 @@ def upgrade() -> None:
         sa.Column("updated_by", sa.String(64), nullable=False),
         sa.PrimaryKeyConstraint("key", name="pk_shop_settings"),
     )
+    op.create_index("ix_customers_created_at", "customers", ["created_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_customers_created_at", table_name="customers")
     op.drop_table("shop_settings")

@@ -54,6 +54,7 @@ from cashier_bridge.web.admin.auth import (
 from cashier_bridge.web.admin.customers import customers_router
 from cashier_bridge.web.admin.gdpr import gdpr_router
 from cashier_bridge.web.admin.imports import imports_router
+from cashier_bridge.web.admin.retention import retention_router
 from cashier_bridge.web.admin.security import security_router
 from cashier_bridge.web.admin.settings import settings_router
 from cashier_bridge.web.admin.warnings import who
@@ -94,6 +95,7 @@ NAVIGATION: tuple[tuple[str, str, Action], ...] = (
     ("/admin/customers", "Customers", Action.view_customers),
     ("/admin/groups", "Groups", Action.view_customers),
     ("/admin/import-export", "Import/Export", Action.export_customers),
+    ("/admin/retention", "Retention", Action.delete_customer),
     ("/admin/security", "Security", Action.view_security_warnings),
     ("/admin/staff", "Staff", Action.manage_staff),
     ("/admin/settings", "Settings", Action.manage_settings),
@@ -176,6 +178,7 @@ def install_admin(app: FastAPI, settings: Settings) -> None:
     app.include_router(imports_router(settings, page))  # /admin/import-export (CSV)
     app.include_router(security_router(settings, page))  # /admin/security (warnings)
     app.include_router(settings_router(settings, page))  # /admin/settings
+    app.include_router(retention_router(page))  # /admin/retention (review, erase)
 
     async def sign_in_needed(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, SignInNeeded)

@@ -11,6 +11,7 @@ not exist included)."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from collections.abc import Callable, Mapping
 from typing import Annotated, Any
 
@@ -31,6 +32,7 @@ from cashier_bridge.shop.settings import (
     Current,
     InvalidSettings,
     changes,
+    retention_cutoff,
 )
 from cashier_bridge.web.admin.auth import CSRF_FIELD, Form, Needs, registry_of
 from cashier_bridge.web.mobile.consent import version as consent_version
@@ -71,12 +73,17 @@ def settings_router(settings: Settings, page: Callable[..., HTMLResponse]) -> AP
         url = make_url(settings.db_url)
         database = (f"SQLite file {url.database}" if url.get_backend_name() == "sqlite"
                     else "PostgreSQL " + url.render_as_string(hide_password=True))
+        due = None
+        if current.retention_years is not None:
+            cutoff = retention_cutoff(current.retention_years, dt.datetime.now(dt.UTC))
+            due = await asyncio.to_thread(registry.retention.count, cutoff)
         values = {s.key: (typed[s.key] if typed and s.key in typed
                           else current[s.key] or "") for s in SETTINGS}
         return page(request, "settings.html", status, title="Settings", purposes=purposes,
                     database=database, config=str(config_file()), s=settings,
                     sections=_sections(), current=current, values=values,
-                    reasons=reasons or {}, history=history, labels=BY_KEY, shown_value=_shown,
+                    reasons=reasons or {}, history=history, due=due, labels=BY_KEY,
+                    shown_value=_shown,
                     done=request.query_params.get("done") == "saved",
                     token_rows_h=int(TOKEN_ROWS_KEEP.total_seconds() // 3600),
                     outbox_min=int(OUTBOX_KEEP.total_seconds() // 60))
