@@ -148,7 +148,7 @@ SETTINGS: tuple[Setting, ...] = (
             max_length=300),
     Setting("retention_years", "Review members inactive for (years)",
             "Members with no sale and no sign-in at a register for this many years are listed "
-            "for review under Customers → Retention, where a manager can erase them (GDPR: "
+            "for review under Retention, where a manager can erase them (GDPR: "
             "personal data is kept no longer than needed). Empty: members are kept until "
             "erased.", Section.privacy, _years, input="number"),
     Setting("brand_colour", "Brand colour",
@@ -186,8 +186,8 @@ def contrast(a: str, b: str) -> float:
 def _cross_checks(values: Mapping[str, Any]) -> dict[str, str]:
     ratio = contrast(values["brand_colour"], values["brand_text_colour"])
     if ratio < AA_CONTRAST:
-        return {"brand_text_colour": f"is too hard to read on the brand colour: contrast "
-                f"{ratio:.2f}:1, and at least {AA_CONTRAST}:1 is needed (WCAG AA)"}
+        return {"brand_text_colour": "Text on the brand colour is too hard to read on it: "
+                f"contrast {ratio:.2f}:1, and at least {AA_CONTRAST}:1 is needed (WCAG AA)"}
     return {}
 
 

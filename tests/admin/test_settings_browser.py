@@ -73,8 +73,8 @@ def test_an_admin_renames_the_shop_and_brands_its_pages(page: Any,
     page.fill("#brand_colour", "#ffff00")
     page.click("#save")
     expect(page.locator("#brand_text_colour-error")).to_have_text(
-        "is too hard to read on the brand colour: contrast 1.07:1, and at least 4.5:1 is "
-        "needed (WCAG AA)")
+        "Text on the brand colour is too hard to read on it: contrast 1.07:1, and at least "
+        "4.5:1 is needed (WCAG AA)")
     expect(page.locator("#error-summary")).to_contain_text("Nothing was saved")
     expect(page.locator("#shop_name")).to_have_value("Butiken Söder")
     page.goto(f"{url}/console/sign-in")

@@ -121,8 +121,8 @@ def test_saving_the_same_values_changes_and_audits_nothing(client: TestClient,
      "Brand colour is not a colour; write it like #0b5cad"),
     ({"brand_colour": "#ff000080"}, "brand_colour", "Brand colour must be solid (not transparent)"),
     ({"brand_colour": "#ffff00"}, "brand_text_colour",
-     "is too hard to read on the brand colour: contrast 1.07:1, and at least 4.5:1 is needed "
-     "(WCAG AA)"),
+     "Text on the brand colour is too hard to read on it: contrast 1.07:1, and at least 4.5:1 "
+     "is needed (WCAG AA)"),
 ])
 def test_a_bad_value_is_refused_with_its_reason_and_nothing_is_saved(
         client: TestClient, registry: Registry, values: dict[str, str], key: str,
