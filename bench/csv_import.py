@@ -124,7 +124,7 @@ def main(argv: list[str] | None = None) -> None:
 
         undone = timed("undo", lambda: registry.imports.undo(
             report.batch_id or 0, actor="bench", progress=progress))
-        assert undone.removed == args.rows and registry.count_customers() == 0
+        assert undone.removed == args.rows and registry.customers.count() == 0
     finally:
         registry.close()
     other = Registry.open(f"sqlite:///{args.out / 'registry-run.db'}")

@@ -23,7 +23,7 @@ permutation (a Feistel network with cycle-walking) of i over the space of possib
 rows never share one; e-mails carry the row number.  Generation is vectorised with numpy per
 block of 65,536 rows.
 
-Loading goes through ``Registry.bulk_load`` (cashier_bridge/registry/bulk.py: COPY on
+Loading goes through ``registry.imports.bulk_load`` (cashier_bridge/registry/bulk.py: COPY on
 PostgreSQL, large executemany transactions on SQLite with the plain indexes built after the
 load).  Progress goes to stderr; the last line on stdout is one JSON object:
 ``{"rows": …, "seconds": …, "rows_per_s": …, "backend": …, …}``.
@@ -384,7 +384,7 @@ def cached_sqlite(path: Path, rows: int, seed: int = 1) -> str:
     url = f"sqlite:///{path}"
     registry = Registry.open(url)
     try:
-        have = registry.count_customers()
+        have = registry.customers.count()
     finally:
         registry.close()
     if have == rows:
@@ -409,7 +409,7 @@ def load(db_url: str, rows: int, seed: int = 1, *, quiet: bool = False,
     default_cache, bulk.SQLITE_LOAD_CACHE_KIB = bulk.SQLITE_LOAD_CACHE_KIB, sqlite_cache_mib * 1024
     registry = Registry.open(db_url)
     try:
-        have = registry.count_customers()
+        have = registry.customers.count()
         if have:
             raise SystemExit(f"{db_url} already holds {have} customers; use an empty registry")
         started = time.perf_counter()
@@ -426,8 +426,8 @@ def load(db_url: str, rows: int, seed: int = 1, *, quiet: bool = False,
                 print("  all rows in; building indexes and committing", file=sys.stderr,
                       flush=True)
 
-        loaded = registry.bulk_load(new_customers(rows, seed, registry.fingerprint,
-                                                  progress=report))
+        loaded = registry.imports.bulk_load(new_customers(rows, seed, registry.fingerprint,
+                                                          progress=report))
         seconds = time.perf_counter() - started
         # On a shared machine the wall time says as much about the neighbours as about the
         # load; this process's own CPU time does not (PostgreSQL's server work is not in it).

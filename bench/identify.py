@@ -68,13 +68,13 @@ def build_db(path: Path) -> tuple[str, float]:
     url = f"sqlite:///{path}"
     registry = Registry.open(url)
     try:
-        have = registry.count_customers()
+        have = registry.customers.count()
         if have == CUSTOMERS:
             return url, 0.0
         if have:
             raise SystemExit(f"{path} holds {have} customers; delete it and run again")
         started = time.perf_counter()
-        registry.bulk_load(customers(registry))
+        registry.imports.bulk_load(customers(registry))
         return url, time.perf_counter() - started
     finally:
         registry.close()

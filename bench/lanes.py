@@ -547,7 +547,7 @@ def postgres_registry(customers: int, seed: int, server_url: str | None) -> Iter
         engine.dispose()
         url = PostgresServer(admin).url(name)
         registry = Registry.open(url)
-        have = registry.count_customers()
+        have = registry.customers.count()
         registry.close()
         if have not in (0, customers):
             raise SystemExit(f"database {name} holds {have} customers; drop it")

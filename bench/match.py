@@ -1,6 +1,6 @@
 """Exact-match latency at chain scale: customer code, personal ID and phone lookups through the
-registry's real ``Registry.find`` path, with 1,000,000 and 10,000,000 customers, on SQLite and
-PostgreSQL.
+registry's real ``registry.customers.find`` path, with 1,000,000 and 10,000,000 customers, on
+SQLite and PostgreSQL.
 
     python bench/match.py [--sizes 1000000,10000000] [--backends sqlite,postgresql]
 
@@ -73,7 +73,7 @@ def log(message: str) -> None:
 def _count(url: str) -> int:
     registry = Registry.open(url)
     try:
-        return registry.count_customers()
+        return registry.customers.count()
     finally:
         registry.close()
 
@@ -188,20 +188,20 @@ def measure(url: str, size: int, seed: int, samples: int) -> dict[str, list[floa
 
 def _by_code(registry: Registry, code: str) -> Callable[[], object]:
     keys = [MatchKey(kind="customer_code", value=code, reading="customer_code")]
-    return lambda: registry.find(keys)
+    return lambda: registry.customers.find(keys)
 
 
 def _by_pnr(registry: Registry, number: str) -> Callable[[], object]:
     def lookup() -> object:
         fingerprint = registry.fingerprint(number)
-        return registry.find([MatchKey(kind="personal_id_fingerprint", value=fingerprint,
-                                       reading="personnummer")])
+        return registry.customers.find([MatchKey(kind="personal_id_fingerprint", value=fingerprint,
+                                                 reading="personnummer")])
     return lookup
 
 
 def _by_phone(registry: Registry, e164: str) -> Callable[[], object]:
     keys = [MatchKey(kind="phone", value=e164, reading="phone")]
-    return lambda: registry.find(keys)
+    return lambda: registry.customers.find(keys)
 
 
 def percentile(values: list[float], q: int) -> float:

@@ -53,9 +53,9 @@ def _stage(db_url: str) -> tuple[int, int]:
         registry.staff.add("rut", PASSWORD, StaffRole.admin, display_name="Rut Olsson")
         registry.staff.add("maja", PASSWORD, StaffRole.manager, display_name="Maja Lind")
         registry.staff.add("kim", PASSWORD, StaffRole.cashier, display_name="Kim Berg")
-        kept = registry.get_by_code("1001")
+        kept = registry.customers.find_by_code("1001")
         assert kept is not None, "the demo customers have no 1001"
-        twin, _ = registry.create_customer("shots-twin", NewCustomer(
+        twin, _ = registry.customers.create_new("shots-twin", NewCustomer(
             first_name=kept.first_name, last_name=kept.last_name, email="anna.a@example.se",
             street="Lilla torget 2", postal_code="211 34", city="Malmö", created_via="import",
             note="Second loyalty card, issued in Malmö"))

@@ -46,7 +46,7 @@ def _one_size(browser: Any, tmp: Path, out_dir: Path, size: tuple[int, int]) -> 
     bridge.cli("import-csv", str(resources.files("cashier_bridge") / "data" / "demo_customers.csv"))
     registry = Registry.open(bridge.db_url)
     try:
-        registry.create_customer("shots-britt", NewCustomer(
+        registry.customers.create_new("shots-britt", NewCustomer(
             first_name="Britt", last_name="Berg", birth_date=_TWIN_BORN, created_via="import",
             phone="+46705550001"))
         code = registry.devices.issue_sign_in("lane-1", "register")

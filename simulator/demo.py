@@ -277,7 +277,7 @@ def _open_in_browser(url: str) -> None:
 def _customers(db_url: str) -> int:
     registry = Registry.open(db_url)
     try:
-        return registry.count_customers()
+        return registry.customers.count()
     finally:
         registry.close()
 

@@ -405,10 +405,10 @@ def _export(db_url: str, file: str) -> int:
     registry = Registry.open(db_url)
     try:
         if file == "-":
-            count = registry.export_csv(sys.stdout)
+            count = registry.imports.export(sys.stdout)
         else:
             with open(file, "w", encoding="utf-8", newline="") as out:
-                count = registry.export_csv(out)
+                count = registry.imports.export(out)
     finally:
         registry.close()
     print(f"exported {count} customers", file=sys.stderr)

@@ -26,9 +26,8 @@ from cashier_bridge.permissions import Action
 
 if TYPE_CHECKING:
     from cashier_bridge.registry import Registry
-    from cashier_bridge.registry.consents import AnswerSource, ConsentEntry
+    from cashier_bridge.registry.consents import AnswerSource, ConsentEntry, ConsentText
     from cashier_bridge.registry.customer_admin import CustomerExport
-    from cashier_bridge.registry.mobile import ConsentText
     from cashier_bridge.registry.records import CustomerRecord
 
 # Members erased by one confirmation of the retention review (each its own transaction).
@@ -123,7 +122,7 @@ class CustomerService:
         """One answer more in the customer's consent log, audited with who recorded it; the
         texts ``shown`` to the customer are filed first (by version, for the export)."""
         if shown:
-            self._registry.remember_consent_texts(shown)
+            self._registry.consents.remember_texts(shown)
         self._registry.consents.record(customer_id, purpose, granted, source, text_version,
                                        actor=actor)
 
@@ -134,7 +133,7 @@ class CustomerService:
         """An answer an outside caller reports (the API), checked against the purposes the
         shop asks about and the texts filed; the entry written."""
         if shown:
-            self._registry.remember_consent_texts(shown)
+            self._registry.consents.remember_texts(shown)
         consents = self._registry.consents
         consents.answer(customer_id, purpose, granted, source, text_version, actor=actor,
                         purposes=purposes)

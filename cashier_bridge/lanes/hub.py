@@ -230,7 +230,7 @@ class LaneHub:
                 await self.apply(name, lambda ln: machine.end_sale(ln, sale_id, total, currency),
                                  cause=intent)
             case ConnectCustomer(customer_id=cid):
-                record = await self._pool.run(self.registry.get, cid)
+                record = await self._pool.run(self.registry.customers.find_by_id, cid)
                 if record is None:
                     raise ProtocolError(ErrorCode.unknown_customer,
                                         f"there is no customer with id {cid}", intent.type)
@@ -278,7 +278,7 @@ class LaneHub:
         finds the lane) before any lane state names it."""
         nonce = tokens.new_nonce()
         token_hash = tokens.token_hash(tokens.derive(self.mobile.key, name, nonce))
-        await self._pool.run(self.registry.add_mobile_token, token_hash, name)
+        await self._pool.run(self.registry.mobile_tokens.add, token_hash, name)
         return MobileLink(nonce=nonce, key_id=self._key_id, token_hash=token_hash, sale_id=None,
                           expires_at=time.time() + self.mobile.token_s)
 
@@ -327,7 +327,7 @@ class LaneHub:
     async def lane_for_code(self, code: str) -> Lane | None:
         """The lane that issued the phone code ``code`` as it is now, or None if none did (the
         lane's state alone says whether the code is still good)."""
-        name = await self._pool.run(self.registry.mobile_token_lane, tokens.token_hash(code))
+        name = await self._pool.run(self.registry.mobile_tokens.lane_of, tokens.token_hash(code))
         return None if name is None else await self.current(name)
 
     async def current(self, name: str) -> Lane:
@@ -580,7 +580,7 @@ class LaneHub:
         """The customer the keys name (and whether the rest of what was presented agrees with
         them), else the near misses a new member might duplicate."""
         keys = list(effect.keys)
-        while keys and (found := self.registry.find(keys)) is not None:
+        while keys and (found := self.registry.customers.find(keys)) is not None:
             record, key = found
             if not presenting.contradicts(effect.candidate, record.personal_id_fingerprint):
                 card = record.to_card(matched_on=key.reading)
@@ -589,14 +589,14 @@ class LaneHub:
         c = effect.candidate
         if c is None or not c.can_become_member:
             return None, ()
-        near = self.registry.likely_duplicates(presenting.duplicate_probe(c))
+        near = self.registry.customers.likely_duplicates(presenting.duplicate_probe(c))
         return None, tuple(record.to_card(matched_on=reason) for record, reason in near)
 
     async def _create(self, name: str, effect: CreateCustomer) -> None:
         try:
             new = presenting.new_customer(effect.candidate, effect.details, self.region)
             record, created = await self._pool.run(
-                self.registry.create_customer, effect.prompt_id, new)
+                self.registry.customers.create_new, effect.prompt_id, new)
         except DuplicateCustomer as dup:
             if dup.field == "personal_id_fingerprint":
                 # The same person registered meanwhile (another lane): connect them, not a twin.

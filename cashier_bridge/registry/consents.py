@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -40,6 +40,16 @@ class AnswerSource(StrEnum):
     in_store_form = "in_store_form"  # a signed paper form
     web = "web"  # the shop's own web site or app
     customer_service = "customer_service"  # by phone or e-mail to the shop
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentText:
+    """A consent text as shown (the phone page, an API caller's form), under its version."""
+
+    version: str
+    purpose: str
+    language: str
+    text: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +115,8 @@ class ConsentStore:
             return current_on(conn, customer_id)
 
     def log(self, customer_id: int) -> list[ConsentEntry]:
+        """Every answer the customer gave, oldest first; NotFound if there is no such customer
+        or they were erased (the rows stay, for the books, but nobody is shown them)."""
         with self._reader.connect() as conn:
             require_customer(conn, customer_id)
             return log_on(conn, customer_id)
@@ -143,6 +155,16 @@ class ConsentStore:
                 _require_text(conn, purpose, text_version)
             _record(conn, customer_id, purpose, granted, AnswerSource(source).value,
                     text_version, actor=actor)
+
+    def remember_texts(self, texts: Sequence[ConsentText]) -> None:
+        """Keep every consent text that is shown, under its version (first time only)."""
+        now = utcnow()
+        with self._writer.begin() as conn:
+            dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+            for t in texts:
+                conn.execute(dialect.insert(consent_texts).values(
+                    version=t.version, purpose=t.purpose, language=t.language, text=t.text,
+                    first_shown_at=now).on_conflict_do_nothing(index_elements=["version"]))
 
     def log_with_actors(self, customer_id: int) -> list[tuple[ConsentEntry, str | None]]:
         """The log, newest first, each entry with who recorded it (None when no one but the

@@ -25,13 +25,13 @@ import datetime as dt
 import hashlib
 import json
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from dataclasses import fields as dataclass_fields
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
-from sqlalchemy import Connection, Engine, Select, and_, insert, or_, select, update
+from sqlalchemy import Connection, Engine, Select, and_, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from cashier_bridge.audit import AuditAction
@@ -39,8 +39,17 @@ from cashier_bridge.customers import fields as customer_fields
 from cashier_bridge.customers.fields import CREDIT_TERMS, Context
 from cashier_bridge.ids import parse_id
 from cashier_bridge.permissions import Action
+from cashier_bridge.protocol import MatchKey
+from cashier_bridge.registry import search as search_plan
 from cashier_bridge.registry.consents import ConsentEntry, current_on, log_on, withdraw_all
 from cashier_bridge.registry.consents import append as append_consent
+from cashier_bridge.registry.customer_rows import (
+    by,
+    create_on,
+    created_for,
+    find_one,
+    likely_duplicates_on,
+)
 from cashier_bridge.registry.duplicates import DuplicateProbe
 from cashier_bridge.registry.fields import InvalidCustomer
 from cashier_bridge.registry.groups import default_group_id, stored_group
@@ -82,10 +91,7 @@ _IMPERSONAL_DETAIL = frozenset({"created_via", "fields", "group_id", "purpose", 
 _KEY_REUSED = ("this Idempotency-Key was used for a request with another body; use a new key "
                "for a new customer")
 
-# writes on a connection: (conn, request_key, new, values, *, actor, extra)
-CreateCustomer = Callable[..., tuple[CustomerRecord, bool]]
 _CREATE_ATTEMPTS = 5
-LikelyDuplicates = Callable[[DuplicateProbe], list[tuple[CustomerRecord, str]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,22 +198,88 @@ def without_fingerprints(value: Any) -> Any:
 
 
 class CustomerAdmin:
-    def __init__(self, reader: Engine, writer: Engine, *, record_select: Select[Any],
-                 create: CreateCustomer, likely_duplicates: LikelyDuplicates,
-                 fingerprint: Callable[[str], str], lookups: LookupGuard) -> None:
+    """``registry.customers``: every read and write of customers, for the lanes, the
+    customer service, the CLI and the benchmarks alike.
+
+    One contract per operation.  Naming one customer by id is :meth:`get`, which raises
+    NotFound when there is none (or they were erased or merged away), as every changing method
+    does.  The ``find`` methods (:meth:`find`, :meth:`find_by_id`, :meth:`find_by_code`) answer
+    None instead: they serve callers to whom "nobody" is an answer, not a fault (a lane looking
+    up what a shopper presented, a register naming an id it was given)."""
+
+    def __init__(self, reader: Engine, writer: Engine, *, lookup_reader: Engine,
+                 record_select: Select[Any], fingerprint: Callable[[str], str],
+                 lookups: LookupGuard) -> None:
         self._reader = reader
         self._writer = writer
+        # Reads one row by a unique index (see Registry.__init__): the lanes' find and search.
+        self._lookup_reader = lookup_reader
         self._select = record_select
-        self._create = create
-        self._likely_duplicates = likely_duplicates
         self._fingerprint = fingerprint
         self._lookups = lookups
 
     # --- reading -------------------------------------------------------------------------------
 
     def get(self, customer_id: int) -> CustomerRecord:
+        """The customer; NotFound if there is none or they were erased (or merged away)."""
         with self._reader.connect() as conn:
             return self._get(conn, customer_id)
+
+    def find(self, keys: Sequence[MatchKey]) -> tuple[CustomerRecord, MatchKey] | None:
+        """The customer the first of ``keys`` that names anyone names, with that key; None
+        if none does.  ValueError for a key kind that is not a unique column."""
+        with self._lookup_reader.connect() as conn:
+            for key in keys:
+                row = find_one(conn, key.kind, key.value)
+                if row is not None:
+                    return record_from_row(row), key
+        return None
+
+    def find_by_id(self, customer_id: int) -> CustomerRecord | None:
+        """:meth:`get`, with None where it raises NotFound."""
+        with self._reader.connect() as conn:
+            row = by(conn, customers.c.id == customer_id)
+        return record_from_row(row) if row is not None else None
+
+    def find_by_code(self, customer_code: str) -> CustomerRecord | None:
+        """The customer with this code (spaces and case as anyone types it), or None."""
+        with self._reader.connect() as conn:
+            row = find_one(conn, "customer_code", customer_code)
+        return record_from_row(row) if row is not None else None
+
+    def count(self) -> int:
+        """How many customers anyone may see (not the erased, not the merged away)."""
+        with self._reader.connect() as conn:
+            return conn.execute(
+                select(func.count()).select_from(customers).where(live())
+            ).scalar_one()
+
+    def search(self, text: str, *, limit: int = 20, region: str = "SE",
+               group_id: int | None = None) -> list[CustomerRecord]:
+        """Customers matching what a cashier typed, as they type: name prefixes in either
+        order ("ann sv", "svensson a"), accents and case ignored, a phone number in any format,
+        the start of a customer code or an e-mail address.  An exact customer code comes first.
+        See :mod:`.search` for the readings.  ``group_id``: only that group's members, up to
+        ``limit`` of them (filtered in the query, not after it).  NotFound for no such group."""
+        the_plan = search_plan.plan(text, region)
+        with self._lookup_reader.connect() as conn:
+            base = self._select
+            if group_id is not None:
+                _name, stored = stored_group(conn, group_id)
+                base = base.where(customers.c.group_id.is_(None) if stored is None
+                                  else customers.c.group_id == stored)
+            rows = search_plan.run(conn, the_plan, base, limit)
+        return [record_from_row(row) for row in rows]
+
+    def likely_duplicates(self, probe: DuplicateProbe, *, limit: int = 5
+                          ) -> list[tuple[CustomerRecord, str]]:
+        """Existing customers who may be the person about to become a member, with the
+        reason: ``same_phone``, ``same_email`` (the same mailbox written differently),
+        ``same_birth_date_similar_name``, or ``same_birth_date_no_personal_id`` (when no name
+        is known yet).  Someone with another personal ID on file is a different person, never
+        a duplicate."""
+        with self._reader.connect() as conn:
+            return likely_duplicates_on(conn, probe, limit)
 
     def list(self, *, limit: int, after: int | None = None, group_id: int | None = None
              ) -> tuple[list[CustomerRecord], int | None]:
@@ -275,6 +347,29 @@ class CustomerAdmin:
 
     # --- creating and checking -----------------------------------------------------------------
 
+    def create_new(self, request_key: str, new: NewCustomer, *, actor: str = "bridge"
+                   ) -> tuple[CustomerRecord, bool]:
+        """Create ``new`` (already normalised: a lane's registration, a seed), unless
+        ``request_key`` (1 to 128 characters, the lane's prompt id) already created it:
+        (customer, True if created now).  Raises DuplicateCustomer naming the identifier
+        someone else holds, InvalidCustomer for a bad field.  :meth:`create` is the same for
+        values a person typed, with an Idempotency-Key of the caller's."""
+        if not request_key or len(request_key) > 128:
+            raise ValueError("a request key has 1 to 128 characters")
+        values = customer_values(new)
+        for _attempt in range(_CREATE_ATTEMPTS):
+            try:
+                with self._writer.begin() as conn:
+                    return create_on(conn, request_key, new, values, actor=actor)
+            except IntegrityError:
+                # Another request won a race for one of the unique indexes; find out which.
+                with self._reader.connect() as conn:
+                    existing = created_for(conn, request_key, values, new)
+                    if existing is not None:
+                        return existing, False
+                # Nothing of ours is taken: an assigned code or a new group raced; try again.
+        raise RuntimeError(f"could not create the customer after {_CREATE_ATTEMPTS} attempts")
+
     def new_customer(self, given: Mapping[str, Any], *, region: str,
                      source: str = API_SOURCE) -> NewCustomer:
         """The NewCustomer a creation request describes; raises InvalidCustomer."""
@@ -340,8 +435,8 @@ class CustomerAdmin:
                 with self._writer.begin() as conn:
                     if claim is not None and digest is not None:
                         _claim(conn, claim, digest)
-                    record, created = self._create(conn, request_key, new, values,
-                                                   actor=actor, extra=extra)
+                    record, created = create_on(conn, request_key, new, values,
+                                                actor=actor, extra=extra)
                     if created and consent is not None:
                         append_consent(conn, record.id, MARKETING, bool(consent), source, None,
                                        request_key=request_key)
@@ -386,7 +481,7 @@ class CustomerAdmin:
                   "email": new.email, "customer_code": new.customer_code}
         with self._reader.connect() as conn:
             self._refuse_taken(conn, values, None)
-        return self._likely_duplicates(DuplicateProbe(
+        return self.likely_duplicates(DuplicateProbe(
             birth_date=new.birth_date, first_name=new.first_name, last_name=new.last_name,
             phone=new.phone, email=new.email,
             personal_id_fingerprint=new.personal_id_fingerprint))

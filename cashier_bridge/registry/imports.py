@@ -41,9 +41,10 @@ import json
 import secrets
 import zlib
 from array import array
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO, NamedTuple, TextIO
+from pathlib import Path
+from typing import Any, BinaryIO, NamedTuple, TextIO, cast
 
 from sqlalchemy import (
     Connection,
@@ -61,10 +62,10 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from cashier_bridge.audit import AuditAction
-from cashier_bridge.registry import csv_io
+from cashier_bridge.registry import bulk, csv_io
 from cashier_bridge.registry.duplicates import email_key
 from cashier_bridge.registry.fields import search_key
-from cashier_bridge.registry.records import ImportReport
+from cashier_bridge.registry.records import ImportReport, NewCustomer
 from cashier_bridge.registry.schema import (
     audit_log,
     consents,
@@ -543,11 +544,23 @@ class ImportStore:
 
     # --- importing --------------------------------------------------------------------------
 
-    def run(self, data: BinaryIO | bytes, *, filename: str | None = None, region: str = "SE",
-            actor: str = "import", progress: Progress | None = None,
+    def run(self, source: Path | BinaryIO | TextIO | bytes, *, filename: str | None = None,
+            region: str = "SE", actor: str = "import", progress: Progress | None = None,
             on_issue: OnIssue | None = None) -> BatchReport:
-        """Check the file and apply what can be applied, as one batch; nothing of the
-        preview is kept."""
+        """Upsert customers from a Lightspeed (X-Series) customer CSV as one batch, matched by
+        customer_code (or, for rows without one, by personal ID, phone or email).  A blank
+        cell never erases stored data; rows identical to what is stored are skipped.  Each
+        row succeeds or fails alone; failures are reported with line and reason.  ``source``:
+        the file's bytes, a binary file at its start, a text stream, or a path (its name is
+        the batch's ``filename`` unless one is given).  The file is checked and what can be
+        applied is applied; nothing of the preview is kept."""
+        data: BinaryIO | bytes
+        if isinstance(source, Path):
+            data, filename = source.read_bytes(), filename or source.name
+        elif isinstance(source, io.TextIOBase):
+            data = source.read().encode("utf-8")
+        else:
+            data = cast(BinaryIO | bytes, source)
         # Not matched against the registry here: apply() does that once, just before it writes.
         started = self.begin(filename=filename, sha256=_digest(data), actor=actor)
         preview = self.check(started, data, region=region, progress=progress, match=False)
@@ -718,6 +731,17 @@ class ImportStore:
                 writer.write(row._asdict())
                 count += 1
         return count
+
+    def bulk_load(self, rows: Iterable[NewCustomer], *, actor: str = "bulk_load") -> int:
+        """Insert many new customers fast (benchmarks, migrations from another system); how
+        many.  Not a batch: nothing to undo, no row matched against what is stored.
+
+        Rows are inserted in chunks, each in its own transaction; a row that breaks a unique
+        index fails its whole chunk with IntegrityError (earlier chunks stay; into an empty
+        registry, the whole load, see :mod:`.bulk`).  Use :meth:`run` for data that may
+        overlap what is stored.
+        """
+        return bulk.load(self._writer, rows, actor=actor)
 
     def list(self, limit: int = 50) -> list[Batch]:
         with self._engine.connect() as conn:

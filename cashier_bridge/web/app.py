@@ -175,7 +175,7 @@ def create_app(settings: Settings, registry: Registry | None = None) -> FastAPI:
     async def health() -> JSONResponse:
         hub: LaneHub = app.state.hub
         try:
-            customers = await asyncio.to_thread(app.state.registry.count_customers)
+            customers = await asyncio.to_thread(app.state.registry.customers.count)
         except Exception as exc:  # the database is what health is about
             return JSONResponse({"status": "error", "db": str(exc)}, status_code=503)
         return JSONResponse({"status": "ok", "version": SERVER_VERSION,

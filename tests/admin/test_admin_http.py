@@ -40,9 +40,9 @@ def staffed_sqlite(path: Path, clock: Clock) -> Registry:
 @pytest.fixture
 def registry(tmp_path: Path, clock: Clock) -> Iterator[Registry]:
     reg = staffed_sqlite(tmp_path / "admin.db", clock)
-    reg.create_customer("seed-1", NewCustomer("Anna", "Andersson", phone="+46701234567",
-                                              customer_code="1001"))
-    reg.create_customer("seed-2", NewCustomer("Bo", "Berg", customer_code="1002"))
+    reg.customers.create_new("seed-1", NewCustomer("Anna", "Andersson", phone="+46701234567",
+                                                   customer_code="1001"))
+    reg.customers.create_new("seed-2", NewCustomer("Bo", "Berg", customer_code="1002"))
     yield reg
     reg.close()
 

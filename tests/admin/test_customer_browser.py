@@ -24,10 +24,10 @@ def bridge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BridgeProcess]:
     registry = Registry.open(b.db_url)
     registry.staff.add("maja", MANAGER_PW, StaffRole.manager, display_name="Maja Lind")
     registry.staff.add("kim", CASHIER_PW, StaffRole.cashier, display_name="Kim Berg")
-    registry.create_customer("b-1", NewCustomer("Anna", "Svensson", phone="+46701234567",
-                                                customer_code="1001"))
-    registry.create_customer("b-2", NewCustomer("Anders", "Ek", customer_code="1002"))
-    registry.create_customer("b-3", NewCustomer("Bo", "Berg", customer_code="1003"))
+    registry.customers.create_new("b-1", NewCustomer("Anna", "Svensson", phone="+46701234567",
+                                                     customer_code="1001"))
+    registry.customers.create_new("b-2", NewCustomer("Anders", "Ek", customer_code="1002"))
+    registry.customers.create_new("b-3", NewCustomer("Bo", "Berg", customer_code="1003"))
     registry.groups.create("Stamkunder", actor="test")
     registry.close()
     b.start()

@@ -30,15 +30,15 @@ MARKETING_SV = "Ja, skicka mig erbjudanden och nyheter via sms och e-post."
 @pytest.fixture
 def registry(tmp_path: Path, clock: Clock) -> Iterator[Registry]:
     reg = staffed_sqlite(tmp_path / "admin.db", clock)
-    reg.create_customer("seed-1", NewCustomer("Anna", "Andersson", phone="+46701234567",
-                                              email="anna@example.se", customer_code="1001"))
-    reg.create_customer("seed-2", NewCustomer("Bo", "Berg", customer_code="1002"))
+    reg.customers.create_new("seed-1", NewCustomer("Anna", "Andersson", phone="+46701234567",
+                                                   email="anna@example.se", customer_code="1001"))
+    reg.customers.create_new("seed-2", NewCustomer("Bo", "Berg", customer_code="1002"))
     yield reg
     reg.close()
 
 
 def anna(registry: Registry) -> int:
-    found = registry.get_by_code("1001")
+    found = registry.customers.find_by_code("1001")
     assert found is not None
     return found.id
 
@@ -81,8 +81,8 @@ def edit_form(client: TestClient, customer_id: int) -> dict[str, str]:
 def test_list_sorts_by_name_code_and_newest_and_pages_on(client: TestClient,
                                                          registry: Registry) -> None:
     for i in range(55):
-        registry.create_customer(f"many-{i}", NewCustomer(f"Per{i:02d}", "Ceder",
-                                                          customer_code=f"{2100 - i}"))
+        registry.customers.create_new(f"many-{i}", NewCustomer(f"Per{i:02d}", "Ceder",
+                                                               customer_code=f"{2100 - i}"))
     login(client, "kim")
     first = client.get("/admin/customers")  # by name: last name, first name
     shown = names_in(first)
@@ -225,7 +225,8 @@ def test_merge_export_and_delete_links_only_for_roles_that_may(
     customer_id = anna(registry)
     born = dt.date(1985, 3, 12)
     registry.customers.update(customer_id, {"birth_date": born}, region="SE", actor="test")
-    twin, _ = registry.create_customer("twin", NewCustomer("Ana", "Andersson", birth_date=born))
+    twin, _ = registry.customers.create_new("twin", NewCustomer("Ana", "Andersson",
+                                                                birth_date=born))
     login(client, username)
     page = client.get(f"/admin/customers/{customer_id}")
     duplicates = page.text[page.text.index('id="duplicates"'):]
@@ -257,20 +258,20 @@ def test_a_cashier_creates_a_customer_who_has_a_profile(client: TestClient,
     assert text_of(page, "phone") == "+46707654321" and text_of(page, "company") == \
         "Dahls Blommor"
     assert "staff:kim" in page.text[page.text.index('id="audit-trail"'):]
-    created = registry.search("cecilia dahl")[0]
+    created = registry.customers.search("cecilia dahl")[0]
     assert (created.created_via, created.delivery_city, created.postal_code) == \
         ("back_office", "Malmö", "211 22")
     # The same form sent twice (a double click, a reload) makes one customer.
     again = client.post("/admin/customers/new", data=data)
     assert again.headers["location"] == done.headers["location"]
-    assert len(registry.search("cecilia dahl")) == 1
+    assert len(registry.customers.search("cecilia dahl")) == 1
 
 
 def test_a_new_customer_form_keeps_what_was_typed_and_says_why_per_field(
         client: TestClient, registry: Registry) -> None:
     login(client, "kim")
     form = client.get("/admin/customers/new")
-    count = registry.count_customers()
+    count = registry.customers.count()
     page = client.post("/admin/customers/new", data={
         "csrf": csrf_of(form), "first_name": "", "last_name": "Dahl", "email": "cecilia@",
         "phone": "12", "personal_id": "19850312-1248", "postal_code": "Storgatan 1",
@@ -283,7 +284,7 @@ def test_a_new_customer_form_keeps_what_was_typed_and_says_why_per_field(
     assert reason_at(page, "phone") and reason_at(page, "personal_id")
     assert (value_of(page, "email"), value_of(page, "phone"), value_of(page, "postal_code"),
             value_of(page, "personal_id")) == ("cecilia@", "12", "Storgatan 1", "19850312-1248")
-    assert registry.count_customers() == count
+    assert registry.customers.count() == count
 
 
 def test_a_taken_phone_names_its_owner_and_a_likely_duplicate_asks_first(
@@ -305,11 +306,11 @@ def test_a_taken_phone_names_its_owner_and_a_likely_duplicate_asks_first(
     assert "Anna Andersson (1001)</a> — same birth date, similar name" in duplicates
     assert 'name="confirmed" value="yes"' in similar.text
     assert value_of(similar, "birth_date") == "1985-03-12"  # what was typed stays
-    count = registry.count_customers()
+    count = registry.customers.count()
     anyway = client.post("/admin/customers/new", data={
         "csrf": csrf_of(form), "first_name": "Anna", "last_name": "Andersson",
         "phone": "0709999999", "request": "abcdefgh13", "confirmed": "yes"})
-    assert anyway.status_code == 303 and registry.count_customers() == count + 1
+    assert anyway.status_code == 303 and registry.customers.count() == count + 1
 
 
 # --- editing -----------------------------------------------------------------------------------
@@ -365,7 +366,7 @@ def test_a_bad_field_keeps_what_was_typed_shows_why_and_changes_nothing(
 
 def test_a_phone_taken_by_another_customer_is_named(client: TestClient,
                                                     registry: Registry) -> None:
-    bo = registry.get_by_code("1002")
+    bo = registry.customers.find_by_code("1002")
     login(client, "kim")
     form = edit_form(client, bo.id)
     form["phone"] = "+46 70 123 45 67"

@@ -20,7 +20,7 @@ PEOPLE = [("Åsa", "Östlund", "3003"), ("Bo", "Berg", "1001"), ("Anna", "Berg",
 def seed(registry: Registry) -> dict[str, int]:
     ids = {}
     for first, last, code in PEOPLE:
-        record, _ = registry.create_customer(f"seed-{code}", NewCustomer(
+        record, _ = registry.customers.create_new(f"seed-{code}", NewCustomer(
             first, last, customer_code=code, phone=f"+4670000{code}"))
         ids[first] = record.id
     return ids
@@ -66,13 +66,14 @@ def test_a_merged_away_customer_is_hidden_everywhere(registry: Registry) -> None
                      .values(merged_into_id=ids["Bo"]))
     assert "Dan" not in walk(registry, "name")
     assert "Dan" not in [r.first_name for r in registry.customers.list(limit=10)[0]]
-    assert registry.search("dan") == [] and registry.search("5005") == []
-    assert registry.get(ids["Dan"]) is None
-    assert registry.find([MatchKey(kind="phone", value="+46700005005", reading="phone")]) is None
+    assert registry.customers.search("dan") == [] and registry.customers.search("5005") == []
+    assert registry.customers.find_by_id(ids["Dan"]) is None
+    assert registry.customers.find([MatchKey(kind="phone", value="+46700005005",
+                                             reading="phone")]) is None
     with pytest.raises(NotFound):
         registry.customers.get(ids["Dan"])
-    assert registry.likely_duplicates(DuplicateProbe(phone="+46700005005")) == []
-    assert registry.groups.list()[0].members == 4 and registry.count_customers() == 4
+    assert registry.customers.likely_duplicates(DuplicateProbe(phone="+46700005005")) == []
+    assert registry.groups.list()[0].members == 4 and registry.customers.count() == 4
 
 
 def test_credit_terms_change_only_through_their_own_method(registry: Registry) -> None:

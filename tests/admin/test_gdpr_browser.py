@@ -25,12 +25,12 @@ def bridge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BridgeProcess]:
     registry = Registry.open(b.db_url)
     registry.staff.add("maja", PW, StaffRole.manager, display_name="Maja Lind")
     registry.staff.add("kim", PW, StaffRole.cashier, display_name="Kim Berg")
-    registry.create_customer("a", NewCustomer("Anna", "Andersson", phone="+46701234567",
-                                              customer_code="1001", note="Prefers e-mail"))
-    registry.create_customer("b", NewCustomer("Anna", "Andersson", email="anna@example.se",
-                                              customer_code="1002", city="Malmö"))
-    registry.create_customer("c", NewCustomer("Cecilia", "Carlsson", phone="+46705550003",
-                                              customer_code="1003"))
+    registry.customers.create_new("a", NewCustomer("Anna", "Andersson", phone="+46701234567",
+                                                   customer_code="1001", note="Prefers e-mail"))
+    registry.customers.create_new("b", NewCustomer("Anna", "Andersson", email="anna@example.se",
+                                                   customer_code="1002", city="Malmö"))
+    registry.customers.create_new("c", NewCustomer("Cecilia", "Carlsson", phone="+46705550003",
+                                                   customer_code="1003"))
     registry.close()
     b.start()
     yield b

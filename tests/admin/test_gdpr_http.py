@@ -22,23 +22,23 @@ from cashier_bridge.registry.schema import audit_log, consents, customers, sales
 @pytest.fixture
 def registry(tmp_path: Path, clock: Clock) -> Iterator[Registry]:
     reg = staffed_sqlite(tmp_path / "gdpr.db", clock)
-    anna, _ = reg.create_customer("a", NewCustomer(
+    anna, _ = reg.customers.create_new("a", NewCustomer(
         "Anna", "Andersson", phone="+46701234567", customer_code="1001",
         personal_id_fingerprint=reg.fingerprint("198503121249"),
         personal_id_masked="19850312-****", street="Storgatan 1", city="Stockholm",
         note="Allergic to nuts", marketing_consent=True, consent_source="via_mobil",
         consent_text_version="v-marketing-sv"))
-    reg.create_customer("a2", NewCustomer("Anna", "Andersson", email="anna@example.se",
-                                          customer_code="1003", note="Second card"))
-    reg.create_customer("b", NewCustomer("Bo", "Berg", phone="+46709999999",
-                                         email="bo@example.se", customer_code="1002"))
+    reg.customers.create_new("a2", NewCustomer("Anna", "Andersson", email="anna@example.se",
+                                               customer_code="1003", note="Second card"))
+    reg.customers.create_new("b", NewCustomer("Bo", "Berg", phone="+46709999999",
+                                              email="bo@example.se", customer_code="1002"))
     reg.sales.record(anna.id, sale_id="s-1", register="kassa-1", total_minor=24950,
                      currency="SEK", at=None, recorded_by="api:pos")
     reg.sales.record(3, sale_id="s-bo", register="kassa-1", total_minor=990,
                      currency="SEK", at=None, recorded_by="api:pos")
-    from cashier_bridge.registry.mobile import ConsentText
-    reg.remember_consent_texts([ConsentText("v-marketing-sv", "marketing", "sv",
-                                            "Ja, skicka mig erbjudanden.")])
+    from cashier_bridge.registry.consents import ConsentText
+    reg.consents.remember_texts([ConsentText("v-marketing-sv", "marketing", "sv",
+                                             "Ja, skicka mig erbjudanden.")])
     yield reg
     reg.close()
 
@@ -223,11 +223,14 @@ def test_delete_names_what_goes_and_what_stays_then_erases(client: TestClient,
         row = conn.execute(select(customers).where(customers.c.id == 1)).one()
         kept_sales = conn.execute(select(sales.c.sale_id).where(sales.c.customer_id == 1)
                                   ).scalars().all()
+        # The log of an erased customer is read from its rows: nobody is shown it.
+        logged = conn.execute(select(consents.c.purpose, consents.c.granted, consents.c.source)
+                              .where(consents.c.customer_id == 1)
+                              .order_by(consents.c.id)).all()
     assert (row.customer_code, row.first_name, row.phone, row.personal_id_fingerprint,
             row.street, row.note) == ("ERASED-1", "", None, None, None, None)
     assert kept_sales == ["s-1"]
-    assert [(e["purpose"], e["granted"], e["source"]) for e in registry.consent_log(1)][-1] == \
-        ("marketing", False, "erasure")
+    assert tuple(logged[-1]) == ("marketing", False, "erasure")
     assert client.get("/admin/customers/1/delete").status_code == 404
 
 

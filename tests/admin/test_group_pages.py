@@ -55,7 +55,7 @@ def test_a_taken_or_empty_name_says_why_and_keeps_what_was_typed(client: TestCli
 def test_rename_and_delete_with_confirmation_members_fall_back(client: TestClient,
                                                                registry: Registry) -> None:
     group = registry.groups.create("Företag", actor="test")
-    anna = registry.get_by_code("1001")
+    anna = registry.customers.find_by_code("1001")
     registry.groups.assign(group.id, [anna.id], actor="test")
     csrf = login(client, "maja")
     members = client.get(f"/admin/groups/{group.id}")
@@ -124,7 +124,7 @@ def test_a_cashier_may_look_but_not_change_groups(client: TestClient, registry: 
 
 def test_group_members_page_on(client: TestClient, registry: Registry) -> None:
     group = registry.groups.create("Många", actor="test")
-    ids = [registry.create_customer(f"m-{i}", NewCustomer(f"Eva{i:02d}", "Ek"))[0].id
+    ids = [registry.customers.create_new(f"m-{i}", NewCustomer(f"Eva{i:02d}", "Ek"))[0].id
            for i in range(53)]
     registry.groups.assign(group.id, ids, actor="test")
     login(client, "kim")

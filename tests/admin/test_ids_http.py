@@ -25,8 +25,8 @@ BAD_IDS = [str(2**63), "²", "١٢", "9" * 30]
 @pytest.fixture
 def registry(tmp_path: Path, clock: Clock) -> Iterator[Registry]:
     reg = staffed_sqlite(tmp_path / "ids.db", clock)
-    reg.create_customer("seed-1", NewCustomer("Anna", "Andersson", customer_code="1001"))
-    reg.create_customer("seed-2", NewCustomer("Bo", "Berg", customer_code="1002"))
+    reg.customers.create_new("seed-1", NewCustomer("Anna", "Andersson", customer_code="1001"))
+    reg.customers.create_new("seed-2", NewCustomer("Bo", "Berg", customer_code="1002"))
     reg.groups.create("Staff", actor="test")
     yield reg
     reg.close()
@@ -108,7 +108,7 @@ def test_no_query_parameter_of_a_back_office_page_breaks_it_or_speaks_for_it(
     """Every query parameter a back-office page declares (from the app's routes) and the ones it
     reads by hand, given junk: never a 5xx, never an HTTP status the caller chose, never the
     caller's text on the page (a batch page took ?status= and ?error= from anyone)."""
-    registry.import_csv(b"first_name,last_name\nEva,Ek\n", actor="test")
+    registry.imports.run(b"first_name,last_name\nEva,Ek\n", actor="test")
     login(client, "root")
     for route in iter_route_contexts(client.app.routes):  # type: ignore[attr-defined]
         path = route.path or ""

@@ -76,7 +76,7 @@ def test_a_manager_previews_imports_reads_the_report_and_undoes(
     # Anna Andersson (1001) is in the registry with the number the file gives Anna Lindqvist.
     assert errors[0][2] == "mobile +46701234567 already belongs to customer 1001 (Anna Andersson)"
     assert errors[1][2].replace("&#39;", "'") == "email: 'lars.nilsson@' is not an email address"
-    assert registry.count_customers() == 2  # the preview changed nothing
+    assert registry.customers.count() == 2  # the preview changed nothing
 
     token = re.search(r'name="upload" value="([^"]+)"', page.text).group(1)
     started = client.post("/admin/import-export/import", data={"csrf": csrf, "upload": token})
@@ -91,19 +91,19 @@ def test_a_manager_previews_imports_reads_the_report_and_undoes(
     batch = client.get(report.headers["location"])
     assert [text_of(batch, k) for k in ("created", "updated", "failed")] == ["4", "0", "4"]
     assert "already belongs to customer 1001 (Anna Andersson)" in batch.text
-    assert registry.count_customers() == 6
+    assert registry.customers.count() == 6
 
     undo_url = report.headers["location"] + "/undo"
     unconfirmed = client.post(undo_url, data={"csrf": csrf})
     assert unconfirmed.status_code == 422
     assert "Tick the box" in text_of(unconfirmed, "error")
-    assert registry.count_customers() == 6
+    assert registry.customers.count() == 6
     done = client.post(undo_url, data={"csrf": csrf, "confirm": "yes"})
     assert done.status_code == 303
     after = client.get(done.headers["location"])
     assert text_of(after, "done") == "The import was undone."
     assert text_of(after, "undo-result").startswith("Removed 4 new customers")
-    assert registry.count_customers() == 2
+    assert registry.customers.count() == 2
     again = client.post(undo_url, data={"csrf": csrf, "confirm": "yes"})
     assert again.status_code == 409 and "was undone on" in text_of(again, "error")
 
@@ -136,7 +136,7 @@ def test_files_that_cannot_be_imported_get_a_clear_message(
     page = upload(client, csrf, name, data)
     assert page.status_code == status
     assert message in text_of(page, "error")
-    assert registry.imports.list() == [] and registry.count_customers() == 2
+    assert registry.imports.list() == [] and registry.customers.count() == 2
 
 
 def test_a_body_far_over_the_limit_is_refused_before_it_is_read(
@@ -201,7 +201,7 @@ def test_a_cell_over_the_csv_field_limit_gets_a_422_naming_line_and_column(
         "lang.csv: Line 3, note: a cell longer than 10,000 characters (at most 10,000 are "
         "read); is a closing quote missing? Nothing was imported.")
     assert 'id="file"' in page.text  # the upload form, to choose the corrected file
-    assert registry.imports.list() == [] and registry.count_customers() == 2
+    assert registry.imports.list() == [] and registry.customers.count() == 2
 
 
 def test_a_header_of_40000_columns_gets_a_422(client: TestClient, registry: Registry) -> None:
@@ -272,7 +272,7 @@ def test_a_preview_opens_and_imports_on_another_bridge_process(
             assert done.status_code == 303 and "/batches/1" in done.headers["location"]
     finally:
         other_registry.close()
-    assert registry.count_customers() == 6
+    assert registry.customers.count() == 6
 
 
 def test_a_busy_bridge_answers_503_with_retry_after_and_keeps_nothing(
@@ -307,6 +307,6 @@ def test_a_busy_bridge_answers_503_with_retry_after_and_keeps_nothing(
     with pool_full():
         busy = client.post("/admin/import-export/import", data={"csrf": csrf, "upload": token})
     assert busy.status_code == 503 and busy.headers["retry-after"] == "5"
-    assert registry.imports.list() == [] and registry.count_customers() == 2
+    assert registry.imports.list() == [] and registry.customers.count() == 2
     # The checked file waits for "Import" as before.
     assert client.get(f"/admin/import-export/previews/{token}").status_code == 200

@@ -30,7 +30,7 @@ LIMITED = ("Too many personnummer checks in the last minute; try again in {} sec
 def registry(tmp_path: Path, clock: Clock) -> Iterator[Registry]:
     reg = staffed_sqlite(tmp_path / "admin.db", clock)
     reg.lookups.clock = clock
-    reg.create_customer("seed-1", NewCustomer(
+    reg.customers.create_new("seed-1", NewCustomer(
         "Anna", "Andersson", customer_code="1001",
         personal_id_fingerprint=reg.fingerprint(ANNA_PNR), personal_id_masked="19850312-****"))
     yield reg
@@ -77,7 +77,7 @@ def test_a_cashiers_sixth_number_comes_back_with_what_was_typed(
         client: TestClient, registry: Registry, clock: Clock) -> None:
     login(client, "kim")
     spend(client)
-    count = registry.count_customers()
+    count = registry.customers.count()
     page = new_customer(client, ANNA_PNR, "Mallory")
     assert page.status_code == 429
     assert reason_at(page, "personal_id") == LIMITED.format(60)
@@ -91,7 +91,7 @@ def test_a_cashiers_sixth_number_comes_back_with_what_was_typed(
         "personal_id": OTHERS[6]})
     assert unconfirmed.status_code == 429
     assert reason_at(unconfirmed, "personal_id") == LIMITED.format(60)
-    assert registry.count_customers() == count
+    assert registry.customers.count() == count
     # The same sign-in through the API spends the same budget.
     csrf = csrf_of(client.get("/admin/account"))
     api = client.post("/api/v1/customers/validate", headers={"X-CSRF-Token": csrf}, json={
@@ -106,7 +106,7 @@ def test_the_edit_form_counts_too_and_saves_nothing(client: TestClient,
                                                     registry: Registry) -> None:
     login(client, "kim")
     spend(client)
-    target = registry.search("eva ek0")[0]
+    target = registry.customers.search("eva ek0")[0]
     form = client.get(f"/admin/customers/{target.id}/edit")
     page = client.post(f"/admin/customers/{target.id}/edit", data={
         "csrf": csrf_of(form), "first_name": "Eva", "last_name": "Ek0", "city": "Lund",

@@ -33,7 +33,7 @@ def test_a_members_personnummer_reads_the_same_on_kiosk_console_and_back_office(
         "last_name": "Andersson", "personal_id": "850312-1249", "phone": "", "email": ""})
     assert done.status_code == 303, done.text
     back_office = text_of(client.get(done.headers["location"]), "personal-id")
-    member = registry.search("anna andersson")[0]
+    member = registry.customers.search("anna andersson")[0]
     # The console shows the card the register is sent when the member is connected, as is.
     console = member.to_card(matched_on="personal_id").personal_id_masked
     # The kiosk shows what the shopper typed, masked, in either length.

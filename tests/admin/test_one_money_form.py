@@ -25,7 +25,7 @@ NBSP = "\u00a0"
 def registry(tmp_path: Path, clock: Clock) -> Iterator[Registry]:
     reg = staffed_sqlite(tmp_path / "admin.db", clock)
     for key, first, code in (("seed-1", "Anna", "1001"), ("seed-2", "Bo", "1002")):
-        reg.create_customer(key, NewCustomer(first, "Andersson", customer_code=code))
+        reg.customers.create_new(key, NewCustomer(first, "Andersson", customer_code=code))
     yield reg
     reg.close()
 
@@ -38,7 +38,7 @@ def dd_after(page_html: str, label: str) -> str:
 
 def test_the_loyalty_rate_and_limit_read_the_same_on_profile_export_and_merge_pages(
         client: TestClient, registry: Registry) -> None:
-    anna, bo = (registry.get_by_code(code).id for code in ("1001", "1002"))
+    anna, bo = (registry.customers.find_by_code(code).id for code in ("1001", "1002"))
     registry.customers.update_credit_terms(anna, {"account_limit_minor": 500000,
                                                   "loyalty_rate_bp": 250}, actor="test")
     login(client, "maja")  # a manager: may export and merge

@@ -31,7 +31,7 @@ def years_ago(years: float) -> dt.datetime:
 
 def add(reg: Registry, code: str, first: str, created: dt.datetime,
         sale: dt.datetime | None = None) -> int:
-    record, _ = reg.create_customer(code, NewCustomer(first, "Lund", customer_code=code))
+    record, _ = reg.customers.create_new(code, NewCustomer(first, "Lund", customer_code=code))
     with reg.engine.begin() as conn:
         conn.execute(update(customers).where(customers.c.id == record.id)
                      .values(created_at=created))

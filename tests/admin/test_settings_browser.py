@@ -29,11 +29,12 @@ def bridge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BridgeProcess]:
     registry.staff.add("kim", PW, StaffRole.cashier, display_name="Kim Berg")
     long_ago = dt.datetime.now(dt.UTC) - dt.timedelta(days=4 * 365)
     for code, first in (("3001", "Greta"), ("3002", "Hugo")):
-        record, _ = registry.create_customer(code, NewCustomer(first, "Ek", customer_code=code))
+        record, _ = registry.customers.create_new(
+            code, NewCustomer(first, "Ek", customer_code=code))
         with registry.engine.begin() as conn:
             conn.execute(update(customers).where(customers.c.id == record.id)
                          .values(created_at=long_ago))
-    registry.create_customer("3003", NewCustomer("Ines", "Ek", customer_code="3003"))
+    registry.customers.create_new("3003", NewCustomer("Ines", "Ek", customer_code="3003"))
     registry.close()
     b.start()
     yield b

@@ -35,7 +35,7 @@ def test_create_returns_the_customer_as_stored(api: Api) -> None:
     assert consents["current"]["marketing"]["granted"] is True
     assert consents["current"]["marketing"]["source"] == "api"
     # The number itself is nowhere: only its fingerprint finds her.
-    found = api.registry.find([_fingerprint_key(api, ANNA_PNR)])
+    found = api.registry.customers.find([_fingerprint_key(api, ANNA_PNR)])
     assert found is not None and found[0].id == anna["id"]
 
 
@@ -52,7 +52,7 @@ def test_a_retry_with_the_same_key_makes_no_twin(api: Api) -> None:
     again = api.post("/customers", json=ANNA, headers=key)
     assert (first.status_code, again.status_code) == (201, 200)
     assert again.json() == first.json()
-    assert api.registry.count_customers() == 1
+    assert api.registry.customers.count() == 1
     other = api.post("/customers", json={**ANNA, "city": "Malmö"}, headers=key)
     assert other.status_code == 409 and other.json()["error"] == "conflict"
     assert "Idempotency-Key" in other.json()["message"]
@@ -145,7 +145,7 @@ def test_a_key_used_before_keys_were_per_caller_still_finds_its_customer(api: Ap
     eva = {"first_name": "Eva", "last_name": "Ek"}
     body = json.dumps(eva, sort_keys=True, default=str, ensure_ascii=False)
     digest = hashlib.sha256(body.encode()).hexdigest()[:32]
-    old, _ = api.registry.create_customer(f"api:order-2:{digest}", NewCustomer(
+    old, _ = api.registry.customers.create_new(f"api:order-2:{digest}", NewCustomer(
         "Eva", "Ek", created_via="api"), actor=admin.actor)
     key = {"Idempotency-Key": "order-2"}
     retry = api.post("/customers", "admin", json=eva, headers=key)
@@ -194,7 +194,7 @@ def test_bad_input_is_422_naming_the_field_and_nothing_is_stored(
     assert problem["fields"][0]["field"] == field
     assert reason in problem["fields"][0]["reason"]
     assert problem["message"].startswith(f"{field}: ")
-    assert api.registry.count_customers() == 0
+    assert api.registry.customers.count() == 0
     check = api.post("/customers/validate", json={"first_name": "Eva", "last_name": "Ek",
                                                   **body})
     assert check.status_code == 422 and check.json()["fields"][0]["field"] == field
@@ -210,7 +210,7 @@ def test_a_missing_name_and_a_body_that_is_no_json_are_422(api: Api) -> None:
     bad_key = api.post("/customers", json=ANNA, headers={"Idempotency-Key": "a b"})
     assert bad_key.status_code == 422
     assert bad_key.json()["fields"][0]["field"] == "Idempotency-Key"
-    assert api.registry.count_customers() == 0
+    assert api.registry.customers.count() == 0
 
 
 def test_validate_changes_nothing_and_lists_possible_duplicates(api: Api) -> None:

@@ -7,8 +7,8 @@ import json
 from sqlalchemy import select
 
 from cashier_bridge.config import Settings
-from cashier_bridge.registry.mobile import ConsentText
-from cashier_bridge.registry.schema import audit_log, customers, sales
+from cashier_bridge.registry.consents import ConsentText
+from cashier_bridge.registry.schema import audit_log, consents, customers, sales
 from cashier_bridge.web.mobile.consent import version
 from tests.api.conftest import ANNA_PNR, Api
 
@@ -94,6 +94,9 @@ def test_erase_removes_the_person_and_keeps_the_books(api: Api) -> None:
         kept_sales = conn.execute(select(sales)).all()
         audit = conn.execute(select(audit_log).where(audit_log.c.customer_id == anna["id"])
                              .order_by(audit_log.c.id)).all()
+        # Read from its rows: the consent store shows nobody an erased customer's log.
+        log = conn.execute(select(consents).where(consents.c.customer_id == anna["id"])
+                           .order_by(consents.c.id)).all()
     assert row.customer_code == f"ERASED-{anna['id']}"
     assert (row.first_name, row.last_name, row.email, row.phone, row.personal_id_fingerprint,
             row.personal_id_masked, row.birth_date, row.street, row.city, row.note) == (
@@ -101,8 +104,7 @@ def test_erase_removes_the_person_and_keeps_the_books(api: Api) -> None:
     # The sale stays for the books, pointing at the anonymous row.
     assert [(s.customer_id, s.total_minor) for s in kept_sales] == [(anna["id"], 12950)]
     # The consent log keeps that consent was withdrawn by erasure.
-    log = api.registry.consent_log(anna["id"])
-    assert [(e["purpose"], e["granted"], e["source"]) for e in log] == [
+    assert [(e.purpose, e.granted, e.source) for e in log] == [
         ("marketing", True, "api"), ("marketing", False, "erasure")]
     # Who erased whom; earlier entries keep only which fields changed.
     assert [(a.action, a.customer_id) for a in audit] == [
@@ -189,8 +191,8 @@ def test_a_consent_through_the_api_is_to_a_purpose_source_and_text_the_shop_has(
             assert answer.json()["fields"][0]["reason"] == reason
     assert api.get(path).json() == {"current": {}, "log": []}
     # A text a phone showed (filed then) is a good version, as is every source of the enum.
-    api.registry.remember_consent_texts([ConsentText("v-shown-once", "marketing", "en",
-                                                     "Yes, offers please.")])
+    api.registry.consents.remember_texts([ConsentText("v-shown-once", "marketing", "en",
+                                                      "Yes, offers please.")])
     for source in ("register", "web", "customer_service"):
         done = api.post(path, json={"purpose": "marketing", "granted": True,
                                     "source": source, "text_version": "v-shown-once"})
@@ -256,4 +258,4 @@ def test_a_body_too_large_is_413(api: Api) -> None:
     answer = api.post("/customers", content=b"{" + b" " * (1024 * 1024 + 10) + b"}",
                       headers={"Content-Type": "application/json"})
     assert answer.status_code == 413
-    assert api.registry.count_customers() == 0
+    assert api.registry.customers.count() == 0

@@ -34,7 +34,7 @@ class Clock:
 
 def anna(api: Api) -> int:
     """Anna, stored by the shop (not through the API: that would spend a look-up)."""
-    record, _ = api.registry.create_customer("seed-anna", NewCustomer(
+    record, _ = api.registry.customers.create_new("seed-anna", NewCustomer(
         "Anna", "Svensson", personal_id_fingerprint=api.registry.fingerprint(ANNA_PNR),
         personal_id_masked="19850312-****"))
     return record.id
@@ -203,7 +203,7 @@ def test_every_operation_that_takes_a_personnummer_is_limited(api: Api) -> None:
     operations = personnummer_operations(document)
     assert ("post", "/api/v1/customers/validate") in operations  # the walk finds them
     assert len(operations) >= 3, operations
-    target = api.registry.create_customer("seed-bo", NewCustomer("Bo", "Berg"))[0].id
+    target = api.registry.customers.create_new("seed-bo", NewCustomer("Bo", "Berg"))[0].id
     spent = iter(OTHERS)
     for i, (method, path) in enumerate(operations):
         responses = document["paths"][path][method]["responses"]

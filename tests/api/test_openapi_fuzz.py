@@ -55,8 +55,8 @@ def bridge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bridge]:
     tmp = tmp_path_factory.mktemp("fuzz")
     url = f"sqlite:///{tmp / 'fuzz.db'}"
     registry = Registry.open(url)
-    registry.create_customer("seed", NewCustomer("Anna", "Svensson", phone="+46701234567",
-                                                 customer_code="1001"))
+    registry.customers.create_new("seed", NewCustomer("Anna", "Svensson", phone="+46701234567",
+                                                      customer_code="1001"))
     registry.groups.create("Staff", actor="test")
     token = registry.api_tokens.create("fuzz", "admin").token
     with pytest.MonkeyPatch.context() as env:

@@ -109,7 +109,7 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         server = request.getfixturevalue("postgres_server")
         url = server.create_database("bridge")
     registry = Registry.open(url)
-    registry.create_customer("seed-anna", NewCustomer(
+    registry.customers.create_new("seed-anna", NewCustomer(
         first_name="Anna", last_name="Andersson", phone=ANNA_PHONE,
         personal_id_fingerprint=registry.fingerprint(ANNA_PNR),
         personal_id_masked="19850312-****", created_via="import", customer_code="1001"))
@@ -198,10 +198,10 @@ async def test_new_member_confirmed_once_even_when_the_register_repeats(bridge: 
         await register.next("pong")
     registry = Registry.open(db)
     try:
-        assert registry.count_customers() == 2
+        assert registry.customers.count() == 2
         key = MatchKey(kind="personal_id_fingerprint", value=registry.fingerprint(NEW_PNR),
                        reading="personnummer")
-        found = registry.find([key])
+        found = registry.customers.find([key])
         assert found is not None and found[0].first_name == "Berit"
         assert found[0].personal_id_masked == "19910417-****"
     finally:
@@ -290,7 +290,7 @@ async def test_restarted_bridge_resumes_the_lane_and_creates_no_twin(bridge: Bri
         await restarted.stop()
     registry = Registry.open(db)
     try:
-        assert registry.count_customers() == 2
+        assert registry.customers.count() == 2
     finally:
         registry.close()
 
@@ -347,7 +347,7 @@ async def test_an_unreadable_scan_is_explained(bridge: Bridge) -> None:
 async def test_cashier_connects_a_possible_duplicate_instead_of_creating_a_twin(
         bridge: Bridge, db: str) -> None:
     registry = Registry.open(db)
-    lars, _ = registry.create_customer("seed-lars", NewCustomer(
+    lars, _ = registry.customers.create_new("seed-lars", NewCustomer(
         first_name="Lars", last_name="Nilsson", phone="+46765551234",
         birth_date=dt.date(1991, 4, 17), created_via="import"))  # on file without personnummer
     registry.close()
@@ -369,7 +369,7 @@ async def test_cashier_connects_a_possible_duplicate_instead_of_creating_a_twin(
         assert welcome["view"]["first_name"] == "Lars"
     registry = Registry.open(db)
     try:
-        assert registry.count_customers() == 2  # Anna and Lars; no twin
+        assert registry.customers.count() == 2  # Anna and Lars; no twin
     finally:
         registry.close()
 
@@ -382,14 +382,14 @@ async def test_a_database_failure_mid_lookup_is_shown_not_hung(bridge: Bridge) -
 
     async with device(bridge, "kiosk") as kiosk, device(bridge, "register") as register:
         await start_numpad(kiosk, register)
-        registry.find = broken
+        registry.customers.find = broken
         await kiosk.send(type="submit_id", digits=ANNA_PNR)
         while True:
             shown = await kiosk.next("state", phase="identifying")
             if shown["view"]["notice"]:
                 break
         assert (shown["view"]["notice"], shown["view"]["busy"]) == ("unavailable", False)
-        del registry.find  # the database is back
+        del registry.customers.find  # the database is back
         await kiosk.send(type="submit_id", digits=ANNA_PNR)
         event = await register.next("customer_connected")
         assert event["customer"]["customer_code"] == "1001"

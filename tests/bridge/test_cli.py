@@ -122,7 +122,7 @@ def test_a_lost_personnummer_key_clears_the_fingerprints_only_when_told_so(
     assert "cleared" in done.stdout
     registry = Registry.open(f"sqlite:///{tmp_path / 'b.db'}")
     try:
-        anna = registry.get_by_code("1001")
+        anna = registry.customers.find_by_code("1001")
         assert anna is not None and anna.personal_id_masked == "19850312-****"
         assert anna.personal_id_fingerprint is None  # made with the lost key: never matches
         assert anna.phone == "+46701234567"  # still found by phone, code and e-mail

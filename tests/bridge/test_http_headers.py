@@ -27,9 +27,9 @@ STATIC = ("text/css", "text/javascript", "application/javascript", "image/")
 @pytest.fixture
 def registry(tmp_path: Path) -> Iterator[Registry]:
     reg = staffed_sqlite(tmp_path / "headers.db", Clock())
-    anna, _ = reg.create_customer("a", NewCustomer("Anna", "Andersson", customer_code="1001",
-                                                   phone="+46701234567"))
-    bo, _ = reg.create_customer("b", NewCustomer("Anna", "Andersson", customer_code="1002"))
+    anna, _ = reg.customers.create_new("a", NewCustomer("Anna", "Andersson", customer_code="1001",
+                                                        phone="+46701234567"))
+    bo, _ = reg.customers.create_new("b", NewCustomer("Anna", "Andersson", customer_code="1002"))
     reg.groups.create("Staff", actor="test")
     reg.merges.merge(anna.id, bo.id, actor="test")
     yield reg

@@ -43,7 +43,7 @@ def test_dry_run_import_list_and_undo(tmp_path: Path) -> None:
     assert twice.returncode == 1 and "was undone on" in twice.stderr
     registry = Registry.open(f"sqlite:///{tmp_path / 'b.db'}")
     try:
-        assert registry.count_customers() == 0
+        assert registry.customers.count() == 0
     finally:
         registry.close()
 
@@ -79,6 +79,6 @@ def test_a_file_past_a_limit_is_refused_with_line_column_and_limit(tmp_path: Pat
     assert result.stderr.splitlines()[-1].startswith("header: longer than 100,000 characters")
     registry = Registry.open(f"sqlite:///{tmp_path / 'b.db'}")
     try:
-        assert registry.count_customers() == 0 and registry.imports.list() == []
+        assert registry.customers.count() == 0 and registry.imports.list() == []
     finally:
         registry.close()

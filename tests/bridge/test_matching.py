@@ -19,7 +19,7 @@ ANNA_PHONE = "+46701234567"
 @pytest.fixture
 def hub(tmp_path: Path) -> Iterator[LaneHub]:
     registry = Registry.open(f"sqlite:///{tmp_path / 'shop.db'}")
-    registry.create_customer("anna", NewCustomer(
+    registry.customers.create_new("anna", NewCustomer(
         first_name="Anna", last_name="Andersson", phone=ANNA_PHONE,
         personal_id_fingerprint=registry.fingerprint(ANNA_PNR),
         personal_id_masked="19850312-****", customer_code="1001"))
@@ -51,7 +51,7 @@ def test_her_personnummer_with_other_names_finds_her_but_does_not_agree(hub: Lan
 
 def test_her_phone_with_other_names_does_not_agree_when_no_personnummer_is_on_file(
         hub: LaneHub) -> None:
-    hub.registry.create_customer("bertil", NewCustomer(
+    hub.registry.customers.create_new("bertil", NewCustomer(
         first_name="Bertil", last_name="Berg", phone="+46705550000", customer_code="2002"))
     found, _ = hub._match(_lookup(hub, OTHER_PNR, "+46705550000", "Eva", "Svensson"))
     assert found is not None and found.customer.matched_on == "phone" and not found.agrees

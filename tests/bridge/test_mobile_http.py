@@ -105,13 +105,13 @@ async def test_a_known_customer_is_connected_at_once_and_their_consents_logged(
         assert "Welcome, Anna!" in status.text and "<svg" in status.text and "1001" in status.text
     registry = Registry.open(db)
     try:
-        log = registry.consent_log(event["customer"]["id"])
+        log = registry.consents.log(event["customer"]["id"])
     finally:
         registry.close()
     # The ticked box; the unticked one is no answer and writes nothing.
-    assert {(r["purpose"], r["granted"], r["source"]) for r in log} == {
+    assert {(r.purpose, r.granted, r.source) for r in log} == {
         ("marketing", True, "via_mobil")}
-    assert all(r["text_version"].startswith("v-") for r in log)
+    assert all(r.text_version is not None and r.text_version.startswith("v-") for r in log)
 
 
 async def test_a_new_member_the_cashier_confirms(bridge: MobileBridge,

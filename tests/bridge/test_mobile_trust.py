@@ -40,7 +40,7 @@ def registry(db: str) -> Iterator[Registry]:
 @pytest.fixture
 def anna(registry: Registry) -> int:
     """Anna (seeded by ``db``) said no to marketing at the till last year."""
-    found = registry.get_by_code("1001")
+    found = registry.customers.find_by_code("1001")
     assert found is not None
     registry.consents.record(found.id, "marketing", False, VIA_MOBIL, "v-earlier",
                              request_key="earlier-visit")
@@ -48,8 +48,8 @@ def anna(registry: Registry) -> int:
 
 
 def log_of(registry: Registry, customer_id: int) -> list[tuple[object, ...]]:
-    return [(r["purpose"], r["granted"], r["source"], r["text_version"])
-            for r in registry.consent_log(customer_id)]
+    return [(r.purpose, r.granted, r.source, r.text_version)
+            for r in registry.consents.log(customer_id)]
 
 
 def reveals(page: str, *secrets: str) -> list[str]:
@@ -115,7 +115,7 @@ async def test_the_right_names_with_another_phone_than_on_file_go_to_the_cashier
 
 async def test_a_phone_number_and_any_personnummer_do_not_make_a_stranger_a_member_without_one(
         bridge: MobileBridge, phone: httpx.AsyncClient, registry: Registry) -> None:
-    bertil, _ = registry.create_customer("seed-bertil", NewCustomer(
+    bertil, _ = registry.customers.create_new("seed-bertil", NewCustomer(
         first_name="Bertil", last_name="Berg", phone=BERTIL_PHONE, created_via="import",
         customer_code="2002"))
     async with device(bridge, "kiosk") as kiosk, device(bridge, "register") as register:
@@ -129,12 +129,12 @@ async def test_a_phone_number_and_any_personnummer_do_not_make_a_stranger_a_memb
         page = (await phone.get(path)).text
         assert reveals(page, "Bertil", "Berg", "2002", "<svg") == []
         await bridge.app.state.hub.drain()
-    assert registry.consent_log(bertil.id) == []
+    assert registry.consents.log(bertil.id) == []
 
 
 async def test_his_own_names_with_his_phone_connect_a_member_without_a_personnummer(
         bridge: MobileBridge, phone: httpx.AsyncClient, registry: Registry) -> None:
-    registry.create_customer("seed-bertil", NewCustomer(
+    registry.customers.create_new("seed-bertil", NewCustomer(
         first_name="Bertil", last_name="Berg", phone=BERTIL_PHONE, created_via="import",
         customer_code="2002"))
     async with device(bridge, "kiosk") as kiosk, device(bridge, "register") as register:
@@ -149,7 +149,7 @@ async def test_his_own_names_with_his_phone_connect_a_member_without_a_personnum
 
 async def test_names_in_another_case_and_without_accents_are_her_names(
         bridge: MobileBridge, phone: httpx.AsyncClient, registry: Registry) -> None:
-    registry.create_customer("seed-asa", NewCustomer(
+    registry.customers.create_new("seed-asa", NewCustomer(
         first_name="Åsa", last_name="Östlund-Bjørk", phone="+46706660000",
         personal_id_fingerprint=registry.fingerprint(ASA_PNR),
         personal_id_masked="19900101-****", created_via="import", customer_code="3003"))

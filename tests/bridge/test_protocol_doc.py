@@ -111,7 +111,7 @@ class Kiosk:
 async def bridge(tmp_path: Path) -> AsyncIterator[Bridge]:
     url = f"sqlite:///{tmp_path / 'doc.db'}"
     registry = Registry.open(url)
-    registry.create_customer("seed-anna", NewCustomer(
+    registry.customers.create_new("seed-anna", NewCustomer(
         first_name="Anna", last_name="Andersson", phone=ANNA_PHONE,
         personal_id_fingerprint=registry.fingerprint(ANNA_PNR),
         personal_id_masked="19850312-****", created_via="import", customer_code="1001"))

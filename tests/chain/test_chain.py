@@ -71,7 +71,7 @@ async def device(bridge: BridgeProcess, role: str, lane: str = "lane-1", *,
 def seed_anna(url: str) -> None:
     """The shop's customer 1001, Anna, who identifies with her personnummer or phone."""
     registry = Registry.open(url)
-    registry.create_customer("seed-anna", NewCustomer(
+    registry.customers.create_new("seed-anna", NewCustomer(
         first_name="Anna", last_name="Andersson", phone="+46701234567",
         personal_id_fingerprint=registry.fingerprint(ANNA_PNR),
         personal_id_masked="19850312-****", created_via="import", customer_code="1001"))
@@ -139,7 +139,7 @@ def customers_with(db_url: str, pnr: str) -> list[str]:
     try:
         key = MatchKey(kind="personal_id_fingerprint", value=registry.fingerprint(pnr),
                        reading="personnummer")
-        found = registry.find([key])
+        found = registry.customers.find([key])
         with registry.engine.connect() as conn:
             total = conn.execute(text(
                 "SELECT count(*) FROM customers WHERE personal_id_fingerprint = :fp"),

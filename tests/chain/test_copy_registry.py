@@ -45,12 +45,12 @@ def test_copy_keeps_personal_id_matching_consents_sales_and_devices(
     shop = f"sqlite:///{tmp_path / 'shop.db'}"
     assert _cli("import-csv", "demo", "--db", shop).returncode == 0
     registry = Registry.open(shop)
-    anna, _ = registry.create_customer("k1", NewCustomer(
+    anna, _ = registry.customers.create_new("k1", NewCustomer(
         first_name="Anna", last_name="Åberg", personal_id_fingerprint=registry.fingerprint(
             ANNA_PNR), personal_id_masked="19850312-****", marketing_consent=True,
         consent_source="register"))
     token = registry.devices.pair("kassa-1", "kiosk").token
-    total = registry.count_customers()
+    total = registry.customers.count()
     registry.close()
 
     chain = postgres_server.create_database("copy")
@@ -71,17 +71,18 @@ def test_copy_keeps_personal_id_matching_consents_sales_and_devices(
     shutil.copy(shop_keys, chain_key)
     copied = Registry.open(chain)
     try:
-        assert copied.count_customers() == total
+        assert copied.customers.count() == total
         # With the shop's key: the same personnummer finds the same customer.
-        found = copied.find([MatchKey(kind="personal_id_fingerprint",
-                                      value=copied.fingerprint(ANNA_PNR), reading="personnummer")])
+        found = copied.customers.find([MatchKey(kind="personal_id_fingerprint",
+                                                value=copied.fingerprint(ANNA_PNR),
+                                                reading="personnummer")])
         assert found is not None and found[0].id == anna.id and found[0].last_name == "Åberg"
         assert copied.devices.allowed("kassa-1", "kiosk", token)
         with copied.engine.connect() as conn:
             assert conn.execute(select(func.count()).select_from(consents)).scalar() >= 1
             assert conn.execute(select(func.count()).select_from(sales)).scalar() == 0
         # New customers get fresh ids after the copied ones.
-        berit, _ = copied.create_customer("k2", NewCustomer(first_name="Berit", last_name="B"))
+        berit, _ = copied.customers.create_new("k2", NewCustomer(first_name="Berit", last_name="B"))
         assert berit.id > anna.id
     finally:
         copied.close()
@@ -108,8 +109,8 @@ def test_an_old_shop_registry_has_its_key_moved_out_before_it_is_copied(
         assert "secret" not in rows and secret.hex() not in rows.values()
         copied = Registry.open(chain, personal_id_key=secret.hex())
         try:
-            found = copied.find([MatchKey(kind="personal_id_fingerprint", value=fp,
-                                          reading="personnummer")])
+            found = copied.customers.find([MatchKey(kind="personal_id_fingerprint", value=fp,
+                                                    reading="personnummer")])
             assert found is not None and copied.fingerprint(ANNA) == fp
         finally:
             copied.close()

@@ -56,7 +56,7 @@ def seed(registry: Registry) -> None:
                                    created_via="import", customer_code="1004")),
     ]
     for key, person in people:
-        registry.create_customer(key, person)
+        registry.customers.create_new(key, person)
 
 
 def start_bridge(workdir: Path) -> BridgeProcess:

@@ -73,7 +73,7 @@ def test_a_plain_install_pairs_serves_and_identifies_on_sqlite(plain_install: Pa
         tokens[role] = paired.stdout.strip().splitlines()[-1]
     registry = Registry.open(bridge.db_url)
     try:
-        registry.create_customer("seed-anna", NewCustomer(
+        registry.customers.create_new("seed-anna", NewCustomer(
             first_name="Anna", last_name="Andersson", customer_code="1001",
             personal_id_fingerprint=registry.fingerprint(ANNA_PNR),
             personal_id_masked="19850312-****", created_via="import"))

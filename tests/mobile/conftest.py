@@ -31,7 +31,7 @@ def start_bridge(workdir: Path, monkeypatch: pytest.MonkeyPatch | None = None,
     workdir.mkdir(parents=True, exist_ok=True)
     bridge = BridgeProcess(workdir)
     registry = Registry.open(bridge.db_url)
-    registry.create_customer("seed-anna", NewCustomer(
+    registry.customers.create_new("seed-anna", NewCustomer(
         first_name="Anna", last_name="Andersson", phone="+46701234567",
         personal_id_fingerprint=registry.fingerprint(ANNA_PNR),
         personal_id_masked="19850312-****", created_via="import", customer_code="1001"))

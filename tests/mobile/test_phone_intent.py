@@ -62,7 +62,7 @@ class Following(PhonePeer):
 @pytest.fixture
 async def hub(tmp_path: Path) -> AsyncIterator[LaneHub]:
     registry = Registry.open(f"sqlite:///{tmp_path / 'shop.db'}")
-    registry.create_customer("anna", NewCustomer(
+    registry.customers.create_new("anna", NewCustomer(
         first_name="Anna", last_name="Andersson", phone="+46701234567",
         personal_id_fingerprint=registry.fingerprint(ANNA_PNR),
         personal_id_masked="19850312-****", customer_code="1001"))
@@ -135,7 +135,7 @@ async def test_a_mismatch_asks_the_cashier_and_writes_no_consent(hub: LaneHub) -
     await hub.drain()
     lane = await hub.current(LANE)
     assert lane.phase is Phase.await_cashier and lane.customer is None
-    anna = hub.registry.get_by_code("1001")
+    anna = hub.registry.customers.find_by_code("1001")
     assert anna is not None and hub.registry.consents.log(anna.id) == []
     assert not [m for m in register.sent if m["type"] == "customer_connected"]
 
@@ -170,7 +170,7 @@ def test_the_phones_intent_keeps_its_secrets_out_of_logs() -> None:
 
 
 async def test_consents_for_a_customer_erased_meanwhile_are_not_written(hub: LaneHub) -> None:
-    anna = hub.registry.get_by_code("1001")
+    anna = hub.registry.customers.find_by_code("1001")
     assert anna is not None
     hub.registry.customers.erase(anna.id, actor="t")
     effect = RecordConsents(anna.id, "code-hash", (MARKETING,))

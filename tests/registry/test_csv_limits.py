@@ -21,7 +21,7 @@ def refused(registry: Registry, data: bytes) -> str:
     report = registry.imports.run(data, actor="test")
     assert report.created == report.updated == 0 and report.batch_id is None
     assert report.errors == [(preview.error_line, preview.header_error)]
-    assert registry.count_customers() == 0
+    assert registry.customers.count() == 0
     return preview.header_error
 
 

@@ -92,22 +92,22 @@ ANNA = NewCustomer(first_name="Anna", last_name="Svensson", phone="+46701234567"
 
 def test_a_registration_from_the_kiosk_checks_the_postal_code(registry: Registry) -> None:
     with pytest.raises(InvalidCustomer) as refused:
-        registry.create_customer("k1", dataclasses.replace(ANNA, postal_code="Storgatan 1"))
+        registry.customers.create_new("k1", dataclasses.replace(ANNA, postal_code="Storgatan 1"))
     assert str(refused.value) == ("postal_code: 'STORGATAN 1' is not a postal code (digits and "
                                   "letters, like 111 51)")
-    assert registry.count_customers() == 0
-    made, _ = registry.create_customer("k2", dataclasses.replace(ANNA, postal_code="111  51"))
+    assert registry.customers.count() == 0
+    made, _ = registry.customers.create_new("k2", dataclasses.replace(ANNA, postal_code="111  51"))
     assert made.postal_code == "111 51"
 
 
 def test_a_bulk_load_checks_the_postal_code(registry: Registry) -> None:
     with pytest.raises(InvalidCustomer):
-        registry.bulk_load([dataclasses.replace(ANNA, postal_code="0701234567890")])
-    assert registry.count_customers() == 0
+        registry.imports.bulk_load([dataclasses.replace(ANNA, postal_code="0701234567890")])
+    assert registry.customers.count() == 0
 
 
 def test_a_csv_file_checks_the_postal_codes(registry: Registry) -> None:
-    report = registry.import_csv(io.StringIO(
+    report = registry.imports.run(io.StringIO(
         "first_name,last_name,mobile,postal_postcode,physical_postcode\n"
         "Anna,Svensson,0701234567,Storgatan 1,\n"
         "Bo,Ek,0701234568,,Box 12 345 678\n"
@@ -118,7 +118,7 @@ def test_a_csv_file_checks_the_postal_codes(registry: Registry) -> None:
             "like 111 51)"),
         (3, "physical_postcode: 'BOX 12 345 678' is not a postal code (digits and letters, "
             "like 111 51)")]
-    cai = registry.search("Lind")[0]
+    cai = registry.customers.search("Lind")[0]
     assert (cai.postal_code, cai.delivery_postal_code) == ("SW1A 1AA", "111 51")
 
 

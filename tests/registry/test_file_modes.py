@@ -21,7 +21,7 @@ def test_a_new_registry_is_0600_in_directories_made_0700(tmp_path: Path) -> None
         db = tmp_path / "var" / "selfreg" / "selfreg.db"
         registry = Registry.open(f"sqlite:///{db}")
         try:
-            registry.create_customer("a", NewCustomer(first_name="Anna", last_name="A"))
+            registry.customers.create_new("a", NewCustomer(first_name="Anna", last_name="A"))
             # WAL mode: the -wal and -shm files exist while the registry is open.
             files = [db, db.with_name("selfreg.db-wal"), db.with_name("selfreg.db-shm")]
             assert {f.name: oct(mode(f)) for f in files} == {f.name: "0o600" for f in files}

@@ -118,11 +118,11 @@ def test_a_generated_set_loads_and_is_findable(tmp_path: Path,
     assert result["rows"] == ROWS and result["backend"] == "sqlite"
     registry = Registry.open(url)
     try:
-        assert registry.count_customers() == ROWS
+        assert registry.customers.count() == ROWS
         someone = next(p for p in generate.sample(ROWS, 20, seed=3) if p.personnummer)
         fingerprint = registry.fingerprint(someone.personnummer)
-        found = registry.find([MatchKey(kind="personal_id_fingerprint", value=fingerprint,
-                                        reading="personnummer")])
+        found = registry.customers.find([MatchKey(kind="personal_id_fingerprint", value=fingerprint,
+                                                  reading="personnummer")])
         assert found is not None
         record = found[0]
         assert (record.customer_code, record.first_name, record.last_name, record.phone,

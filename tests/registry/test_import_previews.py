@@ -64,7 +64,7 @@ def test_a_preview_made_on_one_registry_is_imported_on_another(
         assert other.imports.find(made.token, staff(other, "kim")) is None  # not hers
         report = other.imports.apply(found, actor="staff:maja")
         assert (report.created, report.failed) == (5, 3)
-        assert other.count_customers() == 5
+        assert other.customers.count() == 5
         done = registry.imports.find(made.token, maja)
         assert done is not None and (done.state, done.batch_id) == (PreviewState.IMPORTED,
                                                                     report.batch_id)
@@ -72,7 +72,7 @@ def test_a_preview_made_on_one_registry_is_imported_on_another(
         with pytest.raises(PreviewGone) as gone:
             registry.imports.apply(done, actor="staff:maja")
         assert gone.value.state == PreviewState.IMPORTED
-        assert registry.count_customers() == 5  # nothing twice
+        assert registry.customers.count() == 5  # nothing twice
     finally:
         other.close()
 
@@ -104,7 +104,7 @@ def test_each_person_keeps_their_two_newest_previews(registry: Registry) -> None
     for kept, who in ((second, maja), (third, maja), (kims, kim)):
         found = registry.imports.find(kept.token, who)
         assert found is not None and found.state == PreviewState.READY
-    assert registry.count_customers() == 0
+    assert registry.customers.count() == 0
 
 
 def test_previews_expire_and_the_sweep_forgets_their_rows(registry: Registry) -> None:

@@ -40,7 +40,7 @@ def fingerprint_key(value: str) -> MatchKey:
 
 def add_anna(registry: Registry) -> str:
     fp = registry.fingerprint(ANNA)
-    registry.create_customer("anna", NewCustomer(
+    registry.customers.create_new("anna", NewCustomer(
         first_name="Anna", last_name="Andersson", personal_id_fingerprint=fp,
         personal_id_masked="19850312-****", phone="+46701234567"))
     return fp
@@ -96,7 +96,7 @@ def test_a_copied_database_holds_nothing_to_make_a_fingerprint_with(
 
     with_key = Registry.open(db_url)
     try:
-        found = with_key.find([fingerprint_key(with_key.fingerprint(ANNA))])
+        found = with_key.customers.find([fingerprint_key(with_key.fingerprint(ANNA))])
         assert found is not None and found[0].first_name == "Anna"
     finally:
         with_key.close()
@@ -133,7 +133,7 @@ def test_another_key_is_refused_with_what_to_do(db_url: str, tmp_path: Path) -> 
     again = Registry.open(db_url, key_dir=first)
     try:
         assert again.fingerprint(ANNA) == fp
-        assert again.find([fingerprint_key(fp)]) is not None
+        assert again.customers.find([fingerprint_key(fp)]) is not None
     finally:
         again.close()
 
@@ -157,7 +157,7 @@ def test_a_second_bridge_without_the_key_is_refused_and_works_once_given_it(
     monkeypatch.setenv("SELFREG_PERSONAL_ID_KEY", (first / KEY_FILE).read_text().strip())
     given = Registry.open(db_url, key_dir=umea)
     try:
-        found = given.find([fingerprint_key(given.fingerprint(ANNA))])
+        found = given.customers.find([fingerprint_key(given.fingerprint(ANNA))])
         assert found is not None and given.fingerprint(ANNA) == fp
     finally:
         given.close()
@@ -218,7 +218,7 @@ def test_an_old_registry_has_its_key_moved_out_and_still_matches(
         assert "secret" not in rows
         assert rows["personal_id_key_check"] == check_value(secret)
         assert registry.fingerprint(ANNA) == fp
-        found = registry.find([fingerprint_key(fp)])
+        found = registry.customers.find([fingerprint_key(fp)])
         assert found is not None and found[0].customer_code == "500001"
     finally:
         registry.close()
@@ -227,7 +227,7 @@ def test_an_old_registry_has_its_key_moved_out_and_still_matches(
     # The second start reads the file; a bridge elsewhere without it is refused.
     again = Registry.open(db_url, key_dir=keys)
     try:
-        assert again.find([fingerprint_key(again.fingerprint(ANNA))]) is not None
+        assert again.customers.find([fingerprint_key(again.fingerprint(ANNA))]) is not None
     finally:
         again.close()
     with pytest.raises(PersonalIdKeyError, match="this bridge has none"):
@@ -243,7 +243,7 @@ def test_an_old_registry_given_its_key_in_the_environment_only_forgets_the_row(
     try:
         assert "secret" not in installation_rows(registry)
         assert not (keys / KEY_FILE).exists()
-        assert registry.find([fingerprint_key(fp)]) is not None
+        assert registry.customers.find([fingerprint_key(fp)]) is not None
     finally:
         registry.close()
 

@@ -29,25 +29,27 @@ def test_bulk_load_inserts_everything_findably(
     registry: Registry, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(bulk, "CHUNK", 1000)  # several chunks, the last one partial
-    assert registry.bulk_load(people(COUNT)) == COUNT
-    assert registry.count_customers() == COUNT
+    assert registry.imports.bulk_load(people(COUNT)) == COUNT
+    assert registry.customers.count() == COUNT
 
-    record, _ = registry.find([MatchKey(kind="phone", value="+46700001789", reading="phone")])
+    record, _ = registry.customers.find([MatchKey(kind="phone", value="+46700001789",
+                                                  reading="phone")])
     assert (record.first_name, record.email) == ("Förnamn1789", "kund1789@example.com")
-    assert registry.get_by_code("B1000").first_name == "Förnamn1000"
-    grouped = registry.find([MatchKey(kind="email", value="KUND10@example.com", reading="email")])
+    assert registry.customers.find_by_code("B1000").first_name == "Förnamn1000"
+    grouped = registry.customers.find([MatchKey(kind="email", value="KUND10@example.com",
+                                                reading="email")])
     assert grouped[0].customer_group == "Stamkund"
     with registry.engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(consents)).scalar_one() == len(
             range(0, COUNT, 3))
     # Codes it assigned are unique and do not block later creates.
-    new, created = registry.create_customer("after", NewCustomer("Ny", "Kund"))
-    assert created and registry.count_customers() == COUNT + 1
-    assert registry.get_by_code(new.customer_code) == new
+    new, created = registry.customers.create_new("after", NewCustomer("Ny", "Kund"))
+    assert created and registry.customers.count() == COUNT + 1
+    assert registry.customers.find_by_code(new.customer_code) == new
 
 
 def test_bulk_load_of_a_duplicate_fails_loudly(registry: Registry) -> None:
-    registry.bulk_load(people(10))
+    registry.imports.bulk_load(people(10))
     with pytest.raises(IntegrityError):
-        registry.bulk_load(people(1, start=5))
-    assert registry.count_customers() == 10
+        registry.imports.bulk_load(people(1, start=5))
+    assert registry.customers.count() == 10

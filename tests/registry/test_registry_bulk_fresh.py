@@ -50,22 +50,22 @@ def sqlite_pragma(registry: Registry, name: str) -> Any:
 def test_a_duplicate_in_a_later_chunk_leaves_the_registry_as_it_was(registry: Registry) -> None:
     before = schema_of(registry)
     with pytest.raises(IntegrityError):
-        registry.bulk_load(people(3 * CHUNK + 50, duplicate_phone_at=2 * CHUNK + 20))
-    assert registry.count_customers() == 0
+        registry.imports.bulk_load(people(3 * CHUNK + 50, duplicate_phone_at=2 * CHUNK + 20))
+    assert registry.customers.count() == 0
     assert schema_of(registry) == before
     if registry.engine.dialect.name == "sqlite":
         assert sqlite_pragma(registry, "journal_mode") == "wal"
     # And a clean load afterwards takes the same path and works.
-    assert registry.bulk_load(people(3 * CHUNK + 50)) == 3 * CHUNK + 50
+    assert registry.imports.bulk_load(people(3 * CHUNK + 50)) == 3 * CHUNK + 50
     assert schema_of(registry) == before
 
 
 def test_every_row_and_consent_lands_with_the_right_customer(registry: Registry) -> None:
     count = 3 * CHUNK + 50
-    assert registry.bulk_load(people(count)) == count
-    found = registry.find([MatchKey(kind="phone", value="+46700000217", reading="phone")])
+    assert registry.imports.bulk_load(people(count)) == count
+    found = registry.customers.find([MatchKey(kind="phone", value="+46700000217", reading="phone")])
     assert found is not None and found[0].customer_code == "F217"
-    assert registry.get_by_code("F349").first_name == "Förnamn349"
+    assert registry.customers.find_by_code("F349").first_name == "Förnamn349"
     with registry.engine.connect() as conn:
         consenting = conn.execute(
             select(customers.c.customer_code).join(consents,
@@ -80,15 +80,15 @@ def test_every_row_and_consent_lands_with_the_right_customer(registry: Registry)
 
 
 def test_a_second_load_into_a_filled_registry_goes_chunk_by_chunk(registry: Registry) -> None:
-    registry.bulk_load(people(2 * CHUNK))
+    registry.imports.bulk_load(people(2 * CHUNK))
     late = (NewCustomer(first_name="Sen", last_name="Kund", phone=f"+4673{i:07d}",
                         customer_code=f"S{i}", created_via="bulk") for i in range(3 * CHUNK))
     dup = NewCustomer(first_name="Dubbel", last_name="Kund", phone="+46700000001",
                       created_via="bulk")
     with pytest.raises(IntegrityError):
-        registry.bulk_load([*late, dup])
+        registry.imports.bulk_load([*late, dup])
     # The chunks before the failing one stay: this registry was not empty.
-    assert registry.count_customers() == 2 * CHUNK + 3 * CHUNK
+    assert registry.customers.count() == 2 * CHUNK + 3 * CHUNK
 
 
 def test_sqlite_keeps_wal_when_another_connection_has_the_file_open(tmp_path: Path) -> None:
@@ -97,7 +97,7 @@ def test_sqlite_keeps_wal_when_another_connection_has_the_file_open(tmp_path: Pa
     other = sqlite3.connect(registry.engine.url.database)
     try:
         other.execute("SELECT count(*) FROM customers").fetchone()
-        assert registry.bulk_load(people(2 * CHUNK)) == 2 * CHUNK
+        assert registry.imports.bulk_load(people(2 * CHUNK)) == 2 * CHUNK
         assert sqlite_pragma(registry, "journal_mode") == "wal"
         assert sqlite_pragma(registry, "cache_size") == -65536  # engine.py's, put back
     finally:

@@ -34,12 +34,13 @@ def find_by_code(registry: Registry, typed: str) -> str | None:
     """What the register is told when ``typed`` is keyed in at the kiosk."""
     keys = [MatchKey(kind="customer_code", value=r.value, reading="customer_code")
             for r in classify(typed, "numpad").readings if r.kind == "customer_code"]
-    found = registry.find(keys) if keys else None
+    found = registry.customers.find(keys) if keys else None
     return found[0].customer_code if found else None
 
 
 def test_consecutive_new_members_get_unrelated_codes(registry: Registry) -> None:
-    codes = [registry.create_customer(f"r{i}", NewCustomer(first_name="Anna", last_name=f"N{i}"))
+    codes = [registry.customers.create_new(f"r{i}", NewCustomer(first_name="Anna",
+                                                                last_name=f"N{i}"))
              [0].customer_code for i in range(20)]
     assert_new_member_codes(codes)
     for code in codes:
@@ -51,13 +52,13 @@ def test_consecutive_new_members_get_unrelated_codes(registry: Registry) -> None
 def test_bulk_loaded_and_imported_members_get_such_codes_too(
         registry: Registry, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(bulk, "CHUNK", 25)  # several chunks: the empty-registry path
-    loaded = registry.bulk_load(NewCustomer(first_name="Bo", last_name=f"B{i}",
-                                            created_via="bulk") for i in range(60))
+    loaded = registry.imports.bulk_load(NewCustomer(first_name="Bo", last_name=f"B{i}",
+                                                    created_via="bulk") for i in range(60))
     assert loaded == 60
-    more = registry.bulk_load(NewCustomer(first_name="Cia", last_name=f"C{i}",
-                                          created_via="bulk") for i in range(10))
+    more = registry.imports.bulk_load(NewCustomer(first_name="Cia", last_name=f"C{i}",
+                                                  created_via="bulk") for i in range(10))
     assert more == 10
-    imported = registry.import_csv(io.StringIO(CSV_HEADER + "".join(
+    imported = registry.imports.run(io.StringIO(CSV_HEADER + "".join(
         f"Dan,D{i},+4670555{i:04d}\n" for i in range(15))))
     assert imported.created == 15
     codes = all_codes(registry)
@@ -73,19 +74,19 @@ def all_codes(registry: Registry) -> list[str]:
 def test_a_drawn_code_someone_holds_is_never_given_again(
         registry: Registry, monkeypatch: pytest.MonkeyPatch) -> None:
     taken = customer_code.new_assigned()
-    registry.create_customer("imported", NewCustomer(first_name="Imp", last_name="Orted",
-                                                     customer_code=taken))
+    registry.customers.create_new("imported", NewCustomer(first_name="Imp", last_name="Orted",
+                                                          customer_code=taken))
     free = customer_code.new_assigned()
     draws: Iterator[str] = iter([taken, taken, free])
     monkeypatch.setattr(customer_code, "new_assigned", lambda: next(draws))
-    made, _ = registry.create_customer("new", NewCustomer(first_name="Ny", last_name="Kund"))
+    made, _ = registry.customers.create_new("new", NewCustomer(first_name="Ny", last_name="Kund"))
     assert made.customer_code == free
 
 
 def test_codes_issued_before_and_imported_codes_still_connect(registry: Registry) -> None:
     for code in ("500001", "500002", "1001", "LS-7"):
-        registry.create_customer(code, NewCustomer(first_name="Old", last_name=code,
-                                                   customer_code=code, created_via="import"))
+        registry.customers.create_new(code, NewCustomer(first_name="Old", last_name=code,
+                                                        customer_code=code, created_via="import"))
     for code in ("500001", "500002", "1001", "LS-7"):
         assert find_by_code(registry, code) == code
 
@@ -94,7 +95,7 @@ def test_an_eleven_digit_code_with_a_wrong_check_digit_is_refused_at_import(
         registry: Registry) -> None:
     good = customer_code.new_assigned()
     bad = good[:-1] + str((int(good[-1]) + 1) % 10)
-    report = registry.import_csv(io.StringIO(
+    report = registry.imports.run(io.StringIO(
         f"customer_code,first_name,last_name\n{good},Ok,A\n{bad},Typo,B\n"))
     assert report.created == 1
     assert [(i.line, "check digit" in i.reason) for i in report.issues] == [(3, True)]

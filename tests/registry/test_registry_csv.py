@@ -10,6 +10,7 @@ from sqlalchemy import select
 from cashier_bridge.data import make_demo_customers
 from cashier_bridge.lanes.lane import MatchKey
 from cashier_bridge.registry import NewCustomer, Registry
+from cashier_bridge.registry.problems import NotFound
 from cashier_bridge.registry.schema import consents
 
 DEMO_CSV = make_demo_customers.OUT
@@ -23,12 +24,12 @@ def key(kind: str, value: str) -> MatchKey:
 
 
 def test_demo_file_imports_completely_with_the_fixed_customers(registry: Registry) -> None:
-    report = registry.import_csv(DEMO_CSV)
+    report = registry.imports.run(DEMO_CSV)
     assert (report.created, report.updated, report.skipped, report.errors) == (300, 0, 0, [])
-    assert registry.count_customers() == 300
+    assert registry.customers.count() == 300
 
-    anna, matched_on = registry.find([key("personal_id_fingerprint",
-                                       registry.fingerprint("198503121249"))])
+    anna, matched_on = registry.customers.find([key("personal_id_fingerprint",
+                                                 registry.fingerprint("198503121249"))])
     assert (anna.customer_code, anna.first_name, anna.last_name) == ("1001", "Anna", "Andersson")
     assert matched_on.kind == "personal_id_fingerprint"
     assert anna.phone == "+46701234567"
@@ -36,18 +37,18 @@ def test_demo_file_imports_completely_with_the_fixed_customers(registry: Registr
     assert anna.customer_group == "Stamkund"
     assert anna.created_via == "import"
     assert registry.consents.granted(anna.id) is True
-    assert registry.find([key("phone", "+46701234567")])[0] == anna
+    assert registry.customers.find([key("phone", "+46701234567")])[0] == anna
 
-    erik = registry.get_by_code("1002")
+    erik = registry.customers.find_by_code("1002")
     assert erik is not None and erik.phone == "+46723456789" and erik.email is None
     assert registry.consents.granted(erik.id) is False
-    lars = registry.find([key("phone", "+46765551234")])[0]
+    lars = registry.customers.find([key("phone", "+46765551234")])[0]
     assert (lars.customer_code, lars.personal_id_masked) == ("1003", None)
 
     # The new-member scenario relies on these two being unknown.
-    assert registry.find([key("personal_id_fingerprint",
-                              registry.fingerprint(make_demo_customers.NEW_MEMBER_PERSONNUMMER)),
-                          key("phone", "+46739876543")]) is None
+    new_member = registry.fingerprint(make_demo_customers.NEW_MEMBER_PERSONNUMMER)
+    assert registry.customers.find([key("personal_id_fingerprint", new_member),
+                                    key("phone", "+46739876543")]) is None
 
 
 def test_demo_file_is_what_the_generator_makes(tmp_path: Path) -> None:
@@ -77,7 +78,7 @@ def test_bad_rows_are_reported_by_line_and_reason_and_good_rows_still_land(
         "2011,Björn,Eklund,,,19900101-2351,,,,,SE,,\n"
         "2012,Wilma,Lund,,,,,,,,SE,,,extra\n"
     )
-    report = registry.import_csv(io.StringIO(csv_text))
+    report = registry.imports.run(io.StringIO(csv_text))
     assert report.errors == [
         (3, "personal_id 19850312-1238: the last digit does not match (Luhn check failed)"),
         (4, "phone 070-12: not a valid phone number for its country"),
@@ -94,31 +95,31 @@ def test_bad_rows_are_reported_by_line_and_reason_and_good_rows_still_land(
     assert report.messages()[0] == ("line 3: personal_id 19850312-1238: the last digit does not "
                                     "match (Luhn check failed)")
     assert (report.created, report.updated, report.skipped) == (2, 0, 1)
-    assert registry.get_by_code("2001").personal_id_masked == "19900101-****"
-    assert registry.get_by_code("2010").street == "Storgatan 1 Lägenhet 1102"
-    assert registry.count_customers() == 2
+    assert registry.customers.find_by_code("2001").personal_id_masked == "19900101-****"
+    assert registry.customers.find_by_code("2010").street == "Storgatan 1 Lägenhet 1102"
+    assert registry.customers.count() == 2
 
 
 def test_reimport_updates_instead_of_duplicating(registry: Registry) -> None:
-    registry.import_csv(DEMO_CSV)
-    again = registry.import_csv(DEMO_CSV)
+    registry.imports.run(DEMO_CSV)
+    again = registry.imports.run(DEMO_CSV)
     assert (again.created, again.updated, again.skipped, again.errors) == (0, 0, 300, [])
 
     changed = HEADER + (
         "1002,Erik,Johansson,erik.j@example.com,073-000 11 22,,,,,,,Personal,yes\n"
         "1003,Lars,Nilsson,,,,,,,,,,\n"
     )
-    report = registry.import_csv(io.StringIO(changed))
+    report = registry.imports.run(io.StringIO(changed))
     assert (report.created, report.updated, report.skipped, report.errors) == (0, 1, 1, [])
-    erik = registry.get_by_code("1002")
+    erik = registry.customers.find_by_code("1002")
     assert (erik.email, erik.phone, erik.customer_group) == (
         "erik.j@example.com", "+46730001122", "Personal")
     # Blank cells never erase: the personal ID and address from the first import stay.
     assert erik.personal_id_masked == "19781120-****"
     assert erik.city == "Göteborg"
     assert registry.consents.granted(erik.id) is True
-    assert registry.find([key("phone", "+46723456789")]) is None
-    assert registry.count_customers() == 300
+    assert registry.customers.find([key("phone", "+46723456789")]) is None
+    assert registry.customers.count() == 300
     with registry.engine.connect() as conn:
         log = conn.execute(select(consents.c.granted).where(consents.c.customer_id == erik.id)
                            .order_by(consents.c.id)).scalars().all()
@@ -126,40 +127,40 @@ def test_reimport_updates_instead_of_duplicating(registry: Registry) -> None:
 
 
 def test_rows_without_code_match_by_identifier(registry: Registry) -> None:
-    registry.import_csv(DEMO_CSV)
-    report = registry.import_csv(io.StringIO(
+    registry.imports.run(DEMO_CSV)
+    report = registry.imports.run(io.StringIO(
         HEADER + ",Anna,Andersson-Berg,,070-123 45 67,,,,,,,,\n"
                  ",Oskar,Lindqvist,,073-987 65 43,19900101-2351,,,,,,,\n"))
     assert (report.created, report.updated, report.errors) == (1, 1, [])
-    assert registry.get_by_code("1001").last_name == "Andersson-Berg"
-    oskar = registry.find([key("phone", "+46739876543")])[0]
+    assert registry.customers.find_by_code("1001").last_name == "Andersson-Berg"
+    oskar = registry.customers.find([key("phone", "+46739876543")])[0]
     assert oskar.customer_code not in {str(c) for c in range(1001, 1301)}
-    assert registry.count_customers() == 301
+    assert registry.customers.count() == 301
 
 
 def test_export_then_import_round_trips(registry: Registry, tmp_path: Path) -> None:
-    registry.import_csv(DEMO_CSV)
+    registry.imports.run(DEMO_CSV)
     out = io.StringIO()
-    assert registry.export_csv(out) == 300
+    assert registry.imports.export(out) == 300
     exported = out.getvalue()
     assert "8503121249" not in exported  # only a fingerprint is stored; nothing to leak
 
-    same = registry.import_csv(io.StringIO(exported))
+    same = registry.imports.run(io.StringIO(exported))
     assert (same.created, same.updated, same.skipped, same.errors) == (0, 0, 300, [])
 
     other = Registry.open(f"sqlite:///{tmp_path / 'other.db'}")
     try:
-        report = other.import_csv(io.StringIO(exported))
+        report = other.imports.run(io.StringIO(exported))
         assert (report.created, report.errors) == (300, [])
         for code in ("1001", "1002", "1003", "1150", "1300"):
-            a, b = registry.get_by_code(code), other.get_by_code(code)
+            a, b = registry.customers.find_by_code(code), other.customers.find_by_code(code)
             assert (a.first_name, a.last_name, a.email, a.phone, a.birth_date, a.street,
                     a.postal_code, a.city, a.country, a.customer_group) == (
                 b.first_name, b.last_name, b.email, b.phone, b.birth_date, b.street,
                 b.postal_code, b.city, b.country, b.customer_group)
             assert registry.consents.granted(a.id) == other.consents.granted(b.id)
         again = io.StringIO()
-        other.export_csv(again)
+        other.imports.export(again)
         # The same file, but for the masked personal ID, which is shown and never imported:
         # only its fingerprint is stored and it is keyed by this installation's secret.
         first, second = (list(csv.DictReader(io.StringIO(text)))
@@ -179,20 +180,20 @@ def test_excel_style_file_with_bom_semicolons_and_crlf(registry: Registry, tmp_p
         "\ufeffKundnummer;First Name;LAST_NAME;Phone;Personal_ID;Marketing_Consent\r\n"
         "3001;Åsa;Öberg;070-765 43 21;198503121249;ja\r\n"
         "3002;Örjan;Ström;0046 70 765 43 22;;nej\r\n".encode())
-    report = registry.import_csv(path)
+    report = registry.imports.run(path)
     assert (report.created, report.errors) == (2, [])
     assert report.ignored_columns == ["Kundnummer"]
-    asa = registry.find([key("phone", "+46707654321")])[0]
+    asa = registry.customers.find([key("phone", "+46707654321")])[0]
     assert (asa.first_name, asa.last_name, asa.personal_id_masked) == (
         "Åsa", "Öberg", "19850312-****")
     assert registry.consents.granted(asa.id) is True
-    assert registry.find([key("phone", "+46707654322")])[0].first_name == "Örjan"
+    assert registry.customers.find([key("phone", "+46707654322")])[0].first_name == "Örjan"
 
 
 def test_text_stream_with_bom_is_read(registry: Registry) -> None:
     stream = io.StringIO("\ufeff" + HEADER + "4001,Ylva,Björk,,,,,,,,,,\n")
-    assert registry.import_csv(stream).created == 1
-    assert registry.get_by_code("4001").last_name == "Björk"
+    assert registry.imports.run(stream).created == 1
+    assert registry.customers.find_by_code("4001").last_name == "Björk"
 
 
 @pytest.mark.parametrize(("content", "error"), [
@@ -205,29 +206,31 @@ def test_text_stream_with_bom_is_read(registry: Registry) -> None:
 def test_unusable_header_imports_nothing_and_says_why(
     registry: Registry, content: str, error: str
 ) -> None:
-    report = registry.import_csv(io.StringIO(content))
+    report = registry.imports.run(io.StringIO(content))
     assert report.errors == [(1, error)]
-    assert registry.count_customers() == 0
+    assert registry.customers.count() == 0
 
 
 def test_import_respects_the_region_for_national_numbers(registry: Registry) -> None:
-    report = registry.import_csv(io.StringIO(
+    report = registry.imports.run(io.StringIO(
         "customer_code,first_name,last_name,phone\n5001,Jan,de Vries,06 12345678\n"),
         region="NL")
     assert report.errors == []
-    assert registry.get_by_code("5001").phone == "+31612345678"
+    assert registry.customers.find_by_code("5001").phone == "+31612345678"
 
 
 def test_an_erased_customers_code_is_free_and_their_row_is_not_resurrected(
         registry: Registry) -> None:
-    record, _ = registry.create_customer("r", NewCustomer("Bo", "Ek", customer_code="6001"))
+    record, _ = registry.customers.create_new("r", NewCustomer("Bo", "Ek", customer_code="6001"))
     registry.customers.erase(record.id, actor="t")
-    report = registry.import_csv(io.StringIO(
+    report = registry.imports.run(io.StringIO(
         "customer_code,first_name,last_name\n6001,Bo,Ek\n"))
     assert (report.created, report.errors) == (1, [])
-    again = registry.get_by_code("6001")
+    again = registry.customers.find_by_code("6001")
     assert again is not None and again.id != record.id  # a new customer, not the erased one
-    assert registry.get(record.id) is None
+    assert registry.customers.find_by_id(record.id) is None
+    with pytest.raises(NotFound):
+        registry.customers.get(record.id)
 
 
 def test_a_file_that_is_not_utf8_is_refused_with_advice(
@@ -235,25 +238,25 @@ def test_a_file_that_is_not_utf8_is_refused_with_advice(
 ) -> None:
     path = tmp_path / "latin1.csv"
     path.write_bytes("first_name;last_name\nÅsa;Öberg\n".encode("cp1252"))
-    report = registry.import_csv(path)
+    report = registry.imports.run(path)
     # Reported on the line of the bad byte.
     assert report.errors == [(2, 'the file is not UTF-8 text (byte 0xC5 on line 2); in Excel '
                                  'choose "CSV UTF-8" when saving')]
-    assert registry.count_customers() == 0
+    assert registry.customers.count() == 0
 
 
 def test_export_never_hands_a_spreadsheet_a_formula(registry: Registry) -> None:
-    registry.create_customer("k1", NewCustomer(first_name="=HYPERLINK(\"http://x\")",
-                                               last_name="@SUM(A1)", phone="+46701234567",
-                                               street="-2+3", created_via="import"))
+    registry.customers.create_new("k1", NewCustomer(first_name="=HYPERLINK(\"http://x\")",
+                                                    last_name="@SUM(A1)", phone="+46701234567",
+                                                    street="-2+3", created_via="import"))
     out = io.StringIO()
-    registry.export_csv(out)
+    registry.imports.export(out)
     row = next(csv.DictReader(io.StringIO(out.getvalue())))
     assert row["first_name"] == "'=HYPERLINK(\"http://x\")"
     assert (row["last_name"], row["postal_address1"]) == ("'@SUM(A1)", "'-2+3")
     assert row["mobile"] == "+46701234567"  # a validated number stays as it is
-    registry.import_csv(io.StringIO(out.getvalue()))
-    record = registry.get_by_code(row["customer_code"])
+    registry.imports.run(io.StringIO(out.getvalue()))
+    record = registry.customers.find_by_code(row["customer_code"])
     assert record is not None
     assert (record.first_name, record.last_name) == ("=HYPERLINK(\"http://x\")", "@SUM(A1)")
-    assert registry.count_customers() == 1
+    assert registry.customers.count() == 1

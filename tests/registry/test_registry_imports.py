@@ -45,7 +45,7 @@ def test_a_lightspeed_export_maps_onto_our_fields(registry: Registry) -> None:
                                        "updated_at"]
     assert report.ignored_columns == []
 
-    anna = registry.get_by_code("ANNA-4F2K")
+    anna = registry.customers.find_by_code("ANNA-4F2K")
     assert (anna.first_name, anna.last_name, anna.email, anna.phone) == (
         "Anna", "Lindqvist", "anna.lindqvist@example.com", "+46701234567")  # the mobile
     assert (anna.street, anna.postal_code, anna.city, anna.country) == (
@@ -57,12 +57,12 @@ def test_a_lightspeed_export_maps_onto_our_fields(registry: Registry) -> None:
     assert (anna.loyalty_balance_minor, anna.account_balance_minor) == (12550, 0)
     assert anna.created_via == "import"
 
-    erik = registry.get_by_code("ERIK-9Q1M")
+    erik = registry.customers.find_by_code("ERIK-9Q1M")
     assert erik.customer_group == "All customers"  # Lightspeed's default group is ours
     assert str(erik.birth_date) == "1978-11-20"  # "1978-11-20 00:00:00"
     assert erik.account_balance_minor == -25000
 
-    maja = registry.get_by_code("MAJA-2B7C")
+    maja = registry.customers.find_by_code("MAJA-2B7C")
     assert maja.phone == "+4646123456"  # no mobile: the phone column
     assert (maja.company_name, maja.street, maja.postal_code) == (
         "Öbergs Blommor AB", "Box 1234", "220 01")
@@ -70,10 +70,10 @@ def test_a_lightspeed_export_maps_onto_our_fields(registry: Registry) -> None:
             maja.delivery_country) == ("Stora Södergatan 8", "222 23", "Lund", "SE")
     assert maja.note == "fax: 046-12 34 57\nwebsite: https://obergsblommor.example.se"
 
-    asa = registry.search("asa.strom@example.org")[0]  # no code in the file: one assigned
+    asa = registry.customers.search("asa.strom@example.org")[0]  # no code in the file: one assigned
     assert (asa.first_name, asa.last_name) == ("Åsa", "Ström")  # from the name column
     assert (asa.phone, asa.country) == ("+46739876543", "SE")
-    assert registry.count_customers() == 5
+    assert registry.customers.count() == 5
 
     batch = registry.imports.get(report.batch_id)
     assert (batch.actor, batch.filename, batch.created, batch.failed) == (
@@ -95,7 +95,7 @@ def test_the_preview_writes_nothing_and_says_what_the_import_will_do(
     assert first["values"]["phone"] == "+46701234567"
     assert first["values"]["street"] == "Drottninggatan 12, lgh 1102"
     assert "personal_id_fingerprint" not in first["values"]
-    assert registry.count_customers() == 0
+    assert registry.customers.count() == 0
     assert rows_in(registry, import_batches) == 0
 
 
@@ -106,17 +106,17 @@ def test_running_a_file_again_imports_nothing_twice(registry: Registry) -> None:
     assert (preview.creates, preview.updates, preview.unchanged) == (0, 0, 5)
     again = registry.imports.run(lightspeed(), actor="staff:maja")
     assert (again.created, again.updated, again.skipped) == (0, 0, 5)
-    assert registry.count_customers() == 5
+    assert registry.customers.count() == 5
 
     # One change in the file: one update, the rest unchanged.
     text = lightspeed().decode().replace("Drottninggatan 12", "Drottninggatan 14")
     changed = registry.imports.run(text.encode(), actor="staff:maja")
     assert (changed.created, changed.updated, changed.skipped) == (0, 1, 4)
-    assert registry.get_by_code("ANNA-4F2K").street == "Drottninggatan 14, lgh 1102"
+    assert registry.customers.find_by_code("ANNA-4F2K").street == "Drottninggatan 14, lgh 1102"
     # Balances are the register's once the customer exists: a file does not overwrite them.
     text = text.replace("125.50", "999.00")
     assert registry.imports.run(text.encode(), actor="x").updated == 0
-    assert registry.get_by_code("ANNA-4F2K").loyalty_balance_minor == 12550
+    assert registry.customers.find_by_code("ANNA-4F2K").loyalty_balance_minor == 12550
 
 
 def test_duplicates_within_the_file_and_against_the_registry_are_row_errors(
@@ -138,7 +138,7 @@ def test_duplicates_within_the_file_and_against_the_registry_are_row_errors(
         (6, "customer_code 202 is also on line 4; a file has each customer once"),
     ]
     assert (report.created, report.updated) == (1, 1)
-    assert registry.get_by_code("100").last_name == "Eklund"
+    assert registry.customers.find_by_code("100").last_name == "Eklund"
 
 
 def test_undo_removes_what_the_batch_created_but_keeps_a_customer_with_a_sale(
@@ -147,7 +147,7 @@ def test_undo_removes_what_the_batch_created_but_keeps_a_customer_with_a_sale(
                          b"1,Kim,Ek,kim@example.com,no\n", actor="x")
     report = registry.imports.run(lightspeed(), actor="staff:maja")
     audit_before = rows_in(registry, audit_log)
-    saga = registry.get_by_code("SAGA-1X4T")
+    saga = registry.customers.find_by_code("SAGA-1X4T")
     registry.sales.record(saga.id, sale_id="s1", register="kassa-1", total_minor=19900,
                           currency="SEK", at=None, recorded_by="test")
     update = registry.imports.run(
@@ -158,8 +158,8 @@ def test_undo_removes_what_the_batch_created_but_keeps_a_customer_with_a_sale(
     undone = registry.imports.undo(report.batch_id, actor="staff:rut")
     assert (undone.removed, undone.restored) == (4, 0)
     assert undone.not_undone == [("SAGA-1X4T", "has sales since the import; kept")]
-    assert registry.get_by_code("ANNA-4F2K") is None
-    assert registry.get_by_code("SAGA-1X4T") is not None
+    assert registry.customers.find_by_code("ANNA-4F2K") is None
+    assert registry.customers.find_by_code("SAGA-1X4T") is not None
     assert len(registry.sales.list(saga.id)) == 1
     batch = registry.imports.get(report.batch_id)
     assert batch.undone_by == "staff:rut" and batch.undone_at is not None
@@ -171,11 +171,11 @@ def test_undo_removes_what_the_batch_created_but_keeps_a_customer_with_a_sale(
     assert registry.imports.preview(lightspeed()).earlier is None
 
     # The update is undone too: the name comes back, the consent log gets the earlier answer.
-    kim = registry.get_by_code("1")
+    kim = registry.customers.find_by_code("1")
     assert kim.last_name == "Eklund" and registry.consents.granted(kim.id) is True
     back = registry.imports.undo(update.batch_id, actor="staff:rut")
     assert (back.removed, back.restored, back.not_undone) == (0, 1, [])
-    kim = registry.get_by_code("1")
+    kim = registry.customers.find_by_code("1")
     assert kim.last_name == "Ek" and registry.consents.granted(kim.id) is False
     with registry.engine.connect() as conn:
         log = conn.execute(select(consents.c.granted, consents.c.source)
@@ -191,19 +191,19 @@ def test_undo_leaves_a_customer_changed_since_and_says_why(registry: Registry) -
                                   actor="x")
     created = registry.imports.run(b"customer_code,first_name,last_name\n3,Ulf,Berg\n",
                                    actor="x")
-    kim = registry.get_by_code("1")
+    kim = registry.customers.find_by_code("1")
     registry.customers.update(kim.id, {"last_name": "Ekberg"}, region="SE", actor="staff:maja")
-    ulf = registry.get_by_code("3")
+    ulf = registry.customers.find_by_code("3")
     registry.customers.update(ulf.id, {"city": "Lund"}, region="SE", actor="staff:maja")
 
     back = registry.imports.undo(update.batch_id, actor="x")
     assert back.not_undone == [("1", "was changed again since the import (last_name); kept "
                                      "as it is now")]
-    assert registry.get_by_code("1").last_name == "Ekberg"
+    assert registry.customers.find_by_code("1").last_name == "Ekberg"
     gone = registry.imports.undo(created.batch_id, actor="x")
     assert gone.removed == 0 and gone.not_undone[0][0] == "3"
     assert "after the import; kept" in gone.not_undone[0][1]
-    assert registry.get_by_code("3").city == "Lund"
+    assert registry.customers.find_by_code("3").city == "Lund"
 
 
 def test_undo_keeps_customers_erased_merged_or_asked_since_and_removes_the_rest(
@@ -213,7 +213,7 @@ def test_undo_keeps_customers_erased_merged_or_asked_since_and_removes_the_rest(
         b"10,Ada,Lund,yes\n11,Bo,Ek,\n12,Cid,Alm,\n13,Dan,Berg,\n14,Eva,Holm,no\n"
         b"15,Fia,Sund,\n", actor="x")
     assert report.created == 6
-    code = {c: registry.get_by_code(c).id for c in ("10", "11", "12", "13", "14", "15")}
+    code = {c: registry.customers.find_by_code(c).id for c in ("10", "11", "12", "13", "14", "15")}
     registry.customers.erase(code["11"], actor="staff:maja")
     registry.merges.merge(code["12"], code["13"], actor="staff:maja")  # 13 into 12
     registry.consents.record(code["14"], "marketing", True, "kiosk")
@@ -229,7 +229,8 @@ def test_undo_keeps_customers_erased_merged_or_asked_since_and_removes_the_rest(
         ("14", "gave a consent since the import; kept"),
     ]
     assert undone.removed == 2
-    assert registry.get_by_code("10") is None and registry.get_by_code("15") is None
+    assert registry.customers.find_by_code("10") is None
+    assert registry.customers.find_by_code("15") is None
     assert registry.consents.granted(code["14"]) is True  # the till's answer is not lost
     with registry.engine.connect() as conn:
         # Ada's consent went with her; her audit entries stay, pointing at nobody.
@@ -250,8 +251,8 @@ def test_the_import_matches_the_previewed_rows_against_the_registry_again(
     # Between the preview and "Import": customer 300 comes in through another file, and a
     # shopper registers at the kiosk with Ida's mobile.
     registry.imports.run(b"customer_code,first_name,last_name\n300,Ada,Lundh\n", actor="x")
-    siv, _ = registry.create_customer("kiosk-1", NewCustomer("Siv", "Holm",
-                                                              phone="+46705553344"))
+    siv, _ = registry.customers.create_new("kiosk-1", NewCustomer("Siv", "Holm",
+                                                                   phone="+46705553344"))
 
     seen: list[str] = []
     report = registry.imports.apply(preview, actor="staff:maja",
@@ -261,9 +262,10 @@ def test_the_import_matches_the_previewed_rows_against_the_registry_again(
     assert report.errors == [
         (3, f"mobile +46705553344 already belongs to customer {siv.customer_code} "
             "(Siv Holm)")]
-    ada = registry.get_by_code("300")
+    ada = registry.customers.find_by_code("300")
     assert (ada.last_name, ada.phone) == ("Lund", "+46705551122")
-    assert registry.get_by_code("301") is None and registry.get_by_code("302") is not None
+    assert registry.customers.find_by_code("301") is None
+    assert registry.customers.find_by_code("302") is not None
     # The preview is what it said then; the batch says what happened.
     assert (preview.creates, preview.errors) == (3, [])
     assert [(e.line, e.column) for e in registry.imports.get(report.batch_id).errors] == [
@@ -274,8 +276,8 @@ def test_a_customer_stored_while_the_import_writes_fails_only_their_row(
         registry: Registry) -> None:
     def kiosk_meanwhile(phase: str, done: int, total: int) -> None:
         if (phase, done) == ("importing", 0):  # checked already, nothing written yet
-            registry.create_customer("kiosk-2", NewCustomer("Siv", "Holm",
-                                                            phone="+46705558899"))
+            registry.customers.create_new("kiosk-2", NewCustomer("Siv", "Holm",
+                                                                 phone="+46705558899"))
 
     report = registry.imports.run(b"customer_code,first_name,last_name,mobile\n"
                                   b"400,Ada,Lund,070-555 66 77\n"
@@ -284,18 +286,18 @@ def test_a_customer_stored_while_the_import_writes_fails_only_their_row(
     assert report.created == 1
     assert report.errors == [(3, "conflicts with a customer stored while the file was being "
                                  "imported (same code, phone, e-mail or personal ID)")]
-    assert registry.get_by_code("400").phone == "+46705556677"
-    assert registry.get_by_code("401") is None
+    assert registry.customers.find_by_code("400").phone == "+46705556677"
+    assert registry.customers.find_by_code("401") is None
     undone = registry.imports.undo(report.batch_id, actor="x")
     assert (undone.removed, undone.not_undone) == (1, [])
-    assert registry.get_by_code("400") is None and registry.count_customers() == 1  # Siv
+    assert registry.customers.find_by_code("400") is None and registry.customers.count() == 1  # Siv
 
 
 def test_export_writes_the_lightspeed_columns_and_imports_back_unchanged(
         registry: Registry, tmp_path: Path) -> None:
     registry.imports.run(lightspeed(), actor="x")
     out = io.StringIO()
-    assert registry.export_csv(out) == 5
+    assert registry.imports.export(out) == 5
     exported = out.getvalue()
     assert exported.splitlines()[0] == ",".join(HEADER)
     assert HEADER[:3] == ("id", "customer_code", "name")  # Lightspeed's order, then ours
@@ -313,7 +315,7 @@ def test_export_writes_the_lightspeed_columns_and_imports_back_unchanged(
         moved = other.imports.run(exported.encode(), actor="x")
         assert (moved.created, moved.errors) == (5, [])
         for code in rows:
-            a, b = registry.get_by_code(code), other.get_by_code(code)
+            a, b = registry.customers.find_by_code(code), other.customers.find_by_code(code)
             for name in ("first_name", "last_name", "email", "phone", "birth_date", "street",
                          "postal_code", "city", "country", "customer_group", "company_name",
                          "delivery_street", "delivery_postal_code", "delivery_city",
@@ -334,7 +336,7 @@ def test_a_large_file_reports_progress_in_chunks(registry: Registry) -> None:
     importing = [done for phase, done, _ in seen if phase == "importing"]
     assert importing == [0, 5_000, 10_000, 12_000]
     undone = registry.imports.undo(report.batch_id, actor="x")
-    assert undone.removed == 12_000 and registry.count_customers() == 0
+    assert undone.removed == 12_000 and registry.customers.count() == 0
     with registry.engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(customers)).scalar_one() == 0
 

@@ -138,8 +138,8 @@ def test_a_lane_that_is_not_pending_is_not_taken_over(registry: Registry) -> Non
 
 def test_connecting_a_customer_links_the_sale_in_the_same_transaction(
         registry: Registry) -> None:
-    anna, _ = registry.create_customer("a", NewCustomer("Anna", "Andersson"))
-    erik, _ = registry.create_customer("e", NewCustomer("Erik", "Johansson"))
+    anna, _ = registry.customers.create_new("a", NewCustomer("Anna", "Andersson"))
+    erik, _ = registry.customers.create_new("e", NewCustomer("Erik", "Johansson"))
     _advance(registry, "lane-1", link=SaleLink("S1", anna.id))
     _advance(registry, "lane-1", link=SaleLink("S1", erik.id))
     _advance(registry, "lane-2", link=SaleLink("S1", anna.id))

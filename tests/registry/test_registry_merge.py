@@ -30,10 +30,10 @@ def owners(registry: Registry, table: Any) -> dict[int, int]:
 def pair(registry: Registry) -> tuple[int, int]:
     """Anna twice: the kept one with a phone and a note, the other with e-mail, personnummer,
     an address, a note, balances, a sale and consents."""
-    kept, _ = registry.create_customer("k", NewCustomer(
+    kept, _ = registry.customers.create_new("k", NewCustomer(
         "Anna", "Andersson", phone="+46701234567", customer_code="1001",
         customer_group="Staff", note="Prefers e-mail receipts"))
-    other, _ = registry.create_customer("o", NewCustomer(
+    other, _ = registry.customers.create_new("o", NewCustomer(
         "Anna", "Andersson-Berg", email="anna@example.se", customer_code="1002",
         personal_id_fingerprint=registry.fingerprint("198503121249"),
         personal_id_masked="19850312-****", birth_date=dt.date(1985, 3, 12), street="Storgatan 1",
@@ -96,14 +96,14 @@ def test_merge_moves_sales_consents_notes_balances_and_identifiers(registry: Reg
     assert (hidden["first_name"], hidden["email"], hidden["personal_id_fingerprint"]) == \
         ("", None, None)
     # Gone for everyone: lookups, search, the API's get.
-    assert registry.get(other) is None
-    assert registry.get_by_code("1002") is None
-    assert [c.id for c in registry.search("anna")] == [kept]
+    assert registry.customers.find_by_id(other) is None
+    assert registry.customers.find_by_code("1002") is None
+    assert [c.id for c in registry.customers.search("anna")] == [kept]
     with pytest.raises(NotFound):
         registry.customers.get(other)
     assert registry.merges.merged_into(other) == kept
     # The kept customer is found by what came over.
-    assert registry.search("anna@example.se")[0].id == kept
+    assert registry.customers.search("anna@example.se")[0].id == kept
 
 
 def test_undo_restores_both_rows_exactly_and_moves_everything_back(registry: Registry) -> None:
@@ -120,7 +120,7 @@ def test_undo_restores_both_rows_exactly_and_moves_everything_back(registry: Reg
     assert owners(registry, consents) == consent_owners
     assert {k: v for k, v in owners(registry, audit_log).items() if k in audit_owners} == \
         audit_owners
-    assert registry.get_by_code("1002") is not None
+    assert registry.customers.find_by_code("1002") is not None
     with registry.engine.connect() as conn:
         entries = conn.execute(select(audit_log.c.action, audit_log.c.customer_id,
                                       audit_log.c.actor, audit_log.c.detail)
@@ -161,14 +161,15 @@ def test_undo_is_refused_with_the_reason_when_unsafe(registry: Registry, what: s
         registry.customers.erase(kept, actor="staff:maja")
         reason = f"Customer {kept} was deleted (erased) after the merge"
     elif what == "merged_again":
-        third, _ = registry.create_customer("t", NewCustomer("Anna", "A", customer_code="1003"))
+        third, _ = registry.customers.create_new("t", NewCustomer("Anna", "A",
+                                                                  customer_code="1003"))
         registry.merges.merge(third.id, kept, actor="staff:maja")
         reason = f"customer 1001 (id {kept}) was merged into customer {third.id}"
     elif what == "edited":
         registry.customers.update(kept, {"city": "Uppsala"}, region="SE", actor="staff:kim")
         reason = f"customer 1001 (id {kept}) was changed after the merge (city)"
     else:
-        registry.create_customer("n", NewCustomer("Nils", "Nyman", customer_code="1002"))
+        registry.customers.create_new("n", NewCustomer("Nils", "Nyman", customer_code="1002"))
         reason = "The merged customer's customer number now belongs to customer 1002"
     with registry.engine.connect() as conn:
         everything = {t.name: conn.execute(select(t).order_by(t.c.id)).all()
@@ -185,7 +186,7 @@ def test_undo_is_refused_with_the_reason_when_unsafe(registry: Registry, what: s
 
 def test_a_merge_that_must_not_happen_is_refused_and_changes_nothing(registry: Registry) -> None:
     kept, other = pair(registry)
-    twin, _ = registry.create_customer("p", NewCustomer(
+    twin, _ = registry.customers.create_new("p", NewCustomer(
         "Anna", "Andersson", customer_code="1004",
         personal_id_fingerprint=registry.fingerprint("199001012351"),
         personal_id_masked="19900101-****"))

@@ -29,7 +29,7 @@ def test_open_migrates_an_empty_database_to_head(db_url: str) -> None:
         tables = set(inspect(reg.engine).get_table_names())
         assert tables == TABLES
         assert migrate.current_revision(reg.engine) == migrate.head_revision() == "0016"
-        assert reg.count_customers() == 0
+        assert reg.customers.count() == 0
     finally:
         reg.close()
 
@@ -81,11 +81,11 @@ def test_reopening_keeps_data_and_does_not_migrate_again(db_url: str) -> None:
     from cashier_bridge.registry import NewCustomer
 
     reg = Registry.open(db_url)
-    reg.create_customer("r1", NewCustomer("Åsa", "Öberg"))
+    reg.customers.create_new("r1", NewCustomer("Åsa", "Öberg"))
     reg.close()
     reg = Registry.open(db_url)
     try:
-        assert reg.count_customers() == 1
+        assert reg.customers.count() == 1
     finally:
         reg.close()
 

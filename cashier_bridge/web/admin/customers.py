@@ -314,7 +314,7 @@ def customers_router(settings: Settings, page: Callable[..., HTMLResponse]) -> A
         error, more, status = None, None, 200
         found: list[CustomerRecord] = []
         if query:
-            found = await asyncio.to_thread(registry.search, query, limit=SEARCH_LIMIT,
+            found = await asyncio.to_thread(registry.customers.search, query, limit=SEARCH_LIMIT,
                                             region=region,
                                             group_id=group.id if group else None)
         else:
@@ -448,7 +448,8 @@ def customers_router(settings: Settings, page: Callable[..., HTMLResponse]) -> A
                 "sales": registry.sales.list(customer_id),
                 "consent_log": registry.consents.log_with_actors(customer_id),
                 "consents": [(o, current.get(o.purpose)) for o in _offers(settings)],
-                "duplicates": [(r, why) for r, why in registry.likely_duplicates(probe, limit=6)
+                "duplicates": [(r, why) for r, why
+                               in registry.customers.likely_duplicates(probe, limit=6)
                                if r.id != customer_id][:5],
                 "groups": registry.groups.list(),
             }

@@ -326,7 +326,7 @@ def imports_router(settings: Settings, page: Callable[..., HTMLResponse]) -> API
             import io
 
             text = io.TextIOWrapper(spool, encoding="utf-8", newline="", write_through=True)
-            count = registry.export_csv(text)
+            count = registry.imports.export(text)
             text.detach()
             spool.seek(0)
             return count

@@ -12,7 +12,7 @@ from cashier_bridge.customers.service import CustomerService, Permit
 from cashier_bridge.ids import Id, parse_id
 from cashier_bridge.permissions import Action
 from cashier_bridge.registry.api_tokens import Principal
-from cashier_bridge.registry.mobile import ConsentText
+from cashier_bridge.registry.consents import ConsentText
 from cashier_bridge.registry.records import CustomerRecord
 from cashier_bridge.web.api.auth import (
     CREATE,
@@ -87,7 +87,8 @@ def customers_router(settings: Settings) -> APIRouter:
                 raise invalid("group_id", f"there is no group with id {group_id}") from None
         if searching:
             # The group is part of the search, so a page holds up to ``limit`` of its members.
-            found = registry.search(q or "", limit=limit, region=region, group_id=group_id)
+            found = registry.customers.search(q or "", limit=limit, region=region,
+                                              group_id=group_id)
             return CustomerPage(items=shown(request, found), next_cursor=None)
         after = None
         if cursor is not None:

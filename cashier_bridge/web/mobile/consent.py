@@ -7,7 +7,7 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from cashier_bridge.registry.mobile import ConsentText
+from cashier_bridge.registry.consents import ConsentText
 
 FALLBACK_LANGUAGES = ("sv", "en", "nl")
 

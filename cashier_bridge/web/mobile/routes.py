@@ -167,7 +167,7 @@ def mobile_router(settings: Settings) -> APIRouter:
         offered = consent.offers(settings.consent_texts, lang)
         new = [o for o in offered if o.version not in remembered]
         if new:  # the consent log must be able to say what each version said
-            await asyncio.to_thread(request.app.state.registry.remember_consent_texts,
+            await asyncio.to_thread(request.app.state.registry.consents.remember_texts,
                                     consent.archive(new))
             remembered.update(o.version for o in new)
         errors = {k: error_text(lang, k, v) for k, v in (f.errors if f else {}).items()}
