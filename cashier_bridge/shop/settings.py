@@ -34,11 +34,16 @@ AA_CONTRAST = 4.5
 class Section(StrEnum):
     shop = "shop"
     privacy = "privacy"
+    consents = "consents"
     brand = "brand"
 
 
 SECTION_TITLES = {Section.shop: "The shop", Section.privacy: "Privacy",
+                  Section.consents: "Consents the shopper is asked for",
                   Section.brand: "Brand colours"}
+# The languages a consent text is written in: those of the phone page and the kiosk.
+CONSENT_LANGUAGES = {"sv": "Svenska", "en": "English", "nl": "Nederlands"}
+MAX_CONSENT_TEXT = 500
 
 
 class Source(StrEnum):
@@ -73,11 +78,18 @@ class Setting:
     read: Reader  # the form's text → the stored value; raises _Bad with the reason
     default: Any = None
     config: str | None = None  # the configuration file's key that stands until it is saved
-    input: str = "text"  # the form's input type
+    input: str = "text"  # the form's input type ("texts": one text area per part)
     max_length: int | None = None
 
     def from_file(self, file: FileSettings) -> Any:
         return getattr(file, self.config) if self.config else None
+
+    def parts(self, value: Any) -> list[tuple[str, str, str]]:
+        """A value of several texts (``input == "texts"``) as the form's fields: (name, label,
+        text); the consent texts: one per purpose and language, ``consent_texts.marketing.sv``."""
+        return [(f"{self.key}.{purpose}.{lang}", f"{purpose} ({name})",
+                 value.get(purpose, {}).get(lang, ""))
+                for purpose in value for lang, name in CONSENT_LANGUAGES.items()]
 
 
 def _text(max_length: int, *, required: bool = False) -> Reader:
@@ -104,6 +116,17 @@ def _https_url(text: str) -> str | None:
     parts = urlsplit(value)
     if parts.scheme != "https" or not parts.hostname or " " in value:
         raise _Bad("must be a whole https:// address, like https://butiken.se/integritet")
+    return value
+
+
+def _consent_text(text: str) -> str:
+    value = " ".join(text.split())
+    if not value:
+        raise _Bad("cannot be empty: the shopper must read what they agree to")
+    if len(value) > MAX_CONSENT_TEXT:
+        raise _Bad(f"is at most {MAX_CONSENT_TEXT} characters (this is {len(value)})")
+    if any(ord(c) < 32 for c in value):
+        raise _Bad("cannot hold control characters")
     return value
 
 
@@ -151,6 +174,12 @@ SETTINGS: tuple[Setting, ...] = (
             "for review under Retention, where a manager can erase them (GDPR: "
             "personal data is kept no longer than needed). Empty: members are kept until "
             "erased.", Section.privacy, _years, input="number"),
+    Setting("consent_texts", "Consent texts",
+            "What the phone page and the back office ask each consent with, in each language. "
+            "A changed text is a new version: every customer's answer keeps the version they "
+            "read, and every text ever shown stays in the log below.",
+            Section.consents, _consent_text, config="consent_texts", input="texts",
+            max_length=MAX_CONSENT_TEXT),
     Setting("brand_colour", "Brand colour",
             "The background of the phone page's and the console's bar and buttons.",
             Section.brand, _colour, default="#0b5cad", input="color"),
@@ -243,6 +272,28 @@ class Current(Mapping[str, Any]):
         return self._values["data_controller"] or self._values["shop_name"]
 
 
+def _part_label(setting: Setting, name: str) -> str:
+    """How a reason names the field: the setting, or the part of it ("marketing (Svenska)")."""
+    _key, _, rest = name.partition(".")
+    purpose, _, lang = rest.partition(".")
+    return f"{purpose} ({CONSENT_LANGUAGES.get(lang, lang)})" if rest else setting.label
+
+
+def _read_part(setting: Setting, name: str, text: str, current: Mapping[str, Any],
+               read: dict[str, Any]) -> None:
+    """One text of a many-text setting into ``read[setting.key]`` (a copy of the current
+    value): only the purposes the shop has and the languages the screens speak."""
+    _key, _, rest = name.partition(".")
+    purpose, _, lang = rest.partition(".")
+    value = read.setdefault(setting.key, {p: dict(t) for p, t in current[setting.key].items()})
+    if purpose not in value:
+        raise _Bad("is no consent purpose of this shop (purposes are set in the configuration "
+                    "file)")
+    if lang not in CONSENT_LANGUAGES:
+        raise _Bad("is in a language the screens do not speak")
+    value[purpose][lang] = setting.read(text)
+
+
 def changes(form: Mapping[str, str], current: Mapping[str, Any]) -> dict[str, Any]:
     """The settings ``form`` changes, read and checked: {key: new value}.  Raises
     :class:`InvalidSettings` with one reason per bad or unknown setting (nothing is saved then).
@@ -250,14 +301,17 @@ def changes(form: Mapping[str, str], current: Mapping[str, Any]) -> dict[str, An
     reasons: dict[str, str] = {}
     read: dict[str, Any] = {}
     for key, text in form.items():
-        setting = BY_KEY.get(key)
-        if setting is None:
-            reasons[key] = "is not a setting"
+        setting = BY_KEY.get(key.split(".", 1)[0])
+        if setting is None or (setting.input == "texts") != (key != setting.key):
+            reasons[key] = f"“{key}” is not a setting"
             continue
         try:
-            read[key] = setting.read(text)
+            if setting.input == "texts":
+                _read_part(setting, key, text, current, read)
+            else:
+                read[key] = setting.read(text)
         except _Bad as bad:
-            reasons[key] = f"{setting.label} {bad}"
+            reasons[key] = f"{_part_label(setting, key)} {bad}"
     if not reasons:
         reasons = _cross_checks({**current, **read})
     if reasons:
@@ -268,6 +322,7 @@ def changes(form: Mapping[str, str], current: Mapping[str, Any]) -> dict[str, An
 __all__ = [
     "AA_CONTRAST",
     "BY_KEY",
+    "CONSENT_LANGUAGES",
     "MAX_RETENTION_YEARS",
     "SETTINGS",
     "Current",

@@ -19,8 +19,9 @@ from cashier_bridge.registry import Registry
 from cashier_bridge.shop.settings import Current, Stored
 
 MAX_AGE_S = 1.0
-# The pages that show the shop's name, controller or colours.
-_PREFIXES = ("/admin", "/console", "/m/")
+# What reads the shop's settings: the pages (name, controller, colours) and the API (the
+# consent texts it accepts answers to).
+_PREFIXES = ("/admin", "/console", "/m/", "/api/")
 
 
 class ShopSettings:

@@ -84,10 +84,14 @@ def test_an_admin_renames_the_shop_and_brands_its_pages(page: Any,
     page.goto(f"{url}/admin/settings")
     page.fill("#shop_name", "Butiken Söder")
     page.fill("#brand_colour", "#1e5631")
+    page.fill('[id="consent_texts.marketing.en"]', "Yes, offers by text message, twice a month.")
     page.click("#save")
     expect(page.locator("#saved")).to_contain_text("The settings were saved")
     expect(page.locator("#shop_name-source")).to_contain_text("Saved here by staff member root")
-    expect(page.locator("#history tbody tr")).to_have_count(2)
+    expect(page.locator("#history tbody tr")).to_have_count(3)
+    expect(page.locator("#history")).to_contain_text("marketing (English)")
+    expect(page.locator('[id="consent_texts.marketing.en"]')).to_have_value(
+        "Yes, offers by text message, twice a month.")
     expect(page.locator(".brand")).to_have_text("Butiken Söder · Back office")
 
     # The cashier console's bar and the phone page's header wear the shop's colours now.

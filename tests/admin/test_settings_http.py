@@ -197,3 +197,53 @@ def test_changes_reads_only_what_differs() -> None:
     assert current.controller == "Butiken"
     assert changes({"shop_name": "Butiken", "brand_colour": "rgb(0, 0, 0)"}, current) == {
         "brand_colour": "#000000"}
+
+
+def test_an_admin_rewords_a_consent_and_the_log_keeps_the_old_text(
+        client: TestClient, registry: Registry) -> None:
+    from cashier_bridge.registry.consents import ConsentText
+    from cashier_bridge.web.mobile.consent import version
+
+    old = "Ja, skicka mig erbjudanden och nyheter via sms och e-post."
+    registry.consents.remember_texts([ConsentText(version("marketing", "sv", old), "marketing",
+                                                  "sv", old)])  # a phone showed it once
+    csrf = login(client, "root")
+    page = client.get("/admin/settings")
+    assert (f'<textarea id="consent_texts.marketing.sv" name="consent_texts.marketing.sv" '
+            f'rows="2" maxlength="500">{old}</textarea>') in page.text
+    new = "Ja, skicka mig erbjudanden via sms (högst två i månaden)."
+    saved = post(client, csrf, **{"consent_texts.marketing.sv": new.replace(" ", "+")})
+    assert saved.status_code == 303, saved.text
+    page = client.get("/admin/settings")
+    assert f">{new}</textarea>" in page.text
+    assert history(page) == [("marketing (Svenska)", old, new)]
+    # The consent log's texts: the old one, shown before, is kept and marked as earlier.
+    log = page.text.split('id="consent-log"')[1]
+    assert re.search(rf"<td>{re.escape(old)}</td><td><code>v-[0-9a-f]{{10}}</code></td>"
+                     r"<td>[^<]+</td><td>earlier</td>", log)
+
+
+@pytest.mark.parametrize(("name", "text", "reason"), [
+    ("consent_texts.marketing.sv", "   ",
+     "marketing (Svenska) cannot be empty: the shopper must read what they agree to"),
+    ("consent_texts.marketing.sv", "x" * 501,
+     "marketing (Svenska) is at most 500 characters (this is 501)"),
+    ("consent_texts.newsletter.sv", "Ja",
+     "newsletter (Svenska) is no consent purpose of this shop (purposes are set in the "
+     "configuration file)"),
+    ("consent_texts.marketing.de", "Ja", "marketing (de) is in a language the screens do not "
+     "speak"),
+    ("consent_texts", "Ja", "“consent_texts” is not a setting"),
+    ("shop_name.sv", "Ja", "“shop_name.sv” is not a setting"),
+])
+def test_a_bad_consent_text_is_refused_and_nothing_is_saved(
+        client: TestClient, registry: Registry, name: str, text: str, reason: str) -> None:
+    csrf = login(client, "root")
+    before = stored(registry)
+    response = post(client, csrf, **{name: text})
+    assert response.status_code == 422
+    if f'name="{name}"' in response.text:  # a text on the page: its reason beside it
+        assert text_of(response, name.replace(".", "-") + "-error") == reason
+    else:  # something the page never offered
+        assert text_of(response, "unknown-1") == reason + "."
+    assert stored(registry) == before

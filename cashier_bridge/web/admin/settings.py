@@ -24,6 +24,7 @@ from cashier_bridge.config import Settings, config_file
 from cashier_bridge.permissions import Action
 from cashier_bridge.registry.lane_store import OUTBOX_KEEP
 from cashier_bridge.registry.mobile import TOKEN_ROWS_KEEP
+from cashier_bridge.registry.shop_settings import SettingsChange
 from cashier_bridge.registry.staff import StaffSession
 from cashier_bridge.shop.settings import (
     BY_KEY,
@@ -57,6 +58,23 @@ def _shown(value: Any) -> str:
     return "(empty)" if value in (None, "") else str(value)
 
 
+def _rows(change: SettingsChange) -> list[tuple[str, str, str]]:
+    """A save as the history lists it: (what, before, after) per value that changed; a
+    many-text setting (the consent texts) one row per text that changed."""
+    rows = []
+    for key, after in change.after.items():
+        before = change.before.get(key)
+        setting = BY_KEY.get(key)
+        if setting is not None and setting.input == "texts":
+            old = {name: text for name, _label, text in setting.parts(before or {})}
+            rows += [(label, _shown(old.get(name)), _shown(text))
+                     for name, label, text in setting.parts(after or {})
+                     if old.get(name) != text]
+        else:
+            rows.append((setting.label if setting else key, _shown(before), _shown(after)))
+    return rows
+
+
 def settings_router(settings: Settings, page: Callable[..., HTMLResponse]) -> APIRouter:
     router = APIRouter(prefix="/admin")
 
@@ -66,10 +84,11 @@ def settings_router(settings: Settings, page: Callable[..., HTMLResponse]) -> AP
         registry = registry_of(request)
         shown = await asyncio.to_thread(registry.merges.latest_consent_texts)
         history = await asyncio.to_thread(registry.settings.history)
-        purposes = [(purpose, [(lang, text, consent_version(purpose, lang, text),
-                                shown.get(consent_version(purpose, lang, text)))
-                               for lang, text in sorted(texts.items())])
-                    for purpose, texts in settings.consent_texts.items()]
+        in_use = {consent_version(purpose, lang, text)
+                  for purpose, texts in current.consent_texts.items()
+                  for lang, text in texts.items()}
+        # Every text ever shown, newest first, and whether the screens show it today.
+        log_rows = [(t, t["version"] in in_use) for t in reversed(shown.values())]
         url = make_url(settings.db_url)
         database = (f"SQLite file {url.database}" if url.get_backend_name() == "sqlite"
                     else "PostgreSQL " + url.render_as_string(hide_password=True))
@@ -77,13 +96,19 @@ def settings_router(settings: Settings, page: Callable[..., HTMLResponse]) -> AP
         if current.retention_years is not None:
             cutoff = retention_cutoff(current.retention_years, dt.datetime.now(dt.UTC))
             due = await asyncio.to_thread(registry.retention.count, cutoff)
-        values = {s.key: (typed[s.key] if typed and s.key in typed
-                          else current[s.key] or "") for s in SETTINGS}
-        return page(request, "settings.html", status, title="Settings", purposes=purposes,
+        values: dict[str, Any] = {}
+        for setting in SETTINGS:
+            if setting.input == "texts":
+                values.update({name: (typed or {}).get(name, text)
+                               for name, _label, text in setting.parts(current[setting.key])})
+            else:
+                values[setting.key] = (typed[setting.key] if typed and setting.key in typed
+                                       else current[setting.key] or "")
+        return page(request, "settings.html", status, title="Settings", log_rows=log_rows,
                     database=database, config=str(config_file()), s=settings,
                     sections=_sections(), current=current, values=values,
-                    reasons=reasons or {}, history=history, due=due, labels=BY_KEY,
-                    shown_value=_shown,
+                    reasons=reasons or {}, history=[(c, _rows(c)) for c in history], due=due,
+                    labels=BY_KEY,
                     done=request.query_params.get("done") == "saved",
                     token_rows_h=int(TOKEN_ROWS_KEEP.total_seconds() // 3600),
                     outbox_min=int(OUTBOX_KEEP.total_seconds() // 60))

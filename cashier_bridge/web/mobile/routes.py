@@ -18,7 +18,7 @@ import asyncio
 import secrets
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -98,7 +98,6 @@ Endpoint = Callable[[Request], Coroutine[Any, Any, Response]]
 
 
 def mobile_router(settings: Settings) -> APIRouter:
-    purposes = list(settings.consent_texts)
     remembered: set[str] = set()  # consent text versions this process already filed
     limiter = RateLimiter(settings.mobile_requests_per_minute, RATE_WINDOW_S)
     # A flood must not become a flood of log lines: refusals are counted and logged once a
@@ -164,7 +163,7 @@ def mobile_router(settings: Settings) -> APIRouter:
                         f: form.PhoneForm | None = None, lang: str | None = None
                         ) -> HTMLResponse:
         lang = lang or _language(request, settings)
-        offered = consent.offers(settings.consent_texts, lang)
+        offered = consent.offers(shop_of(request).consent_texts, lang)
         new = [o for o in offered if o.version not in remembered]
         if new:  # the consent log must be able to say what each version said
             await asyncio.to_thread(request.app.state.registry.consents.remember_texts,
@@ -220,21 +219,26 @@ def mobile_router(settings: Settings) -> APIRouter:
             data = dict(parse_qsl(body.decode("utf-8"), max_num_fields=50))
         except (UnicodeDecodeError, ValueError):
             return plain_error(400, "the form could not be read (url-encoded UTF-8 expected)")
-        f = form.read(data, purposes, settings.phone_region)
+        f = form.read(data, list(shop_of(request).consent_texts), settings.phone_region)
         receipt_ok = "receipt" not in f.errors
         name, _lane, view = await locate(request, token, f.receipt if receipt_ok else None)
         if view.problem:
             return problem(request, view.problem)
         if view.stage is not Stage.form:  # this phone sent this form already (a double tap)
             return _to_status(request, token, f.receipt)
-        # The versions of the texts in the language the form was shown in (the form says which;
-        # the texts and their versions are the bridge's own, never what a phone sends).
         shown = f.language or _language(request, settings)
+        versions: dict[str, str] | None = None
+        if f.ok:
+            # The version of each text the form showed, taken only if it is a text the bridge
+            # filed for that purpose when it showed it: never a text a phone made up.  A text
+            # changed in the back office since the form was shown asks again.
+            versions = await shown_versions(request, f, shown)
+            if versions is None:
+                f = replace(f, errors={"consents": "changed"}, consents={})
         if not f.ok:
             return await form_page(request, token, receipt=f.receipt if receipt_ok else None,
                                    f=f, lang=shown)
-        assert name is not None
-        versions = {o.purpose: o.version for o in consent.offers(settings.consent_texts, shown)}
+        assert name is not None and versions is not None
         try:
             await request.app.state.hub.handle(PhonePeer(name),
                                                form.submission(f, token, versions))
@@ -243,6 +247,20 @@ def mobile_router(settings: Settings) -> APIRouter:
             return problem(request, refused.problem)
         log.info("mobile_submitted", lane=name, member=f.member)
         return _to_status(request, token, f.receipt)
+
+    async def shown_versions(request: Request, f: form.PhoneForm, lang: str
+                             ) -> dict[str, str] | None:
+        ticked = {p: f.versions.get(p, "") for p, yes in f.consents.items() if yes}
+        if not ticked:
+            return {}
+        filed = await asyncio.to_thread(request.app.state.registry.merges.consent_texts,
+                                        ticked.values())
+        current = {o.version for o in consent.offers(shop_of(request).consent_texts, lang)}
+        for purpose, version in ticked.items():
+            text = filed.get(version)
+            if text is None or text["purpose"] != purpose or version not in current:
+                return None
+        return ticked
 
     @router.post("/m/{token}/check")
     async def check_field(request: Request, token: str) -> JSONResponse:
