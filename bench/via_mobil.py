@@ -34,6 +34,7 @@ from simulator.processes import BridgeProcess  # noqa: E402
 
 SAMPLES = 1000
 WARMUP = 50
+VERSION = re.compile(r'<input type="hidden" name="(version_[a-z_]+)" value="([^"]*)">')
 RECEIPT = re.compile(r'name="receipt" value="([^"]+)"')
 
 
@@ -76,7 +77,9 @@ async def measure(bridge: BridgeProcess) -> tuple[list[float], int, int]:
             form = {"first_name": FIRST[i % len(FIRST)], "last_name": LAST[i % len(LAST)],
                     "phone": f"+4670{i:07d}",
                     "personal_id": personnummer(i), "receipt": receipt.group(1),
-                    "consent_marketing": "on"}
+                    "consent_marketing": "on",
+                    # The version of the text shown, sent back as the page's form does.
+                    **dict(VERSION.findall(page.text))}
             started = time.perf_counter()
             sent = await phone.post(url, data=form)
             event = await register_until("customer_connected")

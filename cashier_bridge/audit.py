@@ -46,6 +46,8 @@ class AuditAction(StrEnum):
     personal_id_lookup = "personal_id_lookup"
     personal_id_lookup_limited = "personal_id_lookup_limited"
     personal_id_key_lost = "personal_id_key_lost"
+    # The shop's settings (back office)
+    settings_change = "settings_change"
 
 
 LANGUAGES = ("sv", "en", "nl")
@@ -71,6 +73,7 @@ ACTION_TEXT: dict[str, dict[AuditAction, str]] = {
         A.personal_id_lookup: "personnummer looked up",
         A.personal_id_lookup_limited: "personnummer look-up refused (too many)",
         A.personal_id_key_lost: "personnummer key declared lost",
+        A.settings_change: "settings changed",
     },
     "sv": {
         A.create: "skapad", A.update: "ändrad", A.erase: "raderad",
@@ -90,6 +93,7 @@ ACTION_TEXT: dict[str, dict[AuditAction, str]] = {
         A.personal_id_lookup: "personnummer sökt",
         A.personal_id_lookup_limited: "personnummersökning nekad (för många)",
         A.personal_id_key_lost: "personnummernyckel förklarad förlorad",
+        A.settings_change: "inställningar ändrade",
     },
     "nl": {
         A.create: "aangemaakt", A.update: "gewijzigd", A.erase: "gewist",
@@ -110,6 +114,7 @@ ACTION_TEXT: dict[str, dict[AuditAction, str]] = {
         A.personal_id_lookup: "persoonsnummer opgezocht",
         A.personal_id_lookup_limited: "opzoeken persoonsnummer geweigerd (te vaak)",
         A.personal_id_key_lost: "sleutel persoonsnummers verloren verklaard",
+        A.settings_change: "instellingen gewijzigd",
     },
 }
 del A

@@ -16,6 +16,7 @@ MODULES = [
     "cashier_bridge.web.admin.warnings",
     "cashier_bridge.audit",
     "cashier_bridge.customers.rules",
+    "cashier_bridge.shop.settings",
     "cashier_bridge.customers.service",
     "cashier_bridge.customers.lookup_limit",
     "cashier_bridge.keyfile",

@@ -2,7 +2,8 @@
 "The layout"): read from the source, inside functions too, so a shortcut taken in a hurry fails
 here rather than in a review.
 
-From the bottom: ``identity`` (pure parsers) → ``customers`` rules and field table → ``registry``
+From the bottom: ``identity`` (pure parsers) → ``customers`` rules and field table, ``shop``
+settings → ``registry``
 (storage) → ``customers.service`` → ``lanes`` (the state machine and its hub) → ``web`` (API,
 back office, console, phone page) → ``cli``.  The kiosk rides on the lane protocol and the
 settings only; nothing of the product imports the simulator, the tests or the benchmarks.
@@ -50,6 +51,9 @@ RULES: list[tuple[str, tuple[str, ...]]] = [
     (f"{B}/identity", (f"{B}.customers", f"{B}.registry", f"{B}.lanes", f"{B}.web", f"{B}.cli")),
     (f"{B}/registry", (f"{B}.customers.service", f"{B}.lanes", f"{B}.web", f"{B}.cli")),
     (f"{B}/customers", (f"{B}.lanes", f"{B}.web", f"{B}.cli")),
+    # The shop's settings table: rules like the customers', stored by the registry.
+    (f"{B}/shop", (f"{B}.registry", f"{B}.customers.service", f"{B}.lanes", f"{B}.web",
+                   f"{B}.cli")),
     (f"{B}/lanes", (f"{B}.web", f"{B}.cli")),
     (f"{B}/web", (f"{B}.cli",)),
     # The phone page sits on the hub's interface (handed to it), never on the hub itself.

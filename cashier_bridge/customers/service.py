@@ -17,6 +17,7 @@ audited in the same transaction for every caller; the API and the back office on
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +29,18 @@ if TYPE_CHECKING:
     from cashier_bridge.registry.consents import AnswerSource, ConsentEntry, ConsentText
     from cashier_bridge.registry.customer_admin import CustomerExport
     from cashier_bridge.registry.records import CustomerRecord
+
+# Members erased by one confirmation of the retention review (each its own transaction).
+RETENTION_BATCH = 500
+
+
+class ListChanged(Exception):
+    """The retention list is not the one that was reviewed: ``now`` members are due."""
+
+    def __init__(self, now: int) -> None:
+        super().__init__(f"the list changed since it was reviewed: {now} members are due now")
+        self.now = now
+
 
 # Returns if the caller may take the action; raises the caller's refusal if not.
 Permit = Callable[[Action], None]
@@ -135,6 +148,18 @@ class CustomerService:
         """GDPR erasure: what the field table marks ``erased`` goes, the row stays for the
         books.  NotFound."""
         self._customers.erase(customer_id, actor=actor)
+
+    def erase_dormant(self, cutoff: dt.datetime, *, reviewed: int, actor: str) -> int:
+        """Erase the members with no sale and no sign-in since ``cutoff`` (retention), at most
+        :data:`RETENTION_BATCH` at a time, each as :meth:`erase` does.  ``reviewed``: how many
+        the person confirming was shown; when the list has changed since (a member came back,
+        another went quiet) nothing is erased: :class:`ListChanged`, with the count now."""
+        due = self._registry.retention.dormant(cutoff, limit=RETENTION_BATCH)
+        if len(due) != reviewed:
+            raise ListChanged(len(due))
+        for member in due:
+            self._customers.erase(member.id, actor=actor)
+        return len(due)
 
     def merge(self, kept_id: int, other_id: int, *, actor: str) -> int:
         """Merge ``other_id`` into ``kept_id`` as the field table's ``merge`` says; the merge's

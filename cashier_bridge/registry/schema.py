@@ -285,6 +285,17 @@ installation = Table(
     Column("value", Text(), nullable=False),
 )
 
+# The shop's settings saved in the back office (cashier_bridge/shop/settings.py says which and
+# how each is checked): a JSON value per key, with who saved it when (migration 0016).
+shop_settings = Table(
+    "shop_settings",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Column("updated_by", String(64), nullable=False),
+)
+
 devices = Table(
     "devices",
     metadata,
@@ -327,6 +338,10 @@ sign_in_codes = Table(
 for _column in ("customer_code", "phone", "email"):
     Index(f"ix_customers_{_column}_prefix", customers.c[_column].collate("C")).ddl_if(
         dialect="postgresql")
+
+# Retention (cashier_bridge/registry/retention.py): members created before the cut-off are
+# found by a range of this index, then checked for a sale since.
+Index("ix_customers_created_at", customers.c.created_at)
 
 import_batches = Table(
     "import_batches",

@@ -29,7 +29,9 @@ from cashier_bridge.registry.lane_store import LaneStore
 from cashier_bridge.registry.lookups import LookupGuard
 from cashier_bridge.registry.merging import MergeStore
 from cashier_bridge.registry.mobile import MobileTokenStore
+from cashier_bridge.registry.retention import RetentionStore
 from cashier_bridge.registry.sales import SaleStore
+from cashier_bridge.registry.shop_settings import SettingsStore
 from cashier_bridge.registry.staff import StaffStore
 
 
@@ -72,6 +74,8 @@ class Registry:
                                     functools.partial(personal_id_fingerprint, secret))
         self._merges = MergeStore(engine, self._writer)
         self._mobile_tokens = MobileTokenStore(engine, self._writer)
+        self._settings = SettingsStore(engine, self._writer)
+        self._retention = RetentionStore(engine)
 
     @classmethod
     def open(cls, url: str, *, busy_timeout_s: float = BUSY_TIMEOUT_MS / 1000,
@@ -159,6 +163,16 @@ class Registry:
     def merges(self) -> MergeStore:
         """Merging two customers into one and undoing it; the GDPR export's extra reads."""
         return self._merges
+
+    @property
+    def settings(self) -> SettingsStore:
+        """The shop's settings saved from the back office, and their history."""
+        return self._settings
+
+    @property
+    def retention(self) -> RetentionStore:
+        """The members due for review under the shop's retention setting."""
+        return self._retention
 
     # --- devices -------------------------------------------------------------------------------
 

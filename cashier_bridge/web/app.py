@@ -56,6 +56,7 @@ from cashier_bridge.web.mobile.routes import mobile_router
 from cashier_bridge.web.mobile.setup import mobile_options, public_url
 from cashier_bridge.web.origins import OriginPolicy
 from cashier_bridge.web.same_origin import SameOriginWrites
+from cashier_bridge.web.shop import LoadShopSettings, ShopSettings
 from cashier_bridge.web.sign_in_gate import SignInGate
 
 log = structlog.get_logger("selfreg.server")
@@ -114,6 +115,7 @@ def create_app(settings: Settings, registry: Registry | None = None) -> FastAPI:
             Registry.open, settings.db_url, busy_timeout_s=settings.db_busy_timeout_s,
             personal_id_key=settings.personal_id_key)
         app.state.registry = reg
+        app.state.shop = ShopSettings(reg, settings)
         reg.lookups.per_minute = settings.personal_id_lookups_per_minute
         app.state.pools = pools = Pools()
         hub = LaneHub(reg, region=settings.phone_region, max_lanes=settings.max_lanes,
@@ -158,6 +160,7 @@ def create_app(settings: Settings, registry: Registry | None = None) -> FastAPI:
     app = FastAPI(title="selfreg cashier bridge", version=SERVER_VERSION, lifespan=lifespan,
                   max_body_size=MAX_HTTP_BODY_BYTES, docs_url=None, redoc_url=None)
 
+    app.add_middleware(LoadShopSettings)  # request.state.shop: the shop's settings now
     app.add_middleware(SameOriginWrites)  # no changes from another site's page
     # A flood of the sign-in pages is refused at the door, per address, before any work.
     app.add_middleware(SignInGate, per_minute=settings.sign_in_requests_per_minute)

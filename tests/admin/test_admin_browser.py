@@ -59,7 +59,8 @@ def test_admin_adds_a_cashier_who_signs_in_and_is_refused_staff(
     expect(page.locator("#me")).to_have_text("Rut Olsson (admin)")
     nav = page.get_by_role("navigation", name="Back office")
     expect(nav.get_by_role("link")).to_have_text(
-        ["Customers", "Groups", "Import/Export", "Security", "Staff", "Settings"])
+        ["Customers", "Groups", "Import/Export", "Retention", "Security", "Staff",
+         "Settings"])
     expect(page.locator("h1")).to_have_text("Customers")
 
     nav.get_by_role("link", name="Staff").click()

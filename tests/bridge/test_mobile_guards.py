@@ -22,6 +22,7 @@ from tests.bridge.test_bridge_server import ANNA_PNR, db, device
 from tests.bridge.test_mobile_http import (
     MobileBridge,
     bridge,
+    hidden_of,
     path_of,
     phone,
     receipt_of,
@@ -45,7 +46,7 @@ async def test_a_ticked_box_records_the_version_of_the_text_in_the_language_show
         sent = await phone.post(path, data={
             "first_name": "Anna", "last_name": "Andersson", "phone": "070-123 45 67",
             "personal_id": ANNA_PNR, "consent_marketing": "on",
-            "receipt": receipt_of(page.text), "lang": "en"})
+            **hidden_of(page.text), "receipt": receipt_of(page.text), "lang": "en"})
         assert sent.status_code == 303
         await register.next("customer_connected")
         await kiosk.next("state", phase="connected")

@@ -66,10 +66,16 @@ def receipt_of(html: str) -> str:
     return m.group(1)
 
 
+def hidden_of(html: str) -> dict[str, str]:
+    """The form's hidden fields, as a browser sends them: the receipt, the language, the version
+    of each consent text shown."""
+    return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', html))
+
+
 async def send_form(client: httpx.AsyncClient, path: str, **fields: str) -> httpx.Response:
     page = await client.get(path)
     assert page.status_code == 200, page.text
-    return await client.post(path, data={**FORM, "receipt": receipt_of(page.text), **fields})
+    return await client.post(path, data={**FORM, **hidden_of(page.text), **fields})
 
 
 async def test_the_kiosk_shows_a_code_that_opens_the_form(bridge: MobileBridge,

@@ -10,7 +10,7 @@ from cashier_bridge.registry import Registry
 
 LIFECYCLE = {"open", "close", "engine", "ping", "fingerprint"}
 STORES = {"lanes", "api_tokens", "lookups", "customers", "groups", "sales", "consents", "staff",
-          "merges", "devices", "imports", "mobile_tokens"}
+          "merges", "devices", "imports", "mobile_tokens", "settings", "retention"}
 
 
 def test_the_registry_has_no_public_attribute_but_its_lifecycle_and_its_stores() -> None:

@@ -15,7 +15,7 @@ TABLES = {"customers", "customer_groups", "consents", "sales", "lanes", "audit_l
           "installation", "devices", "lane_outbox", "consent_texts", "mobile_tokens",
           "api_tokens", "sign_in_codes", "staff", "staff_sessions", "import_batches",
           "import_changes", "idempotency_keys", "sign_in_failures", "staff_devices",
-          "import_previews", "import_preview_chunks",
+          "import_previews", "import_preview_chunks", "shop_settings",
           "alembic_version"}
 
 
@@ -28,7 +28,7 @@ def test_open_migrates_an_empty_database_to_head(db_url: str) -> None:
     try:
         tables = set(inspect(reg.engine).get_table_names())
         assert tables == TABLES
-        assert migrate.current_revision(reg.engine) == migrate.head_revision() == "0015"
+        assert migrate.current_revision(reg.engine) == migrate.head_revision() == "0016"
         assert reg.customers.count() == 0
     finally:
         reg.close()

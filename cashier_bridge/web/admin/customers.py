@@ -41,6 +41,7 @@ from cashier_bridge.registry.groups import Group
 from cashier_bridge.registry.problems import Conflict, NotFound
 from cashier_bridge.registry.records import AccountStatus, CustomerRecord, DuplicateCustomer
 from cashier_bridge.registry.staff import StaffSession
+from cashier_bridge.shop.settings import Current
 from cashier_bridge.web.admin.auth import (
     CSRF_FIELD,
     CSRF_REFUSED,
@@ -51,6 +52,7 @@ from cashier_bridge.web.admin.auth import (
     registry_of,
 )
 from cashier_bridge.web.mobile.consent import archive, offers
+from cashier_bridge.web.shop import shop_of
 
 log = structlog.get_logger("selfreg.admin")
 
@@ -444,6 +446,8 @@ def customers_router(settings: Settings, page: Callable[..., HTMLResponse]) -> A
         registry = registry_of(request)
         record = await customer_or_404(registry, customer_id)
 
+        offered = _offers(shop_of(request), settings.language)
+
         def gather() -> dict[str, Any]:
             probe = DuplicateProbe(
                 birth_date=record.birth_date, first_name=record.first_name,
@@ -454,7 +458,7 @@ def customers_router(settings: Settings, page: Callable[..., HTMLResponse]) -> A
                 "history": registry.customers.history(customer_id),
                 "sales": registry.sales.list(customer_id),
                 "consent_log": registry.consents.log_with_actors(customer_id),
-                "consents": [(o, current.get(o.purpose)) for o in _offers(settings)],
+                "consents": [(o, current.get(o.purpose)) for o in offered],
                 "duplicates": [(r, why) for r, why
                                in registry.customers.likely_duplicates(probe, limit=6)
                                if r.id != customer_id][:5],
@@ -479,7 +483,8 @@ def customers_router(settings: Settings, page: Callable[..., HTMLResponse]) -> A
                              form: Form) -> Response:
         registry = registry_of(request)
         await customer_or_404(registry, customer_id)
-        offer = next((o for o in _offers(settings) if o.purpose == form.get("purpose")), None)
+        offer = next((o for o in _offers(shop_of(request), settings.language)
+                      if o.purpose == form.get("purpose")), None)
         if offer is None or form.get("granted") not in ("yes", "no"):
             raise Refused("That consent is not one the shop asks for (see the settings); "
                           "nothing was recorded.", status=422, title="Unknown consent")
@@ -648,9 +653,9 @@ DUPLICATE_REASONS = {
 }
 
 
-def _offers(settings: Settings) -> list[Any]:
+def _offers(shop: Current, language: str) -> list[Any]:
     # The texts in the shop's own language: what staff read out or show the customer.
-    return offers(settings.consent_texts, settings.language)
+    return offers(shop.consent_texts, language)
 
 
 def _name(record: CustomerRecord) -> str:

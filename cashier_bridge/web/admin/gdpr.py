@@ -25,9 +25,8 @@ import jinja2
 import structlog
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy.engine import make_url
 
-from cashier_bridge.config import Settings, config_file
+from cashier_bridge.config import Settings
 from cashier_bridge.customers.fields import FIELDS, Merge, columns_of
 from cashier_bridge.customers.service import CustomerService
 from cashier_bridge.ids import ID_RULE, Id, parse_id
@@ -35,13 +34,11 @@ from cashier_bridge.money import money, percent
 from cashier_bridge.permissions import Action
 from cashier_bridge.registry import Registry
 from cashier_bridge.registry.customer_admin import CustomerExport
-from cashier_bridge.registry.lane_store import OUTBOX_KEEP
 from cashier_bridge.registry.merging import MergeRefused
-from cashier_bridge.registry.mobile import TOKEN_ROWS_KEEP
 from cashier_bridge.registry.problems import NotFound
 from cashier_bridge.registry.staff import StaffSession
 from cashier_bridge.web.admin.auth import Form, Needs, Refused, registry_of
-from cashier_bridge.web.mobile.consent import version as consent_version
+from cashier_bridge.web.shop import shop_of
 
 log = structlog.get_logger("selfreg.admin")
 
@@ -232,8 +229,8 @@ def gdpr_router(settings: Settings, page: Callable[..., HTMLResponse]) -> APIRou
         await live_row(registry, customer_id)
         held = await asyncio.to_thread(CustomerService(registry).export, customer_id,
                                        actor=session.staff.actor, form=form)
-        data = personal_data(held, shop=settings.shop_name,
-                             controller=settings.data_controller)
+        shop = shop_of(request)
+        data = personal_data(held, shop=shop.shop_name, controller=shop.data_controller)
         log.info("personal_data_exported", by=session.staff.id, customer=customer_id, form=form)
         return data
 
@@ -296,23 +293,6 @@ def gdpr_router(settings: Settings, page: Callable[..., HTMLResponse]) -> APIRou
         log.info("customer_erased", by=session.staff.id, customer=customer_id)
         return page(request, "gdpr_deleted.html", title="Customer deleted", row=row,
                     sales=len(sales), erased_code=f"ERASED-{customer_id}")
-
-    # --- settings ------------------------------------------------------------------------------
-
-    @router.get("/settings", response_class=HTMLResponse)
-    async def settings_page(request: Request, session: Admin) -> HTMLResponse:
-        shown = await asyncio.to_thread(registry_of(request).merges.latest_consent_texts)
-        purposes = [(purpose, [(lang, text, consent_version(purpose, lang, text),
-                                shown.get(consent_version(purpose, lang, text)))
-                               for lang, text in sorted(texts.items())])
-                    for purpose, texts in settings.consent_texts.items()]
-        url = make_url(settings.db_url)
-        database = (f"SQLite file {url.database}" if url.get_backend_name() == "sqlite"
-                    else "PostgreSQL " + url.render_as_string(hide_password=True))
-        return page(request, "settings.html", title="Settings", purposes=purposes,
-                    database=database, config=str(config_file()), s=settings,
-                    token_rows_h=int(TOKEN_ROWS_KEEP.total_seconds() // 3600),
-                    outbox_min=int(OUTBOX_KEEP.total_seconds() // 60))
 
     return router
 

@@ -54,9 +54,12 @@ from cashier_bridge.web.admin.auth import (
 from cashier_bridge.web.admin.customers import customers_router
 from cashier_bridge.web.admin.gdpr import gdpr_router
 from cashier_bridge.web.admin.imports import imports_router
+from cashier_bridge.web.admin.retention import retention_router
 from cashier_bridge.web.admin.security import security_router
+from cashier_bridge.web.admin.settings import settings_router
 from cashier_bridge.web.admin.warnings import who
 from cashier_bridge.web.cookies import STAFF_COOKIE
+from cashier_bridge.web.shop import shop_of
 
 log = structlog.get_logger("selfreg.admin")
 
@@ -92,6 +95,7 @@ NAVIGATION: tuple[tuple[str, str, Action], ...] = (
     ("/admin/customers", "Customers", Action.view_customers),
     ("/admin/groups", "Groups", Action.view_customers),
     ("/admin/import-export", "Import/Export", Action.export_customers),
+    ("/admin/retention", "Retention", Action.delete_customer),
     ("/admin/security", "Security", Action.view_security_warnings),
     ("/admin/staff", "Staff", Action.manage_staff),
     ("/admin/settings", "Settings", Action.manage_settings),
@@ -156,7 +160,7 @@ class _Page:
         nav = [(path, label, path == request.url.path or request.url.path.startswith(path + "/"))
                for path, label, action in NAVIGATION if me and allowed(me.role, action)]
         html = _env.get_template(template).render(
-            title=title, shop=self.settings.shop_name, me=me,
+            title=title, shop=shop_of(request).shop_name, me=me,
             csrf=session.csrf if session else "", csrf_field=CSRF_FIELD, nav=nav,
             when=_when, changes=_changes, shown=_shown, action_text=ACTION_TEXT[DEFAULT_LANGUAGE],
             roles=list(StaffRole), who=who,
@@ -173,6 +177,8 @@ def install_admin(app: FastAPI, settings: Settings) -> None:
     app.include_router(gdpr_router(settings, page))
     app.include_router(imports_router(settings, page))  # /admin/import-export (CSV)
     app.include_router(security_router(settings, page))  # /admin/security (warnings)
+    app.include_router(settings_router(settings, page))  # /admin/settings
+    app.include_router(retention_router(page))  # /admin/retention (review, erase)
 
     async def sign_in_needed(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, SignInNeeded)

@@ -42,6 +42,7 @@ from cashier_bridge.web.api.models import (
 )
 from cashier_bridge.web.api.refusals import refusals
 from cashier_bridge.web.mobile.consent import version
+from cashier_bridge.web.shop import shop_of
 
 MAX_SEARCH = 50
 MAX_PAGE = 200
@@ -55,10 +56,12 @@ IdempotencyKey = Annotated[str | None, Header(
 def customers_router(settings: Settings) -> APIRouter:
     router = APIRouter(prefix="/customers", tags=["customers"])
     region = settings.phone_region
-    # Every text the shop asks with, in every language, by version.
-    texts = {version(p, lang, text): ConsentText(version(p, lang, text), p, lang, text)
-             for p, by_language in settings.consent_texts.items()
-             for lang, text in by_language.items()}
+
+    def texts_of(request: Request) -> dict[str, ConsentText]:
+        """Every text the shop asks with today, in every language, by version."""
+        return {version(p, lang, text): ConsentText(version(p, lang, text), p, lang, text)
+                for p, by_language in shop_of(request).consent_texts.items()
+                for lang, text in by_language.items()}
 
     def shown(request: Request, records: list[CustomerRecord]) -> list[Customer]:
         ids = registry_of(request).groups.ids()
@@ -186,11 +189,11 @@ def customers_router(settings: Settings) -> APIRouter:
                  status_code=status.HTTP_201_CREATED, summary="Record a consent answer")
     def record_consent(customer_id: Id, body: ConsentIn, request: Request,
                        principal: Principal = WRITE) -> ConsentLogEntry:
-        configured = texts.get(body.text_version or "")
+        configured = texts_of(request).get(body.text_version or "")
         # A text the shop has but no phone has shown yet is filed with the answer.
         entry = service_of(request).answer_consent(
             customer_id, body.purpose, body.granted, body.source, body.text_version,
-            actor=principal.actor, purposes=settings.consent_texts,
+            actor=principal.actor, purposes=shop_of(request).consent_texts,
             shown=[configured] if configured is not None else [])
         return ConsentLogEntry.of(entry)
 

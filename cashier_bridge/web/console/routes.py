@@ -25,6 +25,7 @@ from cashier_bridge.config import Settings
 from cashier_bridge.throttle import Scope, minutes_to_wait, seconds_to_wait
 from cashier_bridge.web.console.texts import CURRENCY, LANGUAGE, TEXTS, text
 from cashier_bridge.web.cookies import DEVICE_COOKIE
+from cashier_bridge.web.shop import brand_css, shop_of
 
 log = structlog.get_logger("selfreg.console")
 
@@ -54,9 +55,9 @@ _HEADERS = {
 def console_router(settings: Settings) -> APIRouter:
     router = APIRouter()
 
-    def page(template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    def page(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
         html = _env.get_template(template).render(
-            lang=LANGUAGE, t=lambda key, **kw: text(key, **kw), shop=settings.shop_name,
+            lang=LANGUAGE, t=lambda key, **kw: text(key, **kw), shop=shop_of(request).shop_name,
             **context)
         return HTMLResponse(html, status_code=status, headers=_HEADERS)
 
@@ -76,7 +77,7 @@ def console_router(settings: Settings) -> APIRouter:
             return RedirectResponse("/console/sign-in", status_code=303)
         # The script reads its texts from the page, so no text is written twice.
         texts = json.dumps(TEXTS[LANGUAGE], ensure_ascii=False).replace("</", "<\\/")
-        return page("console.html", lane=lane, currency=CURRENCY, texts=texts,
+        return page(request, "console.html", lane=lane, currency=CURRENCY, texts=texts,
                     money=json.dumps(money.pattern(CURRENCY), ensure_ascii=False))
 
     @router.get("/console/sign-in", response_class=HTMLResponse)
@@ -84,7 +85,7 @@ def console_router(settings: Settings) -> APIRouter:
         # GET never spends the code: a link previewer or a prefetch must not use it up.  The
         # page's script submits a code that came in the link, so one click on it signs in.
         code = request.query_params.get("code", "")[:64]
-        return page("sign_in.html", code=code, auto=bool(code),
+        return page(request, "sign_in.html", code=code, auto=bool(code),
                     signed_out=request.query_params.get("signed_out") == "1", error=None)
 
     @router.post("/console/sign-in", response_class=HTMLResponse)
@@ -99,7 +100,7 @@ def console_router(settings: Settings) -> APIRouter:
                             status_code=400, media_type="text/plain")
         code = form.get("code", "").strip()[:64]
         if not code:
-            return page("sign_in.html", 422, code="", auto=False, signed_out=False,
+            return page(request, "sign_in.html", 422, code="", auto=False, signed_out=False,
                         error=text("sign_in.empty"))
         registry = request.app.state.registry
         # Codes are far too long to guess, but a flood of guesses is still refused: wrong codes
@@ -122,14 +123,14 @@ def console_router(settings: Settings) -> APIRouter:
         if wait is not None:
             log.info("console_sign_in_throttled")
             minutes = minutes_to_wait(wait)
-            refused = page("sign_in.html", 429, code=code, auto=False, signed_out=False,
+            refused = page(request, "sign_in.html", 429, code=code, auto=False, signed_out=False,
                            error=text("sign_in.throttled", minutes=minutes,
                                       unit="minute" if minutes == 1 else "minutes"))
             refused.headers["Retry-After"] = str(seconds_to_wait(wait))
             return refused
         log.info("console_sign_in_refused")
         # What was typed stays in the field: a typo is corrected, not retyped.
-        return page("sign_in.html", 400, code=code, auto=False, signed_out=False,
+        return page(request, "sign_in.html", 400, code=code, auto=False, signed_out=False,
                     error=text("sign_in.bad_code"))
 
     @router.post("/console/sign-out")
@@ -143,6 +144,12 @@ def console_router(settings: Settings) -> APIRouter:
         response.delete_cookie(DEVICE_COOKIE, path="/", httponly=True, samesite="strict",
                                secure=request.url.scheme == "https")
         return response
+
+    @router.get("/console/brand.css")
+    async def brand(request: Request) -> Response:
+        # The shop's colours, checked when saved (nothing but #rrggbb is ever stored).
+        return Response(brand_css(shop_of(request)), media_type="text/css; charset=utf-8",
+                        headers={"Cache-Control": "no-store"})
 
     @router.get("/console/static/{name}")
     async def static(name: str) -> Response:

@@ -20,6 +20,7 @@ from cashier_bridge.web.mobile.texts import LANGUAGES
 
 FIELDS = ("first_name", "last_name", "phone", "personal_id")
 MAX_FIELD = PHONE_FIELD_MAX  # beyond any valid value: not even parsed
+MAX_VERSION = 32  # a consent text's version: "v-" and 16 hex digits
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,9 @@ class PhoneForm:
     consents: dict[str, bool] = field(default_factory=dict)
     receipt: str = ""
     language: str | None = None  # the language the form was shown in (one the page has)
+    # The version of each consent text the form showed (checked against the filed texts
+    # before an answer is kept: a text changed in the back office meanwhile is a new version).
+    versions: dict[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -47,7 +51,9 @@ def read(data: Mapping[str, str], purposes: Sequence[str], region: str = "SE") -
     shown = data.get("lang")
     return PhoneForm(values=values, errors=errors, member=_ticked(data.get("member")),
                      consents={p: _ticked(data.get(f"consent_{p}")) for p in purposes},
-                     receipt=receipt, language=shown if shown in LANGUAGES else None)
+                     receipt=receipt, language=shown if shown in LANGUAGES else None,
+                     versions={p: str(data.get(f"version_{p}", ""))[:MAX_VERSION]
+                               for p in purposes})
 
 
 def check(name: str, value: str, region: str = "SE") -> str | None:

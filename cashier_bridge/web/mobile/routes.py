@@ -18,7 +18,7 @@ import asyncio
 import secrets
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -42,6 +42,7 @@ from cashier_bridge.web.mobile import card, consent, form
 from cashier_bridge.web.mobile.phone_view import PROBLEM_STATUS, PhoneView, Stage, resolve
 from cashier_bridge.web.mobile.texts import LANGUAGE_NAMES, error_text, negotiate, text
 from cashier_bridge.web.ratelimit import RateLimiter, address_key, retry_after_header
+from cashier_bridge.web.shop import shop_of
 
 log = structlog.get_logger("selfreg.mobile")
 
@@ -97,9 +98,6 @@ Endpoint = Callable[[Request], Coroutine[Any, Any, Response]]
 
 
 def mobile_router(settings: Settings) -> APIRouter:
-    controller = settings.data_controller or settings.shop_name
-    privacy_url = settings.privacy_url or "/m/privacy"
-    purposes = list(settings.consent_texts)
     remembered: set[str] = set()  # consent text versions this process already filed
     limiter = RateLimiter(settings.mobile_requests_per_minute, RATE_WINDOW_S)
     # A flood must not become a flood of log lines: refusals are counted and logged once a
@@ -139,10 +137,11 @@ def mobile_router(settings: Settings) -> APIRouter:
              headers: dict[str, str] | None = None, **context: Any) -> HTMLResponse:
         lang = lang or _language(request, settings)
         nonce = secrets.token_urlsafe(18)
+        shop = shop_of(request)
         html = _env.get_template(template).render(
-            lang=lang, t=lambda key, **kw: text(lang, key, **kw), shop=settings.shop_name,
-            languages=list(LANGUAGE_NAMES.items()), controller=controller,
-            privacy_url=privacy_url, nonce=nonce, **context)
+            lang=lang, t=lambda key, **kw: text(lang, key, **kw), shop=shop.shop_name,
+            languages=list(LANGUAGE_NAMES.items()), controller=shop.controller,
+            privacy_url=shop.privacy_url or "/m/privacy", brand=shop, nonce=nonce, **context)
         response = HTMLResponse(html, status_code=status, headers={
             **(headers or {}), "Content-Security-Policy": page_policy(nonce)})
         if request.query_params.get("lang") == lang:
@@ -164,7 +163,7 @@ def mobile_router(settings: Settings) -> APIRouter:
                         f: form.PhoneForm | None = None, lang: str | None = None
                         ) -> HTMLResponse:
         lang = lang or _language(request, settings)
-        offered = consent.offers(settings.consent_texts, lang)
+        offered = consent.offers(shop_of(request).consent_texts, lang)
         new = [o for o in offered if o.version not in remembered]
         if new:  # the consent log must be able to say what each version said
             await asyncio.to_thread(request.app.state.registry.consents.remember_texts,
@@ -220,21 +219,26 @@ def mobile_router(settings: Settings) -> APIRouter:
             data = dict(parse_qsl(body.decode("utf-8"), max_num_fields=50))
         except (UnicodeDecodeError, ValueError):
             return plain_error(400, "the form could not be read (url-encoded UTF-8 expected)")
-        f = form.read(data, purposes, settings.phone_region)
+        f = form.read(data, list(shop_of(request).consent_texts), settings.phone_region)
         receipt_ok = "receipt" not in f.errors
         name, _lane, view = await locate(request, token, f.receipt if receipt_ok else None)
         if view.problem:
             return problem(request, view.problem)
         if view.stage is not Stage.form:  # this phone sent this form already (a double tap)
             return _to_status(request, token, f.receipt)
-        # The versions of the texts in the language the form was shown in (the form says which;
-        # the texts and their versions are the bridge's own, never what a phone sends).
         shown = f.language or _language(request, settings)
+        versions: dict[str, str] | None = None
+        if f.ok:
+            # The version of each text the form showed, taken only if it is a text the bridge
+            # filed for that purpose when it showed it: never a text a phone made up.  A text
+            # changed in the back office since the form was shown asks again.
+            versions = await shown_versions(request, f, shown)
+            if versions is None:
+                f = replace(f, errors={"consents": "changed"}, consents={})
         if not f.ok:
             return await form_page(request, token, receipt=f.receipt if receipt_ok else None,
                                    f=f, lang=shown)
-        assert name is not None
-        versions = {o.purpose: o.version for o in consent.offers(settings.consent_texts, shown)}
+        assert name is not None and versions is not None
         try:
             await request.app.state.hub.handle(PhonePeer(name),
                                                form.submission(f, token, versions))
@@ -243,6 +247,20 @@ def mobile_router(settings: Settings) -> APIRouter:
             return problem(request, refused.problem)
         log.info("mobile_submitted", lane=name, member=f.member)
         return _to_status(request, token, f.receipt)
+
+    async def shown_versions(request: Request, f: form.PhoneForm, lang: str
+                             ) -> dict[str, str] | None:
+        ticked = {p: f.versions.get(p, "") for p, yes in f.consents.items() if yes}
+        if not ticked:
+            return {}
+        filed = await asyncio.to_thread(request.app.state.registry.merges.consent_texts,
+                                        ticked.values())
+        current = {o.version for o in consent.offers(shop_of(request).consent_texts, lang)}
+        for purpose, version in ticked.items():
+            text = filed.get(version)
+            if text is None or text["purpose"] != purpose or version not in current:
+                return None
+        return ticked
 
     @router.post("/m/{token}/check")
     async def check_field(request: Request, token: str) -> JSONResponse:

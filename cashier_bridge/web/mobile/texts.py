@@ -26,6 +26,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "err.invalid": "Det här ser inte rätt ut.",
         "err.unreadable": "Det här ser inte rätt ut.",
         "err.reload": "Sidan är för gammal. Ladda om den och försök igen.",
+        "err.consents.changed": "Butiken har ändrat texten. Läs den och kryssa i igen om du "
+                                "vill.",
         "err.phone.invalid_format": "Det är inget telefonnummer.",
         "err.phone.invalid_length": "Numret har fel antal siffror.",
         "err.personal_id.invalid_format": "Skriv 12 siffror, t.ex. 19850312-1234.",
@@ -91,6 +93,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "err.invalid": "This does not look right.",
         "err.unreadable": "This does not look right.",
         "err.reload": "This page is too old. Reload it and try again.",
+        "err.consents.changed": "The shop has changed the text. Read it and tick again if you "
+                                "wish.",
         "err.phone.invalid_format": "That is not a phone number.",
         "err.phone.invalid_length": "The number has the wrong number of digits.",
         "err.personal_id.invalid_format": "Type 12 digits, e.g. 19850312-1234.",
@@ -158,6 +162,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "err.invalid": "Dit lijkt niet te kloppen.",
         "err.unreadable": "Dit lijkt niet te kloppen.",
         "err.reload": "Deze pagina is te oud. Laad haar opnieuw en probeer het nog eens.",
+        "err.consents.changed": "De winkel heeft de tekst gewijzigd. Lees hem en vink opnieuw "
+                                "aan als je wilt.",
         "err.phone.invalid_format": "Dat is geen telefoonnummer.",
         "err.phone.invalid_length": "Het nummer heeft het verkeerde aantal cijfers.",
         "err.personal_id.invalid_format": "Typ 12 cijfers, bijv. 19850312-1234.",
