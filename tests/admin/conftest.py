@@ -3,10 +3,11 @@ the bridge's real app, and a browser against ``selfreg-bridge serve``."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import pytest
@@ -18,8 +19,10 @@ if str(ROOT) not in sys.path:  # plain `pytest` (not `python -m pytest`) leaves 
     sys.path.insert(0, str(ROOT))
 
 from cashier_bridge.config import Settings  # noqa: E402
+from cashier_bridge.permissions import StaffRole  # noqa: E402
 from cashier_bridge.registry import Registry  # noqa: E402
 from cashier_bridge.web.app import create_app  # noqa: E402
+from simulator.processes import BridgeProcess  # noqa: E402
 from tests.pg_server import postgres_server  # noqa: E402
 
 __all__ = ["postgres_server"]
@@ -96,3 +99,27 @@ def client(registry: Registry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     """A browser on the bridge's real app over this test module's ``registry``."""
     with make_client(registry, tmp_path, monkeypatch) as c:
         yield c
+
+
+@contextlib.contextmanager
+def staffed_bridge(workdir: Path, staff: dict[str, tuple[StaffRole, str, str]],
+                   seed: Callable[[Registry], object] = lambda registry: None,
+                   never_logged: Iterable[str] = ()) -> Iterator[BridgeProcess]:
+    """``selfreg-bridge serve`` in its own process over a registry with ``staff`` (username →
+    role, password, display name) and whatever ``seed`` adds; afterwards its log holds no
+    traceback, no password and nothing of ``never_logged`` (personal data)."""
+    b = BridgeProcess(workdir)
+    registry = Registry.open(b.db_url)
+    for username, (role, password, name) in staff.items():
+        registry.staff.add(username, password, role, display_name=name)
+    seed(registry)
+    registry.close()
+    b.start()
+    try:
+        yield b
+    finally:
+        b.stop()
+    log = b.log_path.read_text(errors="replace")
+    assert "Traceback" not in log, log[-3000:]
+    for secret in (*(p for _r, p, _n in staff.values()), *never_logged):
+        assert secret not in log, "a password or personal data in the bridge's log"

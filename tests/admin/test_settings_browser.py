@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 
+from admin.conftest import staffed_bridge
 from cashier_bridge.permissions import StaffRole
 from cashier_bridge.registry import NewCustomer, Registry
 from cashier_bridge.registry.schema import customers
@@ -20,13 +21,7 @@ from simulator.processes import BridgeProcess
 PW = "correct horse battery"
 
 
-@pytest.fixture(scope="module")
-def bridge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BridgeProcess]:
-    b = BridgeProcess(tmp_path_factory.mktemp("settings-bridge"))
-    registry = Registry.open(b.db_url)
-    registry.staff.add("root", PW, StaffRole.admin, display_name="Rut Olsson")
-    registry.staff.add("maja", PW, StaffRole.manager, display_name="Maja Lind")
-    registry.staff.add("kim", PW, StaffRole.cashier, display_name="Kim Berg")
+def _seed(registry: Registry) -> None:
     long_ago = dt.datetime.now(dt.UTC) - dt.timedelta(days=4 * 365)
     for code, first in (("3001", "Greta"), ("3002", "Hugo")):
         record, _ = registry.customers.create_new(
@@ -35,12 +30,16 @@ def bridge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BridgeProcess]:
             conn.execute(update(customers).where(customers.c.id == record.id)
                          .values(created_at=long_ago))
     registry.customers.create_new("3003", NewCustomer("Ines", "Ek", customer_code="3003"))
-    registry.close()
-    b.start()
-    yield b
-    b.stop()
-    log = b.log_path.read_text(errors="replace")
-    assert "Traceback" not in log, log[-3000:]
+
+
+@pytest.fixture(scope="module")
+def bridge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BridgeProcess]:
+    staff = {"root": (StaffRole.admin, PW, "Rut Olsson"),
+             "maja": (StaffRole.manager, PW, "Maja Lind"),
+             "kim": (StaffRole.cashier, PW, "Kim Berg")}
+    with staffed_bridge(tmp_path_factory.mktemp("settings-bridge"), staff, _seed,
+                        never_logged=("Greta", "Hugo", "Ines")) as b:
+        yield b
 
 
 @pytest.fixture
