@@ -23,7 +23,7 @@ SIZE = (1280, 800)
 PASSWORD = "screenshot pass 1"
 # Every page taken, in this order.
 ALWAYS = ("login", "customers", "profile", "edit-error", "groups", "import", "merge", "export",
-          "delete", "staff", "settings", "refused")
+          "delete", "staff", "settings", "retention", "refused")
 
 
 def run(out_dir: Path) -> list[Path]:
@@ -122,8 +122,11 @@ def _pages(page: Any, url: str, out_dir: Path, kept: int, other: int, work: Path
     page.goto(f"{url}/admin/staff")
     shoot("staff")
     page.goto(f"{url}/admin/settings")
-    expect(page.locator("#consent-purposes")).to_be_visible()
+    expect(page.locator("#shop-settings")).to_be_visible()
     shoot("settings")
+    page.goto(f"{url}/admin/retention")
+    expect(page.locator("h1")).to_have_text("Retention")
+    shoot("retention")
     sign_in("kim")
     page.goto(f"{url}/admin/customers/{kept}/delete")
     expect(page.locator("#reason")).to_be_visible()
