@@ -90,8 +90,10 @@ class WebSocketPeer:
         async with self._send_lock:
             # A gone device is noticed by the receive loop, which detaches the peer; a stalled
             # one must not hold up its lane (states are sent under the lane's lock).
+            # asyncio.timeout, not wait_for: that makes a task of every frame sent.
             with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError, TimeoutError):
-                await asyncio.wait_for(self.ws.send_text(text), SEND_TIMEOUT_S)
+                async with asyncio.timeout(SEND_TIMEOUT_S):
+                    await self.ws.send_text(text)
 
 
 def app_from_environment() -> FastAPI:
