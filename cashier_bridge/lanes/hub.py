@@ -77,6 +77,7 @@ from cashier_bridge.registry import DuplicateCustomer, Registry
 from cashier_bridge.registry.faults import MESSAGES as FAULT_MESSAGES
 from cashier_bridge.registry.faults import registry_fault
 from cashier_bridge.registry.lane_store import LaneStore, LaneWrite, SaleLink
+from cashier_bridge.registry.lookups import KioskLookup
 from cashier_bridge.registry.matching import Matcher
 from cashier_bridge.registry.mobile import SOURCE as VIA_MOBIL
 from cashier_bridge.registry.problems import NotFound
@@ -172,6 +173,8 @@ class LaneHub:
         self._inflight: set[str] = set()  # lanes whose effect this process is carrying out
         self._sweeper: asyncio.Task[None] | None = None
         self._sweep_failing = False
+        self._audits: list[KioskLookup] = []  # Ange ID look-ups waiting to be audited
+        self._auditing: asyncio.Task[None] | None = None
 
     # --- life cycle ---------------------------------------------------------------------------
 
@@ -532,17 +535,22 @@ class LaneHub:
     def _spawn_audit(self, name: str, effect: AuditLookup) -> None:
         """Audit an Ange ID look-up after its step, in a transaction of its own: a step must
         not wait for the audit log (its inserts check the customers table, which an import or
-        a migration may hold), and a lost entry loses no customer's data."""
-        async def write() -> None:
-            try:
-                await self._pool.run(self.registry.lookups.record_kiosk, name,
-                                     refused=effect.refused, fingerprint=effect.fingerprint)
-            except Exception as exc:
-                log.warning("ange_id_audit_failed", lane=name, error=type(exc).__name__)
+        a migration may hold), and a lost entry loses no customer's data.  Look-ups that come
+        while one write runs go together in the next (one worker trip and commit for all)."""
+        self._audits.append(KioskLookup(name, effect.refused, effect.fingerprint))
+        if self._auditing is None or self._auditing.done():
+            task = self._auditing = asyncio.ensure_future(self._write_audits())
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
 
-        task = asyncio.ensure_future(write())
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+    async def _write_audits(self) -> None:
+        while self._audits:
+            batch, self._audits = self._audits, []
+            try:
+                await self._pool.run(self.registry.lookups.record_kiosk_many, batch)
+            except Exception as exc:
+                log.warning("ange_id_audit_failed", lane=batch[0].lane, entries=len(batch),
+                            error=type(exc).__name__)
 
     async def _carry_out(self, name: str, effect: CarriedOut) -> None:
         if isinstance(effect, RecordConsents):

@@ -25,7 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import structlog
@@ -56,6 +56,15 @@ def digest(fingerprint: str) -> str:
     '9f39a576'
     """
     return hashlib.sha256(fingerprint.encode("ascii")).hexdigest()[:DIGEST_HEX]
+
+
+@dataclass(frozen=True, slots=True)
+class KioskLookup:
+    """One Ange ID look-up (or refused try) of a lane's kiosk, to audit."""
+
+    lane: str
+    refused: bool
+    fingerprint: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,22 +122,34 @@ class LookupGuard:
         """Audit an Ange ID look-up of ``lane``, or a try refused while Ange ID is paused (the
         lane machine counts and pauses; this only writes).  A number that is no personnummer
         (a phone, a customer number) has no digest."""
+        self.record_kiosk_many([KioskLookup(lane, refused, fingerprint)])
+
+    def record_kiosk_many(self, lookups: Sequence[KioskLookup]) -> None:
+        """:meth:`record_kiosk` for several, in one transaction (the hub writes what queued up
+        while the last write ran)."""
+        if not lookups:
+            return
         # Every identification by number writes one: plain SQL on the driver (see .driver).
-        detail = {"via": "ange_id"}
-        if fingerprint is not None:
-            detail["digest"] = digest(fingerprint)
         if self._kiosk_sql is None:
             dialect = self._writer.dialect
             self._kiosk_sql = (driver_sql(dialect, _KIOSK_INSERT),
                                audit_log.c.at.type.dialect_impl(dialect).bind_processor(dialect))
         sql, stamp = self._kiosk_sql
         now = self.clock()
+        at = stamp(now) if stamp else now
+        rows = []
+        for lookup in lookups:
+            detail = {"via": "ange_id"}
+            if lookup.fingerprint is not None:
+                detail["digest"] = digest(lookup.fingerprint)
+            rows.append({"at": at, "actor": kiosk_actor(lookup.lane),
+                         "action": (LIMITED if lookup.refused else LOOKUP).value,
+                         "detail": json.dumps(detail)})
         with driver_cursor(self._writer, write=True) as cur:
-            cur.execute(sql, {"at": stamp(now) if stamp else now, "actor": kiosk_actor(lane),
-                              "action": (LIMITED if refused else LOOKUP).value,
-                              "detail": json.dumps(detail)})
-        if refused:
-            log.warning("ange_id_paused", lane=lane)
+            cur.executemany(sql, rows)
+        for lookup in lookups:
+            if lookup.refused:
+                log.warning("ange_id_paused", lane=lookup.lane)
 
     def limit_hits(self, since: dt.datetime, *, limit: int = 50) -> list[LimitHit]:
         """Actors refused a look-up since ``since``, the latest first."""
