@@ -65,14 +65,20 @@ share the two cores (and, on a shared development machine, whatever else runs: s
 ``other_cpu_pct``; with it near 100 every figure here is roughly halved, and the paced runs'
 tails grow by far more than that).  The bridge is CPU-bound in its own Python, and one
 process gets at most about one core of it, because its event loop and its database threads
-share the GIL: an identification is five lane transitions, each a database transaction through
-SQLAlchemy in a worker thread plus rendering, framing and a log line, and the customer lookup
-itself is a few percent of it (py-spy --gil: half the bridge's GIL time is LaneStore.transact,
-mostly SQLAlchemy building each statement).  That is 7-9 ms of bridge CPU per identification on
-SQLite, so one process saturates at roughly 100-140 identifications per second.  On
-PostgreSQL each transition also writes an outbox row and a NOTIFY, and every process with a
-device on the lane reads the outbox back (a pool pre-ping and a query each): 18-20 ms per
-identification in one process on a quiet machine, 25-40 ms summed over the processes of the
+share the GIL: an identification is five lane transitions, each a database transaction in a
+worker thread (plain SQL on the driver since issue 19: registry/driver.py) plus rendering,
+framing and a log line.  Since issue 19 (py-spy --gil, SQLite, 50 lanes closed): a quarter of the
+bridge's GIL time is the eleven websocket frames sent per identification (uvicorn's
+transport.write: on loopback the kernel does the receiver's TCP work in the sender's call, and
+sys time is a quarter of the bridge's CPU), about a sixth the five transactions and the steps
+they run (pydantic states, the lane's JSON), a tenth the five log lines, a tenth the trips to
+worker threads.  That is 4.5-5.5 ms of bridge CPU per identification on SQLite on a shared
+machine (it was 6-7), so one process saturates at roughly 150-190 identifications per second.
+In the closed loop each lane also carries every Ange ID try of the last minute in its state
+(FLAT_OUT lifts the limit, not the record): 2 kB of JSON per step where a shop's lane has
+0.3 kB.  On PostgreSQL each transition also writes an outbox row and a NOTIFY (one pipelined round
+trip with the state), and every process with a device on the lane reads the NOTIFY: 5.8 ms per
+identification in one process (it was 18-20), 8-12 ms summed over the processes of the
 chain case.  The client runs in its own
 processes (``--clients``, default 2), so it is never held to one core's worth of Python; it
 spends about a fifth of the bridge's CPU per identification (``client_cpu_ms_per_id``) and never

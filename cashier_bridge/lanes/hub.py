@@ -77,6 +77,8 @@ from cashier_bridge.registry import DuplicateCustomer, Registry
 from cashier_bridge.registry.faults import MESSAGES as FAULT_MESSAGES
 from cashier_bridge.registry.faults import registry_fault
 from cashier_bridge.registry.lane_store import LaneStore, LaneWrite, SaleLink
+from cashier_bridge.registry.lookups import KioskLookup
+from cashier_bridge.registry.matching import Matcher
 from cashier_bridge.registry.mobile import SOURCE as VIA_MOBIL
 from cashier_bridge.registry.problems import NotFound
 
@@ -112,10 +114,24 @@ class Delivery(BaseModel):
     register_state: str
 
 
+@dataclass(slots=True)
+class _Stepped:
+    """One transition as it happened inside the lane's transaction."""
+
+    stored: str | None
+    before: Lane
+    after: Lane
+    effects: list[Effect]
+    delivery: Delivery | None = None
+
+
 @dataclass
 class _LaneSlot:
     lane: Lane
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # The stored JSON ``lane`` was read from or written as, when known: a transition that
+    # finds the same text stored need not parse it again.
+    saved: str | None = None
     # Each device with the seq of the newest state it was sent: nothing older follows it.
     peers: dict[Peer, int] = field(default_factory=dict)
     fetched: int = 0  # newest outbox entry read (other processes' transitions)
@@ -146,6 +162,7 @@ class LaneHub:
         self._key_id = tokens.key_id(self.mobile.key)
         self._foreign_key_logged = False
         self.lanes: LaneStore = registry.lanes
+        self.matcher = Matcher(registry.engine)  # the registry's find, for the hot path
         self.max_lanes = max_lanes
         self.region = region
         self.card_format = card_format
@@ -156,6 +173,8 @@ class LaneHub:
         self._inflight: set[str] = set()  # lanes whose effect this process is carrying out
         self._sweeper: asyncio.Task[None] | None = None
         self._sweep_failing = False
+        self._audits: list[KioskLookup] = []  # Ange ID look-ups waiting to be audited
+        self._auditing: asyncio.Task[None] | None = None
 
     # --- life cycle ---------------------------------------------------------------------------
 
@@ -348,7 +367,7 @@ class LaneHub:
     async def _join(self, slot: _LaneSlot, peer: Peer, name: str) -> Lane:
         """Under the slot's lock: ``peer`` follows the lane from its current state on."""
         if self.lanes.shared:  # another process may have moved the lane since
-            slot.lane = await self._pool.run(self._load, name)
+            slot.lane, slot.saved = await self._pool.run(self._load, name), None
             if not slot.peers:
                 slot.fetched = max(slot.fetched, slot.lane.seq)
         slot.peers[peer] = slot.lane.seq
@@ -369,32 +388,45 @@ class LaneHub:
 
     # --- transitions --------------------------------------------------------------------------
 
-    async def apply(self, name: str, transition: Transition, *, cause: object = None) -> Lane:
+    async def apply(self, name: str, transition: Transition, *, cause: object = None,
+                    first: Callable[[], None] | None = None) -> Lane:
         """One transition as one database transaction on the stored lane; then the devices
-        hear of it and its effects are carried out."""
+        hear of it and its effects are carried out.  ``first`` (blocking) runs in the same
+        worker thread just before, under the lane's lock: a trip to a worker thread costs
+        more CPU than a read by a unique index."""
         slot = await self._slot(name)
         async with slot.lock:
-            result: list[tuple[Lane, Lane, list[Effect]]] = []
-            try:
-                write = await self._pool.run(
-                    self.lanes.transact, name, self.process_key,
+            result: list[_Stepped] = []
+
+            def transact() -> LaneWrite | None:
+                if first is not None:
+                    first()
+                return self.lanes.transact(
+                    name, self.process_key,
                     lambda stored: self._step(name, stored, transition, result))
+
+            try:
+                write = await self._pool.run(transact)
             except machine.MobileRefused:
                 raise  # the phone page explains it (410 or 404, with what to do)
             except machine.StalePrompt as exc:
                 raise ProtocolError(ErrorCode.stale_prompt, str(exc), _type_of(cause)) from None
             except machine.NotAllowed as exc:
                 raise ProtocolError(ErrorCode.not_allowed, str(exc), _type_of(cause)) from None
-            before, after, effects = result[-1]
+            stepped = result[-1]
+            before, after, effects = stepped.before, stepped.after, stepped.effects
             slot.lane = after
             if write is None:
+                slot.saved = stepped.stored
                 return after
+            slot.saved = write.state_json
             log.info("lane_transition", lane=name, cause=_type_of(cause),
                      phase_from=before.phase.value, phase=after.phase.value, seq=after.seq)
             if not self.lanes.shared:
                 # One process: tell the devices now, still under the lock, so they see the
                 # lane's states in order.  (Shared: the bus tells every process, this one too.)
-                await self._deliver(slot, Delivery.model_validate_json(write.outbox))
+                assert stepped.delivery is not None
+                await self._deliver(slot, stepped.delivery)
             for effect in effects:
                 if isinstance(effect, CarriedOut):
                     self._spawn_effect(name, effect)
@@ -404,23 +436,31 @@ class LaneHub:
         return after
 
     def _step(self, name: str, stored: str | None, transition: Transition,
-              result: list[tuple[Lane, Lane, list[Effect]]]) -> LaneWrite | None:
-        before = Lane.model_validate_json(stored) if stored else Lane(name=name)
+              result: list[_Stepped]) -> LaneWrite | None:
+        slot = self._slots.get(name)  # its lock is held: no other step of the lane meanwhile
+        if slot is not None and stored is not None and stored == slot.saved:
+            before = slot.lane  # what this process wrote or read last: no need to parse it
+        else:
+            before = Lane.model_validate_json(stored) if stored else Lane(name=name)
         after, effects = transition(before)
-        result.append((before, after, effects))
+        stepped = _Stepped(stored, before, after, effects)
+        result.append(stepped)
         if after is before:
             return None
         link = next((SaleLink(e.sale_id, e.customer_id) if isinstance(e, LinkSale) else
                      SaleLink(e.sale_id, e.customer_id, ended=True, total_minor=e.total_minor,
                               currency=e.currency)
                      for e in effects if isinstance(e, LinkSale | CloseSale)), None)
-        delivery = Delivery(
+        stepped.delivery = delivery = Delivery(
             seq=after.seq,
             events=[dump(e.message) for e in effects if isinstance(e, ToRegister)],
             kiosk_state=dump(machine.kiosk_state(after, time.time())),
             register_state=dump(machine.register_state(after)))
+        # The outbox is read by the other processes of a chain; one process tells its devices
+        # from ``delivery`` itself.
         return LaneWrite(state_json=after.model_dump_json(), seq=after.seq,
-                         pending=machine.is_pending(after), outbox=delivery.model_dump_json(),
+                         pending=machine.is_pending(after),
+                         outbox=delivery.model_dump_json() if self.lanes.shared else "",
                          sale_link=link)
 
     async def _deliver(self, slot: _LaneSlot, delivery: Delivery) -> None:
@@ -495,17 +535,22 @@ class LaneHub:
     def _spawn_audit(self, name: str, effect: AuditLookup) -> None:
         """Audit an Ange ID look-up after its step, in a transaction of its own: a step must
         not wait for the audit log (its inserts check the customers table, which an import or
-        a migration may hold), and a lost entry loses no customer's data."""
-        async def write() -> None:
-            try:
-                await self._pool.run(self.registry.lookups.record_kiosk, name,
-                                     refused=effect.refused, fingerprint=effect.fingerprint)
-            except Exception as exc:
-                log.warning("ange_id_audit_failed", lane=name, error=type(exc).__name__)
+        a migration may hold), and a lost entry loses no customer's data.  Look-ups that come
+        while one write runs go together in the next (one worker trip and commit for all)."""
+        self._audits.append(KioskLookup(name, effect.refused, effect.fingerprint))
+        if self._auditing is None or self._auditing.done():
+            task = self._auditing = asyncio.ensure_future(self._write_audits())
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
 
-        task = asyncio.ensure_future(write())
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+    async def _write_audits(self) -> None:
+        while self._audits:
+            batch, self._audits = self._audits, []
+            try:
+                await self._pool.run(self.registry.lookups.record_kiosk_many, batch)
+            except Exception as exc:
+                log.warning("ange_id_audit_failed", lane=batch[0].lane, entries=len(batch),
+                            error=type(exc).__name__)
 
     async def _carry_out(self, name: str, effect: CarriedOut) -> None:
         if isinstance(effect, RecordConsents):
@@ -548,12 +593,16 @@ class LaneHub:
             await peer.send(error)
 
     async def _lookup(self, name: str, effect: Lookup) -> None:
-        found, duplicates = await self._pool.run(self._match, effect)
+        matched: list[tuple[Found | None, tuple[CustomerCard, ...]]] = []
         # Used if a phone already asked to become a member, or its details do not match.
         prompt_id = uuid.uuid4().hex
-        await self.apply(name, lambda ln: machine.lookup_done(ln, effect.lookup_id, found,
-                                                              duplicates, prompt_id),
-                         cause=effect)
+
+        def done(ln: Lane) -> machine.Step:
+            found, duplicates = matched[-1]
+            return machine.lookup_done(ln, effect.lookup_id, found, duplicates, prompt_id)
+
+        await self.apply(name, done, cause=effect,
+                         first=lambda: matched.append(self._match(effect)))
 
     async def _record_consents(self, name: str, effect: RecordConsents) -> None:
         written = await self._pool.run(self._write_consents, effect)
@@ -580,7 +629,7 @@ class LaneHub:
         """The customer the keys name (and whether the rest of what was presented agrees with
         them), else the near misses a new member might duplicate."""
         keys = list(effect.keys)
-        while keys and (found := self.registry.customers.find(keys)) is not None:
+        while keys and (found := self.matcher.find(keys)) is not None:
             record, key = found
             if not presenting.contradicts(effect.candidate, record.personal_id_fingerprint):
                 card = record.to_card(matched_on=key.reading)

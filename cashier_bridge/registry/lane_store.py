@@ -14,8 +14,8 @@ question PostgreSQL answers at once, and a lane whose driver died is taken over 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -23,17 +23,15 @@ from typing import Any
 from sqlalchemy import (
     Engine,
     and_,
-    bindparam,
     delete,
     func,
-    insert,
     select,
     text,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Dialect
 
+from cashier_bridge.registry.driver import driver_cursor, driver_sql
 from cashier_bridge.registry.engine import writer
 from cashier_bridge.registry.schema import lane_outbox, lanes, sales
 from cashier_bridge.registry.timestamps import utcnow
@@ -86,6 +84,7 @@ class LaneStore:
         self._writer = writer(engine)
         # Several processes share the lanes only on PostgreSQL; SQLite serves one process.
         self.shared = engine.dialect.name == "postgresql"
+        self._sql = _HotSql.of(engine.dialect)
 
     def load(self, name: str) -> str | None:
         with self._engine.connect() as conn:
@@ -94,37 +93,57 @@ class LaneStore:
 
     def transact(self, name: str, driver: int, step: Step) -> LaneWrite | None:
         """Run ``step`` on the lane's stored state under the lane's lock and store what it
-        returns (None: nothing changed).  Exceptions from ``step`` roll everything back."""
-        with self._writer.begin() as conn:
-            self._lock(conn, name)
-            stored = conn.execute(_READ, {"n": name}).scalar_one_or_none()
+        returns (None: nothing changed).  Exceptions from ``step`` roll everything back.
+
+        Plain SQL on the driver's connection (see :mod:`.driver`): every step of every lane
+        comes here."""
+        sql = self._sql
+        with driver_cursor(self._engine, write=True) as cur:
+            with self._batch(cur):
+                if self.shared:
+                    # Locks the name, not a row: it also serialises a lane's first transition.
+                    cur.execute(sql.lock, {"cls": LANE_LOCK_CLASS, "n": name})
+                # SQLite: the BEGIN IMMEDIATE of a write already holds the write lock.
+                cur.execute(sql.read, {"n": name})
+                row = cur.fetchone()
+            stored = row[0] if row is not None else None
             write = step(stored)
             if write is None:
                 return None
-            now = utcnow()
-            values = {"n": name, "state_json": write.state_json, "seq": write.seq,
-                      "pending": write.pending, "driver": driver if write.pending else None,
-                      "updated_at": now}
-            conn.execute(_INSERT if stored is None else _UPDATE, values)
-            link = write.sale_link
-            if link is not None and not link.ended:
-                conn.execute(_link_sale(conn.dialect.name), {
-                    "lane": name, "sale_id": link.sale_id, "customer_id": link.customer_id,
-                    "connected_at": now})
-            elif link is not None:  # linked when the customer was connected
-                conn.execute(_CLOSE_SALE, {
-                    "b_lane": name, "b_sale_id": link.sale_id, "b_total_minor": link.total_minor,
-                    "b_currency": link.currency, "b_ended_at": now, "b_recorded_by": "register"})
-            if self.shared:
-                conn.execute(_OUTBOX, {"lane": name, "seq": write.seq, "body": write.outbox,
-                                       "created_at": now})
-                head = f"{write.seq}:{name}"
-                # Carried along when it fits (PostgreSQL's limit is 8000 bytes), the other
-                # processes need not read the outbox for it.
-                payload = f"{head}\n{write.outbox}" if len(write.outbox.encode()) < \
-                    NOTIFY_BODY_MAX else head
-                conn.execute(_NOTIFY, {"payload": payload})
+            with self._batch(cur):
+                self._write(cur, name, driver, write, stored is None)
             return write
+
+    def _write(self, cur: Any, name: str, driver: int, write: LaneWrite, new: bool) -> None:
+        sql = self._sql
+        now = sql.stamp(utcnow())
+        cur.execute(sql.insert if new else sql.update, {
+            "n": name, "state_json": write.state_json, "seq": write.seq,
+            "pending": write.pending, "driver": driver if write.pending else None,
+            "updated_at": now})
+        link = write.sale_link
+        if link is not None and not link.ended:
+            cur.execute(sql.link_sale, {"lane": name, "sale_id": link.sale_id,
+                                        "customer_id": link.customer_id,
+                                        "connected_at": now})
+        elif link is not None:  # linked when the customer was connected
+            cur.execute(sql.close_sale, {
+                "lane": name, "sale_id": link.sale_id, "total_minor": link.total_minor,
+                "currency": link.currency, "ended_at": now, "recorded_by": "register"})
+        if self.shared:
+            cur.execute(sql.outbox, {"lane": name, "seq": write.seq, "body": write.outbox,
+                                     "created_at": now})
+            head = f"{write.seq}:{name}"
+            # Carried along when it fits (PostgreSQL's limit is 8000 bytes), the other
+            # processes need not read the outbox for it.
+            payload = f"{head}\n{write.outbox}" if len(write.outbox.encode()) < \
+                NOTIFY_BODY_MAX else head
+            cur.execute(sql.notify, {"channel": NOTIFY_CHANNEL, "payload": payload})
+
+    def _batch(self, cur: Any) -> contextlib.AbstractContextManager[Any]:
+        """PostgreSQL: the statements of the block go to the server together (psycopg's
+        pipeline mode), one round trip rather than one each; SQLite is in-process."""
+        return cur.connection.pipeline() if self.shared else contextlib.nullcontext()
 
     def pending(self, me: int | None = None) -> list[tuple[str, int | None]]:
         """Lanes with an effect in flight and who drives each — with ``me``, only those that
@@ -179,32 +198,47 @@ class LaneStore:
         return bool(conn.execute(_ALIVE, {"cls": PROCESS_LOCK_CLASS, "key": driver}).scalar())
 
 
-# Statements built once: a transition runs for every step of every lane, and building
-# SQLAlchemy constructs cost more than executing them (profiled under bench/lanes.py).
-_COLUMNS = ("state_json", "seq", "pending", "driver", "updated_at")
-_READ = select(lanes.c.state_json).where(lanes.c.name == bindparam("n"))
-_INSERT = insert(lanes).values(name=bindparam("n"), **{c: bindparam(c) for c in _COLUMNS})
-_UPDATE = update(lanes).where(lanes.c.name == bindparam("n")).values(
-    **{c: bindparam(c) for c in _COLUMNS})
-_OUTBOX = insert(lane_outbox).values(lane=bindparam("lane"), seq=bindparam("seq"),
-                                     body=bindparam("body"), created_at=bindparam("created_at"))
-# Parameter names differ from the column names: SQLAlchemy reserves those in an UPDATE for
-# its own SET parameters and refuses to compile the statement otherwise.
-_CLOSE_SALE = update(sales).where(
-    sales.c.lane == bindparam("b_lane"), sales.c.sale_id == bindparam("b_sale_id")).values(
-    total_minor=bindparam("b_total_minor"), currency=bindparam("b_currency"),
-    ended_at=bindparam("b_ended_at"), recorded_by=bindparam("b_recorded_by"))
-_NOTIFY = select(func.pg_notify(NOTIFY_CHANNEL, bindparam("payload")))
+@dataclass(frozen=True)
+class _HotSql:
+    """A transition's statements as the driver takes them (named parameters in its style),
+    with the timestamp conversion SQLAlchemy's column type would apply."""
 
+    lock: str
+    read: str
+    insert: str
+    update: str
+    link_sale: str
+    close_sale: str
+    outbox: str
+    notify: str
+    stamp: Callable[[dt.datetime], Any]
 
-@functools.cache
-def _link_sale(dialect_name: str) -> Any:
-    """Remember which customer a sale belongs to (the latest connection wins)."""
-    dialect = postgresql if dialect_name == "postgresql" else sqlite
-    stmt = dialect.insert(sales).values(
-        lane=bindparam("lane"), sale_id=bindparam("sale_id"),
-        customer_id=bindparam("customer_id"), connected_at=bindparam("connected_at"))
-    return stmt.on_conflict_do_update(
-        index_elements=["lane", "sale_id"],
-        set_={"customer_id": stmt.excluded.customer_id,
-              "connected_at": stmt.excluded.connected_at})
+    @classmethod
+    def of(cls, dialect: Dialect) -> _HotSql:
+        def driver(sql: str) -> str:
+            return driver_sql(dialect, sql)
+
+        stamp = lanes.c.updated_at.type.dialect_impl(dialect).bind_processor(dialect)
+        return cls(
+            lock=driver("SELECT pg_advisory_xact_lock(CAST(:cls AS integer), hashtext(:n))"),
+            read=driver(f"SELECT state_json FROM {lanes.name} WHERE name = :n"),
+            insert=driver(f"INSERT INTO {lanes.name} (name, state_json, seq, pending, driver, "
+                          "updated_at) VALUES (:n, :state_json, :seq, :pending, :driver, "
+                          ":updated_at)"),
+            update=driver(f"UPDATE {lanes.name} SET state_json = :state_json, seq = :seq, "
+                          "pending = :pending, driver = :driver, updated_at = :updated_at "
+                          "WHERE name = :n"),
+            # Remember which customer a sale belongs to (the latest connection wins).
+            link_sale=driver(f"INSERT INTO {sales.name} (lane, sale_id, customer_id, "
+                             "connected_at) VALUES (:lane, :sale_id, :customer_id, "
+                             ":connected_at) ON CONFLICT (lane, sale_id) DO UPDATE SET "
+                             "customer_id = excluded.customer_id, "
+                             "connected_at = excluded.connected_at"),
+            close_sale=driver(f"UPDATE {sales.name} SET total_minor = :total_minor, "
+                              "currency = :currency, ended_at = :ended_at, "
+                              "recorded_by = :recorded_by WHERE lane = :lane "
+                              "AND sale_id = :sale_id"),
+            outbox=driver(f"INSERT INTO {lane_outbox.name} (lane, seq, body, created_at) "
+                          "VALUES (:lane, :seq, :body, :created_at)"),
+            notify=driver("SELECT pg_notify(:channel, :payload)"),
+            stamp=stamp or (lambda value: value))

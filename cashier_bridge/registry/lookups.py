@@ -25,7 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import structlog
@@ -33,6 +33,7 @@ from sqlalchemy import Connection, Engine, func, insert, select
 
 from cashier_bridge.audit import AuditAction
 from cashier_bridge.customers.lookup_limit import WINDOW_S, TooManyLookups, wait_s
+from cashier_bridge.registry.driver import driver_cursor, driver_sql
 from cashier_bridge.registry.schema import audit_log
 from cashier_bridge.registry.timestamps import utcnow
 
@@ -58,6 +59,15 @@ def digest(fingerprint: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class KioskLookup:
+    """One Ange ID look-up (or refused try) of a lane's kiosk, to audit."""
+
+    lane: str
+    refused: bool
+    fingerprint: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class LimitHit:
     """An actor who ran out of look-ups: when first and last, how many numbers were refused,
     and how many look-ups they made in the same period."""
@@ -79,6 +89,7 @@ class LookupGuard:
         self._writer = writer
         self.per_minute = per_minute
         self.clock: Callable[[], dt.datetime] = utcnow
+        self._kiosk_sql: tuple[str, Callable[[dt.datetime], object] | None] | None = None
 
     def check(self, actor: str, fingerprint: str, *, via: str) -> None:
         """Record that ``actor`` looks up the number with ``fingerprint`` (``via``: create,
@@ -111,10 +122,34 @@ class LookupGuard:
         """Audit an Ange ID look-up of ``lane``, or a try refused while Ange ID is paused (the
         lane machine counts and pauses; this only writes).  A number that is no personnummer
         (a phone, a customer number) has no digest."""
-        with self._writer.begin() as conn:
-            _record_kiosk(conn, self.clock(), lane, refused=refused, fingerprint=fingerprint)
-        if refused:
-            log.warning("ange_id_paused", lane=lane)
+        self.record_kiosk_many([KioskLookup(lane, refused, fingerprint)])
+
+    def record_kiosk_many(self, lookups: Sequence[KioskLookup]) -> None:
+        """:meth:`record_kiosk` for several, in one transaction (the hub writes what queued up
+        while the last write ran)."""
+        if not lookups:
+            return
+        # Every identification by number writes one: plain SQL on the driver (see .driver).
+        if self._kiosk_sql is None:
+            dialect = self._writer.dialect
+            self._kiosk_sql = (driver_sql(dialect, _KIOSK_INSERT),
+                               audit_log.c.at.type.dialect_impl(dialect).bind_processor(dialect))
+        sql, stamp = self._kiosk_sql
+        now = self.clock()
+        at = stamp(now) if stamp else now
+        rows = []
+        for lookup in lookups:
+            detail = {"via": "ange_id"}
+            if lookup.fingerprint is not None:
+                detail["digest"] = digest(lookup.fingerprint)
+            rows.append({"at": at, "actor": kiosk_actor(lookup.lane),
+                         "action": (LIMITED if lookup.refused else LOOKUP).value,
+                         "detail": json.dumps(detail)})
+        with driver_cursor(self._writer, write=True) as cur:
+            cur.executemany(sql, rows)
+        for lookup in lookups:
+            if lookup.refused:
+                log.warning("ange_id_paused", lane=lookup.lane)
 
     def limit_hits(self, since: dt.datetime, *, limit: int = 50) -> list[LimitHit]:
         """Actors refused a look-up since ``since``, the latest first."""
@@ -155,19 +190,13 @@ class LookupGuard:
         return out
 
 
+_KIOSK_INSERT = (f"INSERT INTO {audit_log.name} (at, actor, action, detail) "
+                 "VALUES (:at, :actor, :action, :detail)")
+
+
 def kiosk_actor(lane: str) -> str:
     """Who an Ange ID look-up is audited as: the lane's kiosk."""
     return f"kiosk:{lane}"[:64]
-
-
-def _record_kiosk(conn: Connection, now: dt.datetime, lane: str, *, refused: bool,
-                  fingerprint: str | None) -> None:
-    detail = {"via": "ange_id"}
-    if fingerprint is not None:
-        detail["digest"] = digest(fingerprint)
-    conn.execute(insert(audit_log).values(
-        at=now, actor=kiosk_actor(lane), action=LIMITED if refused else LOOKUP,
-        detail=json.dumps(detail)))
 
 
 def _record(conn: Connection, now: dt.datetime, actor: str, action: AuditAction, mark: str,

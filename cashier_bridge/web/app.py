@@ -51,6 +51,7 @@ from cashier_bridge.web.admin import install_admin
 from cashier_bridge.web.api import install_api
 from cashier_bridge.web.console.routes import console_router
 from cashier_bridge.web.cookies import DEVICE_COOKIE
+from cashier_bridge.web.health import CustomerCount
 from cashier_bridge.web.http_headers import SecurityHeaders
 from cashier_bridge.web.mobile.routes import mobile_router
 from cashier_bridge.web.mobile.setup import mobile_options, public_url
@@ -90,8 +91,10 @@ class WebSocketPeer:
         async with self._send_lock:
             # A gone device is noticed by the receive loop, which detaches the peer; a stalled
             # one must not hold up its lane (states are sent under the lane's lock).
+            # asyncio.timeout, not wait_for: that makes a task of every frame sent.
             with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError, TimeoutError):
-                await asyncio.wait_for(self.ws.send_text(text), SEND_TIMEOUT_S)
+                async with asyncio.timeout(SEND_TIMEOUT_S):
+                    await self.ws.send_text(text)
 
 
 def app_from_environment() -> FastAPI:
@@ -116,6 +119,8 @@ def create_app(settings: Settings, registry: Registry | None = None) -> FastAPI:
             personal_id_key=settings.personal_id_key)
         app.state.registry = reg
         app.state.shop = ShopSettings(reg, settings)
+        app.state.customer_count = CustomerCount(reg.customers.count, reg.ping)
+        app.state.customer_count.start()
         reg.lookups.per_minute = settings.personal_id_lookups_per_minute
         app.state.pools = pools = Pools()
         hub = LaneHub(reg, region=settings.phone_region, max_lanes=settings.max_lanes,
@@ -149,6 +154,7 @@ def create_app(settings: Settings, registry: Registry | None = None) -> FastAPI:
                 with contextlib.suppress(asyncio.CancelledError):
                     await watcher
             await hub.close()
+            await app.state.customer_count.close()
             app.state.refusals.flush()
             pools.close()
             if registry is None:
@@ -175,11 +181,13 @@ def create_app(settings: Settings, registry: Registry | None = None) -> FastAPI:
     async def health() -> JSONResponse:
         hub: LaneHub = app.state.hub
         try:
-            customers = await asyncio.to_thread(app.state.registry.customers.count)
+            customers, age = await app.state.customer_count.get()
         except Exception as exc:  # the database is what health is about
             return JSONResponse({"status": "error", "db": str(exc)}, status_code=503)
+        # A big registry is counted now and then, not on every request (see web/health.py).
         return JSONResponse({"status": "ok", "version": SERVER_VERSION,
-                             "lanes": hub.lane_count, "customers": customers})
+                             "lanes": hub.lane_count, "customers": customers,
+                             "customers_counted_s_ago": round(age, 1)})
 
     @app.get("/ready")
     async def ready() -> JSONResponse:
