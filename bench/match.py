@@ -18,10 +18,9 @@ Last line: one flat JSON object with ``<backend>_<size>_ms_p50`` and ``<backend>
 over all three kinds, ``<backend>_<size>_<kind>_ms_p50``/``_ms_p99`` per kind, the machine's
 1-minute load average when that measurement ended (``<backend>_<size>_loadavg``: on a shared
 2-core machine the p99 follows it), and the build figures of the cached databases
-(``<backend>_<size>_load_s``, ``<backend>_<size>_mb``).  The same figures with ``_hub`` after
-the size (``sqlite_1000000_hub_ms_p99``) are the same look-ups as a lane's identification runs
-them: the hub's ``Matcher`` (registry/matching.py), the registry's find on the driver's own
-connection.
+(``<backend>_<size>_load_s``, ``<backend>_<size>_mb``).  ``registry.customers.find`` is the
+look-up a lane's identification runs (registry/matching.py: compiled once per key kind, on the
+driver's own connection).
 """
 
 from __future__ import annotations
@@ -36,7 +35,6 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 for path in (ROOT, ROOT / "bench"):
@@ -48,7 +46,6 @@ import generate  # noqa: E402
 from cashier_bridge.devtools.pg_cluster import Cluster  # noqa: E402
 from cashier_bridge.lanes.lane import MatchKey  # noqa: E402
 from cashier_bridge.registry import Registry  # noqa: E402
-from cashier_bridge.registry.matching import Matcher  # noqa: E402
 
 OUT = ROOT / "bench" / "out"
 SIZES = (1_000_000, 10_000_000)
@@ -152,23 +149,8 @@ def pg_database(cluster: Cluster, out: Path, size: int, seed: int,
 # --- measuring ---------------------------------------------------------------------------------
 
 
-class HubPath:
-    """The look-up a lane's identification runs (the hub's :class:`Matcher`: the registry's
-    find on the driver's connection), in the registry's shape for the lookups below."""
-
-    def __init__(self, registry: Registry) -> None:
-        self.matcher = Matcher(registry.engine)
-        self.fingerprint = registry.fingerprint
-        self.customers = self
-
-    def find(self, keys: list[MatchKey]) -> object:
-        return self.matcher.find(keys)
-
-
-def measure(url: str, size: int, seed: int, samples: int, *, hub: bool = False
-            ) -> dict[str, list[float]]:
-    """Milliseconds per lookup, per kind (warm-up lookups left out); ``hub``: through the
-    hub's path (:class:`HubPath`) rather than the registry's."""
+def measure(url: str, size: int, seed: int, samples: int) -> dict[str, list[float]]:
+    """Milliseconds per lookup, per kind (warm-up lookups left out)."""
     wanted = samples + WARMUP
     # Not every customer has a personnummer or a phone: draw enough to have ``wanted`` of each.
     people = generate.sample(size, min(size, int(wanted * 1.4) + 20), seed)
@@ -177,7 +159,7 @@ def measure(url: str, size: int, seed: int, samples: int, *, hub: bool = False
     if min(len(with_pnr), len(with_phone)) < wanted:
         raise SystemExit(f"{size} customers are too few for {samples} samples per kind")
     registry = Registry.open(url)
-    source: Any = HubPath(registry) if hub else registry
+    source = registry
     lookups: dict[str, list[tuple[Callable[[], object], str]]] = {kind: [] for kind in KINDS}
     for p in people[:wanted]:
         lookups["customer_code"].append((_by_code(source, p.customer_code), p.customer_code))
@@ -282,9 +264,6 @@ def main(argv: list[str] | None = None) -> None:
                         f"into the page cache: {prewarm(files):.1f}s")
                 log(f"measuring {prefix}: {args.samples} lookups per kind")
                 figures = summarise(prefix, measure(url, size, args.seed, args.samples))
-                # The same look-ups as a lane's identification runs them (lanes/hub.py).
-                figures.update(summarise(f"{prefix}_hub", measure(
-                    url, size, args.seed, args.samples, hub=True)))
                 # Tail latency on a shared machine follows its load: say what it was.
                 figures[f"{prefix}_loadavg"] = round(os.getloadavg()[0], 1)
                 log(json.dumps(figures))

@@ -27,6 +27,8 @@ MODULES = [
     "cashier_bridge.lanes.presenting",
     "cashier_bridge.web.ratelimit",
     "cashier_bridge.registry.customer_admin",
+    "cashier_bridge.registry.customer_rows",
+    "cashier_bridge.registry.driver",
     "cashier_bridge.registry.lookups",
     "cashier_bridge.registry.personal_id_key",
     "cashier_bridge.registry.search",

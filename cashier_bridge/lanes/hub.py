@@ -78,7 +78,6 @@ from cashier_bridge.registry.faults import MESSAGES as FAULT_MESSAGES
 from cashier_bridge.registry.faults import registry_fault
 from cashier_bridge.registry.lane_store import LaneStore, LaneWrite, SaleLink
 from cashier_bridge.registry.lookups import KioskLookup
-from cashier_bridge.registry.matching import Matcher
 from cashier_bridge.registry.mobile import SOURCE as VIA_MOBIL
 from cashier_bridge.registry.problems import NotFound
 
@@ -162,7 +161,6 @@ class LaneHub:
         self._key_id = tokens.key_id(self.mobile.key)
         self._foreign_key_logged = False
         self.lanes: LaneStore = registry.lanes
-        self.matcher = Matcher(registry.engine)  # the registry's find, for the hot path
         self.max_lanes = max_lanes
         self.region = region
         self.card_format = card_format
@@ -629,7 +627,7 @@ class LaneHub:
         """The customer the keys name (and whether the rest of what was presented agrees with
         them), else the near misses a new member might duplicate."""
         keys = list(effect.keys)
-        while keys and (found := self.matcher.find(keys)) is not None:
+        while keys and (found := self.registry.customers.find(keys)) is not None:
             record, key = found
             if not presenting.contradicts(effect.candidate, record.personal_id_fingerprint):
                 card = record.to_card(matched_on=key.reading)

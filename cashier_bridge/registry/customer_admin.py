@@ -55,6 +55,7 @@ from cashier_bridge.registry.fields import InvalidCustomer
 from cashier_bridge.registry.groups import default_group_id, stored_group
 from cashier_bridge.registry.live import live
 from cashier_bridge.registry.lookups import LookupGuard
+from cashier_bridge.registry.matching import Matcher
 from cashier_bridge.registry.merging import EXPORT
 from cashier_bridge.registry.problems import Conflict, NotFound
 from cashier_bridge.registry.records import (
@@ -217,6 +218,8 @@ class CustomerAdmin:
         self._select = record_select
         self._fingerprint = fingerprint
         self._lookups = lookups
+        # The one find: compiled once per key kind, on the driver's connection (matching.py).
+        self._matcher = Matcher(reader)
 
     # --- reading -------------------------------------------------------------------------------
 
@@ -227,13 +230,10 @@ class CustomerAdmin:
 
     def find(self, keys: Sequence[MatchKey]) -> tuple[CustomerRecord, MatchKey] | None:
         """The customer the first of ``keys`` that names anyone names, with that key; None
-        if none does.  ValueError for a key kind that is not a unique column."""
-        with self._lookup_reader.connect() as conn:
-            for key in keys:
-                row = find_one(conn, key.kind, key.value)
-                if row is not None:
-                    return record_from_row(row), key
-        return None
+        if none does.  ValueError for a key kind that is not a unique column.  Every
+        identification runs it, so it skips SQLAlchemy's statement building
+        (:class:`~cashier_bridge.registry.matching.Matcher`)."""
+        return self._matcher.find(keys)
 
     def find_by_id(self, customer_id: int) -> CustomerRecord | None:
         """:meth:`get`, with None where it raises NotFound."""

@@ -57,7 +57,7 @@ def find_one(conn: Connection, kind: str, value: str) -> Any:
     if column is None:
         raise ValueError(f"unknown match key kind {kind!r}; expected one of "
                          f"{', '.join(MATCH_COLUMNS)}")
-    value = _normalise_match_value(kind, value)
+    value = match_value(kind, value)
     if not value:
         return None
     return by(conn, column == value)
@@ -146,7 +146,12 @@ def _birth_date_reason(probe: DuplicateProbe, row: Any) -> str | None:
     return "same_birth_date_no_personal_id" if row.personal_id_fingerprint is None else None
 
 
-def _normalise_match_value(kind: str, value: str) -> str:
+def match_value(kind: str, value: str) -> str:
+    """A key's value as the registry stores it.
+
+    >>> match_value("email", " Anna@Example.SE "), match_value("customer_code", "ab 12")
+    ('anna@example.se', 'AB12')
+    """
     if kind == "email":
         return value.strip().lower()
     if kind == "customer_code":

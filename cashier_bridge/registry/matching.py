@@ -1,9 +1,11 @@
-"""The customer a lane's match keys name: the registry read behind every identification.
+"""The customer a set of match keys names: the registry's ``customers.find``, the read behind
+every identification.
 
-The same answer as the registry's ``find``, for the hub's hot path: the statement per kind of
-key is compiled once and run on the driver's connection (see :mod:`.driver`), its columns
-converted by the column types' own result processors.  Through SQLAlchemy the look-up cost
-about five times what SQLite takes to answer it (profiled under bench/lanes.py).
+The statement per kind of key is compiled once and run on the driver's connection (see
+:mod:`.driver`), its columns converted by the column types' own result processors, so the
+record is the one SQLAlchemy would build.  Through SQLAlchemy the look-up cost about five times
+what SQLite takes to answer it (profiled under bench/lanes.py).  The columns, the record's
+select and how a key's value is normalised are the registry's (:mod:`.customer_rows`).
 """
 
 from __future__ import annotations
@@ -12,26 +14,16 @@ from collections import namedtuple
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, func, select
+from sqlalchemy import Engine, bindparam
 
 from cashier_bridge.protocol import MatchKey
+from cashier_bridge.registry.customer_rows import MATCH_COLUMNS, RECORD_SELECT, match_value
 from cashier_bridge.registry.driver import driver_cursor
 from cashier_bridge.registry.live import live
 from cashier_bridge.registry.records import CustomerRecord, record_from_row
-from cashier_bridge.registry.schema import customer_groups, customers
-from cashier_bridge.registry.writes import DEFAULT_GROUP
 
-_COLUMNS = {
-    "personal_id_fingerprint": customers.c.personal_id_fingerprint,
-    "phone": customers.c.phone,
-    "customer_code": customers.c.customer_code,
-    "email": customers.c.email,
-}
-_RECORDS = select(
-    *customers.c, func.coalesce(customer_groups.c.name, DEFAULT_GROUP).label("customer_group")
-).select_from(customers.outerjoin(customer_groups, customers.c.group_id == customer_groups.c.id))
-_BY_KIND = {kind: _RECORDS.where(column == bindparam("value"), live()).limit(1)
-            for kind, column in _COLUMNS.items()}
+_BY_KIND = {kind: RECORD_SELECT.where(column == bindparam("value"), live()).limit(1)
+            for kind, column in MATCH_COLUMNS.items()}
 
 
 class Matcher:
@@ -50,7 +42,7 @@ class Matcher:
                 return tuple(values[n] for n in order) if order else values
 
             self._statements[kind] = (compiled.string, params)
-        columns = list(_RECORDS.selected_columns)
+        columns = list(RECORD_SELECT.selected_columns)
         self._convert = [(i, process) for i, column in enumerate(columns)
                          if (process := column.type.dialect_impl(dialect).result_processor(
                              dialect, None)) is not None]
@@ -63,8 +55,8 @@ class Matcher:
                 known = self._statements.get(key.kind)
                 if known is None:
                     raise ValueError(f"unknown match key kind {key.kind!r}; expected one of "
-                                     f"{', '.join(_COLUMNS)}")
-                value = normalised(key.kind, key.value)
+                                     f"{', '.join(MATCH_COLUMNS)}")
+                value = match_value(key.kind, key.value)
                 if not value:
                     continue
                 sql, params = known
@@ -77,15 +69,3 @@ class Matcher:
                     return record_from_row(self._row(*values)), key
         return None
 
-
-def normalised(kind: str, value: str) -> str:
-    """A key's value as the registry stores it.
-
-    >>> normalised("email", " Anna@Example.SE "), normalised("customer_code", "ab 12")
-    ('anna@example.se', 'AB12')
-    """
-    if kind == "email":
-        return value.strip().lower()
-    if kind == "customer_code":
-        return "".join(value.split()).upper()
-    return value.strip()

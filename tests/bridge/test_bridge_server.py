@@ -375,21 +375,21 @@ async def test_cashier_connects_a_possible_duplicate_instead_of_creating_a_twin(
 
 
 async def test_a_database_failure_mid_lookup_is_shown_not_hung(bridge: Bridge) -> None:
-    matcher = bridge.app.state.hub.matcher  # the registry read of every identification
+    customers = bridge.app.state.registry.customers  # its find: the read of every identification
 
     def broken(keys: object) -> None:
         raise OSError("disk I/O error")
 
     async with device(bridge, "kiosk") as kiosk, device(bridge, "register") as register:
         await start_numpad(kiosk, register)
-        matcher.find = broken
+        customers.find = broken
         await kiosk.send(type="submit_id", digits=ANNA_PNR)
         while True:
             shown = await kiosk.next("state", phase="identifying")
             if shown["view"]["notice"]:
                 break
         assert (shown["view"]["notice"], shown["view"]["busy"]) == ("unavailable", False)
-        del matcher.find  # the database is back
+        del customers.find  # the database is back
         await kiosk.send(type="submit_id", digits=ANNA_PNR)
         event = await register.next("customer_connected")
         assert event["customer"]["customer_code"] == "1001"
