@@ -286,6 +286,11 @@ def test_a_busy_bridge_answers_503_with_retry_after_and_keeps_nothing(
         holding = [client.portal.start_task_soon(pool.run, release.wait)  # type: ignore[union-attr]
                    for _ in range(pool.limit)]
         try:
+            # Every place taken (running or waiting: what the pool counts) before the upload
+            # comes: the tasks above are only scheduled when start_task_soon returns.
+            deadline = time.monotonic() + 30
+            while client.portal.call(lambda: pool.in_use) < pool.limit:  # type: ignore[union-attr]
+                assert time.monotonic() < deadline, "the pool never filled"
             yield
         finally:
             release.set()
