@@ -178,6 +178,7 @@ class ScanSession:
             texture.flip_horizontal()
             self._texture = texture
             self.preview.texture = texture
-        self._texture.blit_buffer(frame.tobytes(), colorfmt="bgr", bufferfmt="ubyte")
+        # The frame's own memory, not a copy of it (reshape is a view of a contiguous frame).
+        self._texture.blit_buffer(frame.reshape(-1), colorfmt="bgr", bufferfmt="ubyte")
         self.preview.canvas.ask_update()
         self.frames_shown += 1
