@@ -136,27 +136,24 @@ _Y800 = 0x30303859  # zbar's fourcc for 8-bit grey ("Y800"; pyzbar calls it L800
 class _Zbar:
     """zbar through pyzbar's ctypes bindings, with the scan density pyzbar does not expose.
 
-    One image scanner per thread (zbar's scanner is not shared across threads)."""
+    A new image scanner for every image, as pyzbar does: a scanner used again carries the codes
+    of the image before into the next one (a card read a moment ago came back, beside the card
+    now held up, in bench/scan_to_connect.py)."""
 
     def __init__(self) -> None:
         from pyzbar import wrapper as zw
 
         self.zw = zw
-        self._local = threading.local()
 
     def _scanner(self, density: int) -> object:
-        cache: dict[int, object] = getattr(self._local, "scanners", None) or {}
-        self._local.scanners = cache
-        if density not in cache:
-            zw = self.zw
-            scanner = zw.zbar_image_scanner_create()
-            zw.zbar_image_scanner_set_config(scanner, 0, zw.ZBarConfig.CFG_ENABLE, 0)
-            for sym in (zw.ZBarSymbol.EAN13, zw.ZBarSymbol.CODE128, zw.ZBarSymbol.QRCODE):
-                zw.zbar_image_scanner_set_config(scanner, sym, zw.ZBarConfig.CFG_ENABLE, 1)
-            zw.zbar_image_scanner_set_config(scanner, 0, zw.ZBarConfig.CFG_X_DENSITY, density)
-            zw.zbar_image_scanner_set_config(scanner, 0, zw.ZBarConfig.CFG_Y_DENSITY, density)
-            cache[density] = scanner
-        return cache[density]
+        zw = self.zw
+        scanner = zw.zbar_image_scanner_create()
+        zw.zbar_image_scanner_set_config(scanner, 0, zw.ZBarConfig.CFG_ENABLE, 0)
+        for sym in (zw.ZBarSymbol.EAN13, zw.ZBarSymbol.CODE128, zw.ZBarSymbol.QRCODE):
+            zw.zbar_image_scanner_set_config(scanner, sym, zw.ZBarConfig.CFG_ENABLE, 1)
+        zw.zbar_image_scanner_set_config(scanner, 0, zw.ZBarConfig.CFG_X_DENSITY, density)
+        zw.zbar_image_scanner_set_config(scanner, 0, zw.ZBarConfig.CFG_Y_DENSITY, density)
+        return scanner
 
     def read(self, gray: Gray, *, density: int = 1, back: np.ndarray | None = None,
              stage: str = "zbar") -> list[Code]:
@@ -179,6 +176,7 @@ class _Zbar:
             return [c for c in codes if c.text]
         finally:
             zw.zbar_image_destroy(image)
+            zw.zbar_image_scanner_destroy(scanner)
 
     def _code(self, symbol: object, back: np.ndarray | None, stage: str) -> Code:
         zw = self.zw
@@ -494,8 +492,13 @@ class LivePlan:
     turn.  A fallback that reads something goes first on the next frame (the code is probably
     still there, and tracking it keeps the highlight on it)."""
 
-    def __init__(self, pipeline: Pipeline | None = None) -> None:
+    def __init__(self, pipeline: Pipeline | None = None,
+                 usable: Callable[[Code], bool] | None = None) -> None:
         self.pipeline = pipeline or pipeline_for("auto")
+        # Codes that cannot be a card here (Debouncer.fits) are dropped as they are read: a
+        # stage that reads only those must not stay first in line (zbar reading a slanted
+        # EAN-13 as a "00…" number would keep zxing-cpp from ever reading the card).
+        self._usable = usable
         # Stages that only help small photos do nothing on camera frames: leave them out.
         self.fallbacks = [f for f in self.pipeline.fallbacks
                           if f[0] not in ("enlarge", "contrast")]
@@ -510,7 +513,7 @@ class LivePlan:
             # most likely still there, as it was (a tilted licence need not wait for zxing-cpp
             # to fail on it again).
             name, near = self._hot
-            codes = self._stage(name, gray, near)
+            codes = self._keep(self._stage(name, gray, near))
             tried.add(name)
             if codes:
                 return self._read(name, codes)
@@ -519,6 +522,7 @@ class LivePlan:
         if "primary" not in tried:
             codes = self.pipeline.primary(gray, failed)
             self.saw_code = bool(codes or failed)
+            codes = self._keep(codes)
             if codes or not self.fallbacks:
                 return _unique(codes)
         if "PDF417" in failed and "deskew" not in tried:
@@ -530,8 +534,11 @@ class LivePlan:
             self._next += 1
             if name in tried:
                 return []
-        codes = self._stage(name, gray, near)
+        codes = self._keep(self._stage(name, gray, near))
         return self._read(name, codes) if codes else []
+
+    def _keep(self, codes: list[Code]) -> list[Code]:
+        return codes if self._usable is None else [c for c in codes if self._usable(c)]
 
     def _stage(self, name: str, gray: Gray, near: Sequence[Point] | None) -> list[Code]:
         if name == "deskew":
@@ -675,7 +682,7 @@ class Scanner:
                  decoder: str = "auto", clock: Callable[[], float] = time.monotonic,
                  ean13_prefixes: Sequence[str] = IN_STORE) -> None:
         self.debouncer = Debouncer(forget_s, ean13_prefixes=ean13_prefixes)
-        self.plan = LivePlan(pipeline_for(decoder))
+        self.plan = LivePlan(pipeline_for(decoder), usable=self.debouncer.fits)
         self.decoder = self.plan.pipeline.decoder
         log.info("scanner decodes with %s", self.decoder)
         self.rest_after_s = rest_after_s

@@ -214,9 +214,9 @@ def test_a_slanted_ean13_that_zbar_reads_as_another_valid_number_is_never_report
     clock = iter(i / 30 for i in range(10_000))
     scanner = Scanner(clock=lambda: next(clock))
     card = ean13_for("2487524")
-    reported = [c.text for frame in frames("card-ean13:2487524", 12, seed=128)
+    reported = [c.text for frame in frames("card-ean13:2487524", 30, seed=128)
                 for c in scanner.process(frame)]
-    assert set(reported) <= {card}
+    assert reported == [card]  # and zbar's misread does not keep zxing-cpp from the card
 
 
 def test_a_frame_that_reads_two_numbers_of_one_format_votes_for_neither() -> None:
@@ -248,3 +248,12 @@ def test_only_ean13s_of_the_shops_card_format_count() -> None:
     assert [shop.update([mine], t / 30) for t in range(2)] == [[], [mine]]
     anything = Debouncer(ean13_prefixes=())  # the setting left empty: every EAN-13 counts
     assert [anything.update([upc], t / 30) for t in range(2)] == [[], [upc]]
+
+
+def test_zbar_does_not_read_the_card_before_into_the_next_frame() -> None:
+    # zbar's image scanner, used again, returned the previous image's code beside the new one:
+    # the last shopper's card, read again at the next card held up.
+    before = next(frames("card-ean13:2014129", 1, seed=71))
+    now = next(frames("card-ean13:2020202", 1, seed=167))
+    assert texts(S.zbar_read(S.to_gray(before), density=2)) == [ean13_for("2014129")]
+    assert texts(S.zbar_read(S.to_gray(now), density=2)) == [ean13_for("2020202")]
