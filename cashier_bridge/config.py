@@ -96,6 +96,11 @@ class Settings(BaseSettings):
     # The camera hands over mirror images (some USB webcams do): flip them back so codes read.
     # The preview on screen is always shown mirrored, like a mirror, whatever this says.
     camera_mirror: bool = False
+    # The EAN-13s Skanna ID takes as member cards: those starting with one of these prefixes,
+    # separated by commas ("2": GS1's in-store range, as selfreg prints them; a shop whose cards
+    # carry its own GS1 company prefix adds it; empty: every EAN-13).  Other EAN-13s are
+    # products, or a card misread at a slant (kiosk/scanner.py, Debouncer).
+    scan_ean13_prefixes: str = Field(default="2", pattern=r"^[0-9, ]*$")
     # --- Via mobil: the phone page the kiosk's QR code leads to ---------------------------------
     # The shop's name as the phone page shows it (and the holder of the data unless
     # data_controller says otherwise).

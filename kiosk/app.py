@@ -477,8 +477,12 @@ class KioskApp(App):
         if self.scan_session is None:
             self.scan_session = ScanSession(self.open_camera, on_code=self.scanned,
                                             on_change=self._scan_changed,
-                                            feedback=self.scan_feedback)
+                                            feedback=self.scan_feedback,
+                                            ean13_prefixes=self._ean13_prefixes())
             self.scan_session.start()
+
+    def _ean13_prefixes(self) -> tuple[str, ...]:
+        return tuple(p.strip() for p in self.settings.scan_ean13_prefixes.split(",") if p.strip())
 
     def _close_scan(self) -> None:
         session, self.scan_session = self.scan_session, None

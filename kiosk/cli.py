@@ -59,11 +59,32 @@ def decode_images(argv: list[str]) -> int:
     return 1 if failed else 0
 
 
+def _return_freed_frames() -> None:
+    """glibc keeps freed memory for reuse, and after the first camera frame is freed it raises
+    the size above which blocks come straight from the system to that frame's size: every frame,
+    grey copy and texture upload after that stays in one of its per-thread pools (camera,
+    scanner, UI).  A fixed threshold hands frame-sized blocks back as soon as they are freed,
+    and two pools instead of one per thread keep the rest together."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):  # not glibc (musl, Android's bionic): nothing to tune
+        return
+    m_arena_max, m_mmap_threshold = -8, -3
+    mallopt(m_mmap_threshold, 512 * 1024)
+    mallopt(m_arena_max, 2)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["decode"]:
         return decode_images(argv[1:])
     args = parse_args(argv)
+    _return_freed_frames()
     os.environ.setdefault("KIVY_NO_ARGS", "1")
 
     from pydantic import ValidationError

@@ -43,8 +43,10 @@ class ScanSession:
 
     def __init__(self, open_camera: Callable[[], FrameSource], *,
                  on_code: Callable[[Code], None], on_change: Callable[[], None],
-                 feedback: Callable[[Code], None] = no_feedback, fps: float = 30.0) -> None:
+                 feedback: Callable[[Code], None] = no_feedback, fps: float = 30.0,
+                 ean13_prefixes: tuple[str, ...] = ("2",)) -> None:
         self._open_camera = open_camera
+        self._ean13_prefixes = ean13_prefixes
         self._on_code = on_code
         self._on_change = on_change
         self._feedback = feedback
@@ -91,7 +93,7 @@ class ScanSession:
             camera.open()
             from kiosk.scanner import Scanner
 
-            scanner = Scanner()
+            scanner = Scanner(ean13_prefixes=self._ean13_prefixes)
         except CameraUnavailable as exc:
             self._fail(exc.reason, exc.source)
             return
@@ -176,6 +178,7 @@ class ScanSession:
             texture.flip_horizontal()
             self._texture = texture
             self.preview.texture = texture
-        self._texture.blit_buffer(frame.tobytes(), colorfmt="bgr", bufferfmt="ubyte")
+        # The frame's own memory, not a copy of it (reshape is a view of a contiguous frame).
+        self._texture.blit_buffer(frame.reshape(-1), colorfmt="bgr", bufferfmt="ubyte")
         self.preview.canvas.ask_update()
         self.frames_shown += 1

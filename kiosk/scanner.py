@@ -67,6 +67,7 @@ else:
     FORMATS = LINEAR = ()
 
 DECODERS = ("auto", "zxing-cpp", "zbar")
+IN_STORE = ("2",)  # GS1's prefix for numbers used within a company: member cards' EAN-13s
 
 # zbar's names for the same symbologies, in zxing-cpp's spelling (the protocol's `symbology`).
 _ZBAR_NAMES = {"QRCODE": "QRCode", "EAN13": "EAN13", "CODE128": "Code128"}
@@ -135,27 +136,24 @@ _Y800 = 0x30303859  # zbar's fourcc for 8-bit grey ("Y800"; pyzbar calls it L800
 class _Zbar:
     """zbar through pyzbar's ctypes bindings, with the scan density pyzbar does not expose.
 
-    One image scanner per thread (zbar's scanner is not shared across threads)."""
+    A new image scanner for every image, as pyzbar does: a scanner used again carries the codes
+    of the image before into the next one (a card read a moment ago came back, beside the card
+    now held up, in bench/scan_to_connect.py)."""
 
     def __init__(self) -> None:
         from pyzbar import wrapper as zw
 
         self.zw = zw
-        self._local = threading.local()
 
     def _scanner(self, density: int) -> object:
-        cache: dict[int, object] = getattr(self._local, "scanners", None) or {}
-        self._local.scanners = cache
-        if density not in cache:
-            zw = self.zw
-            scanner = zw.zbar_image_scanner_create()
-            zw.zbar_image_scanner_set_config(scanner, 0, zw.ZBarConfig.CFG_ENABLE, 0)
-            for sym in (zw.ZBarSymbol.EAN13, zw.ZBarSymbol.CODE128, zw.ZBarSymbol.QRCODE):
-                zw.zbar_image_scanner_set_config(scanner, sym, zw.ZBarConfig.CFG_ENABLE, 1)
-            zw.zbar_image_scanner_set_config(scanner, 0, zw.ZBarConfig.CFG_X_DENSITY, density)
-            zw.zbar_image_scanner_set_config(scanner, 0, zw.ZBarConfig.CFG_Y_DENSITY, density)
-            cache[density] = scanner
-        return cache[density]
+        zw = self.zw
+        scanner = zw.zbar_image_scanner_create()
+        zw.zbar_image_scanner_set_config(scanner, 0, zw.ZBarConfig.CFG_ENABLE, 0)
+        for sym in (zw.ZBarSymbol.EAN13, zw.ZBarSymbol.CODE128, zw.ZBarSymbol.QRCODE):
+            zw.zbar_image_scanner_set_config(scanner, sym, zw.ZBarConfig.CFG_ENABLE, 1)
+        zw.zbar_image_scanner_set_config(scanner, 0, zw.ZBarConfig.CFG_X_DENSITY, density)
+        zw.zbar_image_scanner_set_config(scanner, 0, zw.ZBarConfig.CFG_Y_DENSITY, density)
+        return scanner
 
     def read(self, gray: Gray, *, density: int = 1, back: np.ndarray | None = None,
              stage: str = "zbar") -> list[Code]:
@@ -178,6 +176,7 @@ class _Zbar:
             return [c for c in codes if c.text]
         finally:
             zw.zbar_image_destroy(image)
+            zw.zbar_image_scanner_destroy(scanner)
 
     def _code(self, symbol: object, back: np.ndarray | None, stage: str) -> Code:
         zw = self.zw
@@ -493,8 +492,13 @@ class LivePlan:
     turn.  A fallback that reads something goes first on the next frame (the code is probably
     still there, and tracking it keeps the highlight on it)."""
 
-    def __init__(self, pipeline: Pipeline | None = None) -> None:
+    def __init__(self, pipeline: Pipeline | None = None,
+                 usable: Callable[[Code], bool] | None = None) -> None:
         self.pipeline = pipeline or pipeline_for("auto")
+        # Codes that cannot be a card here (Debouncer.fits) are dropped as they are read: a
+        # stage that reads only those must not stay first in line (zbar reading a slanted
+        # EAN-13 as a "00…" number would keep zxing-cpp from ever reading the card).
+        self._usable = usable
         # Stages that only help small photos do nothing on camera frames: leave them out.
         self.fallbacks = [f for f in self.pipeline.fallbacks
                           if f[0] not in ("enlarge", "contrast")]
@@ -509,7 +513,7 @@ class LivePlan:
             # most likely still there, as it was (a tilted licence need not wait for zxing-cpp
             # to fail on it again).
             name, near = self._hot
-            codes = self._stage(name, gray, near)
+            codes = self._keep(self._stage(name, gray, near))
             tried.add(name)
             if codes:
                 return self._read(name, codes)
@@ -518,6 +522,7 @@ class LivePlan:
         if "primary" not in tried:
             codes = self.pipeline.primary(gray, failed)
             self.saw_code = bool(codes or failed)
+            codes = self._keep(codes)
             if codes or not self.fallbacks:
                 return _unique(codes)
         if "PDF417" in failed and "deskew" not in tried:
@@ -529,8 +534,11 @@ class LivePlan:
             self._next += 1
             if name in tried:
                 return []
-        codes = self._stage(name, gray, near)
+        codes = self._keep(self._stage(name, gray, near))
         return self._read(name, codes) if codes else []
+
+    def _keep(self, codes: list[Code]) -> list[Code]:
+        return codes if self._usable is None else [c for c in codes if self._usable(c)]
 
     def _stage(self, name: str, gray: Gray, near: Sequence[Point] | None) -> list[Code]:
         if name == "deskew":
@@ -555,30 +563,50 @@ class Debouncer:
     frames: a different card is new at once, the same card again only after it has really left
     the view (a held card that glare or a busy processor keeps unread for a moment is not read
     twice).  A 1D code (Code 128, EAN-13) or a PDF417 must be read in two frames before it
-    counts: on the virtual camera's moving cards, zxing-cpp now and then returns a wrong number
-    that still passes a 1D check digit, or a PDF417 garbled past its (low) error correction
-    level.  Held up for long, a wrong number can come twice within a few frames, so a 1D code
-    or PDF417 counts only when, among the last ``confirm_frames`` frames' reads of its format,
-    it was read at least twice *and* more often than any other text: the card's true number,
-    read in most frames, always outvotes an occasional misread.  QR codes carry enough error
+    counts: on the virtual camera's moving cards, zxing-cpp and zbar now and then return a wrong
+    number that still passes a 1D check digit, or a PDF417 garbled past its (low) error
+    correction level.  Held up for long, a wrong number can come twice within a few frames, so a
+    1D code or PDF417 counts only when, among the last ``confirm_frames`` frames' reads of its
+    format, it was read at least twice *and* more often than every other text together.  A
+    frame that reads two different texts of one format (a card carries one code, so one of
+    them is wrong) is a vote against both, and neither counts while that frame is among the
+    last ``confirm_frames``.  QR codes carry enough error
     correction to count at once.
+
+    And an EAN-13 counts only in the shop's card format: it starts with one of
+    ``ean13_prefixes`` (by default ``2``, GS1's in-store range that member cards are printed in;
+    empty: any).  zbar reads some cards held at a slant as another EAN-13, the same one frame
+    after frame and with a valid check digit (always "00…" in bench/scan_to_connect.py), which
+    no vote can catch; a product's barcode names no member either.
     """
 
     CONFIRM = frozenset({"Code128", "EAN13", "PDF417"})
 
     def __init__(self, forget_s: float = 2.0, forget_frames: int = 20,
-                 confirm_frames: int = 6) -> None:
+                 confirm_frames: int = 6, ean13_prefixes: Sequence[str] = IN_STORE) -> None:
         self.forget_s = forget_s
+        self.ean13_prefixes = tuple(ean13_prefixes)
         self.forget_frames = forget_frames
         self.confirm_frames = confirm_frames
         self._frame = 0
         self._last_seen: dict[tuple[str, str], tuple[float, int]] = {}
         self._reported: set[tuple[str, str]] = set()
-        self._recent: deque[tuple[int, tuple[str, str]]] = deque()  # (frame, key) to confirm
+        # (frame, format, the texts of that format the frame read) to confirm
+        self._recent: deque[tuple[int, str, frozenset[str]]] = deque()
+
+    def fits(self, code: Code) -> bool:
+        """Whether ``code`` can be a member's card here (an EAN-13 in the shop's format)."""
+        return (code.format != "EAN13" or not self.ean13_prefixes
+                or code.text.startswith(self.ean13_prefixes))
 
     def update(self, codes: Sequence[Code], now: float) -> list[Code]:
         self._frame += 1
-        self._recent.extend((self._frame, c.key) for c in codes if c.format in self.CONFIRM)
+        codes = [c for c in codes if self.fits(c)]
+        read: dict[str, set[str]] = {}
+        for c in codes:
+            if c.format in self.CONFIRM:
+                read.setdefault(c.format, set()).add(c.text)
+        self._recent.extend((self._frame, fmt, frozenset(texts)) for fmt, texts in read.items())
         while self._recent and self._frame - self._recent[0][0] >= self.confirm_frames:
             self._recent.popleft()
         new = []
@@ -600,9 +628,18 @@ class Debouncer:
         return new
 
     def _outvotes(self, code: Code) -> bool:
-        votes = Counter(key for _, key in self._recent if key[0] == code.key[0])
-        mine = votes.pop(code.key, 0)
-        return mine >= 2 and mine > max(votes.values(), default=0)
+        votes: Counter[str | None] = Counter()
+        for _, fmt, texts in self._recent:
+            if fmt != code.format:
+                continue
+            if len(texts) > 1:
+                if code.text in texts:
+                    return False  # read beside another number of its kind: not yet
+                votes[None] += 1
+            else:
+                votes.update(texts)
+        mine = votes.pop(code.text, 0)
+        return mine >= 2 and mine > sum(votes.values())
 
     def _gone(self, seen: tuple[float, int], now: float) -> bool:
         return now - seen[0] > self.forget_s and self._frame - seen[1] > self.forget_frames
@@ -633,7 +670,8 @@ class ScannerStats:
 class Scanner:
     """Decodes frames in a worker thread; the UI thread calls :meth:`submit` and :meth:`poll`.
 
-    ``decoder``: one of DECODERS (see the module doc).  ``clock`` is injectable for tests of the
+    ``decoder``: one of DECODERS (see the module doc); ``ean13_prefixes``: the shop's EAN-13
+    card format (:class:`Debouncer`).  ``clock`` is injectable for tests of the
     resting logic.  When nothing in front of the camera
     has moved for ``rest_after_s`` and no code was seen, it decodes ``rest_fps`` frames a second
     instead of every frame, which keeps an unattended kiosk's processor cool.
@@ -641,9 +679,10 @@ class Scanner:
 
     def __init__(self, *, forget_s: float = 2.0, rest_after_s: float = 2.0,
                  rest_fps: float = 4.0, motion_threshold: float = 3.0,
-                 decoder: str = "auto", clock: Callable[[], float] = time.monotonic) -> None:
-        self.debouncer = Debouncer(forget_s)
-        self.plan = LivePlan(pipeline_for(decoder))
+                 decoder: str = "auto", clock: Callable[[], float] = time.monotonic,
+                 ean13_prefixes: Sequence[str] = IN_STORE) -> None:
+        self.debouncer = Debouncer(forget_s, ean13_prefixes=ean13_prefixes)
+        self.plan = LivePlan(pipeline_for(decoder), usable=self.debouncer.fits)
         self.decoder = self.plan.pipeline.decoder
         log.info("scanner decodes with %s", self.decoder)
         self.rest_after_s = rest_after_s

@@ -51,7 +51,7 @@ if TYPE_CHECKING:
     from cashier_bridge.identity.classify import Classification, Reading
     from cashier_bridge.identity.document import ParsedDocument
 
-# The classifier pulls in every document parser (vobject, phonenumbers): loaded on first use, so
+# The classifier pulls in every document parser (phonenumbers, stdnum): loaded on first use, so
 # that the kiosk, which only masks a personnummer, carries none of them (nor does its APK).
 # (``classify`` the function is imported from its module: the package attribute of that name
 # is the module once anything imports it.)
