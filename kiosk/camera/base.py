@@ -57,23 +57,13 @@ class FrameSource(Protocol):
     def close(self) -> None: ...
 
 
-class ThreadedSource(ABC):
-    """A frame source whose frames come from a producer thread into a one-frame slot.
+class DescribedSource:
+    """What every frame source says of itself (:class:`FrameSource`'s ``description`` and
+    ``size``), kept in one place for the real sources and the tests' fakes."""
 
-    Subclasses implement ``_start`` (acquire the device, return the frame size; raise
-    CameraUnavailable), ``_grab`` (block until the next frame; raise on failure) and ``_stop``.
-    """
-
-    def __init__(self, description: str) -> None:
+    def __init__(self, description: str, size: tuple[int, int] = (0, 0)) -> None:
         self._description = description
-        self._size = (0, 0)
-        self._lock = threading.Lock()
-        self._frame: Image | None = None
-        self._fresh = False
-        self._failure: CameraUnavailable | None = None
-        self._running = threading.Event()
-        self._thread: threading.Thread | None = None
-        self.frames = 0  # frames produced, for logs and tests
+        self._size = size
 
     @property
     def description(self) -> str:
@@ -82,6 +72,24 @@ class ThreadedSource(ABC):
     @property
     def size(self) -> tuple[int, int]:
         return self._size
+
+
+class ThreadedSource(DescribedSource, ABC):
+    """A frame source whose frames come from a producer thread into a one-frame slot.
+
+    Subclasses implement ``_start`` (acquire the device, return the frame size; raise
+    CameraUnavailable), ``_grab`` (block until the next frame; raise on failure) and ``_stop``.
+    """
+
+    def __init__(self, description: str) -> None:
+        super().__init__(description)
+        self._lock = threading.Lock()
+        self._frame: Image | None = None
+        self._fresh = False
+        self._failure: CameraUnavailable | None = None
+        self._running = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.frames = 0  # frames produced, for logs and tests
 
     def open(self) -> None:
         if self._thread is not None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
+from kiosk.camera.base import DescribedSource
 from kiosk.platform import Monitor
 
 if TYPE_CHECKING:
@@ -77,24 +78,15 @@ class FakeCameraPermission:
             done(granted)
 
 
-class FakeFrameSource:
+class FakeFrameSource(DescribedSource):
     """A frame source that hands out the given frames once each, newest only, then None."""
 
     def __init__(self, frames: Iterable[Image], size: tuple[int, int] = (1280, 720),
                  description: str = "fake camera") -> None:
+        super().__init__(description, size)
         self._frames = list(frames)
-        self._size = size
-        self._description = description
         self.opened = False
         self.closed = 0
-
-    @property
-    def description(self) -> str:
-        return self._description
-
-    @property
-    def size(self) -> tuple[int, int]:
-        return self._size
 
     def open(self) -> None:
         self.opened = True
