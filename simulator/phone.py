@@ -15,7 +15,9 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 
-_RECEIPT = re.compile(r'name="receipt" value="([^"]*)"')
+# The form's hidden fields (the receipt, the language, the version of each consent text shown):
+# sent back as a browser sends them.
+_HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)">')
 
 
 @dataclass(frozen=True)
@@ -42,7 +44,7 @@ def read_qr(display: str) -> list[str]:
 class Phone:
     def __init__(self, language: str = "sv") -> None:
         self.language = language
-        self._receipt = ""
+        self._hidden: dict[str, str] = {}
         # The page remembers this phone by a cookie once it has sent the form, as in a browser.
         self._opener = urllib.request.build_opener(
             urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
@@ -52,15 +54,14 @@ class Phone:
     def open(self, url: str) -> Page:
         self.url = url
         page, raw = self._fetch(url)
-        found = _RECEIPT.search(raw)
-        self._receipt = html.unescape(found.group(1)) if found else ""
+        self._hidden = {name: html.unescape(value) for name, value in _HIDDEN.findall(raw)}
         return page
 
     def send(self, first_name: str, last_name: str, phone: str, personal_id: str, *,
              member: bool = False, consents: tuple[str, ...] = ()) -> Page:
         """Fill in the form opened last and send it; the page the phone shows next."""
-        fields = {"first_name": first_name, "last_name": last_name, "phone": phone,
-                  "personal_id": personal_id, "receipt": self._receipt}
+        fields = {**self._hidden, "first_name": first_name, "last_name": last_name,
+                  "phone": phone, "personal_id": personal_id}
         if member:
             fields["member"] = "on"
         fields.update({f"consent_{purpose}": "on" for purpose in consents})
