@@ -128,8 +128,10 @@ async def test_power_loss_during_a_burst_keeps_every_acknowledged_customer(
                 await kiosk.next("state", phase="idle")
 
     tasks = [asyncio.create_task(lane_loop(f"lane-{i}")) for i in range(4)]
-    await asyncio.wait_for(enough.wait(), 120)
-    bridge.kill()  # the plug is pulled while the other lanes are mid-way
+    try:
+        await asyncio.wait_for(enough.wait(), 120)
+    finally:
+        bridge.kill()  # the plug is pulled while the other lanes are mid-way (or the test failed)
     done = await asyncio.gather(*tasks, return_exceptions=True)
     assert all(isinstance(r, Exception) for r in done)  # every lane lost its bridge
     told = dict(acknowledged)
