@@ -87,9 +87,14 @@ class Setting:
     def parts(self, value: Any) -> list[tuple[str, str, str]]:
         """A value of several texts (``input == "texts"``) as the form's fields: (name, label,
         text); the consent texts: one per purpose and language, ``consent_texts.marketing.sv``."""
-        return [(f"{self.key}.{purpose}.{lang}", f"{purpose} ({name})",
+        return [(f"{self.key}.{purpose}.{lang}", part_label(purpose, lang),
                  value.get(purpose, {}).get(lang, ""))
-                for purpose in value for lang, name in CONSENT_LANGUAGES.items()]
+                for purpose in value for lang in CONSENT_LANGUAGES]
+
+
+def part_label(purpose: str, lang: str) -> str:
+    """How the form and its refusals name one text of a many-text setting."""
+    return f"{purpose} ({CONSENT_LANGUAGES.get(lang, lang)})"
 
 
 def _text(max_length: int, *, required: bool = False) -> Reader:
@@ -276,7 +281,7 @@ def _part_label(setting: Setting, name: str) -> str:
     """How a reason names the field: the setting, or the part of it ("marketing (Svenska)")."""
     _key, _, rest = name.partition(".")
     purpose, _, lang = rest.partition(".")
-    return f"{purpose} ({CONSENT_LANGUAGES.get(lang, lang)})" if rest else setting.label
+    return part_label(purpose, lang) if rest else setting.label
 
 
 def _read_part(setting: Setting, name: str, text: str, current: Mapping[str, Any],
