@@ -56,7 +56,15 @@ def retention_router(page: Callable[..., HTMLResponse]) -> APIRouter:
     async def retention(request: Request, session: Deleter) -> HTMLResponse:
         return await review(request, session)
 
-    @router.post("/retention", response_class=HTMLResponse)
+    @router.post("/retention", response_class=HTMLResponse, responses={
+        303: {"description": "Erased: back to the review, which says how many"},
+        400: {"description": "A form that did not come from the review page; nothing erased"},
+        403: {"description": "Not a manager or admin, or the form lacks the session's security "
+                             "code; nothing erased"},
+        409: {"description": "The list changed since it was shown; nothing erased, the list "
+                             "shown again"},
+        413: {"description": "The form is larger than 16 kB; nothing erased"},
+        422: {"description": "The typed count is not the number to erase; nothing erased"}})
     async def erase(request: Request, session: Deleter, form: Form) -> Response:
         try:
             cutoff = dt.datetime.fromisoformat(form.get("cutoff", ""))

@@ -117,7 +117,13 @@ def settings_router(settings: Settings, page: Callable[..., HTMLResponse]) -> AP
     async def settings_page(request: Request, session: Admin) -> HTMLResponse:
         return await render(request, current=shop_of(request))
 
-    @router.post("/settings", response_class=HTMLResponse)
+    @router.post("/settings", response_class=HTMLResponse, responses={
+        303: {"description": "Saved: back to the settings page, which says so"},
+        403: {"description": "Not an admin, or the form lacks the session's security code; "
+                             "nothing saved"},
+        413: {"description": "The form is larger than 16 kB; nothing saved"},
+        422: {"description": "A value (or a setting the page never offered) is refused, with "
+                             "the reason beside it; nothing saved"}})
     async def save(request: Request, session: Admin, form: Form) -> Response:
         typed = {k: v for k, v in form.items() if k not in _NOT_SETTINGS}
         current = shop_of(request)
